@@ -1,0 +1,75 @@
+"""The ``brainviz`` command: an argparse router.
+
+``brainviz`` alone opens the window on the built-in demo, ``brainviz FILE...``
+opens files in the window, and ``brainviz COMMAND ...`` runs a sub-command
+(``info``, ``render``, ``decode``, ``regions``, ``connectivity``, ``cache``).
+
+Each sub-command lives in its own module of this package, exposing
+``add_parser(subparsers)``; the parser it adds sets ``func`` to the function
+that runs it. Command modules import heavy libraries inside that function only,
+so ``brainviz --version`` and ``brainviz info`` stay fast.
+"""
+import argparse
+import importlib
+import sys
+
+from .._version import __version__
+from ..exceptions import BrainvizError
+
+__all__ = ["main", "build_parser"]
+
+# Sub-command name -> module (relative to this package) that adds its parser.
+_COMMAND_MODULES = {
+    "info": "._info",
+}
+
+
+def build_parser():
+    """Return the full argument parser (all sub-commands)."""
+    parser = argparse.ArgumentParser(
+        prog="brainviz",
+        description=(
+            "Brain mining: open brain images, run decoding, region-learning and "
+            "connectivity jobs, and look at the answers in interactive 3D. "
+            "Run without a command to open the window (on the built-in demo "
+            "when no FILE is given)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"brainviz {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in _COMMAND_MODULES.values():
+        module = importlib.import_module(module_name, __name__)
+        module.add_parser(subparsers)
+    return parser
+
+
+def _open_window(files):
+    from . import _gui
+
+    return _gui.run_window(files)
+
+
+def main(argv=None):
+    """Entry point of the ``brainviz`` console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # ``brainviz`` and ``brainviz FILE...`` open the window.
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is None and not any(a in ("-h", "--help", "--version") for a in argv):
+        return _open_window([])
+    if first is not None and first not in _COMMAND_MODULES and not argv[0].startswith("-"):
+        return _open_window(argv)
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 0
+    try:
+        status = args.func(args)
+    except BrainvizError as exc:
+        print(f"brainviz {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"brainviz {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0 if status is None else int(status)

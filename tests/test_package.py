@@ -1,0 +1,73 @@
+"""Package-level checks: version, lazy imports, layering, resources, CLI entry."""
+import subprocess
+import sys
+
+import pytest
+
+import brainviz
+from brainviz import _config, _resources
+
+
+def test_version_cli_matches_package():
+    out = subprocess.run(
+        [sys.executable, "-m", "brainviz", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"brainviz {brainviz.__version__}"
+
+
+HEAVY = ("PyQt5", "vtkmodules", "mayavi", "tvtk", "traitsui", "pyface", "traits")
+
+
+@pytest.mark.parametrize(
+    "module, forbidden",
+    [
+        ("brainviz", HEAVY + ("sklearn", "nilearn")),
+        ("brainviz.exceptions", HEAVY + ("sklearn",)),
+        ("brainviz.data", HEAVY),
+        ("brainviz.backend", HEAVY),
+        ("brainviz.cli", HEAVY + ("sklearn",)),
+    ],
+)
+def test_lower_layers_import_no_gui_or_vtk(module, forbidden):
+    code = (
+        f"import sys, importlib; importlib.import_module({module!r}); "
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {forbidden!r}); "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"{module} imported {out.stdout.strip()}"
+
+
+def test_import_contracts_hold():
+    lint = pytest.importorskip("importlinter")
+    del lint
+    out = subprocess.run(["lint-imports"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_resources_are_reachable():
+    names = _resources.list_resources()
+    assert {"brainviz.png", "cold_hot.csv", "regions.csv"} <= set(names)
+    cmap = _resources.read_colormap("cold_hot")
+    assert cmap.shape == (256, 3)
+    # negative end is blue, positive end is yellow/red
+    assert cmap[0, 2] > 0.9 and cmap[0, 0] < 0.1
+    assert cmap[-1, 0] > 0.9 and cmap[-1, 2] < 0.1
+    with pytest.raises(FileNotFoundError, match="not_there.csv.*shipped"):
+        _resources.resource_path("not_there.csv")
+
+
+def test_config_argument_beats_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("BRAINVIZ_CACHE_DIR", str(tmp_path / "env"))
+    assert _config.get_cache_dir() == tmp_path / "env"
+    assert _config.get_cache_dir(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.delenv("BRAINVIZ_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert _config.get_cache_dir() == tmp_path / "xdg" / "brainviz"
+    monkeypatch.setenv("BRAINVIZ_N_JOBS", "3")
+    assert _config.get_n_jobs() == 3
+    assert _config.get_n_jobs(2) == 2
+    monkeypatch.setenv("BRAINVIZ_N_JOBS", "lots")
+    with pytest.raises(ValueError, match="n_jobs must be an integer; got 'lots'"):
+        _config.get_n_jobs()
