@@ -1,0 +1,101 @@
+"""Colour maps and palettes: pure numpy, no VTK."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from brainviz._resources import read_colormap
+from brainviz.exceptions import DataValueError, ParameterError
+from brainviz.scene import colors
+
+
+def test_colors_module_imports_no_vtk():
+    code = ("import sys, brainviz.scene.colors; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('vtkmodules', 'tvtk', 'mayavi')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_cold_hot_lut_matches_shipped_table():
+    lut = colors.get_lut("cold_hot")
+    assert lut.shape == (256, 4) and lut.dtype == np.uint8
+    table = read_colormap("cold_hot")
+    np.testing.assert_allclose(lut[:, :3] / 255.0, table, atol=1 / 255)
+    assert np.all(lut[:, 3] == 255)
+    # resampled to 3 entries: ends kept, reversed map flips them
+    small = colors.get_lut("cold_hot", 3)
+    np.testing.assert_array_equal(small[0], lut[0])
+    np.testing.assert_array_equal(small[-1], lut[-1])
+    np.testing.assert_array_equal(colors.get_lut("cold_hot_r", 3), small[::-1])
+
+
+def test_matplotlib_lut_and_alpha():
+    import matplotlib
+
+    lut = colors.get_lut("viridis", 4, alpha=0.5)
+    expected = np.round(matplotlib.colormaps["viridis"](np.linspace(0, 1, 4))[:, :3] * 255)
+    np.testing.assert_array_equal(lut[:, :3], expected)
+    assert np.all(lut[:, 3] == 128)
+
+
+def test_regions_palette_cycles():
+    table = read_colormap("regions")
+    lut = colors.get_lut("regions", len(table) + 2)
+    np.testing.assert_array_equal(lut[len(table)], lut[0])
+    assert len({tuple(row) for row in lut[: len(table)]}) == len(table)
+
+
+@pytest.mark.parametrize("name, n, alpha, match", [
+    ("cold_hott", 256, 1.0, r"colormap 'cold_hott' is not a known colour map.*did you mean 'cold_hot'"),
+    ("viridis", 1, 1.0, "n must be at least 2"),
+    ("viridis", 8, 2.0, r"alpha must be in \[0, 1\]"),
+    (3, 8, 1.0, r"colormap must be a colour map name \(str\); got 3"),
+])
+def test_get_lut_bad_input(name, n, alpha, match):
+    with pytest.raises(ParameterError, match=match):
+        colors.get_lut(name, n, alpha=alpha)
+
+
+def test_symmetric_range():
+    assert colors.symmetric_range([-0.2, 0.5, np.nan, np.inf]) == (-0.5, 0.5)
+    assert colors.symmetric_range([1, 2], vmax=-3) == (-3.0, 3.0)
+    assert colors.symmetric_range(np.zeros(4)) == (-1.0, 1.0)
+    with pytest.raises(DataValueError, match="no finite number"):
+        colors.symmetric_range([np.nan])
+
+
+def test_map_values_to_colors_ends_and_nan():
+    lut = colors.get_lut("cold_hot")
+    out = colors.map_values_to_colors([-2.0, 0.0, 2.0, 5.0, np.nan], "cold_hot", vmin=-2, vmax=2)
+    np.testing.assert_array_equal(out[0], lut[0])
+    np.testing.assert_array_equal(out[2], lut[-1])
+    np.testing.assert_array_equal(out[3], lut[-1])  # clipped
+    np.testing.assert_array_equal(out[1], lut[128])
+    assert out[4].tolist() == [0, 0, 0, 0]
+    # default range is symmetric: -1 maps to the low end even though max is 4
+    auto = colors.map_values_to_colors([-1.0, 4.0])
+    np.testing.assert_array_equal(auto[1], lut[-1])
+    assert not np.array_equal(auto[0], lut[0])
+    with pytest.raises(ParameterError, match="vmax must be greater than vmin"):
+        colors.map_values_to_colors([1.0], vmin=2, vmax=1)
+
+
+def test_colors_for_labels_first_appearance_order():
+    cols, legend = colors.colors_for_labels(["b", "a", "b", "c"])
+    assert list(legend) == ["b", "a", "c"]
+    palette = read_colormap("regions")
+    np.testing.assert_allclose(cols[0], palette[0])
+    np.testing.assert_allclose(cols[1], palette[1])
+    np.testing.assert_allclose(cols[2], cols[0])
+    assert cols.shape == (4, 3)
+
+
+def test_to_rgb():
+    assert colors.to_rgb("#00ff00") == (0.0, 1.0, 0.0)
+    assert colors.to_rgb((0.1, 0.2, 0.3, 1.0)) == (0.1, 0.2, 0.3)
+    assert colors.to_rgb((0, 0, 255)) == (0.0, 0.0, 1.0)
+    with pytest.raises(ParameterError, match="node_color 'nope' is not a colour"):
+        colors.to_rgb("nope", parameter="node_color")
+    with pytest.raises(ParameterError, match="node_color must be a colour name"):
+        colors.to_rgb((1, 2), parameter="node_color")
