@@ -1,0 +1,720 @@
+"""Brain volumes: NIfTI-1/2, Analyze and MGH/MGZ images, 3D and 4D, read lazily.
+
+:func:`load_volume` opens a file (or wraps a nibabel image) and returns a
+:class:`Volume`. Opening reads the header only; the data stay on disk behind
+nibabel's array proxy and are read one frame (or one block of frames) at a
+time.
+
+Geometry rule
+-------------
+The voxel-to-world affine (voxel indices ``(i, j, k)`` -> RAS+ millimetres) is
+taken, for NIfTI, from the **sform** when ``sform_code > 0``, else from the
+**qform** when ``qform_code > 0``, else nibabel's default affine built from
+the voxel sizes (``affine_source == "none"``; then world positions are only
+defined up to a shift and orientation is a guess). This is nibabel's
+``get_best_affine`` rule. Analyze images have no orientation fields
+(``"none"``); MGH images carry their own ``vox2ras`` matrix (``"header"``).
+A singular or non-finite affine is an :class:`~brainviz.exceptions.AffineError`.
+
+Axis-aligned images, whatever their storage order (RAS, LAS, LPS, ...), are
+re-oriented to RAS by :meth:`Volume.as_ras` by flipping and transposing axes
+(no resampling, still lazy). Oblique images (:attr:`Volume.is_oblique`) are
+never treated as axis-aligned: :meth:`Volume.values_at` always uses the true
+affine and :meth:`Volume.as_ras` resamples them onto an axis-aligned grid.
+
+Values
+------
+Scaling (``scl_slope`` / ``scl_inter``) is applied by nibabel's array proxy on
+every read. Frames are returned as float32. Non-finite values are ignored by
+:meth:`Volume.robust_range`; an image without any finite value raises
+:class:`~brainviz.exceptions.DataValueError` when its values are first needed
+(``robust_range``, ``get_data``, ``kind``, ``summary``), not at load time, so
+that opening a large file stays cheap.
+"""
+import threading
+from collections import namedtuple
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import (
+    AffineError,
+    DataValueError,
+    DimensionError,
+    ParameterError,
+    ShapeMismatchError,
+    UnsupportedDataError,
+)
+from . import _volume_io as _io
+from ._volume_stats import compute_robust_range, guess_kind
+
+__all__ = ["Volume", "ValueRange", "load_volume", "check_mask", "require_3d", "require_4d"]
+
+ValueRange = namedtuple("ValueRange", ["min", "max", "low", "high"])
+ValueRange.__doc__ = """Range of the finite values of a volume.
+
+Fields: ``min``, ``max`` and the ``low`` / ``high`` percentiles (exact,
+numpy's "linear" method, over every voxel of every frame).
+"""
+
+_RAS = np.array([[0, 1], [1, 1], [2, 1]])
+_OBLIQUE_TOL = 1e-3
+_CHUNK_BYTES = 16 * 2**20  # one chunk read at a time by robust_range
+_RGB_CODES = (128, 2304)  # NIfTI RGB24, RGBA32
+
+
+def load_volume(src, *, name=None):
+    """Open a brain image lazily (header only) and return a :class:`Volume`.
+
+    Parameters
+    ----------
+    src : str, path-like, nibabel image or Volume
+        A NIfTI-1/2 (``.nii``, ``.nii.gz``), Analyze (``.hdr``/``.img``) or
+        MGH (``.mgh``, ``.mgz``) file, an in-memory nibabel image, or a
+        :class:`Volume` (returned as is).
+    name : str, default=None
+        Display name; by default the file name without its extension.
+
+    Returns
+    -------
+    Volume
+
+    Raises
+    ------
+    ImageNotFoundError, NotAFileError, EmptyFileError, TruncatedFileError,
+    UnsupportedFormatError
+        The path cannot be read as an image (the message names the file).
+    DimensionError
+        Zero or negative sizes, or more than 4 non-singleton dimensions.
+    UnsupportedDataError
+        Complex or RGB data.
+    AffineError
+        Singular or non-finite voxel-to-world affine.
+
+    Notes
+    -----
+    A 4D image with a single frame (trailing dimension of 1) is a 3D volume.
+    Nothing is written anywhere, on success or failure.
+    """
+    import nibabel as nib
+
+    if isinstance(src, Volume):
+        return src
+    if isinstance(src, nib.spatialimages.SpatialImage):
+        filename = src.get_filename()
+        path = Path(filename) if filename else None
+        img = src
+    elif isinstance(src, (str, PathLike)):
+        path = Path(src).expanduser()
+        _io.check_path(path)
+        img = _io.open_image(path)
+    else:
+        raise ParameterError(
+            "load_volume expects a file path, a nibabel image or a Volume; "
+            f"got {type(src).__name__}."
+        )
+    label = str(path) if path is not None else (name or "<in-memory image>")
+    checked = _validate(img, label)
+    if path is not None:
+        # Bigger gzip files whose size cannot be checked cheaply are checked
+        # on first read: Volume._read turns read errors into TruncatedFileError.
+        _io.check_data_size(img, label)
+    if name is None:
+        name = _io.strip_image_suffix(path.name) if path is not None else "image"
+    return Volume(checked, path=path, name=name)
+
+
+def _validate(img, label):
+    """Check dimensions, data type and affine; return the image with trailing 1-dims dropped."""
+    shape = tuple(int(s) for s in img.shape)
+    if any(s <= 0 for s in shape) or len(shape) == 0:
+        raise DimensionError(
+            f"'{label}' has an invalid header: it announces dimensions {shape}; expected "
+            "positive sizes for every axis (a 3D or 4D image)."
+        )
+    dtype = _on_disk_dtype(img)
+    if dtype.kind == "c":
+        raise UnsupportedDataError(
+            f"'{label}' holds complex data ({dtype}): complex images are not supported; "
+            "expected real-valued data (save the magnitude or phase as its own image)."
+        )
+    code = int(img.header["datatype"]) if "datatype" in getattr(img.header, "keys", list)() else 0
+    if dtype.fields is not None or code in _RGB_CODES:
+        raise UnsupportedDataError(
+            f"'{label}' holds RGB colour data ({dtype}): RGB images are not supported; "
+            "expected one scalar value per voxel."
+        )
+    new_shape = list(shape)
+    while len(new_shape) > 3 and new_shape[-1] == 1:
+        new_shape.pop()
+    if len(new_shape) < 3:
+        new_shape += [1] * (3 - len(new_shape))
+    if len(new_shape) > 4:
+        raise DimensionError(
+            f"'{label}' is a {len(new_shape)}D image of shape {shape}: images with more than "
+            "4 dimensions are not supported; expected a 3D volume or a 4D series."
+        )
+    affine = _best_affine(img)
+    if not np.all(np.isfinite(affine)):
+        raise AffineError(
+            f"'{label}' has a non-finite voxel-to-world affine (NaN or infinity); expected a "
+            f"finite, invertible 4x4 matrix. Affine:\n{affine}"
+        )
+    det = float(np.linalg.det(affine[:3, :3]))
+    scale = float(np.max(np.abs(affine[:3, :3]))) or 1.0
+    if abs(det) <= 1e-8 * scale**3:
+        raise AffineError(
+            f"'{label}' has a singular voxel-to-world affine (determinant {det:g}); expected "
+            f"an invertible matrix (non-zero voxel sizes). Affine:\n{affine}"
+        )
+    if tuple(new_shape) != shape:
+        img = _reshaped(img, tuple(new_shape))
+    return img
+
+
+def _on_disk_dtype(img):
+    try:
+        return np.dtype(img.get_data_dtype())
+    except Exception:  # in-memory images of unusual classes
+        return np.dtype(getattr(img.dataobj, "dtype", np.float64))
+
+
+def _best_affine(img):
+    affine = img.affine
+    if affine is None:
+        affine = img.header.get_best_affine()
+    return np.asarray(affine, dtype=np.float64)
+
+
+def _affine_source(img):
+    import nibabel as nib
+
+    header = img.header
+    if isinstance(header, nib.nifti1.Nifti1Header):
+        if img.affine is not None and not np.allclose(img.affine, header.get_best_affine()):
+            return "sform"  # in-memory affine: nibabel writes it as the sform
+        if int(header["sform_code"]) > 0:
+            return "sform"
+        if int(header["qform_code"]) > 0:
+            return "qform"
+        return "none"
+    if isinstance(header, nib.freesurfer.mghformat.MGHHeader):
+        return "header"
+    return "none"
+
+
+def _reshaped(img, shape):
+    """Same image, new shape (only trailing singleton dims change), still lazy."""
+    proxy = img.dataobj
+    if hasattr(proxy, "reshape"):
+        data = proxy.reshape(shape)
+    else:
+        data = np.reshape(np.asanyarray(proxy), shape)
+    new = img.__class__(data, _best_affine(img), img.header.copy())
+    _copy_codes(img.header, new.header, _best_affine(img))
+    return new
+
+
+def _copy_codes(src_header, dst_header, affine):
+    """Keep sform/qform codes of ``src_header`` on ``dst_header`` (NIfTI only)."""
+    import nibabel as nib
+
+    nifti = nib.nifti1.Nifti1Header
+    if not (isinstance(src_header, nifti) and isinstance(dst_header, nifti)):
+        return
+    scode, qcode = int(src_header["sform_code"]), int(src_header["qform_code"])
+    dst_header.set_sform(affine, code=scode)
+    dst_header.set_qform(affine, code=qcode)
+
+
+class Volume:
+    """A brain image opened lazily; use :func:`load_volume` to make one.
+
+    Attributes
+    ----------
+    img : nibabel image
+        The underlying image (lazy array proxy). Trailing singleton
+        dimensions are already dropped.
+    path : pathlib.Path or None
+        The file, or ``None`` for in-memory images.
+    name : str
+        File name without extension, or the given name.
+    shape : tuple of int
+        3 or 4 sizes.
+    ndim, n_frames : int
+        3 or 4; number of frames (1 for 3D).
+    affine : (4, 4) np.ndarray
+        Voxel ``(i, j, k)`` -> world mm (RAS+); see the module docstring for the rule.
+    affine_source : str
+        ``"sform"``, ``"qform"``, ``"header"`` (MGH vox2ras) or ``"none"``.
+    voxel_size : (3,) np.ndarray
+        Voxel edge lengths in mm, from the affine (column norms).
+    orientation : tuple of str
+        Axis codes, e.g. ``("L", "A", "S")`` (closest axes when oblique).
+    is_oblique : bool
+        True when a voxel axis is not parallel to a world axis (cosine off by more than 1e-3).
+    units : (str, str)
+        Space and time units from the header (``"unknown"`` when not recorded).
+    tr : float or None
+        Repetition time in seconds for 4D images (header time unit ``msec`` or
+        ``usec`` converted; ``unknown`` read as seconds), else ``None``.
+    dtype : np.dtype
+        On-disk data type (before scaling).
+    resampled : bool
+        True for the output of :meth:`as_ras` on an oblique volume.
+    """
+
+    def __init__(self, img, *, path=None, name="image", resampled=False):
+        self.img = img
+        self.path = None if path is None else Path(path)
+        self.name = str(name)
+        self.shape = tuple(int(s) for s in img.shape)
+        self.ndim = len(self.shape)
+        self.n_frames = self.shape[3] if self.ndim == 4 else 1
+        self.affine = _best_affine(img)
+        self.affine_source = _affine_source(img)
+        self.dtype = _on_disk_dtype(img)
+        self.resampled = bool(resampled)
+        self._lock = threading.RLock()
+        self._ranges = {}
+        self._kind = None
+        self._frame_cache = None
+
+        from nibabel.affines import voxel_sizes
+        from nibabel.orientations import aff2axcodes
+
+        self.voxel_size = np.asarray(voxel_sizes(self.affine), dtype=float)
+        self.orientation = tuple(aff2axcodes(self.affine))
+        cosines = self.affine[:3, :3] / self.voxel_size
+        off_axis = np.sort(np.abs(cosines), axis=0)[:2]  # the two smaller entries per column
+        self.is_oblique = bool(np.any(off_axis > _OBLIQUE_TOL))
+        self.units, self.tr = self._units_and_tr()
+
+    # --- header-derived -------------------------------------------------------
+    def _units_and_tr(self):
+        header = self.img.header
+        try:
+            units = tuple(header.get_xyzt_units())
+        except AttributeError:
+            units = ("mm", "msec") if "tr" in getattr(header, "keys", list)() else ("unknown", "unknown")
+        if self.ndim != 4:
+            return units, None
+        if "tr" in getattr(header, "keys", list)():  # MGH: TR in milliseconds
+            tr = float(header["tr"]) / 1000.0
+        else:
+            zooms = header.get_zooms()
+            tr = float(zooms[3]) if len(zooms) > 3 else 0.0
+            tr *= {"msec": 1e-3, "usec": 1e-6}.get(units[1], 1.0)
+        return units, (tr if np.isfinite(tr) and tr > 0 else None)
+
+    @property
+    def label(self):
+        """The file path as a string, or the name for in-memory images (used in messages)."""
+        return str(self.path) if self.path is not None else self.name
+
+    @property
+    def format(self):
+        """Human name of the file format (``"NIfTI-1"``, ``"NIfTI-2"``, ``"Analyze"``, ``"MGH"``)."""
+        import nibabel as nib
+
+        header = self.img.header
+        if isinstance(header, nib.nifti2.Nifti2Header):
+            return "NIfTI-2"
+        if isinstance(header, nib.nifti1.Nifti1Header):
+            return "NIfTI-1"
+        if isinstance(header, nib.freesurfer.mghformat.MGHHeader):
+            return "MGH"
+        if isinstance(header, nib.analyze.AnalyzeHeader):
+            return "Analyze"
+        return type(self.img).__name__
+
+    def __repr__(self):
+        shape = "x".join(map(str, self.shape))
+        return f"<Volume {self.name!r} {shape} {''.join(self.orientation)} {self.dtype}>"
+
+    # --- data access -----------------------------------------------------------
+    def _read(self, key):
+        try:
+            return np.asanyarray(self.img.dataobj[key])
+        except Exception as exc:
+            translated = _io.read_error(self.label, exc)
+            if translated is not None:
+                raise translated from exc
+            raise
+
+    def get_frame(self, index=0):
+        """Return one 3D frame as float32, scaled, reading only that frame.
+
+        Parameters
+        ----------
+        index : int, default=0
+            Frame index (negative counts from the end). Must be 0 for a 3D volume.
+
+        Returns
+        -------
+        np.ndarray of float32, shape ``shape[:3]``
+        """
+        index = self._check_frame(index)
+        if self.ndim == 3:
+            data = self._read(())
+            if isinstance(self.img.dataobj, np.ndarray) and np.shares_memory(data, self.img.dataobj):
+                # never hand out a view on an in-memory image's own array
+                return np.array(data, dtype=np.float32)
+        else:
+            data = self._read((Ellipsis, index))
+        return np.asarray(data, dtype=np.float32)
+
+    def _check_frame(self, index):
+        try:
+            index = int(index)
+        except (TypeError, ValueError):
+            raise ParameterError(f"The frame index must be an integer; got {index!r}.") from None
+        if not -self.n_frames <= index < self.n_frames:
+            raise ParameterError(
+                f"Frame {index} is out of range for '{self.label}', which has "
+                f"{self.n_frames} frame(s); expected 0 <= index < {self.n_frames}."
+            )
+        return index % self.n_frames
+
+    def get_data(self):
+        """Return the 3D data as float32 (scaled).
+
+        Raises
+        ------
+        DimensionError
+            The volume is 4D with more than one frame.
+        DataValueError
+            No value is finite (all NaN).
+        """
+        require_3d(self, "get_data()")
+        data = self.get_frame(0)
+        if not np.isfinite(data).any():
+            raise self._all_nan_error()
+        return data
+
+    def _all_nan_error(self):
+        return DataValueError(
+            f"'{self.label}' holds no finite value (all voxels are NaN or infinite); expected "
+            "an image with at least one finite value."
+        )
+
+    def _chunks(self):
+        """Callable yielding the whole data in blocks of frames (for two-pass statistics)."""
+        if self.ndim == 3:
+            frame = [self.get_frame(0)]
+            return lambda: iter(frame)
+        frame_bytes = int(np.prod(self.shape[:3])) * 4
+        step = max(1, _CHUNK_BYTES // max(frame_bytes, 1))
+        total = frame_bytes * self.n_frames
+        if total <= 4 * _CHUNK_BYTES:  # small: read once, pass twice
+            blocks = [self._read((Ellipsis, slice(i, i + step))) for i in range(0, self.n_frames, step)]
+            return lambda: iter(blocks)
+
+        def generate():
+            for i in range(0, self.n_frames, step):
+                yield self._read((Ellipsis, slice(i, i + step)))
+
+        return generate
+
+    def robust_range(self, percentiles=(2, 98)):
+        """Range of the finite values, computed once per ``percentiles`` and cached.
+
+        Exact (same as ``numpy.nanpercentile`` with the default "linear"
+        method on the float32 values), computed over every voxel of every
+        frame, one block of frames at a time (two passes, constant memory;
+        see :mod:`brainviz.data._volume_stats`). NaN and infinite values are
+        ignored.
+
+        Parameters
+        ----------
+        percentiles : (float, float), default=(2, 98)
+            Low and high percentiles, 0 <= low <= high <= 100.
+
+        Returns
+        -------
+        ValueRange
+            ``(min, max, low, high)``.
+
+        Raises
+        ------
+        DataValueError
+            No value is finite.
+        """
+        try:
+            low, high = (float(p) for p in percentiles)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"percentiles must be two numbers (low, high); got {percentiles!r}."
+            ) from None
+        if not 0 <= low <= high <= 100:
+            raise ParameterError(
+                f"percentiles must satisfy 0 <= low <= high <= 100; got {percentiles!r}."
+            )
+        key = (low, high)
+        with self._lock:
+            if key not in self._ranges:
+                vmin, vmax, (vlow, vhigh), n = compute_robust_range(self._chunks(), key)
+                if n == 0:
+                    raise self._all_nan_error()
+                self._ranges[key] = ValueRange(vmin, vmax, vlow, vhigh)
+            return self._ranges[key]
+
+    @property
+    def kind(self):
+        """Guess of what the image holds (see :func:`brainviz.data._volume_stats.guess_kind`).
+
+        One of ``"anatomy"``, ``"statistical map"``, ``"4D series"``,
+        ``"label image"``, ``"mask"``. Reads the data of a 3D volume once.
+        """
+        with self._lock:
+            if self._kind is None:
+                if self.n_frames > 1:
+                    self._kind = "4D series"
+                else:
+                    name = self.path.name if self.path is not None else self.name
+                    self._kind = guess_kind(self.get_data(), name=name)
+            return self._kind
+
+    # --- geometry ----------------------------------------------------------------
+    def values_at(self, xyz_mm, frame=0, order=1):
+        """Values at world positions (mm, RAS+), through the true affine.
+
+        Parameters
+        ----------
+        xyz_mm : array-like, shape (n, 3) or (3,)
+            World coordinates in millimetres.
+        frame : int, default=0
+            Frame of a 4D volume.
+        order : int, default=1
+            Interpolation order (0 nearest, 1 trilinear) for
+            ``scipy.ndimage.map_coordinates``.
+
+        Returns
+        -------
+        np.ndarray, shape (n,)
+            NaN for positions outside the image (more than half a voxel
+            beyond the outer voxel centres).
+        """
+        from scipy.ndimage import map_coordinates
+
+        xyz = np.asarray(xyz_mm, dtype=float)
+        if xyz.ndim == 1:
+            xyz = xyz[None, :]
+        if xyz.ndim != 2 or xyz.shape[1] != 3:
+            raise ParameterError(
+                f"xyz_mm must be an (n, 3) array of world coordinates; got shape {np.shape(xyz_mm)}."
+            )
+        index = self._check_frame(frame)
+        with self._lock:
+            if self._frame_cache is None or self._frame_cache[0] != index:
+                self._frame_cache = (index, self.get_frame(index))
+            data = self._frame_cache[1]
+        ijk = (np.linalg.inv(self.affine) @ np.c_[xyz, np.ones(len(xyz))].T)[:3]
+        size = np.asarray(self.shape[:3], dtype=float)[:, None]
+        inside = np.all((ijk >= -0.5) & (ijk <= size - 0.5), axis=0)
+        clipped = np.clip(ijk, 0, size - 1)
+        values = map_coordinates(data, clipped, order=order, mode="nearest", prefilter=order > 1)
+        values = values.astype(float)
+        values[~inside] = np.nan
+        return values
+
+    def as_ras(self):
+        """Return this volume in RAS+ voxel order.
+
+        Axis-aligned volumes are flipped / transposed (exact, no
+        interpolation, still lazy: frames are re-oriented when read). The
+        result's affine has a positive diagonal. Oblique volumes are
+        resampled with :func:`nilearn.image.resample_img` onto an
+        axis-aligned RAS grid enclosing the whole image, with the same voxel
+        sizes ("nearest" interpolation for masks and label images,
+        "continuous" otherwise; 4D series are loaded to do so).
+        """
+        import nibabel as nib
+        from nibabel.orientations import axcodes2ornt, inv_ornt_aff, io_orientation, ornt_transform
+
+        if self.is_oblique:
+            return self._resampled_ras()
+        ornt = io_orientation(self.affine)
+        if np.array_equal(ornt, _RAS):
+            return self
+        transform = ornt_transform(ornt, axcodes2ornt(("R", "A", "S")))
+        new_affine = self.affine @ inv_ornt_aff(transform, self.shape)
+        proxy = _io.ReorientedProxy(self.img.dataobj, transform)
+        header = self._nifti_header()
+        new = nib.Nifti1Image(proxy, new_affine, header)
+        codes = (int(header["sform_code"]), int(header["qform_code"]))
+        new.header.set_sform(new_affine, code=codes[0] or (2 if self.affine_source != "none" else 0))
+        new.header.set_qform(new_affine, code=codes[1])
+        dim_info = header.get_dim_info()
+        new.header.set_dim_info(
+            *[None if d is None else int(transform[d, 0]) for d in dim_info]
+        )
+        volume = Volume(new, path=self.path, name=self.name)
+        volume.affine_source = self.affine_source
+        return volume
+
+    def _nifti_header(self):
+        import nibabel as nib
+
+        header = self.img.header
+        if isinstance(header, nib.nifti1.Nifti1Header):
+            return header.copy()
+        new = nib.Nifti1Header()
+        new.set_data_dtype(self.dtype)
+        new.set_data_shape(self.shape)
+        if self.tr is not None:
+            new.set_xyzt_units("mm", "sec")
+            new.set_zooms(tuple(self.voxel_size) + (self.tr,))
+        else:
+            new.set_xyzt_units("mm")
+        return new
+
+    def _resampled_ras(self):
+        from nilearn.image import resample_img
+
+        # Voxel sizes in the order of the closest world axes.
+        from nibabel.orientations import io_orientation
+
+        ornt = io_orientation(self.affine)
+        sizes = np.empty(3)
+        for axis, (world, _) in enumerate(ornt):
+            sizes[int(world)] = self.voxel_size[axis]
+        interpolation = "nearest" if self.n_frames == 1 and self.kind in ("mask", "label image") else "continuous"
+        new = resample_img(
+            self.to_image(), target_affine=np.diag(sizes), interpolation=interpolation,
+            force_resample=True, copy_header=True,
+        )
+        volume = Volume(new, path=self.path, name=self.name, resampled=True)
+        volume.affine_source = self.affine_source
+        return volume
+
+    def to_image(self):
+        """Return a NIfTI image for nilearn: ``img`` itself when it is NIfTI, else a lazy conversion."""
+        import nibabel as nib
+
+        if isinstance(self.img, (nib.Nifti1Image, nib.Nifti2Image)):
+            return self.img
+        return nib.Nifti1Image(self.img.dataobj, self.affine, self._nifti_header())
+
+    # --- text ---------------------------------------------------------------------
+    def summary(self):
+        """Multi-line human summary: shape, voxel size, orientation, dtype, range, kind, ..."""
+        shape = " x ".join(map(str, self.shape))
+        dims = f"4D, {self.n_frames} frames" if self.ndim == 4 else "3D"
+        vox = " x ".join(f"{v:.4g}" for v in self.voxel_size)
+        orient = "".join(self.orientation)
+        orient += " (oblique; closest axes)" if self.is_oblique else " (axis-aligned)"
+        if self.resampled:
+            orient += ", resampled from an oblique grid"
+        dtype = str(self.dtype)
+        slope, inter = _scaling(self.img)
+        if slope is not None:
+            dtype += f" (scaled: slope {slope:g}, intercept {inter:g})"
+        rng = self.robust_range()
+        lines = [
+            self.path.name if self.path is not None else self.name,
+            f"  file:          {self.path}" if self.path is not None else "  file:          (in memory)",
+            f"  format:        {self.format}",
+            f"  shape:         {shape} ({dims})",
+            f"  voxel size:    {vox} mm",
+            f"  orientation:   {orient}",
+            f"  affine source: {self.affine_source}",
+            f"  dtype:         {dtype}",
+            f"  value range:   min {rng.min:.6g}, max {rng.max:.6g}, "
+            f"2-98%: {rng.low:.6g} .. {rng.high:.6g}",
+            f"  kind:          {self.kind}",
+        ]
+        if self.ndim == 4:
+            lines.append(f"  TR:            {self.tr:g} s" if self.tr else "  TR:            unknown")
+        return "\n".join(lines)
+
+
+def _scaling(img):
+    slope = getattr(img.dataobj, "slope", None)
+    inter = getattr(img.dataobj, "inter", None)
+    if slope is None or (slope == 1 and (inter or 0) == 0):
+        return None, None
+    return float(slope), float(inter or 0)
+
+
+# --- checks ------------------------------------------------------------------------
+def _describe(vol):
+    shape = "x".join(map(str, vol.shape))
+    frames = f" ({vol.n_frames} frames)" if vol.ndim == 4 else ""
+    return f"a {vol.ndim}D image of shape {shape}{frames}"
+
+
+def require_3d(vol, what):
+    """Return ``vol`` as a Volume, checking that it is 3D.
+
+    Parameters
+    ----------
+    vol : Volume, path or nibabel image
+    what : str
+        What the image is for (named in the message), e.g. ``"the anatomy"``.
+
+    Raises
+    ------
+    DimensionError
+        "<what>: '<file>' is a 4D image ...; expected a 3D image ..."
+    """
+    vol = load_volume(vol)
+    if vol.ndim != 3:
+        raise DimensionError(
+            f"{what}: '{vol.label}' is {_describe(vol)}; expected a 3D image "
+            "(pick one frame, e.g. with nilearn.image.index_img, or a mean image)."
+        )
+    return vol
+
+
+def require_4d(vol, what):
+    """Return ``vol`` as a Volume, checking that it is 4D (a series of 3D frames).
+
+    A file with a single frame counts as 3D.
+    """
+    vol = load_volume(vol)
+    if vol.ndim != 4:
+        raise DimensionError(
+            f"{what}: '{vol.label}' is {_describe(vol)}; expected a 4D image "
+            "(a series of 3D volumes with at least 2 frames)."
+        )
+    return vol
+
+
+def check_mask(mask, data, *, mask_name=None, data_name=None):
+    """Check that ``mask`` is a 3D image on the same voxel grid as ``data``.
+
+    Parameters
+    ----------
+    mask, data : Volume, path or nibabel image
+    mask_name, data_name : str, default=None
+        Names used in messages (default: the file paths).
+
+    Returns
+    -------
+    Volume
+        The mask.
+
+    Raises
+    ------
+    ShapeMismatchError
+        Shapes (first 3 dims) or affines (within 1e-3 mm) differ.
+    DimensionError
+        The mask is 4D.
+    """
+    mask = load_volume(mask)
+    data = load_volume(data)
+    mask_label = mask_name or mask.label
+    data_label = data_name or data.label
+    require_3d(mask, f"mask '{mask_label}'")
+    if mask.shape[:3] != data.shape[:3] or not np.allclose(mask.affine, data.affine, atol=1e-3):
+        what = "shape" if mask.shape[:3] != data.shape[:3] else "affine"
+        raise ShapeMismatchError(
+            f"The mask '{mask_label}' does not match the data '{data_label}' ({what} differs): "
+            f"mask shape {mask.shape[:3]}, data shape {data.shape[:3]}; mask affine\n"
+            f"{np.round(mask.affine, 4)}\ndata affine\n{np.round(data.affine, 4)}\n"
+            "Expected the same voxel grid (shape and affine); resample the mask, e.g. "
+            "nilearn.image.resample_to_img(mask, data, interpolation='nearest')."
+        )
+    return mask
