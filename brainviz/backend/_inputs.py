@@ -1,0 +1,223 @@
+"""Input handling shared by the jobs: images, fingerprints, labels files.
+
+A fingerprint is a small, hashable description of an input that changes when
+the input changes: ``("file", path, size, mtime_ns)`` for an image read from
+disk, ``("array", content hash, affine hash, shape)`` for one held in memory.
+Cached steps take the fingerprint as their key and ignore the image itself,
+so an identical rerun never re-reads or re-hashes a gigabyte of data.
+"""
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import (
+    DimensionError,
+    ImageNotFoundError,
+    ParameterError,
+    ShapeMismatchError,
+)
+
+__all__ = [
+    "as_image",
+    "as_image_list",
+    "image_fingerprint",
+    "image_name",
+    "check_same_grid",
+    "read_labels",
+]
+
+
+def _is_path(x):
+    return isinstance(x, (str, os.PathLike))
+
+
+def as_image(src, what="image"):
+    """Return a nibabel image from a path, a nibabel image or a brainviz Volume."""
+    import nibabel as nib
+
+    if _is_path(src):
+        path = Path(src)
+        if not path.exists():
+            raise ImageNotFoundError(f"The {what} file {path} does not exist.")
+        try:
+            from ..data.volumes import load_volume
+
+            return load_volume(path).to_image()
+        except ImportError:
+            return nib.load(str(path))
+    if hasattr(src, "to_image"):  # brainviz Volume
+        return src.to_image()
+    if isinstance(src, nib.spatialimages.SpatialImage):
+        return src
+    raise ParameterError(
+        f"The {what} must be a file path, a nibabel image or a brainviz Volume; "
+        f"got {type(src).__name__}."
+    )
+
+
+def as_image_list(imgs, what="images"):
+    """Return a list of nibabel images (a single image gives a list of one)."""
+    if isinstance(imgs, (list, tuple)):
+        if len(imgs) == 0:
+            raise ParameterError(f"The {what} list is empty.")
+        return [as_image(i, what) for i in imgs]
+    return [as_image(imgs, what)]
+
+
+def image_name(img):
+    """File name of an image, or a description of an in-memory one."""
+    fname = img.get_filename() if hasattr(img, "get_filename") else None
+    if fname:
+        return str(fname)
+    return f"<in-memory image {'x'.join(map(str, img.shape))}>"
+
+
+def image_fingerprint(img):
+    """A small hashable tuple that changes when the image content changes."""
+    import joblib
+
+    fname = img.get_filename() if hasattr(img, "get_filename") else None
+    if fname and not img.in_memory:
+        st = os.stat(fname)
+        return ("file", os.path.abspath(fname), st.st_size, st.st_mtime_ns)
+    data = np.asanyarray(img.dataobj)
+    return (
+        "array",
+        joblib.hash(data),
+        joblib.hash(np.asarray(img.affine, dtype=float).round(6)),
+        tuple(img.shape),
+    )
+
+
+def _grid(img):
+    return tuple(img.shape[:3]), np.asarray(img.affine, dtype=float)
+
+
+def check_same_grid(imgs, names=None, what="images"):
+    """Raise ShapeMismatchError unless all images share one 3D grid."""
+    names = names or [image_name(i) for i in imgs]
+    shape0, aff0 = _grid(imgs[0])
+    for img, name in zip(imgs[1:], names[1:]):
+        shape, aff = _grid(img)
+        if shape != shape0 or not np.allclose(aff, aff0, atol=1e-4):
+            raise ShapeMismatchError(
+                f"All {what} must share one grid: {names[0]} has shape {shape0} but "
+                f"{name} has shape {shape}"
+                + ("" if shape != shape0 else " and a different affine")
+                + ". Resample them to one grid first (nilearn.image.resample_to_img)."
+            )
+
+
+def check_mask_grid(mask_img, img, mask_name, img_name):
+    """Raise ShapeMismatchError if the mask is not on the image grid."""
+    if mask_img.ndim != 3 and not (mask_img.ndim == 4 and mask_img.shape[3] == 1):
+        raise DimensionError(
+            f"The mask {mask_name} must be a 3D image; got shape {mask_img.shape}."
+        )
+    shape, aff = _grid(mask_img)
+    ishape, iaff = _grid(img)
+    if shape != ishape or not np.allclose(aff, iaff, atol=1e-4):
+        raise ShapeMismatchError(
+            f"The mask {mask_name} (shape {shape}) is not on the grid of the images "
+            f"{img_name} (shape {ishape})"
+            + ("" if shape != ishape else ", the affines differ")
+            + ". Resample the mask to the images first, e.g. "
+            "nilearn.image.resample_to_img(mask, img, interpolation='nearest')."
+        )
+
+
+_LABEL_COLUMNS = ("labels", "label", "trial_type", "targets", "target", "condition", "y")
+_RUN_COLUMNS = ("chunks", "run", "runs", "session", "sessions", "group", "groups")
+
+
+def read_labels(path, label_column=None, run_column=None):
+    """Read per-volume labels (and runs) from a text, CSV or TSV file.
+
+    Formats, as fMRI studies store them:
+
+    - whitespace-separated lines ``<label> [<run>]`` without a header
+      (Haxby's ``attributes_literal.txt``: ``face 0``);
+    - a TSV/CSV with a header row; labels from ``label_column`` or the first of
+      labels/label/trial_type/targets/condition, runs from ``run_column`` or
+      the first of chunks/run/session/group.
+
+    Parameters
+    ----------
+    path : str or path-like
+    label_column, run_column : str or None
+
+    Returns
+    -------
+    labels : numpy.ndarray of str
+    runs : numpy.ndarray of int, or None when the file has no run column
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageNotFoundError(f"The labels file {path} does not exist.")
+    text = path.read_text().splitlines()
+    lines = [ln for ln in text if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise ParameterError(f"The labels file {path} is empty.")
+    first = lines[0]
+    delim = "\t" if "\t" in first else ("," if "," in first else None)
+    header = [h.strip().lower() for h in (first.split(delim) if delim else first.split())]
+    known = set(_LABEL_COLUMNS) | set(_RUN_COLUMNS)
+    has_header = label_column is not None or bool(known & set(header))
+    if has_header:
+        if delim is None:
+            rows = [ln.split() for ln in lines]
+        else:
+            rows = list(csv.reader(lines, delimiter=delim))
+        header = [h.strip() for h in rows[0]]
+        lower = [h.lower() for h in header]
+        body = rows[1:]
+
+        def column(name, defaults, what):
+            if name is not None:
+                if name not in header:
+                    raise ParameterError(
+                        f"The {what} column {name!r} is not in {path}; columns are {header}."
+                    )
+                return header.index(name)
+            for cand in defaults:
+                if cand in lower:
+                    return lower.index(cand)
+            return None
+
+        li = column(label_column, _LABEL_COLUMNS, "label")
+        if li is None:
+            raise ParameterError(
+                f"No label column in {path}: expected one of {list(_LABEL_COLUMNS)}; "
+                f"columns are {header}."
+            )
+        ri = column(run_column, _RUN_COLUMNS, "run")
+        labels = [r[li].strip() for r in body]
+        runs = [r[ri].strip() for r in body] if ri is not None else None
+    else:
+        rows = [ln.split(delim) if delim else ln.split() for ln in lines]
+        labels = [r[0].strip() for r in rows]
+        runs = [r[1].strip() for r in rows] if all(len(r) > 1 for r in rows) else None
+    if runs is not None:
+        try:
+            runs = np.array([int(float(r)) for r in runs])
+        except ValueError:
+            _, runs = np.unique(np.array(runs), return_inverse=True)
+    return np.array(labels), runs
+
+
+def read_runs(path):
+    """Read one run id per line (an optional header naming a run column is skipped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageNotFoundError(f"The runs file {path} does not exist.")
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    if lines and lines[0].split()[0].strip().lower() in _RUN_COLUMNS:
+        lines = lines[1:]
+    values = [ln.replace(",", " ").split()[0] for ln in lines]
+    try:
+        return np.array([int(float(v)) for v in values])
+    except ValueError:
+        _, inv = np.unique(np.array(values), return_inverse=True)
+        return inv

@@ -1,0 +1,352 @@
+"""Result objects and their folder format (NIfTI + TSV + JSON, never pickle).
+
+A saved result is a folder::
+
+    result.json            kind, parameters, scalar fields, inputs with sha256,
+                           package versions, and a manifest of the files below
+    <field>.nii.gz         images (weight maps, component maps, regions)
+    <field>.tsv            matrices and vectors (tab-separated, full precision)
+
+:func:`save_result` writes into a temporary sibling folder and renames it into
+place, so an interrupted save never leaves a half-written result.
+:func:`load_result` reads the folder back with nibabel, numpy.loadtxt and
+json only: nothing is unpickled.
+"""
+import datetime
+import hashlib
+import importlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..exceptions import ResultError
+
+__all__ = ["Result", "save_result", "load_result"]
+
+_FORMAT_VERSION = 1
+
+# result kind -> module defining the class (resolved lazily)
+_RESULT_CLASSES = {
+    "decoding": ("decoding", "DecodingResult"),
+    "regions": ("regions", "RegionResult"),
+    "connectivity": ("connectivity", "ConnectivityResult"),
+}
+
+
+class Result:
+    """Base of the job results: named fields plus parameters and inputs.
+
+    Subclasses declare ``_fields``: field name -> storage kind, one of
+    ``"json"`` (numbers, strings, lists), ``"array"`` (numpy array, TSV),
+    ``"arrays"`` (list of 2D arrays), ``"image"`` (nibabel image),
+    ``"images"`` (dict name -> nibabel image).
+
+    Parameters
+    ----------
+    params : dict
+        The job parameters (``job.get_params()``, JSON-able ones).
+    inputs : list of str
+        Input file names (or descriptions of in-memory inputs).
+    **fields
+        Values of the declared fields.
+    """
+
+    _kind = "result"
+    _fields = {}
+
+    def __init__(self, params=None, inputs=None, **fields):
+        unknown = set(fields) - set(self._fields)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unknown fields {sorted(unknown)}")
+        self.params = dict(params or {})
+        self.inputs = list(inputs or [])
+        for name in self._fields:
+            setattr(self, name, fields.get(name))
+
+    def __repr__(self):
+        shown = []
+        for name, kind in self._fields.items():
+            value = getattr(self, name)
+            if kind == "json" and isinstance(value, (int, float, str)) or value is None:
+                shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        if _normalise(self.params) != _normalise(other.params):
+            return False
+        for name, kind in self._fields.items():
+            if not _equal(getattr(self, name), getattr(other, name), kind):
+                return False
+        return True
+
+    __hash__ = None
+
+
+def _normalise(value):
+    return json.loads(json.dumps(_to_json(value)))
+
+
+def _image_equal(a, b):
+    return (
+        a.shape == b.shape
+        and np.allclose(a.affine, b.affine)
+        and np.array_equal(np.asanyarray(a.dataobj), np.asanyarray(b.dataobj), equal_nan=True)
+    )
+
+
+def _equal(a, b, kind):
+    if a is None or b is None:
+        return a is None and b is None
+    if kind == "json":
+        return _normalise(a) == _normalise(b)
+    if kind == "array":
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+            return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+        return a.shape == b.shape and np.array_equal(a, b)
+    if kind == "arrays":
+        return len(a) == len(b) and all(_equal(x, y, "array") for x, y in zip(a, b))
+    if kind == "image":
+        return _image_equal(a, b)
+    if kind == "images":
+        return list(a) == list(b) and all(_image_equal(a[k], b[k]) for k in a)
+    raise ValueError(kind)
+
+
+def _to_json(value):
+    if isinstance(value, dict):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _to_json(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def _safe(name):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)).strip("-") or "x"
+
+
+def _write_array(path, array):
+    array = np.asarray(array)
+    if array.ndim > 2:
+        raise ResultError(f"cannot write a {array.ndim}D array to {path.name}")
+    if array.dtype.kind in "iub":
+        fmt = "%d"
+    elif array.dtype.kind == "f":
+        fmt = "%.17g"
+    else:
+        fmt = "%s"
+    np.savetxt(path, np.atleast_1d(array), fmt=fmt, delimiter="\t")
+
+
+def _read_array(path, dtype, shape):
+    if dtype.startswith("<U") or dtype.startswith("|S") or dtype == "object":
+        lines = path.read_text().splitlines()
+        arr = np.array(lines, dtype=object if dtype == "object" else dtype)
+    else:
+        arr = np.loadtxt(path, dtype=np.dtype(dtype), delimiter="\t", ndmin=2)
+    return arr.reshape(shape)
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _versions():
+    out = {"brainviz": __version__}
+    for name in ("numpy", "scipy", "nibabel", "sklearn", "nilearn", "joblib"):
+        try:
+            out[name] = importlib.import_module(name).__version__
+        except Exception:  # noqa: BLE001 - a version is informative only
+            pass
+    return out
+
+
+def save_result(result, folder, overwrite=False):
+    """Save a result to ``folder`` (NIfTI images, TSV matrices, result.json).
+
+    Parameters
+    ----------
+    result : Result
+    folder : str or path-like
+        Created; must not exist unless ``overwrite``.
+    overwrite : bool, default=False
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
+    import nibabel as nib
+
+    if not isinstance(result, Result):
+        raise ResultError(f"save_result expects a brainviz result; got {type(result).__name__}.")
+    folder = Path(folder)
+    if folder.exists() and not overwrite:
+        if not folder.is_dir() or any(folder.iterdir()):
+            raise ResultError(
+                f"The result folder {folder} already exists and is not empty "
+                "(pass overwrite=True to replace it)."
+            )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        manifest = {}
+        scalars = {}
+        for name, kind in result._fields.items():
+            value = getattr(result, name)
+            base = _safe(name.rstrip("_"))
+            if value is None:
+                scalars[name] = None
+            elif kind == "json":
+                scalars[name] = _to_json(value)
+            elif kind == "array":
+                arr = np.asarray(value)
+                if arr.ndim <= 2:
+                    files = [f"{base}.tsv"]
+                    _write_array(tmp / files[0], arr)
+                else:
+                    files = []
+                    for i, sub in enumerate(arr.reshape((-1,) + arr.shape[-2:])):
+                        files.append(f"{base}_{i:03d}.tsv")
+                        _write_array(tmp / files[-1], sub)
+                manifest[name] = {"kind": kind, "files": files, "dtype": arr.dtype.str,
+                                  "shape": list(arr.shape)}
+            elif kind == "arrays":
+                entries = []
+                for i, arr in enumerate(value):
+                    arr = np.asarray(arr)
+                    fname = f"{base}_{i:03d}.tsv"
+                    _write_array(tmp / fname, arr)
+                    entries.append({"file": fname, "dtype": arr.dtype.str, "shape": list(arr.shape)})
+                manifest[name] = {"kind": kind, "items": entries}
+            elif kind == "image":
+                fname = f"{base}.nii.gz"
+                nib.save(value, tmp / fname)
+                manifest[name] = {"kind": kind, "file": fname}
+            elif kind == "images":
+                entries = []
+                for i, (key, img) in enumerate(value.items()):
+                    fname = f"{base}_{i:02d}_{_safe(key)}.nii.gz"
+                    nib.save(img, tmp / fname)
+                    entries.append({"key": _to_json(key), "file": fname})
+                manifest[name] = {"kind": kind, "items": entries}
+        inputs = []
+        for name in result.inputs:
+            entry = {"name": str(name)}
+            if os.path.isfile(str(name)):
+                entry["sha256"] = _sha256(name)
+                entry["size"] = os.path.getsize(name)
+            inputs.append(entry)
+        doc = {
+            "format": "brainviz-result",
+            "format_version": _FORMAT_VERSION,
+            "kind": result._kind,
+            "class": type(result).__name__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "parameters": _to_json(result.params),
+            "fields": scalars,
+            "files": manifest,
+            "inputs": inputs,
+            "versions": _versions(),
+        }
+        (tmp / "result.json").write_text(json.dumps(doc, indent=2))
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def load_result(folder):
+    """Load a result saved by :func:`save_result` (no recomputation, no pickle).
+
+    Parameters
+    ----------
+    folder : str or path-like
+
+    Returns
+    -------
+    Result
+        A DecodingResult, RegionResult or ConnectivityResult equal to the
+        one saved.
+    """
+    import nibabel as nib
+
+    folder = Path(folder)
+    doc_path = folder / "result.json"
+    if not doc_path.is_file():
+        raise ResultError(f"{folder} is not a brainviz result folder (no result.json).")
+    try:
+        doc = json.loads(doc_path.read_text())
+    except ValueError as exc:
+        raise ResultError(f"{doc_path} is not valid JSON: {exc}") from None
+    if doc.get("format") != "brainviz-result" or doc.get("kind") not in _RESULT_CLASSES:
+        raise ResultError(f"{doc_path} is not a brainviz result (kind {doc.get('kind')!r}).")
+    module, cls_name = _RESULT_CLASSES[doc["kind"]]
+    cls = getattr(importlib.import_module(f"{__package__}.{module}"), cls_name)
+
+    def image(fname):
+        path = folder / fname
+        if not path.is_file():
+            raise ResultError(f"The result folder {folder} lacks {fname}.")
+        img = nib.load(path)
+        return nib.Nifti1Image(np.asanyarray(img.dataobj), img.affine, img.header)
+
+    def array(fname, dtype, shape):
+        path = folder / fname
+        if not path.is_file():
+            raise ResultError(f"The result folder {folder} lacks {fname}.")
+        return _read_array(path, dtype, shape)
+
+    fields = {}
+    for name, kind in cls._fields.items():
+        if name in doc["fields"]:
+            fields[name] = doc["fields"][name]
+            continue
+        entry = doc["files"].get(name)
+        if entry is None:
+            fields[name] = None
+        elif kind == "array":
+            shape = tuple(entry["shape"])
+            if len(entry["files"]) == 1:
+                fields[name] = array(entry["files"][0], entry["dtype"], shape)
+            else:
+                parts = [array(f, entry["dtype"], shape[-2:]) for f in entry["files"]]
+                fields[name] = np.stack(parts).reshape(shape)
+        elif kind == "arrays":
+            fields[name] = [array(e["file"], e["dtype"], tuple(e["shape"])) for e in entry["items"]]
+        elif kind == "image":
+            fields[name] = image(entry["file"])
+        elif kind == "images":
+            fields[name] = {e["key"]: image(e["file"]) for e in entry["items"]}
+    result = cls(params=doc.get("parameters"), inputs=[i["name"] for i in doc.get("inputs", [])],
+                 **fields)
+    result.saved_inputs = doc.get("inputs", [])
+    result.versions = doc.get("versions", {})
+    return result

@@ -1,0 +1,50 @@
+"""Tiny seeded datasets with known ground truth for the backend tests."""
+import numpy as np
+import pytest
+
+AFFINE = np.array([[3.0, 0, 0, -10.0], [0, 3.0, 0, -12.0], [0, 0, 3.0, -14.0], [0, 0, 0, 1]])
+SHAPE = (7, 8, 9)
+
+
+def _blob(center, radius=1.6):
+    ii, jj, kk = np.indices(SHAPE)
+    d2 = (ii - center[0]) ** 2 + (jj - center[1]) ** 2 + (kk - center[2]) ** 2
+    return d2 <= radius**2
+
+
+@pytest.fixture(scope="session")
+def decoding_data():
+    """A 4D image where 'face' and 'house' volumes raise two different blobs.
+
+    Returns a dict: img (7, 8, 9, 48), labels, runs (4 runs), mask, truth
+    (dict class -> boolean 3D ground-truth region).
+    """
+    import nibabel as nib
+
+    rng = np.random.default_rng(42)
+    truth = {"face": _blob((2, 2, 3)), "house": _blob((4, 5, 6))}
+    n_runs, per_run = 4, 12
+    labels = np.array((["face", "house", "rest"] * (per_run // 3)) * n_runs)
+    runs = np.repeat(np.arange(n_runs), per_run)
+    data = rng.standard_normal(SHAPE + (len(labels),)).astype(np.float32)
+    for cls, region in truth.items():
+        data[region] += 1.5 * (labels == cls)[None, :]
+    data += 100.0
+    mask = np.ones(SHAPE, dtype=np.uint8)
+    mask[0, 0, 0] = 0
+    return {
+        "img": nib.Nifti1Image(data, AFFINE),
+        "labels": labels,
+        "runs": runs,
+        "mask": nib.Nifti1Image(mask, AFFINE),
+        "truth": truth,
+    }
+
+
+@pytest.fixture
+def haxby(haxby_slice):
+    """The real Haxby slice: (bold path, mask path, labels, runs)."""
+    from brainviz.backend import read_labels
+
+    labels, runs = read_labels(haxby_slice / "attributes_literal.txt")
+    return haxby_slice / "bold.nii.gz", haxby_slice / "mask.nii.gz", labels, runs

@@ -1,0 +1,171 @@
+"""The cache: call counting, browser, size cap, read-only / full disk, killed writes."""
+import json
+import multiprocessing
+import os
+import signal
+import time
+import warnings
+
+import numpy as np
+import pytest
+from joblib import Memory
+
+from brainviz.backend import DecodingJob, cache
+from brainviz.backend import decoding as dec
+from brainviz.exceptions import CacheWarning
+
+
+@pytest.fixture
+def counters(monkeypatch):
+    """Count the real work done inside the cached steps (joblib accumulator trick)."""
+    counts = {"mask": 0, "fit": 0}
+    real_mask, real_fit = dec._mask_image, dec._fit_fold
+
+    def mask_image(*a, **k):
+        counts["mask"] += 1
+        return real_mask(*a, **k)
+
+    def fit_fold(*a, **k):
+        counts["fit"] += 1
+        return real_fit(*a, **k)
+
+    monkeypatch.setattr(dec, "_mask_image", mask_image)
+    monkeypatch.setattr(dec, "_fit_fold", fit_fold)
+    return counts
+
+
+def _run(data, memory, **params):
+    job = DecodingJob(memory=memory, n_jobs=1, backend="sequential", **params)
+    return job.run(data["img"], data["labels"], runs=data["runs"], mask=data["mask"])
+
+
+def test_check_memory_variants(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRAINVIZ_CACHE_DIR", str(tmp_path / "env"))
+    assert cache.check_memory(None).location == str(tmp_path / "env")
+    assert cache.check_memory(tmp_path / "arg").location == str(tmp_path / "arg")
+    assert cache.check_memory(False).location is None
+    mem = Memory(str(tmp_path / "m"))
+    assert cache.check_memory(mem) is mem
+    with pytest.raises(ValueError, match="'memory' parameter must be None, a folder path"):
+        cache.check_memory(3)
+
+
+def test_identical_rerun_computes_nothing_and_new_estimator_reuses_masking(
+        decoding_data, tmp_path, counters):
+    first = _run(decoding_data, tmp_path, classes=["face", "house"])
+    assert counters == {"mask": 1, "fit": 4}
+    again = _run(decoding_data, tmp_path, classes=["face", "house"])
+    assert counters == {"mask": 1, "fit": 4}  # nothing recomputed
+    assert again == first
+    _run(decoding_data, tmp_path, classes=["face", "house"], estimator="ridge")
+    assert counters == {"mask": 1, "fit": 8}  # masking reused, only fitting ran
+    _run(decoding_data, tmp_path, classes=["face", "house"], C=0.01, standardize=False)
+    assert counters == {"mask": 1, "fit": 12}  # new cleaning, masking still reused
+
+
+def test_cache_browser_lists_removes_clears(decoding_data, tmp_path):
+    _run(decoding_data, tmp_path, classes=["face", "house"])
+    entries = cache.list_cache_entries(tmp_path)
+    kinds = sorted(e.kind for e in entries)
+    assert kinds == ["decoding: cleaning", "decoding: fit", "decoding: masking"]
+    fit = next(e for e in entries if e.kind == "decoding: fit")
+    assert fit.params["estimator"] == "svc" and "<array 7x8x9x48>" in fit.inputs
+    assert fit.size > 0 and fit.duration is not None and fit.last_use <= time.time()
+    total = cache.cache_size(tmp_path)
+    assert total >= sum(e.size for e in entries)
+    cache.remove_cache_entry(fit.id, tmp_path)
+    assert len(cache.list_cache_entries(tmp_path)) == 2
+    with pytest.raises(ValueError, match="No cache entry"):
+        cache.remove_cache_entry(fit.id, tmp_path)
+    assert cache.clear_cache(tmp_path) > 0
+    assert cache.list_cache_entries(tmp_path) == [] and cache.cache_size(tmp_path) == 0
+
+
+def test_size_cap_evicts_least_recently_used(decoding_data, tmp_path, monkeypatch):
+    _run(decoding_data, tmp_path, classes=["face", "house"])
+    entries = {e.kind: e for e in cache.list_cache_entries(tmp_path)}
+    # make the masking entry the least recently used
+    side = entries["decoding: masking"].path / "brainviz.json"
+    info = json.loads(side.read_text())
+    info["last_use"] = 1.0
+    side.write_text(json.dumps(info))
+    total = sum(e.size for e in cache.list_cache_entries(tmp_path))
+    evicted = cache.enforce_cache_limit(tmp_path, max_bytes=total - 1)
+    assert [e.kind for e in evicted] == ["decoding: masking"]
+    # through the environment, applied after each cached call
+    monkeypatch.setenv("BRAINVIZ_CACHE_MAX_BYTES", "1")
+    _run(decoding_data, tmp_path, classes=["face", "house"], C=0.5)
+    assert [e.kind for e in cache.list_cache_entries(tmp_path)] == ["decoding: fit"]
+
+
+def test_read_only_cache_folder_runs_uncached_with_warning(decoding_data, tmp_path, counters):
+    if os.geteuid() == 0:  # root ignores permissions: /proc refuses new folders
+        folder = "/proc/brainviz-cache"
+    else:
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+    with pytest.warns(CacheWarning, match="cannot be written.*running uncached"):
+        res = _run(decoding_data, folder, classes=["face", "house"])
+    assert res.mean_score_ >= 0.9 and counters["mask"] == 1
+
+
+def test_full_disk_runs_uncached_with_warning(decoding_data, tmp_path, monkeypatch):
+    from joblib import _store_backends
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_store_backends.numpy_pickle, "dump", no_space)
+    with pytest.warns(CacheWarning, match="Could not store a cache entry"):
+        res = _run(decoding_data, tmp_path, classes=["face", "house"])
+    assert res.mean_score_ >= 0.9
+    assert cache.list_cache_entries(tmp_path) == []
+
+
+def _slow_writer_child(data, folder, flag):
+    """Run a job whose cache writes hang half-way (so the parent can kill it)."""
+    from joblib import _store_backends
+
+    real_dump = _store_backends.numpy_pickle.dump
+
+    def slow_dump(value, f, *args, **kwargs):
+        real_dump(value, f, *args, **kwargs)
+        f.flush()
+        f.truncate(max(f.tell() // 2, 1))  # leave a half-written pickle
+        open(flag, "w").close()
+        time.sleep(60)
+
+    _store_backends.numpy_pickle.dump = slow_dump
+    _run(data, folder, classes=["face", "house"])
+
+
+def test_killed_mid_write_then_rerun_recomputes_cleanly(decoding_data, tmp_path, counters):
+    flag = tmp_path / "writing"
+    ctx = multiprocessing.get_context("fork")
+    proc = ctx.Process(target=_slow_writer_child, args=(decoding_data, tmp_path / "c", str(flag)))
+    proc.start()
+    deadline = time.time() + 60
+    while not flag.exists() and time.time() < deadline and proc.is_alive():
+        time.sleep(0.05)
+    assert flag.exists()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join(10)
+    assert cache.list_cache_entries(tmp_path / "c") == []  # nothing half-written is listed
+    res = _run(decoding_data, tmp_path / "c", classes=["face", "house"])
+    ref = _run(decoding_data, False, classes=["face", "house"])
+    assert res == ref and counters["mask"] == 2  # recomputed (once here, once uncached)
+
+
+def test_entry_without_metadata_or_with_corrupt_pickle_is_recomputed(
+        decoding_data, tmp_path, counters):
+    ref = _run(decoding_data, tmp_path, classes=["face", "house"])
+    entries = {e.kind: e for e in cache.list_cache_entries(tmp_path)}
+    (entries["decoding: fit"].path / "metadata.json").unlink()  # killed between writes
+    (entries["decoding: cleaning"].path / "output.pkl").write_bytes(b"garbage")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # joblib reports the unreadable pickle
+        again = _run(decoding_data, tmp_path, classes=["face", "house"])
+    assert again == ref
+    assert counters == {"mask": 1, "fit": 8}  # fit recomputed, masking entry intact
+    np.testing.assert_array_equal(again.scores_, ref.scores_)

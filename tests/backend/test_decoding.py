@@ -1,0 +1,146 @@
+"""DecodingJob: contract, accuracy on ground truth and real data, bad input."""
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from brainviz.backend import DecodingJob
+from brainviz.backend import decoding as dec
+from brainviz.exceptions import DataValueError, ParameterError, ShapeMismatchError
+
+
+def _run(data, **params):
+    params.setdefault("memory", False)
+    job = DecodingJob(**params)
+    return job, job.run(data["img"], data["labels"], runs=data["runs"], mask=data["mask"])
+
+
+def test_estimator_contract():
+    job = DecodingJob(estimator="ridge", C=0.5)
+    assert job.get_params()["estimator"] == "ridge"
+    copy = clone(job).set_params(C=2.0)
+    assert copy.C == 2.0 and job.C == 0.5
+    assert not hasattr(job, "scores_")
+    with pytest.raises(ValueError, match=r"Invalid parameter 'foo'.*Valid parameters are.*estimator"):
+        job.set_params(foo=1)
+
+
+def test_unknown_estimator_lists_allowed(decoding_data):
+    with pytest.raises(
+        ParameterError,
+        match=r"The 'estimator' parameter of DecodingJob must be one of \{'svc', 'logistic_l1', "
+        r"'logistic_l2', 'ridge', 'tv-l1', 'graph-net'\}; got 'svm'\.",
+    ):
+        _run(decoding_data, estimator="svm")
+    with pytest.raises(ParameterError, match=r"'cv' parameter .* one of \{'leave-one-run-out', 'kfold'\}"):
+        _run(decoding_data, cv="loo")
+
+
+def test_weight_maps_overlap_true_regions(decoding_data):
+    job, res = _run(decoding_data, classes=["face", "house"], C=0.1)
+    assert res.classes_ == ["face", "house"]
+    assert res.mean_score_ >= 0.9
+    assert res.chance_level_ == 0.5
+    assert len(res.scores_) == 4 and res.confusion_.sum() == 32
+    assert job.mean_score_ == res.mean_score_  # results also on the job, '_' suffix
+    for cls, region in decoding_data["truth"].items():
+        w = res.weight_maps_[cls].get_fdata()
+        assert w.shape == (7, 8, 9)
+        top = w >= np.percentile(w, 100 * (1 - region.sum() / w.size))
+        overlap = (top & region).sum() / region.sum()
+        assert overlap >= 0.6, (cls, overlap)
+        assert w[region].mean() > 0 > w[decoding_data["truth"]["house" if cls == "face" else "face"]].mean()
+
+
+@pytest.mark.parametrize("estimator", ["logistic_l1", "logistic_l2", "ridge"])
+def test_other_estimators_decode(decoding_data, estimator):
+    _, res = _run(decoding_data, estimator=estimator, classes=["face", "house"])
+    assert res.mean_score_ >= 0.8
+
+
+@pytest.mark.parametrize("estimator", ["tv-l1", "graph-net"])
+def test_spacenet_estimators(decoding_data, estimator):
+    _, res = _run(decoding_data, estimator=estimator, classes=["face", "house"],
+                  spacenet_max_iter=30)
+    assert res.mean_score_ >= 0.8
+    w = res.weight_maps_["house"].get_fdata()
+    assert w[decoding_data["truth"]["house"]].mean() > w[decoding_data["truth"]["face"]].mean()
+
+
+def test_kfold_screening_three_classes_and_permutation(decoding_data):
+    _, res = _run(decoding_data, cv="kfold", n_folds=3, screening_percentile=30,
+                  n_permutations=10)
+    assert len(res.scores_) == 3 and res.classes_ == ["face", "house", "rest"]
+    assert res.confusion_.shape == (3, 3) and res.confusion_.sum() == 48
+    assert set(res.weight_maps_) == {"face", "house", "rest"}
+    assert res.mean_score_ > 0.6
+    assert 0 < res.pvalue_ <= 0.1 and res.permutation_scores_.shape == (10,)
+
+
+def test_list_of_3d_images_matches_4d(decoding_data):
+    import nibabel as nib
+
+    img = decoding_data["img"]
+    frames = [nib.Nifti1Image(img.get_fdata()[..., t].astype(np.float32), img.affine)
+              for t in range(img.shape[3])]
+    job = DecodingJob(classes=["face", "house"], memory=False)
+    a = job.run(frames, decoding_data["labels"], runs=decoding_data["runs"], mask=decoding_data["mask"])
+    _, b = _run(decoding_data, classes=["face", "house"])
+    np.testing.assert_allclose(a.scores_, b.scores_)
+
+
+# --- bad input --------------------------------------------------------------
+def test_labels_count_differs(decoding_data):
+    job = DecodingJob(memory=False)
+    with pytest.raises(ShapeMismatchError, match=r"There are 47 labels but 48 volumes"):
+        job.run(decoding_data["img"], decoding_data["labels"][:-1], runs=decoding_data["runs"])
+
+
+def test_single_class(decoding_data):
+    with pytest.raises(DataValueError, match=r"at least two classes; the labels hold only \['face'\]"):
+        _run(decoding_data, classes=["face"])
+
+
+def test_one_run_with_leave_one_run_out(decoding_data):
+    job = DecodingJob(memory=False)
+    with pytest.raises(DataValueError, match=r"leave-one-run-out' needs at least two runs.*kfold"):
+        job.run(decoding_data["img"], decoding_data["labels"], runs=np.zeros(48, int))
+    with pytest.raises(ParameterError, match=r"needs the run of each volume"):
+        job.run(decoding_data["img"], decoding_data["labels"])
+
+
+def test_mask_on_another_grid_is_an_error(decoding_data):
+    import nibabel as nib
+
+    mask = nib.Nifti1Image(np.ones((7, 8, 10), np.uint8), decoding_data["img"].affine)
+    job = DecodingJob(memory=False)
+    with pytest.raises(ShapeMismatchError, match=r"mask .*shape \(7, 8, 10\).* not on the grid .*"
+                       r"shape \(7, 8, 9\).*resample_to_img"):
+        job.run(decoding_data["img"], decoding_data["labels"], runs=decoding_data["runs"], mask=mask)
+
+
+def test_images_of_different_shapes(decoding_data):
+    import nibabel as nib
+
+    a = nib.Nifti1Image(np.zeros((7, 8, 9), np.float32), np.eye(4))
+    b = nib.Nifti1Image(np.zeros((7, 9, 9), np.float32), np.eye(4))
+    with pytest.raises(ShapeMismatchError, match=r"share one grid.*\(7, 8, 9\).*\(7, 9, 9\)"):
+        DecodingJob(memory=False, cv="kfold").run([a, b], ["x", "y"])
+
+
+def test_unknown_classes_named(decoding_data):
+    with pytest.raises(ParameterError, match=r"absent from the data: \['cat'\]"):
+        _run(decoding_data, classes=["face", "cat"])
+
+
+# --- real data ---------------------------------------------------------------
+@pytest.mark.shared_data
+def test_haxby_face_vs_house_and_eight_categories(haxby, tmp_path):
+    bold, mask, labels, runs = haxby
+    job = DecodingJob(classes=["face", "house"], C=0.01, memory=tmp_path)
+    res = job.run(bold, labels, runs=runs, mask=mask)
+    assert len(res.scores_) == 12 and res.n_voxels_ == 530
+    assert res.mean_score_ >= 0.9
+    cats = sorted(set(labels) - {"rest"})
+    res8 = job.set_params(classes=cats).run(bold, labels, runs=runs, mask=mask)
+    assert res8.chance_level_ == 0.125 and len(res8.classes_) == 8
+    assert res8.mean_score_ >= 0.4
