@@ -1,0 +1,553 @@
+"""Figures for papers: write a figure at any size, with real transparency, from any door.
+
+One export path serves the window, :mod:`brainviz.mlab` and ``brainviz render``:
+
+- :func:`render_image` renders a figure offscreen at a requested pixel size and
+  returns the pixels. The render window is resized for the render only (what is
+  resized is VTK's framebuffer: offscreen figures never show it; on-screen
+  windows are put back at once) and then everything is restored exactly: size,
+  camera, background, multisampling. The camera's view angle is kept, so the
+  framing is the same at every size with the same aspect ratio.
+- :func:`savefig` turns a pixel size, or a physical width in mm plus a DPI,
+  into pixels, renders, and writes PNG, TIFF or JPEG with Pillow (DPI in the
+  PNG ``pHYs`` chunk and the TIFF/JPEG resolution tags), or PDF, SVG and EPS
+  through GL2PS. It writes to a temporary file in the destination folder and
+  renames it (:func:`os.replace`), so a failure never leaves a partial file.
+- :func:`save_montage` (in :mod:`brainviz.scene._montage`) puts several named
+  views side by side with one colour bar of its own.
+
+Anti-aliasing is multisampling (4 samples by default): it resolves each pixel
+as a plain average, which keeps the transparency maths below exact.
+
+Transparency is computed, not read from the framebuffer's alpha (which
+translucent actors and depth peeling leave unreliable): the scene is rendered
+once on black and once on white. A pixel of coverage ``a`` and colour ``c``
+reads ``B = a c`` on black and ``W = a c + (1 - a) 255`` on white, so
+``a = 1 - (W - B) / 255`` and ``c = B / a``. Edge pixels therefore get their
+true colour with partial alpha, without the dark halo that compositing a
+premultiplied black background leaves; a translucent glass brain gets a
+partial alpha too.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import ExportError, ParameterError
+
+__all__ = [
+    "RASTER_FORMATS",
+    "VECTOR_FORMATS",
+    "FORMATS",
+    "MAX_SIZE",
+    "DEFAULT_DPI",
+    "resolve_size",
+    "render_image",
+    "write_image",
+    "savefig",
+    "save_montage",
+]
+
+#: Extension -> Pillow format of the raster formats.
+RASTER_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG"}
+#: Extension -> GL2PS file format code (vtkGL2PSExporter: EPS=1, PDF=2, SVG=4).
+VECTOR_FORMATS = {".pdf": 2, ".svg": 4, ".eps": 1}
+#: Every extension savefig writes.
+FORMATS = tuple(RASTER_FORMATS) + tuple(VECTOR_FORMATS)
+
+#: Largest width or height in pixels. 10000 covers a full-page figure at
+#: 1200 DPI (210 mm -> 9921 px); beyond it one RGBA frame passes 400 MB and
+#: the black/white pair for transparency a gigabyte.
+MAX_SIZE = 10000
+
+#: DPI used when a width in mm is given without a DPI.
+DEFAULT_DPI = 300
+
+_MM_PER_INCH = 25.4
+
+
+# --------------------------------------------------------------------------- checks
+def check_output_path(path):
+    """Return ``(Path, extension)`` for an output file, or raise :class:`ExportError`.
+
+    The extension must be one of :data:`FORMATS` (case-insensitive); the folder
+    must exist and be writable, and the path must not be a folder.
+    """
+    try:
+        path = Path(os.fspath(path)).expanduser()
+    except TypeError:
+        raise ExportError(f"The output path must be a file name; got {path!r}") from None
+    ext = path.suffix.lower()
+    if ext not in FORMATS:
+        raise ExportError(
+            f"Cannot write {str(path)!r}: unknown image extension {path.suffix or '(none)'!r}; "
+            f"use one of {', '.join(FORMATS)}"
+        )
+    if path.is_dir():
+        raise ExportError(f"Cannot write {str(path)!r}: it is a folder, expected a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"Cannot write {str(path)!r}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ExportError(f"Cannot write {str(path)!r}: permission denied")
+    return path, ext
+
+
+def _check_positive(value, name):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a positive number; got {value!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ParameterError(f"{name} must be a positive number; got {value!r}")
+    return value
+
+
+def _check_pixels(width, height, what="size"):
+    for v in (width, height):
+        if v < 1:
+            raise ParameterError(
+                f"The image {what} must be at least 1 x 1 pixels; got {width} x {height}"
+            )
+        if v > MAX_SIZE:
+            raise ParameterError(
+                f"The image {what} {width} x {height} pixels is beyond the limit of "
+                f"{MAX_SIZE} x {MAX_SIZE}; lower the size, width_mm or dpi"
+            )
+    return int(width), int(height)
+
+
+def resolve_size(size=None, width_mm=None, height_mm=None, dpi=None, aspect=1.0,
+                 magnification=None, default=None):
+    """Turn the ways of asking for a size into ``(width_px, height_px, dpi)``.
+
+    Parameters
+    ----------
+    size : (int, int), optional
+        Width and height in pixels.
+    width_mm, height_mm : float, optional
+        Physical size in millimetres; the height defaults to ``width_mm / aspect``.
+        Pixels are ``round(mm / 25.4 * dpi)``: 180 mm at 300 DPI gives 2126 px.
+    dpi : float, optional
+        Dots per inch, written into the file. Defaults to :data:`DEFAULT_DPI`
+        with ``width_mm``, and to nothing written otherwise.
+    aspect : float, default=1.0
+        Width / height used when only a width is known.
+    magnification : int, optional
+        Multiplies the pixel size (mayavi's ``magnification``).
+    default : (int, int), optional
+        Pixel size when neither ``size`` nor ``width_mm`` is given (the window's).
+
+    Returns
+    -------
+    width, height : int
+    dpi : float or None
+
+    Raises
+    ------
+    ParameterError
+        Both ``size`` and ``width_mm`` given, non-positive values, or a size of
+        zero or beyond :data:`MAX_SIZE`.
+    """
+    if dpi is not None:
+        dpi = _check_positive(dpi, "dpi")
+    if size is not None and (width_mm is not None or height_mm is not None):
+        raise ParameterError("Give either size (pixels) or width_mm/height_mm (with dpi), not both")
+    if size is not None:
+        try:
+            width, height = (int(round(float(v))) for v in size)
+        except (TypeError, ValueError):
+            raise ParameterError(f"size must be (width, height) in pixels; got {size!r}") from None
+    elif width_mm is not None or height_mm is not None:
+        if dpi is None:
+            dpi = float(DEFAULT_DPI)
+        if width_mm is None:
+            height_mm = _check_positive(height_mm, "height_mm")
+            width_mm = height_mm * aspect
+        width_mm = _check_positive(width_mm, "width_mm")
+        height_mm = width_mm / aspect if height_mm is None else _check_positive(height_mm, "height_mm")
+        width = int(round(width_mm / _MM_PER_INCH * dpi))
+        height = int(round(height_mm / _MM_PER_INCH * dpi))
+    else:
+        if default is None:
+            raise ParameterError("Give size (pixels) or width_mm (with dpi)")
+        width, height = (int(v) for v in default)
+    if magnification is not None:
+        mag = int(magnification)
+        if mag < 1 or mag != magnification:
+            raise ParameterError(f"magnification must be a whole number >= 1; got {magnification!r}")
+        width, height = width * mag, height * mag
+    width, height = _check_pixels(width, height)
+    return width, height, dpi
+
+
+# --------------------------------------------------------------------------- rendering
+def _scene(figure):
+    if figure is None:
+        from ._figure import get_figure
+
+        figure = get_figure(None)
+    scene = getattr(figure, "scene", None)
+    if scene is None or getattr(scene, "render_window", None) is None:
+        raise ParameterError(
+            f"figure must be an open Mayavi figure (mlab.figure()); got {figure!r}"
+        )
+    return figure, scene
+
+
+def _renderers(render_window):
+    coll = render_window.GetRenderers()
+    coll.InitTraversal()
+    return [coll.GetNextItem() for _ in range(coll.GetNumberOfItems())]
+
+
+class _WindowState:
+    """Everything export touches on a render window, saved and put back exactly."""
+
+    def __init__(self, scene):
+        from tvtk.api import tvtk
+
+        self.scene = scene
+        self.window = tvtk.to_vtk(scene.render_window)
+        self.size = tuple(self.window.GetSize())
+        self.samples = self.window.GetMultiSamples()
+        self.renderers = []
+        for ren in _renderers(self.window):
+            cam = ren.GetActiveCamera()
+            saved = type(cam)()
+            saved.DeepCopy(cam)
+            self.renderers.append(
+                (ren, ren.GetBackground(), ren.GetGradientBackground(), ren.GetUseFXAA(),
+                 ren.GetBackgroundAlpha(), cam, saved)
+            )
+
+    def restore(self):
+        win = self.window
+        win.SetMultiSamples(self.samples)
+        win.SetSize(*self.size)
+        for ren, bg, grad, fxaa, bg_alpha, cam, saved in self.renderers:
+            ren.SetBackground(*bg)
+            ren.SetGradientBackground(grad)
+            ren.SetUseFXAA(fxaa)
+            ren.SetBackgroundAlpha(bg_alpha)
+            cam.DeepCopy(saved)
+        # Redraw at the original size, so the window shows the scene and not
+        # the last export frame.
+        if not getattr(self.scene, "disable_render", False):
+            win.Render()
+
+
+def _grab(window, width, height):
+    """Render ``window`` and return its pixels as an (height, width, 3) uint8 array, top row first."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
+
+    # Read the front buffer after the filter's own render: that is where VTK 9
+    # resolves the multisample framebuffer (see tvtk_scene._get_window_to_image).
+    w2i = vtkWindowToImageFilter()
+    w2i.SetInput(window)
+    w2i.SetInputBufferTypeToRGB()
+    w2i.ReadFrontBufferOn()
+    w2i.ShouldRerenderOn()
+    w2i.Update()
+    image = w2i.GetOutput()
+    nx, ny, _ = image.GetDimensions()
+    if (nx, ny) != (width, height):
+        raise ExportError(
+            f"The renderer gave a {nx} x {ny} image instead of {width} x {height}: "
+            "the OpenGL driver cannot render frames this large; lower the size"
+        )
+    pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(ny, nx, 3)
+    return np.ascontiguousarray(pixels[::-1])
+
+
+def _unmix(black, white):
+    """Colour and alpha from a render on black and one on white (see the module docstring)."""
+    height, width, _ = black.shape
+    out = np.empty((height, width, 4), dtype=np.uint8)
+    # Rows in chunks: an 8000 x 8000 frame in float would need gigabytes.
+    step = max(1, 2 ** 22 // max(width, 1))
+    for start in range(0, height, step):
+        b = black[start:start + step].astype(np.float32)
+        w = white[start:start + step].astype(np.float32)
+        alpha = 255.0 - np.clip((w - b).mean(axis=2), 0.0, 255.0)
+        safe = np.maximum(alpha, 1.0)[..., None]
+        rgb = np.where(alpha[..., None] > 0.5, np.clip(b * 255.0 / safe, 0.0, 255.0), 0.0)
+        out[start:start + step, :, :3] = np.round(rgb)
+        out[start:start + step, :, 3] = np.round(alpha)
+    return out
+
+
+def render_image(figure=None, size=None, transparent=False, multisamples=4):
+    """Render ``figure`` offscreen at ``size`` and return its pixels.
+
+    The figure's window is left exactly as it was (size, camera, background,
+    multisampling) once the pixels are read.
+
+    Parameters
+    ----------
+    figure : mayavi Scene, optional
+        The figure; the current one when None.
+    size : (int, int), optional
+        Width and height in pixels; the window's size when None.
+    transparent : bool, default=False
+        Return RGBA with the background transparent (alpha 0) and the scene's
+        coverage as alpha.
+    multisamples : int, default=4
+        Multisample anti-aliasing samples per pixel; 0 turns anti-aliasing off.
+
+    Returns
+    -------
+    pixels : ndarray, shape (height, width, 3 or 4), dtype uint8
+        Top row first.
+
+    Examples
+    --------
+    >>> from mayavi import mlab
+    >>> from brainviz.scene.export import render_image
+    >>> fig = mlab.figure(size=(120, 100))
+    >>> _ = mlab.points3d(0, 0, 0, figure=fig)
+    >>> render_image(fig, (64, 48), transparent=True).shape
+    (48, 64, 4)
+    >>> mlab.close(fig)
+    """
+    figure, scene = _scene(figure)
+    state = _WindowState(scene)
+    width, height = _check_pixels(*(state.size if size is None else size))
+    window = state.window
+    try:
+        window.SetMultiSamples(int(multisamples))
+        for ren, *_ in state.renderers:
+            ren.SetUseFXAA(False)
+        window.SetSize(width, height)
+        if not transparent:
+            return _grab(window, width, height)
+        frames = []
+        for color in ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)):
+            for ren, *_ in state.renderers:
+                ren.SetGradientBackground(False)
+                ren.SetBackground(*color)
+            frames.append(_grab(window, width, height))
+        return _unmix(*frames)
+    finally:
+        state.restore()
+
+
+# --------------------------------------------------------------------------- writing
+def _temporary_path(path):
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".part",
+                               dir=str(path.parent) or ".")
+    os.close(fd)
+    return Path(tmp)
+
+
+def _replace(tmp, path):
+    try:
+        # mkstemp creates files readable by the owner only; give the figure
+        # the mode any new file gets (or keep the mode of the file replaced).
+        if path.exists():
+            mode = path.stat().st_mode & 0o777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ExportError(f"Cannot write {str(path)!r}: {exc.strerror or exc}") from exc
+
+
+def write_image(pixels, path, dpi=None):
+    """Write an (h, w, 3|4) uint8 array to ``path`` (PNG, TIFF, JPEG) atomically.
+
+    The DPI, when given, goes into the PNG ``pHYs`` chunk, the TIFF
+    resolution tags or the JPEG JFIF header. JPEG has no alpha channel: a
+    transparent image raises :class:`ExportError`.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    from PIL import Image
+
+    path, ext = check_output_path(path)
+    if ext not in RASTER_FORMATS:
+        raise ExportError(f"write_image writes {', '.join(RASTER_FORMATS)}; got {str(path)!r}")
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
+        raise ParameterError(
+            f"pixels must be an (height, width, 3 or 4) uint8 array; got {pixels.shape} {pixels.dtype}"
+        )
+    fmt = RASTER_FORMATS[ext]
+    if fmt == "JPEG" and pixels.shape[2] == 4:
+        raise ExportError(
+            f"Cannot write {str(path)!r} with a transparent background: JPEG has no alpha "
+            "channel; use .png or .tiff"
+        )
+    image = Image.fromarray(pixels, mode="RGBA" if pixels.shape[2] == 4 else "RGB")
+    options = {}
+    if dpi is not None:
+        options["dpi"] = (float(dpi), float(dpi))
+    if fmt == "TIFF":
+        options["compression"] = "tiff_lzw"
+    elif fmt == "JPEG":
+        options.update(quality=95, subsampling=0)
+    tmp = _temporary_path(path)
+    try:
+        try:
+            image.save(tmp, format=fmt, **options)
+        except OSError as exc:
+            raise ExportError(f"Cannot write {str(path)!r}: {exc}") from exc
+        _replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _write_vector(scene, path, ext, width, height, dpi):
+    """Write PDF/SVG/EPS with GL2PS from the scene resized to ``width`` x ``height``."""
+    try:
+        from vtkmodules.vtkIOExportGL2PS import vtkGL2PSExporter
+        import vtkmodules.vtkRenderingGL2PSOpenGL2  # noqa: F401  (registers the GL2PS overrides)
+    except ImportError as exc:  # pragma: no cover - VTK built without GL2PS
+        raise ExportError(
+            f"Cannot write {str(path)!r}: this VTK has no GL2PS support ({exc}); write PNG or TIFF"
+        ) from exc
+    state = _WindowState(scene)
+    # The reserved name keeps the folder free of clashes; GL2PS appends the extension to it.
+    reserved = _temporary_path(path)
+    written = Path(str(reserved) + ext)
+    try:
+        state.window.SetSize(width, height)
+        exporter = vtkGL2PSExporter()
+        exporter.SetRenderWindow(state.window)
+        exporter.SetFileFormat(VECTOR_FORMATS[ext])
+        exporter.SetFilePrefix(str(reserved))
+        exporter.CompressOff()
+        exporter.SetTitle("brainviz figure")
+        exporter.Write()
+        if not written.is_file() or written.stat().st_size == 0:
+            raise ExportError(f"Cannot write {str(path)!r}: GL2PS produced no output")
+        if ext == ".svg" and dpi is not None:
+            _svg_physical_size(written, width, height, dpi)
+        _replace(written, path)
+    finally:
+        state.restore()
+        for leftover in (reserved, written):
+            if leftover.exists():
+                leftover.unlink()
+    return path
+
+
+def _svg_physical_size(svg_path, width, height, dpi):
+    # GL2PS sizes the page in points, one per pixel; state the size in mm so
+    # that the figure is placed at its physical size.
+    text = svg_path.read_text(encoding="utf-8")
+    old = f'width="{width}pt" height="{height}pt"'
+    new = (f'width="{width / dpi * _MM_PER_INCH:.3f}mm" '
+           f'height="{height / dpi * _MM_PER_INCH:.3f}mm"')
+    if old in text:
+        svg_path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def savefig(path, figure=None, size=None, width_mm=None, dpi=None, transparent=False,
+            magnification=None, height_mm=None, multisamples=4):
+    """Write ``figure`` to an image file at any size, without touching its window.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file; the extension picks the format: ``.png``, ``.tif``/``.tiff``,
+        ``.jpg``/``.jpeg`` (raster, written with Pillow), or ``.pdf``, ``.svg``,
+        ``.eps`` (through VTK's GL2PS exporter, see Notes).
+    figure : mayavi Scene, optional
+        The figure (``mlab.figure()``, a brainviz visual's ``.figure``); the
+        current figure when None.
+    size : (int, int), optional
+        Width and height in pixels, up to :data:`MAX_SIZE` each, whatever the
+        window's size.
+    width_mm : float, optional
+        Physical width in millimetres, with ``dpi`` (default
+        :data:`DEFAULT_DPI`): 180 mm at 300 DPI gives 2126 pixels. The height
+        follows the window's aspect ratio unless ``height_mm`` is given.
+    dpi : float, optional
+        Dots per inch, written into the file's metadata (PNG ``pHYs``,
+        TIFF and JPEG resolution).
+    transparent : bool, default=False
+        Transparent background (PNG and TIFF): alpha 0 where nothing is drawn,
+        the true colour with partial alpha on anti-aliased edges (no dark halo).
+    magnification : int, optional
+        Multiply the pixel size (as in ``mayavi.mlab.savefig``).
+    height_mm : float, optional
+        Physical height in millimetres (with ``width_mm`` and ``dpi``).
+    multisamples : int, default=4
+        Anti-aliasing samples per pixel; 0 turns anti-aliasing off.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ExportError
+        Unknown extension (the message lists :data:`FORMATS`), a folder that
+        does not exist or cannot be written, JPEG or vector output with
+        ``transparent=True``, or a renderer failure. No file is left behind.
+    ParameterError
+        A size of zero, beyond :data:`MAX_SIZE`, or both ``size`` and ``width_mm``.
+
+    Notes
+    -----
+    PDF, SVG and EPS are written by GL2PS, which keeps text and 2D annotations
+    as vectors but embeds every 3D visual (anatomy slices, statistical
+    isosurfaces, the glass brain, surfaces, region maps, connectome nodes and
+    edges) as a raster image at the requested pixel size. The PDF/EPS page is
+    one point per pixel; the SVG states its physical size in mm when a DPI is
+    known. Transparent backgrounds are raster only (PNG, TIFF).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from mayavi import mlab
+    >>> from brainviz.scene.export import savefig
+    >>> fig = mlab.figure(size=(100, 100))
+    >>> _ = mlab.points3d(0, 0, 0, figure=fig)
+    >>> out = savefig(os.path.join(tempfile.mkdtemp(), "fig.png"), fig, width_mm=20, dpi=100)
+    >>> from PIL import Image
+    >>> Image.open(out).size
+    (79, 79)
+    >>> mlab.close(fig)
+    """
+    path, ext = check_output_path(path)
+    figure, scene = _scene(figure)
+    window_size = tuple(int(v) for v in scene.render_window.size)
+    aspect = window_size[0] / window_size[1] if window_size[1] else 1.0
+    width, height, dpi = resolve_size(size, width_mm, height_mm, dpi, aspect=aspect,
+                                      magnification=magnification, default=window_size)
+    if ext in VECTOR_FORMATS:
+        if transparent:
+            raise ExportError(
+                f"Cannot write {str(path)!r} with a transparent background: GL2PS output "
+                "is opaque; use .png or .tiff"
+            )
+        return _write_vector(scene, path, ext, width, height, dpi)
+    if transparent and RASTER_FORMATS[ext] == "JPEG":
+        raise ExportError(
+            f"Cannot write {str(path)!r} with a transparent background: JPEG has no alpha "
+            "channel; use .png or .tiff"
+        )
+    pixels = render_image(figure, (width, height), transparent=transparent, multisamples=multisamples)
+    return write_image(pixels, path, dpi=dpi)
+
+
+def save_montage(path, figure=None, views=("left", "right", "superior"), **kwargs):
+    """Write several named views of ``figure`` in a grid, with one colour bar of its own.
+
+    See :func:`brainviz.scene._montage.save_montage` for the parameters.
+    """
+    from ._montage import save_montage as _save_montage
+
+    return _save_montage(path, figure=figure, views=views, **kwargs)
