@@ -1,0 +1,203 @@
+"""Dialogs: the single error handler, the export dialog, file choosers.
+
+Every error the window meets (a corrupt file, a failed job, a bad parameter,
+an exception in a trait handler) goes through :class:`ErrorReporter.report`,
+which logs it and shows one non-blocking message box; the window keeps
+working.
+"""
+import logging
+import traceback as tb_module
+from pathlib import Path
+
+from pyface.qt import QtCore, QtGui
+from traits.api import (
+    Bool, Enum, File, Float, HasTraits, Int, List, Str, Tuple, observe,
+)
+from traitsui.api import CheckListEditor, Group, HGroup, Item, OKCancelButtons, VGroup, View
+
+from ..exceptions import BrainvizError
+
+__all__ = ["ErrorReporter", "ExportOptions", "VIEW_NAMES", "ask_open_files", "ask_save_file"]
+
+log = logging.getLogger("brainviz.gui")
+
+VIEW_NAMES = ["left", "right", "anterior", "posterior", "superior", "inferior",
+              "medial-left", "medial-right"]
+
+
+class ErrorReporter:
+    """The one place errors become dialogs.
+
+    Parameters
+    ----------
+    parent : callable returning a QWidget or None
+        The window the message boxes belong to.
+    show : bool, default=True
+        Show a message box (tests read :attr:`errors` and close :attr:`dialogs`).
+    """
+
+    def __init__(self, parent=lambda: None, show=True):
+        self._parent = parent
+        self.show = show
+        #: (title, message, traceback) of every error reported.
+        self.errors = []
+        #: Message boxes still open.
+        self.dialogs = []
+
+    def message_for(self, exc, context=""):
+        if isinstance(exc, BrainvizError) or isinstance(exc, (OSError, ValueError)):
+            text = str(exc)
+        else:
+            text = f"{type(exc).__name__}: {exc}"
+        return f"{context}:\n{text}" if context else text
+
+    def report(self, exc, context="", traceback=None):
+        """Log ``exc`` and show it in a message box; never raises."""
+        try:
+            if traceback is None and exc.__traceback__ is not None:
+                traceback = "".join(tb_module.format_exception(type(exc), exc, exc.__traceback__))
+            message = self.message_for(exc, context)
+            log.error("%s\n%s", message, traceback or "")
+            self.errors.append((context or type(exc).__name__, message, traceback or ""))
+            if self.show:
+                self._show(message, traceback)
+        except Exception:  # the error handler must never be the next error
+            log.exception("error while reporting an error")
+
+    def _show(self, message, traceback):
+        box = QtGui.QMessageBox(self._parent())
+        box.setIcon(QtGui.QMessageBox.Critical)
+        box.setWindowTitle("brainviz: error")
+        box.setText(message)
+        if traceback:
+            box.setDetailedText(traceback)
+        box.setStandardButtons(QtGui.QMessageBox.Ok)
+        box.setAttribute(QtCore.Qt.WA_DeleteOnClose, False)
+        box.finished.connect(lambda *_: self._closed(box))
+        self.dialogs.append(box)
+        box.open()  # window-modal but non-blocking: no nested event loop
+
+    def _closed(self, box):
+        if box in self.dialogs:
+            self.dialogs.remove(box)
+
+    def close_all(self):
+        for box in list(self.dialogs):
+            box.done(0)
+        self.dialogs.clear()
+
+    def trait_handler(self, obj, trait_name, old, new):
+        """Use as traits' notification exception handler."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            self.report(exc, f"While setting {trait_name} on {type(obj).__name__}")
+
+
+class ExportOptions(HasTraits):
+    """Options of the export dialog: those of ``savefig`` and ``save_montage``."""
+
+    path = File("figure.png", dialog_style="save")
+    mode = Enum("figure", "montage")
+    #: Size in pixels (used when ``use_mm`` is off; 0 = the scene's size).
+    width = Int(800)
+    height = Int(600)
+    use_mm = Bool(False)
+    width_mm = Float(180.0)
+    dpi = Int(300)
+    transparent = Bool(False)
+    views = List(Str, ["left", "right", "superior"])
+    ncols = Int(0)
+    title = Str()
+    panel_labels = Bool(True)
+    message = Str()
+
+    traits_view = View(
+        VGroup(
+            Item("path", label="File"),
+            Item("mode", style="custom"),
+            Group(
+                Item("use_mm", label="Size by width in mm + DPI"),
+                HGroup(Item("width", enabled_when="not use_mm"),
+                       Item("height", enabled_when="not use_mm")),
+                HGroup(Item("width_mm", label="Width (mm)", enabled_when="use_mm"), Item("dpi")),
+                Item("transparent"),
+                label="Size",
+                show_border=True,
+            ),
+            Group(
+                Item("views", editor=CheckListEditor(values=VIEW_NAMES, cols=4), style="custom"),
+                HGroup(Item("ncols", label="Columns (0 = auto)"), Item("title")),
+                Item("panel_labels"),
+                label="Montage",
+                show_border=True,
+                enabled_when="mode == 'montage'",
+            ),
+            Item("message", style="readonly", show_label=False, visible_when="message"),
+        ),
+        title="Export figure",
+        buttons=OKCancelButtons,
+        resizable=True,
+    )
+
+    @observe("width, height, width_mm, dpi, views, mode")
+    def _validate(self, event=None):
+        self.message = self.problem() or ""
+
+    def problem(self):
+        """Return why the options cannot be used, or None."""
+        if self.use_mm:
+            if self.width_mm <= 0 or self.dpi <= 0:
+                return "The width in mm and the DPI must be positive."
+        elif self.width < 0 or self.height < 0 or (self.width == 0) != (self.height == 0):
+            return "Width and height must both be positive (or both 0 for the scene's size)."
+        if self.mode == "montage" and not self.views:
+            return "Choose at least one view for a montage."
+        return None
+
+    def size_kwargs(self):
+        if self.use_mm:
+            return {"width_mm": self.width_mm, "dpi": self.dpi}
+        kwargs = {}
+        if self.width and self.height:
+            kwargs["size"] = (self.width, self.height)
+        if self.dpi:
+            kwargs["dpi"] = self.dpi
+        return kwargs
+
+    def export(self, figure, colorbar=None):
+        """Write the figure with the export code (what ``brainviz render`` uses); return the Path."""
+        from ..exceptions import ParameterError
+        from ..scene import export
+
+        problem = self.problem()
+        if problem:
+            raise ParameterError(f"Export options: {problem}")
+        path = Path(self.path).expanduser()
+        if self.mode == "figure":
+            return Path(export.savefig(path, figure=figure, transparent=self.transparent,
+                                       **self.size_kwargs()))
+        return Path(export.save_montage(
+            path, figure=figure, views=tuple(self.views), ncols=self.ncols or None,
+            transparent=self.transparent, colorbar=colorbar, title=self.title or None,
+            panel_labels=self.panel_labels, **self.size_kwargs()))
+
+
+_IMAGE_FILTER = "Brain images (*.nii *.nii.gz *.hdr *.img *.mgh *.mgz);;All files (*)"
+
+
+def ask_open_files(parent=None, directory=""):
+    """Ask for brain image files; return a list of paths (empty when cancelled)."""
+    paths, _ = QtGui.QFileDialog.getOpenFileNames(parent, "Open brain images", directory, _IMAGE_FILTER)
+    return list(paths)
+
+
+def ask_open_session(parent=None):
+    path, _ = QtGui.QFileDialog.getOpenFileName(parent, "Open session", "", "Sessions (*.json)")
+    return path or None
+
+
+def ask_save_file(parent=None, title="Save", filter="Sessions (*.json)", default=""):
+    path, _ = QtGui.QFileDialog.getSaveFileName(parent, title, default, filter)
+    return path or None

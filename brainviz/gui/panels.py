@@ -1,0 +1,242 @@
+"""The layers panel and the cache panel.
+
+Panels are HasTraits objects with TraitsUI views; they act on the
+:class:`~brainviz.model.Session` and call back into the window for anything
+that opens files or reports errors, so the file dialog, drag and drop and the
+recent-files list share one code path (:meth:`MainWindow.open_files`).
+"""
+import time
+
+from traits.api import (
+    Any, Button, Float, HasTraits, Instance, Int, List, Property, Str, observe,
+)
+from traitsui.api import (
+    EnumEditor, HGroup, InstanceEditor, Item, RangeEditor, TableEditor, VGroup,
+    View, spring,
+)
+from traitsui.table_column import ObjectColumn
+
+from ..model import Layer, Session
+from .session import recent_files
+
+__all__ = ["LayersPanel", "CachePanel", "layer_view", "format_bytes"]
+
+
+def format_bytes(n):
+    """1536 -> '1.5 KiB'."""
+    n = float(n or 0)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def layer_view():
+    """The properties view of the selected layer (slider and text box linked)."""
+    return View(
+        VGroup(
+            Item("name"),
+            Item("kind_label", style="readonly", label="Kind"),
+            Item("visible"),
+            Item("opacity", editor=RangeEditor(low=0.0, high=1.0, mode="slider")),
+            Item("colormap", label="Colour map"),
+            Item("threshold", editor=RangeEditor(low_name="threshold_low", high_name="threshold_high",
+                                                  mode="slider", format_str="%.3g"),
+                 visible_when="has_threshold"),
+            Item("edge_percentile", label="Edge threshold (e.g. 95%)",
+                 visible_when="kind_label == 'connectome'"),
+            Item("frame", editor=RangeEditor(low_name="frame_low", high_name="frame_high",
+                                              mode="slider", is_float=False),
+                 visible_when="frame_high > 0"),
+            Item("summary_text", style="readonly", show_label=False),
+        ),
+    )
+
+
+class LayersPanel(HasTraits):
+    """Loaded layers: table (name, kind, visibility), properties of the selected one, add/remove."""
+
+    session = Instance(Session)
+    #: The window (open_files, report) this panel calls back into.
+    window = Any()
+    layers = Property(List(Layer), observe="session.layers.items")
+    selected = Instance(Layer)
+
+    add = Button("Add file...")
+    remove = Button("Remove")
+    recent = Str()
+    recent_list = List(Str)
+    open_recent = Button("Open recent")
+
+    def __init__(self, **traits):
+        super().__init__(**traits)
+        self.refresh_recent()
+
+    def _get_layers(self):
+        return self.session.layers if self.session is not None else []
+
+    def _set_layers(self, value):
+        self.session.layers = value
+
+    def refresh_recent(self):
+        self.recent_list = recent_files()
+        if self.recent_list and self.recent not in self.recent_list:
+            self.recent = self.recent_list[0]
+
+    def _add_fired(self):
+        self.window.open_files_dialog()
+
+    def _remove_fired(self):
+        if self.selected is not None and self.selected in self.session.layers:
+            self.session.remove_layer(self.selected)
+            self.selected = self.session.layers[-1] if self.session.layers else None
+
+    def _open_recent_fired(self):
+        if self.recent:
+            self.window.open_files([self.recent])
+
+    @observe("session.layers.items")
+    def _select_new(self, event):
+        added = getattr(event, "added", None) or []
+        if added:
+            self.selected = added[-1]
+        elif self.selected is not None and self.selected not in self.session.layers:
+            self.selected = self.session.layers[-1] if self.session.layers else None
+
+    def traits_view(self):
+        table = TableEditor(
+            columns=[
+                ObjectColumn(name="visible", label="Show", editable=True, width=0.12),
+                ObjectColumn(name="name", label="Layer", editable=False, width=0.53),
+                ObjectColumn(name="kind", label="Kind", editable=False, width=0.35),
+            ],
+            selected="selected",
+            sortable=False,
+            editable=True,
+            auto_size=False,
+            deletable=False,
+            row_factory=None,
+        )
+        return View(
+            VGroup(
+                HGroup(Item("add", show_label=False), Item("remove", show_label=False,
+                                                           enabled_when="selected is not None"),
+                       spring),
+                HGroup(Item("recent", editor=EnumEditor(name="recent_list"), show_label=False,
+                            springy=True),
+                       Item("open_recent", show_label=False, enabled_when="recent")),
+                Item("layers", editor=table, show_label=False, height=160),
+                Item("selected", style="custom", editor=InstanceEditor(view=layer_view()),
+                     show_label=False, visible_when="selected is not None"),
+            ),
+        )
+
+
+class CacheEntryRow(HasTraits):
+    """One cache entry as a table row."""
+
+    entry = Any()
+    kind = Str()
+    inputs = Str()
+    size = Str()
+    last_use = Str()
+
+
+class CachePanel(HasTraits):
+    """The job cache: entries, sizes, last use; remove one, clear all, size cap."""
+
+    window = Any()
+    folder = Str()
+    total = Str()
+    rows = List(CacheEntryRow)
+    selected_row = Instance(CacheEntryRow)
+    max_mb = Float(0.0, desc="size cap in MiB (0 = no cap)")
+    refresh = Button("Refresh")
+    remove = Button("Remove entry")
+    clear = Button("Clear cache")
+    apply_cap = Button("Apply cap")
+
+    def _report(self, exc, context):
+        if self.window is not None:
+            self.window.report_error(exc, context)
+        else:
+            raise exc
+
+    def update(self):
+        """Re-read the cache folder."""
+        from .._config import get_cache_dir, get_cache_max_bytes
+
+        try:
+            from ..backend import cache as cache_mod
+
+            self.folder = str(get_cache_dir())
+            entries = cache_mod.list_cache_entries()
+            cap = get_cache_max_bytes()
+            if cap and not self.max_mb:
+                self.max_mb = cap / 2 ** 20
+            self.rows = [
+                CacheEntryRow(entry=e, kind=str(e.kind), inputs=str(e.inputs), size=format_bytes(e.size),
+                              last_use=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.last_use)))
+                for e in entries
+            ]
+            self.total = f"{len(entries)} entries, {format_bytes(cache_mod.cache_size())}"
+        except Exception as exc:
+            self._report(exc, "Could not read the cache")
+
+    def _refresh_fired(self):
+        self.update()
+
+    def _remove_fired(self):
+        if self.selected_row is None:
+            return
+        from ..backend import cache as cache_mod
+
+        try:
+            cache_mod.remove_cache_entry(self.selected_row.entry)
+        except Exception as exc:
+            self._report(exc, "Could not remove the cache entry")
+        self.update()
+
+    def _clear_fired(self):
+        from ..backend import cache as cache_mod
+
+        try:
+            cache_mod.clear_cache()
+        except Exception as exc:
+            self._report(exc, "Could not clear the cache")
+        self.update()
+
+    def _apply_cap_fired(self):
+        from ..backend import cache as cache_mod
+
+        try:
+            if self.max_mb > 0:
+                cache_mod.enforce_cache_limit(max_bytes=int(self.max_mb * 2 ** 20))
+        except Exception as exc:
+            self._report(exc, "Could not apply the cache size cap")
+        self.update()
+
+    def traits_view(self):
+        table = TableEditor(
+            columns=[
+                ObjectColumn(name="kind", editable=False, width=0.3),
+                ObjectColumn(name="inputs", editable=False, width=0.3),
+                ObjectColumn(name="size", editable=False, width=0.15),
+                ObjectColumn(name="last_use", label="Last use", editable=False, width=0.25),
+            ],
+            selected="selected_row",
+            sortable=True,
+            editable=False,
+            auto_size=False,
+        )
+        return View(
+            VGroup(
+                Item("folder", style="readonly", label="Folder"),
+                Item("total", style="readonly", label="Size"),
+                Item("rows", editor=table, show_label=False),
+                HGroup(Item("refresh", show_label=False), Item("remove", show_label=False),
+                       Item("clear", show_label=False)),
+                HGroup(Item("max_mb", label="Size cap (MiB, 0 = none)"),
+                       Item("apply_cap", show_label=False)),
+            ),
+        )

@@ -1,0 +1,136 @@
+"""The bridge from job threads to the GUI thread.
+
+Jobs run on the backend's :class:`~brainviz.backend.JobRunner` thread (or a
+child process); their callbacks arrive on that thread. Everything that
+touches traits watched by the window or the scene is handed to the GUI thread
+with :meth:`pyface.api.GUI.invoke_later`, so the event loop never waits for a
+job and the scene is only ever changed from the GUI thread. Saving a result
+to its folder happens on the job thread, before the hand-over.
+"""
+import logging
+import os
+import time
+from pathlib import Path
+
+from pyface.api import GUI
+
+__all__ = ["JobBridge", "results_dir"]
+
+log = logging.getLogger("brainviz.gui")
+
+
+def results_dir():
+    """Folder where the window saves job results (``$XDG_DATA_HOME/brainviz/results``)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "brainviz" / "results"
+
+
+class JobBridge:
+    """Submit jobs for the window and deliver their events on the GUI thread.
+
+    Parameters
+    ----------
+    on_done : callable(JobState, result)
+        Called on the GUI thread when a job finished (the result is saved).
+    on_error : callable(JobState, exc, traceback_str)
+        Called on the GUI thread when a job failed.
+    processes : bool, default=False
+        Run jobs in child processes (cancel terminates them).
+    """
+
+    def __init__(self, on_done, on_error, processes=False):
+        from ..backend import JobRunner
+
+        self.runner = JobRunner(processes=processes)
+        self._on_done = on_done
+        self._on_error = on_error
+        self._count = 0
+
+    def submit(self, state, job, *args, **kwargs):
+        """Run ``job.run(*args, **kwargs)`` for the :class:`~brainviz.model.JobState` ``state``."""
+        self._count += 1
+        state.state = "queued"
+        state.started = time.time()
+        state.finished = 0.0
+        state.progress = 0.0
+        folder = results_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self._count}-{state.kind}"
+        invoke = GUI.invoke_later
+
+        def on_progress(fraction, message=""):
+            invoke(self._progress, state, fraction, message)
+
+        def on_log(line):
+            invoke(self._log, state, str(line))
+
+        def on_done(result):
+            # saving is I/O: done here, on the job thread, not on the GUI thread
+            saved = ""
+            try:
+                from ..backend import save_result
+
+                save_result(result, folder)
+                saved = str(folder)
+            except Exception as exc:  # the result is still shown; only saving failed
+                log.warning("could not save the %s result to %s: %s", state.kind, folder, exc)
+                invoke(self._log, state, f"could not save the result to {folder}: {exc}")
+            invoke(self._done, state, result, saved)
+
+        def on_error(exc, traceback_str):
+            invoke(self._failed, state, exc, traceback_str)
+
+        def on_cancel():
+            invoke(self._cancelled, state)
+
+        state.handle = self.runner.submit(
+            job, *args, on_progress=on_progress, on_log=on_log, on_done=on_done,
+            on_error=on_error, on_cancel=on_cancel, **kwargs)
+        return state.handle
+
+    # --- GUI thread ----------------------------------------------------------
+    def _progress(self, state, fraction, message):
+        if state.state in ("queued", "running"):
+            state.state = "running"
+            state.progress = float(min(max(fraction, 0.0), 1.0))
+            state.message = message or state.message
+            state.tick()
+
+    def _log(self, state, line):
+        state.add_log(line)
+        if "found in the cache" in line or "from the cache" in line:
+            state.from_cache = True
+
+    def _done(self, state, result, folder):
+        state.finished = time.time()
+        state.progress = 1.0
+        state.result = result
+        state.result_folder = folder
+        if getattr(result, "from_cache_", False):
+            state.from_cache = True
+        state.message = "done (from the cache)" if state.from_cache else "done"
+        state.state = "done"
+        self._on_done(state, result)
+
+    def _failed(self, state, exc, traceback_str):
+        state.finished = time.time()
+        state.traceback = traceback_str or ""
+        state.message = f"failed: {exc}"
+        state.add_log(f"failed: {exc}")
+        state.state = "failed"
+        self._on_error(state, exc, traceback_str)
+
+    def _cancelled(self, state):
+        state.finished = time.time()
+        state.message = "cancelled"
+        state.add_log("cancelled")
+        state.state = "cancelled"
+
+    def cancel(self, state):
+        """Ask the job of ``state`` to stop."""
+        if state.handle is not None and state.active:
+            state.message = "cancelling..."
+            state.handle.cancel()
+
+    def shutdown(self):
+        for handle in list(self.runner.handles):
+            if not handle.done():
+                handle.cancel()

@@ -1,0 +1,122 @@
+"""brainviz.model: layers, jobs and the session as plain traits (no Qt, no VTK)."""
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from brainviz import model
+from brainviz.exceptions import ParameterError, ShapeMismatchError
+
+
+@pytest.fixture
+def stat_volume(img_3d):
+    from brainviz.data import load_volume
+
+    return load_volume(img_3d, name="zmap")
+
+
+def test_model_imports_no_qt_or_vtk():
+    code = ("import sys, brainviz.model; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('PyQt5', 'vtkmodules', 'mayavi', 'tvtk', 'traitsui', 'pyface')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_layer_from_volume_picks_class_and_ranges(stat_volume):
+    layer = model.layer_from_volume(stat_volume, kind="statistical map")
+    assert isinstance(layer, model.StatMapLayer)
+    assert layer.name == "zmap"
+    data = np.abs(np.asarray(stat_volume.get_data()))
+    assert layer.threshold_high == pytest.approx(float(data.max()), rel=1e-5)
+    assert 0 < layer.threshold < layer.threshold_high
+    assert layer.colormap == "cold_hot"
+    # a typed threshold beyond the slider range widens the range instead of failing
+    layer.threshold = 2 * layer.threshold_high
+    assert layer.threshold_high == layer.threshold
+
+
+def test_series_layer_frames_are_clipped(img_4d):
+    from brainviz.data import load_volume
+
+    layer = model.layer_from_volume(load_volume(img_4d), kind="4D series")
+    assert isinstance(layer, model.SeriesLayer)
+    assert (layer.n_frames, layer.frame_high) == (5, 4)
+    layer.frame = 9
+    assert layer.frame == 4
+    layer.frame = -3
+    assert layer.frame == 0
+
+
+def test_unknown_kind_is_named():
+    with pytest.raises(ParameterError, match="Unknown layer kind 'surface'.*anatomy"):
+        model.layer_class_for_kind("surface")
+
+
+def test_connectome_layer_checks_shapes():
+    layer = model.ConnectomeLayer(name="graph")
+    with pytest.raises(ShapeMismatchError, match="must be square"):
+        layer.set_graph(np.zeros((3, 4)), np.zeros((3, 3)))
+    with pytest.raises(ShapeMismatchError, match=r"3x3 matrix but coordinates of shape \(2, 3\)"):
+        layer.set_graph(np.zeros((3, 3)), np.zeros((2, 3)))
+    matrix = np.array([[0, 0.5, -0.9], [0.5, 0, 0.1], [-0.9, 0.1, 0]])
+    layer.set_graph(matrix, np.arange(9.0).reshape(3, 3))
+    assert layer.threshold_high == pytest.approx(0.9)
+    assert layer.data["labels"] == ["node 0", "node 1", "node 2"]
+
+
+def test_session_names_are_unique_and_round_trip_to_json(stat_volume):
+    session = model.Session()
+    a = session.add_layer(model.layer_from_volume(stat_volume, kind="statistical map"))
+    b = session.add_layer(model.layer_from_volume(stat_volume, kind="anatomy"))
+    assert (a.name, b.name) == ("zmap", "zmap (2)")
+    graph = model.ConnectomeLayer(name="g")
+    graph.set_graph(np.eye(2)[::-1], [[0, 0, 0], [10, 0, 0]], ["a", "b"])
+    session.add_layer(graph)
+    a.opacity = 0.25
+    doc = json.loads(json.dumps(session.to_dict()))
+    assert doc["format"] == "brainviz-session"
+    assert [lay["kind"] for lay in doc["layers"]] == ["statistical map", "anatomy", "connectome"]
+    assert doc["layers"][0]["opacity"] == 0.25
+    # a graph with no file behind it is kept inline
+    assert doc["layers"][2]["labels"] == ["a", "b"]
+    session.remove_layer("zmap (2)")
+    assert [lay.name for lay in session.layers] == ["zmap", "g"]
+    with pytest.raises(KeyError, match="No layer named 'nope'"):
+        session.get_layer("nope")
+
+
+def test_apply_display_ignores_unknown_colormap(stat_volume):
+    layer = model.layer_from_volume(stat_volume, kind="statistical map")
+    layer.apply_display({"colormap": "not-a-map", "opacity": 0.5, "visible": False})
+    assert (layer.colormap, layer.opacity, layer.visible) == ("cold_hot", 0.5, False)
+
+
+def test_job_state_elapsed_and_log():
+    job = model.JobState(kind="decoding", title="t")
+    assert job.elapsed == 0.0 and job.active
+    job.started = time.time() - 2.0
+    assert job.elapsed >= 2.0
+    job.finished = job.started + 1.5
+    assert job.elapsed == pytest.approx(1.5)
+    job.add_log("one")
+    job.add_log("two")
+    assert job.log == "one\ntwo"
+    job.progress = 0.426
+    assert job.percent == 43
+    job.state = "done"
+    assert not job.active
+    assert job.to_dict()["state"] == "done"
+
+
+def test_find_missing_files(tmp_path):
+    present = tmp_path / "a.nii.gz"
+    present.write_bytes(b"x")
+    doc = {"layers": [{"path": str(present)}, {"path": str(tmp_path / "gone.nii.gz")},
+                      {"result_folder": str(tmp_path / "old_result")}]}
+    assert model.find_missing_files(doc) == [str(tmp_path / "gone.nii.gz"),
+                                             str(tmp_path / "old_result")]
