@@ -96,21 +96,23 @@ def _gzip_stream_size(path, stop_after=None):
     gzip files. Raises ``zlib.error`` on corrupt data.
     """
     total = 0
+    complete = False
     with open(path, "rb") as f:
         decomp = zlib.decompressobj(wbits=31)
         while True:
             block = f.read(2**20)
             if not block:
-                return total, decomp.eof
+                return total, complete
             while block:
+                if complete:  # another gzip member follows
+                    decomp = zlib.decompressobj(wbits=31)
+                    complete = False
                 total += len(decomp.decompress(block))
                 if stop_after is not None and total >= stop_after:
                     return total, True
                 if decomp.eof:
+                    complete = True
                     block = decomp.unused_data
-                    decomp = zlib.decompressobj(wbits=31)
-                    if not block:
-                        break
                 else:
                     block = b""
 
@@ -132,8 +134,8 @@ def open_image(path):
             if not complete:
                 raise TruncatedFileError(
                     f"Cannot read '{path}': the compressed file is truncated (it ends after "
-                    f"{size} bytes, before its header is complete). Expected a complete "
-                    f"{EXPECTED_FORMATS}; was the copy or download interrupted?"
+                    f"{size} bytes, before its header is complete). Expected a complete image "
+                    "file; was the copy or download interrupted?"
                 ) from exc
         raise UnsupportedFormatError(
             f"Cannot read '{path}': it is not {EXPECTED_FORMATS} that nibabel can read "

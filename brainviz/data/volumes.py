@@ -159,18 +159,24 @@ def _validate(img, label):
     if not np.all(np.isfinite(affine)):
         raise AffineError(
             f"'{label}' has a non-finite voxel-to-world affine (NaN or infinity); expected a "
-            f"finite, invertible 4x4 matrix. Affine:\n{affine}"
+            f"finite, invertible 4x4 matrix. Affine: {_format_affine(affine)}"
         )
     det = float(np.linalg.det(affine[:3, :3]))
     scale = float(np.max(np.abs(affine[:3, :3]))) or 1.0
     if abs(det) <= 1e-8 * scale**3:
         raise AffineError(
             f"'{label}' has a singular voxel-to-world affine (determinant {det:g}); expected "
-            f"an invertible matrix (non-zero voxel sizes). Affine:\n{affine}"
+            f"an invertible matrix (non-zero voxel sizes). Affine: {_format_affine(affine)}"
         )
     if tuple(new_shape) != shape:
         img = _reshaped(img, tuple(new_shape))
     return img
+
+
+def _format_affine(affine):
+    """One-line text of a 4x4 affine (messages stay on one line)."""
+    rows = ("[" + ", ".join(f"{v:.4g}" for v in row) + "]" for row in np.asarray(affine))
+    return "[" + ", ".join(rows) + "]"
 
 
 def _on_disk_dtype(img):
@@ -712,8 +718,8 @@ def check_mask(mask, data, *, mask_name=None, data_name=None):
         what = "shape" if mask.shape[:3] != data.shape[:3] else "affine"
         raise ShapeMismatchError(
             f"The mask '{mask_label}' does not match the data '{data_label}' ({what} differs): "
-            f"mask shape {mask.shape[:3]}, data shape {data.shape[:3]}; mask affine\n"
-            f"{np.round(mask.affine, 4)}\ndata affine\n{np.round(data.affine, 4)}\n"
+            f"mask shape {mask.shape[:3]}, data shape {data.shape[:3]}; mask affine "
+            f"{_format_affine(mask.affine)}, data affine {_format_affine(data.affine)}. "
             "Expected the same voxel grid (shape and affine); resample the mask, e.g. "
             "nilearn.image.resample_to_img(mask, data, interpolation='nearest')."
         )
