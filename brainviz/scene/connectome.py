@@ -1,0 +1,485 @@
+"""Connectome: nodes as spheres, edges as one polydata of tubes or lines.
+
+However many edges, the visual has at most four actors: the nodes (one
+``vtkGlyph3DMapper``: sphere instances scaled and coloured per node), the
+edges (one ``vtkPolyData`` of line segments, drawn through a ``vtkTubeFilter``
+whose radius follows ``|weight|``, or as plain lines), arrow heads for a
+directed graph (one more glyph mapper) and the node labels (one
+``vtkLabeledDataMapper``). Restyling (threshold, sizes, colour map, opacity,
+visibility, labels) rewrites arrays of these objects in place; no actor is
+rebuilt.
+
+Input rules (see :func:`brainviz.scene._graph_input.check_graph`): a square
+matrix with one row per coordinate, symmetric unless ``directed=True``;
+NaN weights are no edge (with a warning); nodes outside the MNI brain are
+drawn with a warning naming them; a threshold that hides every edge draws no
+edge and warns with :class:`~brainviz.exceptions.EmptyOverlayWarning`.
+"""
+import warnings
+
+import numpy as np
+from traits.api import Any, Array, Bool, Enum, Float, Int, List, Range, TraitType
+
+from ..exceptions import EmptyOverlayWarning, ParameterError, ShapeMismatchError
+from . import _graph_input as gi
+from ._figure import Visual, as_points, disable_render
+from .colors import check_colormap, colors_for_labels, get_lut, map_values_to_colors, to_rgb
+
+__all__ = ["ConnectomeVisual", "DEFAULT_NODE_COLOR", "AUTO_TUBE_LIMIT"]
+
+#: In edge_mode="auto", more drawn edges than this are drawn as lines: tens of
+#: thousands of tubes take seconds per frame in software rendering, and the
+#: picture is a hairball either way.
+AUTO_TUBE_LIMIT = 3000
+
+#: Node colour when no colours or networks are given.
+DEFAULT_NODE_COLOR = (0.3, 0.3, 0.3)
+
+
+def _segments(kept):
+    """A vtkCellArray of 2-point lines (2k, 2k + 1) for each edge index k in ``kept``."""
+    from tvtk.api import tvtk
+    from vtkmodules.util.numpy_support import numpy_to_vtkIdTypeArray
+
+    offsets = np.arange(0, 2 * len(kept) + 1, 2, dtype=np.int64)
+    connectivity = np.column_stack([2 * kept, 2 * kept + 1]).astype(np.int64).ravel()
+    cells = tvtk.CellArray()
+    # deep copies: VTK keeps the arrays after the numpy ones are gone
+    cells._vtk_obj.SetData(numpy_to_vtkIdTypeArray(offsets, deep=True),
+                           numpy_to_vtkIdTypeArray(connectivity, deep=True))
+    return cells
+
+
+class _Checked(TraitType):
+    """A trait whose assigned values go through a validation function that raises brainviz errors."""
+
+    def __init__(self, checker, default_value=None, **metadata):
+        self._checker = checker
+        super().__init__(default_value, **metadata)
+
+    def validate(self, obj, name, value):
+        self._checker(obj, value)
+        return value
+
+
+def _check_threshold(obj, value):
+    gi.resolve_threshold(value, np.zeros((2, 2)))
+
+
+def _check_positive_or_array(name):
+    def check(obj, value):
+        arr = np.asarray(value, dtype=float) if not isinstance(value, str) else np.array([np.nan])
+        if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+            raise ParameterError(f"{name} must be a positive number of mm or an array of them (one per node); got {value!r}")
+        n = getattr(obj, "n_nodes", 0)
+        if arr.ndim == 1 and n and arr.size != n:
+            raise ShapeMismatchError(f"{name} must have one entry per node ({n}); got {arr.size}")
+    return check
+
+
+def _check_cmap(obj, value):
+    check_colormap(value, parameter="colormap")
+
+
+def _check_vmax(obj, value):
+    if value is not None and (not np.isscalar(value) or not np.isfinite(float(value)) or float(value) <= 0):
+        raise ParameterError(f"edge_vmax must be None or a positive number; got {value!r}")
+
+
+class ConnectomeVisual(Visual):
+    """A graph drawn in world millimetres: spheres at the nodes, tubes (or lines) for the edges.
+
+    Parameters
+    ----------
+    matrix : array-like of shape (n, n)
+        Adjacency (connectivity) matrix. Symmetric unless ``directed=True``;
+        zeros are no edge; the diagonal is ignored; NaN weights are drawn as no
+        edge with a warning.
+    coords : array-like of shape (n, 3)
+        Node positions in MNI millimetres (RAS+).
+    edge_threshold : None, float or str, default=None
+        Show the edges with ``|weight| >= edge_threshold``; a string such as
+        ``"95%"`` is a percentile of the absolute off-diagonal weights (as in
+        nilearn's ``plot_connectome``). None shows every non-zero edge.
+    node_size : float or array of shape (n,), default=6.0
+        Sphere diameter(s) in mm.
+    node_color : "auto", colour, array of shape (n, 3), or sequence of n labels, default="auto"
+        "auto": coloured by ``networks`` when given, else dark grey. A single
+        colour (name, hex or RGB tuple: a tuple is always one colour), one RGB
+        row per node, a list/array of n numbers (mapped through ``node_cmap``)
+        or of n labels (one qualitative colour per distinct label).
+    networks : sequence of n str, optional
+        Network of each node; with ``node_color="auto"`` each network gets its
+        own qualitative colour (see :attr:`network_colors`).
+    labels : sequence of n str, optional
+        Node names, drawn when ``show_labels`` is True and reported by picking.
+    colormap : str, default="cold_hot"
+        Edge colour map (diverging); the range is symmetric, ``(-edge_vmax, edge_vmax)``.
+    edge_vmax : float, optional
+        Half-width of the colour range; the largest ``|weight|`` by default.
+    edge_width : float, default=1.2
+        Tube radius (mm) of the strongest edge; weaker edges are thinner, down
+        to a quarter of it. In ``edge_mode="line"`` it is the line width in pixels times 2.
+    edge_mode : {"auto", "tube", "line"}, default="auto"
+        "auto" draws tubes up to :data:`AUTO_TUBE_LIMIT` drawn edges and lines
+        above (see :attr:`drawn_edge_mode`). Lines have one width for all edges.
+    directed : bool, default=False
+        Draw ``matrix[i, j]`` as an edge from node i to node j with an arrow
+        head near j; the matrix may then be asymmetric.
+    show_labels : bool, default=False
+    opacity : float, default=1.0
+    node_cmap : str, default="viridis"
+        Colour map for numeric ``node_color`` values.
+    figure : mayavi Scene, optional
+        The figure to draw in; the current one by default.
+    name : str, default="connectome"
+
+    Raises
+    ------
+    DimensionError, ShapeMismatchError, DataValueError, ParameterError
+        For malformed input; each message names the parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mayavi import mlab
+    >>> from brainviz.scene.connectome import ConnectomeVisual
+    >>> fig = mlab.figure(size=(200, 200))
+    >>> m = np.array([[0, 0.5, -0.8], [0.5, 0, 0.1], [-0.8, 0.1, 0]])
+    >>> c = ConnectomeVisual(m, [(-40, 0, 0), (40, 0, 0), (0, 50, 10)], figure=fig)
+    >>> c.n_edges_shown
+    3
+    >>> c.edge_threshold = "50%"
+    >>> c.n_edges_shown
+    2
+    >>> mlab.close(fig)
+    """
+
+    edge_threshold = _Checked(_check_threshold)
+    node_size = _Checked(_check_positive_or_array("node_size"), 6.0)
+    node_color = _Checked(lambda obj, value: obj._node_colors_for(value) if obj.n_nodes else None, "auto")
+    node_cmap = _Checked(_check_cmap, "viridis")
+    colormap = _Checked(_check_cmap, "cold_hot")
+    edge_vmax = _Checked(_check_vmax)
+    edge_width = Range(0.01, 50.0, 1.2)
+    edge_mode = Enum("auto", "tube", "line")
+    opacity = Range(0.0, 1.0, 1.0)
+    show_labels = Bool(False)
+    show_nodes = Bool(True)
+
+    #: Read-only after construction.
+    directed = Bool(False)
+    n_nodes = Int(0)
+    coords = Array(dtype=float, shape=(None, 3))
+    matrix = Array(dtype=float)
+    labels = List()
+    networks = Any()
+    #: Network name -> (r, g, b) of the node colours in "auto" mode (empty without networks).
+    network_colors = Any(factory=dict)
+    #: The absolute threshold in force (edges with |weight| >= it are shown).
+    threshold_value = Float(0.0)
+
+    # VTK objects (tvtk), exposed for colour bars and advanced restyling.
+    edge_lut = Any()
+    node_actor = Any()
+    edge_actor = Any()
+    arrow_actor = Any()
+    label_actor = Any()
+
+    def __init__(self, matrix, coords, *, edge_threshold=None, node_size=6.0, node_color="auto",
+                 networks=None, labels=None, colormap="cold_hot", edge_vmax=None, edge_width=1.2,
+                 edge_mode="auto", directed=False, show_labels=False, opacity=1.0, node_cmap="viridis",
+                 figure=None, name="connectome"):
+        matrix, coords = gi.check_graph(matrix, coords, directed=directed, labels=labels, networks=networks)
+        labels = [str(v) for v in labels] if labels is not None else [f"node {k}" for k in range(len(coords))]
+        super().__init__(directed=bool(directed), n_nodes=len(coords), coords=coords, matrix=matrix,
+                         labels=labels, networks=list(networks) if networks is not None else None,
+                         name=name)
+        gi.warn_outside_brain(coords, labels, stacklevel=3)
+        self._ei, self._ej, self._ew = gi.candidate_edges(matrix, directed=self.directed)
+        self._shown = np.zeros(len(self._ew), dtype=bool)
+        # Validate styling arguments before building anything (trait validators raise).
+        self.trait_set(trait_change_notify=False, edge_threshold=edge_threshold, node_size=node_size,
+                       colormap=colormap, node_cmap=node_cmap, edge_vmax=edge_vmax, edge_width=edge_width,
+                       edge_mode=edge_mode, show_labels=show_labels, opacity=opacity)
+        self._node_rgba = self._resolve_node_colors(node_color)
+        self.trait_setq(node_color=node_color)
+        self._setup(figure)
+        with disable_render(self.figure):
+            self._build()
+        self.on_trait_change(self._restyle, "edge_threshold, node_size, node_color, node_cmap, colormap, "
+                             "edge_vmax, edge_width, edge_mode, opacity, show_labels, show_nodes, visible")
+
+    # ------------------------------------------------------------------ build
+    def _build(self):
+        from tvtk.api import tvtk
+
+        coords = self.coords
+        # Nodes: one polydata, sphere instances of diameter "size" and colour "color".
+        self._node_pd = tvtk.PolyData(points=coords)
+        self._node_size = tvtk.FloatArray(name="size")
+        self._node_color = tvtk.UnsignedCharArray(name="color")
+        self._node_pd.point_data.add_array(self._node_size)
+        self._node_pd.point_data.add_array(self._node_color)
+        sphere = tvtk.SphereSource(radius=0.5, theta_resolution=20, phi_resolution=14)
+        self._node_mapper = tvtk.Glyph3DMapper(scaling=True, scale_mode="scale_by_magnitude", scale_factor=1.0,
+                                               scalar_mode="use_point_field_data", color_mode="default")
+        self._node_mapper.set_input_data(self._node_pd)
+        self._node_mapper.set_source_connection(sphere.output_port)
+        self._node_mapper.set_scale_array("size")
+        self._node_mapper.select_color_array("color")
+        self.node_actor = tvtk.Actor(mapper=self._node_mapper)
+
+        # Edges: 2 points per candidate edge (so each segment has its own weight
+        # and radius); the threshold only rewrites the lines cell array.
+        n_edges = len(self._ew)
+        pts = np.empty((2 * n_edges, 3))
+        pts[0::2] = coords[self._ei]
+        pts[1::2] = coords[self._ej]
+        self._edge_pd = tvtk.PolyData(points=pts if n_edges else np.zeros((0, 3)))
+        weight = tvtk.FloatArray(name="weight")
+        weight.from_array(np.repeat(self._ew, 2).astype(np.float32))
+        self._edge_radius = tvtk.FloatArray(name="radius")
+        self._edge_pd.point_data.add_array(weight)
+        self._edge_pd.point_data.add_array(self._edge_radius)
+        self._tube = tvtk.TubeFilter(number_of_sides=10, capping=False,
+                                     vary_radius="vary_radius_by_absolute_scalar")
+        self._tube.set_input_data(self._edge_pd)
+        self.edge_lut = tvtk.LookupTable()
+        self._edge_mapper = tvtk.PolyDataMapper(scalar_mode="use_point_field_data", scalar_visibility=True,
+                                                lookup_table=self.edge_lut, use_lookup_table_scalar_range=False)
+        self._edge_mapper.select_color_array("weight")
+        self.edge_actor = tvtk.Actor(mapper=self._edge_mapper)
+
+        actors = [self.node_actor, self.edge_actor]
+        if self.directed:
+            self._arrow_pd = tvtk.PolyData()
+            cone = tvtk.ConeSource(resolution=16, height=1.0, radius=0.35)
+            self._arrow_mapper = tvtk.Glyph3DMapper(scaling=True, scale_mode="no_data_scaling", orient=True,
+                                                    orientation_mode="direction", masking=True,
+                                                    scalar_mode="use_point_field_data",
+                                                    lookup_table=self.edge_lut,
+                                                    use_lookup_table_scalar_range=False)
+            self._arrow_mapper.set_input_data(self._arrow_pd)
+            self._arrow_mapper.set_source_connection(cone.output_port)
+            self._arrow_mapper.set_orientation_array("direction")
+            self._arrow_mapper.set_mask_array("shown")
+            self._arrow_mapper.select_color_array("weight")
+            self.arrow_actor = tvtk.Actor(mapper=self._arrow_mapper)
+            actors.append(self.arrow_actor)
+
+        label_pd = tvtk.PolyData(points=coords)
+        names = tvtk.StringArray(name="label")
+        for lab in self.labels:
+            names.insert_next_value(lab)
+        label_pd.point_data.add_array(names)
+        self._label_mapper = tvtk.LabeledDataMapper(label_mode="label_field_data")
+        self._label_mapper.field_data_name = "label"
+        self._label_mapper.set_input_data(label_pd)
+        prop = self._label_mapper.label_text_property
+        prop.trait_set(font_size=11, bold=True, italic=False, shadow=False, color=(0.1, 0.1, 0.1))
+        self.label_actor = tvtk.Actor2D(mapper=self._label_mapper)
+        actors.append(self.label_actor)
+
+        self._update_nodes()
+        self._update_edge_colors()
+        self._update_edges(warn_stacklevel=5)
+        self._update_visibility()
+        self.figure.scene.add_actors(actors)
+
+    # ---------------------------------------------------------------- updates
+    def _resolve_node_colors(self, node_color):
+        rgba, self.network_colors = self._node_colors_for(node_color)
+        return rgba
+
+    def _node_colors_for(self, node_color):
+        """(n, 4) uint8 colours and the label legend for a ``node_color`` value; raises on bad values."""
+        n = self.n_nodes
+        legend = {}
+        if isinstance(node_color, str) and node_color == "auto":
+            if self.networks is not None:
+                rgb, legend = colors_for_labels(self.networks)
+            else:
+                rgb = np.tile(DEFAULT_NODE_COLOR, (n, 1))
+        elif isinstance(node_color, str) or (
+                np.ndim(node_color) == 1 and len(node_color) in (3, 4)
+                and (isinstance(node_color, tuple) or len(node_color) != n)
+                and all(isinstance(v, (int, float, np.number)) for v in node_color)):
+            # A tuple of 3 or 4 numbers is one colour, even for a 3- or 4-node graph.
+            rgb = np.tile(to_rgb(node_color, parameter="node_color"), (n, 1))
+        else:
+            values = list(node_color) if np.ndim(node_color) == 1 else node_color
+            arr = np.asarray(values, dtype=object)
+            if len(arr) != n:
+                raise ShapeMismatchError(f"node_color must be a colour or have one entry per node ({n}); got {len(arr)}")
+            if arr.ndim == 2:
+                rgb = np.array([to_rgb(row, parameter="node_color") for row in arr])
+            elif all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in arr):
+                rgba = map_values_to_colors(np.asarray(arr, float), self.node_cmap,
+                                            vmin=float(np.min(arr)), vmax=float(np.max(arr)) + 1e-12)
+                rgb = rgba[:, :3] / 255.0
+            else:
+                rgb, legend = colors_for_labels([str(v) for v in arr])
+        rgba = np.empty((n, 4), dtype=np.uint8)
+        rgba[:, :3] = np.round(np.asarray(rgb, float) * 255)
+        rgba[:, 3] = 255
+        return rgba, legend
+
+    def _update_nodes(self):
+        size = np.broadcast_to(np.asarray(self.node_size, dtype=np.float32), (self.n_nodes,))
+        self._node_size.from_array(np.ascontiguousarray(size))
+        self._node_color.from_array(self._node_rgba)
+        self._node_pd.modified()
+
+    def _data_range(self):
+        if self.edge_vmax is not None:
+            return -float(self.edge_vmax), float(self.edge_vmax)
+        if len(self._ew) == 0:
+            return -1.0, 1.0
+        m = float(np.max(np.abs(self._ew)))
+        return -m, m
+
+    @property
+    def data_range(self):
+        """(vmin, vmax) of the edge colour map: symmetric around 0."""
+        return self._data_range()
+
+    def _update_edge_colors(self):
+        lut = get_lut(self.colormap, 256)
+        self.edge_lut.number_of_table_values = 256
+        self.edge_lut.table = lut
+        self.edge_lut.range = self._data_range()
+        self._edge_mapper.scalar_range = self._data_range()
+        if self.directed:
+            self._arrow_mapper.scalar_range = self._data_range()
+
+    def _radii(self):
+        if len(self._ew) == 0:
+            return np.zeros(0, dtype=np.float32)
+        vmax = max(abs(self._data_range()[1]), 1e-12)
+        frac = np.clip(np.abs(self._ew) / vmax, 0.0, 1.0)
+        return (self.edge_width * (0.25 + 0.75 * frac)).astype(np.float32)
+
+    def _update_edges(self, warn_stacklevel=4):
+        from tvtk.api import tvtk
+
+        self.threshold_value = gi.resolve_threshold(self.edge_threshold, self.matrix, directed=self.directed)
+        self._shown = np.abs(self._ew) >= self.threshold_value
+        self._shown &= self._ew != 0
+        kept = np.flatnonzero(self._shown)
+        radius = self._radii()
+        self._edge_radius.from_array(np.repeat(radius, 2))
+        self._edge_pd.point_data.set_active_scalars("radius")
+        self._edge_pd.lines = _segments(kept)
+        self._edge_pd.modified()
+        if self.drawn_edge_mode == "tube":
+            self._edge_mapper.set_input_connection(self._tube.output_port)
+        else:
+            self._edge_mapper.set_input_data(self._edge_pd)
+            self.edge_actor.property.line_width = max(1.0, 2.0 * self.edge_width)
+        if self.directed:
+            self._update_arrows(radius)
+        if len(kept) == 0:
+            why = ("the matrix has no non-zero weight off the diagonal" if len(self._ew) == 0 else
+                   f"edge_threshold={self.edge_threshold!r} (|weight| >= {self.threshold_value:.4g}) hides "
+                   f"every edge; the largest |weight| is {np.max(np.abs(self._ew)):.4g}")
+            warnings.warn(f"{self.name}: no edge to draw: {why}", EmptyOverlayWarning, stacklevel=warn_stacklevel)
+
+    def _update_arrows(self, radius):
+        from tvtk.api import tvtk
+
+        start, end = self.coords[self._ei], self.coords[self._ej]
+        vec = end - start
+        length = np.linalg.norm(vec, axis=1)
+        unit = vec / np.maximum(length, 1e-9)[:, None]
+        size = np.broadcast_to(np.asarray(self.node_size, float), (self.n_nodes,))[self._ej]
+        head = 4.0 * np.maximum(radius, 0.5)
+        # The tip touches the target sphere; never more than half the edge long.
+        back = np.minimum(size / 2 + head / 2, length / 2)
+        self._arrow_pd.points = end - unit * back[:, None]
+        pd = self._arrow_pd.point_data
+        for arr_name in ("direction", "weight", "shown"):
+            if pd.has_array(arr_name):
+                pd.remove_array(arr_name)
+        for arr_name, values, kind in (("direction", unit.astype(np.float32), tvtk.FloatArray),
+                                       ("weight", self._ew.astype(np.float32), tvtk.FloatArray),
+                                       ("shown", self._shown.astype(np.uint8), tvtk.UnsignedCharArray)):
+            arr = kind(name=arr_name)
+            arr.from_array(values)
+            pd.add_array(arr)
+        self._arrow_mapper.scale_factor = float(np.max(head)) if len(head) else 1.0
+        self._arrow_pd.modified()
+
+    def _update_visibility(self):
+        self.node_actor.visibility = self.visible and self.show_nodes
+        self.edge_actor.visibility = self.visible and bool(self._shown.any())
+        if self.arrow_actor is not None:
+            self.arrow_actor.visibility = self.visible and bool(self._shown.any())
+        self.label_actor.visibility = self.visible and self.show_labels
+        for actor in (self.node_actor, self.edge_actor, self.arrow_actor):
+            if actor is not None:
+                actor.property.opacity = self.opacity
+
+    def _restyle(self, obj, name, old, new):
+        if name in ("node_color", "node_cmap"):
+            self._node_rgba = self._resolve_node_colors(self.node_color)
+            self._update_nodes()
+        elif name == "node_size":
+            self._update_nodes()
+            if self.directed:
+                self._update_arrows(self._radii())
+        elif name in ("colormap", "edge_vmax"):
+            self._update_edge_colors()
+            if name == "edge_vmax":
+                self._update_edges(warn_stacklevel=6)
+        elif name in ("edge_threshold", "edge_width", "edge_mode"):
+            self._update_edges(warn_stacklevel=6)
+        self._update_visibility()
+        self.render()
+
+    # ------------------------------------------------------------------ query
+    @property
+    def drawn_edge_mode(self):
+        """"tube" or "line": how the edges are drawn now (resolves edge_mode="auto")."""
+        if self.edge_mode == "auto":
+            return "tube" if self._shown.sum() <= AUTO_TUBE_LIMIT else "line"
+        return self.edge_mode
+
+    @property
+    def n_edges_shown(self):
+        """Number of edges drawn with the current threshold."""
+        return int(self._shown.sum())
+
+    def shown_edges(self):
+        """Return the drawn edges as ``(i, j, weight)`` arrays (for picking and legends)."""
+        return self._ei[self._shown], self._ej[self._shown], self._ew[self._shown]
+
+    @property
+    def node_colors(self):
+        """(n, 4) uint8 RGBA colour of each node, as drawn."""
+        return self._node_rgba.copy()
+
+    @property
+    def bounds(self):
+        """World bounds in mm of the nodes (spheres included)."""
+        size = np.broadcast_to(np.asarray(self.node_size, float), (self.n_nodes,))
+        lo = (self.coords - size[:, None] / 2).min(axis=0)
+        hi = (self.coords + size[:, None] / 2).max(axis=0)
+        return tuple(float(v) for pair in zip(lo, hi) for v in pair)
+
+    def value_at(self, xyz_mm):
+        """Weight of the nearest drawn edge passing within its tube radius + 1 mm of each point; NaN elsewhere."""
+        from .picking import nearest_edge
+
+        pts, single = as_points(xyz_mm)
+        i, j, w = self.shown_edges()
+        out = np.full(len(pts), np.nan)
+        radius = self._radii()[self._shown]
+        for k, p in enumerate(pts):
+            hit = nearest_edge(p, self.coords, np.column_stack([i, j]), max_distance=None, return_distance=True)
+            if hit is not None and hit[1] <= radius[hit[0]] + 1.0:
+                out[k] = w[hit[0]]
+        return out[0] if single else out
+
+    def _actors(self):
+        return [a for a in (self.node_actor, self.edge_actor, self.arrow_actor, self.label_actor) if a is not None]
