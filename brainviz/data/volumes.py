@@ -627,8 +627,9 @@ class Volume:
             f"  orientation:   {orient}",
             f"  affine source: {self.affine_source}",
             f"  dtype:         {dtype}",
-            f"  value range:   min {rng.min:.6g}, max {rng.max:.6g}, "
-            f"2-98%: {rng.low:.6g} .. {rng.high:.6g}",
+            # "+ 0.0" prints -0.0 as 0
+            f"  value range:   min {rng.min + 0.0:.6g}, max {rng.max + 0.0:.6g}, "
+            f"2-98%: {rng.low + 0.0:.6g} .. {rng.high + 0.0:.6g}",
             f"  kind:          {self.kind}",
         ]
         if self.ndim == 4:
