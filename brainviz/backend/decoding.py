@@ -133,9 +133,12 @@ def _make_estimator(estimator, C, screening_percentile, random_state):
     if estimator == "svc":
         model = LinearSVC(C=C, dual="auto", max_iter=5000, random_state=random_state)
     elif estimator == "logistic_l1":
-        model = LogisticRegression(
+        from sklearn.multiclass import OneVsRestClassifier
+
+        # liblinear is the fast L1 solver but binary only: one-vs-rest it
+        model = OneVsRestClassifier(LogisticRegression(
             C=C, solver="liblinear", l1_ratio=1.0, max_iter=1000, random_state=random_state
-        )
+        ))
     elif estimator == "logistic_l2":
         model = LogisticRegression(C=C, max_iter=1000, random_state=random_state)
     elif estimator == "ridge":
@@ -152,7 +155,10 @@ def _make_estimator(estimator, C, screening_percentile, random_state):
 def _coef_full(pipe, n_features):
     """Model weights in voxel space, one row per class (or one for binary)."""
     model = pipe[-1]
-    coef = np.atleast_2d(model.coef_)
+    if hasattr(model, "estimators_"):  # OneVsRestClassifier
+        coef = np.vstack([np.atleast_2d(e.coef_) for e in model.estimators_])
+    else:
+        coef = np.atleast_2d(model.coef_)
     if len(pipe) > 1:
         coef = pipe[0].inverse_transform(coef)
     return coef.reshape(coef.shape[0], n_features)

@@ -48,3 +48,32 @@ def haxby(haxby_slice):
 
     labels, runs = read_labels(haxby_slice / "attributes_literal.txt")
     return haxby_slice / "bold.nii.gz", haxby_slice / "mask.nii.gz", labels, runs
+
+
+@pytest.fixture(scope="session")
+def resting_data():
+    """Three subjects whose voxels in three blobs share a network time course.
+
+    Returns a dict: imgs (3 subjects, (10, 11, 9, 80)), mask, maps (list of
+    three 3D float ground-truth network maps), affine.
+    """
+    import nibabel as nib
+
+    rng = np.random.default_rng(7)
+    shape = (10, 11, 9)
+    ii, jj, kk = np.indices(shape)
+    centers = [(2.5, 3, 4), (7, 3, 4), (5, 8, 4)]
+    maps = []
+    for c in centers:
+        d2 = (ii - c[0]) ** 2 + (jj - c[1]) ** 2 + (kk - c[2]) ** 2
+        maps.append(np.exp(-d2 / (2 * 1.5**2)) * (d2 <= 9))
+    affine = np.diag([4.0, 4.0, 4.0, 1.0])
+    affine[:3, 3] = [-20, -22, -18]
+    imgs = []
+    for _ in range(3):
+        t = rng.standard_normal((80, 3))
+        data = np.einsum("xyzk,tk->xyzt", np.stack(maps, -1), t) * 3.0
+        data += rng.standard_normal(shape + (80,)) + 50.0
+        imgs.append(nib.Nifti1Image(data.astype(np.float32), affine))
+    mask = nib.Nifti1Image(np.ones(shape, np.uint8), affine)
+    return {"imgs": imgs, "mask": mask, "maps": maps, "affine": affine}

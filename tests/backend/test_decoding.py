@@ -67,7 +67,7 @@ def test_spacenet_estimators(decoding_data, estimator):
 
 
 def test_kfold_screening_three_classes_and_permutation(decoding_data):
-    _, res = _run(decoding_data, cv="kfold", n_folds=3, screening_percentile=30,
+    _, res = _run(decoding_data, cv="kfold", n_folds=3, screening_percentile=30, estimator="logistic_l1",
                   n_permutations=10)
     assert len(res.scores_) == 3 and res.classes_ == ["face", "house", "rest"]
     assert res.confusion_.shape == (3, 3) and res.confusion_.sum() == 48

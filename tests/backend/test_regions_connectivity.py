@@ -1,0 +1,124 @@
+"""RegionJob and ConnectivityJob on ground-truth data, and their bad input."""
+import numpy as np
+import pytest
+
+from brainviz.backend import ConnectivityJob, RegionJob
+from brainviz.exceptions import DataValueError, ParameterError, ShapeMismatchError
+
+
+def _best_match(maps, components_img):
+    comps = components_img.get_fdata().reshape(-1, components_img.shape[3])
+    best = []
+    for m in maps:
+        r = [abs(np.corrcoef(m.ravel(), comps[:, k])[0, 1]) for k in range(comps.shape[1])]
+        best.append(max(r))
+    return best
+
+
+@pytest.mark.parametrize("method", ["canica", "dictlearning"])
+def test_region_learning_recovers_networks(resting_data, method, tmp_path):
+    job = RegionJob(method=method, n_components=3, smoothing_fwhm=None, memory=tmp_path)
+    res = job.run(resting_data["imgs"], mask=resting_data["mask"])
+    assert res.components_img_.shape == (10, 11, 9, 3)
+    assert min(_best_match(resting_data["maps"], res.components_img_)) >= 0.6
+    assert res.region_labels_ == ["component 0", "component 1", "component 2"]
+    assert len(res.timeseries_) == 3 and res.timeseries_[0].shape == (80, 3)
+    assert job.components_img_ is res.components_img_
+
+
+def test_region_extraction_and_cache_reuse(resting_data, tmp_path, monkeypatch):
+    from nilearn.decomposition import CanICA
+
+    calls = []
+    real_fit = CanICA.fit
+    monkeypatch.setattr(CanICA, "fit", lambda self, *a, **k: calls.append(1) or real_fit(self, *a, **k))
+    job = RegionJob(n_components=3, smoothing_fwhm=None, memory=tmp_path, timeseries=False)
+    job.run(resting_data["imgs"], mask=resting_data["mask"])
+    assert calls == [1]
+    res = job.set_params(extract_regions=True, min_region_size=100, threshold=0.5,
+                         timeseries=True).run(resting_data["imgs"], mask=resting_data["mask"])
+    assert calls == [1]  # the decomposition was reused from the cache
+    assert res.regions_img_.shape[3] >= 3
+    assert len(res.region_labels_) == res.regions_img_.shape[3] == len(res.region_index_)
+    assert res.region_labels_[0].startswith("component ")
+    assert res.timeseries_[0].shape == (80, res.regions_img_.shape[3])
+    # the extracted regions feed a connectivity job with their centroids
+    con = ConnectivityJob(memory=False).run(res)
+    assert con.matrix_.shape == (len(res.region_labels_),) * 2
+    assert np.isfinite(con.coords_).all() and con.labels_ == res.region_labels_
+
+
+def test_region_bad_input(resting_data):
+    import nibabel as nib
+
+    other = nib.Nifti1Image(np.zeros((10, 11, 8, 80), np.float32), resting_data["affine"])
+    with pytest.raises(ShapeMismatchError, match=r"share one grid.*\(10, 11, 9\).*\(10, 11, 8\)"):
+        RegionJob(memory=False).run([resting_data["imgs"][0], other])
+    with pytest.raises(ParameterError, match=r"'method' parameter of RegionJob must be one of "
+                       r"\{'canica', 'dictlearning'\}; got 'ica'"):
+        RegionJob(method="ica").run(resting_data["imgs"])
+    with pytest.raises(ParameterError, match="'n_components' .* positive integer; got 0"):
+        RegionJob(n_components=0).run(resting_data["imgs"])
+
+
+def _coupled_series(rng, n_nodes=8, n_time=400):
+    """Time series drawn from a sparse precision matrix; returns (series list, truth)."""
+    truth = np.zeros((n_nodes, n_nodes), bool)
+    for a, b in [(0, 1), (2, 3), (4, 5), (1, 6), (3, 7)]:
+        truth[a, b] = truth[b, a] = True
+    prec = np.eye(n_nodes) * 1.0 + np.where(truth, -0.4, 0.0)
+    cov = np.linalg.inv(prec)
+    return [rng.multivariate_normal(np.zeros(n_nodes), cov, size=n_time) for _ in range(3)], truth
+
+
+@pytest.mark.parametrize("kind", ["correlation", "partial correlation", "tangent",
+                                  "sparse inverse covariance"])
+def test_connectivity_ranks_true_couplings(kind, rng):
+    from sklearn.metrics import roc_auc_score
+
+    series, truth = _coupled_series(rng)
+    coords = rng.uniform(-50, 50, (8, 3))
+    res = ConnectivityJob(kind=kind, memory=False).run(series, coords=coords)
+    assert res.matrices_.shape == (3, 8, 8) and res.kind_ == kind
+    np.testing.assert_allclose(res.coords_, coords)
+    assert res.labels_ == [f"node {i}" for i in range(8)]
+    iu = np.triu_indices(8, 1)
+    mat = res.matrix_ if kind != "tangent" else res.matrices_.mean(0) + res.matrix_
+    auc = roc_auc_score(truth[iu], np.abs(mat[iu]))
+    if kind == "correlation":  # marginal correlation also sees 2-step paths
+        assert auc >= 0.8
+    else:
+        assert auc >= 0.9, auc
+
+
+def test_connectivity_from_images_with_atlas_and_spheres(resting_data, tmp_path):
+    import nibabel as nib
+
+    labels = np.zeros((10, 11, 9), np.int16)
+    for i, m in enumerate(resting_data["maps"]):
+        labels[m > 0.3] = i + 1
+    atlas = nib.Nifti1Image(labels, resting_data["affine"])
+    res = ConnectivityJob(kind="correlation", memory=tmp_path).run(resting_data["imgs"], atlas=atlas)
+    assert res.labels_ == ["region 1", "region 2", "region 3"]
+    # region 1 centre voxel (2.5, 3, 4) -> mm via the affine
+    assert np.allclose(res.coords_[1], [7 * 4 - 20, 3 * 4 - 22, 4 * 4 - 18])
+    off = res.matrix_[np.triu_indices(3, 1)]
+    assert np.all(np.abs(off) < 0.3)  # independent networks
+    spheres = ConnectivityJob(memory=tmp_path).run(
+        resting_data["imgs"], coords=res.coords_, labels=["a", "b", "c"])
+    assert spheres.labels_ == ["a", "b", "c"] and spheres.matrix_.shape == (3, 3)
+
+
+def test_connectivity_bad_input(rng):
+    short = [rng.standard_normal((5, 8))]
+    with pytest.raises(DataValueError, match="has 5 time points but there are 8 regions"):
+        ConnectivityJob(memory=False).run(short)
+    with pytest.raises(DataValueError, match="tangent' needs two or more subjects"):
+        ConnectivityJob(kind="tangent").run(rng.standard_normal((50, 4)))
+    with pytest.raises(ParameterError, match=r"'kind' parameter of ConnectivityJob must be one of "
+                       r"\{'correlation', 'partial correlation', .*\}; got 'pearson'"):
+        ConnectivityJob(kind="pearson").run(rng.standard_normal((50, 4)))
+    with pytest.raises(ShapeMismatchError, match=r"subject 1 has shape \(50, 3\)"):
+        ConnectivityJob().run([rng.standard_normal((50, 4)), rng.standard_normal((50, 3))])
+    with pytest.raises(ParameterError, match="either atlas=.* or coords="):
+        ConnectivityJob().run("x.nii.gz")
