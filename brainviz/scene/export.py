@@ -16,8 +16,8 @@ One export path serves the window, :mod:`brainviz.mlab` and ``brainviz render``:
 - :func:`save_montage` (in :mod:`brainviz.scene._montage`) puts several named
   views side by side with one colour bar of its own.
 
-Anti-aliasing is multisampling (4 samples by default): it resolves each pixel
-as a plain average, which keeps the transparency maths below exact.
+Anti-aliasing is multisampling (4 samples by default), read back resolved as
+a plain average of the samples, which keeps the transparency maths below exact.
 
 Transparency is computed, not read from the framebuffer's alpha (which
 translucent actors and depth peeling leave unreliable): the scene is rendered
@@ -232,6 +232,9 @@ class _WindowState:
             ren.SetUseFXAA(fxaa)
             ren.SetBackgroundAlpha(bg_alpha)
             cam.DeepCopy(saved)
+            # DeepCopy fires no ModifiedEvent: without one, tvtk's camera keeps
+            # (and may later push back) the values of the last export view.
+            cam.Modified()
         # Redraw at the original size, so the window shows the scene and not
         # the last export frame.
         if not getattr(self.scene, "disable_render", False):
@@ -243,12 +246,15 @@ def _grab(window, width, height):
     from vtkmodules.util.numpy_support import vtk_to_numpy
     from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
 
-    # Read the front buffer after the filter's own render: that is where VTK 9
-    # resolves the multisample framebuffer (see tvtk_scene._get_window_to_image).
+    # Read the back buffer: VTK resolves its multisamples there with a plain
+    # average (glBlitFramebuffer), linear in the stored sRGB values, which is
+    # what the black/white transparency maths needs. The front buffer holds a
+    # gamma-correct resolve: a render on black and one on white then disagree
+    # channel by channel on an edge pixel's coverage.
     w2i = vtkWindowToImageFilter()
     w2i.SetInput(window)
     w2i.SetInputBufferTypeToRGB()
-    w2i.ReadFrontBufferOn()
+    w2i.ReadFrontBufferOff()
     w2i.ShouldRerenderOn()
     w2i.Update()
     image = w2i.GetOutput()
