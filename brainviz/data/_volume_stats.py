@@ -1,22 +1,24 @@
 """Value statistics for :mod:`brainviz.data.volumes`: robust range and kind guess.
 
-The robust range is computed **exactly** (same answer as
+The robust range is computed **exactly** (the same answer as
 ``numpy.nanpercentile(..., method="linear")`` on the float32 values) while
-holding only one chunk of the image in memory at a time. It uses two
-histogram passes over order-preserving integer keys of the float32 values:
+holding only one chunk of the image in memory at a time, with two histogram
+passes over the bit patterns of the float32 values:
 
-1. every finite value is mapped to a 32-bit unsigned key that sorts like the
-   float (sign bit flipped for positives, all bits flipped for negatives);
-   a 65,536-bin histogram of the upper 16 bits tells which bucket holds each
-   wanted rank;
-2. a second pass histograms the lower 16 bits of the values that fall in
-   those few buckets, which pins down the exact key (hence the exact value)
-   of each rank.
+1. a 65,536-bin histogram of the upper 16 bits (sign, exponent and 7
+   mantissa bits) of every value. Those buckets are ordered like the values
+   (positives ascending, negatives descending), and the buckets whose
+   exponent is all ones hold exactly the non-finite values (NaN, +-inf),
+   which are dropped. This tells which bucket holds each wanted rank;
+2. a second pass histograms the lower 16 bits of the values falling in those
+   few buckets, which pins down the exact bit pattern, hence the exact value,
+   of each rank (min and max are ranks 0 and n - 1).
 
-Memory is two 65,536-bin count arrays plus one chunk; time is two passes of
-a handful of vectorised integer operations per value. Non-finite values
-(NaN, +-inf) are ignored.
+Memory is a few 65,536-bin count arrays plus one chunk; time is, per value,
+one ``np.bincount`` (pass 1) and a comparison per wanted bucket (pass 2).
 """
+import sys
+
 import numpy as np
 
 __all__ = ["compute_robust_range", "guess_kind"]
@@ -25,33 +27,24 @@ _NBINS = 1 << 16
 _STAT_NAME_HINTS = ("zstat", "tstat", "fstat", "zfstat", "spmt", "spmf", "zmap", "tmap",
                     "z_map", "t_map", "stat", "cope", "varcope", "beta", "con_", "effect",
                     "weights", "coef", "score")
+# Finite upper-16-bit buckets in increasing value order: negatives from the
+# largest magnitude (0xFF7F) to -0 (0x8000), then +0 (0x0000) to 0x7F7F.
+_ORDER = np.r_[np.arange(0xFF7F, 0x7FFF, -1), np.arange(0, 0x7F80)]
+_HIGH, _LOW = (1, 0) if sys.byteorder == "little" else (0, 1)
 
 
-def _finite_f32(chunk):
-    """Return the finite values of ``chunk`` as float32 (1D when a copy is needed)."""
-    chunk = np.asarray(chunk, dtype=np.float32)
-    finite = np.isfinite(chunk)
-    if finite.all():
-        return chunk
-    return chunk[finite]
+def _words(chunk):
+    """(high, low) uint16 views of the float32 values of ``chunk``, flattened."""
+    flat = np.ravel(np.asarray(chunk, dtype=np.float32), order="K")
+    if not flat.flags.c_contiguous:
+        flat = np.ascontiguousarray(flat)
+    halves = flat.view(np.uint16)
+    return halves[_HIGH::2], halves[_LOW::2]
 
 
-def _keys(values):
-    """Order-preserving uint32 keys of float32 values (any shape, flattened)."""
-    u = np.ravel(values, order="K").view(np.uint32)
-    # int32 arithmetic shift gives 0 (positive) or -1 (negative): flip only the
-    # sign bit of positives, every bit of negatives.
-    mask = (u.view(np.int32) >> 31).view(np.uint32) | np.uint32(0x80000000)
-    return u ^ mask
-
-
-def _key_to_value(key):
-    key = np.uint32(key)
-    if key & np.uint32(0x80000000):
-        u = key ^ np.uint32(0x80000000)
-    else:
-        u = ~key
-    return float(np.array([u], dtype=np.uint32).view(np.float32)[0])
+def _value(high, low):
+    bits = np.array([(int(high) << 16) | int(low)], dtype=np.uint32)
+    return float(bits.view(np.float32)[0])
 
 
 def compute_robust_range(chunks, percentiles):
@@ -69,60 +62,50 @@ def compute_robust_range(chunks, percentiles):
     -------
     (vmin, vmax, values, n_finite) : (float, float, list of float, int)
         ``values`` holds one value per percentile; everything is ``nan`` and
-        ``n_finite`` is 0 when no value is finite.
+        ``n_finite`` is 0 when no value is finite. Non-finite values are ignored.
     """
-    hist_hi = np.zeros(_NBINS, dtype=np.int64)
-    n = 0
-    vmin, vmax = np.inf, -np.inf
+    hist_high = np.zeros(_NBINS, dtype=np.int64)
     for chunk in chunks():
-        values = _finite_f32(chunk)
-        if values.size == 0:
-            continue
-        n += values.size
-        vmin = min(vmin, float(values.min()))
-        vmax = max(vmax, float(values.max()))
-        hist_hi += np.bincount(_keys(values) >> np.uint32(16), minlength=_NBINS)
+        high, _ = _words(chunk)
+        if high.size:
+            hist_high += np.bincount(high, minlength=_NBINS)
+    cum = np.cumsum(hist_high[_ORDER])
+    n = int(cum[-1])
     if n == 0:
         return np.nan, np.nan, [np.nan] * len(percentiles), 0
 
-    # Ranks numpy's "linear" method interpolates between.
-    cum_hi = np.cumsum(hist_hi)
+    # numpy's "linear" method interpolates between ranks floor(pos) and floor(pos) + 1.
     wanted = []
     for q in percentiles:
         pos = (n - 1) * (float(q) / 100.0)
         lo = int(np.floor(pos))
-        hi = min(lo + 1, n - 1)
-        wanted.append((lo, hi, pos - lo))
-    ranks = sorted({r for lo, hi, _ in wanted for r in (lo, hi)})
+        wanted.append((lo, min(lo + 1, n - 1), pos - lo))
+    ranks = {0, n - 1} | {r for lo, hi, _ in wanted for r in (lo, hi)}
     where = {}
     for rank in ranks:
-        bucket = int(np.searchsorted(cum_hi, rank, side="right"))
-        before = int(cum_hi[bucket - 1]) if bucket else 0
-        where[rank] = (bucket, rank - before)
+        idx = int(np.searchsorted(cum, rank, side="right"))
+        where[rank] = (int(_ORDER[idx]), rank - (int(cum[idx - 1]) if idx else 0))
     buckets = sorted({b for b, _ in where.values()})
-    hist_lo = {b: np.zeros(_NBINS, dtype=np.int64) for b in buckets}
+    hist_low = {b: np.zeros(_NBINS, dtype=np.int64) for b in buckets}
     for chunk in chunks():
-        values = _finite_f32(chunk)
-        if values.size == 0:
-            continue
-        keys = _keys(values)
-        top = keys >> np.uint32(16)
+        high, low = _words(chunk)
         for b in buckets:
-            sel = keys[top == b]
+            sel = low[high == b]
             if sel.size:
-                hist_lo[b] += np.bincount(sel & np.uint32(0xFFFF), minlength=_NBINS)
+                hist_low[b] += np.bincount(sel, minlength=_NBINS)
 
     exact = {}
     for rank, (b, r) in where.items():
-        low = int(np.searchsorted(np.cumsum(hist_lo[b]), r, side="right"))
-        exact[rank] = _key_to_value((b << 16) | low)
+        negative = b >= 0x8000  # larger bit patterns are smaller values
+        counts = hist_low[b][::-1] if negative else hist_low[b]
+        p = int(np.searchsorted(np.cumsum(counts), r, side="right"))
+        exact[rank] = _value(b, 0xFFFF - p if negative else p)
     results = []
     for lo, hi, frac in wanted:
         a, b = exact[lo], exact[hi]
-        # Same lerp as numpy (exact at both ends).
-        value = a + (b - a) * frac if frac < 0.5 else b - (b - a) * (1 - frac)
-        results.append(float(value))
-    return vmin, vmax, results, n
+        # numpy's lerp (exact at both ends)
+        results.append(float(a + (b - a) * frac if frac < 0.5 else b - (b - a) * (1 - frac)))
+    return exact[0], exact[n - 1], results, n
 
 
 def guess_kind(data, name="", n_frames=1):

@@ -60,7 +60,7 @@ numpy's "linear" method, over every voxel of every frame).
 
 _RAS = np.array([[0, 1], [1, 1], [2, 1]])
 _OBLIQUE_TOL = 1e-3
-_CHUNK_BYTES = 16 * 2**20  # one chunk read at a time by robust_range
+_CHUNK_BYTES = 4 * 2**20  # robust_range reads this much (at least one frame) at a time
 _RGB_CODES = (128, 2304)  # NIfTI RGB24, RGBA32
 
 
@@ -198,8 +198,11 @@ def _affine_source(img):
 
     header = img.header
     if isinstance(header, nib.nifti1.Nifti1Header):
-        if img.affine is not None and not np.allclose(img.affine, header.get_best_affine()):
-            return "sform"  # in-memory affine: nibabel writes it as the sform
+        # An in-memory affine that differs from the header's is what nibabel
+        # writes as the sform on save. (Exact comparison: cheap, and files
+        # loaded by nibabel match exactly.)
+        if img.affine is not None and not np.array_equal(img.affine, header.get_best_affine()):
+            return "sform"
         if int(header["sform_code"]) > 0:
             return "sform"
         if int(header["qform_code"]) > 0:
