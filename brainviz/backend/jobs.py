@@ -326,7 +326,8 @@ class JobRunner:
                 elif msg[0] == "log":
                     handle._on_log(msg[1])
                 elif msg[0] == "done":
-                    handle.job._set_result(msg[1])
+                    if hasattr(msg[1], "_fields"):  # the child's job copy held it
+                        handle.job._set_result(msg[1])
                     return msg[1]
                 else:
                     exc, tb_text = msg[1], msg[2]
