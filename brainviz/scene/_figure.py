@@ -1,0 +1,249 @@
+"""Figure helpers shared by every visual: figures, batched rendering, the base class.
+
+Every visual draws into a Mayavi figure (:class:`mayavi.core.scene.Scene`), the
+same object :func:`mayavi.mlab.figure` returns, so brainviz and ``mayavi.mlab``
+calls can be mixed on one figure.
+"""
+import contextlib
+import os
+import weakref
+
+import numpy as np
+from traits.api import Any, Bool, HasTraits, Str
+
+__all__ = [
+    "get_figure",
+    "new_figure",
+    "disable_render",
+    "render",
+    "figure_visuals",
+    "screenshot",
+    "Visual",
+    "lut_table",
+    "enable_depth_peeling",
+]
+
+
+def _mlab():
+    # mayavi.mlab reads ETS_TOOLKIT when imported: a process without a display
+    # would otherwise try to open an X connection.
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from mayavi import mlab
+
+    return mlab
+
+
+def new_figure(size=(600, 600), bgcolor=(1, 1, 1), figure=None, offscreen=None):
+    """Create (or reuse) a Mayavi figure.
+
+    Parameters
+    ----------
+    size : (int, int), default=(600, 600)
+        Width and height in pixels.
+    bgcolor : (float, float, float), default=(1, 1, 1)
+        Background colour, each in [0, 1].
+    figure : Scene, int or str, default=None
+        An existing figure (or its mlab name/number) to reuse.
+    offscreen : bool, default=None
+        Render offscreen; ``None`` keeps ``mayavi.mlab.options.offscreen``.
+
+    Returns
+    -------
+    figure : mayavi.core.scene.Scene
+    """
+    mlab = _mlab()
+    if offscreen is not None:
+        mlab.options.offscreen = bool(offscreen)
+    fig = mlab.figure(figure=figure, size=tuple(size), bgcolor=tuple(bgcolor))
+    return fig
+
+
+def get_figure(figure=None):
+    """Return ``figure``, or the current mlab figure (created when there is none)."""
+    if figure is not None and hasattr(figure, "scene"):
+        return figure
+    mlab = _mlab()
+    if figure is None:
+        return mlab.gcf()
+    return mlab.figure(figure)
+
+
+@contextlib.contextmanager
+def disable_render(figure):
+    """Build many pipeline objects with rendering off, then render once.
+
+    Nested uses are fine: only the outermost block renders.
+    """
+    scene = figure.scene
+    if scene is None:  # a figure already closed
+        yield figure
+        return
+    was_disabled = bool(scene.disable_render)
+    scene.disable_render = True
+    try:
+        yield figure
+    finally:
+        scene.disable_render = was_disabled
+        if not was_disabled:
+            scene.render()
+
+
+def enable_depth_peeling(figure, peels=8):
+    """Make translucent objects (slices with a transparent background, glass brain) sort correctly.
+
+    Depth peeling needs a render window without multisampling, so the
+    scene's ``anti_aliasing_frames`` (used by ``scene.save``) is set to 0 and
+    FXAA, which works with peeling, smooths the edges instead.
+    """
+    scene = figure.scene
+    if scene is None or getattr(figure, "_brainviz_peeling", False):
+        return
+    scene.anti_aliasing_frames = 0
+    rw = scene.render_window
+    rw.multi_samples = 0
+    rw.alpha_bit_planes = 1
+    ren = scene.renderer
+    ren.use_depth_peeling = True
+    ren.maximum_number_of_peels = int(peels)
+    ren.occlusion_ratio = 0.0
+    ren.use_fxaa = True
+    figure._brainviz_peeling = True
+
+
+def render(figure):
+    """Render ``figure`` now unless rendering is disabled (batch building)."""
+    scene = getattr(figure, "scene", None)
+    if scene is not None and not scene.disable_render:
+        scene.render()
+
+
+def screenshot(figure):
+    """Render ``figure`` and return its pixels as an (height, width, 3) uint8 array."""
+    mlab = _mlab()
+    figure.scene.render()
+    return mlab.screenshot(figure, mode="rgb", antialiased=False)
+
+
+# figure -> visuals drawn in it (weak on both sides: closing a figure frees them)
+_VISUALS = weakref.WeakKeyDictionary()
+
+
+def figure_visuals(figure, kind=None):
+    """Return the brainviz visuals drawn in ``figure`` (oldest first), optionally of one class."""
+    found = [v for v in list(_VISUALS.get(figure, ())) if v is not None]
+    if kind is not None:
+        found = [v for v in found if isinstance(v, kind)]
+    return found
+
+
+def _register(figure, visual):
+    _VISUALS.setdefault(figure, weakref.WeakSet()).add(visual)
+
+
+def lut_table(name, n=256):
+    """Return the colour table ``name`` as an (n, 4) uint8 RGBA array.
+
+    Uses :func:`brainviz.scene.colors.get_lut` when present, else reads the
+    shipped ``cold_hot``/``regions`` tables or a matplotlib colour map.
+    """
+    try:
+        from .colors import get_lut
+    except ImportError:
+        get_lut = None
+    if get_lut is not None:
+        return np.asarray(get_lut(name, n=n), dtype=np.uint8)
+    if name in ("cold_hot", "regions"):
+        from .._resources import read_colormap
+
+        table = read_colormap(name)
+        if name == "regions":
+            rgb = table[np.arange(n) % len(table)]
+        else:
+            x = np.linspace(0, 1, len(table))
+            xi = np.linspace(0, 1, n)
+            rgb = np.column_stack([np.interp(xi, x, table[:, i]) for i in range(3)])
+    elif name in ("gray", "grey"):
+        rgb = np.repeat(np.linspace(0, 1, n)[:, None], 3, axis=1)
+    else:
+        import matplotlib
+
+        try:
+            cmap = matplotlib.colormaps[name]
+        except KeyError:
+            from ..exceptions import ParameterError
+
+            raise ParameterError(
+                f"Unknown colour map {name!r}: expected 'cold_hot', 'regions', 'gray' or a "
+                "matplotlib colour map name."
+            ) from None
+        rgb = cmap(np.linspace(0, 1, n))[:, :3]
+    rgba = np.ones((n, 4))
+    rgba[:, :3] = rgb
+    return np.round(rgba * 255).astype(np.uint8)
+
+
+class Visual(HasTraits):
+    """Base class of brainviz visuals: drawn once into a figure, restyled through traits.
+
+    Subclasses build their Mayavi/TVTK pipeline in ``_build`` with rendering
+    disabled and update it in place from trait handlers.
+    """
+
+    #: The Mayavi figure (Scene) the visual draws into.
+    figure = Any()
+
+    #: Show or hide the whole visual.
+    visible = Bool(True)
+
+    #: A name for legends and the GUI.
+    name = Str()
+
+    def _setup(self, figure):
+        self.figure = get_figure(figure)
+        _register(self.figure, self)
+
+    def render(self):
+        """Render the figure (no-op while rendering is disabled)."""
+        render(self.figure)
+
+    @property
+    def bounds(self):
+        """World bounds in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
+        raise NotImplementedError
+
+    def value_at(self, xyz_mm):
+        """Return the visual's value(s) at world point(s) ``xyz_mm`` (mm); NaN outside."""
+        raise NotImplementedError
+
+    def _actors(self):
+        return []
+
+    def remove(self):
+        """Remove the visual's objects from its figure."""
+        with disable_render(self.figure):
+            for obj in self._pipeline_roots():
+                try:
+                    obj.remove()
+                except Exception:  # already removed with its parent
+                    pass
+            for actor in self._actors():
+                self.figure.scene.remove_actor(actor)
+        vis = _VISUALS.get(self.figure)
+        if vis is not None:
+            vis.discard(self)
+
+    def _pipeline_roots(self):
+        return []
+
+
+def as_points(xyz_mm):
+    """Return ``xyz_mm`` as an (n, 3) float array and whether a single point was given."""
+    pts = np.asarray(xyz_mm, dtype=float)
+    single = pts.ndim == 1
+    pts = np.atleast_2d(pts)
+    if pts.shape[-1] != 3:
+        from ..exceptions import DimensionError
+
+        raise DimensionError(f"xyz_mm must be (3,) or (n, 3) world coordinates in mm; got shape {pts.shape}")
+    return pts, single
