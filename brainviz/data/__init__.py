@@ -22,6 +22,7 @@ _API = {
     "LabelImage": "atlases",
     "load_label_image": "atlases",
     "region_centroids": "atlases",
+    "read_label_table": "atlases",
     # templates.py
     "load_template": "templates",
     "load_brain_mask": "templates",
