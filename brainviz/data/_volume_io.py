@@ -243,6 +243,15 @@ class ReorientedProxy:
         self.ndim = len(self.shape)
         self.dtype = getattr(inner, "dtype", np.dtype(np.float64))
 
+    @property
+    def slope(self):
+        """Scaling of the wrapped proxy (nilearn reads it to choose a dtype)."""
+        return getattr(self.inner, "slope", 1.0)
+
+    @property
+    def inter(self):
+        return getattr(self.inner, "inter", 0.0)
+
     def _orient(self, arr):
         from nibabel.orientations import apply_orientation
 

@@ -38,15 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import (
-    AffineError,
-    DataValueError,
-    DimensionError,
-    ParameterError,
-    ShapeMismatchError,
-    UnsupportedDataError,
-)
+from ..exceptions import DataValueError, ParameterError
+from . import _volume_header as _hdr
 from . import _volume_io as _io
+from ._volume_checks import check_mask, require_3d, require_4d
 from ._volume_stats import compute_robust_range, guess_kind
 
 __all__ = ["Volume", "ValueRange", "load_volume", "check_mask", "require_3d", "require_4d"]
@@ -61,7 +56,6 @@ numpy's "linear" method, over every voxel of every frame).
 _RAS = np.array([[0, 1], [1, 1], [2, 1]])
 _OBLIQUE_TOL = 1e-3
 _CHUNK_BYTES = 4 * 2**20  # robust_range reads this much (at least one frame) at a time
-_RGB_CODES = (128, 2304)  # NIfTI RGB24, RGBA32
 
 
 def load_volume(src, *, name=None):
@@ -115,7 +109,7 @@ def load_volume(src, *, name=None):
             f"got {type(src).__name__}."
         )
     label = str(path) if path is not None else (name or "<in-memory image>")
-    checked = _validate(img, label)
+    checked = _hdr.validate(img, label)
     if path is not None:
         # Bigger gzip files whose size cannot be checked cheaply are checked
         # on first read: Volume._read turns read errors into TruncatedFileError.
@@ -123,118 +117,6 @@ def load_volume(src, *, name=None):
     if name is None:
         name = _io.strip_image_suffix(path.name) if path is not None else "image"
     return Volume(checked, path=path, name=name)
-
-
-def _validate(img, label):
-    """Check dimensions, data type and affine; return the image with trailing 1-dims dropped."""
-    shape = tuple(int(s) for s in img.shape)
-    if any(s <= 0 for s in shape) or len(shape) == 0:
-        raise DimensionError(
-            f"'{label}' has an invalid header: it announces dimensions {shape}; expected "
-            "positive sizes for every axis (a 3D or 4D image)."
-        )
-    dtype = _on_disk_dtype(img)
-    if dtype.kind == "c":
-        raise UnsupportedDataError(
-            f"'{label}' holds complex data ({dtype}): complex images are not supported; "
-            "expected real-valued data (save the magnitude or phase as its own image)."
-        )
-    code = int(img.header["datatype"]) if "datatype" in getattr(img.header, "keys", list)() else 0
-    if dtype.fields is not None or code in _RGB_CODES:
-        raise UnsupportedDataError(
-            f"'{label}' holds RGB colour data ({dtype}): RGB images are not supported; "
-            "expected one scalar value per voxel."
-        )
-    new_shape = list(shape)
-    while len(new_shape) > 3 and new_shape[-1] == 1:
-        new_shape.pop()
-    if len(new_shape) < 3:
-        new_shape += [1] * (3 - len(new_shape))
-    if len(new_shape) > 4:
-        raise DimensionError(
-            f"'{label}' is a {len(new_shape)}D image of shape {shape}: images with more than "
-            "4 dimensions are not supported; expected a 3D volume or a 4D series."
-        )
-    affine = _best_affine(img)
-    if not np.all(np.isfinite(affine)):
-        raise AffineError(
-            f"'{label}' has a non-finite voxel-to-world affine (NaN or infinity); expected a "
-            f"finite, invertible 4x4 matrix. Affine: {_format_affine(affine)}"
-        )
-    det = float(np.linalg.det(affine[:3, :3]))
-    scale = float(np.max(np.abs(affine[:3, :3]))) or 1.0
-    if abs(det) <= 1e-8 * scale**3:
-        raise AffineError(
-            f"'{label}' has a singular voxel-to-world affine (determinant {det:g}); expected "
-            f"an invertible matrix (non-zero voxel sizes). Affine: {_format_affine(affine)}"
-        )
-    if tuple(new_shape) != shape:
-        img = _reshaped(img, tuple(new_shape))
-    return img
-
-
-def _format_affine(affine):
-    """One-line text of a 4x4 affine (messages stay on one line)."""
-    rows = ("[" + ", ".join(f"{v:.4g}" for v in row) + "]" for row in np.asarray(affine))
-    return "[" + ", ".join(rows) + "]"
-
-
-def _on_disk_dtype(img):
-    try:
-        return np.dtype(img.get_data_dtype())
-    except Exception:  # in-memory images of unusual classes
-        return np.dtype(getattr(img.dataobj, "dtype", np.float64))
-
-
-def _best_affine(img):
-    affine = img.affine
-    if affine is None:
-        affine = img.header.get_best_affine()
-    return np.asarray(affine, dtype=np.float64)
-
-
-def _affine_source(img):
-    import nibabel as nib
-
-    header = img.header
-    if isinstance(header, nib.nifti1.Nifti1Header):
-        # An in-memory affine that differs from the header's is what nibabel
-        # writes as the sform on save. (Exact comparison: cheap, and files
-        # loaded by nibabel match exactly.)
-        if img.affine is not None and not np.array_equal(img.affine, header.get_best_affine()):
-            return "sform"
-        if int(header["sform_code"]) > 0:
-            return "sform"
-        if int(header["qform_code"]) > 0:
-            return "qform"
-        return "none"
-    if isinstance(header, nib.freesurfer.mghformat.MGHHeader):
-        return "header"
-    return "none"
-
-
-def _reshaped(img, shape):
-    """Same image, new shape (only trailing singleton dims change), still lazy."""
-    proxy = img.dataobj
-    if hasattr(proxy, "reshape"):
-        data = proxy.reshape(shape)
-    else:
-        data = np.reshape(np.asanyarray(proxy), shape)
-    new = img.__class__(data, _best_affine(img), img.header.copy())
-    _copy_codes(img.header, new.header, _best_affine(img))
-    return new
-
-
-def _copy_codes(src_header, dst_header, affine):
-    """Keep sform/qform codes of ``src_header`` on ``dst_header`` (NIfTI only)."""
-    import nibabel as nib
-
-    nifti = nib.nifti1.Nifti1Header
-    if not (isinstance(src_header, nifti) and isinstance(dst_header, nifti)):
-        return
-    scode, qcode = int(src_header["sform_code"]), int(src_header["qform_code"])
-    dst_header.set_sform(affine, code=scode)
-    dst_header.set_qform(affine, code=qcode)
 
 
 class Volume:
@@ -281,9 +163,9 @@ class Volume:
         self.shape = tuple(int(s) for s in img.shape)
         self.ndim = len(self.shape)
         self.n_frames = self.shape[3] if self.ndim == 4 else 1
-        self.affine = _best_affine(img)
-        self.affine_source = _affine_source(img)
-        self.dtype = _on_disk_dtype(img)
+        self.affine = _hdr.best_affine(img)
+        self.affine_source = _hdr.affine_source(img)
+        self.dtype = _hdr.on_disk_dtype(img)
         self.resampled = bool(resampled)
         self._lock = threading.RLock()
         self._ranges = {}
@@ -649,82 +531,3 @@ def _scaling(img):
 
 
 # --- checks ------------------------------------------------------------------------
-def _describe(vol):
-    shape = "x".join(map(str, vol.shape))
-    frames = f" ({vol.n_frames} frames)" if vol.ndim == 4 else ""
-    return f"a {vol.ndim}D image of shape {shape}{frames}"
-
-
-def require_3d(vol, what):
-    """Return ``vol`` as a Volume, checking that it is 3D.
-
-    Parameters
-    ----------
-    vol : Volume, path or nibabel image
-    what : str
-        What the image is for (named in the message), e.g. ``"the anatomy"``.
-
-    Raises
-    ------
-    DimensionError
-        "<what>: '<file>' is a 4D image ...; expected a 3D image ..."
-    """
-    vol = load_volume(vol)
-    if vol.ndim != 3:
-        raise DimensionError(
-            f"{what}: '{vol.label}' is {_describe(vol)}; expected a 3D image "
-            "(pick one frame, e.g. with nilearn.image.index_img, or a mean image)."
-        )
-    return vol
-
-
-def require_4d(vol, what):
-    """Return ``vol`` as a Volume, checking that it is 4D (a series of 3D frames).
-
-    A file with a single frame counts as 3D.
-    """
-    vol = load_volume(vol)
-    if vol.ndim != 4:
-        raise DimensionError(
-            f"{what}: '{vol.label}' is {_describe(vol)}; expected a 4D image "
-            "(a series of 3D volumes with at least 2 frames)."
-        )
-    return vol
-
-
-def check_mask(mask, data, *, mask_name=None, data_name=None):
-    """Check that ``mask`` is a 3D image on the same voxel grid as ``data``.
-
-    Parameters
-    ----------
-    mask, data : Volume, path or nibabel image
-    mask_name, data_name : str, default=None
-        Names used in messages (default: the file paths).
-
-    Returns
-    -------
-    Volume
-        The mask.
-
-    Raises
-    ------
-    ShapeMismatchError
-        Shapes (first 3 dims) or affines (within 1e-3 mm) differ.
-    DimensionError
-        The mask is 4D.
-    """
-    mask = load_volume(mask)
-    data = load_volume(data)
-    mask_label = mask_name or mask.label
-    data_label = data_name or data.label
-    require_3d(mask, f"mask '{mask_label}'")
-    if mask.shape[:3] != data.shape[:3] or not np.allclose(mask.affine, data.affine, atol=1e-3):
-        what = "shape" if mask.shape[:3] != data.shape[:3] else "affine"
-        raise ShapeMismatchError(
-            f"The mask '{mask_label}' does not match the data '{data_label}' ({what} differs): "
-            f"mask shape {mask.shape[:3]}, data shape {data.shape[:3]}; mask affine "
-            f"{_format_affine(mask.affine)}, data affine {_format_affine(data.affine)}. "
-            "Expected the same voxel grid (shape and affine); resample the mask, e.g. "
-            "nilearn.image.resample_to_img(mask, data, interpolation='nearest')."
-        )
-    return mask

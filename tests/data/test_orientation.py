@@ -203,3 +203,17 @@ def test_motor_activation_map_stored_las_keeps_its_hemisphere(tmp_path):
     assert canonical.orientation == ("R", "A", "S")
     points = nib.affines.apply_affine(raw.affine, np.argwhere(np.abs(data) > 2))
     np.testing.assert_allclose(canonical.values_at(points), vol.values_at(points), rtol=1e-5, atol=1e-5)
+
+
+def test_reoriented_image_works_with_nilearn_and_saves(tmp_path, img_4d):
+    from nilearn.image import mean_img
+
+    nib.save(_flipped(img_4d, [0, 1]), tmp_path / "lps_bold.nii")
+    ras = load_volume(tmp_path / "lps_bold.nii").as_ras()
+    mean = mean_img(ras.to_image(), copy_header=True)
+    np.testing.assert_allclose(mean.get_fdata(), img_4d.get_fdata().mean(axis=3), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mean.affine, img_4d.affine)
+    nib.save(ras.to_image(), tmp_path / "ras_bold.nii")
+    saved = load_volume(tmp_path / "ras_bold.nii")
+    assert saved.orientation == ("R", "A", "S") and saved.tr == pytest.approx(2.0)
+    np.testing.assert_array_equal(saved.get_frame(4), img_4d.get_fdata()[..., 4].astype(np.float32))
