@@ -257,43 +257,88 @@ def pick_at(figure=None, display_xy=(0, 0), *, layers=None):
     return PickInfo(position, values, node, edge)
 
 
+# id(figure) -> [(interactor, observer ids)] added by on_pick
 _CALLBACKS = {}
+
+_EVENTS = {"Left": "LeftButton", "Middle": "MiddleButton", "Right": "RightButton"}
 
 
 def on_pick(figure=None, callback=None, *, layers=None, button="Left"):
     """Call ``callback(info: PickInfo)`` for every click on ``figure``.
 
+    A click is a button press and release at the same pixel (a drag that
+    rotates the camera is not a click). Observers are added to the figure's
+    VTK interactor, so this works in the window, in IPython (``%gui qt``) and
+    on offscreen figures driven by synthetic events.
+
     Parameters
     ----------
     figure : mayavi Scene, optional
+        The figure; the current one by default.
     callback : callable
-        Receives a :class:`PickInfo`.
+        Receives a :class:`PickInfo`. Exceptions it raises propagate to the
+        event loop, as in any VTK observer.
     layers : list of visuals, optional
-        Layers reported in ``values``; every brainviz visual of the figure by default.
+        Layers reported in ``values``; every brainviz visual of the figure
+        (at the time of the click) by default.
     button : {"Left", "Middle", "Right"}, default="Left"
 
     Returns
     -------
-    picker : the Mayavi picker object (``figure.on_mouse_pick``'s return); pass
-        it to :func:`remove_pick_callbacks` or keep it to stop picking.
+    remove : callable
+        Call it to stop this callback; :func:`remove_pick_callbacks` removes
+        them all.
+
+    Raises
+    ------
+    ParameterError
+        ``callback`` not callable, unknown ``button``.
+    SceneError
+        The figure has no interactor.
     """
     figure, scene = _scene(figure)
     if not callable(callback):
         raise ParameterError(f"callback must be callable (it receives a PickInfo); got {callback!r}")
-    if button not in ("Left", "Middle", "Right"):
-        raise ParameterError(f"button must be 'Left', 'Middle' or 'Right'; got {button!r}")
+    if button not in _EVENTS:
+        raise ParameterError(f"button must be one of 'Left', 'Middle', 'Right'; got {button!r}")
+    interactor = getattr(scene, "interactor", None)
+    if interactor is None:
+        raise SceneError("figure has no interactor to receive clicks; use pick_at(figure, (x, y)) instead")
+    vtk_interactor = interactor._vtk_obj if hasattr(interactor, "_vtk_obj") else interactor
+    pressed = {}
 
-    def _on_click(vtk_picker):
-        x, y = scene.interactor.event_position
-        callback(pick_at(figure, (x, y), layers=layers))
+    def _press(obj, event):
+        pressed["xy"] = obj.GetEventPosition()
 
-    picker = figure.on_mouse_pick(_on_click, button=button)
-    _CALLBACKS.setdefault(id(figure), []).append((_on_click, button))
-    return picker
+    def _release(obj, event):
+        # The camera styles grab the interactor's focus on press, so the
+        # release event may never reach us; they send EndInteractionEvent
+        # instead (as Mayavi's own pick dispatcher relies on). Whichever
+        # comes first ends the click.
+        start = pressed.pop("xy", None)
+        if start is not None and obj.GetEventPosition() == start:
+            callback(pick_at(figure, start, layers=layers))
+
+    # Before the interactor style, which may abort the event once it starts rotating.
+    ids = [vtk_interactor.AddObserver(f"{_EVENTS[button]}PressEvent", _press, 10.0),
+           vtk_interactor.AddObserver(f"{_EVENTS[button]}ReleaseEvent", _release, 10.0),
+           vtk_interactor.AddObserver("EndInteractionEvent", _release, 10.0)]
+    entry = (vtk_interactor, ids)
+    _CALLBACKS.setdefault(id(figure), []).append(entry)
+
+    def remove():
+        for observer in ids:
+            vtk_interactor.RemoveObserver(observer)
+        entries = _CALLBACKS.get(id(figure), [])
+        if entry in entries:
+            entries.remove(entry)
+
+    return remove
 
 
 def remove_pick_callbacks(figure=None):
     """Remove every callback registered with :func:`on_pick` on ``figure``."""
     figure, _ = _scene(figure)
-    for cb, button in _CALLBACKS.pop(id(figure), []):
-        figure.on_mouse_pick(cb, button=button, remove=True)
+    for vtk_interactor, ids in _CALLBACKS.pop(id(figure), []):
+        for observer in ids:
+            vtk_interactor.RemoveObserver(observer)
