@@ -17,6 +17,7 @@ from ..exceptions import (
     ImageNotFoundError,
     ParameterError,
     ShapeMismatchError,
+    UnsupportedFormatError,
 )
 
 __all__ = [
@@ -42,11 +43,14 @@ def as_image(src, what="image"):
         if not path.exists():
             raise ImageNotFoundError(f"The {what} file {path} does not exist.")
         try:
+            # nibabel's own image (a plain file proxy): nilearn copies and
+            # pickles it freely
+            return nib.load(str(path))
+        except Exception as exc:  # noqa: BLE001 - re-raised with a clear message
             from ..data.volumes import load_volume
 
-            return load_volume(path).to_image()
-        except ImportError:
-            return nib.load(str(path))
+            load_volume(path)  # raises the brainviz error naming the file and problem
+            raise UnsupportedFormatError(f"The {what} file {path} cannot be read: {exc}") from exc
     if hasattr(src, "to_image"):  # brainviz Volume
         return src.to_image()
     if isinstance(src, nib.spatialimages.SpatialImage):

@@ -21,6 +21,11 @@ __all__ = ["main", "build_parser"]
 # Sub-command name -> module (relative to this package) that adds its parser.
 _COMMAND_MODULES = {
     "info": "._info",
+    "render": "._render",
+    "decode": "._jobs",
+    "regions": "._jobs",
+    "connectivity": "._jobs",
+    "cache": "._cache",
 }
 
 

@@ -1,0 +1,57 @@
+"""``brainviz cache list|clear|size``: look at and manage the job cache."""
+import sys
+import time
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "cache", help="list, size or clear the job cache",
+        description="Manage the job cache (BRAINVIZ_CACHE_DIR or ~/.cache/brainviz).",
+    )
+    p.add_argument("action", choices=("list", "clear", "size"))
+    p.add_argument("--cache-dir", metavar="DIR", default=None, help="cache folder")
+    p.add_argument("--remove", metavar="ID", default=None,
+                   help="with 'clear': remove only the entry with this id (see 'cache list')")
+    p.set_defaults(func=run)
+    return p
+
+
+def _human(n):
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+def run(args):
+    from .. import _config
+    from ..backend import cache
+
+    folder = _config.get_cache_dir(args.cache_dir)
+    if args.action == "size":
+        entries = cache.list_cache_entries(folder)
+        print(f"{_human(cache.cache_size(folder))} in {len(entries)} entries ({folder})")
+    elif args.action == "list":
+        entries = cache.list_cache_entries(folder)
+        if not entries:
+            print(f"the cache at {folder} is empty")
+            return 0
+        print(f"{'last use':19}  {'size':>9}  {'kind':24}  id / parameters / inputs")
+        for e in reversed(entries):  # most recent first
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.last_use))
+            params = ", ".join(f"{k}={v}" for k, v in (e.params or {}).items())
+            print(f"{when}  {_human(e.size):>9}  {e.kind:24}  {e.id}")
+            if params:
+                print(f"{'':56}{params}")
+            if e.inputs:
+                print(f"{'':56}{e.inputs}")
+    else:
+        if args.remove:
+            cache.remove_cache_entry(args.remove, folder)
+            print(f"removed {args.remove}")
+        else:
+            freed = cache.clear_cache(folder)
+            print(f"cleared {_human(freed)} from {folder}")
+    sys.stdout.flush()
+    return 0
