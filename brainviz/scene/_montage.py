@@ -201,6 +201,35 @@ def _auto_aspect(extents):
     return float(np.clip(width / max(height, 1e-6), 0.75, 1.6))
 
 
+def _content_zoom(figure, views, point_camera, aspect, probe_width=192):
+    """The zoom that makes the drawn content of the widest view just fit its panel.
+
+    The bounds-based distance frames every actor's box, which for slices and
+    padded templates is much larger than what is drawn. A small transparent
+    probe render of each view finds the drawn pixels; one zoom for all views
+    keeps the same scale in every panel.
+    """
+    from .export import render_image
+
+    width = probe_width
+    height = max(8, int(round(width / aspect)))
+    half = np.array([width / 2.0, height / 2.0])
+    coverage = 0.0
+    for name in views:
+        point_camera(name, 1.0)
+        drawn = render_image(figure, (width, height), transparent=True, multisamples=0)[..., 3] > 0
+        ys, xs = np.nonzero(drawn)
+        if xs.size == 0:
+            continue
+        # One probe pixel of slack: the probe is coarse.
+        fx = (max(abs(xs.min() - half[0]), abs(xs.max() + 1 - half[0])) + 1) / half[0]
+        fy = (max(abs(ys.min() - half[1]), abs(ys.max() + 1 - half[1])) + 1) / half[1]
+        coverage = max(coverage, fx, fy)
+    if coverage <= 0:
+        return 1.0
+    return float(np.clip(1.0 / (coverage * _MARGIN), 1.0, 20.0))
+
+
 # --------------------------------------------------------------------------- montage
 def _check_views(views):
     from .views import VIEWS
@@ -220,7 +249,7 @@ def _check_views(views):
 
 def render_montage(figure=None, views=("left", "right", "superior"), ncols=None, size=None,
                    width_mm=None, dpi=None, transparent=False, colorbar=None, colorbar_title=None,
-                   title=None, panel_labels=True, panel_aspect=None, multisamples=4):
+                   title=None, panel_labels=True, panel_aspect=None, multisamples=4, fit="content"):
     """Render a montage and return ``(pixels, layout)``; see :func:`save_montage`.
 
     Returns
@@ -238,6 +267,8 @@ def render_montage(figure=None, views=("left", "right", "superior"), ncols=None,
     from .export import _WindowState, _scene, render_image, resolve_size
 
     views = _check_views(views)
+    if fit not in ("content", "bounds"):
+        raise ParameterError(f"fit must be 'content' or 'bounds'; got {fit!r}")
     figure, scene = _scene(figure)
     n = len(views)
     if ncols is None:
@@ -261,7 +292,11 @@ def render_montage(figure=None, views=("left", "right", "superior"), ncols=None,
     # The total size: a width from size or width_mm/dpi, and the height from
     # the layout unless size gives it.
     grid_aspect = ncols * panel_aspect / nrows
-    width, height, dpi = resolve_size(size, width_mm, None, dpi, aspect=grid_aspect)
+    auto_height = size is None or size[1] is None
+    if size is not None and size[1] is None:
+        width, _, dpi = resolve_size((size[0], 1), None, None, dpi)
+    else:
+        width, height, dpi = resolve_size(size, width_mm, None, dpi, aspect=grid_aspect)
     if dpi is not None:
         fs = _LABEL_PT * dpi / 72.0
         title_fs = _TITLE_PT * dpi / 72.0
@@ -276,7 +311,7 @@ def render_montage(figure=None, views=("left", "right", "superior"), ncols=None,
     cbar_h = _colorbar_height(spec, fs) + 2 * pad if spec is not None else 0
     col_edges = [int(round(i * width / ncols)) for i in range(ncols + 1)]
     panel_w = min(col_edges[i + 1] - col_edges[i] for i in range(ncols))
-    if size is None:
+    if auto_height:
         panel_h = int(round(panel_w / panel_aspect))
         height = title_h + nrows * (label_h + panel_h) + cbar_h
     else:
@@ -296,14 +331,23 @@ def render_montage(figure=None, views=("left", "right", "superior"), ncols=None,
     parallel = _shared_parallel_scale(extents, aspect)
 
     state = _WindowState(scene)
-    had_medial = False
+    had_medial = any(name.startswith("medial") for name in views)
+    view_angle = float(camera.view_angle)
+
+    def point_camera(name, zoom):
+        views_module.set_view(figure, name, distance=distance, bounds=bounds, render=False)
+        if camera.parallel_projection:
+            camera.parallel_scale = parallel / zoom
+        else:
+            # A narrower view angle scales the image exactly (a dolly would
+            # also change the perspective), the same for every panel.
+            camera.view_angle = float(np.degrees(2 * np.arctan(np.tan(np.radians(view_angle) / 2) / zoom)))
+
     panels = []
     try:
+        zoom = _content_zoom(figure, views, point_camera, aspect) if fit == "content" else 1.0
         for name in views:
-            views_module.set_view(figure, name, distance=distance, bounds=bounds, render=False)
-            had_medial = had_medial or name.startswith("medial")
-            if camera.parallel_projection:
-                camera.parallel_scale = parallel
+            point_camera(name, zoom)
             panels.append(render_image(figure, (panel_w, panel_h), transparent=transparent,
                                        multisamples=multisamples))
     finally:
@@ -318,7 +362,7 @@ def render_montage(figure=None, views=("left", "right", "superior"), ncols=None,
     canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0) if transparent else bg + (255,))
     draw = ImageDraw.Draw(canvas)
     layout = {"panels": [], "labels": [], "title": None, "colorbar": None, "dpi": dpi,
-              "distance": distance, "views": views}
+              "distance": distance, "zoom": zoom, "views": views}
     if title:
         draw.text((width / 2, pad), str(title), fill=ink, font=title_font, anchor="ma")
         layout["title"] = (0, 0, width, title_h)
@@ -346,7 +390,7 @@ def render_montage(figure=None, views=("left", "right", "superior"), ncols=None,
 
 def save_montage(path, figure=None, views=("left", "right", "superior"), ncols=None, size=None,
                  width_mm=None, dpi=None, transparent=False, colorbar=None, colorbar_title=None,
-                 title=None, panel_labels=True, panel_aspect=None, multisamples=4):
+                 title=None, panel_labels=True, panel_aspect=None, multisamples=4, fit="content"):
     """Write several named views of ``figure`` in a grid, with one shared colour bar.
 
     Parameters
@@ -361,9 +405,9 @@ def save_montage(path, figure=None, views=("left", "right", "superior"), ncols=N
         string), e.g. ``("left", "medial-left", "right", "medial-right")``.
     ncols : int, optional
         Panels per row; all in one row up to 3 views, else two rows.
-    size : (int, int), optional
-        Total size in pixels. Otherwise the width comes from ``width_mm`` and
-        ``dpi`` and the height from the layout.
+    size : (int, int) or (int, None), optional
+        Total size in pixels; with a height of None (or without ``size``,
+        the width from ``width_mm`` and ``dpi``) the height follows the layout.
     width_mm, dpi : float, optional
         Physical width and resolution (DPI written into the file); fonts are
         sized in points with this DPI (labels 8 pt, title 10 pt).
@@ -382,6 +426,11 @@ def save_montage(path, figure=None, views=("left", "right", "superior"), ncols=N
         Width / height of a panel; by default from the scene bounds.
     multisamples : int, default=4
         Anti-aliasing samples per pixel.
+    fit : {"content", "bounds"}, default="content"
+        "bounds" frames the actors' bounding box (slices included, however
+        transparent their background); "content" then zooms in, by the same
+        factor in every panel, until what is drawn in the widest view just
+        fits (found with a small probe render of each view).
 
     Returns
     -------
@@ -396,9 +445,10 @@ def save_montage(path, figure=None, views=("left", "right", "superior"), ncols=N
 
     Notes
     -----
-    Every panel uses the same camera distance (and parallel scale), computed
-    from the scene bounds so that the widest view just fits: the brain has the
-    same size in every panel.
+    Every panel uses the same camera distance, view angle (and parallel
+    scale), computed from the scene bounds and, with ``fit="content"``, the
+    drawn pixels, so that the widest view just fits: the brain has the same
+    size in every panel.
     """
     from .export import RASTER_FORMATS, check_output_path, write_image
 
@@ -416,6 +466,6 @@ def save_montage(path, figure=None, views=("left", "right", "superior"), ncols=N
     pixels, layout = render_montage(
         figure, views, ncols=ncols, size=size, width_mm=width_mm, dpi=dpi,
         transparent=transparent, colorbar=colorbar, colorbar_title=colorbar_title, title=title,
-        panel_labels=panel_labels, panel_aspect=panel_aspect, multisamples=multisamples,
+        panel_labels=panel_labels, panel_aspect=panel_aspect, multisamples=multisamples, fit=fit,
     )
     return write_image(pixels, path, dpi=layout["dpi"])
