@@ -344,6 +344,22 @@ class ConnectomeVisual(Visual):
         """(vmin, vmax) of the edge colour map: symmetric around 0."""
         return self._data_range()
 
+    # vmin / vmax / threshold: what colour bars (export.save_montage) read from a visual.
+    @property
+    def vmin(self):
+        """Lower end of the edge colour range."""
+        return self._data_range()[0]
+
+    @property
+    def vmax(self):
+        """Upper end of the edge colour range."""
+        return self._data_range()[1]
+
+    @property
+    def threshold(self):
+        """The absolute edge threshold in force (same as :attr:`threshold_value`)."""
+        return self.threshold_value
+
     def _update_edge_colors(self):
         lut = get_lut(self.colormap, 256)
         self.edge_lut.number_of_table_values = 256

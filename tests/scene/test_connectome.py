@@ -278,3 +278,28 @@ def test_value_at_reports_edge_weight(fig):
     mid = (COORDS[0] + COORDS[2]) / 2
     out = vis.value_at(np.array([mid, [0.0, -90.0, -50.0]]))
     assert out[0] == pytest.approx(-0.8) and np.isnan(out[1])
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_example_script_renders_a_figure(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "plot_connectome.py"
+    out = tmp_path / "connectome.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("DISPLAY", None)
+    run = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, env=env,
+                         timeout=240)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "edges drawn" in run.stdout
+    img = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert img.shape[1] == 900
+    # positive edges (orange/yellow) and negative ones (cyan/blue) are both visible
+    assert _count(img, lambda r, g, b: (r > 200) & (g > 120) & (b < 60)) > 500
+    assert _count(img, lambda r, g, b: (b > 180) & (r < 60)) > 200
