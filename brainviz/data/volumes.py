@@ -245,6 +245,13 @@ class Volume:
         Returns
         -------
         np.ndarray of float32, shape ``shape[:3]``
+
+        Notes
+        -----
+        Uncompressed files are read at the frame's offset. ``.nii.gz`` files
+        are kept open and decompressed sequentially: reading frames in order
+        is cheap, jumping back restarts decompression from the beginning
+        (nibabel uses ``indexed_gzip`` for fast random access when installed).
         """
         index = self._check_frame(index)
         if self.ndim == 3:
@@ -490,7 +497,11 @@ class Volume:
 
     # --- text ---------------------------------------------------------------------
     def summary(self):
-        """Multi-line human summary: shape, voxel size, orientation, dtype, range, kind, ..."""
+        """Multi-line human summary: shape, voxel size, orientation, dtype, range, kind, ...
+
+        Computes :meth:`robust_range` (reads every frame once, twice for big
+        4D files) and :attr:`kind`.
+        """
         shape = " x ".join(map(str, self.shape))
         dims = f"4D, {self.n_frames} frames" if self.ndim == 4 else "3D"
         vox = " x ".join(f"{v:.4g}" for v in self.voxel_size)

@@ -105,6 +105,18 @@ def test_truncated_big_nii_gz_detected_at_first_read(big_gz, monkeypatch):
         vol.robust_range()
 
 
+@pytest.mark.parametrize("verify_max", [32 * 2**20, 0])
+def test_multi_member_gzip_is_not_mistaken_for_truncated(tmp_path, big_gz, monkeypatch, verify_max):
+    """Concatenated gzip members (bgzip, some tools) are valid: the trailer alone is not trusted."""
+    monkeypatch.setattr(_volume_io, "_VERIFY_MAX_BYTES", verify_max)
+    raw = gzip.decompress(big_gz.read_bytes())
+    path = tmp_path / "members.nii.gz"
+    path.write_bytes(gzip.compress(raw[:1000]) + gzip.compress(raw[1000:50000]) + gzip.compress(raw[50000:]))
+    vol = load_volume(path)
+    np.testing.assert_array_equal(vol.get_frame(5), nib.load(big_gz).dataobj[..., 5])
+    assert np.isfinite(vol.robust_range().high)
+
+
 def test_truncated_nii_gz_inside_the_header(big_gz):
     _truncate(big_gz, 0.001)
     with pytest.raises(TruncatedFileError, match=r"'.*bold\.nii\.gz': the compressed file is truncated .* before its header is complete"):
