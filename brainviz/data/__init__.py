@@ -12,6 +12,9 @@ _API = {
     "Volume": "volumes",
     "load_volume": "volumes",
     "check_mask": "volumes",
+    "require_3d": "volumes",
+    "require_4d": "volumes",
+    "ValueRange": "volumes",
     # surfaces.py
     "Surface": "surfaces",
     "load_surface": "surfaces",
