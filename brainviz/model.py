@@ -59,6 +59,9 @@ class Layer(HasTraits):
     result_folder = Str()
     #: Which output of the result (e.g. "weight_maps/face").
     result_key = Str()
+    #: Built-in data the layer was made from ("builtin:template", ...), for layers
+    #: with no file behind them; sessions reopen them from this.
+    source = Str()
     #: The loaded data: a brainviz Volume, or a dict for connectomes.
     data = Any(transient=True)
 
@@ -77,6 +80,11 @@ class Layer(HasTraits):
     #: Frame index for 4D data, and the number of frames.
     n_frames = Int(1)
     frame = Int(0)
+
+    #: Connectome only: edge threshold as a percentile string ("95%") when not
+    #: empty (it overrides ``threshold`` until the slider moves), and node size.
+    edge_percentile = Str()
+    node_size = Range(0.5, 20.0, 6.0)
 
     #: Fired when the data itself changed (not only a display setting).
     data_changed = Event()
@@ -124,7 +132,7 @@ class Layer(HasTraits):
     # --- serialisation -------------------------------------------------
     def to_dict(self):
         """Return a JSON-compatible dict: where the data lives + display settings."""
-        out = {"kind": self.kind, "name": self.name, "path": self.path,
+        out = {"kind": self.kind, "name": self.name, "path": self.path, "source": self.source,
                "result_folder": self.result_folder, "result_key": self.result_key}
         for name in self._display_traits:
             out[name] = getattr(self, name)
@@ -248,11 +256,6 @@ class ConnectomeLayer(Layer):
     kind = "connectome"
     colormap = Enum(DIVERGING_CMAPS[0], DIVERGING_CMAPS)
     has_threshold = Bool(True)
-    #: Edge threshold given as a percentile string ("95%") when not empty.
-    #: It overrides ``threshold`` until the slider is moved.
-    edge_percentile = Str()
-    node_size = Range(0.5, 20.0, 5.0)
-
     _display_traits = Layer._display_traits + ("edge_percentile", "node_size")
 
     def set_graph(self, matrix, coords, labels=None):
@@ -282,7 +285,7 @@ class ConnectomeLayer(Layer):
     def to_dict(self):
         out = super().to_dict()
         # a graph with no file behind it (demo, job result without a folder) is stored inline
-        if not self.path and not self.result_folder and self.data is not None:
+        if not self.path and not self.result_folder and not self.source and self.data is not None:
             out["matrix"] = np.asarray(self.data["matrix"]).tolist()
             out["coords"] = np.asarray(self.data["coords"]).tolist()
             out["labels"] = list(self.data["labels"])

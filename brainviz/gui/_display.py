@@ -43,6 +43,28 @@ def _frame_image(volume, frame):
     return nib.Nifti1Image(np.asarray(data, dtype=np.float32), volume.affine)
 
 
+def _visual_factories():
+    """The functions that draw each kind: brainviz.mlab's, or the scene classes they wrap."""
+    try:
+        from .. import mlab as bv
+
+        return {"anatomy": bv.anatomy, "stat_map": bv.stat_map, "regions": bv.regions,
+                "connectome": bv.connectome}
+    except (ImportError, AttributeError):
+        pass
+    from ..scene.connectome import ConnectomeVisual
+    from ..scene.statmap import StatMapVisual
+    from ..scene.volume import AnatomyVisual
+
+    def regions(img, figure=None, **kw):
+        from ..scene.regions import RegionsVisual
+
+        return RegionsVisual(img, figure=figure, **kw)
+
+    return {"anatomy": AnatomyVisual, "stat_map": StatMapVisual, "regions": regions,
+            "connectome": ConnectomeVisual}
+
+
 class SceneSync:
     """Create, restyle and remove visuals for the layers of a session.
 
@@ -61,19 +83,27 @@ class SceneSync:
         self.figure = figure
         self.on_error = on_error
         self.visuals = {}  # layer -> visual
-        session.observe(self._layers_changed, "layers.items")
-        session.observe(self._display_changed,
-                        "layers:items:[visible,opacity,colormap,threshold,frame,edge_percentile,node_size]")
-        session.observe(self._data_changed, "layers:items:data_changed")
+        for method, expression in self._OBSERVED:
+            session.observe(getattr(self, method), expression)
         for layer in session.layers:
             self._add(layer)
 
+    _OBSERVED = (
+        ("_layers_changed", "layers.items"),
+        ("_display_changed",
+         "layers:items:[visible,opacity,colormap,threshold,frame,edge_percentile,node_size]"),
+        ("_data_changed", "layers:items:data_changed"),
+    )
+
     def close(self):
-        self.session.observe(self._layers_changed, "layers.items", remove=True)
-        self.session.observe(self._display_changed,
-                             "layers:items:[visible,opacity,colormap,threshold,frame,edge_percentile,node_size]",
-                             remove=True)
-        self.session.observe(self._data_changed, "layers:items:data_changed", remove=True)
+        """Stop following the session (the visuals stay drawn)."""
+        from traits.observation.exceptions import NotifierNotFound
+
+        for method, expression in self._OBSERVED:
+            try:
+                self.session.observe(getattr(self, method), expression, remove=True)
+            except NotifierNotFound:
+                pass
 
     # --- observers ---------------------------------------------------------
     def _layers_changed(self, event):
@@ -129,30 +159,30 @@ class SceneSync:
                 log.warning("removing the visual of %s failed: %s", layer.name, exc)
 
     def _make_visual(self, layer):
-        from .. import mlab as bv
-
         fig = self.figure
         kind = layer.kind
+        make = _visual_factories()
         if kind == "anatomy":
-            return bv.anatomy(layer.data, cursor=tuple(self.session.cursor), figure=fig,
-                              cmap=layer.colormap, opacity=layer.opacity)
+            return make["anatomy"](layer.data, cursor=tuple(self.session.cursor), figure=fig,
+                                   cmap=layer.colormap, opacity=layer.opacity)
         if kind == "statistical map":
-            return bv.stat_map(layer.data, threshold=layer.threshold, cmap=layer.colormap,
-                               opacity=layer.opacity, figure=fig)
+            return make["stat_map"](layer.data, threshold=layer.threshold, cmap=layer.colormap,
+                                    opacity=layer.opacity, figure=fig)
         if kind == "4D series":
             img = _frame_image(layer.data, layer.frame)
-            return bv.anatomy(img, cursor=tuple(self.session.cursor), figure=fig,
-                              cmap=layer.colormap, opacity=layer.opacity)
+            return make["anatomy"](img, cursor=tuple(self.session.cursor), figure=fig,
+                                   cmap=layer.colormap, opacity=layer.opacity)
         if kind in ("label image", "components"):
-            return bv.regions(layer.data, figure=fig)
+            return make["regions"](layer.data, figure=fig)
         if kind == "mask":
-            return bv.stat_map(layer.data, threshold=0.5, cmap=layer.colormap,
-                               opacity=layer.opacity, figure=fig)
+            return make["stat_map"](layer.data, threshold=0.5, cmap=layer.colormap,
+                                    opacity=layer.opacity, figure=fig)
         if isinstance(layer, ConnectomeLayer):
             data = layer.data
             threshold = layer.edge_percentile or layer.threshold
-            return bv.connectome(data["matrix"], data["coords"], edge_threshold=threshold,
-                                 node_size=layer.node_size, figure=fig)
+            return make["connectome"](data["matrix"], data["coords"], edge_threshold=threshold,
+                                      node_size=layer.node_size, labels=data.get("labels"),
+                                      colormap=layer.colormap, figure=fig)
         raise ValueError(f"layer kind {kind!r} has no visual")
 
     def _restyle(self, layer, name):

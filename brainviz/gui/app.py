@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from traits.api import (
-    Any, Button, HasTraits, Instance, List, Str, observe, push_exception_handler,
+    Any, Button, HasTraits, Instance, List, Str, observe,
 )
 from traitsui.api import (
     Action, Handler, HGroup, HSplit, Item, Menu, MenuBar, Separator, Tabbed, VGroup, View,
@@ -118,6 +118,8 @@ class MainWindow(HasTraits):
     ui = Any()
     #: Scene size in pixels asked for at start.
     scene_size = Any((600, 500))
+    #: Window size in pixels at start.
+    window_size = Any((1280, 800))
     #: Layers waiting for the scene (added before it was activated).
     _ready = List()
 
@@ -165,7 +167,8 @@ class MainWindow(HasTraits):
         from ._display import SceneSync
 
         fig = self.figure
-        fig.scene.background = (0.0, 0.0, 0.0)
+        # the same background as brainviz.mlab.figure() and `brainviz render`, so exports match
+        fig.scene.background = (1.0, 1.0, 1.0)
         with _no_render(fig):
             self.sync = SceneSync(self.session, fig, on_error=self.report_error)
         self._name_visuals()
@@ -356,10 +359,11 @@ class MainWindow(HasTraits):
         except Exception as exc:
             self.report_error(exc, f"Could not open the session {Path(path).name}")
             return None
-        self.session.layers = []
+        # emptied in place: views following the list see item events, not a new list
+        del self.session.layers[:]
         for layer in session.layers:
             self.session.add_layer(layer)
-        self.session.jobs = list(session.jobs) + []
+        self.session.jobs[:] = list(session.jobs)
         self.session.cursor = session.cursor
         self.session.camera = session.camera
         self.session.path = str(path)
@@ -453,6 +457,7 @@ class MainWindow(HasTraits):
             self._timer.Stop()
             self._timer = None
         self.jobs_bridge.shutdown()
+        self.errors.uninstall()
         if self.sync is not None:
             self.sync.close()
 
@@ -496,6 +501,8 @@ class MainWindow(HasTraits):
                 Item("status", style="readonly", show_label=False),
             ),
             title="brainviz",
+            width=self.window_size[0],
+            height=self.window_size[1],
             menubar=menubar,
             handler=MainHandler(),
             resizable=True,
@@ -565,7 +572,8 @@ def _install_drop(window):
     control.installEventFilter(window._drop_filter)
 
 
-def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500)):
+def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
+                  window_size=(1280, 800)):
     """Make and show the main window; return it (the event loop is the caller's).
 
     Parameters
@@ -580,8 +588,8 @@ def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500)):
     from pyface.api import GUI
 
     GUI()  # makes the QApplication if needed
-    window = MainWindow(show_errors=show_errors, scene_size=scene_size)
-    push_exception_handler(window.errors.trait_handler, reraise_exceptions=False)
+    window = MainWindow(show_errors=show_errors, scene_size=scene_size, window_size=window_size)
+    window.errors.install()
     if demo or (demo is None and not files):
         window.load_demo()
     window.ui = window.edit_traits()
@@ -591,6 +599,34 @@ def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500)):
     return window
 
 
+def _notify_first_frame(window, path):
+    """Write ``x y w h`` of the scene (screen pixels) to ``path`` after its first frame.
+
+    Used by launch tests and benchmarks (``BRAINVIZ_READY_FILE``): the time the
+    file appears is the time the first frame of the scene was on screen.
+    """
+    from pyface.api import GUI
+
+    render_window = window.figure.scene.render_window
+    state = {}
+
+    def write():
+        control = window.figure.scene.control
+        origin = control.mapToGlobal(control.rect().topLeft())
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{origin.x()} {origin.y()} {control.width()} {control.height()}")
+        os.replace(tmp, path)
+
+    def on_end(obj, event):
+        if not state and window.sync is not None and window.sync.visuals:
+            state["done"] = True
+            render_window.remove_observer(state_id["id"])
+            GUI.invoke_later(write)
+
+    state_id = {"id": render_window.add_observer("EndEvent", on_end)}
+
+
 def main(files=()):
     """Open the window and run the event loop; return the exit status."""
     from pyface.api import GUI
@@ -598,16 +634,8 @@ def main(files=()):
     os.environ.setdefault("ETS_TOOLKIT", "qt")
     gui = GUI()
     window = create_window(files)
-    shot = os.environ.get("BRAINVIZ_SCREENSHOT")
-    if shot:
-        from pyface.timer.api import do_after
-
-        def _grab():
-            from mayavi import mlab
-            from PIL import Image
-
-            Image.fromarray(mlab.screenshot(window.figure)).save(shot)
-
-        do_after(3000, _grab)
+    ready = os.environ.get("BRAINVIZ_READY_FILE")
+    if ready:
+        _notify_first_frame(window, ready)
     gui.start_event_loop()
     return 0

@@ -86,6 +86,33 @@ class ErrorReporter:
             box.done(0)
         self.dialogs.clear()
 
+    def observe_handler(self, event):
+        """Use as the exception handler of traits' observe notifications."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            name = getattr(event, "name", "a trait")
+            self.report(exc, f"While updating {name} on {type(getattr(event, 'object', None)).__name__}")
+
+    def install(self):
+        """Route exceptions raised in trait handlers (both styles) here."""
+        from traits.api import push_exception_handler
+        from traits.observation.api import push_exception_handler as push_observe_handler
+
+        push_exception_handler(self.trait_handler, reraise_exceptions=False)
+        push_observe_handler(self.observe_handler, reraise_exceptions=False)
+
+    def uninstall(self):
+        from traits.api import pop_exception_handler
+        from traits.observation.api import pop_exception_handler as pop_observe_handler
+
+        for pop in (pop_exception_handler, pop_observe_handler):
+            try:
+                pop()
+            except Exception:
+                pass
+
     def trait_handler(self, obj, trait_name, old, new):
         """Use as traits' notification exception handler."""
         import sys

@@ -14,6 +14,7 @@ from traitsui.api import (
     EnumEditor, HGroup, InstanceEditor, Item, RangeEditor, TableEditor, VGroup,
     View, spring,
 )
+from traitsui.extras.checkbox_column import CheckboxColumn
 from traitsui.table_column import ObjectColumn
 
 from ..model import Layer, Session
@@ -59,7 +60,6 @@ class LayersPanel(HasTraits):
     session = Instance(Session)
     #: The window (open_files, report) this panel calls back into.
     window = Any()
-    layers = Property(List(Layer), observe="session.layers.items")
     selected = Instance(Layer)
 
     add = Button("Add file...")
@@ -71,12 +71,8 @@ class LayersPanel(HasTraits):
     def __init__(self, **traits):
         super().__init__(**traits)
         self.refresh_recent()
-
-    def _get_layers(self):
-        return self.session.layers if self.session is not None else []
-
-    def _set_layers(self, value):
-        self.session.layers = value
+        if self.session is not None and self.session.layers:
+            self.selected = self.session.layers[-1]
 
     def refresh_recent(self):
         self.recent_list = recent_files()
@@ -106,7 +102,7 @@ class LayersPanel(HasTraits):
     def traits_view(self):
         table = TableEditor(
             columns=[
-                ObjectColumn(name="visible", label="Show", editable=True, width=0.12),
+                CheckboxColumn(name="visible", label="Show", editable=True, width=0.12),
                 ObjectColumn(name="name", label="Layer", editable=False, width=0.53),
                 ObjectColumn(name="kind", label="Kind", editable=False, width=0.35),
             ],
@@ -125,7 +121,7 @@ class LayersPanel(HasTraits):
                 HGroup(Item("recent", editor=EnumEditor(name="recent_list"), show_label=False,
                             springy=True),
                        Item("open_recent", show_label=False, enabled_when="recent")),
-                Item("layers", editor=table, show_label=False, height=160),
+                Item("object.session.layers", editor=table, show_label=False, height=160),
                 Item("selected", style="custom", editor=InstanceEditor(view=layer_view()),
                      show_label=False, visible_when="selected is not None"),
             ),

@@ -122,19 +122,28 @@ def make_demo_session():
     from ..model import AnatomyLayer, StatMapLayer
 
     session = Session()
-    template = AnatomyLayer(name="MNI152 template")
+    template = AnatomyLayer(name="MNI152 template", source="builtin:template")
     template.set_volume(load_template())
     session.add_layer(template)
-    motor = StatMapLayer(name="motor activation")
+    motor = StatMapLayer(name="motor activation", source="builtin:motor_activation")
     motor.set_volume(load_motor_activation())
     motor.threshold = 3.0
     session.add_layer(motor)
+    # put the slices through the strongest motor voxel, so the demo shows the blob
+    session.cursor = _peak_mm(motor.data)
     demo = make_resting_state_demo()
     graph = ConnectomeLayer(name="demo connectome")
     graph.set_graph(demo.coupling, demo.network_coords, list(demo.network_names))
     graph.threshold = 0.0
     session.add_layer(graph)
     return session
+
+
+def _peak_mm(volume):
+    data = np.nan_to_num(np.asarray(volume.get_frame(0), dtype=float))
+    ijk = np.unravel_index(np.argmax(np.abs(data)), data.shape)
+    xyz = volume.affine @ np.array([*ijk, 1.0])
+    return tuple(float(v) for v in xyz[:3])
 
 
 # --- session files -------------------------------------------------------------------
@@ -203,9 +212,23 @@ def read_session(path):
     return session, missing
 
 
+_BUILTINS = {
+    "builtin:template": ("templates", "load_template"),
+    "builtin:brain_mask": ("templates", "load_brain_mask"),
+    "builtin:motor_activation": ("templates", "load_motor_activation"),
+}
+
+
 def _layer_from_entry(entry, results):
     kind = entry.get("kind", "anatomy")
     name = entry.get("name", "")
+    source = entry.get("source") or ""
+    if source in _BUILTINS and not entry.get("path"):
+        from .. import data
+
+        layer = layer_class_for_kind(kind)(name=name, source=source)
+        layer.set_volume(getattr(data, _BUILTINS[source][1])())
+        return layer
     if entry.get("path"):
         from ..data import load_volume
 

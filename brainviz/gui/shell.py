@@ -26,8 +26,10 @@ def shell_namespace(window):
     """Return the names preloaded in the shell for ``window``."""
     from mayavi import mlab
 
-    from .. import mlab as bv
-
+    try:
+        from .. import mlab as bv
+    except ImportError:  # the scripting API is missing: the shell still works
+        bv = None
     return {
         "bv": bv,
         "mlab": mlab,

@@ -1,0 +1,144 @@
+"""Jobs from the window (progress, results as layers, cache, cancel) and figure export."""
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.gui, pytest.mark.render]
+
+
+def pump(qtbot, ms=50):
+    qtbot.wait(ms)
+
+
+@pytest.fixture(scope="module")
+def decoding_window(window):
+    """The shared window with the decoding demo loaded."""
+    series = window.load_decoding_demo()
+    assert series is not None, window.errors.errors
+    return window
+
+
+def _run_decoding(window, qtbot, timeout=120_000, **params):
+    panel = window.jobs_panel
+    panel.kind = "decoding"
+    form = panel.decoding
+    form.images = "decoding demo"
+    form.mask = "decoding demo mask"
+    for name, value in params.items():
+        setattr(form.params, name, value)
+    assert form.validate() == "", form.problem
+    n = len(window.session.jobs)
+    panel.run = True  # the "Run job" button
+    qtbot.waitUntil(lambda: len(window.session.jobs) == n + 1, timeout=5000)
+    return window.session.jobs[-1]
+
+
+def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_window, qtbot):
+    window = decoding_window
+    n_layers = len(window.session.layers)
+    state = _run_decoding(window, qtbot, estimator="logistic_l2", cv="kfold", n_folds=3)
+    seen = set()
+
+    def finished():
+        seen.add(round(state.progress, 2))
+        return state.state in ("done", "failed", "cancelled")
+
+    qtbot.waitUntil(finished, timeout=180_000)
+    assert state.state == "done", (state.message, state.traceback)
+    assert len(seen) >= 2, "progress was never reported while the job ran"
+    assert state.elapsed > 0 and not state.from_cache
+    assert state.result_folder
+    new = window.session.layers[n_layers:]
+    assert {lay.kind for lay in new} == {"statistical map"}
+    assert {lay.name for lay in new} == {f"decoding: weights {c}" for c in ("face", "house", "shoe")}
+    assert all(lay in window.sync.visuals for lay in new)
+    cold = state.elapsed
+
+    # the same job again: from the cache, quickly, same maps
+    again = _run_decoding(window, qtbot, estimator="logistic_l2", cv="kfold", n_folds=3)
+    qtbot.waitUntil(lambda: again.state in ("done", "failed", "cancelled"), timeout=60_000)
+    assert again.state == "done", again.traceback
+    assert again.from_cache, again.log
+    assert again.elapsed < max(0.5 * cold, 1.0)
+    first = new[0].data.get_data()
+    second = window.session.layers[-3].data.get_data()
+    np.testing.assert_allclose(first, second)
+    for layer in list(window.session.layers[n_layers:]):
+        window.session.remove_layer(layer)
+
+
+def test_cancel_a_running_job(decoding_window, qtbot):
+    window = decoding_window
+    # a permutation test keeps the job busy long enough to cancel it
+    state = _run_decoding(window, qtbot, estimator="svc", cv="kfold", n_folds=3,
+                          n_permutations=500, random_state=7)
+    qtbot.waitUntil(lambda: state.state == "running", timeout=60_000)
+    window.jobs_panel.selected = state
+    t0 = time.time()
+    window.jobs_panel.cancel = True  # the "Cancel job" button
+    qtbot.waitUntil(lambda: state.state in ("cancelled", "done", "failed"), timeout=30_000)
+    assert state.state == "cancelled", state.message
+    assert time.time() - t0 < 15
+    n_errors = len(window.errors.errors)
+    pump(qtbot, 200)
+    assert len(window.errors.errors) == n_errors  # cancelling is not an error
+
+
+def test_bad_parameter_is_shown_inline_and_blocks_run(decoding_window, qtbot):
+    form = decoding_window.jobs_panel.decoding
+    form.images = "decoding demo"
+    form.labels_file = ""
+    old = form.params.n_folds
+    form.params.C = -1.0
+    form.params.cv = "kfold"
+    assert form.problem, "a negative C must be refused inline"
+    assert "C" in form.problem
+    assert decoding_window.jobs_panel.form_valid is False
+    form.params.C = 1.0
+    form.params.n_folds = old
+    assert form.problem == ""
+
+
+def test_cache_panel_lists_and_clears(decoding_window, qtbot):
+    panel = decoding_window.cache_panel
+    panel.update()
+    assert panel.folder
+    if panel.rows:
+        panel.clear = True
+        qtbot.waitUntil(lambda: panel.rows == [], timeout=10_000)
+        assert "0 entries" in panel.total
+
+
+def test_export_dialog_writes_what_brainviz_render_writes(window, qtbot, tmp_path):
+    """Same scene in the window and on the command line -> same pixels."""
+    from PIL import Image
+
+    from brainviz.data import load_motor_activation
+
+    motor_path = load_motor_activation().path
+    assert motor_path is not None
+    del window.session.layers[:]
+    window.open_files([str(motor_path)])
+    layer = window.session.layers[-1]
+    layer.threshold = 3.0
+    window.set_view("left")
+    pump(qtbot, 100)
+    opts = window.export_options
+    opts.path = str(tmp_path / "window.png")
+    opts.mode, opts.use_mm, opts.width, opts.height, opts.transparent = "figure", False, 200, 160, False
+    out = window.export_figure(opts)
+    assert out is not None, window.errors.errors[-1:]
+    cli_out = tmp_path / "cli.png"
+    cmd = [sys.executable, "-m", "brainviz", "render", "--no-anatomy", "--stat", str(motor_path),
+           "--threshold", "3", "--views", "left", "--size", "200x160", "-o", str(cli_out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    if proc.returncode != 0 and "unrecognized arguments" in proc.stderr:
+        pytest.skip(f"brainviz render does not take these options: {proc.stderr.strip()[-200:]}")
+    assert proc.returncode == 0, proc.stderr
+    a = np.asarray(Image.open(out).convert("RGB"), dtype=float)
+    b = np.asarray(Image.open(cli_out).convert("RGB"), dtype=float)
+    assert a.shape == b.shape == (160, 200, 3)
+    assert np.abs(a - b).mean() < 2.0

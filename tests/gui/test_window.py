@@ -1,0 +1,217 @@
+"""Drive the real main window (offscreen Qt): files, layers, scene pixels, errors, sessions, shell."""
+import gzip
+import shutil
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.gui, pytest.mark.render]
+
+
+def pump(qtbot, ms=50):
+    """Let queued Qt events (TraitsUI button signals, invoke_later) run."""
+    qtbot.wait(ms)
+
+
+def grab(window):
+    """The scene's pixels, rendered now (QWidget.grab cannot see the GL area)."""
+    from brainviz.gui._vtk_offscreen import render_and_grab
+
+    return render_and_grab(window.figure)
+
+
+def _layer(window, kind):
+    return next(lay for lay in window.session.layers if lay.kind == kind)
+
+
+def test_demo_window_has_the_three_demo_layers_drawn(window):
+    kinds = [lay.kind for lay in window.session.layers]
+    assert kinds[:3] == ["anatomy", "statistical map", "connectome"]
+    assert set(window.sync.visuals) >= set(window.session.layers[:3])
+    pixels = grab(window)
+    # not black, not empty: the template is grey, the overlay is coloured
+    assert pixels.std() > 10
+    coloured = np.abs(pixels[..., 0].astype(int) - pixels[..., 2].astype(int)) > 60
+    assert coloured.sum() > 20
+
+
+def test_open_files_same_path_as_the_file_dialog(window, qtbot, img_3d, tmp_path, monkeypatch):
+    import nibabel as nib
+
+    from brainviz.gui import dialogs
+
+    path = tmp_path / "small_map.nii.gz"
+    nib.save(img_3d, path)
+    monkeypatch.setattr(dialogs, "ask_open_files", lambda parent=None, directory="": [str(path)])
+    n = len(window.session.layers)
+    window.layers_panel.add = True  # the "Add file..." button
+    qtbot.waitUntil(lambda: len(window.session.layers) == n + 1, timeout=5000)
+    layer = window.session.layers[-1]
+    assert layer.name == "small_map" and layer.path == str(path)
+    assert layer in window.sync.visuals
+    # and it is now a recent file
+    window.layers_panel.refresh_recent()
+    assert window.layers_panel.recent_list[0] == str(path.resolve())
+    window.session.remove_layer(layer)
+    assert layer not in window.sync.visuals
+
+
+def test_drop_files_on_the_window(window, qtbot, img_3d, tmp_path):
+    import nibabel as nib
+    from pyface.qt import QtCore, QtGui
+
+    path = tmp_path / "dropped.nii.gz"
+    nib.save(img_3d, path)
+    n = len(window.session.layers)
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    control = window.ui.control
+    assert control.acceptDrops()
+    event = QtGui.QDropEvent(QtCore.QPointF(10, 10), QtCore.Qt.CopyAction, mime,
+                             QtCore.Qt.LeftButton, QtCore.Qt.NoModifier)
+    # Qt delivers no synthetic drop without a real drag, so hand the event to the
+    # window's installed drop filter, which is what Qt would call
+    assert window._drop_filter.eventFilter(control, event) is True
+    qtbot.waitUntil(lambda: len(window.session.layers) == n + 1, timeout=5000)
+    assert window.session.layers[-1].name == "dropped"
+    window.session.remove_layer(window.session.layers[-1])
+
+
+def test_threshold_slider_and_text_box_change_the_scene(window, qtbot):
+    from pyface.qt import QtGui
+
+    motor = _layer(window, "statistical map")
+    window.layers_panel.selected = motor
+    pump(qtbot, 100)
+    sliders = [s for s in window.ui.control.findChildren(QtGui.QSlider) if s.isVisible()]
+    assert sliders, "no slider in the layer properties"
+    before = grab(window)
+    old = motor.threshold
+    # the threshold slider is the one whose value follows motor.threshold
+    slider = None
+    for s in sliders:
+        s_old = s.value()
+        s.setValue(s.maximum() // 5 if s_old != s.maximum() // 5 else s.maximum() // 4)
+        pump(qtbot, 50)
+        if motor.threshold != old:
+            slider = s
+            break
+        s.setValue(s_old)
+    assert slider is not None, "moving a slider did not change the threshold"
+    qtbot.waitUntil(lambda: not np.array_equal(grab(window), before), timeout=5000)
+    # the linked text box (next to the slider) shows the new value ...
+    text = slider.parent().findChildren(QtGui.QLineEdit)[0]
+    assert float(text.text()) == pytest.approx(motor.threshold, rel=0.01)
+    # ... and typing a value there moves the threshold and the slider
+    value = round(0.5 * (motor.threshold_low + motor.threshold_high), 2)
+    slider_before = slider.value()
+    text.setText(str(value))
+    text.editingFinished.emit()
+    qtbot.waitUntil(lambda: motor.threshold == pytest.approx(value, rel=1e-3), timeout=5000)
+    assert slider.value() != slider_before
+    motor.threshold = old
+    pump(qtbot)
+
+
+def test_view_buttons_move_the_camera(window, qtbot):
+    before = np.array(window.figure.scene.camera.position)
+    window.view_superior = True
+    qtbot.waitUntil(lambda: not np.allclose(window.figure.scene.camera.position, before), timeout=5000)
+    after = np.array(window.figure.scene.camera.position)
+    # superior: the camera looks down from +z
+    assert after[2] - window.figure.scene.camera.focal_point[2] > 0
+    window.view_left = True
+    pump(qtbot, 100)
+
+
+def test_click_readout_names_position_and_values(window, qtbot):
+    from brainviz.scene import picking
+
+    window.set_view("left")
+    pump(qtbot)
+    w, h = window.figure.scene.render_window.size
+    info = picking.pick_at(window.figure, (w // 2, h // 2))
+    window._on_pick(info)
+    assert "mm" in window.readout
+    if info.position_mm is not None:
+        assert "MNI152 template" in window.readout
+        assert window.session.cursor == pytest.approx(info.position_mm)
+
+
+def test_corrupt_file_gives_an_error_dialog_and_the_window_keeps_working(window, qtbot, tmp_path,
+                                                                      img_3d):
+    import nibabel as nib
+    from pyface.qt import QtGui
+
+    bad = tmp_path / "corrupt.nii.gz"
+    good = tmp_path / "fine.nii.gz"
+    nib.save(img_3d, good)
+    raw = gzip.decompress(good.read_bytes())
+    bad.write_bytes(gzip.compress(raw[:400]))  # header, then the data stops
+    n_layers, n_errors = len(window.session.layers), len(window.errors.errors)
+    window.open_files([str(bad)])
+    assert len(window.errors.errors) == n_errors + 1
+    title, message, _ = window.errors.errors[-1]
+    assert "corrupt.nii.gz" in message
+    boxes = [b for b in window.errors.dialogs if isinstance(b, QtGui.QMessageBox)]
+    assert boxes and "corrupt.nii.gz" in boxes[-1].text()
+    boxes[-1].done(0)  # the user closes it
+    pump(qtbot)
+    assert boxes[-1] not in window.errors.dialogs
+    assert len(window.session.layers) == n_layers
+    # everything else still works
+    window.open_files([str(good)])
+    assert window.session.layers[-1].name == "fine"
+    assert grab(window).std() > 10
+    window.session.remove_layer(window.session.layers[-1])
+
+
+def test_shell_line_changes_the_scene(window, qtbot):
+    before = grab(window)
+    ns = window.shell_panel.execute("session.layers[0].visible = False")
+    pump(qtbot, 100)
+    assert ns["session"] is window.session and ns["fig"] is window.figure
+    assert window.session.layers[0].visible is False
+    after = grab(window)
+    assert not np.array_equal(before, after)
+    window.shell_panel.execute("session.layers[0].visible = True")
+    pump(qtbot, 100)
+    assert np.abs(grab(window).astype(int) - before.astype(int)).mean() < 1.0
+
+
+def test_session_save_and_reopen_same_layers_and_camera(window, qtbot, tmp_path, img_3d):
+    import nibabel as nib
+
+    path = tmp_path / "map.nii.gz"
+    nib.save(img_3d, path)
+    window.open_files([str(path)])
+    layer = window.session.layers[-1]
+    layer.opacity = 0.4
+    layer.colormap = "hot" if "hot" in layer.trait("colormap").handler.values else layer.colormap
+    window.set_view("anterior")
+    pump(qtbot)
+    saved_layers = [(lay.name, lay.kind, lay.opacity, lay.colormap, lay.visible)
+                    for lay in window.session.layers]
+    camera = window.get_camera()
+    out = window.save_session(tmp_path / "s.json")
+    assert out.read_text().lstrip().startswith("{")  # JSON, never a pickle
+
+    window.set_view("left")
+    window.session.layers[-1].opacity = 1.0
+    window.open_session(out)
+    pump(qtbot, 100)
+    assert [(lay.name, lay.kind, lay.opacity, lay.colormap, lay.visible)
+            for lay in window.session.layers] == saved_layers
+    reopened = window.get_camera()
+    for key in ("position", "focal_point", "view_up"):
+        assert np.allclose(reopened[key], camera[key], atol=1e-6)
+    assert set(window.sync.visuals) == set(window.session.layers)
+
+    # a moved file is named, the rest opens
+    n_errors = len(window.errors.errors)
+    shutil.move(path, tmp_path / "moved.nii.gz")
+    window.open_session(out)
+    assert len(window.errors.errors) == n_errors + 1
+    assert "map.nii.gz" in window.errors.errors[-1][1]
+    assert [lay.name for lay in window.session.layers] == [s[0] for s in saved_layers[:-1]]
+    window.errors.close_all()
