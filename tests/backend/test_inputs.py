@@ -1,0 +1,40 @@
+"""Labels and runs files as fMRI studies store them."""
+import numpy as np
+import pytest
+
+from brainviz.backend import read_labels, read_runs
+from brainviz.exceptions import ParameterError
+
+
+def test_haxby_style_lines(tmp_path):
+    path = tmp_path / "attributes_literal.txt"
+    path.write_text("rest 0\nface 0\nhouse 1\n")
+    labels, runs = read_labels(path)
+    assert labels.tolist() == ["rest", "face", "house"] and runs.tolist() == [0, 0, 1]
+
+
+def test_tsv_and_csv_with_headers(tmp_path):
+    tsv = tmp_path / "events.tsv"
+    tsv.write_text("onset\ttrial_type\tchunks\n0\tface\t1\n2.5\thouse\t2\n")
+    labels, runs = read_labels(tsv)
+    assert labels.tolist() == ["face", "house"] and runs.tolist() == [1, 2]
+    csv = tmp_path / "labels.csv"
+    csv.write_text("labels,session\ncat,a\nshoe,b\ncat,a\n")
+    labels, runs = read_labels(csv)
+    assert labels.tolist() == ["cat", "shoe", "cat"] and runs.tolist() == [0, 1, 0]
+    labels, runs = read_labels(tsv, label_column="onset", run_column="trial_type")
+    assert labels.tolist() == ["0", "2.5"] and runs.tolist() == [0, 1]
+    with pytest.raises(ParameterError, match=r"label column 'kind' is not in .*columns are"):
+        read_labels(tsv, label_column="kind")
+
+
+def test_labels_without_runs_and_runs_file(tmp_path):
+    path = tmp_path / "labels.txt"
+    path.write_text("face\nhouse\n")
+    labels, runs = read_labels(path)
+    assert labels.tolist() == ["face", "house"] and runs is None
+    runs_file = tmp_path / "runs.txt"
+    runs_file.write_text("run\n0\n0\n1\n")
+    np.testing.assert_array_equal(read_runs(runs_file), [0, 0, 1])
+    with pytest.raises(FileNotFoundError, match="labels file .*nope.txt does not exist"):
+        read_labels(tmp_path / "nope.txt")
