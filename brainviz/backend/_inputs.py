@@ -52,6 +52,9 @@ def as_image(src, what="image"):
             load_volume(path)  # raises the brainviz error naming the file and problem
             raise UnsupportedFormatError(f"The {what} file {path} cannot be read: {exc}") from exc
     if hasattr(src, "to_image"):  # brainviz Volume
+        path = getattr(src, "path", None)
+        if path is not None and Path(path).is_file():
+            return nib.load(str(path))  # a plain file proxy nilearn can copy
         return src.to_image()
     if isinstance(src, nib.spatialimages.SpatialImage):
         return src

@@ -38,3 +38,18 @@ def test_labels_without_runs_and_runs_file(tmp_path):
     np.testing.assert_array_equal(read_runs(runs_file), [0, 0, 1])
     with pytest.raises(FileNotFoundError, match="labels file .*nope.txt does not exist"):
         read_labels(tmp_path / "nope.txt")
+
+
+def test_volume_and_path_inputs_decode_alike(decoding_data, tmp_path):
+    import nibabel as nib
+
+    from brainviz.backend import DecodingJob
+    from brainviz.data import load_volume
+
+    path = tmp_path / "bold.nii.gz"
+    nib.save(decoding_data["img"], path)
+    job = DecodingJob(classes=["face", "house"], memory=False)
+    a = job.run(load_volume(path), decoding_data["labels"], runs=decoding_data["runs"])
+    b = job.run(str(path), decoding_data["labels"], runs=decoding_data["runs"])
+    np.testing.assert_array_equal(a.scores_, b.scores_)
+    assert a.mean_score_ >= 0.9
