@@ -122,7 +122,8 @@ def is_cached(memory, func, *args, ignore=(), **kwargs):
     return (item / "output.pkl").is_file() and (item / "metadata.json").is_file()
 
 
-def cached_call(memory, func, *args, ignore=(), kind=None, params=None, inputs=None, **kwargs):
+def cached_call(memory, func, *args, ignore=(), kind=None, params=None, inputs=None, log=None,
+                **kwargs):
     """Call ``func`` through ``memory`` and record browser information.
 
     Parameters
@@ -139,11 +140,15 @@ def cached_call(memory, func, *args, ignore=(), kind=None, params=None, inputs=N
     kind, params, inputs
         Shown by the cache browser: job kind (e.g. ``"decoding: masking"``),
         key parameters (a JSON-able dict) and an input summary (a string).
+    log : callable(line) or None
+        Told when the step is loaded from the cache instead of computed.
     """
     if memory.location is None:
         return func(*args, **kwargs)
     memorized = _memorized(memory, func, ignore)
     item = _item_dir(memory, memorized, args, kwargs)
+    if log is not None and (item / "output.pkl").is_file() and (item / "metadata.json").is_file():
+        log(f"{kind or func.__name__}: loaded from the cache")
     out = memorized(*args, **kwargs)
     if not (item / "output.pkl").is_file():
         # joblib swallows write errors (full disk) with its own warning.

@@ -171,8 +171,8 @@ class ConnectivityJob(BaseJob):
         self.backend = backend
         self.scheduler = scheduler
 
-    def run(self, inputs, atlas=None, coords=None, labels=None, mask=None, progress=None,
-            cancel_event=None, log=None):
+    def run(self, inputs=None, atlas=None, coords=None, labels=None, mask=None, *,
+            imgs=None, timeseries=None, progress=None, cancel_event=None, log=None):
         """Compute the matrices.
 
         Parameters
@@ -180,6 +180,9 @@ class ConnectivityJob(BaseJob):
         inputs : RegionResult, ndarray (n_timepoints, n_regions), list of such
             arrays (one per subject), or images (path / nibabel / Volume, or a
             list of them, one 4D image per subject).
+        imgs, timeseries : optional
+            Keyword spellings of ``inputs`` (images, or time series arrays /
+            a RegionResult); give exactly one of inputs, imgs, timeseries.
         atlas : path, nibabel image or Volume, optional
             With images: a 3D label image (one region per integer) or a 4D
             probabilistic atlas. Node coordinates are region centroids.
@@ -197,6 +200,13 @@ class ConnectivityJob(BaseJob):
         """
         from .regions import RegionResult
 
+        given = [x for x in (inputs, imgs, timeseries) if x is not None]
+        if len(given) != 1:
+            raise ParameterError(
+                f"{type(self).__name__}.run takes exactly one of inputs, imgs=, timeseries=; "
+                f"got {len(given)}."
+            )
+        inputs = given[0]
         self._check_params()
         prog = Progress(progress, cancel_event, log)
         owner = type(self).__name__
@@ -298,7 +308,7 @@ class ConnectivityJob(BaseJob):
                 _inputs.image_fingerprint(img), img, mask_key, mask_img, bool(self.standardize),
                 bool(self.detrend), self.smoothing_fwhm,
                 ignore=("atlas_img", "img", "mask_img"),
-                kind="connectivity: time series", inputs=str(names[s]),
+                kind="connectivity: time series", inputs=str(names[s]), log=prog.log,
                 params={"atlas": str(atlas_key[1]) if atlas_key else "spheres",
                         "mask": str(mask_key[1]) if mask_key else None},
             ))

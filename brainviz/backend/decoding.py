@@ -453,7 +453,7 @@ class DecodingJob(BaseJob):
             prog(0.02, "masking and cleaning images")
             X, mask_out = cached_call(
                 memory, _clean_step, *clean_args, ignore=clean_ignore,
-                kind="decoding: cleaning", inputs=summary,
+                kind="decoding: cleaning", inputs=summary, log=prog.log,
                 params={"detrend": self.detrend, "standardize": self.standardize},
             )
             X_sel = X[sel] if not keep.all() else X
@@ -463,7 +463,8 @@ class DecodingJob(BaseJob):
             out = cached_call(
                 memory, _fit_step, data_key, X_sel, mask_img=mask_out,
                 progress=prog.sub(0.1, 1.0), n_jobs=n_jobs, ignore=fit_ignore,
-                kind="decoding: fit", params=key_params, inputs=summary, **fit_kwargs,
+                kind="decoding: fit", params=key_params, inputs=summary, log=prog.log,
+                **fit_kwargs,
             )
         result = self._make_result(out, out["mask"], names, y)
         prog(1.0, f"mean score {result.mean_score_:.3f} (chance {result.chance_level_:.3f})")

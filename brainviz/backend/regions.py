@@ -230,6 +230,7 @@ class RegionJob(BaseJob):
                 memory, _decompose_step, img_keys, img_list, mask_key, mask_img,
                 n_jobs=n_jobs, ignore=("imgs", "mask_img", "n_jobs"),
                 kind=f"regions: {self.method}", params=decomp_params, inputs=summary,
+                log=prog.log,
                 **decomp_params,
             )
             prog(0.7, "components learned")
@@ -239,7 +240,7 @@ class RegionJob(BaseJob):
                 regions, index = cached_call(
                     memory, _extract_step, decomp_key, comps, float(self.threshold),
                     float(self.min_region_size), ignore=("components_img",),
-                    kind="regions: extraction", inputs=summary,
+                    kind="regions: extraction", inputs=summary, log=prog.log,
                     params={"threshold": self.threshold, "min_region_size": self.min_region_size},
                 )
                 regions_key = (decomp_key, float(self.threshold), float(self.min_region_size))
@@ -264,7 +265,7 @@ class RegionJob(BaseJob):
                         memory, _timeseries_step, regions_key, regions, key, img, mask_out,
                         bool(self.standardize), bool(self.detrend), self.smoothing_fwhm,
                         ignore=("regions_img", "img", "mask_img"),
-                        kind="regions: time series", inputs=str(names[s]),
+                        kind="regions: time series", inputs=str(names[s]), log=prog.log,
                         params={"n_regions": len(labels)},
                     ))
         params = {k: v for k, v in self.get_params().items() if k not in ("memory", "scheduler")}

@@ -122,3 +122,22 @@ def test_connectivity_bad_input(rng):
         ConnectivityJob().run([rng.standard_normal((50, 4)), rng.standard_normal((50, 3))])
     with pytest.raises(ParameterError, match="either atlas=.* or coords="):
         ConnectivityJob().run("x.nii.gz")
+
+
+def test_connectivity_keyword_inputs_and_cache_log(resting_data, tmp_path):
+    import nibabel as nib
+
+    labels = np.zeros((10, 11, 9), np.int16)
+    for i, m in enumerate(resting_data["maps"]):
+        labels[m > 0.3] = i + 1
+    atlas = nib.Nifti1Image(labels, resting_data["affine"])
+    job = ConnectivityJob(memory=tmp_path)
+    a = job.run(imgs=resting_data["imgs"], atlas=atlas)
+    lines = []
+    b = job.run(imgs=resting_data["imgs"], atlas=atlas, log=lines.append)
+    assert a == b and lines.count("connectivity: time series: loaded from the cache") == 3
+    c = ConnectivityJob(memory=False).run(timeseries=[np.asarray(t) for t in [
+        np.random.default_rng(0).standard_normal((30, 3))]])
+    assert c.matrix_.shape == (3, 3)
+    with pytest.raises(ParameterError, match="exactly one of inputs, imgs=, timeseries="):
+        job.run(resting_data["imgs"], imgs=resting_data["imgs"], atlas=atlas)
