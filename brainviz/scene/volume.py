@@ -1,0 +1,390 @@
+"""Anatomy: three orthogonal slices through a cursor, optional volume rendering and brain surface.
+
+Every volume is placed in world millimetres (RAS+) from its affine: the image
+is reoriented to RAS+ (:meth:`brainviz.data.Volume.as_ras`: flips only for an
+axis-aligned affine, a resampling for an oblique one) and handed to Mayavi as
+an image whose ``origin`` is the world position of voxel (0, 0, 0) and whose
+``spacing`` is the voxel size. A volume stored LAS and the same volume stored
+RAS therefore draw the same picture.
+"""
+import numpy as np
+from traits.api import Array, Bool, Float, Instance, List, Range, Str, on_trait_change
+
+from ..exceptions import DimensionError
+from ._figure import Visual, as_points, disable_render, lut_table
+
+__all__ = ["AnatomyVisual", "VolumeGrid", "to_volume"]
+
+_AXES = ("x", "y", "z")
+
+
+def to_volume(img, what="img"):
+    """Return ``img`` (path, nibabel image or Volume) as a 3D :class:`brainviz.data.Volume`.
+
+    Raises
+    ------
+    DimensionError
+        If the image is 4D with more than one frame; the message names ``what``.
+    """
+    from ..data import load_volume
+
+    vol = load_volume(img)
+    if getattr(vol, "ndim", 3) != 3 and getattr(vol, "n_frames", 1) != 1:
+        raise DimensionError(
+            f"The {what!r} parameter expected a 3D image; got a 4D image of shape "
+            f"{tuple(vol.shape)} ({vol.name or 'unnamed'}). Pick one frame first, e.g. "
+            "nilearn.image.index_img(img, 0)."
+        )
+    return vol
+
+
+class VolumeGrid:
+    """A 3D array on an axis-aligned RAS+ grid: what Mayavi draws, and how to sample it.
+
+    Parameters
+    ----------
+    volume : Volume
+        Any 3D volume; oblique ones are resampled by ``Volume.as_ras``.
+    frame : int, default=0
+        Frame to read from a 4D volume.
+    """
+
+    def __init__(self, volume, frame=0):
+        ras = volume.as_ras()
+        if getattr(ras, "ndim", 3) == 4:
+            data = ras.get_frame(frame)
+        else:
+            data = ras.get_data()
+        self.data = np.ascontiguousarray(np.asarray(data, dtype=np.float32))
+        affine = np.asarray(ras.affine, dtype=float)
+        self.affine = affine
+        self.spacing = np.abs(np.diag(affine)[:3]).astype(float)
+        self.origin = affine[:3, 3].astype(float)
+        self.name = getattr(volume, "name", "") or ""
+        self.volume = volume
+
+    @classmethod
+    def from_array(cls, data, affine, name=""):
+        """Build a grid from an array already in RAS+ orientation (diagonal affine)."""
+        self = cls.__new__(cls)
+        self.data = np.ascontiguousarray(np.asarray(data, dtype=np.float32))
+        self.affine = np.asarray(affine, dtype=float)
+        self.spacing = np.abs(np.diag(self.affine)[:3]).astype(float)
+        self.origin = self.affine[:3, 3].astype(float)
+        self.name = name
+        self.volume = None
+        return self
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def bounds(self):
+        """(xmin, xmax, ymin, ymax, zmin, zmax) of the voxel centres, in mm."""
+        hi = self.origin + self.spacing * (np.asarray(self.data.shape) - 1)
+        return tuple(float(v) for pair in zip(self.origin, hi) for v in pair)
+
+    def mm_to_voxel(self, xyz_mm):
+        pts, _ = as_points(xyz_mm)
+        return (pts - self.origin) / self.spacing
+
+    def sample(self, xyz_mm, order=0):
+        """Values at world points (nearest voxel by default); NaN outside the grid."""
+        from scipy import ndimage
+
+        pts, single = as_points(xyz_mm)
+        ijk = self.mm_to_voxel(pts)
+        inside = np.all((ijk >= -0.5) & (ijk <= np.asarray(self.data.shape) - 0.5), axis=1)
+        out = np.full(len(pts), np.nan)
+        if inside.any():
+            if order == 0:
+                idx = np.clip(np.round(ijk[inside]).astype(int), 0, np.asarray(self.data.shape) - 1)
+                out[inside] = self.data[tuple(idx.T)]
+            else:
+                out[inside] = ndimage.map_coordinates(
+                    self.data, ijk[inside].T, order=order, mode="nearest"
+                )
+        return out[0] if single else out
+
+
+def scalar_source(figure, grid, data=None, name=None):
+    """Add ``grid`` to ``figure`` as a Mayavi ArraySource placed in world mm."""
+    from mayavi import mlab
+
+    src = mlab.pipeline.scalar_field(grid.data if data is None else data, figure=figure,
+                                     name=name or grid.name or "volume")
+    src.spacing = tuple(grid.spacing)
+    src.origin = tuple(grid.origin)
+    src.update_image_data = True
+    return src
+
+
+def update_lut(lut, table, data_range, nan_color=(0.0, 0.0, 0.0, 0.0)):
+    """Load an (n, 4) uint8 RGBA table and a value range into a tvtk LookupTable in place.
+
+    brainviz keeps its own lookup tables rather than the module manager's:
+    mlab factories reset that shared table whenever a module is added.
+    """
+    if lut is None:
+        from tvtk.api import tvtk
+
+        lut = tvtk.LookupTable()
+    lo, hi = float(data_range[0]), float(data_range[1])
+    if not hi > lo:
+        hi = lo + 1e-6 * max(1.0, abs(lo))
+    from vtkmodules.util.numpy_support import numpy_to_vtk
+
+    # A deep VTK copy, not tvtk's ``lut.table = array``: tvtk caches that array
+    # with a DeleteEvent observer that VTK 9.7 calls with the wrong arguments.
+    array = numpy_to_vtk(np.ascontiguousarray(table, dtype=np.uint8), deep=True)
+    lut.number_of_table_values = len(table)
+    lut._vtk_obj.SetTable(array)
+    lut.table_range = (lo, hi)
+    lut.nan_color = tuple(float(c) for c in nan_color)
+    lut.modified()
+    return lut
+
+
+def _texture_actor(renderer, widget):
+    """The actor of an image plane widget (VTK keeps it private): the one sharing its property."""
+    prop = widget._vtk_obj.GetTexturePlaneProperty()
+    actors = renderer._vtk_obj.GetActors()
+    actors.InitTraversal()
+    for _ in range(actors.GetNumberOfItems()):
+        actor = actors.GetNextActor()
+        if actor.GetProperty() is prop:
+            return actor
+    return None
+
+
+def make_slices(src, figure, cursor, name, force_opaque=False):
+    """Three image plane widgets (x, y, z) through ``cursor`` (mm).
+
+    With ``force_opaque`` the planes' texture actors are drawn in the opaque
+    pass: voxels made fully transparent by the lookup table (background) are
+    discarded, everything else hides what lies behind it, so three crossing
+    planes sort correctly without depth peeling.
+    """
+    from mayavi import mlab
+
+    planes = []
+    renderer = figure.scene.renderer
+    for axis, pos in zip(_AXES, cursor):
+        ipw = mlab.pipeline.image_plane_widget(
+            src, plane_orientation=f"{axis}_axes", figure=figure, name=f"{name} {axis}"
+        )
+        w = ipw.ipw
+        w.margin_size_x = w.margin_size_y = 0.0
+        w.display_text = False
+        # The window is ours: a right-drag must not rewrite it.
+        w.user_controlled_lookup_table = True
+        w.texture_interpolate = True
+        w.reslice_interpolate = "linear"
+        w.plane_property.opacity = 0.0
+        w.selected_plane_property.opacity = 0.0
+        w.slice_position = float(pos)
+        # vtkImagePlaneWidget keeps its texture actor private: find it in the renderer.
+        actor = _texture_actor(renderer, w)
+        if force_opaque and actor is not None:
+            actor.SetForceOpaque(True)
+        planes.append(ipw)
+    return planes
+
+
+class AnatomyVisual(Visual):
+    """Three orthogonal grey-scale slices of an anatomical volume through a cursor in mm.
+
+    Parameters
+    ----------
+    img : str, path, nibabel image or Volume
+        A 3D image. 4D images raise :class:`~brainviz.exceptions.DimensionError`.
+    cursor : (float, float, float), default=(0, 0, 0)
+        World position (mm, RAS+) the three slices pass through.
+    figure : Scene, default=None
+        Figure to draw into (the current mlab figure if None).
+    **traits
+        Initial values of the traits below.
+
+    Notes
+    -----
+    Moving :attr:`cursor` moves all three slices; :attr:`vmin`/:attr:`vmax`
+    (a robust 2-98 percentile window by default) set the grey-scale window.
+    Volume rendering and a brain isosurface are drawn on demand
+    (:attr:`show_volume`, :attr:`show_isosurface`): they are built the first
+    time they are switched on, then only shown or hidden.
+    """
+
+    #: World position (mm) of the three slices.
+    cursor = Array(dtype=float, shape=(3,), value=np.zeros(3))
+    #: Grey-scale window.
+    vmin = Float()
+    vmax = Float()
+    #: Colour map of the slices ("gray" by default).
+    cmap = Str("gray")
+    #: Slice opacity.
+    opacity = Range(0.0, 1.0, 1.0)
+    #: Draw voxels at the image minimum (the background) transparent.
+    transparent_background = Bool(True)
+    show_slices = Bool(True)
+    #: Volume rendering of the anatomy (slow in software rendering).
+    show_volume = Bool(False)
+    #: Brain surface: an isosurface of the anatomy at :attr:`isosurface_level`.
+    show_isosurface = Bool(False)
+    isosurface_level = Float()
+    isosurface_opacity = Range(0.0, 1.0, 0.3)
+    isosurface_color = Array(dtype=float, shape=(3,), value=np.array([0.85, 0.8, 0.75]))
+
+    grid = Instance(VolumeGrid)
+    source = Instance(object)
+    slices = List()
+    lut = Instance(object)
+    volume_module = Instance(object)
+    isosurface_module = Instance(object)
+
+    def __init__(self, img, cursor=(0.0, 0.0, 0.0), figure=None, **traits):
+        vol = to_volume(img, "img")
+        grid = VolumeGrid(vol)
+        finite = grid.data[np.isfinite(grid.data)]
+        if finite.size == 0:
+            from ..exceptions import DataValueError
+
+            raise DataValueError(f"The anatomy image {grid.name!r} holds no finite value.")
+        self._data_min = float(finite.min())
+        lo, hi = _robust_window(vol, finite)
+        traits.setdefault("vmin", lo)
+        traits.setdefault("vmax", hi)
+        traits.setdefault("name", grid.name or "anatomy")
+        traits.setdefault("isosurface_level", _brain_level(finite))
+        super().__init__(grid=grid, cursor=np.asarray(cursor, dtype=float), **traits)
+        self._setup(figure)
+        with disable_render(self.figure):
+            self._build()
+
+    # -- building --------------------------------------------------------
+    def _build(self):
+        self.source = scalar_source(self.figure, self.grid, name=self.name)
+        self.slices = make_slices(self.source, self.figure, self.cursor, self.name, force_opaque=True)
+        self._update_lut()
+        self._update_opacity()
+        self._update_visibility()
+        if self.show_volume:
+            self._update_volume()
+        if self.show_isosurface:
+            self._update_isosurface()
+
+    def _lut_table(self):
+        table = lut_table(self.cmap, 256).copy()
+        return table
+
+    def _lut_range(self):
+        lo, hi = float(self.vmin), float(self.vmax)
+        if hi <= lo:
+            hi = lo + 1e-6 * max(1.0, abs(lo))
+        if self.transparent_background and lo <= self._data_min:
+            lo = self._data_min + 1e-3 * (hi - self._data_min)
+        return lo, hi
+
+    # -- trait handlers (in place) ---------------------------------------
+    @on_trait_change("vmin, vmax, cmap, transparent_background")
+    def _update_lut(self):
+        if not self.slices:
+            return
+        lut = update_lut(self.lut, self._lut_table(), self._lut_range())
+        lut.use_below_range_color = bool(self.transparent_background)
+        lut.below_range_color = (0.0, 0.0, 0.0, 0.0)
+        if self.lut is None:
+            self.lut = lut
+            for ipw in self.slices:
+                ipw.ipw.lookup_table = lut
+        self.render()
+
+    @on_trait_change("cursor")
+    def _update_cursor(self):
+        if not self.slices:
+            return
+        for ipw, pos in zip(self.slices, self.cursor):
+            ipw.ipw.slice_position = float(pos)
+        self.render()
+
+    @on_trait_change("opacity")
+    def _update_opacity(self):
+        for ipw in self.slices:
+            ipw.ipw.texture_plane_property.opacity = float(self.opacity)
+        self.render()
+
+    @on_trait_change("visible, show_slices")
+    def _update_visibility(self):
+        for ipw in self.slices:
+            ipw.visible = bool(self.visible and self.show_slices)
+        if self.volume_module is not None:
+            self.volume_module.visible = bool(self.visible and self.show_volume)
+        if self.isosurface_module is not None:
+            self.isosurface_module.visible = bool(self.visible and self.show_isosurface)
+        self.render()
+
+    @on_trait_change("show_volume")
+    def _update_volume(self):
+        if self.source is None:
+            return
+        if self.show_volume and self.volume_module is None:
+            from mayavi import mlab
+
+            with disable_render(self.figure):
+                lo, hi = self._lut_range()
+                self.volume_module = mlab.pipeline.volume(
+                    self.source, vmin=lo, vmax=hi, figure=self.figure, name=f"{self.name} volume"
+                )
+        self._update_visibility()
+
+    @on_trait_change("show_isosurface, isosurface_level, isosurface_opacity, isosurface_color")
+    def _update_isosurface(self):
+        if self.source is None:
+            return
+        if self.show_isosurface and self.isosurface_module is None:
+            from mayavi import mlab
+
+            with disable_render(self.figure):
+                self.isosurface_module = mlab.pipeline.iso_surface(
+                    self.source, contours=[float(self.isosurface_level)],
+                    color=tuple(self.isosurface_color), opacity=float(self.isosurface_opacity),
+                    figure=self.figure, name=f"{self.name} surface",
+                )
+        iso = self.isosurface_module
+        if iso is not None:
+            iso.contour.contours = [float(self.isosurface_level)]
+            iso.actor.property.opacity = float(self.isosurface_opacity)
+            iso.actor.property.color = tuple(self.isosurface_color)
+        self._update_visibility()
+
+    # -- queries ---------------------------------------------------------
+    @property
+    def bounds(self):
+        """World bounds of the volume in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
+        return self.grid.bounds
+
+    def value_at(self, xyz_mm):
+        """Anatomy value at world point(s) ``xyz_mm`` (nearest voxel); NaN outside the volume."""
+        return self.grid.sample(xyz_mm, order=0)
+
+    def _pipeline_roots(self):
+        return [self.source] if self.source is not None else []
+
+
+def _robust_window(vol, finite):
+    try:
+        rr = vol.robust_range()
+        lo, hi = float(rr.low), float(rr.high)
+    except Exception:  # a Volume without robust_range: compute it here
+        lo, hi = (float(v) for v in np.percentile(finite, (2, 98)))
+    if hi <= lo:
+        lo, hi = float(finite.min()), float(finite.max())
+    return lo, hi
+
+
+def _brain_level(finite):
+    """A level separating head from background: half the robust mean of the non-zero voxels."""
+    nz = finite[finite > finite.min()]
+    if nz.size == 0:
+        return float(finite.min())
+    return float(0.5 * np.percentile(nz, 50))

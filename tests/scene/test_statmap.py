@@ -1,0 +1,163 @@
+"""StatMapVisual: two-sided threshold, diverging colours, NaN, other grids, colour bar; in pixels."""
+import warnings
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from brainviz.exceptions import DimensionError, EmptyOverlayWarning
+
+pytestmark = pytest.mark.render
+
+
+def _stat(shape=(17, 19, 21), size=3.0, pos_centre=(6.0, 0, 0), neg_centre=(-12.0, 0, 0), peak=6.0):
+    """A map on its own grid: a positive blob (peak 6) and a negative one (-6), radius ~7 mm."""
+    affine = np.diag([size, size, size, 1.0])
+    affine[:3, 3] = -size * (np.asarray(shape) - 1) / 2
+    ijk = np.indices(shape).reshape(3, -1).T
+    xyz = nib.affines.apply_affine(affine, ijk).reshape(shape + (3,))
+    data = np.zeros(shape, np.float32)
+    for centre, sign in ((pos_centre, 1), (neg_centre, -1)):
+        d = np.linalg.norm(xyz - np.asarray(centre), axis=-1)
+        data += sign * peak * np.clip(1 - d / 9.0, 0, None)
+    return nib.Nifti1Image(data, affine)
+
+
+def _colour(img, rowcol):
+    return img[rowcol].astype(int)
+
+
+def _is_hot(rgb):
+    return rgb[0] > 150 and rgb[2] < 80
+
+
+def _is_cold(rgb):
+    return rgb[2] > 150 and rgb[0] < 80
+
+
+@pytest.fixture
+def scene(figure, blob_img, px):
+    from brainviz.scene.volume import AnatomyVisual
+
+    anat = AnatomyVisual(blob_img, figure=figure, cursor=(0, 0, 0), vmax=200)
+    px.look_along(figure, "z")
+    return anat
+
+
+def test_two_sided_threshold_colours_and_restyle_in_place(figure, scene, px):
+    from brainviz.scene.statmap import StatMapVisual
+
+    m = StatMapVisual(_stat(), threshold=2.0, figure=figure)
+    assert m.anatomy is scene  # follows the anatomy already in the figure
+    assert (m.vmin, m.vmax) == pytest.approx((-6.0, 6.0), abs=0.1)  # symmetric by default
+    pos, neg = px.to_pixel(figure, (6, 0, 0)), px.to_pixel(figure, (-12, 0, 0))
+    far = px.to_pixel(figure, (0, 20, 0))  # anatomy, no map value
+    img = px.shot(figure)
+    assert _is_hot(_colour(img, pos)), _colour(img, pos)
+    assert _is_cold(_colour(img, neg)), _colour(img, neg)
+    assert px.is_grey(img[far][None])[0]
+    lut, source = m.lut, m.source
+    m.threshold = 5.9  # only the very peaks survive; 3 mm off-peak is now hidden
+    img = px.shot(figure)
+    off_peak = px.to_pixel(figure, (6, 4, 0))
+    assert px.is_grey(img[off_peak][None])[0]
+    m.two_sided = False
+    m.threshold = 2.0
+    img = px.shot(figure)
+    assert _is_hot(_colour(img, pos)) and px.is_grey(img[neg][None])[0]
+    assert m.lut is lut and m.source is source
+
+
+def test_threshold_hiding_everything_warns_and_draws_nothing(figure, scene, px):
+    from brainviz.scene.statmap import StatMapVisual
+
+    m = StatMapVisual(_stat(), threshold=2.0, figure=figure)
+    with pytest.warns(EmptyOverlayWarning, match=r"threshold=10 hides all of .*max \|value\| is 6"):
+        m.threshold = 10
+    img = px.shot(figure)
+    hot = (img[..., 0].astype(int) - img[..., 2] > 80)
+    cold = (img[..., 2].astype(int) - img[..., 0] > 80)
+    assert not hot.any() and not cold.any()
+
+
+def test_nan_is_transparent(figure, scene, px):
+    from brainviz.scene.statmap import StatMapVisual
+
+    stat = _stat()
+    data = stat.get_fdata().astype(np.float32)
+    data[data > 0] = np.nan  # the positive blob becomes NaN
+    m = StatMapVisual(nib.Nifti1Image(data, stat.affine), threshold=0, figure=figure)
+    img = px.shot(figure)
+    assert px.is_grey(img[px.to_pixel(figure, (6, 0, 0))][None])[0]  # anatomy shows through
+    assert _is_cold(_colour(img, px.to_pixel(figure, (-12, 0, 0))))
+    assert np.isnan(m.value_at((6, 0, 0)))
+
+
+def test_map_on_another_grid_is_placed_exactly(figure, scene, px):
+    from brainviz.scene.statmap import StatMapVisual
+
+    # 2 mm grid shifted by half a voxel, stored LAS: the blobs must still be at +6 and -12 mm
+    stat = _stat(shape=(25, 27, 31), size=2.0)
+    aff = stat.affine.copy()
+    aff[:3, 3] += 1.0
+    data = stat.get_fdata()
+    ijk = np.indices(data.shape).reshape(3, -1).T
+    xyz = nib.affines.apply_affine(aff, ijk)
+    d_pos = np.linalg.norm(xyz - (6, 0, 0), axis=1)
+    d_neg = np.linalg.norm(xyz - (-12, 0, 0), axis=1)
+    values = (6 * np.clip(1 - d_pos / 9, 0, None) - 6 * np.clip(1 - d_neg / 9, 0, None))
+    values = values.reshape(data.shape).astype(np.float32)
+    las = aff.copy()
+    las[0, 0] = -2.0
+    las[0, 3] = aff[0, 3] + 2.0 * (data.shape[0] - 1)
+    m = StatMapVisual(nib.Nifti1Image(values[::-1].copy(), las), threshold=3.0, figure=figure)
+    assert m.value_at((6, 0, 0)) > 4.5 and m.value_at((-12, 0, 0)) < -4.5
+    img = px.shot(figure)
+    assert _is_hot(_colour(img, px.to_pixel(figure, (6, 0, 0))))
+    assert _is_cold(_colour(img, px.to_pixel(figure, (-12, 0, 0))))
+    assert px.is_grey(img[px.to_pixel(figure, (-3, 0, 0))][None])[0]  # between the blobs
+
+
+def test_isosurfaces_follow_the_threshold(offscreen_mlab, px):
+    from brainviz.scene.statmap import StatMapVisual
+
+    fig = offscreen_mlab.figure(size=(150, 150), bgcolor=(1, 1, 1))
+    m = StatMapVisual(_stat(), threshold=2.0, figure=fig, show_slices=False, show_isosurface=True)
+    px.look_along(fig, "z", distance=200)
+    img = px.shot(fig)
+    hot = (img[..., 0].astype(int) - img[..., 2] > 80).sum()
+    cold = (img[..., 2].astype(int) - img[..., 0] > 80).sum()
+    assert hot > 100 and cold > 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmptyOverlayWarning)
+        m.threshold = 8
+    img = px.shot(fig)
+    assert px.is_white(img).all()
+
+
+def test_colorbar_with_title_and_threshold_marked(figure, px):
+    from brainviz.scene.statmap import StatMapVisual
+
+    m = StatMapVisual(_stat(), threshold=2.0, figure=figure, show_colorbar=True, colorbar_title="t value")
+    bar = m.scalar_bar
+    assert bar.visibility and bar.title == "t value"
+    lut = bar.lookup_table
+    assert lut.number_of_annotated_values == 2
+    assert {lut.get_annotation(i) for i in range(2)} == {"2", "-2"}
+    table = lut.table.to_array()
+    grey = np.all(table[:, :3] == 200, axis=1)
+    assert grey.sum() == pytest.approx(len(table) * 4 / 12, rel=0.05)  # |v| < 2 of [-6, 6]
+    img = px.shot(figure)
+    right = img[:, 255:]
+    assert (right[..., 0].astype(int) - right[..., 2] > 80).sum() > 50  # hot end of the bar drawn
+    m.threshold = 3
+    assert {lut.get_annotation(i) for i in range(2)} == {"3", "-3"}
+    m.show_colorbar = False
+    assert not bar.visibility
+
+
+def test_4d_map_is_refused(figure, img_4d):
+    from brainviz.scene.statmap import StatMapVisual
+
+    with pytest.raises(DimensionError, match="'img' parameter expected a 3D image"):
+        StatMapVisual(img_4d, figure=figure)

@@ -1,0 +1,109 @@
+"""AnatomyVisual: slices in world mm through a cursor, grey window, options, checked in pixels."""
+import nibabel as nib
+import numpy as np
+import pytest
+
+from brainviz.exceptions import DimensionError
+
+pytestmark = pytest.mark.render
+
+
+def _anatomy(img, figure, **kw):
+    from brainviz.scene.volume import AnatomyVisual
+
+    return AnatomyVisual(img, figure=figure, **kw)
+
+
+def test_slices_show_grey_anatomy_and_transparent_background(figure, blob_img, px):
+    a = _anatomy(blob_img, figure, cursor=(0, 0, 0), vmax=200)
+    px.look_along(figure, "x")
+    img = px.shot(figure)
+    centre = img[px.to_pixel(figure, (0, 0, 0))]
+    assert px.is_grey(centre[None])[0], centre
+    assert 100 < centre.mean() < 160  # value 100 on a 0..200 window
+    # the corner of the slice holds zeros (background): drawn transparent -> white
+    corner = px.to_pixel(figure, (0, 33, 39))
+    assert px.is_white(img[corner][None])[0]
+    a.transparent_background = False
+    img = px.shot(figure)
+    assert img[corner].max() < 40  # background now drawn black
+
+
+def test_cursor_moves_all_three_slices(figure, px):
+    # a ramp along x: the x slice's grey level tells where the slice is
+    data = np.tile(np.arange(20, dtype=np.float32)[:, None, None], (1, 8, 9)) + 1
+    img = nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0]))
+    a = _anatomy(img, figure, cursor=(10, 4, 6), vmin=1, vmax=20)
+    assert [ipw.ipw.slice_position for ipw in a.slices] == [10, 4, 6]
+    px.look_along(figure, "x")
+    mid = px.to_pixel(figure, (10, 7, 4))
+    before = int(px.shot(figure)[mid].mean())
+    a.cursor = (30, 8, 10)
+    assert [ipw.ipw.slice_position for ipw in a.slices] == [30, 8, 10]
+    after = int(px.shot(figure)[mid].mean())
+    assert after > before + 60  # value 6 -> 16 on a 1..20 grey window
+
+
+def test_window_changes_grey_level_in_place(figure, blob_img, px):
+    a = _anatomy(blob_img, figure)
+    lut, src = a.lut, a.source
+    px.look_along(figure, "z")
+    centre = px.to_pixel(figure, (0, 0, 0))
+    before = int(px.shot(figure)[centre].mean())
+    a.vmax = 400
+    after = int(px.shot(figure)[centre].mean())
+    assert after < before - 50
+    assert a.lut is lut and a.source is src  # restyled, not rebuilt
+
+
+def test_placed_in_world_mm_from_affine(figure, img_3d):
+    a = _anatomy(img_3d, figure)
+    data = img_3d.get_fdata()
+    # voxel (1, 2, 3) of the fixture is at world (-7 + 2, -12 + 6, -18 + 12)
+    assert a.value_at((-5.0, -6.0, -6.0)) == pytest.approx(data[1, 2, 3])
+    assert np.isnan(a.value_at((500.0, 0, 0)))
+    assert a.bounds == pytest.approx((-7, 5, -12, 9, -18, 14))
+    np.testing.assert_allclose(a.source.origin, (-7, -12, -18))
+    np.testing.assert_allclose(a.source.spacing, (2, 3, 4))
+
+
+def test_las_image_is_flipped_into_place(figure, img_3d):
+    data = img_3d.get_fdata()
+    las = img_3d.affine.copy()
+    las[0, 0] = -2.0
+    las[0, 3] = 5.0  # same voxel centres, stored right-to-left
+    a = _anatomy(nib.Nifti1Image(data[::-1].copy(), las), figure)
+    assert a.value_at((-5.0, -6.0, -6.0)) == pytest.approx(data[1, 2, 3])
+    assert a.bounds == pytest.approx((-7, 5, -12, 9, -18, 14))
+
+
+def test_isosurface_and_volume_rendering_options(offscreen_mlab, blob_img, px):
+    fig = offscreen_mlab.figure(size=(120, 120), bgcolor=(1, 1, 1))
+    a = _anatomy(blob_img, fig, show_slices=False)
+    px.look_along(fig, "z")
+    assert px.is_white(px.shot(fig)).all()  # nothing drawn
+    a.isosurface_opacity = 1.0
+    a.show_isosurface = True
+    a.isosurface_color = (1.0, 0.0, 0.0)
+    img = px.shot(fig)
+    red = (img[..., 0] > 100) & (img[..., 2] < 60)
+    assert red.sum() > 500
+    a.show_isosurface = False
+    a.show_volume = True  # tiny window: software volume rendering is slow
+    img = px.shot(fig)
+    assert (~px.is_white(img)).sum() > 500
+    assert a.isosurface_module is not None and not a.isosurface_module.visible
+
+
+def test_4d_image_is_refused(figure, img_4d):
+    with pytest.raises(DimensionError, match="'img' parameter expected a 3D image.*4D"):
+        _anatomy(img_4d, figure)
+
+
+def test_hidden_visual_draws_nothing(figure, blob_img, px):
+    a = _anatomy(blob_img, figure)
+    px.look_along(figure, "x")
+    a.visible = False
+    assert px.is_white(px.shot(figure)).all()
+    a.visible = True
+    assert not px.is_white(px.shot(figure)).all()
