@@ -15,6 +15,7 @@ NaN weights are no edge (with a warning); nodes outside the MNI brain are
 drawn with a warning naming them; a threshold that hides every edge draws no
 edge and warns with :class:`~brainviz.exceptions.EmptyOverlayWarning`.
 """
+import contextlib
 import warnings
 
 import numpy as np
@@ -22,7 +23,7 @@ from traits.api import Any, Array, Bool, Enum, Float, Int, List, Range, TraitTyp
 
 from ..exceptions import EmptyOverlayWarning, ParameterError, ShapeMismatchError
 from . import _graph_input as gi
-from ._figure import Visual, as_points, disable_render
+from ._figure import Visual, as_points
 from .colors import check_colormap, colors_for_labels, get_lut, map_values_to_colors, to_rgb
 
 __all__ = ["ConnectomeVisual", "DEFAULT_NODE_COLOR", "AUTO_TUBE_LIMIT"]
@@ -34,6 +35,18 @@ AUTO_TUBE_LIMIT = 3000
 
 #: Node colour when no colours or networks are given.
 DEFAULT_NODE_COLOR = (0.3, 0.3, 0.3)
+
+
+@contextlib.contextmanager
+def _batch(figure):
+    """Build with rendering off; render once at the end (tvtk renders when disable_render goes False)."""
+    scene = figure.scene
+    was_disabled = bool(scene.disable_render)
+    scene.disable_render = True
+    try:
+        yield
+    finally:
+        scene.disable_render = was_disabled
 
 
 def _segments(kept):
@@ -205,7 +218,7 @@ class ConnectomeVisual(Visual):
         self._node_rgba = self._resolve_node_colors(node_color)
         self.trait_setq(node_color=node_color)
         self._setup(figure)
-        with disable_render(self.figure):
+        with _batch(self.figure):
             self._build()
         self.on_trait_change(self._restyle, "edge_threshold, node_size, node_color, node_cmap, colormap, "
                              "edge_vmax, edge_width, edge_mode, opacity, show_labels, show_nodes, visible")
