@@ -1,0 +1,253 @@
+"""``brainviz render``: figures from files with no display, and every bad input.
+
+Most tests call :func:`brainviz.cli.main` in-process on tiny seeded images
+(8 mm grids) to stay fast; one runs the real command in a subprocess on the
+built-in demo.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.render
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _offscreen():
+    from mayavi import mlab
+
+    mlab.options.offscreen = True
+
+
+def _grid_affine():
+    affine = np.diag([8.0, 8.0, 8.0, 1.0])
+    affine[:3, 3] = [-76.0, -108.0, -68.0]
+    return affine
+
+
+def _mm_grid(shape):
+    affine = _grid_affine()
+    ijk = np.indices(shape).reshape(3, -1).T
+    return (ijk @ affine[:3, :3].T + affine[:3, 3]).reshape(*shape, 3)
+
+
+@pytest.fixture
+def anat_path(tmp_path):
+    """A smooth ellipsoid 'brain' on an 8 mm grid of shape (20, 27, 22)."""
+    import nibabel as nib
+
+    xyz = _mm_grid((20, 27, 22))
+    r = np.sqrt((xyz[..., 0] / 70) ** 2 + ((xyz[..., 1] + 18) / 95) ** 2 + ((xyz[..., 2] - 18) / 70) ** 2)
+    data = (np.clip(1.2 - r, 0, None) * 100).astype(np.float32)
+    path = tmp_path / "anat.nii.gz"
+    nib.save(nib.Nifti1Image(data, _grid_affine()), path)
+    return path
+
+
+@pytest.fixture
+def stat_path(tmp_path):
+    """Two blobs: +6 at x = +40 mm, -6 at x = -40 mm."""
+    import nibabel as nib
+
+    xyz = _mm_grid((20, 27, 22))
+    blob = lambda cx: np.exp(-(((xyz[..., 0] - cx) ** 2 + xyz[..., 1] ** 2 + (xyz[..., 2] - 30) ** 2) / 600))
+    data = (6 * blob(40) - 6 * blob(-40)).astype(np.float32)
+    path = tmp_path / "zmap.nii.gz"
+    nib.save(nib.Nifti1Image(data, _grid_affine()), path)
+    return path
+
+
+@pytest.fixture
+def graph_paths(tmp_path):
+    rng = np.random.default_rng(0)
+    coords = np.array([[-40, 0, 30], [40, 0, 30], [0, 40, 10], [0, -60, 20], [-30, -30, 50]], float)
+    m = rng.uniform(-1, 1, (5, 5))
+    m = (m + m.T) / 2
+    np.fill_diagonal(m, 0)
+    matrix = tmp_path / "matrix.csv"
+    np.savetxt(matrix, m, delimiter=",")
+    coords_path = tmp_path / "coords.csv"
+    coords_path.write_text("x,y,z\n" + "\n".join(",".join(str(v) for v in row) for row in coords) + "\n")
+    return matrix, coords_path, m, coords
+
+
+def _run(argv, capsys):
+    from brainviz.cli import main
+
+    status = main(["render", *map(str, argv)])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _read(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()
+        return np.asarray(im), im.info
+
+
+def test_single_view_with_width_mm_and_dpi(anat_path, stat_path, tmp_path, capsys):
+    out = tmp_path / "fig.png"
+    status, stdout, err = _run(["--anatomy", anat_path, "--stat", stat_path, "--threshold", "2",
+                                "--isosurface", "--views", "superior", "--width-mm", "30", "--dpi", "100",
+                                "-o", out], capsys)
+    assert status == 0, err
+    assert str(out) in stdout
+    pixels, info = _read(out)
+    width = round(30 / 25.4 * 100)
+    assert pixels.shape == (round(30 * 3 / 4 / 25.4 * 100), width, 3)  # height from the 4:3 default
+    assert info["dpi"] == pytest.approx((100, 100), abs=0.05)
+    # Superior view, neurological: the negative (blue) blob at x = -40 is on the image left,
+    # the positive (red/yellow) one on the right.
+    blue = (pixels[..., 2] > 150) & (pixels[..., 0] < 100)
+    red = (pixels[..., 0] > 150) & (pixels[..., 2] < 100)
+    assert blue.sum() > 20 and red.sum() > 20
+    assert np.nonzero(blue)[1].mean() < width / 2 < np.nonzero(red)[1].mean()
+
+
+def test_transparent_montage_with_colorbar_and_connectome(anat_path, stat_path, graph_paths, tmp_path,
+                                                            capsys):
+    matrix, coords, _, _ = graph_paths
+    out = tmp_path / "montage.png"
+    status, _, err = _run(["--anatomy", anat_path, "--stat", stat_path, "--threshold", "2",
+                           "--connectome", matrix, "--coords", coords, "--views", "left,right,superior",
+                           "--size", "300", "--transparent", "--title", "T", "-o", out], capsys)
+    assert status == 0, err
+    rgba, _ = _read(out)
+    assert rgba.shape[1] == 300 and rgba.shape[2] == 4
+    assert rgba[0, 0, 3] == 0 and rgba[-1, -1, 3] == 0
+    assert (rgba[..., 3] == 255).sum() > 1000
+    # A colour bar strip at the bottom: hot colours drawn under the panels.
+    bottom = rgba[int(rgba.shape[0] * 0.8):]
+    assert ((bottom[..., 0] > 200) & (bottom[..., 2] < 80) & (bottom[..., 3] == 255)).any()
+
+
+def test_same_pixels_run_after_run_and_as_build_scene(anat_path, stat_path, tmp_path, capsys):
+    from mayavi import mlab
+
+    from brainviz.scene.compose import build_scene
+    from brainviz.scene.export import savefig
+    from brainviz.scene.views import set_view
+
+    args = ["--anatomy", anat_path, "--stat", stat_path, "--threshold", "2", "--views", "left",
+            "--size", "160x120"]
+    assert _run([*args, "-o", tmp_path / "a.png"], capsys)[0] == 0
+    assert _run([*args, "-o", tmp_path / "b.png"], capsys)[0] == 0
+    a, _ = _read(tmp_path / "a.png")
+    np.testing.assert_array_equal(a, _read(tmp_path / "b.png")[0])
+    # The CLI draws through build_scene: the same call in a script gives the same pixels.
+    fig, _ = build_scene(anatomy=str(anat_path), stat_map=str(stat_path), threshold=2.0, size=(160, 120))
+    set_view(fig, "left")
+    savefig(tmp_path / "c.png", fig, size=(160, 120))
+    mlab.close(fig)
+    np.testing.assert_array_equal(a, _read(tmp_path / "c.png")[0])
+    assert a.std() > 10
+
+
+def test_same_pixels_as_brainviz_mlab(anat_path, stat_path, tmp_path, capsys):
+    bv = pytest.importorskip("brainviz.mlab")
+    for name in ("figure", "anatomy", "stat_map", "view", "savefig"):
+        if not hasattr(bv, name):
+            pytest.skip(f"brainviz.mlab.{name} is not there yet")
+    args = ["--anatomy", anat_path, "--stat", stat_path, "--threshold", "2", "--views", "right",
+            "--size", "160x120", "-o", tmp_path / "cli.png"]
+    assert _run(args, capsys)[0] == 0
+    fig = bv.figure(size=(160, 120))
+    anat = bv.anatomy(str(anat_path), figure=fig)
+    bv.stat_map(str(stat_path), threshold=2.0, figure=fig)
+    bv.view("right", figure=fig)
+    bv.savefig(tmp_path / "mlab.png", size=(160, 120), figure=fig)
+    from mayavi import mlab
+
+    mlab.close(anat.figure)
+    np.testing.assert_array_equal(_read(tmp_path / "cli.png")[0], _read(tmp_path / "mlab.png")[0])
+
+
+def test_connectome_from_npy_and_named_atlas(tmp_path, capsys):
+    from brainviz.data import load_dosenbach_2010
+
+    n = len(load_dosenbach_2010().coords)
+    rng = np.random.default_rng(1)
+    m = rng.uniform(-1, 1, (n, n))
+    np.save(tmp_path / "m.npy", (m + m.T) / 2)
+    out = tmp_path / "g.jpg"
+    status, _, err = _run(["--no-anatomy", "--connectome", tmp_path / "m.npy", "--coords", "dosenbach",
+                           "--edge-threshold", "99%", "--views", "superior", "--size", "120x120", "-o", out],
+                          capsys)
+    assert status == 0, err
+    pixels, _ = _read(out)
+    assert pixels.shape == (120, 120, 3) and pixels.std() > 10
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.fixture
+def bad_cases(anat_path, stat_path, graph_paths, tmp_path):
+    matrix, coords, m, xyz = graph_paths
+    short = tmp_path / "short.csv"
+    np.savetxt(short, m[:4, :4], delimiter=",")
+    garbage = tmp_path / "garbage.nii.gz"
+    garbage.write_bytes(b"not an image at all")
+    ro = tmp_path / "out"
+    out = ro / "fig.png"
+    ro.mkdir()
+    base = ["--anatomy", anat_path, "--size", "64x48"]
+    return out, {
+        "unreadable stat file": ([*base, "--stat", garbage], r"garbage\.nii\.gz"),
+        "missing anatomy": (["--anatomy", tmp_path / "nope.nii.gz"], r"nope\.nii\.gz"),
+        "mismatched matrix": ([*base, "--connectome", short, "--coords", coords], r"4 x 4.*5 nodes"),
+        "missing matrix": ([*base, "--connectome", tmp_path / "m.csv", "--coords", coords], r"m\.csv"),
+        "unknown view": ([*base, "--views", "left,sideways"], r"Unknown view 'sideways'"),
+        "unknown extension": ([*base, "-o", ro / "fig.bmp"], r"unknown image extension '\.bmp'"),
+        "unwritable output": ([*base, "-o", tmp_path / "missing" / "fig.png"], r"does not exist"),
+        "size zero": (["--size", "0x100"], r"at least 1 x 1"),
+        "size beyond the limit": (["--size", "20000x100"], r"beyond the limit"),
+        "width beyond the limit": (["--width-mm", "1000", "--dpi", "600"], r"beyond the limit"),
+        "bad size": (["--size", "big"], r"--size must be"),
+        "bad dpi": (["--width-mm", "50", "--dpi", "-1"], r"--dpi must be a positive"),
+        "transparent jpeg": ([*base, "--transparent", "-o", ro / "fig.jpg"], r"transparent"),
+        "vector montage": ([*base, "--montage", "-o", ro / "fig.pdf"], r"raster"),
+        "coords without matrix": ([*base, "--coords", "power"], r"go together"),
+        "unknown colour map": ([*base, "--stat", stat_path, "--cmap", "nocmap"], r"nocmap"),
+        "unknown atlas file": ([*base, "--connectome", matrix, "--coords", "nowhere.csv"], r"nowhere\.csv"),
+    }
+
+
+@pytest.mark.parametrize("case", [
+    "unreadable stat file", "missing anatomy", "mismatched matrix", "missing matrix", "unknown view",
+    "unknown extension", "unwritable output", "size zero", "size beyond the limit",
+    "width beyond the limit", "bad size", "bad dpi", "transparent jpeg", "vector montage",
+    "coords without matrix", "unknown colour map", "unknown atlas file",
+])
+def test_bad_input_exits_nonzero_with_one_line_and_writes_nothing(bad_cases, case, capsys):
+    import re
+
+    out, cases = bad_cases
+    argv, match = cases[case]
+    if "-o" not in argv:
+        argv = [*argv, "-o", out]
+    status, stdout, err = _run(argv, capsys)
+    assert status != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("brainviz render: error: ")
+    assert re.search(match, lines[0]), lines[0]
+    assert list(out.parent.iterdir()) == []
+
+
+def test_demo_from_the_command_line(tmp_path):
+    out = tmp_path / "demo.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("DISPLAY", None)
+    proc = subprocess.run([sys.executable, "-m", "brainviz", "render", "--demo", "--size", "240",
+                           "-o", str(out)], capture_output=True, text=True, env=env, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    pixels, _ = _read(out)
+    assert pixels.shape[1] == 240 and pixels.shape[0] > 200
+    # Grey anatomy and coloured activation are both there, on a white background.
+    assert (pixels == 255).all(axis=2).mean() > 0.3
+    grey = (np.ptp(pixels.astype(int), axis=2) < 10) & (pixels[..., 0] < 200)
+    colour = np.ptp(pixels.astype(int), axis=2) > 120
+    assert grey.sum() > 500 and colour.sum() > 100
