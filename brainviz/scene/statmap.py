@@ -16,7 +16,7 @@ from ..exceptions import DataValueError, EmptyOverlayWarning
 from ._figure import Visual, disable_render, lut_table
 from .volume import AnatomyVisual, VolumeGrid, make_slices, scalar_source, to_volume, update_lut
 
-__all__ = ["StatMapVisual", "threshold_table"]
+__all__ = ["StatMapVisual", "threshold_table", "make_colorbar", "update_colorbar"]
 
 # Overlay planes sit this far (mm) in front of and behind the anatomy planes
 # so that neither hides the other, whichever side the camera is on.
@@ -44,6 +44,54 @@ def threshold_table(table, vmin, vmax, threshold, two_sided=True):
         keep |= hi <= -t
     table[~keep, 3] = 0
     return table
+
+
+def make_colorbar(figure):
+    """Add an empty vertical colour bar (tvtk ScalarBarActor with its own LUT) to ``figure``."""
+    from tvtk.api import tvtk
+
+    bar = tvtk.ScalarBarActor(
+        lookup_table=tvtk.LookupTable(), orientation="vertical", number_of_labels=5,
+        draw_annotations=True, annotation_text_scaling=False, unconstrained_font_size=True,
+        maximum_width_in_pixels=90, maximum_height_in_pixels=400,
+    )
+    bar.position_coordinate.coordinate_system = "normalized_viewport"
+    bar.position_coordinate.value = (0.86, 0.1, 0.0)
+    bar.width, bar.height = 0.12, 0.8
+    for prop in (bar.title_text_property, bar.label_text_property, bar.annotation_text_property):
+        prop.color = (0.1, 0.1, 0.1)
+        prop.shadow = False
+        prop.italic = False
+        prop.bold = False
+        prop.font_size = 12
+    bar.title_text_property.font_size = 14
+    bar.title_text_property.bold = True
+    bar.label_format = "%.3g"
+    figure.scene.add_actor(bar)
+    return bar
+
+
+def update_colorbar(bar, cmap, vmin, vmax, threshold, two_sided, title, visible):
+    """Restyle a colour bar in place: colours, range, title, and the threshold marked.
+
+    The band hidden by the threshold is drawn light grey (those colours are
+    not shown in the scene) and the threshold values are annotated.
+    """
+    table = lut_table(cmap, _N_COLORS)
+    hidden = threshold_table(table, vmin, vmax, threshold, two_sided)[:, 3] == 0
+    table = table.copy()
+    table[hidden, :3] = 200
+    table[:, 3] = 255
+    update_lut(bar.lookup_table, table, (vmin, vmax))
+    bar.lookup_table.reset_annotations()
+    t = float(threshold)
+    if t > 0:
+        for value in ([t, -t] if two_sided else [t]):
+            if vmin <= value <= vmax:
+                bar.lookup_table.set_annotation(float(value), f"{value:.3g}")
+    bar.title = title
+    bar.visibility = bool(visible)
+    bar.modified()
 
 
 class StatMapVisual(Visual):
@@ -281,47 +329,11 @@ class StatMapVisual(Visual):
             return
         if not self.show_colorbar and self.scalar_bar is None:
             return
-        from tvtk.api import tvtk
-
-        lo, hi = self._range()
-        table = lut_table(self.cmap, _N_COLORS)
-        hidden = threshold_table(table, lo, hi, self.threshold, self.two_sided)[:, 3] == 0
-        # The threshold band is drawn light grey on the bar: the colours there are not shown.
-        table = table.copy()
-        table[hidden, :3] = 200
-        table[:, 3] = 255
         if self.scalar_bar is None:
-            bar_lut = tvtk.LookupTable()
-            bar = tvtk.ScalarBarActor(
-                lookup_table=bar_lut, orientation="vertical", number_of_labels=5,
-                draw_annotations=True, annotation_text_scaling=False, unconstrained_font_size=True,
-                maximum_width_in_pixels=90, maximum_height_in_pixels=400,
-            )
-            bar.position_coordinate.coordinate_system = "normalized_viewport"
-            bar.position_coordinate.value = (0.86, 0.1, 0.0)
-            bar.width, bar.height = 0.12, 0.8
-            for prop in (bar.title_text_property, bar.label_text_property, bar.annotation_text_property):
-                prop.color = (0.1, 0.1, 0.1)
-                prop.shadow = False
-                prop.italic = False
-                prop.bold = False
-                prop.font_size = 12
-            bar.title_text_property.font_size = 14
-            bar.title_text_property.bold = True
-            bar.label_format = "%.3g"
-            self.figure.scene.add_actor(bar)
-            self.scalar_bar = bar
-        bar = self.scalar_bar
-        update_lut(bar.lookup_table, table, (lo, hi))
-        bar.lookup_table.reset_annotations()
-        t = float(self.threshold)
-        if t > 0:
-            for value in ([t, -t] if self.two_sided else [t]):
-                if lo <= value <= hi:
-                    bar.lookup_table.set_annotation(float(value), f"{value:.3g}")
-        bar.title = self.colorbar_title or self.name
-        bar.visibility = bool(self.visible and self.show_colorbar)
-        bar.modified()
+            self.scalar_bar = make_colorbar(self.figure)
+        lo, hi = self._range()
+        update_colorbar(self.scalar_bar, self.cmap, lo, hi, self.threshold, self.two_sided,
+                        self.colorbar_title or self.name, self.visible and self.show_colorbar)
         self.render()
 
     # -- queries ---------------------------------------------------------

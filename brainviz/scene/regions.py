@@ -1,0 +1,278 @@
+"""Region maps: a label image or a 4D stack of components, each region in its own colour.
+
+All regions are one smoothed surface (discrete flying edges on the label
+volume, one actor for every region) coloured through an indexed lookup table,
+so showing one region or another, or changing colours, only edits the table.
+A 4D stack of components (ICA / dictionary learning maps) is first turned
+into labels: each voxel goes to the component with the largest value there,
+if that value passes the component's threshold.
+"""
+import numpy as np
+from traits.api import Any, Bool, Dict, Instance, Int, List, Property, Range, on_trait_change
+
+from ..exceptions import DataValueError, ParameterError
+from ._figure import Visual, disable_render, lut_table
+from .volume import VolumeGrid, scalar_source, update_lut
+
+__all__ = ["RegionsVisual", "components_to_labels"]
+
+
+def components_to_labels(maps, threshold=None):
+    """Label volume (int32, 0 = none) from a 4D stack ``maps`` (x, y, z, n).
+
+    ``threshold`` None keeps, per component, values at least a third of its
+    maximum; a number is an absolute threshold for every component.
+    """
+    maps = np.nan_to_num(np.asarray(maps, dtype=np.float32), nan=0.0)
+    if threshold is None:
+        peak = maps.reshape(-1, maps.shape[-1]).max(axis=0)
+        thr = np.where(peak > 0, peak / 3.0, np.inf)
+    else:
+        thr = np.full(maps.shape[-1], float(threshold))
+    passed = maps >= thr
+    score = np.where(passed, maps, -np.inf)
+    best = score.argmax(axis=-1)
+    labels = np.where(passed.any(axis=-1), best + 1, 0).astype(np.int32)
+    return labels
+
+
+class RegionsVisual(Visual):
+    """Regions of a label image or of 4D components, each in its own colour, with a legend.
+
+    Parameters
+    ----------
+    img : str, path, nibabel image or Volume
+        A 3D image of integer labels (0 is background) or a 4D stack of
+        component maps (one region per frame).
+    labels : dict of int -> str or list of str, default=None
+        Region names for the legend (a list names labels 1, 2, ...).
+    threshold : float, default=None
+        For components only: see :func:`components_to_labels`.
+    figure : Scene, default=None
+    **traits
+        ``region`` (0 shows all, else that label only), ``opacity``,
+        ``show_legend``, ``smoothing`` (iterations, 0 for raw voxels).
+    """
+
+    #: 0 shows every region; a label value shows that region only.
+    region = Property(Int, depends_on="_region")
+    _region = Int(0)
+    opacity = Range(0.0, 1.0, 1.0)
+    show_legend = Bool(True)
+    threshold = Any()
+    smoothing = Int(15)
+
+    #: Label value -> name.
+    names = Dict()
+    #: Label values drawn, sorted.
+    region_ids = List()
+    grid = Instance(VolumeGrid)
+    source = Instance(object)
+    surface = Instance(object)
+    lut = Instance(object)
+    legend = Instance(object)
+
+    def __init__(self, img, labels=None, threshold=None, figure=None, **traits):
+        from ..data import load_volume
+
+        vol = load_volume(img)
+        self._components = None
+        if vol.ndim == 4 and vol.n_frames > 1:
+            ras = vol.as_ras()
+            self._components = np.stack([ras.get_frame(i) for i in range(ras.n_frames)], axis=-1)
+            label_data = components_to_labels(self._components, threshold)
+            grid = VolumeGrid.from_array(label_data, ras.affine, name=vol.name)
+            default_names = {i + 1: f"component {i}" for i in range(vol.n_frames)}
+        else:
+            grid = VolumeGrid(vol)
+            data = np.nan_to_num(grid.data)
+            if not np.allclose(data, np.round(data)):
+                raise DataValueError(
+                    f"The 'img' parameter of regions expected integer labels or a 4D stack of "
+                    f"components; {vol.name!r} is 3D with non-integer values."
+                )
+            grid.data = np.round(data).astype(np.float32)
+            default_names = {int(v): f"region {int(v)}" for v in np.unique(grid.data) if v != 0}
+        names = dict(default_names)
+        if labels is not None:
+            if isinstance(labels, dict):
+                names.update({int(k): str(v) for k, v in labels.items()})
+            else:
+                names.update({i + 1: str(v) for i, v in enumerate(labels)})
+        traits.setdefault("name", vol.name or "regions")
+        super().__init__(grid=grid, names=names, threshold=threshold, **traits)
+        self._palette_ids = sorted(names)  # colour i <-> i-th name, stable across thresholds
+        self._setup(figure)
+        self._refresh_ids()
+        with disable_render(self.figure):
+            self._build()
+
+    def _refresh_ids(self):
+        present = set(int(v) for v in np.unique(self.grid.data) if v != 0)
+        self.region_ids = sorted(present)
+        if not self.region_ids:
+            import warnings
+
+            from ..exceptions import EmptyOverlayWarning
+
+            warnings.warn(f"{self.name!r} has no region to draw (all background): the overlay is empty.",
+                          EmptyOverlayWarning, stacklevel=3)
+
+    # -- building --------------------------------------------------------
+    def _build(self):
+        from mayavi import mlab
+        from tvtk.api import tvtk
+
+        self.source = scalar_source(self.figure, self.grid, name=self.name)
+        contour = tvtk.DiscreteFlyingEdges3D(compute_scalars=True, compute_normals=False)
+        self._contour = mlab.pipeline.user_defined(self.source, filter=contour, figure=self.figure)
+        self._smoother = mlab.pipeline.user_defined(
+            self._contour, figure=self.figure,
+            filter=tvtk.WindowedSincPolyDataFilter(
+                number_of_iterations=max(self.smoothing, 1), pass_band=0.05,
+                boundary_smoothing=False, feature_edge_smoothing=False, non_manifold_smoothing=True,
+                normalize_coordinates=True),
+        )
+        normals = mlab.pipeline.poly_data_normals(self._smoother, figure=self.figure)
+        normals.filter.splitting = False
+        self.surface = mlab.pipeline.surface(normals, figure=self.figure)
+        prop = self.surface.actor.property
+        prop.specular = 0.2
+        prop.specular_power = 15
+        self._update_contours()
+        self._update_lut()
+        self._update_visibility()
+
+    def colors(self):
+        """Label value -> RGB (0-1 floats) of every named region."""
+        table = lut_table("regions", max(len(self._palette_ids), 1))
+        return {lab: tuple(table[i, :3] / 255.0) for i, lab in enumerate(self._palette_ids)}
+
+    # -- trait handlers (in place) ---------------------------------------
+    def _update_contours(self):
+        f = self._contour.filter
+        f.number_of_contours = len(self.region_ids)
+        for i, lab in enumerate(self.region_ids):
+            f.set_value(i, float(lab))
+        f.modified()
+        self._smoother.filter.number_of_iterations = max(self.smoothing, 1)
+        # mayavi may hand the module manager's table back to the mapper on updates
+        if self.lut is not None:
+            self._attach_lut()
+
+    def _attach_lut(self):
+        mapper = self.surface.actor.mapper
+        mapper.lookup_table = self.lut
+        mapper.use_lookup_table_scalar_range = True
+        mapper.scalar_visibility = True
+        mapper.color_mode = "map_scalars"
+
+    def _get_region(self):
+        return self._region
+
+    def _set_region(self, value):
+        value = int(value)
+        if value and value not in self.names:
+            raise ParameterError(
+                f"region={value} is not a label of {self.name!r}; expected 0 (all) or one of "
+                f"{sorted(self.names)}."
+            )
+        self._region = value
+
+    @on_trait_change("_region, opacity")
+    def _update_lut(self):
+        if self.surface is None:
+            return
+        colors = self.colors()
+        ids = self._palette_ids
+        table = np.zeros((max(len(ids), 1), 4), dtype=np.uint8)
+        for i, lab in enumerate(ids):
+            table[i, :3] = np.round(np.asarray(colors[lab]) * 255)
+            shown = self.region in (0, lab)
+            table[i, 3] = 255 if shown else 0
+        lo, hi = (min(ids), max(ids)) if ids else (0, 1)
+        lut = update_lut(self.lut, table, (lo, hi))
+        lut.indexed_lookup = True
+        lut.reset_annotations()
+        for lab in ids:
+            lut.set_annotation(float(lab), self.names[lab])
+        new = self.lut is None
+        self.lut = lut
+        if new:
+            self._attach_lut()
+        # Hidden regions are fully transparent fragments, discarded in the opaque pass;
+        # a translucent visual goes through the (unsorted) translucent pass instead.
+        self.surface.actor.actor.force_opaque = self.opacity >= 1.0
+        self.surface.actor.property.opacity = float(self.opacity)
+        self._update_legend()
+        self.render()
+
+    @on_trait_change("threshold, smoothing")
+    def _update_labels(self):
+        if self.surface is None:
+            return
+        if self._components is not None:
+            self.grid.data = components_to_labels(self._components, self.threshold).astype(np.float32)
+            self._refresh_ids()
+            self.source.scalar_data = self.grid.data
+        with disable_render(self.figure):
+            self._update_contours()
+            self._update_lut()
+
+    @on_trait_change("show_legend, visible")
+    def _update_visibility(self):
+        if self.surface is None:
+            return
+        self.surface.visible = bool(self.visible)
+        self._update_legend()
+        self.render()
+
+    def _update_legend(self):
+        if self.figure is None or self.surface is None:
+            return
+        show = bool(self.visible and self.show_legend)
+        if self.legend is None and not show:
+            return
+        from tvtk.api import tvtk
+
+        ids = [lab for lab in self.region_ids if self.region in (0, lab)]
+        if self.legend is None:
+            self.legend = tvtk.LegendBoxActor(border=False, use_background=False)
+            self.legend.position_coordinate.coordinate_system = "normalized_viewport"
+            self.legend.position_coordinate.value = (0.01, 0.01, 0)
+            self.legend.entry_text_property.color = (0.1, 0.1, 0.1)
+            self.legend.entry_text_property.shadow = False
+            self.figure.scene.add_actor(self.legend)
+            square = tvtk.PlaneSource()
+            square.update()
+            self._symbol = square.output
+        legend = self.legend
+        legend.number_of_entries = len(ids)
+        colors = self.colors()
+        for i, lab in enumerate(ids):
+            legend._vtk_obj.SetEntry(i, self._symbol._vtk_obj, self.names[lab], colors[lab])
+        rows = max(len(ids), 1)
+        legend.width = 0.3
+        legend.height = min(0.05 * rows, 0.9)
+        legend.visibility = show and bool(ids)
+
+    # -- queries ---------------------------------------------------------
+    @property
+    def bounds(self):
+        """World bounds of the label grid in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
+        return self.grid.bounds
+
+    def value_at(self, xyz_mm):
+        """Label value (region id, 0 for none) at world point(s); NaN outside the grid."""
+        return self.grid.sample(xyz_mm, order=0)
+
+    def name_at(self, xyz_mm):
+        """Region name at one world point, or None."""
+        v = self.value_at(np.asarray(xyz_mm, dtype=float).reshape(3))
+        return self.names.get(int(v)) if np.isfinite(v) and v != 0 else None
+
+    def _pipeline_roots(self):
+        return [self.source] if self.source is not None else []
+
+    def _actors(self):
+        return [self.legend] if self.legend is not None else []

@@ -1,0 +1,58 @@
+"""GlassBrainVisual: a translucent shell with blobs inside, checked in pixels."""
+import warnings
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from brainviz.exceptions import EmptyOverlayWarning
+
+pytestmark = pytest.mark.render
+
+
+@pytest.fixture
+def blob_map():
+    """A 4 mm map: +6 within 12 mm of (30, -20, 20), -6 within 12 mm of (-30, -20, 20)."""
+    shape = (46, 55, 46)
+    affine = np.diag([4.0, 4.0, 4.0, 1.0])
+    affine[:3, 3] = (-90, -126, -72)
+    xyz = nib.affines.apply_affine(affine, np.indices(shape).reshape(3, -1).T)
+    data = 6.0 * (np.linalg.norm(xyz - (30, -20, 20), axis=1) < 12)
+    data -= 6.0 * (np.linalg.norm(xyz - (-30, -20, 20), axis=1) < 12)
+    return nib.Nifti1Image(data.reshape(shape).astype(np.float32), affine)
+
+
+def test_shell_is_translucent_and_restyled(figure, px):
+    from brainviz.scene.glass import GlassBrainVisual
+    from brainviz.scene.views import set_view
+
+    g = GlassBrainVisual(figure=figure, opacity=0.15)
+    set_view(figure, "superior")
+    img = px.shot(figure)
+    drawn = ~px.is_white(img, tol=3)
+    assert drawn.sum() > 0.15 * drawn.size
+    light = img[drawn].mean()
+    assert light > 170  # translucent over white, not solid grey
+    g.opacity = 0.8
+    assert px.shot(figure)[drawn].mean() < light - 30
+    lo = g.bounds
+    assert lo[0] < -60 and lo[1] > 60
+
+
+def test_blobs_show_through_the_glass(figure, blob_map, px):
+    from brainviz.scene.glass import GlassBrainVisual
+    from brainviz.scene.views import set_view
+
+    g = GlassBrainVisual(figure=figure, stat_map=blob_map, threshold=3)
+    set_view(figure, "superior")
+    img = px.shot(figure)
+    r, c = px.to_pixel(figure, (30, -20, 20))
+    assert img[r, c, 0] > 150 and img[r, c, 2] < 120  # warm blob on the right
+    r, c = px.to_pixel(figure, (-30, -20, 20))
+    assert img[r, c, 2] > 150 and img[r, c, 0] < 120  # cold blob on the left
+    assert g.value_at((30, -20, 20)) == pytest.approx(6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmptyOverlayWarning)
+        g.threshold = 7
+    img = px.shot(figure)
+    assert not ((img[..., 0].astype(int) - img[..., 2]) > 80).any()
