@@ -226,6 +226,8 @@ def set_view(figure=None, name="left", *, distance=None, bounds=None, render=Tru
         tan_half = np.tan(np.radians(camera.GetViewAngle()) / 2.0)
         half_extent = max(half_h, half_w / aspect, 1e-3)
         distance = _MARGIN * half_extent / tan_half + half_d
+        if camera.GetParallelProjection():
+            camera.SetParallelScale(_MARGIN * half_extent)
     else:
         distance = float(distance)
         if not np.isfinite(distance) or distance <= 0:

@@ -182,3 +182,31 @@ def test_on_pick_callback_receives_pickinfo(scene):
         on_pick(fig, "not callable")
     with pytest.raises(SceneError, match="figure must be an open Mayavi figure"):
         on_pick(object(), got.append)
+
+
+@pytest.mark.render
+def test_pick_on_a_stat_map_slice_reports_its_value(img_3d):
+    """Integration with a volume visual: the click lands on the axial slice through the cursor."""
+    from mayavi import mlab
+
+    from brainviz.scene.picking import pick_at, world_to_display
+    from brainviz.scene.statmap import StatMapVisual
+    from brainviz.scene.views import set_view
+
+    mlab.options.offscreen = True
+    fig = mlab.figure(size=(300, 300), bgcolor=(1, 1, 1))
+    try:
+        stat = StatMapVisual(img_3d, threshold=0.0, figure=fig, name="zmap")
+        stat.cursor = (-1.0, 0.0, 2.0)
+        set_view(fig, "superior")
+        target = np.array([0.0, -3.0, 2.0])  # inside the (7, 8, 9) grid, on the axial slice
+        info = pick_at(fig, world_to_display(fig, target)[0])
+        assert info.node is None and info.edge is None
+        assert info.position_mm is not None
+        # the picked point is on the slice near the target (a voxel's worth of display rounding)
+        assert np.abs(np.subtract(info.position_mm, target)).max() < 2.0
+        assert set(info.values) == {"zmap"}
+        assert info.values["zmap"] == pytest.approx(float(stat.value_at(np.array(info.position_mm))))
+        assert np.isfinite(info.values["zmap"])
+    finally:
+        mlab.close(fig)

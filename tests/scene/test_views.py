@@ -140,3 +140,14 @@ def test_bad_view_arguments(fig):
     with pytest.raises(ParameterError, match="distance must be a positive number of mm; got -5"):
         set_view(fig, "left", distance=-5)
     assert len(VIEWS) == 8 and "medial-left" in VIEWS
+
+
+def test_parallel_projection_is_framed_too(fig):
+    from brainviz.scene.views import MNI_BRAIN_BOUNDS, set_view
+
+    fig.scene.camera.parallel_projection = True
+    set_view(fig, "left")
+    b = MNI_BRAIN_BOUNDS
+    corners = np.array([_display(fig, (x, y, z)) for x in b[:2] for y in b[2:4] for z in b[4:]])
+    assert corners.min() >= 0 and corners.max() <= SIZE[0]
+    assert (corners.max(axis=0) - corners.min(axis=0)).max() > 0.75 * SIZE[0]
