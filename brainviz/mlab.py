@@ -183,7 +183,7 @@ def surface(stat_map=None, hemi="both", mesh="inflated", figure=None, **traits):
     >>> import brainviz.mlab as bv
     >>> fig = bv.figure(size=(100, 100))
     >>> s = bv.surface(hemi="left", mesh="pial", figure=fig)
-    >>> s.bounds[1] < 0   # the left hemisphere lies at negative x
+    >>> s.bounds[0] < -60   # the left hemisphere reaches x = -60 mm and beyond
     True
     """
     from .scene.surface import SurfaceVisual

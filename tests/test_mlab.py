@@ -1,0 +1,69 @@
+"""brainviz.mlab: every public function's docstring example runs offscreen; mixing with mayavi.mlab."""
+import doctest
+
+import numpy as np
+import pytest
+
+import brainviz.mlab as bv
+from brainviz.exceptions import ParameterError
+
+pytestmark = pytest.mark.render
+
+
+@pytest.fixture(autouse=True)
+def offscreen():
+    from mayavi import mlab
+
+    old = mlab.options.offscreen
+    mlab.options.offscreen = True
+    yield mlab
+    mlab.close(all=True)
+    mlab.options.offscreen = old
+
+
+@pytest.mark.parametrize("name", bv.__all__)
+def test_docstring_example_runs(name):
+    func = getattr(bv, name)
+    doc = func.__doc__ or ""
+    assert "Examples\n    --------" in doc, f"brainviz.mlab.{name} has no Examples section"
+    assert "Parameters" in doc or name in ("show", "connectome", "view", "savefig")
+    finder = doctest.DocTestFinder(recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    tests = finder.find(func, f"brainviz.mlab.{name}", globs={})
+    assert tests and tests[0].examples, f"no runnable example in brainviz.mlab.{name}"
+    for test in tests:
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} example(s) of brainviz.mlab.{name} failed"
+
+
+def test_mix_with_mayavi_mlab_and_restyle_in_place(offscreen):
+    from brainviz.data import load_motor_activation
+    from brainviz.scene._figure import screenshot
+
+    fig = bv.figure(size=(150, 150))
+    a = bv.anatomy(cursor=(-38, -20, 58))
+    m = bv.stat_map(load_motor_activation(), threshold=3)  # current figure: fig
+    assert a.figure is fig and m.figure is fig
+    # a plain mayavi.mlab marker in the same figure
+    pts = offscreen.points3d([0], [0], [100], scale_factor=10, color=(0, 1, 0), figure=fig)
+    bv.view("superior", figure=fig)
+    img = screenshot(fig)
+    assert ((img[..., 1].astype(int) - img[..., 0] > 100) & (img[..., 2] < 80)).any()  # green marker
+    hot_before = ((img[..., 0].astype(int) - img[..., 2]) > 100).sum()
+    lut = m.lut
+    m.threshold = 7.5
+    img = screenshot(fig)
+    hot_after = ((img[..., 0].astype(int) - img[..., 2]) > 100).sum()
+    assert hot_after < hot_before
+    assert m.lut is lut
+    a.cursor = (0, 0, 0)
+    np.testing.assert_allclose(m.cursor, (0, 0, 0))  # the map follows the anatomy's cursor
+    del pts
+
+
+def test_colorbar_needs_a_colour_mapped_visual():
+    fig = bv.figure(size=(100, 100))
+    a = bv.anatomy(figure=fig)
+    with pytest.raises(ParameterError, match="colorbar\\(\\) needs a visual with a colour map"):
+        bv.colorbar(a)
