@@ -85,6 +85,8 @@ class Layer(HasTraits):
     #: empty (it overrides ``threshold`` until the slider moves), and node size.
     edge_percentile = Str()
     node_size = Range(0.5, 20.0, 6.0)
+    #: Statistical maps only: also draw the thresholded map as 3D isosurfaces ("blobs").
+    show_isosurface = Bool(False)
 
     #: Fired when the data itself changed (not only a display setting).
     data_changed = Event()
@@ -178,6 +180,7 @@ class StatMapLayer(_VolumeLayer):
     kind = "statistical map"
     colormap = Enum(DIVERGING_CMAPS[0], DIVERGING_CMAPS + SEQUENTIAL_CMAPS)
     has_threshold = Bool(True)
+    _display_traits = Layer._display_traits + ("show_isosurface",)
 
     def _set_ranges(self, volume):
         data = volume.get_frame(0)

@@ -67,13 +67,25 @@ def _render_demo(path):
     Falls back to drawing the window's demo session offscreen when the render
     command does not offer that function.
     """
+    import argparse
+    import contextlib
+    import io
+
     try:
         from . import _render  # the render command module
     except ImportError:
         _render = None
-    func = getattr(_render, "render_demo", None)
-    if func is not None:
-        return Path(func(path) or path)
+    if _render is not None:
+        parser = argparse.ArgumentParser(prog="brainviz")
+        _render.add_parser(parser.add_subparsers(dest="command"))
+        args = parser.parse_args(["render", "--demo", "-o", str(path)])
+        quiet = io.StringIO()
+        with contextlib.redirect_stdout(quiet):
+            status = args.func(args)
+        if status in (0, None) and Path(path).is_file():
+            return Path(path)
+        print(f"brainviz: `brainviz render --demo` failed ({quiet.getvalue().strip()[-200:]}); "
+              "drawing the window's demo scene instead", file=sys.stderr)
     from ..gui.session import make_demo_session
 
     return _render_session(make_demo_session(), path)

@@ -91,7 +91,8 @@ class SceneSync:
     _OBSERVED = (
         ("_layers_changed", "layers.items"),
         ("_display_changed",
-         "layers:items:[visible,opacity,colormap,threshold,frame,edge_percentile,node_size]"),
+         "layers:items:[visible,opacity,colormap,threshold,frame,edge_percentile,node_size,"
+         "show_isosurface]"),
         ("_data_changed", "layers:items:data_changed"),
     )
 
@@ -167,7 +168,8 @@ class SceneSync:
                                    cmap=layer.colormap, opacity=layer.opacity)
         if kind == "statistical map":
             return make["stat_map"](layer.data, threshold=layer.threshold, cmap=layer.colormap,
-                                    opacity=layer.opacity, figure=fig)
+                                    opacity=layer.opacity, figure=fig,
+                                    show_isosurface=layer.show_isosurface)
         if kind == "4D series":
             img = _frame_image(layer.data, layer.frame)
             return make["anatomy"](img, cursor=tuple(self.session.cursor), figure=fig,

@@ -18,7 +18,8 @@ from traits.api import (
     Any, Button, HasTraits, Instance, List, Str, observe,
 )
 from traitsui.api import (
-    Action, Handler, HGroup, HSplit, Item, Menu, MenuBar, Separator, Tabbed, VGroup, View,
+    Action, Group, Handler, HSplit, Item, Menu, MenuBar, Separator, Tabbed, TextEditor, VGroup,
+    View,
 )
 
 from ..model import JobState, Session
@@ -119,7 +120,7 @@ class MainWindow(HasTraits):
     #: Scene size in pixels asked for at start.
     scene_size = Any((600, 500))
     #: Window size in pixels at start.
-    window_size = Any((1280, 800))
+    window_size = Any((1200, 780))
     #: Layers waiting for the scene (added before it was activated).
     _ready = List()
 
@@ -300,6 +301,7 @@ class MainWindow(HasTraits):
         except Exception as exc:
             self.report_error(exc, "Could not load the demo")
             return
+        self.session.cursor = demo.cursor
         for layer in demo.layers:
             self.session.add_layer(layer)
 
@@ -466,8 +468,9 @@ class MainWindow(HasTraits):
         from mayavi.core.ui.api import SceneEditor
 
         width, height = self.scene_size
-        buttons = HGroup(*[Item(f"view_{v}", show_label=False) for v in _VIEWS],
-                         Item("reset_view", show_label=False), Item("export", show_label=False))
+        buttons = Group(*[Item(f"view_{v}", show_label=False) for v in _VIEWS],
+                        Item("reset_view", show_label=False), Item("export", show_label=False),
+                        columns=4)
         menubar = MenuBar(
             Menu(Action(name="&Open...", action="do_open"),
                  Action(name="Open &session...", action="do_open_session"),
@@ -485,12 +488,14 @@ class MainWindow(HasTraits):
         return View(
             VGroup(
                 HSplit(
-                    Item("layers_panel", style="custom", show_label=False, width=260),
+                    Item("layers_panel", style="custom", show_label=False),
                     VGroup(
                         buttons,
                         Item("scene", editor=SceneEditor(), show_label=False,
-                             width=width, height=height, resizable=True),
-                        Item("readout", style="readonly", show_label=False),
+                             width=min(width, 300), height=min(height, 300), resizable=True),
+                        # a read-only text box: a long readout must not widen the window
+                        Item("readout", style="custom", show_label=False, height=-44,
+                             editor=TextEditor(read_only=True, multi_line=True)),
                     ),
                     Tabbed(
                         Item("jobs_panel", style="custom", show_label=False, label="Jobs"),
@@ -498,7 +503,7 @@ class MainWindow(HasTraits):
                         Item("shell_panel", style="custom", show_label=False, label="Shell"),
                     ),
                 ),
-                Item("status", style="readonly", show_label=False),
+                Item("status", show_label=False, editor=TextEditor(read_only=True)),
             ),
             title="brainviz",
             width=self.window_size[0],
@@ -572,8 +577,41 @@ def _install_drop(window):
     control.installEventFilter(window._drop_filter)
 
 
+def _size_columns(window):
+    """Give the three columns (layers, scene, tabs) sensible widths: the splitter's own
+    guess squeezes the tabs."""
+    from pyface.qt import QtCore, QtGui
+
+    for splitter in window.ui.control.findChildren(QtGui.QSplitter):
+        if splitter.orientation() == QtCore.Qt.Horizontal and splitter.count() == 3:
+            total = max(splitter.width(), sum(splitter.sizes()))
+            side = int(total * 0.28)
+            splitter.setSizes([side, total - 2 * side, side])
+            break
+
+
+def _route_uncaught_exceptions(window):
+    """Send exceptions escaping Qt slots and timers to the window's error handler.
+
+    PyQt aborts the process on an exception nobody catches in a slot; the
+    window reports it and keeps running instead.
+    """
+    import sys
+    import traceback
+
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        if issubclass(exc_type, KeyboardInterrupt):
+            previous(exc_type, exc, tb)
+            return
+        window.report_error(exc, "Unexpected error", "".join(traceback.format_exception(exc_type, exc, tb)))
+
+    sys.excepthook = hook
+
+
 def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
-                  window_size=(1280, 800)):
+                  window_size=(1200, 780)):
     """Make and show the main window; return it (the event loop is the caller's).
 
     Parameters
@@ -590,10 +628,14 @@ def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
     GUI()  # makes the QApplication if needed
     window = MainWindow(show_errors=show_errors, scene_size=scene_size, window_size=window_size)
     window.errors.install()
+    _route_uncaught_exceptions(window)
     if demo or (demo is None and not files):
         window.load_demo()
     window.ui = window.edit_traits()
     _install_drop(window)
+    _size_columns(window)
+    # again once shown: a real window system lays the splitter out anew on show
+    GUI.invoke_later(_size_columns, window)
     if files:
         window.open_files(files)
     return window
@@ -611,7 +653,7 @@ def _notify_first_frame(window, path):
     state = {}
 
     def write():
-        control = window.figure.scene.control
+        control = window.scene.scene_editor.control
         origin = control.mapToGlobal(control.rect().topLeft())
         tmp = f"{path}.tmp"
         with open(tmp, "w") as f:

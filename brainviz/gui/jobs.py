@@ -385,4 +385,5 @@ class JobsPanel(HasTraits):
             Item("jobs", editor=table, show_label=False, height=120),
             Item("selected_message", style="readonly", label="Status"),
             Item("selected_log", style="readonly", show_label=False, height=80),
+            scrollable=True,
         ))

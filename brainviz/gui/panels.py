@@ -44,7 +44,8 @@ def layer_view():
             Item("threshold", editor=RangeEditor(low_name="threshold_low", high_name="threshold_high",
                                                   mode="slider", format_str="%.3g"),
                  visible_when="has_threshold"),
-            Item("edge_percentile", label="Edge threshold (e.g. 95%)",
+            Item("show_isosurface", label="3D blobs", visible_when="kind_label == 'statistical map'"),
+            Item("edge_percentile", label="Edges (e.g. 95%)",
                  visible_when="kind_label == 'connectome'"),
             Item("frame", editor=RangeEditor(low_name="frame_low", high_name="frame_high",
                                               mode="slider", is_float=False),
@@ -124,6 +125,7 @@ class LayersPanel(HasTraits):
                 Item("object.session.layers", editor=table, show_label=False, height=160),
                 Item("selected", style="custom", editor=InstanceEditor(view=layer_view()),
                      show_label=False, visible_when="selected is not None"),
+                scrollable=True,
             ),
         )
 

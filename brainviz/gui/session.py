@@ -128,6 +128,7 @@ def make_demo_session():
     motor = StatMapLayer(name="motor activation", source="builtin:motor_activation")
     motor.set_volume(load_motor_activation())
     motor.threshold = 3.0
+    motor.show_isosurface = True
     session.add_layer(motor)
     # put the slices through the strongest motor voxel, so the demo shows the blob
     session.cursor = _peak_mm(motor.data)

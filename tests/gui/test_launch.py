@@ -1,0 +1,63 @@
+"""`brainviz` with no display: one line, a PNG of the demo, exit 0."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from brainviz.cli import _gui
+
+
+@pytest.mark.parametrize("env, ok", [
+    ({}, False),
+    ({"DISPLAY": ""}, False),
+    ({"QT_QPA_PLATFORM": "offscreen"}, True),
+    ({"WAYLAND_DISPLAY": "wayland-0"}, True),
+    ({"DISPLAY": ":0"}, True),  # a given environment is not probed
+])
+def test_has_display(env, ok):
+    assert _gui.has_display(env)[0] is ok
+
+
+def test_unreachable_x_display_counts_as_none(monkeypatch):
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":987")
+    ok, reason = _gui.has_display()
+    assert not ok and "DISPLAY=:987" in reason
+
+
+def test_output_goes_to_a_temp_dir_when_cwd_is_read_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _gui._output_path() == tmp_path / _gui.DEMO_PNG
+    monkeypatch.setattr(_gui.os, "access", lambda path, mode: False)
+    out = _gui._output_path()
+    assert out.parent != tmp_path and out.parent.is_dir() and out.name == _gui.DEMO_PNG
+
+
+def test_missing_file_is_named_and_exits_non_zero(tmp_path, capsys):
+    assert _gui.run_window([str(tmp_path / "nope.nii.gz")]) == 2
+    assert "nope.nii.gz" in capsys.readouterr().err
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_brainviz_without_display_renders_the_demo(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "brainviz"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("brainviz:")]
+    assert "no display" in lines[0]
+    out = tmp_path / _gui.DEMO_PNG
+    assert lines[-1] == f"brainviz: wrote {out}"
+    from PIL import Image
+
+    img = np.asarray(Image.open(out).convert("RGB"), dtype=float)
+    assert img.shape[0] > 200 and img.shape[1] > 200
+    assert img.std() > 20  # a drawn figure, not a blank one
+    # the statistical map's colours are in it
+    assert (np.abs(img[..., 0] - img[..., 2]) > 100).sum() > 100
