@@ -217,7 +217,8 @@ def _content_zoom(figure, views, point_camera, aspect, probe_width=192):
     coverage = 0.0
     for name in views:
         point_camera(name, 1.0)
-        drawn = render_image(figure, (width, height), transparent=True, multisamples=0)[..., 3] > 0
+        drawn = render_image(figure, (width, height), transparent=True, multisamples=0,
+                             _redraw=False)[..., 3] > 0
         ys, xs = np.nonzero(drawn)
         if xs.size == 0:
             continue
@@ -349,7 +350,7 @@ def render_montage(figure=None, views=("left", "right", "superior"), ncols=None,
         for name in views:
             point_camera(name, zoom)
             panels.append(render_image(figure, (panel_w, panel_h), transparent=transparent,
-                                       multisamples=multisamples))
+                                       multisamples=multisamples, _redraw=False))
     finally:
         if had_medial:
             # A medial view clips the other hemisphere until the next view is set.

@@ -222,7 +222,7 @@ class _WindowState:
                  ren.GetBackgroundAlpha(), cam, saved)
             )
 
-    def restore(self):
+    def restore(self, redraw=True):
         win = self.window
         win.SetMultiSamples(self.samples)
         win.SetSize(*self.size)
@@ -237,7 +237,7 @@ class _WindowState:
             cam.Modified()
         # Redraw at the original size, so the window shows the scene and not
         # the last export frame.
-        if not getattr(self.scene, "disable_render", False):
+        if redraw and not getattr(self.scene, "disable_render", False):
             win.Render()
 
 
@@ -285,7 +285,7 @@ def _unmix(black, white):
     return out
 
 
-def render_image(figure=None, size=None, transparent=False, multisamples=4):
+def render_image(figure=None, size=None, transparent=False, multisamples=4, _redraw=True):
     """Render ``figure`` offscreen at ``size`` and return its pixels.
 
     The figure's window is left exactly as it was (size, camera, background,
@@ -337,7 +337,9 @@ def render_image(figure=None, size=None, transparent=False, multisamples=4):
             frames.append(_grab(window, width, height))
         return _unmix(*frames)
     finally:
-        state.restore()
+        # _redraw=False: a caller rendering several images (a montage)
+        # redraws the window once at the end.
+        state.restore(redraw=_redraw)
 
 
 # --------------------------------------------------------------------------- writing

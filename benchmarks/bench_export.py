@@ -1,0 +1,176 @@
+"""Benchmark: brainviz figure export vs plain ``mayavi.mlab.savefig``.
+
+Prints, side by side in one run, for the full scene of the scenes issue (1 mm
+MNI template slices, statistical isosurfaces of the sample motor map, glass
+brain, 264-node Power 2011 connectome with 1,000 edges), built once with
+:func:`brainviz.scene.compose.build_scene` in a 600 x 600 offscreen window:
+
+1. a 4-view montage (left, right, superior, posterior) at 180 mm and 300 DPI,
+   with the shared colour bar: time, pixel size, and peak memory (numpy/Python
+   allocations from tracemalloc, and the growth of the process' peak RSS,
+   which includes VTK's framebuffers; run first so that the growth is its own);
+2. a 3840 x 2160 PNG: ``brainviz.scene.export.savefig(size=...)`` vs
+   ``mayavi.mlab.savefig(size=...)`` on the same figure (goal: time ratio
+   <= 1.2), and whether each file has the requested size (mayavi divides the
+   size by an integer magnification and rounds down);
+3. with ``--big``, an 8000 x 8000 export (time, size, peak RSS growth).
+
+Usage::
+
+    python benchmarks/bench_export.py [--repeat 3] [--big] [--out DIR]
+
+The machine is shared: wall times grow with the load average (printed), so
+process CPU times are printed next to them.
+"""
+import argparse
+import os
+import resource
+import statistics
+import tempfile
+import time
+import tracemalloc
+import warnings
+
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+
+N_EDGES = 1000
+TARGET = (3840, 2160)
+
+
+def _graph(seed=0):
+    from brainviz.data import load_power_2011
+
+    atlas = load_power_2011()
+    coords = np.asarray(atlas.coords, dtype=float)
+    n = len(coords)
+    rng = np.random.default_rng(seed)
+    m = rng.standard_normal((n, n))
+    m = (m + m.T) / 2
+    np.fill_diagonal(m, 0)
+    upper = np.sort(np.abs(m[np.triu_indices(n, 1)]))[::-1]
+    return m, coords, float(upper[N_EDGES - 1])
+
+
+def build_full_scene(size=(600, 600)):
+    """The full scene; returns (figure, visuals, missing visuals)."""
+    from brainviz.data import load_motor_activation, load_template
+    from brainviz.scene.compose import build_scene
+
+    matrix, coords, threshold = _graph()
+    missing = []
+    kwargs = dict(anatomy=load_template(resolution=1), stat_map=load_motor_activation(), threshold=3.0,
+                  stat_isosurface=True, glass_brain=True, matrix=matrix, coords=coords,
+                  edge_threshold=threshold, size=size)
+    try:
+        import brainviz.scene.glass  # noqa: F401
+    except ImportError:
+        missing.append("glass brain (brainviz.scene.glass)")
+        kwargs["glass_brain"] = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        figure, visuals = build_scene(**kwargs)
+    from brainviz.scene.views import set_view
+
+    set_view(figure, "left")
+    return figure, visuals, missing
+
+
+def _timed(func):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = func()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _size_of(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size
+
+
+def _maxrss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each export (median reported)")
+    parser.add_argument("--big", action="store_true", help="also export 8000 x 8000")
+    parser.add_argument("--out", default=None, help="folder for the images (default: a temporary one)")
+    args = parser.parse_args(argv)
+
+    from mayavi import mlab
+
+    from brainviz.scene.export import save_montage, savefig
+
+    mlab.options.offscreen = True
+    out = args.out or tempfile.mkdtemp(prefix="bench_export_")
+    os.makedirs(out, exist_ok=True)
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; images in {out}")
+
+    (figure, visuals, missing), build_s, _ = _timed(build_full_scene)
+    n_edges = visuals["connectome"].n_edges_shown if visuals["connectome"] is not None else 0
+    print(f"full scene built in {build_s:.1f} s: 1 mm template slices, motor-map isosurfaces, "
+          f"{'glass brain, ' if visuals['glass_brain'] is not None else ''}"
+          f"264-node connectome with {n_edges} edges; window {tuple(figure.scene.render_window.size)}")
+    if missing:
+        print("missing (not in the scene): " + ", ".join(missing))
+    # One render at the window size first, so neither side pays for shader compilation.
+    figure.scene.render()
+
+    # 1. 4-view montage at 180 mm, 300 DPI.
+    path = os.path.join(out, "montage_180mm_300dpi.png")
+    rss_before = _maxrss_mb()
+    tracemalloc.start()
+    _, wall, cpu = _timed(lambda: save_montage(
+        path, figure, views=("left", "right", "superior", "posterior"), width_mm=180, dpi=300,
+        colorbar=visuals["stat_map"], title="Motor activation"))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    size = _size_of(path)
+    print("\n1. 4-view montage, 180 mm at 300 DPI, with colour bar")
+    print(f"   time {wall:.2f} s wall / {cpu:.2f} s CPU -> {size[0]} x {size[1]} px "
+          f"({'2126 px wide as asked' if size[0] == 2126 else 'UNEXPECTED WIDTH'})")
+    print(f"   peak memory: {peak / 2**20:.0f} MB numpy/Python (tracemalloc), process peak RSS "
+          f"+{_maxrss_mb() - rss_before:.0f} MB (now {_maxrss_mb():.0f} MB)")
+
+    # 2. 3840 x 2160: brainviz vs mayavi, alternating, median of --repeat runs.
+    times = {"brainviz": [], "mayavi": []}
+    cpus = {"brainviz": [], "mayavi": []}
+    paths = {"brainviz": os.path.join(out, "brainviz_4k.png"), "mayavi": os.path.join(out, "mayavi_4k.png")}
+    for _ in range(args.repeat):
+        for side in ("brainviz", "mayavi"):
+            if side == "brainviz":
+                func = lambda: savefig(paths["brainviz"], figure, size=TARGET)  # noqa: E731
+            else:
+                func = lambda: mlab.savefig(paths["mayavi"], size=TARGET, figure=figure)  # noqa: E731
+            _, wall, cpu = _timed(func)
+            times[side].append(wall)
+            cpus[side].append(cpu)
+    bv, mv = statistics.median(times["brainviz"]), statistics.median(times["mayavi"])
+    print(f"\n2. {TARGET[0]} x {TARGET[1]} PNG of the full scene (median of {args.repeat}; wall / CPU)")
+    for side in ("brainviz", "mayavi"):
+        size = _size_of(paths[side])
+        ok = "requested size" if size == TARGET else f"WRONG SIZE (asked {TARGET[0]} x {TARGET[1]})"
+        label = "brainviz savefig" if side == "brainviz" else "mayavi.mlab.savefig"
+        print(f"   {label:22s} {statistics.median(times[side]):6.2f} s / {statistics.median(cpus[side]):6.2f} s"
+              f"   -> {size[0]} x {size[1]} ({ok})")
+    print(f"   ratio brainviz / mayavi: {bv / mv:.2f} (goal <= 1.2)")
+
+    if args.big:
+        path = os.path.join(out, "big_8000.png")
+        rss_before = _maxrss_mb()
+        _, wall, cpu = _timed(lambda: savefig(path, figure, size=(8000, 8000)))
+        size = _size_of(path)
+        print("\n3. 8000 x 8000 PNG of the full scene")
+        print(f"   time {wall:.1f} s wall / {cpu:.1f} s CPU -> {size[0]} x {size[1]} "
+              f"({'requested size' if size == (8000, 8000) else 'WRONG SIZE'}); process peak RSS "
+              f"+{_maxrss_mb() - rss_before:.0f} MB; window still {tuple(figure.scene.render_window.size)}")
+    mlab.close(figure)
+
+
+if __name__ == "__main__":
+    main()
