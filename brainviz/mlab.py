@@ -30,6 +30,7 @@ __all__ = [
     "view",
     "on_pick",
     "savefig",
+    "montage",
 ]
 
 
@@ -456,4 +457,40 @@ def savefig(path, size=None, figure=None, **kwargs):
     from .scene.export import savefig as _savefig
 
     return _savefig(path, figure=_figure_of(figure), size=size, **kwargs)
+
+
+def montage(path, views=("left", "right", "superior"), figure=None, **kwargs):
+    """Save several named views of the figure in a grid with one colour bar; see
+    :func:`brainviz.scene.export.save_montage`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file (.png, .tif/.tiff, .jpg/.jpeg).
+    views : sequence of str or str, default=("left", "right", "superior")
+        View names, e.g. ``("left", "medial-left", "right", "medial-right")``.
+    figure : Scene, default=None
+    **kwargs
+        ``ncols``, ``size``, ``width_mm``, ``dpi``, ``transparent``,
+        ``colorbar`` (a visual, e.g. the one :func:`stat_map` returned),
+        ``colorbar_title``, ``title``, ``panel_labels``.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import brainviz.mlab as bv
+    >>> fig = bv.figure(size=(100, 100))
+    >>> g = bv.glass_brain(figure=fig)
+    >>> out = bv.montage(os.path.join(tempfile.mkdtemp(), "m.png"), views="left,superior",
+    ...                  size=(200, None), figure=fig)
+    >>> out.name
+    'm.png'
+    """
+    from .scene.export import save_montage
+
+    return save_montage(path, figure=_figure_of(figure), views=views, **kwargs)
 # --- end savefig -------------------------------------------------------------------------------
