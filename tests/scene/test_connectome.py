@@ -175,6 +175,23 @@ def test_one_polydata_whatever_the_number_of_edges(fig):
 
 
 @pytest.mark.render
+def test_auto_mode_switches_between_tubes_and_lines(fig, monkeypatch):
+    from brainviz.scene import connectome
+
+    monkeypatch.setattr(connectome, "AUTO_TUBE_LIMIT", 2)
+    vis = _make(fig)
+    assert vis.drawn_edge_mode == "line"
+    lines_shot = _shot(fig)
+    vis.edge_threshold = 0.85  # one edge left: tubes again, same actor
+    assert vis.drawn_edge_mode == "tube"
+    vis.edge_threshold = None
+    assert vis.drawn_edge_mode == "line"
+    assert np.abs(_shot(fig) - lines_shot).sum() == 0
+    with pytest.warns(EmptyOverlayWarning, match="no non-zero weight off the diagonal"):
+        connectome.ConnectomeVisual(np.zeros((3, 3)), COORDS, figure=fig)
+
+
+@pytest.mark.render
 def test_node_colours_by_network_in_pixels(fig):
     from brainviz.scene.colors import qualitative_colors
     from brainviz.scene.picking import world_to_display
@@ -303,3 +320,16 @@ def test_example_script_renders_a_figure(tmp_path):
     # positive edges (orange/yellow) and negative ones (cyan/blue) are both visible
     assert _count(img, lambda r, g, b: (r > 200) & (g > 120) & (b < 60)) > 500
     assert _count(img, lambda r, g, b: (b > 180) & (r < 60)) > 200
+
+
+@pytest.mark.render
+def test_remove_takes_every_actor_out(fig):
+    from brainviz.scene._figure import figure_visuals
+
+    before = len(fig.scene.renderer.view_props)
+    vis = _make(fig, show_labels=True)
+    assert vis in figure_visuals(fig)
+    assert len(fig.scene.renderer.view_props) == before + 3
+    vis.remove()
+    assert len(fig.scene.renderer.view_props) == before
+    assert vis not in figure_visuals(fig)
