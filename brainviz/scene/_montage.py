@@ -34,9 +34,10 @@ def colorbar_spec(colorbar, title=None):
     ----------
     colorbar : dict, visual or Mayavi module
         - a dict with ``cmap`` (a colour map name or an (n, 3|4) table),
-          ``vmin``, ``vmax`` and optionally ``threshold`` and ``title``;
+          ``vmin``, ``vmax`` and optionally ``threshold``, ``two_sided`` and ``title``;
         - a brainviz visual with ``cmap``/``colormap``, ``vmin``/``vmax`` (or
-          ``vmax`` alone, symmetric) and optionally ``threshold``;
+          ``vmax`` alone, symmetric; a connectome's ``edge_vmax`` or edge
+          colour range) and optionally ``threshold``/``threshold_value``;
         - any Mayavi object with a ``module_manager.scalar_lut_manager``.
     title : str, optional
         Overrides the title found in ``colorbar``.
@@ -55,6 +56,7 @@ def colorbar_spec(colorbar, title=None):
     threshold = None if threshold is None or not np.isfinite(float(threshold)) or float(threshold) <= 0 \
         else float(threshold)
     return {"lut": lut, "vmin": vmin, "vmax": vmax, "threshold": threshold,
+            "two_sided": bool(spec.get("two_sided", True)),
             "title": title if title is not None else spec.get("title")}
 
 
@@ -70,19 +72,30 @@ def _spec_from(obj):
             cmap = obj.get("cmap", obj.get("lut", "cold_hot"))
             lut = _lut_from_name(cmap) if isinstance(cmap, str) else cmap
             return {"lut": lut, "vmin": obj["vmin"], "vmax": obj["vmax"],
-                    "threshold": obj.get("threshold"), "title": obj.get("title")}
+                    "threshold": obj.get("threshold"), "two_sided": obj.get("two_sided", True),
+                    "title": obj.get("title")}
         except KeyError as exc:
             raise ParameterError(f"colorbar dict needs 'vmin' and 'vmax'; missing {exc}") from None
-    # A brainviz visual: its colour map name and range.
+    # A brainviz visual: its colour map name and range (a statistical map's
+    # cmap/vmin/vmax/threshold, a connectome's colormap/edge_vmax/threshold_value).
     cmap = getattr(obj, "cmap", None) or getattr(obj, "colormap", None)
     if isinstance(cmap, str):
         vmax = getattr(obj, "vmax", None)
         vmin = getattr(obj, "vmin", None)
+        if vmax is None:
+            vmax = getattr(obj, "edge_vmax", None)
+        lut = getattr(obj, "edge_lut", None)
+        if vmax is None and lut is not None:
+            vmin, vmax = lut.table_range
         if vmax is not None:
             vmin = -float(vmax) if vmin is None else vmin
-            return {"lut": _lut_from_name(cmap), "vmin": vmin, "vmax": vmax,
-                    "threshold": getattr(obj, "threshold", None),
-                    "title": getattr(obj, "title", None) or getattr(obj, "name", None) or None}
+            threshold = getattr(obj, "threshold", None)
+            if not isinstance(threshold, (int, float)):
+                threshold = getattr(obj, "threshold_value", None)
+            title = getattr(obj, "colorbar_title", None) or getattr(obj, "title", None) \
+                or getattr(obj, "name", None) or None
+            return {"lut": _lut_from_name(cmap), "vmin": vmin, "vmax": vmax, "threshold": threshold,
+                    "two_sided": bool(getattr(obj, "two_sided", True)), "title": title}
     # Any Mayavi module: its scalar LUT manager.
     manager = getattr(getattr(obj, "module_manager", None), "scalar_lut_manager", None)
     if manager is None:
@@ -127,9 +140,10 @@ def _draw_colorbar(canvas, draw, spec, box, font, color):
     values = vmin + (np.arange(width) + 0.5) / width * (vmax - vmin)
     index = np.clip(((values - vmin) / (vmax - vmin) * len(lut)).astype(int), 0, len(lut) - 1)
     row = lut[index].astype(np.uint8)
+    two_sided = spec.get("two_sided", True)
     if thr is not None:
         # Values hidden by the threshold are shown as a neutral grey.
-        row[np.abs(values) < thr] = (200, 200, 200)
+        row[(np.abs(values) if two_sided else values) < thr] = (200, 200, 200)
     from PIL import Image
 
     strip = Image.fromarray(np.repeat(row[None], bar_h, axis=0), mode="RGB")
@@ -139,7 +153,7 @@ def _draw_colorbar(canvas, draw, spec, box, font, color):
     if vmin < 0 < vmax:
         ticks.append(0.0)
     if thr is not None:
-        ticks += [t for t in (-thr, thr) if vmin < t < vmax]
+        ticks += [t for t in ((-thr, thr) if two_sided else (thr,)) if vmin < t < vmax]
     label_y = top + bar_h + tick + 1
     placed = []
     for value in sorted(set(ticks)):

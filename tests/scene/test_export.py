@@ -372,3 +372,30 @@ def test_montage_bad_input(fig, tmp_path):
     with pytest.raises(ParameterError, match="colorbar"):
         save_montage(tmp_path / "m.png", fig, size=(100, 100), colorbar=object())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_colorbar_spec_from_visuals_and_dicts(mlab, img_3d):
+    from brainviz.exceptions import ParameterError
+    from brainviz.scene._montage import colorbar_spec
+    from brainviz.scene.connectome import ConnectomeVisual
+    from brainviz.scene.statmap import StatMapVisual
+
+    f = mlab.figure(size=(60, 60))
+    stat = StatMapVisual(img_3d, threshold=1.0, figure=f)
+    spec = colorbar_spec(stat)
+    peak = float(np.abs(img_3d.get_fdata()).max())
+    assert spec["vmin"] == pytest.approx(-peak, rel=1e-5) and spec["vmax"] == pytest.approx(peak, rel=1e-5)
+    assert spec["threshold"] == 1.0 and spec["two_sided"] and spec["title"] == stat.colorbar_title
+    assert spec["lut"].shape == (256, 3) and spec["lut"][-1, 0] > 200  # cold_hot: hot top end
+    m = np.array([[0, 0.5, -0.8], [0.5, 0, 0.1], [-0.8, 0.1, 0]])
+    graph = ConnectomeVisual(m, [(-40, 0, 0), (40, 0, 0), (0, 50, 10)], edge_threshold=0.3, figure=f)
+    spec = colorbar_spec(graph, title="weight")
+    assert spec["vmax"] == pytest.approx(0.8) and spec["vmin"] == pytest.approx(-0.8)
+    assert spec["threshold"] == pytest.approx(0.3) and spec["title"] == "weight"
+    mlab.close(f)
+    spec = colorbar_spec(dict(cmap="viridis", vmin=0, vmax=2, threshold=1, two_sided=False))
+    assert not spec["two_sided"] and spec["lut"].shape == (256, 3)
+    with pytest.raises(ParameterError, match="vmin < vmax"):
+        colorbar_spec(dict(cmap="viridis", vmin=2, vmax=2))
+    with pytest.raises(ParameterError, match="needs 'vmin' and 'vmax'"):
+        colorbar_spec(dict(cmap="viridis"))
