@@ -267,7 +267,7 @@ class ConnectomeVisual(Visual):
         actors = [self.node_actor, self.edge_actor]
         if self.directed:
             self._arrow_pd = tvtk.PolyData()
-            cone = tvtk.ConeSource(resolution=16, height=1.0, radius=0.35)
+            cone = tvtk.ConeSource(resolution=16, height=1.0, radius=0.4)
             self._arrow_mapper = tvtk.Glyph3DMapper(scaling=True, scale_mode="no_data_scaling", orient=True,
                                                     orientation_mode="direction", masking=True,
                                                     scalar_mode="use_point_field_data",
@@ -284,13 +284,15 @@ class ConnectomeVisual(Visual):
         label_pd = tvtk.PolyData(points=coords)
         names = tvtk.StringArray(name="label")
         for lab in self.labels:
-            names.insert_next_value(lab)
+            # Leading spaces put the text beside the sphere rather than on it.
+            names.insert_next_value(f"    {lab}")
         label_pd.point_data.add_array(names)
         self._label_mapper = tvtk.LabeledDataMapper(label_mode="label_field_data")
         self._label_mapper.field_data_name = "label"
         self._label_mapper.set_input_data(label_pd)
         prop = self._label_mapper.label_text_property
-        prop.trait_set(font_size=11, bold=True, italic=False, shadow=False, color=(0.1, 0.1, 0.1))
+        prop.trait_set(font_size=11, bold=True, italic=False, shadow=False, color=(0.1, 0.1, 0.1),
+                       justification="left", vertical_justification="centered")
         self.label_actor = tvtk.Actor2D(mapper=self._label_mapper)
         actors.append(self.label_actor)
 
@@ -407,6 +409,10 @@ class ConnectomeVisual(Visual):
             self._edge_mapper.set_input_data(self._edge_pd)
             self.edge_actor.property.line_width = max(1.0, 2.0 * self.edge_width)
         if self.directed:
+            start, end = self._edge_ends()
+            pts = np.empty((2 * len(self._ew), 3))
+            pts[0::2], pts[1::2] = start, end
+            self._edge_pd.points = pts
             self._update_arrows(radius)
         if len(kept) == 0:
             why = ("the matrix has no non-zero weight off the diagonal" if len(self._ew) == 0 else
@@ -414,15 +420,34 @@ class ConnectomeVisual(Visual):
                    f"every edge; the largest |weight| is {np.max(np.abs(self._ew)):.4g}")
             warnings.warn(f"{self.name}: no edge to draw: {why}", EmptyOverlayWarning, stacklevel=warn_stacklevel)
 
+    def _edge_ends(self):
+        """(start, end) points of every candidate edge, in mm.
+
+        In a directed graph an edge whose reverse also exists is moved aside
+        (to its right, seen from above) so that i -> j and j -> i are both
+        visible.
+        """
+        start, end = self.coords[self._ei], self.coords[self._ej]
+        if not self.directed or len(self._ew) == 0:
+            return start, end
+        reverse = self.matrix[self._ej, self._ei] != 0
+        vec = end - start
+        side = np.cross(vec, [0.0, 0.0, 1.0])
+        vertical = np.linalg.norm(side, axis=1) < 1e-9 * np.maximum(np.linalg.norm(vec, axis=1), 1e-9)
+        side[vertical] = np.cross(vec[vertical], [0.0, 1.0, 0.0])
+        side /= np.maximum(np.linalg.norm(side, axis=1), 1e-12)[:, None]
+        offset = np.where(reverse, 1.3 * self.edge_width, 0.0)[:, None] * side
+        return start + offset, end + offset
+
     def _update_arrows(self, radius):
         from tvtk.api import tvtk
 
-        start, end = self.coords[self._ei], self.coords[self._ej]
+        start, end = self._edge_ends()
         vec = end - start
         length = np.linalg.norm(vec, axis=1)
         unit = vec / np.maximum(length, 1e-9)[:, None]
         size = np.broadcast_to(np.asarray(self.node_size, float), (self.n_nodes,))[self._ej]
-        head = 4.0 * np.maximum(radius, 0.5)
+        head = max(5.0, 4.0 * float(self.edge_width))
         # The tip touches the target sphere; never more than half the edge long.
         back = np.minimum(size / 2 + head / 2, length / 2)
         self._arrow_pd.points = end - unit * back[:, None]
@@ -436,7 +461,7 @@ class ConnectomeVisual(Visual):
             arr = kind(name=arr_name)
             arr.from_array(values)
             pd.add_array(arr)
-        self._arrow_mapper.scale_factor = float(np.max(head)) if len(head) else 1.0
+        self._arrow_mapper.scale_factor = head
         self._arrow_pd.modified()
 
     def _update_visibility(self):

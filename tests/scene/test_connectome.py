@@ -333,3 +333,20 @@ def test_remove_takes_every_actor_out(fig):
     vis.remove()
     assert len(fig.scene.renderer.view_props) == before
     assert vis not in figure_visuals(fig)
+
+
+@pytest.mark.render
+def test_directed_edges_both_ways_are_drawn_side_by_side(fig):
+    from brainviz.scene.connectome import ConnectomeVisual
+
+    d = np.array([[0, 0.9, 0], [0.4, 0, 0], [0, 0, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nodes inside the brain, no NaN: no warning
+        vis = ConnectomeVisual(d, COORDS, directed=True, edge_width=1.0, figure=fig)
+    pts = vis._edge_pd.points.to_array().reshape(-1, 2, 3)
+    i, j, _ = vis.shown_edges()
+    forward, backward = pts[list(zip(i, j)).index((0, 1))], pts[list(zip(i, j)).index((1, 0))]
+    # same direction of travel reversed, 2 x 1.3 mm apart, both off the node centres
+    gap = np.linalg.norm(forward[0] - backward[1])
+    assert gap == pytest.approx(2.6, abs=1e-6)
+    assert np.linalg.norm(forward[0] - COORDS[0]) == pytest.approx(1.3, abs=1e-6)
