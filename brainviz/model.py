@@ -227,7 +227,7 @@ class ComponentsLayer(_VolumeLayer):
 
     kind = "components"
     colormap = Enum(REGION_CMAPS[0], REGION_CMAPS)
-    has_threshold = Bool(True)
+    # each component is cut at a third of its own peak by the visual: no global slider
     #: -1 shows all components, otherwise the frame index shown alone.
     frame = Int(-1)
 
@@ -240,13 +240,6 @@ class ComponentsLayer(_VolumeLayer):
         if clipped != self.frame:
             self.frame = clipped
 
-    def _set_ranges(self, volume):
-        data = volume.get_frame(0)
-        finite = np.abs(data[np.isfinite(data)])
-        vmax = float(finite.max()) if finite.size else 1.0
-        self.threshold_high = vmax if vmax > 0 else 1.0
-        if self.threshold == 0.0:
-            self.threshold = 0.2 * self.threshold_high
 
 
 class ConnectomeLayer(Layer):

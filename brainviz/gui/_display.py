@@ -198,8 +198,9 @@ class SceneSync:
                 if set_trait_if_present(visual, ("img",), img) is None:
                     self._remove(layer)
                     self._add(layer)
-            else:
-                set_trait_if_present(visual, ("component", "region", "frame"), layer.frame)
+            elif layer.kind == "components":
+                # the layer counts components from 0 (-1: all); the visual's region 0 is all
+                set_trait_if_present(visual, ("region",), layer.frame + 1)
             return
         aliases = _CONNECTOME_ALIASES if isinstance(layer, ConnectomeLayer) else _ALIASES
         if name == "edge_percentile":

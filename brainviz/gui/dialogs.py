@@ -127,9 +127,10 @@ class ExportOptions(HasTraits):
 
     path = File("figure.png", dialog_style="save")
     mode = Enum("figure", "montage")
-    #: Size in pixels (used when ``use_mm`` is off; 0 = the scene's size).
-    width = Int(800)
-    height = Int(600)
+    #: Size in pixels (used when ``use_mm`` is off; 0 x 0 = the scene's own size,
+    #: which gives exactly what ``brainviz render --size WxH`` writes for that scene).
+    width = Int(0)
+    height = Int(0)
     use_mm = Bool(False)
     width_mm = Float(180.0)
     dpi = Int(300)
@@ -189,8 +190,6 @@ class ExportOptions(HasTraits):
         kwargs = {}
         if self.width and self.height:
             kwargs["size"] = (self.width, self.height)
-        if self.dpi:
-            kwargs["dpi"] = self.dpi
         return kwargs
 
     def export(self, figure, colorbar=None):

@@ -269,15 +269,26 @@ class ConnectivityForm(JobForm):
         self.validate()
 
     def check_inputs(self):
-        if not self.subjects:
-            return "Choose at least one 4D series."
         if not self.atlas:
             return "Choose an atlas: a label image or a components layer (run a regions job first)."
+        if not self.subjects and not self._atlas_has_timeseries():
+            return "Choose at least one 4D series."
         return ""
 
+    def _atlas_has_timeseries(self):
+        atlas = self._layer(self.atlas)
+        return any(job.kind == "regions" and job.result is not None and atlas.result_folder
+                   and job.result_folder == atlas.result_folder for job in self.session.jobs)
+
     def run_args(self):
+        atlas = self._layer(self.atlas)
+        # components from a regions job of this session: use the time series it extracted
+        for job in self.session.jobs:
+            if (job.kind == "regions" and job.result is not None and atlas.result_folder
+                    and job.result_folder == atlas.result_folder):
+                return (), {"inputs": job.result}
         imgs = [self._image(self._layer(n)) for n in self.subjects]
-        return (), {"imgs": imgs, "atlas": self._image(self._layer(self.atlas))}
+        return (), {"imgs": imgs, "atlas": self._image(atlas)}
 
     def title(self):
         return f"connectivity ({self.params.values().get('kind', '')}) on {len(self.subjects)} series"

@@ -116,29 +116,76 @@ def test_export_dialog_writes_what_brainviz_render_writes(window, qtbot, tmp_pat
     """Same scene in the window and on the command line -> same pixels."""
     from PIL import Image
 
-    from brainviz.data import load_motor_activation
+    from brainviz.data import load_motor_activation, load_template
+    from brainviz.model import AnatomyLayer
 
     motor_path = load_motor_activation().path
     assert motor_path is not None
     del window.session.layers[:]
+    window.session.cursor = (0.0, 0.0, 0.0)  # the CLI's default cursor
+    template = AnatomyLayer(name="template")
+    template.set_volume(load_template())
+    window.session.add_layer(template)
     window.open_files([str(motor_path)])
     layer = window.session.layers[-1]
     layer.threshold = 3.0
+    layer.show_isosurface = True
     window.set_view("left")
     pump(qtbot, 100)
     opts = window.export_options
     opts.path = str(tmp_path / "window.png")
-    opts.mode, opts.use_mm, opts.width, opts.height, opts.transparent = "figure", False, 200, 160, False
+    # the same scene means the same viewport too: export at the scene's own size
+    width, height = (int(v) for v in window.figure.scene.render_window.size)
+    opts.mode, opts.use_mm, opts.width, opts.height, opts.transparent = "figure", False, width, height, False
     out = window.export_figure(opts)
     assert out is not None, window.errors.errors[-1:]
     cli_out = tmp_path / "cli.png"
-    cmd = [sys.executable, "-m", "brainviz", "render", "--no-anatomy", "--stat", str(motor_path),
-           "--threshold", "3", "--views", "left", "--size", "200x160", "-o", str(cli_out)]
+    cmd = [sys.executable, "-m", "brainviz", "render", "--stat", str(motor_path), "--threshold", "3",
+           "--isosurface", "--views", "left", "--size", f"{width}x{height}", "-o", str(cli_out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     if proc.returncode != 0 and "unrecognized arguments" in proc.stderr:
         pytest.skip(f"brainviz render does not take these options: {proc.stderr.strip()[-200:]}")
     assert proc.returncode == 0, proc.stderr
     a = np.asarray(Image.open(out).convert("RGB"), dtype=float)
     b = np.asarray(Image.open(cli_out).convert("RGB"), dtype=float)
-    assert a.shape == b.shape == (160, 200, 3)
+    assert a.shape == b.shape == (height, width, 3)
+    assert a.std() > 10, "the exported figure is blank"
+    assert (np.abs(a[..., 0] - a[..., 2]) > 100).sum() > 20, "the map's colours are missing"
     assert np.abs(a - b).mean() < 2.0
+
+
+def test_regions_then_connectivity_from_the_window(window, qtbot):
+    """Region learning on the resting-state demo, then a connectome from its time series."""
+    series = window.load_resting_state_demo()
+    assert len(series) == 3, window.errors.errors[-1:]
+    panel = window.jobs_panel
+    panel.kind = "regions"
+    form = panel.regions
+    form.subjects = [lay.name for lay in series]
+    form.params.n_components = 5
+    assert form.validate() == "", form.problem
+    state = window.start_job(form)
+    qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=240_000)
+    assert state.state == "done", state.traceback
+    components = window.session.layers[-1]
+    assert components.kind == "components" and components.n_frames == 5
+    assert components in window.sync.visuals
+    # one component alone, then all again, through the frame slider's trait
+    components.frame = 2
+    assert window.sync.visuals[components].region == 3
+    components.frame = -1
+
+    panel.kind = "connectivity"
+    conn = panel.connectivity
+    conn.atlas = components.name
+    conn.subjects = []
+    assert conn.validate() == "", conn.problem  # the regions job's time series are enough
+    state = window.start_job(conn)
+    qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=60_000)
+    assert state.state == "done", state.traceback
+    graph = window.session.layers[-1]
+    assert graph.kind == "connectome"
+    assert graph.data["matrix"].shape == (5, 5) and graph.data["coords"].shape == (5, 3)
+    assert graph in window.sync.visuals
+    for layer in [*series, components, graph]:
+        window.session.remove_layer(layer)

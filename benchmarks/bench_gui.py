@@ -1,0 +1,202 @@
+"""Benchmark the window, side by side in one run.
+
+1. Launch: time from starting ``brainviz`` (the built-in demo) to its first
+   rendered frame, vs a minimal TraitsUI window with one Mayavi contour
+   (goal: ratio at most 1.5). Both run as fresh processes on the same display
+   (an Xvfb started here when available, else Qt's offscreen platform) and
+   signal their first frame the same way: a VTK ``EndEvent`` on the scene's
+   render window once something is drawn.
+2. Responsiveness: the longest GUI event-loop stall while a decoding job runs
+   in the window (goal: under 100 ms), measured with a 10 ms QTimer probe;
+   the same probe with no job running is shown beside it.
+
+Usage: ``python benchmarks/bench_gui.py [--repeats 3]``
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+MINIMAL_WINDOW = textwrap.dedent('''
+    import os, sys
+    import numpy as np
+    from traits.api import HasTraits, Instance
+    from traitsui.api import Item, View
+    from mayavi.core.ui.api import MlabSceneModel, SceneEditor
+    from mayavi import mlab
+    from pyface.api import GUI
+
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        from brainviz.gui import _vtk_offscreen  # the same offscreen fix the window uses
+        _vtk_offscreen.install()
+
+    class Minimal(HasTraits):
+        scene = Instance(MlabSceneModel, ())
+        view = View(Item("scene", editor=SceneEditor(), width=600, height=500, show_label=False),
+                    resizable=True, title="minimal")
+
+    ready = sys.argv[1]
+    w = Minimal()
+    ui = w.edit_traits()
+    x, y, z = np.ogrid[-10:10:40j, -10:10:40j, -10:10:40j]
+    mlab.contour3d(x * x + y * y + z * z, contours=[50.0], figure=w.scene.mayavi_scene)
+    rw = w.scene.render_window
+    state = {}
+
+    def on_end(obj, event):
+        if not state:
+            state["done"] = True
+            open(ready, "w").write("ready")
+
+    rw.add_observer("EndEvent", on_end)
+    GUI().start_event_loop()
+''')
+
+
+def _display_env():
+    """(env, cleanup) for a display both windows use: Xvfb if installed, else offscreen Qt."""
+    env = dict(os.environ)
+    if shutil.which("Xvfb"):
+        for n in range(150, 250):
+            if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+                break
+        proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while not Path(f"/tmp/.X11-unix/X{n}").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        env.update(DISPLAY=f":{n}", QT_QPA_PLATFORM="xcb")
+        return env, "Xvfb", proc
+    env.update(QT_QPA_PLATFORM="offscreen")
+    return env, "offscreen Qt", None
+
+
+def _time_to_first_frame(cmd, env, ready, timeout=300):
+    if ready.exists():
+        ready.unlink()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not ready.exists():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{cmd} exited with {proc.returncode} before its first frame")
+            if time.perf_counter() - t0 > timeout:
+                raise RuntimeError(f"{cmd} drew nothing in {timeout} s")
+            time.sleep(0.01)
+        return time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def bench_launch(repeats):
+    env, display, xvfb = _display_env()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_gui_"))
+    env.setdefault("BRAINVIZ_DATA_DIR", str(tmp / "demo_data"))
+    script = tmp / "minimal.py"
+    script.write_text(MINIMAL_WINDOW)
+    ready = tmp / "ready"
+    env["BRAINVIZ_READY_FILE"] = str(ready)
+    try:
+        # one unmeasured run of each: the demo data is generated once, file caches warm
+        _time_to_first_frame([sys.executable, "-m", "brainviz"], env, ready)
+        _time_to_first_frame([sys.executable, str(script), str(ready)], env, ready)
+        ours, minimal = [], []
+        for _ in range(repeats):
+            ours.append(_time_to_first_frame([sys.executable, "-m", "brainviz"], env, ready))
+            minimal.append(_time_to_first_frame([sys.executable, str(script), str(ready)], env, ready))
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return display, statistics.median(ours), statistics.median(minimal), ours, minimal
+
+
+def bench_stall():
+    """Longest event-loop stall (ms) idle and while a decoding job runs in the window."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = Path(tempfile.mkdtemp(prefix="bench_gui_stall_"))
+    os.environ.setdefault("BRAINVIZ_DATA_DIR", str(tmp / "demo_data"))
+    os.environ["BRAINVIZ_CACHE_DIR"] = str(tmp / "cache")
+    from pyface.api import GUI
+    from pyface.qt import QtCore
+
+    from brainviz.gui.app import create_window
+
+    window = create_window(demo=True, show_errors=False)
+    window.load_decoding_demo()
+    app = QtCore.QCoreApplication.instance()
+    for _ in range(50):
+        GUI.process_events()
+
+    def probe(seconds=None, until=None):
+        gaps = []
+        last = [time.perf_counter()]
+
+        def tick():
+            now = time.perf_counter()
+            gaps.append(now - last[0])
+            last[0] = now
+
+        timer = QtCore.QTimer()
+        timer.setInterval(10)
+        timer.timeout.connect(tick)
+        timer.start()
+        t0 = time.perf_counter()
+        while True:
+            app.processEvents(QtCore.QEventLoop.AllEvents, 5)
+            if until is not None and until():
+                break
+            if seconds is not None and time.perf_counter() - t0 > seconds:
+                break
+            if time.perf_counter() - t0 > 600:
+                break
+        timer.stop()
+        return max(gaps) * 1000 if gaps else float("nan"), time.perf_counter() - t0
+
+    idle_ms, _ = probe(seconds=3.0)
+    form = window.jobs_panel.decoding
+    form.images = "decoding demo"
+    form.mask = "decoding demo mask"
+    form.params.cv = "kfold"
+    form.params.n_folds = 3
+    state = window.start_job(form)
+    job_ms, job_s = probe(until=lambda: state.state in ("done", "failed", "cancelled"))
+    result = (idle_ms, job_ms, job_s, state.state)
+    window.shutdown()
+    window.ui.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    display, ours, minimal, all_ours, all_minimal = bench_launch(args.repeats)
+    print(f"launch to first frame ({display}, median of {args.repeats}):")
+    print(f"  {'brainviz (demo)':32s} {ours:7.2f} s   runs: {', '.join(f'{t:.2f}' for t in all_ours)}")
+    print(f"  {'minimal TraitsUI + contour':32s} {minimal:7.2f} s   runs: "
+          f"{', '.join(f'{t:.2f}' for t in all_minimal)}")
+    print(f"  ratio {ours / minimal:.2f}  (goal <= 1.5)")
+
+    idle_ms, job_ms, job_s, state = bench_stall()
+    print("longest GUI event-loop stall (10 ms QTimer probe, offscreen Qt):")
+    print(f"  {'idle window':32s} {idle_ms:7.1f} ms")
+    print(f"  {'decoding job running':32s} {job_ms:7.1f} ms   (job {state} in {job_s:.1f} s; goal < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()
