@@ -138,7 +138,6 @@ class StatMapVisual(Visual):
     anatomy = Instance(AnatomyVisual)
     grid = Instance(VolumeGrid)
     source = Instance(object)
-    iso_source = Instance(object)
     slices = List()
     back_slices = List()
     isosurfaces = List()
@@ -146,6 +145,9 @@ class StatMapVisual(Visual):
     scalar_bar = Instance(object)
 
     def __init__(self, img, threshold=0.0, anatomy=None, figure=None, **traits):
+        self._iso_image = None
+        self._iso_contours = []
+        self._iso_has = []
         vol = to_volume(img, "img")
         grid = VolumeGrid(vol)
         finite = grid.data[np.isfinite(grid.data)]
@@ -184,9 +186,6 @@ class StatMapVisual(Visual):
         self.source = scalar_source(self.figure, self.grid, name=self.name)
         self.slices = make_slices(self.source, self.figure, self.cursor, self.name)
         self.back_slices = make_slices(self.source, self.figure, self.cursor, f"{self.name} (back)")
-        iso_data = np.nan_to_num(self.grid.data, nan=0.0)
-        self.iso_source = scalar_source(self.figure, self.grid, data=iso_data,
-                                        name=f"{self.name} isosurfaces")
         self._update_lut()
         self._update_cursor()
         self._update_opacity()
@@ -281,47 +280,78 @@ class StatMapVisual(Visual):
         # Behind-the-plane copies only matter when opaque anatomy planes hide one side.
         for ipw in self.back_slices:
             ipw.visible = show and self.anatomy is not None
-        if self.show_isosurface and not self.isosurfaces and self.iso_source is not None:
+        if self.show_isosurface and not self.isosurfaces and self.source is not None:
             self._update_isosurfaces()
-        for iso in self.isosurfaces:
-            iso.visible = bool(self.visible and self.show_isosurface and iso.contour.contours)
+        for actor, has in zip(self.isosurfaces, self._iso_has):
+            actor.visibility = bool(self.visible and self.show_isosurface and has)
         if self.scalar_bar is not None:
             self.scalar_bar.visibility = bool(self.visible and self.show_colorbar)
         self.render()
 
+    def _make_isosurface(self):
+        """One smoothed isosurface: image -> flying edges -> windowed sinc -> normals -> actor.
+
+        Plain VTK (not an mlab module) so the contour level is the threshold itself
+        and the surface is smoothed: coarse maps give staircase blobs otherwise.
+        """
+        from tvtk.api import tvtk
+        from tvtk.common import configure_input
+
+        if self._iso_image is None:
+            from vtkmodules.util.numpy_support import numpy_to_vtk
+
+            data = np.nan_to_num(self.grid.data, nan=0.0)
+            image = tvtk.ImageData(dimensions=data.shape, spacing=tuple(self.grid.spacing),
+                                   origin=tuple(self.grid.origin))
+            array = numpy_to_vtk(np.ascontiguousarray(data.ravel(order="F")), deep=True)
+            array.SetName("values")
+            image._vtk_obj.GetPointData().SetScalars(array)
+            self._iso_image = image
+        contour = tvtk.FlyingEdges3D(compute_normals=False, compute_scalars=False)
+        configure_input(contour, self._iso_image)
+        smooth = tvtk.WindowedSincPolyDataFilter(
+            number_of_iterations=15, pass_band=0.1, boundary_smoothing=False,
+            feature_edge_smoothing=False, non_manifold_smoothing=True, normalize_coordinates=True)
+        smooth.input_connection = contour.output_port
+        normals = tvtk.PolyDataNormals(splitting=False)
+        normals.input_connection = smooth.output_port
+        mapper = tvtk.PolyDataMapper(scalar_visibility=False)
+        mapper.input_connection = normals.output_port
+        actor = tvtk.Actor(mapper=mapper)
+        actor.property.specular = 0.3
+        actor.property.specular_power = 20
+        self.figure.scene.add_actor(actor)
+        return contour, actor
+
     @on_trait_change("isosurface_opacity")
     def _update_isosurfaces(self):
-        if self.iso_source is None or not self.show_isosurface:
+        if self.grid is None or self.figure is None or not self.show_isosurface:
             return
-        from mayavi import mlab
-
         lo, hi = self._range()
         t = max(float(self.threshold), 1e-9 * self._abs_max)
         levels = [t, -t] if self.two_sided else [t, None]
         with disable_render(self.figure):
             if not self.isosurfaces:
-                for sign in ("positive", "negative"):
-                    iso = mlab.pipeline.iso_surface(
-                        self.iso_source, contours=[1.0], figure=self.figure,
-                        name=f"{self.name} {sign} isosurface",
-                    )
-                    iso.actor.mapper.scalar_visibility = False
-                    iso.actor.property.specular = 0.3
-                    iso.actor.property.specular_power = 20
-                    self.isosurfaces.append(iso)
-            for iso, level in zip(self.isosurfaces, levels):
-                value_range = (self._data_min, self._data_max)
+                self._iso_contours = []
+                for _ in ("positive", "negative"):
+                    contour, actor = self._make_isosurface()
+                    self._iso_contours.append(contour)
+                    self.isosurfaces.append(actor)
+            self._iso_has = []
+            for contour, actor, level in zip(self._iso_contours, self.isosurfaces, levels):
                 has = level is not None and (
-                    (level > 0 and value_range[1] >= level) or (level < 0 and value_range[0] <= level)
+                    (level > 0 and self._data_max >= level) or (level < 0 and self._data_min <= level)
                 )
+                self._iso_has.append(has)
                 # An isosurface takes the colour halfway between the threshold and the range end,
                 # so that it reads clearly at any threshold.
                 if level is not None:
                     end = hi if level > 0 else lo
-                    iso.actor.property.color = self.color_at(0.5 * (level + end))
-                iso.contour.contours = [float(level)] if has else []
-                iso.actor.property.opacity = float(self.isosurface_opacity)
-                iso.visible = bool(self.visible and self.show_isosurface and has)
+                    actor.property.color = self.color_at(0.5 * (level + end))
+                    contour.number_of_contours = 1
+                    contour.set_value(0, float(level))
+                actor.property.opacity = float(self.isosurface_opacity)
+                actor.visibility = bool(self.visible and self.show_isosurface and has)
 
     @on_trait_change("show_colorbar, colorbar_title")
     def _update_colorbar(self):
@@ -347,7 +377,7 @@ class StatMapVisual(Visual):
         return self.grid.sample(xyz_mm, order=0)
 
     def _pipeline_roots(self):
-        return [s for s in (self.source, self.iso_source) if s is not None]
+        return [self.source] if self.source is not None else []
 
     def _actors(self):
-        return [self.scalar_bar] if self.scalar_bar is not None else []
+        return list(self.isosurfaces) + ([self.scalar_bar] if self.scalar_bar is not None else [])
