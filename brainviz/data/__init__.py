@@ -36,6 +36,8 @@ _API = {
     # synthetic.py
     "make_decoding_demo": "synthetic",
     "make_resting_state_demo": "synthetic",
+    "DecodingDemo": "synthetic",
+    "RestingStateDemo": "synthetic",
 }
 
 __all__ = sorted(_API)
