@@ -232,8 +232,12 @@ def _is_complete(folder, kind, params):
             and saved.get("params") == params)
 
 
-def _write_atomically(folder, write):
+def _write_atomically(folder, write, is_complete):
     """Run ``write(tmp_folder)`` then rename the folder into place.
+
+    ``is_complete(folder)`` tells whether another process finished the same
+    dataset meanwhile; its copy is then kept (it may be being read) and ours
+    discarded. An incomplete folder left by a crash is replaced.
 
     Returns True when ``folder`` holds a complete dataset afterwards, False
     when the data folder is not writable (a CacheWarning is issued).
@@ -251,8 +255,10 @@ def _write_atomically(folder, write):
         return False
     try:
         write(tmp)
-        if folder.exists():  # stale or incomplete: replace it
-            shutil.rmtree(folder, ignore_errors=True)
+        if folder.exists():
+            if is_complete(folder):
+                return True
+            shutil.rmtree(folder, ignore_errors=True)  # left by a crash
         try:
             os.replace(tmp, folder)
         except OSError:
@@ -365,7 +371,8 @@ def make_decoding_demo(*, n_runs=6, n_trials_per_class=8, classes=("face", "hous
     folder = _folder("decoding", params, data_dir)
     if not _is_complete(folder, "decoding", params):
         arrays = _generate_decoding(**params)
-        if not _write_atomically(folder, lambda tmp: _write_decoding(tmp, params, arrays)):
+        if not _write_atomically(folder, lambda tmp: _write_decoding(tmp, params, arrays),
+                                 lambda f: _is_complete(f, "decoding", params)):
             return _decoding_from_arrays(params, arrays, paths={})
     return _read_decoding(folder, params)
 
@@ -564,7 +571,8 @@ def make_resting_state_demo(*, n_subjects=3, n_timepoints=120, signal=2.0, noise
     folder = _folder("resting", params, data_dir)
     if not _is_complete(folder, "resting", params):
         arrays = _generate_resting(**params)
-        if not _write_atomically(folder, lambda tmp: _write_resting(tmp, params, arrays)):
+        if not _write_atomically(folder, lambda tmp: _write_resting(tmp, params, arrays),
+                                 lambda f: _is_complete(f, "resting", params)):
             return _resting_from_arrays(params, arrays, paths={})
     return _read_resting(folder, params)
 

@@ -146,6 +146,33 @@ def test_interrupted_write_leaves_nothing_half_written(tmp_path, monkeypatch):
     assert demo.img.shape[3] == 8
 
 
+def test_incomplete_folder_is_replaced_and_a_finished_one_kept(tmp_path, monkeypatch):
+    import shutil
+
+    params = dict(TINY_DECODING, classes=list(TINY_DECODING["classes"]), signal=2.0, noise=1.0,
+                  seed=0)
+    folder = synthetic._folder("decoding", params, tmp_path)
+    folder.mkdir(parents=True)
+    (folder / "bold.nii.gz").write_bytes(b"left by a crash")  # no meta.json
+    demo = make_decoding_demo(**TINY_DECODING, data_dir=tmp_path)
+    assert demo.paths["img"].parent == folder
+    assert demo.img.shape[3] == 8 and (folder / "meta.json").is_file()
+
+    # another process completes the same dataset while we write ours: keep theirs
+    other = tmp_path / "other"
+    real = synthetic._write_decoding
+
+    def race(tmp, params, arrays):
+        real(tmp, params, arrays)
+        shutil.copytree(tmp, synthetic._folder("decoding", params, other))
+        (synthetic._folder("decoding", params, other) / "theirs").write_text("")
+
+    monkeypatch.setattr(synthetic, "_write_decoding", race)
+    demo = make_decoding_demo(**TINY_DECODING, data_dir=other)
+    assert (demo.paths["img"].parent / "theirs").is_file()
+    assert [p.name for p in other.iterdir()] == [demo.paths["img"].parent.name]
+
+
 def test_unwritable_data_dir_still_gives_the_data(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
