@@ -9,7 +9,7 @@ import os
 import weakref
 
 import numpy as np
-from traits.api import Any, Bool, HasTraits, Str
+from traits.api import Any, Bool, HasTraits, Str, TraitType
 
 __all__ = [
     "get_figure",
@@ -21,6 +21,7 @@ __all__ = [
     "Visual",
     "lut_table",
     "enable_depth_peeling",
+    "Colormap",
 ]
 
 
@@ -181,6 +182,21 @@ def lut_table(name, n=256):
     rgba = np.ones((n, 4))
     rgba[:, :3] = rgb
     return np.round(rgba * 255).astype(np.uint8)
+
+
+class Colormap(TraitType):
+    """A colour map name, checked on assignment: a bad name raises ParameterError at once."""
+
+    default_value_type = 0
+    info_text = "a colour map name"
+
+    def __init__(self, default_value="cold_hot", **metadata):
+        super().__init__(default_value, **metadata)
+
+    def validate(self, obj, name, value):
+        from .colors import check_colormap
+
+        return check_colormap(value, parameter=f"The {name!r} parameter: colour map")
 
 
 class Visual(HasTraits):

@@ -6,9 +6,9 @@ uniform colour, so its translucent layers blend the same in any order and no
 depth peeling is needed; the blobs inside are opaque.
 """
 import numpy as np
-from traits.api import Any, Array, Enum, Instance, Range, Str, on_trait_change
+from traits.api import Any, Array, Enum, Instance, Range, on_trait_change
 
-from ._figure import Visual, disable_render
+from ._figure import Colormap, Visual, disable_render
 from .statmap import StatMapVisual
 
 __all__ = ["GlassBrainVisual"]
@@ -42,7 +42,7 @@ class GlassBrainVisual(Visual):
     color = Array(dtype=float, shape=(3,), value=np.array([0.55, 0.55, 0.6]))
     shell = Enum("pial", "mask")
     threshold = Any()
-    cmap = Str("cold_hot")
+    cmap = Colormap("cold_hot")
 
     #: The blobs (a StatMapVisual drawn as isosurfaces), or None.
     blobs = Instance(StatMapVisual)

@@ -13,7 +13,7 @@ import numpy as np
 from traits.api import Array, Bool, Float, Instance, List, Range, Str, on_trait_change
 
 from ..exceptions import DataValueError, EmptyOverlayWarning
-from ._figure import Visual, disable_render, lut_table
+from ._figure import Colormap, Visual, disable_render, lut_table
 from .volume import AnatomyVisual, VolumeGrid, make_slices, scalar_source, to_volume, update_lut
 
 __all__ = ["StatMapVisual", "threshold_table", "make_colorbar", "update_colorbar"]
@@ -123,7 +123,7 @@ class StatMapVisual(Visual):
 
     threshold = Float(0.0)
     two_sided = Bool(True)
-    cmap = Str("cold_hot")
+    cmap = Colormap("cold_hot")
     vmin = Float()
     vmax = Float()
     symmetric = Bool(True)

@@ -8,10 +8,10 @@ written into the mesh's colour array in place when the threshold, colour map,
 range or opacity change.
 """
 import numpy as np
-from traits.api import Array, Bool, Enum, Float, Instance, List, Range, Str, on_trait_change
+from traits.api import Bool, Enum, Float, Instance, List, Range, Str, on_trait_change
 
 from ..exceptions import DataValueError, ParameterError
-from ._figure import Visual, as_points, disable_render, lut_table
+from ._figure import Colormap, Visual, as_points, disable_render, lut_table
 from .statmap import _N_COLORS, make_colorbar, update_colorbar
 from .volume import to_volume
 
@@ -60,7 +60,7 @@ class SurfaceVisual(Visual):
     mesh = Enum("inflated", "pial")
     threshold = Float(0.0)
     two_sided = Bool(True)
-    cmap = Str("cold_hot")
+    cmap = Colormap("cold_hot")
     vmin = Float()
     vmax = Float()
     symmetric = Bool(True)

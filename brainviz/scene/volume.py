@@ -8,10 +8,10 @@ an image whose ``origin`` is the world position of voxel (0, 0, 0) and whose
 RAS therefore draw the same picture.
 """
 import numpy as np
-from traits.api import Array, Bool, Float, Instance, List, Range, Str, on_trait_change
+from traits.api import Array, Bool, Float, Instance, List, Range, on_trait_change
 
 from ..exceptions import DimensionError
-from ._figure import Visual, as_points, disable_render, lut_table
+from ._figure import Colormap, Visual, as_points, disable_render, lut_table
 
 __all__ = ["AnatomyVisual", "VolumeGrid", "to_volume"]
 
@@ -186,6 +186,7 @@ def make_slices(src, figure, cursor, name, force_opaque=False):
         w.slice_position = float(pos)
         # vtkImagePlaneWidget keeps its texture actor private: find it in the renderer.
         actor = _texture_actor(renderer, w)
+        ipw._brainviz_actor = actor
         if force_opaque and actor is not None:
             actor.SetForceOpaque(True)
         planes.append(ipw)
@@ -221,7 +222,7 @@ class AnatomyVisual(Visual):
     vmin = Float()
     vmax = Float()
     #: Colour map of the slices ("gray" by default).
-    cmap = Str("gray")
+    cmap = Colormap("gray")
     #: Slice opacity.
     opacity = Range(0.0, 1.0, 1.0)
     #: Draw voxels at the image minimum (the background) transparent.
@@ -311,6 +312,10 @@ class AnatomyVisual(Visual):
     def _update_opacity(self):
         for ipw in self.slices:
             ipw.ipw.texture_plane_property.opacity = float(self.opacity)
+            # opaque pass only while fully opaque: translucent slices must blend
+            actor = getattr(ipw, "_brainviz_actor", None)
+            if actor is not None:
+                actor.SetForceOpaque(self.opacity >= 1.0)
         self.render()
 
     @on_trait_change("visible, show_slices")

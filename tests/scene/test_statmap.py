@@ -156,6 +156,16 @@ def test_colorbar_with_title_and_threshold_marked(figure, px):
     assert not bar.visibility
 
 
+def test_bad_colormap_is_refused_on_assignment(figure):
+    from brainviz.exceptions import ParameterError
+    from brainviz.scene.statmap import StatMapVisual
+
+    m = StatMapVisual(_stat(), threshold=2.0, figure=figure, cmap="RdBu_r")
+    with pytest.raises(ParameterError, match="'cmap' parameter: colour map 'hotcold' is not a known colour map"):
+        m.cmap = "hotcold"
+    assert m.cmap == "RdBu_r"
+
+
 def test_4d_map_is_refused(figure, img_4d):
     from brainviz.scene.statmap import StatMapVisual
 

@@ -95,6 +95,16 @@ def test_isosurface_and_volume_rendering_options(offscreen_mlab, blob_img, px):
     assert a.isosurface_module is not None and not a.isosurface_module.visible
 
 
+def test_translucent_slices_blend_with_the_background(figure, blob_img, px):
+    a = _anatomy(blob_img, figure, vmax=100, transparent_background=False)
+    px.look_along(figure, "x")
+    centre = px.to_pixel(figure, (0, 0, -30))  # inside the head but darker than white
+    opaque = int(px.shot(figure)[centre].mean())
+    a.opacity = 0.3
+    faded = int(px.shot(figure)[centre].mean())
+    assert faded > opaque + 40  # 70 % of the white background shows through
+
+
 def test_4d_image_is_refused(figure, img_4d):
     with pytest.raises(DimensionError, match="'img' parameter expected a 3D image.*4D"):
         _anatomy(img_4d, figure)
