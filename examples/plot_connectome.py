@@ -58,7 +58,7 @@ except ImportError:
     x, y, z = np.meshgrid(*[aff[k, k] * np.arange(data.shape[k]) + aff[k, 3] for k in range(3)], indexing="ij")
     mlab.contour3d(x, y, z, data, contours=[0.5], color=(0.6, 0.6, 0.65), opacity=0.08, figure=fig)
 
-conn = bv.connectome(matrix, atlas.coords, edge_threshold="99%", networks=networks,
+conn = bv.connectome(matrix, atlas.coords, edge_threshold="99%", networks=networks, show_legend=True,
                      labels=atlas.labels, node_size=7.0, edge_width=1.3, figure=fig)
 print(f"{conn.n_edges_shown} edges drawn (|r| >= {conn.threshold_value:.2f}); networks: "
       + ", ".join(conn.network_colors))

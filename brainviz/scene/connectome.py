@@ -140,6 +140,9 @@ class ConnectomeVisual(Visual):
         Draw ``matrix[i, j]`` as an edge from node i to node j with an arrow
         head near j; the matrix may then be asymmetric.
     show_labels : bool, default=False
+    show_legend : bool, default=False
+        A legend of the node colours per network (or per label given as
+        ``node_color``), in the lower-left corner.
     opacity : float, default=1.0
     node_cmap : str, default="viridis"
         Colour map for numeric ``node_color`` values.
@@ -179,6 +182,8 @@ class ConnectomeVisual(Visual):
     opacity = Range(0.0, 1.0, 1.0)
     show_labels = Bool(False)
     show_nodes = Bool(True)
+    #: A legend box of the node colours by network (or label) in the lower-left corner.
+    show_legend = Bool(False)
 
     #: Read-only after construction.
     directed = Bool(False)
@@ -198,11 +203,12 @@ class ConnectomeVisual(Visual):
     edge_actor = Any()
     arrow_actor = Any()
     label_actor = Any()
+    legend_actor = Any()
 
     def __init__(self, matrix, coords, *, edge_threshold=None, node_size=6.0, node_color="auto",
                  networks=None, labels=None, colormap="cold_hot", edge_vmax=None, edge_width=1.2,
-                 edge_mode="auto", directed=False, show_labels=False, opacity=1.0, node_cmap="viridis",
-                 figure=None, name="connectome"):
+                 edge_mode="auto", directed=False, show_labels=False, show_legend=False, opacity=1.0,
+                 node_cmap="viridis", figure=None, name="connectome"):
         matrix, coords = gi.check_graph(matrix, coords, directed=directed, labels=labels, networks=networks)
         labels = [str(v) for v in labels] if labels is not None else [f"node {k}" for k in range(len(coords))]
         super().__init__(directed=bool(directed), n_nodes=len(coords), coords=coords, matrix=matrix,
@@ -214,14 +220,16 @@ class ConnectomeVisual(Visual):
         # Validate styling arguments before building anything (trait validators raise).
         self.trait_set(trait_change_notify=False, edge_threshold=edge_threshold, node_size=node_size,
                        colormap=colormap, node_cmap=node_cmap, edge_vmax=edge_vmax, edge_width=edge_width,
-                       edge_mode=edge_mode, show_labels=show_labels, opacity=opacity)
+                       edge_mode=edge_mode, show_labels=show_labels, show_legend=show_legend,
+                       opacity=opacity)
         self._node_rgba = self._resolve_node_colors(node_color)
         self.trait_setq(node_color=node_color)
         self._setup(figure)
         with _batch(self.figure):
             self._build()
         self.on_trait_change(self._restyle, "edge_threshold, node_size, node_color, node_cmap, colormap, "
-                             "edge_vmax, edge_width, edge_mode, opacity, show_labels, show_nodes, visible")
+                             "edge_vmax, edge_width, edge_mode, opacity, show_labels, show_nodes, show_legend, "
+                             "visible")
 
     # ------------------------------------------------------------------ build
     def _build(self):
@@ -295,6 +303,15 @@ class ConnectomeVisual(Visual):
                        justification="left", vertical_justification="centered")
         self.label_actor = tvtk.Actor2D(mapper=self._label_mapper)
         actors.append(self.label_actor)
+
+        self.legend_actor = tvtk.LegendBoxActor(border=False, box=False, padding=2)
+        self.legend_actor.position_coordinate.trait_set(coordinate_system="normalized_viewport", value=(0.01, 0.01, 0))
+        self.legend_actor.entry_text_property.trait_set(color=(0.1, 0.1, 0.1), bold=False, italic=False,
+                                                       shadow=False)
+        self._legend_symbol = tvtk.SphereSource(radius=0.5, theta_resolution=12, phi_resolution=8)
+        self._legend_symbol.update()
+        self._update_legend()
+        actors.append(self.legend_actor)
 
         self._update_nodes()
         self._update_edge_colors()
@@ -464,12 +481,22 @@ class ConnectomeVisual(Visual):
         self._arrow_mapper.scale_factor = head
         self._arrow_pd.modified()
 
+    def _update_legend(self):
+        entries = list(self.network_colors.items())
+        self.legend_actor.number_of_entries = len(entries)
+        for k, (name, rgb) in enumerate(entries):
+            self.legend_actor.set_entry(k, self._legend_symbol.output, str(name), tuple(rgb))
+        # About one text line (2.5 % of the window height) per entry.
+        self.legend_actor.position2_coordinate.trait_set(coordinate_system="normalized_viewport",
+                                                         value=(0.25, min(0.9, 0.035 * max(len(entries), 1)), 0))
+
     def _update_visibility(self):
         self.node_actor.visibility = self.visible and self.show_nodes
         self.edge_actor.visibility = self.visible and bool(self._shown.any())
         if self.arrow_actor is not None:
             self.arrow_actor.visibility = self.visible and bool(self._shown.any())
         self.label_actor.visibility = self.visible and self.show_labels
+        self.legend_actor.visibility = self.visible and self.show_legend and bool(self.network_colors)
         for actor in (self.node_actor, self.edge_actor, self.arrow_actor):
             if actor is not None:
                 actor.property.opacity = self.opacity
@@ -478,6 +505,7 @@ class ConnectomeVisual(Visual):
         if name in ("node_color", "node_cmap"):
             self._node_rgba = self._resolve_node_colors(self.node_color)
             self._update_nodes()
+            self._update_legend()
         elif name == "node_size":
             self._update_nodes()
             if self.directed:
@@ -536,4 +564,5 @@ class ConnectomeVisual(Visual):
         return out[0] if single else out
 
     def _actors(self):
-        return [a for a in (self.node_actor, self.edge_actor, self.arrow_actor, self.label_actor) if a is not None]
+        return [a for a in (self.node_actor, self.edge_actor, self.arrow_actor, self.label_actor,
+                            self.legend_actor) if a is not None]

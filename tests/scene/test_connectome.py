@@ -167,7 +167,7 @@ def test_one_polydata_whatever_the_number_of_edges(fig):
     before = fig.scene.renderer.actors.__len__()
     vis = ConnectomeVisual(m, coords, figure=fig)
     assert vis.n_edges_shown == n * (n - 1) // 2
-    # nodes + edges + labels: 3 props for 780 edges
+    # nodes + edges + labels + legend: 4 props for 780 edges
     assert len(fig.scene.renderer.view_props) - before <= 4
     assert vis._edge_pd.number_of_lines == n * (n - 1) // 2
     vis.edge_threshold = "90%"
@@ -329,7 +329,7 @@ def test_remove_takes_every_actor_out(fig):
     before = len(fig.scene.renderer.view_props)
     vis = _make(fig, show_labels=True)
     assert vis in figure_visuals(fig)
-    assert len(fig.scene.renderer.view_props) == before + 3
+    assert len(fig.scene.renderer.view_props) == before + 4  # nodes, edges, labels, legend
     vis.remove()
     assert len(fig.scene.renderer.view_props) == before
     assert vis not in figure_visuals(fig)
@@ -350,3 +350,19 @@ def test_directed_edges_both_ways_are_drawn_side_by_side(fig):
     gap = np.linalg.norm(forward[0] - backward[1])
     assert gap == pytest.approx(2.6, abs=1e-6)
     assert np.linalg.norm(forward[0] - COORDS[0]) == pytest.approx(1.3, abs=1e-6)
+
+
+@pytest.mark.render
+def test_network_legend_toggles(fig):
+    with pytest.warns(EmptyOverlayWarning):
+        vis = _make(fig, node_color="auto", networks=["DMN", "DMN", "Visual"], edge_threshold=5.0)
+    assert vis.legend_actor.number_of_entries == 2 and not vis.legend_actor.visibility
+    without = _shot(fig)
+    vis.show_legend = True
+    with_legend = _shot(fig)
+    changed = np.any(with_legend != without, axis=-1)
+    rows, cols = np.nonzero(changed)
+    # drawn in the lower-left corner
+    assert changed.sum() > 30 and rows.min() > 150 and cols.max() < 150
+    vis.node_color = "black"  # one colour: nothing to explain
+    assert vis.legend_actor.number_of_entries == 0 and not vis.legend_actor.visibility
