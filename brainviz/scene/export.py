@@ -6,8 +6,9 @@ One export path serves the window, :mod:`brainviz.mlab` and ``brainviz render``:
   returns the pixels. The render window is resized for the render only (what is
   resized is VTK's framebuffer: offscreen figures never show it; on-screen
   windows are put back at once) and then everything is restored exactly: size,
-  camera, background, multisampling. The camera's view angle is kept, so the
-  framing is the same at every size with the same aspect ratio.
+  camera, background, multisampling. Images larger than :data:`TILE_SIZE` are
+  rendered in tiles. The camera's view angle is kept, so the framing is the
+  same at every size with the same aspect ratio.
 - :func:`savefig` turns a pixel size, or a physical width in mm plus a DPI,
   into pixels, renders, and writes PNG, TIFF or JPEG with Pillow (DPI in the
   PNG ``pHYs`` chunk and the TIFF/JPEG resolution tags), or PDF, SVG and EPS
@@ -41,6 +42,7 @@ __all__ = [
     "VECTOR_FORMATS",
     "FORMATS",
     "MAX_SIZE",
+    "TILE_SIZE",
     "DEFAULT_DPI",
     "resolve_size",
     "render_image",
@@ -241,8 +243,25 @@ class _WindowState:
             win.Render()
 
 
-def _grab(window, width, height):
-    """Render ``window`` and return its pixels as an (height, width, 3) uint8 array, top row first."""
+#: Largest framebuffer side rendered in one piece; larger images are rendered
+#: in tiles (vtkWindowToImageFilter's scale), so an 8000 x 8000 figure needs
+#: 4 tiles of 4000 x 4000 instead of one multisampled 8000 x 8000 framebuffer.
+TILE_SIZE = 4096
+
+
+def _tiling(width, height):
+    """Return (tile width, tile height, scale) covering width x height with tiles <= TILE_SIZE."""
+    scale = max(1, -(-max(width, height) // TILE_SIZE))
+    return -(-width // scale), -(-height // scale), scale
+
+
+def _grab(window, width, height, scale=1):
+    """Render ``window`` and return its pixels as an (height, width, 3) uint8 array, top row first.
+
+    With ``scale`` > 1 the window (set to the tile size) is rendered in
+    ``scale`` x ``scale`` tiles, and the (slightly larger) mosaic is cropped to
+    ``width`` x ``height`` about its centre.
+    """
     from vtkmodules.util.numpy_support import vtk_to_numpy
     from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
 
@@ -256,16 +275,22 @@ def _grab(window, width, height):
     w2i.SetInputBufferTypeToRGB()
     w2i.ReadFrontBufferOff()
     w2i.ShouldRerenderOn()
+    if scale > 1:
+        w2i.SetScale(scale, scale)
+        # Lines and points keep their width across tiles instead of growing.
+        w2i.FixBoundaryOn()
     w2i.Update()
     image = w2i.GetOutput()
     nx, ny, _ = image.GetDimensions()
-    if (nx, ny) != (width, height):
+    tw, th = window.GetSize()
+    if (nx, ny) != (tw * scale, th * scale) or nx < width or ny < height:
         raise ExportError(
             f"The renderer gave a {nx} x {ny} image instead of {width} x {height}: "
             "the OpenGL driver cannot render frames this large; lower the size"
         )
-    pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(ny, nx, 3)
-    return np.ascontiguousarray(pixels[::-1])
+    pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(ny, nx, 3)[::-1]
+    x0, y0 = (nx - width) // 2, (ny - height) // 2
+    return np.ascontiguousarray(pixels[y0:y0 + height, x0:x0 + width])
 
 
 def _unmix(black, white):
@@ -326,15 +351,16 @@ def render_image(figure=None, size=None, transparent=False, multisamples=4, _red
         window.SetMultiSamples(int(multisamples))
         for ren, *_ in state.renderers:
             ren.SetUseFXAA(False)
-        window.SetSize(width, height)
+        tile_w, tile_h, scale = _tiling(width, height)
+        window.SetSize(tile_w, tile_h)
         if not transparent:
-            return _grab(window, width, height)
+            return _grab(window, width, height, scale)
         frames = []
         for color in ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)):
             for ren, *_ in state.renderers:
                 ren.SetGradientBackground(False)
                 ren.SetBackground(*color)
-            frames.append(_grab(window, width, height))
+            frames.append(_grab(window, width, height, scale))
         return _unmix(*frames)
     finally:
         # _redraw=False: a caller rendering several images (a montage)
