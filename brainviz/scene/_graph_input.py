@@ -14,6 +14,7 @@ from ..exceptions import (BrainvizWarning, DataValueError, DimensionError, Param
                           ShapeMismatchError)
 
 __all__ = ["check_graph", "candidate_edges", "resolve_threshold", "nodes_outside_brain", "warn_outside_brain",
+           "resolve_node_colors", "check_node_size", "check_edge_vmax",
            "BRAIN_BOUNDING_BOX"]
 
 #: MNI152 brain bounding box (xmin, xmax, ymin, ymax, zmin, zmax) in mm, used when no brain mask is available.
@@ -219,3 +220,76 @@ def warn_outside_brain(coords, labels=None, stacklevel=3):
             stacklevel=stacklevel,
         )
     return outside
+
+
+def check_node_size(value, n):
+    """Validate ``node_size``: a positive number of mm, or one per node (``n`` of them)."""
+    arr = np.asarray(value, dtype=float) if not isinstance(value, str) else np.array([np.nan])
+    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ParameterError(
+            f"node_size must be a positive number of mm or an array of them (one per node); got {value!r}"
+        )
+    if arr.ndim == 1 and n and arr.size != n:
+        raise ShapeMismatchError(f"node_size must have one entry per node ({n}); got {arr.size}")
+
+
+def check_edge_vmax(value):
+    """Validate ``edge_vmax``: None or a positive number."""
+    if value is not None and (not np.isscalar(value) or isinstance(value, str)
+                              or not np.isfinite(float(value)) or float(value) <= 0):
+        raise ParameterError(f"edge_vmax must be None or a positive number; got {value!r}")
+
+
+def resolve_node_colors(node_color, n, *, networks=None, node_cmap="viridis", default=(0.3, 0.3, 0.3)):
+    """Turn a ``node_color`` value into (n, 4) uint8 RGBA colours and a legend.
+
+    Parameters
+    ----------
+    node_color : "auto", colour, (n, 3|4) array, n numbers or n labels
+        "auto": one qualitative colour per network when ``networks`` is given,
+        else ``default``. A tuple of 3 or 4 numbers is always one colour
+        (even for 3 or 4 nodes); a list/array of n numbers goes through
+        ``node_cmap``; n strings get one qualitative colour per distinct label.
+    n : int
+        Number of nodes.
+
+    Returns
+    -------
+    rgba : ndarray of shape (n, 4), dtype uint8
+    legend : dict
+        Label -> (r, g, b) for network/label colourings, else empty.
+
+    Raises
+    ------
+    ParameterError, ShapeMismatchError
+    """
+    from .colors import colors_for_labels, map_values_to_colors, to_rgb
+
+    legend = {}
+    if isinstance(node_color, str) and node_color == "auto":
+        if networks is not None:
+            rgb, legend = colors_for_labels(networks)
+        else:
+            rgb = np.tile(default, (n, 1))
+    elif isinstance(node_color, str) or (
+            np.ndim(node_color) == 1 and len(node_color) in (3, 4)
+            and (isinstance(node_color, tuple) or len(node_color) != n)
+            and all(isinstance(v, (int, float, np.number)) for v in node_color)):
+        rgb = np.tile(to_rgb(node_color, parameter="node_color"), (n, 1))
+    else:
+        values = list(node_color) if np.ndim(node_color) == 1 else node_color
+        arr = np.asarray(values, dtype=object)
+        if len(arr) != n:
+            raise ShapeMismatchError(f"node_color must be a colour or have one entry per node ({n}); got {len(arr)}")
+        if arr.ndim == 2:
+            rgb = np.array([to_rgb(row, parameter="node_color") for row in arr])
+        elif all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in arr):
+            rgba = map_values_to_colors(np.asarray(arr, float), node_cmap,
+                                        vmin=float(np.min(arr)), vmax=float(np.max(arr)) + 1e-12)
+            rgb = rgba[:, :3] / 255.0
+        else:
+            rgb, legend = colors_for_labels([str(v) for v in arr])
+    rgba = np.empty((n, 4), dtype=np.uint8)
+    rgba[:, :3] = np.round(np.asarray(rgb, float) * 255)
+    rgba[:, 3] = 255
+    return rgba, legend

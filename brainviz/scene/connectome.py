@@ -21,10 +21,10 @@ import warnings
 import numpy as np
 from traits.api import Any, Array, Bool, Enum, Float, Int, List, Range, TraitType
 
-from ..exceptions import EmptyOverlayWarning, ParameterError, ShapeMismatchError
+from ..exceptions import EmptyOverlayWarning
 from . import _graph_input as gi
 from ._figure import Visual, as_points
-from .colors import check_colormap, colors_for_labels, get_lut, map_values_to_colors, to_rgb
+from .colors import check_colormap, get_lut
 
 __all__ = ["ConnectomeVisual", "DEFAULT_NODE_COLOR", "AUTO_TUBE_LIMIT"]
 
@@ -79,15 +79,8 @@ def _check_threshold(obj, value):
     gi.resolve_threshold(value, np.zeros((2, 2)))
 
 
-def _check_positive_or_array(name):
-    def check(obj, value):
-        arr = np.asarray(value, dtype=float) if not isinstance(value, str) else np.array([np.nan])
-        if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-            raise ParameterError(f"{name} must be a positive number of mm or an array of them (one per node); got {value!r}")
-        n = getattr(obj, "n_nodes", 0)
-        if arr.ndim == 1 and n and arr.size != n:
-            raise ShapeMismatchError(f"{name} must have one entry per node ({n}); got {arr.size}")
-    return check
+def _check_node_size(obj, value):
+    gi.check_node_size(value, getattr(obj, "n_nodes", 0))
 
 
 def _check_cmap(obj, value):
@@ -95,8 +88,7 @@ def _check_cmap(obj, value):
 
 
 def _check_vmax(obj, value):
-    if value is not None and (not np.isscalar(value) or not np.isfinite(float(value)) or float(value) <= 0):
-        raise ParameterError(f"edge_vmax must be None or a positive number; got {value!r}")
+    gi.check_edge_vmax(value)
 
 
 class ConnectomeVisual(Visual):
@@ -172,7 +164,7 @@ class ConnectomeVisual(Visual):
     """
 
     edge_threshold = _Checked(_check_threshold)
-    node_size = _Checked(_check_positive_or_array("node_size"), 6.0)
+    node_size = _Checked(_check_node_size, 6.0)
     node_color = _Checked(lambda obj, value: obj._node_colors_for(value) if obj.n_nodes else None, "auto")
     node_cmap = _Checked(_check_cmap, "viridis")
     colormap = _Checked(_check_cmap, "cold_hot")
@@ -326,36 +318,8 @@ class ConnectomeVisual(Visual):
 
     def _node_colors_for(self, node_color):
         """(n, 4) uint8 colours and the label legend for a ``node_color`` value; raises on bad values."""
-        n = self.n_nodes
-        legend = {}
-        if isinstance(node_color, str) and node_color == "auto":
-            if self.networks is not None:
-                rgb, legend = colors_for_labels(self.networks)
-            else:
-                rgb = np.tile(DEFAULT_NODE_COLOR, (n, 1))
-        elif isinstance(node_color, str) or (
-                np.ndim(node_color) == 1 and len(node_color) in (3, 4)
-                and (isinstance(node_color, tuple) or len(node_color) != n)
-                and all(isinstance(v, (int, float, np.number)) for v in node_color)):
-            # A tuple of 3 or 4 numbers is one colour, even for a 3- or 4-node graph.
-            rgb = np.tile(to_rgb(node_color, parameter="node_color"), (n, 1))
-        else:
-            values = list(node_color) if np.ndim(node_color) == 1 else node_color
-            arr = np.asarray(values, dtype=object)
-            if len(arr) != n:
-                raise ShapeMismatchError(f"node_color must be a colour or have one entry per node ({n}); got {len(arr)}")
-            if arr.ndim == 2:
-                rgb = np.array([to_rgb(row, parameter="node_color") for row in arr])
-            elif all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in arr):
-                rgba = map_values_to_colors(np.asarray(arr, float), self.node_cmap,
-                                            vmin=float(np.min(arr)), vmax=float(np.max(arr)) + 1e-12)
-                rgb = rgba[:, :3] / 255.0
-            else:
-                rgb, legend = colors_for_labels([str(v) for v in arr])
-        rgba = np.empty((n, 4), dtype=np.uint8)
-        rgba[:, :3] = np.round(np.asarray(rgb, float) * 255)
-        rgba[:, 3] = 255
-        return rgba, legend
+        return gi.resolve_node_colors(node_color, self.n_nodes, networks=self.networks,
+                                      node_cmap=self.node_cmap, default=DEFAULT_NODE_COLOR)
 
     def _update_nodes(self):
         size = np.broadcast_to(np.asarray(self.node_size, dtype=np.float32), (self.n_nodes,))
@@ -409,8 +373,6 @@ class ConnectomeVisual(Visual):
         return (self.edge_width * (0.25 + 0.75 * frac)).astype(np.float32)
 
     def _update_edges(self, warn_stacklevel=4):
-        from tvtk.api import tvtk
-
         self.threshold_value = gi.resolve_threshold(self.edge_threshold, self.matrix, directed=self.directed)
         self._shown = np.abs(self._ew) >= self.threshold_value
         self._shown &= self._ew != 0

@@ -79,6 +79,35 @@ def test_nodes_outside_brain_are_named():
         gi.warn_outside_brain(coords, ["a", "b", "c", "far"])
 
 
+def test_resolve_node_colors_forms():
+    from brainviz._resources import read_colormap
+
+    palette = np.round(read_colormap("regions") * 255)
+    rgba, legend = gi.resolve_node_colors("auto", 3, networks=["v", "d", "v"])
+    assert list(legend) == ["v", "d"] and rgba[:, 3].tolist() == [255] * 3
+    np.testing.assert_array_equal(rgba[:, :3], palette[[0, 1, 0]])
+    rgba, legend = gi.resolve_node_colors("auto", 2, default=(0, 0, 1.0))
+    assert legend == {} and rgba[:, :3].tolist() == [[0, 0, 255]] * 2
+    # a tuple is one colour even for 3 nodes; a list of 3 numbers is one value per node
+    assert gi.resolve_node_colors((1.0, 0.0, 0.0), 3)[0][:, :3].tolist() == [[255, 0, 0]] * 3
+    values = gi.resolve_node_colors([0.0, 0.5, 1.0], 3, node_cmap="gray")[0]
+    assert values[0, 0] == 0 and values[2, 0] == 255 and 120 < values[1, 0] < 135
+    rows = gi.resolve_node_colors(np.eye(3), 3)[0]
+    assert rows[:, :3].tolist() == [[255, 0, 0], [0, 255, 0], [0, 0, 255]]
+    with pytest.raises(ParameterError, match="node_color 'nocolour' is not a colour"):
+        gi.resolve_node_colors("nocolour", 3)
+
+
+def test_style_checks():
+    gi.check_node_size(3.0, 5)
+    gi.check_node_size([1, 2, 3], 3)
+    with pytest.raises(ParameterError, match="node_size must be a positive number of mm"):
+        gi.check_node_size("big", 3)
+    with pytest.raises(ParameterError, match="edge_vmax must be None or a positive number; got -1"):
+        gi.check_edge_vmax(-1)
+    gi.check_edge_vmax(None)
+
+
 # ---------------------------------------------------------------- rendering
 RED = np.array([220, 40, 0])
 
