@@ -274,17 +274,34 @@ class AnatomyVisual(Visual):
         if self.show_isosurface:
             self._update_isosurface()
 
-    def _lut_table(self):
-        table = lut_table(self.cmap, 256).copy()
-        return table
-
-    def _lut_range(self):
+    def _window(self):
         lo, hi = float(self.vmin), float(self.vmax)
         if hi <= lo:
             hi = lo + 1e-6 * max(1.0, abs(lo))
-        if self.transparent_background and lo <= self._data_min:
-            lo = self._data_min + 1e-3 * (hi - self._data_min)
         return lo, hi
+
+    def _lut_range(self):
+        """Value range of the table: the window, extended down to the transparency cutoff.
+
+        With a transparent background, values below the cutoff (a quarter of the
+        way from the background to the window's low end) are not drawn; values
+        between the cutoff and the window draw as the window's darkest colour.
+        """
+        lo, hi = self._window()
+        if not self.transparent_background:
+            return lo, hi
+        bg = self._data_min
+        if lo > bg:
+            return bg + 0.25 * (lo - bg), hi
+        return bg + 1e-3 * (hi - bg), hi  # window starts at the background: cut just above it
+
+    def _lut_table(self, n=256):
+        base = lut_table(self.cmap, n)
+        lo, hi = self._window()
+        start, stop = self._lut_range()
+        values = start + (np.arange(n) + 0.5) * (stop - start) / n
+        t = np.clip((values - lo) / (hi - lo), 0, 1)
+        return base[np.round(t * (n - 1)).astype(int)]
 
     # -- trait handlers (in place) ---------------------------------------
     @on_trait_change("vmin, vmax, cmap, transparent_background")
@@ -293,7 +310,10 @@ class AnatomyVisual(Visual):
             return
         lut = update_lut(self.lut, self._lut_table(), self._lut_range())
         lut.use_below_range_color = bool(self.transparent_background)
-        lut.below_range_color = (0.0, 0.0, 0.0, 0.0)
+        # Texture filtering mixes edge texels with this colour: the figure's background
+        # colour (fully transparent) leaves no dark fringe around the brain.
+        bg = tuple(getattr(self.figure.scene, "background", (0.0, 0.0, 0.0)))
+        lut.below_range_color = (*bg[:3], 0.0)
         if self.lut is None:
             self.lut = lut
             for ipw in self.slices:
@@ -377,11 +397,22 @@ class AnatomyVisual(Visual):
 
 
 def _robust_window(vol, finite):
-    try:
-        rr = vol.robust_range()
-        lo, hi = float(rr.low), float(rr.high)
-    except Exception:  # a Volume without robust_range: compute it here
-        lo, hi = (float(v) for v in np.percentile(finite, (2, 98)))
+    """A 2-98 percentile grey window; over the non-background voxels when a background dominates.
+
+    A skull-stripped template is mostly zeros: the window then starts at the
+    darkest tissue, and the soft rim between tissue and background falls below
+    it (transparent) instead of drawing a black fringe.
+    """
+    background = finite.min()
+    tissue = finite[finite > background]
+    if tissue.size and tissue.size < 0.8 * finite.size:
+        lo, hi = (float(v) for v in np.percentile(tissue, (2, 98)))
+    else:
+        try:
+            rr = vol.robust_range()
+            lo, hi = float(rr.low), float(rr.high)
+        except Exception:  # a Volume without robust_range: compute it here
+            lo, hi = (float(v) for v in np.percentile(finite, (2, 98)))
     if hi <= lo:
         lo, hi = float(finite.min()), float(finite.max())
     return lo, hi

@@ -15,7 +15,7 @@ def _anatomy(img, figure, **kw):
 
 
 def test_slices_show_grey_anatomy_and_transparent_background(figure, blob_img, px):
-    a = _anatomy(blob_img, figure, cursor=(0, 0, 0), vmax=200)
+    a = _anatomy(blob_img, figure, cursor=(0, 0, 0), vmin=0, vmax=200)
     px.look_along(figure, "x")
     img = px.shot(figure)
     centre = img[px.to_pixel(figure, (0, 0, 0))]
@@ -27,6 +27,16 @@ def test_slices_show_grey_anatomy_and_transparent_background(figure, blob_img, p
     a.transparent_background = False
     img = px.shot(figure)
     assert img[corner].max() < 40  # background now drawn black
+
+
+def test_default_window_is_robust_over_the_tissue(figure, blob_img):
+    a = _anatomy(blob_img, figure)
+    tissue = blob_img.get_fdata()[blob_img.get_fdata() > 0]
+    assert a.vmin == pytest.approx(np.percentile(tissue, 2), rel=1e-3)
+    assert a.vmax == pytest.approx(np.percentile(tissue, 98), rel=1e-3)
+    # values between background and the window are drawn as the darkest grey, not dropped
+    start, stop = a._lut_range()
+    assert 0 < start < a.vmin and stop == a.vmax
 
 
 def test_cursor_moves_all_three_slices(figure, px):
