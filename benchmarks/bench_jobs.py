@@ -90,6 +90,9 @@ def main(argv=None):
     parser.add_argument("--C", type=float, default=0.01, dest="C")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-regions", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="cold comparisons: best of N alternating runs (shared machines "
+                             "are noisy)")
     args = parser.parse_args(argv)
 
     import nilearn
@@ -129,10 +132,16 @@ def main(argv=None):
         def run_job(j=job):
             return j.run(str(bold), labels, runs=runs, mask=str(mask)).mean_score_
 
-        t_nl, s_nl = timed(nilearn_decoder)
-        t_cold, s_cold = timed(run_job)
+        t_nl = t_cold = np.inf
+        for rep in range(args.repeat):  # alternate, keep the best of each
+            t, s_nl = timed(nilearn_decoder)
+            t_nl = min(t_nl, t)
+            job.set_params(memory=tmp / f"cache-{rep}")
+            t, s_cold = timed(run_job)
+            t_cold = min(t_cold, t)
         rows.append(("decoding cold: DecodingJob vs nilearn Decoder", t_cold, t_nl, "<= 1.1"))
-        print(f"  scores: job {s_cold:.3f}, nilearn Decoder {s_nl:.3f} (one-vs-all accuracy)")
+        print(f"  scores: job {s_cold:.3f} (8-class accuracy), nilearn Decoder {s_nl:.3f} "
+              "(mean of its per-class one-vs-all cv_scores_, not the same measure)")
 
         # 2. identical rerun
         t_rerun, _ = timed(run_job)
@@ -169,8 +178,11 @@ def main(argv=None):
             region_job = RegionJob(method="dictlearning", n_components=args.components,
                                    smoothing_fwhm=6.0, memory=tmp / "cache-regions",
                                    timeseries=False)
-            t_nd, _ = timed(nilearn_dict)
-            t_rj, _ = timed(lambda: region_job.run(str(bold), mask=str(mask)))
+            t_nd = t_rj = np.inf
+            for rep in range(args.repeat):
+                t_nd = min(t_nd, timed(nilearn_dict)[0])
+                region_job.set_params(memory=tmp / f"cache-regions-{rep}")
+                t_rj = min(t_rj, timed(lambda: region_job.run(str(bold), mask=str(mask)))[0])
             rows.append(("RegionJob dictlearning vs nilearn DictLearning", t_rj, t_nd, "<= 1.1"))
 
         # 5. dask
@@ -191,14 +203,19 @@ def main(argv=None):
                 dsk = DecodingJob(estimator="svc", C=args.C, classes=list(CATEGORIES),
                                   memory=tmp / "cache-dask", n_jobs=2, backend="dask",
                                   scheduler=cluster.scheduler_address)
-                t_seq, _ = timed(lambda: run_job(seq))
-                t_dsk, _ = timed(lambda: run_job(dsk))
+                t_seq = t_dsk = np.inf
+                for rep in range(args.repeat):
+                    seq.set_params(memory=tmp / f"cache-seq-{rep}")
+                    dsk.set_params(memory=tmp / f"cache-dask-{rep}")
+                    t_seq = min(t_seq, timed(lambda: run_job(seq))[0])
+                    t_dsk = min(t_dsk, timed(lambda: run_job(dsk))[0])
             rows.append(("decoding on 2-worker dask cluster vs n_jobs=1 (cold)", t_dsk, t_seq,
                          "report"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     print()
+    print(f"scale {args.scale}, best of {args.repeat} for the cold comparisons")
     print(f"{'comparison':55} {'brainviz':>10} {'reference':>10} {'ratio':>8}  goal")
     for name, ours, ref, goal in rows:
         print(f"{name:55} {ours:9.2f}s {ref:9.2f}s {ours / ref:8.3f}  {goal}")
