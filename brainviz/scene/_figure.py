@@ -85,9 +85,8 @@ def disable_render(figure):
     try:
         yield figure
     finally:
+        # TVTKScene renders by itself when disable_render goes back to False.
         scene.disable_render = was_disabled
-        if not was_disabled:
-            scene.render()
 
 
 def enable_depth_peeling(figure, peels=8):
