@@ -8,7 +8,7 @@ an image whose ``origin`` is the world position of voxel (0, 0, 0) and whose
 RAS therefore draw the same picture.
 """
 import numpy as np
-from traits.api import Array, Bool, Float, Instance, List, Range, on_trait_change
+from traits.api import Array, Bool, Float, Instance, List, Property, Range, on_trait_change
 
 from ..exceptions import DimensionError
 from ._figure import Colormap, Visual, as_points, disable_render, lut_table
@@ -236,6 +236,10 @@ class AnatomyVisual(Visual):
     isosurface_opacity = Range(0.0, 1.0, 0.3)
     isosurface_color = Array(dtype=float, shape=(3,), value=np.array([0.85, 0.8, 0.75]))
 
+    #: Assign a new 3D image on the same grid (e.g. another frame of a series) to redraw
+    #: the slices in place; the window is kept.
+    img = Property()
+
     grid = Instance(VolumeGrid)
     source = Instance(object)
     slices = List()
@@ -381,6 +385,26 @@ class AnatomyVisual(Visual):
             iso.actor.property.opacity = float(self.isosurface_opacity)
             iso.actor.property.color = tuple(self.isosurface_color)
         self._update_visibility()
+
+    def _get_img(self):
+        return self.grid.volume
+
+    def _set_img(self, img):
+        from ..exceptions import ShapeMismatchError
+
+        grid = VolumeGrid(to_volume(img, "img"))
+        if grid.shape != self.grid.shape or not np.allclose(grid.affine, self.grid.affine):
+            raise ShapeMismatchError(
+                f"The new 'img' must be on the grid of {self.name!r}: shape {self.grid.shape} and "
+                f"the same affine; got shape {grid.shape}. Draw it as a new anatomy instead."
+            )
+        self.grid = grid
+        finite = grid.data[np.isfinite(grid.data)]
+        if finite.size:
+            self._data_min = float(finite.min())
+        with disable_render(self.figure):
+            self.source.scalar_data = grid.data
+            self._update_lut()
 
     # -- queries ---------------------------------------------------------
     @property

@@ -115,6 +115,21 @@ def test_translucent_slices_blend_with_the_background(figure, blob_img, px):
     assert faded > opaque + 40  # 70 % of the white background shows through
 
 
+def test_new_frame_redraws_in_place(figure, img_4d, px):
+    from brainviz.exceptions import ShapeMismatchError
+    from nilearn.image import index_img
+
+    a = _anatomy(index_img(img_4d, 0), figure, vmin=-2, vmax=2, transparent_background=False)
+    source, lut = a.source, a.lut
+    point = (-5.0, -6.0, -6.0)  # voxel (1, 2, 3)
+    a.img = index_img(img_4d, 3)
+    assert a.value_at(point) == pytest.approx(img_4d.get_fdata()[1, 2, 3, 3])
+    assert a.source is source and a.lut is lut
+    np.testing.assert_allclose(a.source.scalar_data, img_4d.get_fdata()[..., 3])
+    with pytest.raises(ShapeMismatchError, match="must be on the grid"):
+        a.img = nib.Nifti1Image(np.zeros((3, 3, 3), np.float32), np.eye(4))
+
+
 def test_4d_image_is_refused(figure, img_4d):
     with pytest.raises(DimensionError, match="'img' parameter expected a 3D image.*4D"):
         _anatomy(img_4d, figure)
