@@ -1,0 +1,131 @@
+"""Writing figure files: output-path checks, atomic writes, Pillow raster writers.
+
+Split from :mod:`brainviz.scene.export` (which re-exports these names):
+nothing here renders, so these helpers need neither Mayavi nor VTK.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import ExportError, ParameterError
+
+__all__ = ["RASTER_FORMATS", "VECTOR_FORMATS", "FORMATS", "check_output_path", "write_image"]
+
+#: Extension -> Pillow format of the raster formats.
+RASTER_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG"}
+#: Extension -> GL2PS file format code (vtkGL2PSExporter: EPS=1, PDF=2, SVG=4).
+VECTOR_FORMATS = {".pdf": 2, ".svg": 4, ".eps": 1}
+#: Every extension savefig writes.
+FORMATS = tuple(RASTER_FORMATS) + tuple(VECTOR_FORMATS)
+
+_MM_PER_INCH = 25.4
+
+
+def check_output_path(path):
+    """Return ``(Path, extension)`` for an output file, or raise :class:`ExportError`.
+
+    The extension must be one of :data:`FORMATS` (case-insensitive); the folder
+    must exist and be writable, and the path must not be a folder.
+    """
+    try:
+        path = Path(os.fspath(path)).expanduser()
+    except TypeError:
+        raise ExportError(f"The output path must be a file name; got {path!r}") from None
+    ext = path.suffix.lower()
+    if ext not in FORMATS:
+        raise ExportError(
+            f"Cannot write {str(path)!r}: unknown image extension {path.suffix or '(none)'!r}; "
+            f"use one of {', '.join(FORMATS)}"
+        )
+    if path.is_dir():
+        raise ExportError(f"Cannot write {str(path)!r}: it is a folder, expected a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"Cannot write {str(path)!r}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ExportError(f"Cannot write {str(path)!r}: permission denied")
+    return path, ext
+
+
+def _temporary_path(path):
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".part",
+                               dir=str(path.parent) or ".")
+    os.close(fd)
+    return Path(tmp)
+
+
+def _replace(tmp, path):
+    try:
+        # mkstemp creates files readable by the owner only; give the figure
+        # the mode any new file gets (or keep the mode of the file replaced).
+        if path.exists():
+            mode = path.stat().st_mode & 0o777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ExportError(f"Cannot write {str(path)!r}: {exc.strerror or exc}") from exc
+
+
+def write_image(pixels, path, dpi=None):
+    """Write an (h, w, 3|4) uint8 array to ``path`` (PNG, TIFF, JPEG) atomically.
+
+    The DPI, when given, goes into the PNG ``pHYs`` chunk, the TIFF
+    resolution tags or the JPEG JFIF header. JPEG has no alpha channel: a
+    transparent image raises :class:`ExportError`.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    from PIL import Image
+
+    path, ext = check_output_path(path)
+    if ext not in RASTER_FORMATS:
+        raise ExportError(f"write_image writes {', '.join(RASTER_FORMATS)}; got {str(path)!r}")
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
+        raise ParameterError(
+            f"pixels must be an (height, width, 3 or 4) uint8 array; got {pixels.shape} {pixels.dtype}"
+        )
+    fmt = RASTER_FORMATS[ext]
+    if fmt == "JPEG" and pixels.shape[2] == 4:
+        raise ExportError(
+            f"Cannot write {str(path)!r} with a transparent background: JPEG has no alpha "
+            "channel; use .png or .tiff"
+        )
+    image = Image.fromarray(pixels, mode="RGBA" if pixels.shape[2] == 4 else "RGB")
+    options = {}
+    if dpi is not None:
+        options["dpi"] = (float(dpi), float(dpi))
+    if fmt == "TIFF":
+        options["compression"] = "tiff_lzw"
+    elif fmt == "JPEG":
+        options.update(quality=95, subsampling=0)
+    tmp = _temporary_path(path)
+    try:
+        try:
+            image.save(tmp, format=fmt, **options)
+        except OSError as exc:
+            raise ExportError(f"Cannot write {str(path)!r}: {exc}") from exc
+        _replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _svg_physical_size(svg_path, width, height, dpi):
+    # GL2PS sizes the page in points, one per pixel; state the size in mm so
+    # that the figure is placed at its physical size.
+    text = svg_path.read_text(encoding="utf-8")
+    old = f'width="{width}pt" height="{height}pt"'
+    new = (f'width="{width / dpi * _MM_PER_INCH:.3f}mm" '
+           f'height="{height / dpi * _MM_PER_INCH:.3f}mm"')
+    if old in text:
+        svg_path.write_text(text.replace(old, new, 1), encoding="utf-8")
