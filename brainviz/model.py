@@ -254,7 +254,7 @@ class ConnectomeLayer(Layer):
     has_threshold = Bool(True)
     _display_traits = Layer._display_traits + ("edge_percentile", "node_size")
 
-    def set_graph(self, matrix, coords, labels=None):
+    def set_graph(self, matrix, coords, labels=None, networks=None):
         """Attach the graph; checks shapes and sets the threshold range."""
         from .exceptions import ShapeMismatchError
 
@@ -269,7 +269,8 @@ class ConnectomeLayer(Layer):
                 f"but coordinates of shape {coords.shape}; expected ({matrix.shape[0]}, 3).")
         if labels is None:
             labels = [f"node {i}" for i in range(matrix.shape[0])]
-        self.data = {"matrix": matrix, "coords": coords, "labels": list(labels)}
+        self.data = {"matrix": matrix, "coords": coords, "labels": list(labels),
+                     "networks": None if networks is None else list(networks)}
         off = np.abs(matrix[~np.eye(matrix.shape[0], dtype=bool)])
         off = off[np.isfinite(off)]
         self.threshold_low = 0.0
@@ -285,6 +286,8 @@ class ConnectomeLayer(Layer):
             out["matrix"] = np.asarray(self.data["matrix"]).tolist()
             out["coords"] = np.asarray(self.data["coords"]).tolist()
             out["labels"] = list(self.data["labels"])
+            if self.data.get("networks") is not None:
+                out["networks"] = list(self.data["networks"])
         return out
 
 

@@ -65,6 +65,17 @@ def _visual_factories():
             "connectome": ConnectomeVisual}
 
 
+def _style(layer, default_cmap):
+    # only what differs from the visual's defaults: naming a colour map makes the
+    # scene check it (and import matplotlib), which costs a second at start-up
+    out = {}
+    if layer.colormap != default_cmap:
+        out["cmap"] = layer.colormap
+    if layer.opacity != 1.0:
+        out["opacity"] = layer.opacity
+    return out
+
+
 class SceneSync:
     """Create, restyle and remove visuals for the layers of a session.
 
@@ -165,15 +176,15 @@ class SceneSync:
         make = _visual_factories()
         if kind == "anatomy":
             return make["anatomy"](layer.data, cursor=tuple(self.session.cursor), figure=fig,
-                                   cmap=layer.colormap, opacity=layer.opacity)
+                                   **_style(layer, "gray"))
         if kind == "statistical map":
-            return make["stat_map"](layer.data, threshold=layer.threshold, cmap=layer.colormap,
-                                    opacity=layer.opacity, figure=fig,
-                                    show_isosurface=layer.show_isosurface)
+            return make["stat_map"](layer.data, threshold=layer.threshold, figure=fig,
+                                    show_isosurface=layer.show_isosurface,
+                                    **_style(layer, "cold_hot"))
         if kind == "4D series":
             img = _frame_image(layer.data, layer.frame)
             return make["anatomy"](img, cursor=tuple(self.session.cursor), figure=fig,
-                                   cmap=layer.colormap, opacity=layer.opacity)
+                                   **_style(layer, "gray"))
         if kind in ("label image", "components"):
             return make["regions"](layer.data, figure=fig)
         if kind == "mask":
@@ -184,7 +195,8 @@ class SceneSync:
             threshold = layer.edge_percentile or layer.threshold
             return make["connectome"](data["matrix"], data["coords"], edge_threshold=threshold,
                                       node_size=layer.node_size, labels=data.get("labels"),
-                                      colormap=layer.colormap, figure=fig)
+                                      networks=data.get("networks"), colormap=layer.colormap,
+                                      figure=fig)
         raise ValueError(f"layer kind {kind!r} has no visual")
 
     def _restyle(self, layer, name):

@@ -294,10 +294,16 @@ class MainWindow(HasTraits):
         if paths:
             self.open_files(paths)
 
-    def load_demo(self):
-        """Add the built-in demo layers (template, motor map, demo connectome)."""
+    def load_demo(self, demo=None):
+        """Add the built-in demo layers (template, motor map, demo connectome).
+
+        ``demo`` may be a Session already made (or a future of one, made on a thread).
+        """
         try:
-            demo = make_demo_session()
+            if demo is None:
+                demo = make_demo_session()
+            elif hasattr(demo, "result"):
+                demo = demo.result()
         except Exception as exc:
             self.report_error(exc, "Could not load the demo")
             return
@@ -312,12 +318,13 @@ class MainWindow(HasTraits):
 
         try:
             demo = make_decoding_demo()
-            series = SeriesLayer(name="decoding demo")
+            series = SeriesLayer(name="decoding demo", source="builtin:decoding_demo")
             series.set_volume(load_volume(demo.img, name="decoding demo"))
             series.labels = list(demo.labels)
             series.runs = list(demo.runs)
             series.visible = False
-            mask = MaskLayer(name="decoding demo mask", visible=False)
+            mask = MaskLayer(name="decoding demo mask", visible=False,
+                             source="builtin:decoding_demo_mask")
             mask.set_volume(load_volume(demo.mask, name="decoding demo mask"))
         except Exception as exc:
             self.report_error(exc, "Could not make the decoding demo")
@@ -337,7 +344,8 @@ class MainWindow(HasTraits):
             return []
         out = []
         for k, img in enumerate(demo.imgs):
-            layer = SeriesLayer(name=f"rest subject {k + 1}", visible=False)
+            layer = SeriesLayer(name=f"rest subject {k + 1}", visible=False,
+                                source=f"builtin:rest_subject_{k + 1}")
             layer.set_volume(load_volume(img, name=f"rest subject {k + 1}"))
             out.append(self.session.add_layer(layer))
         return out
@@ -618,8 +626,9 @@ def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
     ----------
     files : list of paths
         Opened as layers. When empty (and ``demo`` is not False) the built-in demo is loaded.
-    demo : bool, default=None
-        Load the built-in demo (default: when no files are given).
+    demo : bool, Session or Future, default=None
+        Load the built-in demo (default: when no files are given); a Session (or a
+        future of one) is used as the demo.
     show_errors : bool, default=True
         Show message boxes for errors (tests may read ``window.errors`` instead).
     """
@@ -629,8 +638,10 @@ def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
     window = MainWindow(show_errors=show_errors, scene_size=scene_size, window_size=window_size)
     window.errors.install()
     _route_uncaught_exceptions(window)
-    if demo or (demo is None and not files):
+    if demo is True or (demo is None and not files):
         window.load_demo()
+    elif demo:  # a Session, or a future of one
+        window.load_demo(demo)
     window.ui = window.edit_traits()
     _install_drop(window)
     _size_columns(window)
@@ -669,13 +680,13 @@ def _notify_first_frame(window, path):
     state_id = {"id": render_window.add_observer("EndEvent", on_end)}
 
 
-def main(files=()):
+def main(files=(), demo=None):
     """Open the window and run the event loop; return the exit status."""
     from pyface.api import GUI
 
     os.environ.setdefault("ETS_TOOLKIT", "qt")
     gui = GUI()
-    window = create_window(files)
+    window = create_window(files, demo=demo)
     ready = os.environ.get("BRAINVIZ_READY_FILE")
     if ready:
         _notify_first_frame(window, ready)

@@ -315,7 +315,6 @@ class JobsPanel(HasTraits):
     run = Button("Run job")
     cancel = Button("Cancel job")
     selected = Instance(JobState)
-    jobs = Property(List(JobState), observe="session.jobs.items")
     #: Read-only mirrors for the view (TraitsUI items cannot follow a None link).
     form_problem = Property(Str, observe="kind, decoding.problem, regions.problem, connectivity.problem")
     form_valid = Property(Bool, observe="form_problem")
@@ -349,9 +348,6 @@ class JobsPanel(HasTraits):
 
     def _get_form(self):
         return getattr(self, self.kind)
-
-    def _get_jobs(self):
-        return self.session.jobs if self.session else []
 
     def _run_fired(self):
         self.window.start_job(self.form)
@@ -393,7 +389,7 @@ class JobsPanel(HasTraits):
             Item("form_problem", style="readonly", show_label=False, visible_when="form_problem"),
             HGroup(Item("run", show_label=False, enabled_when="form_valid"),
                    Item("cancel", show_label=False, enabled_when="selected_active")),
-            Item("jobs", editor=table, show_label=False, height=120),
+            Item("object.session.jobs", editor=table, show_label=False, height=120),
             Item("selected_message", style="readonly", label="Status"),
             Item("selected_log", style="readonly", show_label=False, height=80),
             scrollable=True,

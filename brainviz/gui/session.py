@@ -113,38 +113,42 @@ def layers_from_result(result, folder="", title=""):
         layer = ConnectomeLayer(name=f"{prefix}connectome", result_folder=folder, result_key="matrix")
         layer.set_graph(matrix, coords, labels)
         layers.append(layer)
+    for layer in layers:
+        # a result is found again through its folder and key, never through the
+        # (temporary) file names its images were written under
+        layer.path = ""
     return layers
 
 
 def make_demo_session():
-    """The built-in demo: MNI template, the sample motor map and a demo connectome."""
-    from ..data import load_motor_activation, load_template, make_resting_state_demo
-    from ..model import AnatomyLayer, StatMapLayer
+    """The built-in demo: MNI template, the sample motor map (3D blobs) and a demo connectome.
 
+    The same scene as ``brainviz render --demo --demo-connectome`` (both take it from
+    :func:`brainviz.scene.compose.demo_scene_kwargs`): the template's slices, nilearn's
+    motor activation map thresholded with its isosurfaces, and a seeded graph on the
+    Dosenbach 2010 nodes, coloured by network.
+    """
+    from ..model import AnatomyLayer, StatMapLayer
+    from ..scene.compose import demo_scene_kwargs
+
+    kwargs = demo_scene_kwargs(connectome=True)
     session = Session()
     template = AnatomyLayer(name="MNI152 template", source="builtin:template")
+    from ..data import load_template
+
     template.set_volume(load_template())
     session.add_layer(template)
     motor = StatMapLayer(name="motor activation", source="builtin:motor_activation")
-    motor.set_volume(load_motor_activation())
-    motor.threshold = 3.0
-    motor.show_isosurface = True
+    motor.set_volume(kwargs["stat_map"])
+    motor.threshold = float(kwargs["threshold"])
+    motor.show_isosurface = bool(kwargs.get("stat_isosurface", True))
     session.add_layer(motor)
-    # put the slices through the strongest motor voxel, so the demo shows the blob
-    session.cursor = _peak_mm(motor.data)
-    demo = make_resting_state_demo()
-    graph = ConnectomeLayer(name="demo connectome")
-    graph.set_graph(demo.coupling, demo.network_coords, list(demo.network_names))
-    graph.threshold = 0.0
+    graph = ConnectomeLayer(name="demo connectome", source="builtin:demo_connectome")
+    graph.set_graph(kwargs["matrix"], kwargs["coords"], kwargs.get("labels"),
+                    networks=kwargs.get("networks"))
+    graph.edge_percentile = str(kwargs.get("edge_threshold") or "")
     session.add_layer(graph)
     return session
-
-
-def _peak_mm(volume):
-    data = np.nan_to_num(np.asarray(volume.get_frame(0), dtype=float))
-    ijk = np.unravel_index(np.argmax(np.abs(data)), data.shape)
-    xyz = volume.affine @ np.array([*ijk, 1.0])
-    return tuple(float(v) for v in xyz[:3])
 
 
 # --- session files -------------------------------------------------------------------
@@ -213,22 +217,48 @@ def read_session(path):
     return session, missing
 
 
-_BUILTINS = {
-    "builtin:template": ("templates", "load_template"),
-    "builtin:brain_mask": ("templates", "load_brain_mask"),
-    "builtin:motor_activation": ("templates", "load_motor_activation"),
-}
+def _builtin_volume(source):
+    """The data of a built-in layer source; (volume, extra layer traits)."""
+    from .. import data
+
+    if source == "builtin:template":
+        return data.load_template(), {}
+    if source == "builtin:brain_mask":
+        return data.load_brain_mask(), {}
+    if source == "builtin:motor_activation":
+        return data.load_motor_activation(), {}
+    if source in ("builtin:decoding_demo", "builtin:decoding_demo_mask"):
+        demo = data.make_decoding_demo()  # cached on disk: quick after the first time
+        if source.endswith("_mask"):
+            return data.load_volume(demo.mask, name="decoding demo mask"), {}
+        return (data.load_volume(demo.img, name="decoding demo"),
+                {"labels": list(demo.labels), "runs": list(demo.runs)})
+    if source.startswith("builtin:rest_subject_"):
+        k = int(source.rsplit("_", 1)[1])
+        demo = data.make_resting_state_demo()
+        return data.load_volume(demo.imgs[k - 1], name=f"rest subject {k}"), {}
+    return None, {}
 
 
 def _layer_from_entry(entry, results):
     kind = entry.get("kind", "anatomy")
     name = entry.get("name", "")
     source = entry.get("source") or ""
-    if source in _BUILTINS and not entry.get("path"):
-        from .. import data
+    if source == "builtin:demo_connectome":
+        from ..scene.compose import demo_scene_kwargs
 
+        kwargs = demo_scene_kwargs(connectome=True)
+        layer = ConnectomeLayer(name=name, source=source)
+        layer.set_graph(kwargs["matrix"], kwargs["coords"], kwargs.get("labels"),
+                        networks=kwargs.get("networks"))
+        return layer
+    volume, extra = _builtin_volume(source) if source.startswith("builtin:") else (None, {})
+    if volume is not None:
+        # built-in data is made again (it carries labels and runs a file does not)
         layer = layer_class_for_kind(kind)(name=name, source=source)
-        layer.set_volume(getattr(data, _BUILTINS[source][1])())
+        layer.set_volume(volume)
+        for key, value in extra.items():
+            setattr(layer, key, value)
         return layer
     if entry.get("path"):
         from ..data import load_volume
@@ -252,7 +282,8 @@ def _layer_from_entry(entry, results):
         return None
     if kind == "connectome" and "matrix" in entry:
         layer = ConnectomeLayer(name=name)
-        layer.set_graph(entry["matrix"], entry["coords"], entry.get("labels"))
+        layer.set_graph(entry["matrix"], entry["coords"], entry.get("labels"),
+                        networks=entry.get("networks"))
         return layer
     return None
 

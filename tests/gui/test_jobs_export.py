@@ -36,7 +36,7 @@ def _run_decoding(window, qtbot, timeout=120_000, **params):
     return window.session.jobs[-1]
 
 
-def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_window, qtbot):
+def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_window, qtbot, tmp_path):
     window = decoding_window
     n_layers = len(window.session.layers)
     state = _run_decoding(window, qtbot, estimator="logistic_l2", cv="kfold", n_folds=3)
@@ -56,6 +56,19 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     assert {lay.name for lay in new} == {f"decoding: weights {c}" for c in ("face", "house", "shoe")}
     assert all(lay in window.sync.visuals for lay in new)
     cold = state.elapsed
+
+    # a session remembers the job's parameters and reopens its maps from the result folder
+    import json
+
+    saved = window.save_session(tmp_path / "with_job.json")
+    doc = json.loads(saved.read_text())
+    assert doc["jobs"][-1]["params"]["estimator"] == "logistic_l2"
+    assert doc["jobs"][-1]["result_folder"] == state.result_folder
+    names = [lay.name for lay in window.session.layers]
+    window.open_session(saved)
+    assert [lay.name for lay in window.session.layers] == names
+    new = window.session.layers[n_layers:]
+    assert {lay.result_folder for lay in new} == {state.result_folder}
 
     # the same job again: from the cache, quickly, same maps
     again = _run_decoding(window, qtbot, estimator="logistic_l2", cv="kfold", n_folds=3)

@@ -138,6 +138,22 @@ def test_click_readout_names_position_and_values(window, qtbot):
         assert window.session.cursor == pytest.approx(info.position_mm)
 
 
+def test_click_on_a_connectome_node_names_it(window, qtbot):
+    from brainviz.scene import picking
+
+    graph = _layer(window, "connectome")
+    window.set_view("superior")
+    pump(qtbot)
+    grab(window)  # a rendered frame: the camera the picker projects with
+    coords = graph.data["coords"]
+    xy = picking.world_to_display(window.figure, coords[0])[0]
+    info = picking.pick_at(window.figure, xy)
+    window._on_pick(info)
+    assert info.node is not None and info.node[0] == 0
+    assert f"node 0: {graph.data['labels'][0]}" in window.readout
+    window.set_view("left")
+
+
 def test_corrupt_file_gives_an_error_dialog_and_the_window_keeps_working(window, qtbot, tmp_path,
                                                                       img_3d):
     import nibabel as nib
