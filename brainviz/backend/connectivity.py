@@ -209,7 +209,6 @@ class ConnectivityJob(BaseJob):
         inputs = given[0]
         self._check_params()
         prog = Progress(progress, cancel_event, log)
-        owner = type(self).__name__
         names = []
         node_coords = None
         node_labels = None
@@ -250,7 +249,8 @@ class ConnectivityJob(BaseJob):
             node_coords = np.full((n, 3), np.nan)
         if node_coords.shape != (n, 3):
             raise ShapeMismatchError(
-                f"There are {n} regions but coords has shape {node_coords.shape}; expected ({n}, 3)."
+                f"There are {n} regions but coords has shape {node_coords.shape}; "
+                f"expected ({n}, 3)."
             )
         if labels is not None:
             node_labels = [str(v) for v in labels]

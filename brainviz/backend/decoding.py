@@ -16,7 +16,7 @@ import numpy as np
 from ..exceptions import DataValueError, ParameterError, ShapeMismatchError
 from . import _inputs
 from .cache import cached_call, check_memory, is_cached
-from .jobs import BaseJob, Progress, check_choice
+from .jobs import BaseJob, Progress
 from .results import Result
 
 __all__ = ["DecodingJob", "DecodingResult", "ESTIMATORS"]
@@ -316,11 +316,14 @@ class DecodingJob(BaseJob):
         super()._check_params()
         name = type(self).__name__
         if not isinstance(self.C, (int, float)) or not self.C > 0:
-            raise ParameterError(f"The 'C' parameter of {name} must be a positive number; got {self.C!r}.")
+            raise ParameterError(
+                f"The 'C' parameter of {name} must be a positive number; got {self.C!r}."
+            )
         sp = self.screening_percentile
         if sp is not None and not (isinstance(sp, (int, float)) and 0 < sp <= 100):
             raise ParameterError(
-                f"The 'screening_percentile' parameter of {name} must be in (0, 100] or None; got {sp!r}."
+                f"The 'screening_percentile' parameter of {name} must be in (0, 100] or "
+                f"None; got {sp!r}."
             )
         if self.cv == "kfold" and not (isinstance(self.n_folds, int) and self.n_folds >= 2):
             raise ParameterError(
@@ -386,7 +389,8 @@ class DecodingJob(BaseJob):
             runs_arr = np.asarray(runs)
             if runs_arr.ndim != 1 or len(runs_arr) != n_volumes:
                 raise ShapeMismatchError(
-                    f"There are {len(runs_arr)} run ids but {n_volumes} volumes: give one per volume."
+                    f"There are {len(runs_arr)} run ids but {n_volumes} volumes: "
+                    "give one per volume."
                 )
         keep = np.ones(n_volumes, dtype=bool)
         if self.classes is not None:
@@ -402,7 +406,8 @@ class DecodingJob(BaseJob):
         classes = np.unique(y)
         if len(classes) < 2:
             raise DataValueError(
-                f"Decoding needs at least two classes; the labels hold only {[str(c) for c in classes]}."
+                "Decoding needs at least two classes; the labels hold only "
+                f"{[str(c) for c in classes]}."
             )
         if self.cv == "leave-one-run-out":
             if len(np.unique(groups)) < 2:
@@ -432,7 +437,8 @@ class DecodingJob(BaseJob):
         clean_args = (memory, img_keys, img_list, mask_key, mask_img, runs_arr,
                       bool(self.detrend), bool(self.standardize))
         clean_ignore = ("memory", "imgs", "mask_img")
-        data_key = (img_keys, mask_key, runs_arr.tolist(), bool(self.detrend), bool(self.standardize))
+        data_key = (img_keys, mask_key, runs_arr.tolist(), bool(self.detrend),
+                    bool(self.standardize))
         fit_kwargs = dict(
             y=y, groups=groups, estimator=self.estimator, C=float(self.C),
             screening_percentile=self.screening_percentile, cv=self.cv,

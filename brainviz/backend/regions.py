@@ -253,14 +253,16 @@ class RegionJob(BaseJob):
                 regions, index = comps, np.arange(n_comp)
                 regions_key = decomp_key
                 labels = [f"component {c}" for c in range(n_comp)]
-            if regions.shape[-1] == 0 if len(regions.shape) == 4 else False:
+            if len(regions.shape) == 4 and regions.shape[3] == 0:
                 raise DataValueError(
-                    "Region extraction kept no region: lower 'min_region_size' or raise 'threshold'."
+                    "Region extraction kept no region: lower 'min_region_size' or raise "
+                    "'threshold'."
                 )
             series = []
             if self.timeseries:
                 for s, (key, img) in enumerate(zip(img_keys, img_list)):
-                    prog(0.7 + 0.3 * s / len(img_list), f"time series of subject {s + 1}/{len(img_list)}")
+                    prog(0.7 + 0.3 * s / len(img_list),
+                         f"time series of subject {s + 1}/{len(img_list)}")
                     series.append(cached_call(
                         memory, _timeseries_step, regions_key, regions, key, img, mask_out,
                         bool(self.standardize), bool(self.detrend), self.smoothing_fwhm,

@@ -237,7 +237,8 @@ def save_result(result, folder, overwrite=False):
                     arr = np.asarray(arr)
                     fname = f"{base}_{i:03d}.tsv"
                     _write_array(tmp / fname, arr)
-                    entries.append({"file": fname, "dtype": arr.dtype.str, "shape": list(arr.shape)})
+                    entries.append({"file": fname, "dtype": arr.dtype.str,
+                                    "shape": list(arr.shape)})
                 manifest[name] = {"kind": kind, "items": entries}
             elif kind == "image":
                 fname = f"{base}.nii.gz"

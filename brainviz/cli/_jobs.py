@@ -39,7 +39,8 @@ def _common(parser):
 def _add_decode(subparsers):
     p = subparsers.add_parser(
         "decode", help="decode conditions from 4D images with cross-validation",
-        description="Cross-validated decoding (DecodingJob) from brain images into a result folder.",
+        description="Cross-validated decoding (DecodingJob) from brain images into a result "
+                    "folder.",
     )
     p.add_argument("imgs", nargs="+", metavar="IMG", help="one 4D image or several 3D/4D images")
     p.add_argument("--labels", required=True, metavar="FILE",
@@ -55,7 +56,8 @@ def _add_decode(subparsers):
     p.add_argument("--cv", default="leave-one-run-out", help="leave-one-run-out or kfold")
     p.add_argument("--folds", type=int, default=5, help="folds for --cv kfold")
     p.add_argument("--classes", default=None, help="comma-separated labels to decode")
-    p.add_argument("--exclude", default=None, help="comma-separated labels to leave out (e.g. rest)")
+    p.add_argument("--exclude", default=None,
+                   help="comma-separated labels to leave out (e.g. rest)")
     p.add_argument("--screening", type=float, default=None, metavar="PERCENTILE",
                    help="ANOVA screening: keep this percentile of voxels")
     p.add_argument("--permutations", type=int, default=0, help="permutation test size")

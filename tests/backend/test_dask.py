@@ -44,7 +44,8 @@ def test_decoding_on_local_dask_cluster(decoding_data, cluster, tmp_path, monkey
 
 
 def test_unknown_backend_lists_allowed(decoding_data):
-    with pytest.raises(ParameterError, match=r"'backend' parameter of DecodingJob must be one of "
-                       r"\{'loky', 'threading', 'multiprocessing', 'sequential', 'dask'\}; got 'spark'"):
+    with pytest.raises(ParameterError, match=r"'backend' parameter of DecodingJob must be one "
+                       r"of \{'loky', 'threading', 'multiprocessing', 'sequential', 'dask'\}; "
+                       r"got 'spark'"):
         DecodingJob(backend="spark").run(decoding_data["img"], decoding_data["labels"],
                                          runs=decoding_data["runs"])

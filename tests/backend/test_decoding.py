@@ -4,7 +4,6 @@ import pytest
 from sklearn.base import clone
 
 from brainviz.backend import DecodingJob
-from brainviz.backend import decoding as dec
 from brainviz.exceptions import DataValueError, ParameterError, ShapeMismatchError
 
 
@@ -20,7 +19,8 @@ def test_estimator_contract():
     copy = clone(job).set_params(C=2.0)
     assert copy.C == 2.0 and job.C == 0.5
     assert not hasattr(job, "scores_")
-    with pytest.raises(ValueError, match=r"Invalid parameter 'foo'.*Valid parameters are.*estimator"):
+    with pytest.raises(ValueError,
+                       match=r"Invalid parameter 'foo'.*Valid parameters are.*estimator"):
         job.set_params(foo=1)
 
 
@@ -31,7 +31,8 @@ def test_unknown_estimator_lists_allowed(decoding_data):
         r"'logistic_l2', 'ridge', 'tv-l1', 'graph-net'\}; got 'svm'\.",
     ):
         _run(decoding_data, estimator="svm")
-    with pytest.raises(ParameterError, match=r"'cv' parameter .* one of \{'leave-one-run-out', 'kfold'\}"):
+    with pytest.raises(ParameterError,
+                       match=r"'cv' parameter .* one of \{'leave-one-run-out', 'kfold'\}"):
         _run(decoding_data, cv="loo")
 
 
@@ -48,7 +49,8 @@ def test_weight_maps_overlap_true_regions(decoding_data):
         top = w >= np.percentile(w, 100 * (1 - region.sum() / w.size))
         overlap = (top & region).sum() / region.sum()
         assert overlap >= 0.6, (cls, overlap)
-        assert w[region].mean() > 0 > w[decoding_data["truth"]["house" if cls == "face" else "face"]].mean()
+        other = decoding_data["truth"]["house" if cls == "face" else "face"]
+        assert w[region].mean() > 0 > w[other].mean()
 
 
 @pytest.mark.parametrize("estimator", ["logistic_l1", "logistic_l2", "ridge"])
@@ -67,7 +69,8 @@ def test_spacenet_estimators(decoding_data, estimator):
 
 
 def test_kfold_screening_three_classes_and_permutation(decoding_data):
-    _, res = _run(decoding_data, cv="kfold", n_folds=3, screening_percentile=30, estimator="logistic_l1",
+    _, res = _run(decoding_data, cv="kfold", n_folds=3, screening_percentile=30,
+                  estimator="logistic_l1",
                   n_permutations=10)
     assert len(res.scores_) == 3 and res.classes_ == ["face", "house", "rest"]
     assert res.confusion_.shape == (3, 3) and res.confusion_.sum() == 48
@@ -83,7 +86,8 @@ def test_list_of_3d_images_matches_4d(decoding_data):
     frames = [nib.Nifti1Image(img.get_fdata()[..., t].astype(np.float32), img.affine)
               for t in range(img.shape[3])]
     job = DecodingJob(classes=["face", "house"], memory=False)
-    a = job.run(frames, decoding_data["labels"], runs=decoding_data["runs"], mask=decoding_data["mask"])
+    a = job.run(frames, decoding_data["labels"], runs=decoding_data["runs"],
+                mask=decoding_data["mask"])
     _, b = _run(decoding_data, classes=["face", "house"])
     np.testing.assert_allclose(a.scores_, b.scores_)
 
@@ -96,7 +100,8 @@ def test_labels_count_differs(decoding_data):
 
 
 def test_single_class(decoding_data):
-    with pytest.raises(DataValueError, match=r"at least two classes; the labels hold only \['face'\]"):
+    with pytest.raises(DataValueError,
+                       match=r"at least two classes; the labels hold only \['face'\]"):
         _run(decoding_data, classes=["face"])
 
 
@@ -115,7 +120,8 @@ def test_mask_on_another_grid_is_an_error(decoding_data):
     job = DecodingJob(memory=False)
     with pytest.raises(ShapeMismatchError, match=r"mask .*shape \(7, 8, 10\).* not on the grid .*"
                        r"shape \(7, 8, 9\).*resample_to_img"):
-        job.run(decoding_data["img"], decoding_data["labels"], runs=decoding_data["runs"], mask=mask)
+        job.run(decoding_data["img"], decoding_data["labels"], runs=decoding_data["runs"],
+                mask=mask)
 
 
 def test_images_of_different_shapes(decoding_data):

@@ -31,7 +31,8 @@ def test_region_extraction_and_cache_reuse(resting_data, tmp_path, monkeypatch):
 
     calls = []
     real_fit = CanICA.fit
-    monkeypatch.setattr(CanICA, "fit", lambda self, *a, **k: calls.append(1) or real_fit(self, *a, **k))
+    monkeypatch.setattr(CanICA, "fit",
+                        lambda self, *a, **k: calls.append(1) or real_fit(self, *a, **k))
     job = RegionJob(n_components=3, smoothing_fwhm=None, memory=tmp_path, timeseries=False)
     job.run(resting_data["imgs"], mask=resting_data["mask"])
     assert calls == [1]
@@ -98,7 +99,8 @@ def test_connectivity_from_images_with_atlas_and_spheres(resting_data, tmp_path)
     for i, m in enumerate(resting_data["maps"]):
         labels[m > 0.3] = i + 1
     atlas = nib.Nifti1Image(labels, resting_data["affine"])
-    res = ConnectivityJob(kind="correlation", memory=tmp_path).run(resting_data["imgs"], atlas=atlas)
+    res = ConnectivityJob(kind="correlation", memory=tmp_path).run(resting_data["imgs"],
+                                                                   atlas=atlas)
     assert res.labels_ == ["region 1", "region 2", "region 3"]
     # region 1 centre voxel (2.5, 3, 4) -> mm via the affine
     assert np.allclose(res.coords_[1], [7 * 4 - 20, 3 * 4 - 22, 4 * 4 - 18])

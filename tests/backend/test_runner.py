@@ -2,8 +2,6 @@
 import threading
 import time
 
-import numpy as np
-import pytest
 
 from brainviz.backend import DecodingJob, JobRunner, cache
 from brainviz.backend import decoding as dec
