@@ -277,21 +277,25 @@ def test_resting_connectivity_ranks_true_couplings_first(resting):
     assert roc_auc_score(truth, np.mean(estimates, axis=0)) >= 0.9
 
 
-def test_canica_recovers_each_network(resting):
+@pytest.mark.parametrize("method", ["canica", "dictlearning"])
+def test_region_learning_recovers_each_network(resting, method):
     """What the backend relies on: best-matching component correlates >= 0.6."""
-    from nilearn.decomposition import CanICA
+    from nilearn.decomposition import CanICA, DictLearning
 
     r = resting
+    common = dict(n_components=5, mask=r.mask, random_state=0, n_jobs=1, memory_level=0)
+    # DictLearning's default alpha=10 is tuned for large datasets; see the
+    # make_resting_state_demo docstring
+    ica = CanICA(**common) if method == "canica" else DictLearning(alpha=1, **common)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ica = CanICA(n_components=5, mask=r.mask, random_state=0, n_jobs=1, memory_level=0)
         ica.fit(r.imgs)
     mask = np.asarray(r.mask.dataobj) > 0
     truth = np.asarray(r.network_maps.dataobj)[mask]
     comps = ica.components_img_.get_fdata()[mask]
     k = truth.shape[1]
     corr = np.nan_to_num(np.corrcoef(truth.T, comps.T)[:k, k:])
-    assert np.abs(corr).max(axis=1).min() >= 0.75  # promised: 0.6; measured 0.84
+    assert np.abs(corr).max(axis=1).min() >= 0.75  # promised: 0.6; measured >= 0.84
 
 
 def test_resting_is_deterministic_and_cached(tmp_path, monkeypatch):
