@@ -57,8 +57,10 @@ class GlassBrainVisual(Visual):
         with disable_render(self.figure):
             self._build()
             if stat_map is not None:
+                from .volume import to_volume
+
                 self.blobs = StatMapVisual(
-                    stat_map, threshold=0.0, figure=self.figure, anatomy=None,
+                    to_volume(stat_map, "stat_map"), threshold=0.0, figure=self.figure, anatomy=None,
                     show_slices=False, show_isosurface=True, cmap=self.cmap,
                 )
                 self.blobs.anatomy = None

@@ -56,3 +56,11 @@ def test_blobs_show_through_the_glass(figure, blob_map, px):
         g.threshold = 7
     img = px.shot(figure)
     assert not ((img[..., 0].astype(int) - img[..., 2]) > 80).any()
+
+
+def test_4d_map_is_refused(figure, img_4d):
+    from brainviz.exceptions import DimensionError
+    from brainviz.scene.glass import GlassBrainVisual
+
+    with pytest.raises(DimensionError, match="'stat_map' parameter expected a 3D image"):
+        GlassBrainVisual(figure=figure, stat_map=img_4d)
