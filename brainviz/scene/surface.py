@@ -86,7 +86,8 @@ class SurfaceVisual(Visual):
         from ..data import load_fsaverage5
 
         fsaverage = load_fsaverage5()
-        self._meshes = {h: fsaverage[h] for h in _HEMIS[hemi]}
+        # Both hemispheres are always built: ``hemi`` and ``mesh`` then switch in place.
+        self._meshes = {h: fsaverage[h] for h in ("left", "right")}
         values = {}
         name = "fsaverage5"
         if stat_map is not None:
@@ -224,10 +225,25 @@ class SurfaceVisual(Visual):
             module.actor.property.opacity = float(self.surface_opacity)
         self.render()
 
-    @on_trait_change("visible")
+    @on_trait_change("mesh")
+    def _update_mesh(self):
+        """Swap pial and inflated coordinates in place: vertex i is the same point on both."""
+        if not self.sources:
+            return
+        from vtkmodules.util.numpy_support import vtk_to_numpy
+
+        with disable_render(self.figure):
+            for h, src in zip(self._meshes, self.sources):
+                points = src.data._vtk_obj.GetPoints()
+                vtk_to_numpy(points.GetData())[:] = np.asarray(self._meshes[h][self.mesh].vertices)
+                points.Modified()
+                src.data._vtk_obj.Modified()
+                src.data_changed = True
+
+    @on_trait_change("visible, hemi")
     def _update_visibility(self):
-        for module in self.surfaces:
-            module.visible = bool(self.visible)
+        for h, module in zip(self._meshes, self.surfaces):
+            module.visible = bool(self.visible and h in _HEMIS[self.hemi])
         if self.scalar_bar is not None:
             self.scalar_bar.visibility = bool(self.visible and self.show_colorbar)
         self.render()
@@ -247,7 +263,8 @@ class SurfaceVisual(Visual):
 
     # -- queries ---------------------------------------------------------
     def _vertices(self):
-        return {h: np.asarray(m[self.mesh].vertices) for h, m in self._meshes.items()}
+        return {h: np.asarray(m[self.mesh].vertices) for h, m in self._meshes.items()
+                if h in _HEMIS[self.hemi]}
 
     @property
     def bounds(self):

@@ -64,6 +64,26 @@ def test_projected_map_thresholded_in_place(figure, motor_blob, px):
     assert s.sources == sources  # restyled, never rebuilt
 
 
+def test_hemisphere_and_mesh_switch_in_place(figure, px):
+    from brainviz.scene.surface import SurfaceVisual
+    from brainviz.scene.views import set_view
+
+    s = SurfaceVisual(hemi="both", mesh="pial", figure=figure)
+    set_view(figure, "superior", bounds=(-100, 100, -110, 80, -60, 90))
+    both = (~px.is_white(px.shot(figure))).sum()
+    sources = list(s.sources)
+    s.hemi = "left"
+    left = (~px.is_white(px.shot(figure))).sum()
+    assert 0.3 * both < left < 0.7 * both
+    assert s.bounds[1] < 10
+    pial_xmin = s.bounds[0]
+    s.mesh = "inflated"
+    assert s.bounds[0] != pytest.approx(pial_xmin, abs=1)
+    pts = s.sources[0].data.points.to_array()
+    np.testing.assert_allclose(pts, s._meshes["left"]["inflated"].vertices, atol=1e-4)
+    assert s.sources == sources
+
+
 def test_inflated_hemispheres_do_not_overlap():
     from brainviz.data import load_fsaverage5
 
