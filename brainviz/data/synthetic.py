@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 # Bump when the generated content or the file layout changes: old caches are ignored.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # Category -> blob centres (mm) in the hemisphere where the response is strongest
 # first; amplitude of each blob relative to the first.
@@ -62,9 +62,13 @@ _BLOB_AMPLITUDES = (1.0, 0.7)
 _SHARED_VISUAL = ([12.0, -92.0, 0.0], [-12.0, -92.0, 0.0])
 
 NETWORK_NAMES = ("default", "fronto-parietal", "cingulo-opercular", "sensorimotor", "occipital")
-# true coupling (correlation of the network time series), upper triangle
+# True coupling (correlation of the network time series), upper triangle. Two
+# blocks (default + fronto-parietal + cingulo-opercular, sensorimotor + occipital):
+# a block-diagonal covariance has a block-diagonal inverse, so correlation,
+# partial correlation and sparse inverse covariance share the same zero pattern.
 _COUPLED_PAIRS = {
     ("default", "fronto-parietal"): 0.5,
+    ("default", "cingulo-opercular"): 0.5,
     ("fronto-parietal", "cingulo-opercular"): 0.5,
     ("sensorimotor", "occipital"): 0.5,
 }
@@ -529,10 +533,12 @@ def make_resting_state_demo(*, n_subjects=3, n_timepoints=120, signal=2.0, noise
         baseline(v) + sum_k amplitude_k * s_k(t) * map_k(v) + noise * N(0, 1)
 
     where the network time series ``s(t)`` are slow (AR(1), phi = 0.6),
-    unit-variance and correlated as in ``coupling`` (three coupled pairs at 0.5:
-    default with fronto-parietal, fronto-parietal with cingulo-opercular,
-    sensorimotor with occipital; the others 0). ``amplitude_k`` varies by
-    subject around ``signal`` (+/- 20 %).
+    unit-variance and correlated as in ``coupling``: default, fronto-parietal
+    and cingulo-opercular are coupled with each other (0.5), sensorimotor with
+    occipital (0.5), the other pairs not at all (0). The coupling is block-diagonal,
+    so its inverse has the same zero pattern: correlation, partial correlation
+    and sparse inverse covariance all have the same true edges.
+    ``amplitude_k`` varies by subject around ``signal`` (+/- 20 %).
 
     Parameters
     ----------

@@ -220,7 +220,7 @@ def test_resting_demo_layout(resting):
     assert r.coupling.shape == (k, k)
     np.testing.assert_array_equal(r.coupling, r.coupling.T)
     np.testing.assert_array_equal(np.diag(r.coupling), 0)
-    assert np.count_nonzero(np.triu(r.coupling)) == 3
+    assert np.count_nonzero(np.triu(r.coupling)) == 4
     assert [t.shape for t in r.timeseries] == [(120, k)] * 3
     assert len(r.paths["imgs"]) == 3 and all(p.is_file() for p in r.paths["imgs"])
     maps = np.asarray(r.network_maps.dataobj)
@@ -269,12 +269,17 @@ def test_resting_connectivity_ranks_true_couplings_first(resting):
     weights = maps / maps.sum(axis=0)
     iu = np.triu_indices(len(r.network_names), 1)
     truth = (r.coupling[iu] > 0).astype(int)
-    estimates = []
+    estimates, partials = [], []
     for img in r.imgs:
         signals = np.asarray(img.dataobj)[mask].T @ weights  # (T, k) region means
         estimates.append(np.corrcoef(signals.T)[iu])
         assert roc_auc_score(truth, estimates[-1]) >= 0.9
+        # the coupling is block-diagonal: partial correlation has the same true edges
+        precision = np.linalg.inv(np.corrcoef(signals.T))
+        d = np.sqrt(np.diag(precision))
+        partials.append(-(precision / np.outer(d, d))[iu])
     assert roc_auc_score(truth, np.mean(estimates, axis=0)) >= 0.9
+    assert roc_auc_score(truth, np.abs(np.mean(partials, axis=0))) >= 0.9
 
 
 @pytest.mark.parametrize("method", ["canica", "dictlearning"])
