@@ -56,11 +56,15 @@ def test_bad_resolution_names_parameter(bad):
         templates.load_template(resolution=bad)
 
 
-def test_motor_activation_is_a_3d_map_on_the_left_and_right():
+def test_motor_activation_is_a_t_map_peaking_in_motor_cortex():
     vol = templates.load_motor_activation()
     assert vol.ndim == 3
+    assert tuple(vol.orientation) == ("L", "A", "S")  # stored x-flipped: a real flip check
     data = vol.get_data()
     assert np.nanmax(data) > 3  # a t map with real activation
+    peak = np.array(np.unravel_index(np.nanargmax(data), data.shape))
+    x, y, z = vol.affine[:3, :3] @ peak + vol.affine[:3, 3]
+    assert abs(x) > 30 and -40 < y < 10 and z > 30  # lateral pre/post-central gyrus
 
 
 def test_fsaverage5_meshes():
