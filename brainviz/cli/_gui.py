@@ -78,7 +78,7 @@ def _render_demo(path):
     if _render is not None:
         parser = argparse.ArgumentParser(prog="brainviz")
         _render.add_parser(parser.add_subparsers(dest="command"))
-        args = parser.parse_args(["render", "--demo", "-o", str(path)])
+        args = parser.parse_args(["render", "--demo", "--demo-connectome", "-o", str(path)])
         quiet = io.StringIO()
         with contextlib.redirect_stdout(quiet):
             status = args.func(args)

@@ -119,6 +119,9 @@ class MainWindow(HasTraits):
     ui = Any()
     #: Scene size in pixels asked for at start.
     scene_size = Any((600, 500))
+    #: The view the scene opens with (and Reset goes back to): from above, the slices
+    #: and the whole graph show best.
+    start_view = Str("superior")
     #: Window size in pixels at start.
     window_size = Any((1200, 780))
     #: Layers waiting for the scene (added before it was activated).
@@ -182,7 +185,7 @@ class MainWindow(HasTraits):
         if self.session.camera:
             self.set_camera(self.session.camera)
         else:
-            self.set_view("left")
+            self.set_view(self.start_view)
         self.shell_panel.namespace.update(shell_namespace(self))
 
     def _name_visuals(self):
@@ -208,7 +211,7 @@ class MainWindow(HasTraits):
             self.set_view(name[5:])
 
     def _reset_view_fired(self):
-        self.set_view("left")
+        self.set_view(self.start_view)
 
     def _export_fired(self):
         self.export_dialog()

@@ -114,6 +114,7 @@ def test_threshold_slider_and_text_box_change_the_scene(window, qtbot):
 
 
 def test_view_buttons_move_the_camera(window, qtbot):
+    window.set_view("left")
     before = np.array(window.figure.scene.camera.position)
     window.view_superior = True
     qtbot.waitUntil(lambda: not np.allclose(window.figure.scene.camera.position, before), timeout=5000)
