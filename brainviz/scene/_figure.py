@@ -20,7 +20,6 @@ __all__ = [
     "screenshot",
     "Visual",
     "lut_table",
-    "enable_depth_peeling",
     "Colormap",
 ]
 
@@ -81,34 +80,20 @@ def disable_render(figure):
         yield figure
         return
     was_disabled = bool(scene.disable_render)
+    # Widgets (image planes) render through the interactor when they are enabled,
+    # bypassing scene.disable_render: hold those renders too.
+    interactor = getattr(scene, "interactor", None)
+    held = interactor is not None and bool(interactor.enable_render)
     scene.disable_render = True
+    if held:
+        interactor.enable_render = False
     try:
         yield figure
     finally:
+        if held:
+            interactor.enable_render = True
         # TVTKScene renders by itself when disable_render goes back to False.
         scene.disable_render = was_disabled
-
-
-def enable_depth_peeling(figure, peels=8):
-    """Make translucent objects (slices with a transparent background, glass brain) sort correctly.
-
-    Depth peeling needs a render window without multisampling, so the
-    scene's ``anti_aliasing_frames`` (used by ``scene.save``) is set to 0 and
-    FXAA, which works with peeling, smooths the edges instead.
-    """
-    scene = figure.scene
-    if scene is None or getattr(figure, "_brainviz_peeling", False):
-        return
-    scene.anti_aliasing_frames = 0
-    rw = scene.render_window
-    rw.multi_samples = 0
-    rw.alpha_bit_planes = 1
-    ren = scene.renderer
-    ren.use_depth_peeling = True
-    ren.maximum_number_of_peels = int(peels)
-    ren.occlusion_ratio = 0.0
-    ren.use_fxaa = True
-    figure._brainviz_peeling = True
 
 
 def render(figure):

@@ -142,3 +142,25 @@ def test_hidden_visual_draws_nothing(figure, blob_img, px):
     assert px.is_white(px.shot(figure)).all()
     a.visible = True
     assert not px.is_white(px.shot(figure)).all()
+
+
+def test_figure_helpers_batch_rendering_and_registry(figure, blob_img):
+    from tvtk.api import tvtk
+
+    from brainviz.scene._figure import disable_render, figure_visuals, get_figure
+    from brainviz.scene.volume import AnatomyVisual
+
+    renders = []
+    tvtk.to_vtk(figure.scene.render_window).AddObserver("StartEvent", lambda o, e: renders.append(1))
+    with disable_render(figure):
+        with disable_render(figure):  # nested: only the outermost block renders
+            a = AnatomyVisual(blob_img, figure=figure)
+            a.cursor = (3, 3, 3)
+            a.vmax = 90
+        assert renders == []
+    assert len(renders) == 1
+    assert not figure.scene.disable_render
+    assert figure_visuals(figure) == [a] and figure_visuals(figure, AnatomyVisual) == [a]
+    assert get_figure(figure) is figure
+    a.remove()
+    assert figure_visuals(figure) == []
