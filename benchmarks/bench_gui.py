@@ -132,7 +132,7 @@ def bench_stall():
     from pyface.api import GUI
     from pyface.qt import QtCore
 
-    from brainviz.gui.app import create_window
+    from brainviz.gui import create_window
 
     window = create_window(demo=True, show_errors=False)
     window.load_decoding_demo()

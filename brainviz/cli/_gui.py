@@ -172,6 +172,6 @@ def run_window(files):
 
         demo = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brainviz-demo").submit(
             make_demo_session)
-    from ..gui.app import main
+    from ..gui.launch import main
 
     return main(files, demo=demo)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..model import ConnectomeLayer
 
-__all__ = ["SceneSync", "set_trait_if_present"]
+__all__ = ["SceneSync", "set_trait_if_present", "no_render"]
 
 log = logging.getLogger(__name__)
 
@@ -239,3 +239,19 @@ class SceneSync:
                 value = None
             out.append((layer.name, value))
         return out
+
+
+class no_render:
+    """Disable rendering of a figure for a block (one render at the end)."""
+
+    def __init__(self, figure):
+        self.scene = figure.scene
+
+    def __enter__(self):
+        self.old = self.scene.disable_render
+        self.scene.disable_render = True
+
+    def __exit__(self, *exc):
+        self.scene.disable_render = self.old
+        if not self.old:
+            self.scene.render()

@@ -11,20 +11,16 @@ anywhere go to :meth:`MainWindow.report_error` (one message box each); the
 window keeps working.
 """
 import logging
-import os
 from pathlib import Path
 
 from traits.api import (
     Any, Button, HasTraits, Instance, List, Str, observe,
 )
-from traitsui.api import (
-    Action, Group, Handler, HSplit, Item, Menu, MenuBar, Separator, Tabbed, TextEditor, VGroup,
-    View,
-)
+from traitsui.api import Group, HSplit, Item, Tabbed, TextEditor, VGroup, View
 
 from ..model import JobState, Session
 from .dialogs import ErrorReporter, ExportOptions
-from .jobs import JobsPanel
+from .jobs import JobsPanel, input_names, jsonable
 from .panels import CachePanel, LayersPanel
 from .session import (
     SessionFileError, add_recent_file, layers_from_result, make_demo_session, open_path,
@@ -47,48 +43,6 @@ def _scene_model():
     from mayavi.core.ui.api import MlabSceneModel
 
     return MlabSceneModel
-
-
-class MainHandler(Handler):
-    """Menu actions and window close."""
-
-    def _win(self, info):
-        return info.object
-
-    def do_open(self, info):
-        self._win(info).open_files_dialog()
-
-    def do_open_session(self, info):
-        from .dialogs import ask_open_session
-
-        path = ask_open_session(info.ui.control)
-        if path:
-            self._win(info).open_session(path)
-
-    def do_save_session(self, info):
-        from .dialogs import ask_save_file
-
-        path = ask_save_file(info.ui.control, "Save session", default="session.json")
-        if path:
-            self._win(info).save_session(path)
-
-    def do_export(self, info):
-        self._win(info).export_dialog()
-
-    def do_demo(self, info):
-        self._win(info).load_demo()
-
-    def do_decoding_demo(self, info):
-        self._win(info).load_decoding_demo()
-
-    def do_resting_demo(self, info):
-        self._win(info).load_resting_state_demo()
-
-    def do_quit(self, info):
-        info.ui.control.close()
-
-    def closed(self, info, is_ok):
-        self._win(info).shutdown()
 
 
 class MainWindow(HasTraits):
@@ -168,12 +122,12 @@ class MainWindow(HasTraits):
     # --- scene ---------------------------------------------------------------
     @observe("scene:activated")
     def _scene_activated(self, event):
-        from ._display import SceneSync
+        from ._display import SceneSync, no_render
 
         fig = self.figure
         # the same background as brainviz.mlab.figure() and `brainviz render`, so exports match
         fig.scene.background = (1.0, 1.0, 1.0)
-        with _no_render(fig):
+        with no_render(fig):
             self.sync = SceneSync(self.session, fig, on_error=self.report_error)
         self._name_visuals()
         try:
@@ -420,8 +374,8 @@ class MainWindow(HasTraits):
         except Exception as exc:
             self.report_error(exc, f"Cannot start the {form.kind} job")
             return None
-        state = JobState(kind=form.kind, title=form.title(), params=_jsonable(form.params.values()),
-                         inputs=_input_names(form))
+        state = JobState(kind=form.kind, title=form.title(), params=jsonable(form.params.values()),
+                         inputs=input_names(form))
         self.session.jobs.append(state)
         self.jobs_bridge.submit(state, job, *args, **kwargs)
         self._ensure_timer()
@@ -482,20 +436,8 @@ class MainWindow(HasTraits):
         buttons = Group(*[Item(f"view_{v}", show_label=False) for v in _VIEWS],
                         Item("reset_view", show_label=False), Item("export", show_label=False),
                         columns=4)
-        menubar = MenuBar(
-            Menu(Action(name="&Open...", action="do_open"),
-                 Action(name="Open &session...", action="do_open_session"),
-                 Action(name="Sa&ve session...", action="do_save_session"),
-                 Separator(),
-                 Action(name="&Export figure...", action="do_export"),
-                 Separator(),
-                 Action(name="&Quit", action="do_quit"),
-                 name="&File"),
-            Menu(Action(name="Built-in &demo", action="do_demo"),
-                 Action(name="&Decoding demo data", action="do_decoding_demo"),
-                 Action(name="&Resting-state demo data", action="do_resting_demo"),
-                 name="&Data"),
-        )
+        from .menus import MainHandler, main_menubar
+
         return View(
             VGroup(
                 HSplit(
@@ -519,179 +461,21 @@ class MainWindow(HasTraits):
             title="brainviz",
             width=self.window_size[0],
             height=self.window_size[1],
-            menubar=menubar,
+            menubar=main_menubar(),
             handler=MainHandler(),
             resizable=True,
         )
 
 
-class _no_render:
-    """Disable rendering of a figure for a block (one render at the end)."""
+def create_window(*args, **kwargs):
+    """Make and show the main window; see :func:`brainviz.gui.launch.create_window`."""
+    from .launch import create_window as _create_window
 
-    def __init__(self, figure):
-        self.scene = figure.scene
-
-    def __enter__(self):
-        self.old = self.scene.disable_render
-        self.scene.disable_render = True
-
-    def __exit__(self, *exc):
-        self.scene.disable_render = self.old
-        if not self.old:
-            self.scene.render()
-
-
-def _jsonable(params):
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, (str, int, float, bool)) or value is None:
-            out[key] = value
-        elif isinstance(value, (list, tuple)):
-            out[key] = [v if isinstance(v, (str, int, float, bool)) else str(v) for v in value]
-        else:
-            out[key] = str(value)
-    return out
-
-
-def _input_names(form):
-    names = []
-    for trait in ("images", "subjects", "atlas", "mask", "labels_file"):
-        value = getattr(form, trait, None)
-        if isinstance(value, str) and value and value != "(none)":
-            names.append(value)
-        elif isinstance(value, list):
-            names.extend(value)
-    return names
-
-
-def _install_drop(window):
-    """Accept files dropped on the window: they go through :meth:`MainWindow.open_files`."""
-    from pyface.qt import QtCore
-
-    class _DropFilter(QtCore.QObject):
-        def eventFilter(self, obj, event):  # noqa: N802 (Qt naming)
-            etype = event.type()
-            if etype in (QtCore.QEvent.DragEnter, QtCore.QEvent.DragMove):
-                if event.mimeData().hasUrls():
-                    event.acceptProposedAction()
-                    return True
-            elif etype == QtCore.QEvent.Drop and event.mimeData().hasUrls():
-                paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-                event.acceptProposedAction()
-                window.open_files(paths)
-                return True
-            return False
-
-    control = window.ui.control
-    control.setAcceptDrops(True)
-    window._drop_filter = _DropFilter(control)
-    control.installEventFilter(window._drop_filter)
-
-
-def _size_columns(window):
-    """Give the three columns (layers, scene, tabs) sensible widths: the splitter's own
-    guess squeezes the tabs."""
-    from pyface.qt import QtCore, QtGui
-
-    for splitter in window.ui.control.findChildren(QtGui.QSplitter):
-        if splitter.orientation() == QtCore.Qt.Horizontal and splitter.count() == 3:
-            total = max(splitter.width(), sum(splitter.sizes()))
-            side = int(total * 0.28)
-            splitter.setSizes([side, total - 2 * side, side])
-            break
-
-
-def _route_uncaught_exceptions(window):
-    """Send exceptions escaping Qt slots and timers to the window's error handler.
-
-    PyQt aborts the process on an exception nobody catches in a slot; the
-    window reports it and keeps running instead.
-    """
-    import sys
-    import traceback
-
-    previous = sys.excepthook
-
-    def hook(exc_type, exc, tb):
-        if issubclass(exc_type, KeyboardInterrupt):
-            previous(exc_type, exc, tb)
-            return
-        window.report_error(exc, "Unexpected error", "".join(traceback.format_exception(exc_type, exc, tb)))
-
-    sys.excepthook = hook
-
-
-def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
-                  window_size=(1200, 780)):
-    """Make and show the main window; return it (the event loop is the caller's).
-
-    Parameters
-    ----------
-    files : list of paths
-        Opened as layers. When empty (and ``demo`` is not False) the built-in demo is loaded.
-    demo : bool, Session or Future, default=None
-        Load the built-in demo (default: when no files are given); a Session (or a
-        future of one) is used as the demo.
-    show_errors : bool, default=True
-        Show message boxes for errors (tests may read ``window.errors`` instead).
-    """
-    from pyface.api import GUI
-
-    GUI()  # makes the QApplication if needed
-    window = MainWindow(show_errors=show_errors, scene_size=scene_size, window_size=window_size)
-    window.errors.install()
-    _route_uncaught_exceptions(window)
-    if demo is True or (demo is None and not files):
-        window.load_demo()
-    elif demo:  # a Session, or a future of one
-        window.load_demo(demo)
-    window.ui = window.edit_traits()
-    _install_drop(window)
-    _size_columns(window)
-    # again once shown: a real window system lays the splitter out anew on show
-    GUI.invoke_later(_size_columns, window)
-    if files:
-        window.open_files(files)
-    return window
-
-
-def _notify_first_frame(window, path):
-    """Write ``x y w h`` of the scene (screen pixels) to ``path`` after its first frame.
-
-    Used by launch tests and benchmarks (``BRAINVIZ_READY_FILE``): the time the
-    file appears is the time the first frame of the scene was on screen.
-    """
-    from pyface.api import GUI
-
-    render_window = window.figure.scene.render_window
-    state = {}
-
-    def write():
-        control = window.scene.scene_editor.control
-        origin = control.mapToGlobal(control.rect().topLeft())
-        tmp = f"{path}.tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{origin.x()} {origin.y()} {control.width()} {control.height()}")
-        os.replace(tmp, path)
-
-    def on_end(obj, event):
-        if not state and window.sync is not None and window.sync.visuals:
-            state["done"] = True
-            render_window.remove_observer(state_id["id"])
-            GUI.invoke_later(write)
-
-    state_id = {"id": render_window.add_observer("EndEvent", on_end)}
+    return _create_window(*args, **kwargs)
 
 
 def main(files=(), demo=None):
-    """Open the window and run the event loop; return the exit status."""
-    from pyface.api import GUI
+    """Open the window and run the event loop; see :func:`brainviz.gui.launch.main`."""
+    from .launch import main as _main
 
-    os.environ.setdefault("ETS_TOOLKIT", "qt")
-    gui = GUI()
-    window = create_window(files, demo=demo)
-    ready = os.environ.get("BRAINVIZ_READY_FILE")
-    if ready:
-        _notify_first_frame(window, ready)
-    gui.start_event_loop()
-    return 0
+    return _main(files, demo=demo)

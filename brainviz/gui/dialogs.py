@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pyface.qt import QtCore, QtGui
 from traits.api import (
-    Bool, Enum, File, Float, HasTraits, Int, List, Str, Tuple, observe,
+    Bool, Enum, File, Float, HasTraits, Int, List, Str, observe,
 )
 from traitsui.api import CheckListEditor, Group, HGroup, Item, OKCancelButtons, VGroup, View
 

@@ -16,7 +16,8 @@ from traitsui.table_column import ObjectColumn
 
 from ..model import JobState, Session
 
-__all__ = ["JobForm", "DecodingForm", "RegionForm", "ConnectivityForm", "JobsPanel"]
+__all__ = ["JobForm", "DecodingForm", "RegionForm", "ConnectivityForm", "JobsPanel", "jsonable",
+           "input_names"]
 
 # parameters the window sets itself (cache, parallelism) rather than the form
 _HIDDEN_PARAMS = {"memory", "n_jobs", "backend", "scheduler", "verbose"}
@@ -394,3 +395,26 @@ class JobsPanel(HasTraits):
             Item("selected_log", style="readonly", show_label=False, height=80),
             scrollable=True,
         ))
+
+
+def jsonable(params):
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            out[key] = value
+        elif isinstance(value, (list, tuple)):
+            out[key] = [v if isinstance(v, (str, int, float, bool)) else str(v) for v in value]
+        else:
+            out[key] = str(value)
+    return out
+
+
+def input_names(form):
+    names = []
+    for trait in ("images", "subjects", "atlas", "mask", "labels_file"):
+        value = getattr(form, trait, None)
+        if isinstance(value, str) and value and value != "(none)":
+            names.append(value)
+        elif isinstance(value, list):
+            names.extend(value)
+    return names

@@ -8,7 +8,7 @@ recent-files list share one code path (:meth:`MainWindow.open_files`).
 import time
 
 from traits.api import (
-    Any, Button, Float, HasTraits, Instance, Int, List, Property, Str, observe,
+    Any, Button, Float, HasTraits, Instance, List, Str, observe,
 )
 from traitsui.api import (
     EnumEditor, HGroup, InstanceEditor, Item, RangeEditor, TableEditor, VGroup,

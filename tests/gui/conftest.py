@@ -4,7 +4,6 @@ tests/conftest.py sets QT_QPA_PLATFORM=offscreen before Qt is imported; the
 window's scene then renders through an offscreen VTK render window, and pixels
 are read back from it (QWidget.grab cannot see a GL area).
 """
-import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -34,7 +33,7 @@ def gui_env(tmp_path_factory):
 @pytest.fixture(scope="module")
 def window(qapp, gui_env):
     """The main window on the built-in demo, shared by a module's tests."""
-    from brainviz.gui.app import create_window
+    from brainviz.gui import create_window
 
     win = create_window(demo=True, scene_size=(240, 220), window_size=(1000, 640))
     for _ in range(20):
