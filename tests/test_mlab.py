@@ -1,4 +1,4 @@
-"""brainviz.mlab: every public function's docstring example runs offscreen; mixing with mayavi.mlab."""
+"""brainviz.mlab: every function's docstring example runs offscreen; mixing with mayavi.mlab."""
 import doctest
 
 import numpy as np
@@ -49,7 +49,8 @@ def test_mix_with_mayavi_mlab_and_restyle_in_place(offscreen):
     pts = offscreen.points3d([0], [0], [100], scale_factor=10, color=(0, 1, 0), figure=fig)
     bv.view("superior", figure=fig)
     img = screenshot(fig)
-    assert ((img[..., 1].astype(int) - img[..., 0] > 100) & (img[..., 2] < 80)).any()  # green marker
+    green = (img[..., 1].astype(int) - img[..., 0] > 100) & (img[..., 2] < 80)
+    assert green.any()  # the mayavi.mlab marker
     hot_before = ((img[..., 0].astype(int) - img[..., 2]) > 100).sum()
     lut = m.lut
     m.threshold = 7.5

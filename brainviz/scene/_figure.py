@@ -245,5 +245,7 @@ def as_points(xyz_mm):
     if pts.shape[-1] != 3:
         from ..exceptions import DimensionError
 
-        raise DimensionError(f"xyz_mm must be (3,) or (n, 3) world coordinates in mm; got shape {pts.shape}")
+        raise DimensionError(
+            f"xyz_mm must be (3,) or (n, 3) world coordinates in mm; got shape {pts.shape}"
+        )
     return pts, single

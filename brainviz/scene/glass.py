@@ -60,7 +60,8 @@ class GlassBrainVisual(Visual):
                 from .volume import to_volume
 
                 self.blobs = StatMapVisual(
-                    to_volume(stat_map, "stat_map"), threshold=0.0, figure=self.figure, anatomy=None,
+                    to_volume(stat_map, "stat_map"), threshold=0.0, figure=self.figure,
+                    anatomy=None,
                     show_slices=False, show_isosurface=True, cmap=self.cmap,
                 )
                 self.blobs.anatomy = None
@@ -92,7 +93,8 @@ class GlassBrainVisual(Visual):
 
             grid = VolumeGrid(load_brain_mask())
             src = scalar_source(self.figure, grid, name="glass brain mask")
-            smooth = mlab.pipeline.user_defined(src, filter="ImageGaussianSmooth", figure=self.figure)
+            smooth = mlab.pipeline.user_defined(src, filter="ImageGaussianSmooth",
+                                                figure=self.figure)
             smooth.filter.standard_deviations = (1.5, 1.5, 1.5)
             iso = mlab.pipeline.iso_surface(smooth, contours=[0.5], figure=self.figure)
             self._sources.append(src)

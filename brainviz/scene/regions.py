@@ -115,7 +115,8 @@ class RegionsVisual(Visual):
 
             from ..exceptions import EmptyOverlayWarning
 
-            warnings.warn(f"{self.name!r} has no region to draw (all background): the overlay is empty.",
+            warnings.warn(f"{self.name!r} has no region to draw (all background): "
+                          "the overlay is empty.",
                           EmptyOverlayWarning, stacklevel=3)
 
     # -- building --------------------------------------------------------
@@ -212,7 +213,8 @@ class RegionsVisual(Visual):
         if self.surface is None:
             return
         if self._components is not None:
-            self.grid.data = components_to_labels(self._components, self.threshold).astype(np.float32)
+            labels = components_to_labels(self._components, self.threshold)
+            self.grid.data = labels.astype(np.float32)
             self._refresh_ids()
             self.source.scalar_data = self.grid.data
         with disable_render(self.figure):

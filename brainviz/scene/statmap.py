@@ -152,7 +152,9 @@ class StatMapVisual(Visual):
         grid = VolumeGrid(vol)
         finite = grid.data[np.isfinite(grid.data)]
         if finite.size == 0:
-            raise DataValueError(f"The statistical map {grid.name!r} holds no finite value (all NaN).")
+            raise DataValueError(
+                f"The statistical map {grid.name!r} holds no finite value (all NaN)."
+            )
         self._data_min = float(finite.min())
         self._data_max = float(finite.max())
         self._abs_max = float(np.abs(finite).max()) or 1.0
@@ -162,7 +164,8 @@ class StatMapVisual(Visual):
             traits.setdefault("vmin", -traits["vmax"])
         else:
             traits.setdefault("vmin", self._data_min)
-            traits.setdefault("vmax", self._data_max if self._data_max > self._data_min else self._data_min + 1)
+            top = self._data_max if self._data_max > self._data_min else self._data_min + 1
+            traits.setdefault("vmax", top)
         traits.setdefault("name", grid.name or "statistical map")
         traits.setdefault("colorbar_title", traits["name"])
         if threshold is None:
@@ -249,7 +252,8 @@ class StatMapVisual(Visual):
     @on_trait_change("cursor")
     def _update_cursor(self):
         for ipw, pos in zip(self.slices, self.cursor):
-            ipw.ipw.slice_position = float(pos) + (_PLANE_OFFSET if self.anatomy is not None else 0.0)
+            offset = _PLANE_OFFSET if self.anatomy is not None else 0.0
+            ipw.ipw.slice_position = float(pos) + offset
         for ipw, pos in zip(self.back_slices, self.cursor):
             ipw.ipw.slice_position = float(pos) - _PLANE_OFFSET
         self.render()
@@ -340,7 +344,8 @@ class StatMapVisual(Visual):
             self._iso_has = []
             for contour, actor, level in zip(self._iso_contours, self.isosurfaces, levels):
                 has = level is not None and (
-                    (level > 0 and self._data_max >= level) or (level < 0 and self._data_min <= level)
+                    (level > 0 and self._data_max >= level)
+                    or (level < 0 and self._data_min <= level)
                 )
                 self._iso_has.append(has)
                 # An isosurface takes the colour halfway between the threshold and the range end,

@@ -80,9 +80,13 @@ class SurfaceVisual(Visual):
     def __init__(self, stat_map=None, hemi="both", mesh="inflated", figure=None, radius=3.0,
                  **traits):
         if hemi not in _HEMIS:
-            raise ParameterError(f"The 'hemi' parameter must be one of 'both', 'left', 'right'; got {hemi!r}.")
+            raise ParameterError(
+                f"The 'hemi' parameter must be one of 'both', 'left', 'right'; got {hemi!r}."
+            )
         if mesh not in ("inflated", "pial"):
-            raise ParameterError(f"The 'mesh' parameter must be 'inflated' or 'pial'; got {mesh!r}.")
+            raise ParameterError(
+                f"The 'mesh' parameter must be 'inflated' or 'pial'; got {mesh!r}."
+            )
         from ..data import load_fsaverage5
 
         fsaverage = load_fsaverage5()
@@ -94,7 +98,8 @@ class SurfaceVisual(Visual):
             vol = to_volume(stat_map, "stat_map")
             name = vol.name or "surface map"
             values = self._project(vol, radius)
-        finite = np.concatenate([v[np.isfinite(v)] for v in values.values()]) if values else np.zeros(0)
+        finite = (np.concatenate([v[np.isfinite(v)] for v in values.values()])
+                  if values else np.zeros(0))
         if values and finite.size == 0:
             raise DataValueError(f"The map {name!r} projects to no finite value on the surface.")
         self._abs_max = float(np.abs(finite).max()) if finite.size else 1.0
@@ -168,7 +173,7 @@ class SurfaceVisual(Visual):
         return float(self.vmin), float(self.vmax)
 
     def vertex_colors(self, hemi):
-        """(n, 4) uint8 colours of ``hemi``'s vertices as drawn: sulcal grey under the thresholded map."""
+        """(n, 4) uint8 colours of ``hemi``'s vertices as drawn: sulcal grey under the map."""
         grey = self._base[hemi]
         rgb = np.repeat(grey[:, None], 3, axis=1)
         values = self.values.get(hemi)
@@ -179,7 +184,8 @@ class SurfaceVisual(Visual):
             with np.errstate(invalid="ignore"):
                 shown = np.abs(values) >= t if self.two_sided else values >= t
                 shown &= np.isfinite(values) & (values != 0)
-            idx = np.clip(((values[shown] - lo) / (hi - lo) * _N_COLORS).astype(int), 0, _N_COLORS - 1)
+            idx = ((values[shown] - lo) / (hi - lo) * _N_COLORS).astype(int)
+            idx = np.clip(idx, 0, _N_COLORS - 1)
             a = float(self.opacity)
             rgb[shown] = (1 - a) * rgb[shown] + a * table[idx]
         rgba = np.empty((len(grey), 4), dtype=np.uint8)
@@ -216,7 +222,8 @@ class SurfaceVisual(Visual):
         with np.errstate(invalid="ignore"):
             shown = np.abs(allv) >= t if self.two_sided else allv >= t
         if not np.any(shown & np.isfinite(allv) & (allv != 0)):
-            warnings.warn(f"threshold={t:g} hides all of {self.name!r} on the surface: the overlay is empty.",
+            warnings.warn(f"threshold={t:g} hides all of {self.name!r} on the surface: "
+                          "the overlay is empty.",
                           EmptyOverlayWarning, stacklevel=4)
 
     @on_trait_change("surface_opacity")
@@ -274,7 +281,7 @@ class SurfaceVisual(Visual):
         return tuple(float(x) for pair in zip(lo, hi) for x in pair)
 
     def value_at(self, xyz_mm, max_distance=5.0):
-        """Projected map value at the vertex nearest each point (within ``max_distance`` mm); NaN else."""
+        """Map value at the vertex nearest each point (within ``max_distance`` mm); NaN else."""
         pts, single = as_points(xyz_mm)
         out = np.full(len(pts), np.nan)
         best = np.full(len(pts), np.inf)

@@ -269,7 +269,8 @@ class AnatomyVisual(Visual):
     # -- building --------------------------------------------------------
     def _build(self):
         self.source = scalar_source(self.figure, self.grid, name=self.name)
-        self.slices = make_slices(self.source, self.figure, self.cursor, self.name, force_opaque=True)
+        self.slices = make_slices(self.source, self.figure, self.cursor, self.name,
+                                  force_opaque=True)
         self._update_lut()
         self._update_opacity()
         self._update_visibility()

@@ -67,14 +67,16 @@ def _render(offscreen_mlab, anatomy, stat):
     fig = offscreen_mlab.figure(size=(200, 200), bgcolor=(1, 1, 1))
     AnatomyVisual(anatomy, figure=fig, cursor=(-38, -20, 10))
     StatMapVisual(stat, threshold=3, figure=fig, show_isosurface=True)
-    offscreen_mlab.view(azimuth=-120, elevation=60, distance=420, focalpoint=(0, -18, 18), figure=fig)
+    offscreen_mlab.view(azimuth=-120, elevation=60, distance=420, focalpoint=(0, -18, 18),
+                        figure=fig)
     fig.scene.camera.view_up = (0, 0, 1)
     img = screenshot(fig).astype(float)
-    if os.environ.get("BRAINVIZ_TEST_PNG_DIR"):  # to look at the renders
+    folder = os.environ.get("BRAINVIZ_TEST_PNG_DIR")
+    if folder:  # to look at the renders
         from PIL import Image
 
-        Image.fromarray(img.astype(np.uint8)).save(
-            os.path.join(os.environ["BRAINVIZ_TEST_PNG_DIR"], f"orientation_{len(os.listdir(os.environ['BRAINVIZ_TEST_PNG_DIR']))}.png"))
+        name = f"orientation_{len(os.listdir(folder))}.png"
+        Image.fromarray(img.astype(np.uint8)).save(os.path.join(folder, name))
     offscreen_mlab.close(fig)
     return img
 

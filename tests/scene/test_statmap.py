@@ -1,4 +1,4 @@
-"""StatMapVisual: two-sided threshold, diverging colours, NaN, other grids, colour bar; in pixels."""
+"""StatMapVisual: two-sided threshold, diverging colours, NaN, other grids, colour bar."""
 import warnings
 
 import nibabel as nib
@@ -138,7 +138,8 @@ def test_isosurfaces_follow_the_threshold(offscreen_mlab, px):
 def test_colorbar_with_title_and_threshold_marked(figure, px):
     from brainviz.scene.statmap import StatMapVisual
 
-    m = StatMapVisual(_stat(), threshold=2.0, figure=figure, show_colorbar=True, colorbar_title="t value")
+    m = StatMapVisual(_stat(), threshold=2.0, figure=figure, show_colorbar=True,
+                      colorbar_title="t value")
     bar = m.scalar_bar
     assert bar.visibility and bar.title == "t value"
     lut = bar.lookup_table
@@ -161,7 +162,8 @@ def test_bad_colormap_is_refused_on_assignment(figure):
     from brainviz.scene.statmap import StatMapVisual
 
     m = StatMapVisual(_stat(), threshold=2.0, figure=figure, cmap="RdBu_r")
-    with pytest.raises(ParameterError, match="'cmap' parameter: colour map 'hotcold' is not a known colour map"):
+    with pytest.raises(ParameterError,
+                       match="'cmap' parameter: colour map 'hotcold' is not a known colour map"):
         m.cmap = "hotcold"
     assert m.cmap == "RdBu_r"
 

@@ -88,7 +88,8 @@ def test_inflated_hemispheres_do_not_overlap():
     from brainviz.data import load_fsaverage5
 
     fs = load_fsaverage5()
-    assert fs["left"]["inflated"].vertices[:, 0].max() < fs["right"]["inflated"].vertices[:, 0].min()
+    left, right = fs["left"]["inflated"].vertices, fs["right"]["inflated"].vertices
+    assert left[:, 0].max() < right[:, 0].min()
 
 
 def test_both_hemispheres_bounds(figure):

@@ -151,7 +151,8 @@ def test_figure_helpers_batch_rendering_and_registry(figure, blob_img):
     from brainviz.scene.volume import AnatomyVisual
 
     renders = []
-    tvtk.to_vtk(figure.scene.render_window).AddObserver("StartEvent", lambda o, e: renders.append(1))
+    window = tvtk.to_vtk(figure.scene.render_window)
+    window.AddObserver("StartEvent", lambda o, e: renders.append(1))
     with disable_render(figure):
         with disable_render(figure):  # nested: only the outermost block renders
             a = AnatomyVisual(blob_img, figure=figure)
