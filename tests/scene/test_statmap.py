@@ -173,3 +173,18 @@ def test_4d_map_is_refused(figure, img_4d):
 
     with pytest.raises(DimensionError, match="'img' parameter expected a 3D image"):
         StatMapVisual(img_4d, figure=figure)
+
+
+def test_remove_takes_everything_away(figure, scene, px):
+    from brainviz.scene._figure import figure_visuals
+    from brainviz.scene.statmap import StatMapVisual
+
+    m = StatMapVisual(_stat(), threshold=2.0, figure=figure, show_isosurface=True,
+                      show_colorbar=True)
+    img = px.shot(figure)
+    assert ((img[..., 0].astype(int) - img[..., 2]) > 80).any()
+    m.remove()
+    img = px.shot(figure)
+    assert not ((img[..., 0].astype(int) - img[..., 2]) > 80).any()
+    assert not ((img[..., 2].astype(int) - img[..., 0]) > 80).any()
+    assert figure_visuals(figure) == [scene]
