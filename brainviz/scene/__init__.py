@@ -34,6 +34,13 @@ _API = {
     # views.py
     "set_view": "views",
     "reset_view": "views",
+    "VIEWS": "views",
+    # picking.py
+    "PickInfo": "picking",
+    "pick_at": "picking",
+    "on_pick": "picking",
+    # colors.py
+    "get_lut": "colors",
     # export.py
     "savefig": "export",
     "save_montage": "export",
