@@ -162,16 +162,6 @@ def run_window(files):
         except Exception as exc:  # the one-line promise holds even if rendering fails
             print(f"brainviz: error: could not render the figure: {exc}", file=sys.stderr)
             return 1
-    demo = None
-    if not files:
-        # read the demo data (nilearn, the template, the motor map) on a thread while
-        # the main thread imports Qt, Mayavi and TraitsUI: they take as long
-        from concurrent.futures import ThreadPoolExecutor
-
-        from ..gui.session import make_demo_session
-
-        demo = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brainviz-demo").submit(
-            make_demo_session)
     from ..gui.launch import main
 
-    return main(files, demo=demo)
+    return main(files)

@@ -97,13 +97,33 @@ class MainWindow(HasTraits):
     def _layers_panel_default(self):
         return LayersPanel(session=self.session, window=self)
 
-    def _jobs_panel_default(self):
-        return JobsPanel(session=self.session, window=self)
+    def populate_panels(self):
+        """Make the jobs and cache panels (once).
 
-    def _cache_panel_default(self):
-        panel = CachePanel(window=self)
-        panel.update()
-        return panel
+        They need the analysis backend (scikit-learn, pandas): the window makes
+        them right after the scene's first frame, so the brain is on screen first.
+        """
+        if self.jobs_panel is None:
+            self.jobs_panel = JobsPanel(session=self.session, window=self)
+        if self.cache_panel is None:
+            panel = CachePanel(window=self)
+            panel.update()
+            self.cache_panel = panel
+        return self.jobs_panel
+
+    def _populate_after_first_frame(self):
+        from pyface.api import GUI
+
+        render_window = self.figure.scene.render_window
+        state = {}
+
+        def on_end(obj, event):
+            if not state:
+                state["id"] = True
+                render_window.remove_observer(observer)
+                GUI.invoke_later(self.populate_panels)
+
+        observer = render_window.add_observer("EndEvent", on_end)
 
     def _shell_panel_default(self):
         return ShellPanel(window=self)
@@ -141,6 +161,7 @@ class MainWindow(HasTraits):
         else:
             self.set_view(self.start_view)
         self.shell_panel.namespace.update(shell_namespace(self))
+        self._populate_after_first_frame()
 
     def _name_visuals(self):
         for layer, visual in (self.sync.visuals.items() if self.sync else ()):
@@ -364,6 +385,7 @@ class MainWindow(HasTraits):
     # --- jobs ---------------------------------------------------------------
     def start_job(self, form):
         """Start the job described by ``form`` (a JobForm); returns its JobState or None."""
+        self.populate_panels()
         problem = form.validate()
         if problem:
             self.report_error(ValueError(problem), f"Cannot start the {form.kind} job")

@@ -120,35 +120,110 @@ def layers_from_result(result, folder="", title=""):
     return layers
 
 
-def make_demo_session():
+def make_demo_session(cache=True):
     """The built-in demo: MNI template, the sample motor map (3D blobs) and a demo connectome.
 
     The same scene as ``brainviz render --demo --demo-connectome`` (both take it from
     :func:`brainviz.scene.compose.demo_scene_kwargs`): the template's slices, nilearn's
     motor activation map thresholded with its isosurfaces, and a seeded graph on the
     Dosenbach 2010 nodes, coloured by network.
+
+    Parameters
+    ----------
+    cache : bool, default=True
+        Keep a copy of the demo's arrays in the demo-data folder, so the next start
+        reads three small files instead of importing nilearn and resampling the
+        template (the window opens seconds sooner). The arrays are the same.
     """
     from ..model import AnatomyLayer, StatMapLayer
+
+    parts = _read_demo_cache() if cache else None
+    if parts is None:
+        parts = _demo_parts()
+        if cache:
+            _write_demo_cache(parts)
+    template_vol, motor_vol, graph_kwargs, threshold = parts
+    session = Session()
+    template = AnatomyLayer(name="MNI152 template", source="builtin:template")
+    template.set_volume(template_vol)
+    template.path = ""  # rebuilt from its source, never from the cache file
+    session.add_layer(template)
+    motor = StatMapLayer(name="motor activation", source="builtin:motor_activation")
+    motor.set_volume(motor_vol)
+    motor.threshold = threshold
+    motor.show_isosurface = True
+    session.add_layer(motor)
+    graph = ConnectomeLayer(name="demo connectome", source="builtin:demo_connectome")
+    graph.set_graph(graph_kwargs["matrix"], graph_kwargs["coords"], graph_kwargs["labels"],
+                    networks=graph_kwargs["networks"])
+    graph.edge_percentile = graph_kwargs["edge_threshold"]
+    session.add_layer(graph)
+    return session
+
+
+_DEMO_CACHE_VERSION = 1
+
+
+def _demo_cache_dir():
+    from .._config import get_data_dir
+
+    return get_data_dir() / f"window_demo_v{_DEMO_CACHE_VERSION}"
+
+
+def _demo_parts():
+    from ..data import load_template
     from ..scene.compose import demo_scene_kwargs
 
     kwargs = demo_scene_kwargs(connectome=True)
-    session = Session()
-    template = AnatomyLayer(name="MNI152 template", source="builtin:template")
-    from ..data import load_template
+    graph = {"matrix": np.asarray(kwargs["matrix"], dtype=float),
+             "coords": np.asarray(kwargs["coords"], dtype=float),
+             "labels": [str(v) for v in (kwargs.get("labels") or [])] or None,
+             "networks": None if kwargs.get("networks") is None else [str(v) for v in kwargs["networks"]],
+             "edge_threshold": str(kwargs.get("edge_threshold") or "")}
+    return load_template(), kwargs["stat_map"], graph, float(kwargs["threshold"])
 
-    template.set_volume(load_template())
-    session.add_layer(template)
-    motor = StatMapLayer(name="motor activation", source="builtin:motor_activation")
-    motor.set_volume(kwargs["stat_map"])
-    motor.threshold = float(kwargs["threshold"])
-    motor.show_isosurface = bool(kwargs.get("stat_isosurface", True))
-    session.add_layer(motor)
-    graph = ConnectomeLayer(name="demo connectome", source="builtin:demo_connectome")
-    graph.set_graph(kwargs["matrix"], kwargs["coords"], kwargs.get("labels"),
-                    networks=kwargs.get("networks"))
-    graph.edge_percentile = str(kwargs.get("edge_threshold") or "")
-    session.add_layer(graph)
-    return session
+
+def _write_demo_cache(parts):
+    """Best effort: a failure only means the next start is as slow as this one."""
+    template_vol, motor_vol, graph, threshold = parts
+    folder = _demo_cache_dir()
+    try:
+        import nibabel as nib
+
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / ".template.nii.gz"
+        nib.save(nib.Nifti1Image(np.asarray(template_vol.get_data(), dtype=np.float32),
+                                 template_vol.affine), tmp)
+        os.replace(tmp, folder / "template.nii.gz")
+        np.savez(folder / ".graph.npz", matrix=graph["matrix"], coords=graph["coords"])
+        os.replace(folder / ".graph.npz", folder / "graph.npz")
+        meta = {"motor_path": str(motor_vol.path) if motor_vol.path else "",
+                "labels": graph["labels"], "networks": graph["networks"],
+                "edge_threshold": graph["edge_threshold"], "threshold": threshold,
+                "template_name": template_vol.name}
+        (folder / ".demo.json").write_text(json.dumps(meta))
+        os.replace(folder / ".demo.json", folder / "demo.json")
+    except OSError:
+        pass
+
+
+def _read_demo_cache():
+    folder = _demo_cache_dir()
+    try:
+        meta = json.loads((folder / "demo.json").read_text())
+        if not meta.get("motor_path") or not Path(meta["motor_path"]).is_file():
+            return None
+        from ..data import load_volume
+
+        template = load_volume(folder / "template.nii.gz", name=meta.get("template_name"))
+        motor = load_volume(meta["motor_path"], name="motor activation")
+        with np.load(folder / "graph.npz") as arrays:
+            graph = {"matrix": arrays["matrix"], "coords": arrays["coords"]}
+        graph.update(labels=meta["labels"], networks=meta["networks"],
+                     edge_threshold=meta["edge_threshold"])
+        return template, motor, graph, float(meta["threshold"])
+    except Exception:  # a missing or damaged cache is rebuilt
+        return None
 
 
 # --- session files -------------------------------------------------------------------

@@ -39,12 +39,20 @@ class JobBridge:
     """
 
     def __init__(self, on_done, on_error, processes=False):
-        from ..backend import JobRunner
-
-        self.runner = JobRunner(processes=processes)
+        self.processes = processes
+        self._runner = None
         self._on_done = on_done
         self._on_error = on_error
         self._count = 0
+
+    @property
+    def runner(self):
+        """The backend's JobRunner, made on first use (it imports scikit-learn)."""
+        if self._runner is None:
+            from ..backend import JobRunner
+
+            self._runner = JobRunner(processes=self.processes)
+        return self._runner
 
     def submit(self, state, job, *args, **kwargs):
         """Run ``job.run(*args, **kwargs)`` for the :class:`~brainviz.model.JobState` ``state``."""
@@ -131,6 +139,8 @@ class JobBridge:
             state.handle.cancel()
 
     def shutdown(self):
-        for handle in list(self.runner.handles):
+        if self._runner is None:
+            return
+        for handle in list(self._runner.handles):
             if not handle.done():
                 handle.cancel()

@@ -39,6 +39,8 @@ def window(qapp, gui_env):
     for _ in range(20):
         qapp.processEvents()
     assert win.figure is not None, "the scene was not activated"
+    qapp.processEvents()
+    assert win.jobs_panel is not None, "the side panels were not made after the first frame"
     assert win.errors.errors == [], win.errors.errors
     yield win
     win.errors.close_all()
