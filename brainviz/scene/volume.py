@@ -255,7 +255,7 @@ class AnatomyVisual(Visual):
             from ..exceptions import DataValueError
 
             raise DataValueError(f"The anatomy image {grid.name!r} holds no finite value.")
-        self._data_min = float(finite.min())
+        self._data_min = _background_level(finite)
         lo, hi = _robust_window(vol, finite)
         traits.setdefault("vmin", lo)
         traits.setdefault("vmax", hi)
@@ -268,7 +268,8 @@ class AnatomyVisual(Visual):
 
     # -- building --------------------------------------------------------
     def _build(self):
-        self.source = scalar_source(self.figure, self.grid, name=self.name)
+        self.source = scalar_source(self.figure, self.grid, data=self._display_data(),
+                                    name=self.name)
         self.slices = make_slices(self.source, self.figure, self.cursor, self.name,
                                   force_opaque=True)
         self._update_lut()
@@ -278,6 +279,20 @@ class AnatomyVisual(Visual):
             self._update_volume()
         if self.show_isosurface:
             self._update_isosurface()
+
+    def _display_data(self):
+        """The array drawn on the slices: the image, with what lies outside the head cleared.
+
+        With a transparent background, voxels outside the head (the largest
+        connected component above the transparency cutoff, holes filled) are set
+        below the lookup table's range, so they are not drawn. Without this, the
+        faint noise around a skull-stripped template shows as black speckles.
+        Picking (:meth:`value_at`) still reads the true values.
+        """
+        data = self.grid.data
+        if not self.transparent_background:
+            return data
+        return clear_outside_head(data, self._lut_range()[0], self._data_min)
 
     def _window(self):
         lo, hi = float(self.vmin), float(self.vmax)
@@ -309,6 +324,12 @@ class AnatomyVisual(Visual):
         return base[np.round(t * (n - 1)).astype(int)]
 
     # -- trait handlers (in place) ---------------------------------------
+    @on_trait_change("transparent_background")
+    def _update_display_data(self):
+        if self.source is not None:
+            with disable_render(self.figure):
+                self.source.scalar_data = self._display_data()
+
     @on_trait_change("vmin, vmax, cmap, transparent_background")
     def _update_lut(self):
         if not self.slices:
@@ -402,9 +423,9 @@ class AnatomyVisual(Visual):
         self.grid = grid
         finite = grid.data[np.isfinite(grid.data)]
         if finite.size:
-            self._data_min = float(finite.min())
+            self._data_min = _background_level(finite)
         with disable_render(self.figure):
-            self.source.scalar_data = grid.data
+            self.source.scalar_data = self._display_data()
             self._update_lut()
 
     # -- queries ---------------------------------------------------------
@@ -421,6 +442,41 @@ class AnatomyVisual(Visual):
         return [self.source] if self.source is not None else []
 
 
+def _background_level(finite):
+    """The background value: the minimum, or 0 when the minimum is a float32 denormal.
+
+    nilearn's MNI template stores its background as a mixture of 0 and float32
+    denormals (~1e-45); values within a millionth of the range of the minimum
+    count as background.
+    """
+    lo, hi = float(finite.min()), float(finite.max())
+    return lo if hi <= lo else lo + 1e-6 * (hi - lo)
+
+
+def clear_outside_head(data, cutoff, background):
+    """Return a copy of ``data`` where voxels outside the head are set below ``cutoff``.
+
+    The head is the largest connected component of ``data > cutoff`` after a
+    one-voxel opening, with its holes filled (ventricles stay drawn).
+    """
+    from scipy import ndimage
+
+    finite = np.isfinite(data)
+    fg = finite & (data > cutoff)
+    fg = ndimage.binary_opening(fg)
+    labels, n = ndimage.label(fg)
+    if n == 0:
+        return data
+    if n > 1:
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
+        fg = labels == int(np.argmax(sizes))
+    fg = ndimage.binary_fill_holes(fg)
+    out = data.copy()
+    out[~fg & finite] = min(float(background), float(cutoff)) - 1.0
+    return out
+
+
 def _robust_window(vol, finite):
     """A 2-98 percentile grey window; over the non-background voxels when a background dominates.
 
@@ -428,7 +484,7 @@ def _robust_window(vol, finite):
     darkest tissue, and the soft rim between tissue and background falls below
     it (transparent) instead of drawing a black fringe.
     """
-    background = finite.min()
+    background = _background_level(finite)
     tissue = finite[finite > background]
     if tissue.size and tissue.size < 0.8 * finite.size:
         lo, hi = (float(v) for v in np.percentile(tissue, (2, 98)))

@@ -165,3 +165,28 @@ def test_figure_helpers_batch_rendering_and_registry(figure, blob_img):
     assert get_figure(figure) is figure
     a.remove()
     assert figure_visuals(figure) == []
+
+
+
+def test_template_background_noise_is_cleared_for_display():
+    """nilearn's MNI template holds faint noise and float32 denormals around the brain;
+    drawn as is, they show as a black speckled frame around the slices. The slices
+    draw a copy where everything outside the head is below the transparency cutoff."""
+    from scipy import ndimage
+
+    from brainviz.data import load_brain_mask, load_template
+    from brainviz.scene.volume import _background_level, clear_outside_head
+
+    data = np.asarray(load_template().get_data(), dtype=np.float32)
+    brain = load_brain_mask().get_data() > 0
+    finite = data[np.isfinite(data)]
+    background = _background_level(finite)
+    assert background < 1e-5  # the denormals count as background
+    denormal = (data > 0) & (data < 1e-30)
+    assert denormal.sum() > 1000  # the denormal background is really there
+    cutoff = 0.05
+    shown = clear_outside_head(data, cutoff, background) > cutoff
+    far = ~ndimage.binary_dilation(brain, iterations=3)
+    assert not (shown & far).any()
+    # inside the brain nothing is cut away: dark ventricles and CSF stay drawn
+    assert shown[brain].mean() > 0.99
