@@ -344,6 +344,8 @@ class JobState(HasTraits):
     #: Seconds since start (or total when finished); refreshed by the window's timer.
     elapsed = Property(Float, observe="started, finished, _tick")
     _tick = Event()
+    #: True once every layer made from the result is in the session.
+    shown = Bool(False)
     #: True when the result came from the cache (nothing recomputed).
     from_cache = Bool(False)
     #: The result object and where it was saved.

@@ -45,6 +45,11 @@ def _scene_model():
     return MlabSceneModel
 
 
+def _result_layers(result, folder, kind):
+    # runs on the job thread (see JobBridge): no Qt, no VTK
+    return layers_from_result(result, folder=folder, title=kind)
+
+
 class MainWindow(HasTraits):
     """The application window: session, scene, panels, jobs and shell."""
 
@@ -87,7 +92,7 @@ class MainWindow(HasTraits):
                                     show=show_errors)
         from .workers import JobBridge
 
-        self.jobs_bridge = JobBridge(self._job_done, self._job_failed)
+        self.jobs_bridge = JobBridge(self._job_done, self._job_failed, prepare=_result_layers)
         self._timer = None
 
     # --- defaults ---------------------------------------------------------
@@ -406,14 +411,23 @@ class MainWindow(HasTraits):
     def cancel_job(self, state):
         self.jobs_bridge.cancel(state)
 
-    def _job_done(self, state, result):
-        try:
-            layers = layers_from_result(result, folder=state.result_folder, title=state.kind)
-        except Exception as exc:
-            self.report_error(exc, f"The {state.kind} job finished but its result cannot be shown")
+    def _job_done(self, state, result, layers):
+        if isinstance(layers, Exception):
+            self.report_error(layers, f"The {state.kind} job finished but its result cannot be shown")
             return
-        for layer in layers:
-            self.session.add_layer(layer)
+        # one layer per event-loop turn: drawing each is a short stall, not one long one
+        from pyface.api import GUI
+
+        pending = list(layers or [])
+
+        def add_next():
+            if pending:
+                self.session.add_layer(pending.pop(0))
+                GUI.invoke_later(add_next)
+            else:
+                state.shown = True
+
+        add_next()
         self.status = f"{state.title}: {state.message}"
         if self.cache_panel is not None:
             self.cache_panel.update()

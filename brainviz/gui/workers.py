@@ -30,16 +30,21 @@ class JobBridge:
 
     Parameters
     ----------
-    on_done : callable(JobState, result)
+    on_done : callable(JobState, result, prepared)
         Called on the GUI thread when a job finished (the result is saved).
+    prepare : callable(result, folder, kind) or None
+        Called on the job thread with the finished result (e.g. to turn it into
+        layers: reading images and value ranges stays off the GUI thread); what it
+        returns is passed to ``on_done`` as ``prepared``.
     on_error : callable(JobState, exc, traceback_str)
         Called on the GUI thread when a job failed.
     processes : bool, default=False
         Run jobs in child processes (cancel terminates them).
     """
 
-    def __init__(self, on_done, on_error, processes=False):
+    def __init__(self, on_done, on_error, processes=False, prepare=None):
         self.processes = processes
+        self._prepare = prepare
         self._runner = None
         self._on_done = on_done
         self._on_error = on_error
@@ -81,7 +86,13 @@ class JobBridge:
             except Exception as exc:  # the result is still shown; only saving failed
                 log.warning("could not save the %s result to %s: %s", state.kind, folder, exc)
                 invoke(self._log, state, f"could not save the result to {folder}: {exc}")
-            invoke(self._done, state, result, saved)
+            prepared, error = None, None
+            if self._prepare is not None:
+                try:
+                    prepared = self._prepare(result, saved, state.kind)
+                except Exception as exc:  # shown by the window, on its thread
+                    error = exc
+            invoke(self._done, state, result, saved, prepared, error)
 
         def on_error(exc, traceback_str):
             invoke(self._failed, state, exc, traceback_str)
@@ -107,7 +118,7 @@ class JobBridge:
         if "found in the cache" in line or "from the cache" in line:
             state.from_cache = True
 
-    def _done(self, state, result, folder):
+    def _done(self, state, result, folder, prepared=None, error=None):
         state.finished = time.time()
         state.progress = 1.0
         state.result = result
@@ -116,7 +127,7 @@ class JobBridge:
             state.from_cache = True
         state.message = "done (from the cache)" if state.from_cache else "done"
         state.state = "done"
-        self._on_done(state, result)
+        self._on_done(state, result, prepared if error is None else error)
 
     def _failed(self, state, exc, traceback_str):
         state.finished = time.time()

@@ -48,6 +48,7 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
 
     qtbot.waitUntil(finished, timeout=180_000)
     assert state.state == "done", (state.message, state.traceback)
+    qtbot.waitUntil(lambda: state.shown, timeout=20_000)  # layers arrive one per event-loop turn
     assert len(seen) >= 2, "progress was never reported while the job ran"
     assert state.elapsed > 0 and not state.from_cache
     assert state.result_folder
@@ -74,6 +75,7 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     again = _run_decoding(window, qtbot, estimator="logistic_l2", cv="kfold", n_folds=3)
     qtbot.waitUntil(lambda: again.state in ("done", "failed", "cancelled"), timeout=60_000)
     assert again.state == "done", again.traceback
+    qtbot.waitUntil(lambda: again.shown, timeout=20_000)
     assert again.from_cache, again.log
     assert again.elapsed < max(0.5 * cold, 1.0)
     first = new[0].data.get_data()
@@ -180,6 +182,7 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     state = window.start_job(form)
     qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=240_000)
     assert state.state == "done", state.traceback
+    qtbot.waitUntil(lambda: state.shown, timeout=20_000)
     components = window.session.layers[-1]
     assert components.kind == "components" and components.n_frames == 5
     assert components in window.sync.visuals
@@ -196,6 +199,7 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     state = window.start_job(conn)
     qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=60_000)
     assert state.state == "done", state.traceback
+    qtbot.waitUntil(lambda: state.shown, timeout=20_000)
     graph = window.session.layers[-1]
     assert graph.kind == "connectome"
     assert graph.data["matrix"].shape == (5, 5) and graph.data["coords"].shape == (5, 3)
