@@ -206,3 +206,37 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     assert graph in window.sync.visuals
     for layer in [*series, components, graph]:
         window.session.remove_layer(layer)
+
+
+def test_failed_job_becomes_an_error_dialog(decoding_window, qtbot):
+    window = decoding_window
+    n_errors = len(window.errors.errors)
+    # one class only: the job starts, then fails inside the backend
+    state = _run_decoding(window, qtbot, estimator="svc", cv="kfold", n_folds=3, classes="face")
+    qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=60_000)
+    assert state.state == "failed"
+    assert state.traceback and "Traceback" in state.traceback
+    assert len(window.errors.errors) == n_errors + 1
+    assert state.title in window.errors.errors[-1][1]
+    assert window.errors.dialogs, "no message box was shown"
+    window.errors.close_all()
+    decoding_window.jobs_panel.decoding.params.classes = ""
+
+
+def test_frame_slider_of_a_4d_series_changes_the_scene(decoding_window, qtbot):
+    from brainviz.gui._vtk_offscreen import render_and_grab
+
+    window = decoding_window
+    series = window.session.get_layer("decoding demo")
+    assert series.kind == "4D series" and series.frame_high == series.n_frames - 1 > 0
+    series.visible = True
+    window.set_view("superior")
+    qtbot.wait(100)
+    before = render_and_grab(window.figure)
+    series.frame = series.n_frames // 2
+    qtbot.wait(100)
+    after = render_and_grab(window.figure)
+    assert not np.array_equal(before, after)
+    assert window.errors.errors == [] or "frame" not in window.errors.errors[-1][0]
+    series.frame = 0
+    series.visible = False

@@ -60,3 +60,26 @@ def test_brainviz_without_display_renders_the_demo(tmp_path):
     assert img.std() > 20  # a drawn figure, not a blank one
     # the statistical map's colours are in it
     assert (np.abs(img[..., 0] - img[..., 2]) > 100).sum() > 100
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_brainviz_file_without_display_renders_that_file(tmp_path, img_3d):
+    import nibabel as nib
+
+    path = tmp_path / "blob.nii.gz"
+    data = np.zeros((7, 8, 9), dtype=np.float32)
+    data[2:5, 3:6, 3:6] = 5.0
+    nib.save(nib.Nifti1Image(data, img_3d.affine), path)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "brainviz", str(path)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "rendering the files figure" in proc.stdout
+    out = tmp_path / "brainviz-figure.png"
+    assert out.is_file()
+    from PIL import Image
+
+    img = np.asarray(Image.open(out).convert("RGB"), dtype=float)
+    assert img.std() > 5
