@@ -13,11 +13,16 @@ def pump(qtbot, ms=50):
     qtbot.wait(ms)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def decoding_window(window):
-    """The shared window with the decoding demo loaded."""
-    series = window.load_decoding_demo()
-    assert series is not None, window.errors.errors
+    """The shared window with the decoding demo loaded (again if a test removed it)."""
+    names = {lay.name for lay in window.session.layers}
+    if not {"decoding demo", "decoding demo mask"} <= names:
+        for name in ("decoding demo", "decoding demo mask"):
+            if name in names:
+                window.session.remove_layer(name)
+        series = window.load_decoding_demo()
+        assert series is not None, window.errors.errors
     return window
 
 
