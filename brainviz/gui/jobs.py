@@ -113,6 +113,11 @@ class JobForm(HasTraits):
     def job_class(self):
         raise NotImplementedError
 
+    def param_items(self):
+        """The parameters as items of the form itself (one label column with the inputs)."""
+        return [Item(f"object.params.{name}", label=name.replace("_", " ").capitalize())
+                for name in self.params.names]
+
     def _params_default(self):
         params = _Params(self.job_class())
         params.on_trait_change(lambda: self.validate())
@@ -207,9 +212,9 @@ class DecodingForm(JobForm):
     def traits_view(self):
         return View(VGroup(
             Item("images", editor=EnumEditor(name="series_names"), label="4D images"),
-            Item("labels_file"),
+            Item("labels_file", width=-130),
             Item("mask", editor=EnumEditor(name="mask_names")),
-            Item("params", style="custom", show_label=False),
+            *self.param_items(),
         ))
 
 
@@ -245,7 +250,7 @@ class RegionForm(JobForm):
         return View(VGroup(
             Item("subjects", editor=CheckListEditor(name="series_names"), style="custom",
                  label="4D series"),
-            Item("params", style="custom", show_label=False),
+            *self.param_items(),
         ))
 
 
@@ -299,7 +304,7 @@ class ConnectivityForm(JobForm):
             Item("subjects", editor=CheckListEditor(name="series_names"), style="custom",
                  label="4D series"),
             Item("atlas", editor=EnumEditor(name="atlas_names")),
-            Item("params", style="custom", show_label=False),
+            *self.param_items(),
         ))
 
 

@@ -43,8 +43,8 @@ def _size_columns(window):
     for splitter in window.ui.control.findChildren(QtGui.QSplitter):
         if splitter.orientation() == QtCore.Qt.Horizontal and splitter.count() == 3:
             total = max(splitter.width(), sum(splitter.sizes()))
-            side = int(total * 0.28)
-            splitter.setSizes([side, total - 2 * side, side])
+            left, right = int(total * 0.25), int(total * 0.32)
+            splitter.setSizes([left, total - left - right, right])
             break
 
 
