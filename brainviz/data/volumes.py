@@ -119,6 +119,25 @@ def load_volume(src, *, name=None):
     return Volume(checked, path=path, name=name)
 
 
+def _picklable_proxy(dataobj):
+    """The same lazy array proxy, without the open file handle kept for streaming.
+
+    ``.nii.gz`` files are opened with ``keep_file_open=True`` so that reading
+    frames in order does not restart decompression; such a proxy holds an open
+    file and cannot be pickled or deep-copied, which nilearn and joblib need.
+    """
+    import nibabel as nib
+
+    if not isinstance(dataobj, nib.arrayproxy.ArrayProxy) or not getattr(
+        dataobj, "_keep_file_open", False
+    ):
+        return dataobj
+    spec = (dataobj.shape, dataobj.dtype, dataobj.offset, dataobj.slope, dataobj.inter)
+    return nib.arrayproxy.ArrayProxy(
+        dataobj.file_like, spec, order=dataobj.order, keep_file_open=False
+    )
+
+
 class Volume:
     """A brain image opened lazily; use :func:`load_volume` to make one.
 
@@ -491,9 +510,12 @@ class Volume:
         """Return a NIfTI image for nilearn: ``img`` itself when it is NIfTI, else a lazy conversion."""
         import nibabel as nib
 
+        dataobj = _picklable_proxy(self.img.dataobj)
         if isinstance(self.img, (nib.Nifti1Image, nib.Nifti2Image)):
-            return self.img
-        return nib.Nifti1Image(self.img.dataobj, self.affine, self._nifti_header())
+            if dataobj is self.img.dataobj:
+                return self.img
+            return type(self.img)(dataobj, self.img.affine, self.img.header)
+        return nib.Nifti1Image(dataobj, self.affine, self._nifti_header())
 
     # --- text ---------------------------------------------------------------------
     def summary(self):

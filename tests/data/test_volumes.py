@@ -268,3 +268,25 @@ def test_as_ras_of_ras_is_identity(img_3d):
     vol = load_volume(img_3d)
     assert vol.as_ras() is vol
     assert isinstance(vol.to_image(), nib.Nifti1Image) and vol.to_image() is img_3d
+
+
+def test_to_image_of_a_gzip_file_can_be_copied_and_pickled(tmp_path):
+    """nilearn deep-copies and joblib hashes images: the .nii.gz streaming handle must not leak."""
+    import copy
+    import pickle
+
+    import nibabel as nib
+    import numpy as np
+
+    from brainviz.data import load_volume
+
+    data = np.arange(4 * 5 * 6 * 3, dtype=np.float32).reshape(4, 5, 6, 3)
+    path = tmp_path / "series.nii.gz"
+    nib.save(nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0])), path)
+    vol = load_volume(path)
+    vol.get_frame(1)
+    img = vol.to_image()
+    assert not img.in_memory
+    np.testing.assert_array_equal(np.asarray(copy.deepcopy(img).dataobj), data)
+    np.testing.assert_array_equal(np.asarray(pickle.loads(pickle.dumps(img)).dataobj), data)
+    np.testing.assert_array_equal(img.affine, vol.affine)
