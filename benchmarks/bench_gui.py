@@ -169,8 +169,9 @@ def bench_stall():
     form = window.jobs_panel.decoding
     form.images = "decoding demo"
     form.mask = "decoding demo mask"
-    form.params.cv = "kfold"
-    form.params.n_folds = 3
+    # leave-one-run-out with a permutation test: several seconds of work
+    form.params.cv = "leave-one-run-out"
+    form.params.n_permutations = 5
     n_layers = len(window.session.layers)
     state = window.start_job(form)
     job_ms, job_s = probe(until=lambda: state.state in ("done", "failed", "cancelled"))
