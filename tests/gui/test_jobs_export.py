@@ -122,14 +122,32 @@ def test_bad_parameter_is_shown_inline_and_blocks_run(decoding_window, qtbot):
     assert form.problem == ""
 
 
-def test_cache_panel_lists_and_clears(decoding_window, qtbot):
-    panel = decoding_window.cache_panel
+def test_cache_panel_lists_removes_caps_and_clears(decoding_window, qtbot):
+    window = decoding_window
+    state = _run_decoding(window, qtbot, estimator="ridge", cv="kfold", n_folds=3)
+    qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=120_000)
+    assert state.state == "done", state.traceback
+    qtbot.waitUntil(lambda: state.shown, timeout=20_000)
+    panel = window.cache_panel
     panel.update()
-    assert panel.folder
-    if panel.rows:
-        panel.clear = True
-        qtbot.waitUntil(lambda: panel.rows == [], timeout=10_000)
-        assert "0 entries" in panel.total
+    from brainviz._config import get_cache_dir
+
+    assert panel.folder == str(get_cache_dir())
+    n = len(panel.rows)
+    assert n >= 2, "the masking and the fit are cached separately"
+    assert all(row.size and row.last_use and row.kind for row in panel.rows)
+    panel.selected_row = panel.rows[0]
+    panel.remove = True
+    qtbot.waitUntil(lambda: len(panel.rows) == n - 1, timeout=10_000)
+    panel.max_mb = 1e-6  # a cap below any entry evicts them all
+    panel.apply_cap = True
+    qtbot.waitUntil(lambda: len(panel.rows) < n - 1, timeout=10_000)
+    panel.clear = True
+    qtbot.waitUntil(lambda: panel.rows == [], timeout=10_000)
+    assert panel.total.startswith("0 entries")
+    for layer in window.session.layers[:]:
+        if layer.result_folder == state.result_folder:
+            window.session.remove_layer(layer)
 
 
 def test_export_dialog_writes_what_brainviz_render_writes(window, qtbot, tmp_path):
