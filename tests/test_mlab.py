@@ -68,3 +68,20 @@ def test_colorbar_needs_a_colour_mapped_visual():
     a = bv.anatomy(figure=fig)
     with pytest.raises(ParameterError, match="colorbar\\(\\) needs a visual with a colour map"):
         bv.colorbar(a)
+
+
+def test_figures_use_fxaa_and_exports_still_multisample(tmp_path):
+    """Interactive frames use FXAA (4x multisampling is too slow in software);
+    savefig anti-aliases the written image itself and restores the window."""
+    from PIL import Image
+
+    fig = bv.figure(size=(120, 120))
+    assert fig.scene.render_window.multi_samples == 0
+    assert fig.scene.renderer.use_fxaa
+    bv.glass_brain(figure=fig)
+    out = bv.savefig(tmp_path / "aa.png", figure=fig)
+    pixels = np.asarray(Image.open(out).convert("L"), dtype=int)
+    assert pixels.shape == (120, 120)
+    assert len(np.unique(pixels)) > 8  # smooth edges, not just two levels
+    assert fig.scene.render_window.multi_samples == 0
+    assert fig.scene.renderer.use_fxaa

@@ -152,6 +152,9 @@ class MainWindow(HasTraits):
         fig = self.figure
         # the same background as brainviz.mlab.figure() and `brainviz render`, so exports match
         fig.scene.background = (1.0, 1.0, 1.0)
+        from ..scene._figure import use_fast_antialiasing
+
+        use_fast_antialiasing(fig)
         with no_render(fig):
             self.sync = SceneSync(self.session, fig, on_error=self.report_error)
         self._name_visuals()

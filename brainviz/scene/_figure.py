@@ -56,7 +56,25 @@ def new_figure(size=(600, 600), bgcolor=(1, 1, 1), figure=None, offscreen=None):
     if offscreen is not None:
         mlab.options.offscreen = bool(offscreen)
     fig = mlab.figure(figure=figure, size=tuple(size), bgcolor=tuple(bgcolor))
+    use_fast_antialiasing(fig)
     return fig
+
+
+def use_fast_antialiasing(figure):
+    """Anti-alias the interactive view with FXAA instead of multisampling.
+
+    Mayavi figures multisample 4x by default, which more than doubles the cost
+    of every frame under software rendering (a full scene: 220 ms a frame with
+    4x multisampling, 80 ms with FXAA on llvmpipe). Exports are not affected:
+    :func:`brainviz.scene.export.savefig` sets its own anti-aliasing for the
+    image it writes, then restores these settings.
+    """
+    scene = getattr(figure, "scene", None)
+    if scene is None or getattr(scene, "render_window", None) is None:
+        return figure
+    scene.render_window.multi_samples = 0
+    scene.renderer.use_fxaa = True
+    return figure
 
 
 def get_figure(figure=None):
