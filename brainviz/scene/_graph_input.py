@@ -161,9 +161,51 @@ def resolve_threshold(edge_threshold, matrix, *, directed=False):
     return value
 
 
+_MASK_CACHE_NAME = "mni152_brain_mask_dilated_v1.npz"
+
+
 @functools.lru_cache(maxsize=1)
 def _brain_mask():
-    """(boolean mask dilated by the tolerance, inverse affine), or None when no mask can be loaded."""
+    """(boolean mask dilated by the tolerance, inverse affine), or None when no mask can be loaded.
+
+    The dilated mask is kept in the demo-data folder after its first use:
+    loading it through nilearn imports nilearn, scikit-learn and pandas (over a
+    second), which the window's start-up should not pay for a warning check.
+    """
+    from .._config import get_data_dir
+
+    path = get_data_dir() / _MASK_CACHE_NAME
+    try:
+        with np.load(path) as cached:
+            shape = tuple(int(v) for v in cached["shape"])
+            bits = np.unpackbits(cached["bits"])[: int(np.prod(shape))]
+            return bits.reshape(shape).astype(bool), np.asarray(cached["inverse"], dtype=float)
+    except (OSError, KeyError, ValueError):
+        pass
+    computed = _compute_brain_mask()
+    if computed is not None:
+        _save_brain_mask(path, *computed)
+    return computed
+
+
+def _save_brain_mask(path, dilated, inverse):
+    """Best effort: a failure only means the next process computes it again."""
+    import os
+
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, bits=np.packbits(dilated.ravel()), shape=np.asarray(dilated.shape),
+                 inverse=inverse)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+def _compute_brain_mask():
     try:
         from ..data import load_brain_mask
 

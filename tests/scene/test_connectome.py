@@ -395,3 +395,20 @@ def test_network_legend_toggles(fig):
     assert changed.sum() > 30 and rows.min() > 150 and cols.max() < 150
     vis.node_color = "black"  # one colour: nothing to explain
     assert vis.legend_actor.number_of_entries == 0 and not vis.legend_actor.visibility
+
+
+def test_outside_brain_check_is_cached_on_disk_and_skips_nilearn(tmp_path):
+    """The window's start-up should not import nilearn just to check node positions."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from brainviz.scene._graph_input import nodes_outside_brain\n"
+        "out = nodes_outside_brain(np.array([[0., 0., 0.], [-40., -20., 50.], [0., 0., 200.]]))\n"
+        "print(out.tolist(), 'nilearn' in sys.modules)\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.split("\n")[-2] for _ in range(2)]
+    assert runs[0] == "[2] True"  # first use: computed from nilearn's mask
+    assert runs[1] == "[2] False"  # then read back from the demo-data folder
