@@ -397,10 +397,12 @@ def test_network_legend_toggles(fig):
     assert vis.legend_actor.number_of_entries == 0 and not vis.legend_actor.visibility
 
 
-def test_outside_brain_check_is_cached_on_disk_and_skips_nilearn(tmp_path):
+def test_outside_brain_check_is_cached_on_disk_and_skips_nilearn(tmp_path, monkeypatch):
     """The window's start-up should not import nilearn just to check node positions."""
     import subprocess
     import sys
+
+    monkeypatch.setenv("BRAINVIZ_DATA_DIR", str(tmp_path / "demo_data"))
 
     code = (
         "import sys, numpy as np\n"
@@ -412,3 +414,4 @@ def test_outside_brain_check_is_cached_on_disk_and_skips_nilearn(tmp_path):
                            check=True).stdout.split("\n")[-2] for _ in range(2)]
     assert runs[0] == "[2] True"  # first use: computed from nilearn's mask
     assert runs[1] == "[2] False"  # then read back from the demo-data folder
+    assert (tmp_path / "demo_data" / "mni152_brain_mask_dilated_v1.npz").is_file()
