@@ -145,45 +145,11 @@ def _register(figure, visual):
 
 
 def lut_table(name, n=256):
-    """Return the colour table ``name`` as an (n, 4) uint8 RGBA array.
+    """Return the colour table ``name`` as an (n, 4) uint8 RGBA array (see
+    :func:`brainviz.scene.colors.get_lut`)."""
+    from .colors import get_lut
 
-    Uses :func:`brainviz.scene.colors.get_lut` when present, else reads the
-    shipped ``cold_hot``/``regions`` tables or a matplotlib colour map.
-    """
-    try:
-        from .colors import get_lut
-    except ImportError:
-        get_lut = None
-    if get_lut is not None:
-        return np.asarray(get_lut(name, n=n), dtype=np.uint8)
-    if name in ("cold_hot", "regions"):
-        from .._resources import read_colormap
-
-        table = read_colormap(name)
-        if name == "regions":
-            rgb = table[np.arange(n) % len(table)]
-        else:
-            x = np.linspace(0, 1, len(table))
-            xi = np.linspace(0, 1, n)
-            rgb = np.column_stack([np.interp(xi, x, table[:, i]) for i in range(3)])
-    elif name in ("gray", "grey"):
-        rgb = np.repeat(np.linspace(0, 1, n)[:, None], 3, axis=1)
-    else:
-        import matplotlib
-
-        try:
-            cmap = matplotlib.colormaps[name]
-        except KeyError:
-            from ..exceptions import ParameterError
-
-            raise ParameterError(
-                f"Unknown colour map {name!r}: expected 'cold_hot', 'regions', 'gray' or a "
-                "matplotlib colour map name."
-            ) from None
-        rgb = cmap(np.linspace(0, 1, n))[:, :3]
-    rgba = np.ones((n, 4))
-    rgba[:, :3] = rgb
-    return np.round(rgba * 255).astype(np.uint8)
+    return np.asarray(get_lut(name, n=n), dtype=np.uint8)
 
 
 class Colormap(TraitType):

@@ -36,6 +36,10 @@ __all__ = [
 
 BUILTIN_COLORMAPS = ("cold_hot", "regions")
 
+# Grey ramps built here: the anatomy's default map must not import matplotlib
+# (a quarter of a second) before the window's first frame.
+_GREY_RAMPS = ("gray", "grey")
+
 
 def _builtin_table(name):
     return read_colormap(name)
@@ -92,7 +96,7 @@ def check_colormap(name, *, parameter="colormap"):
     if not isinstance(name, str):
         raise ParameterError(f"{parameter} must be a colour map name (str); got {name!r}")
     base = name[:-2] if name.endswith("_r") else name
-    if base in BUILTIN_COLORMAPS or _matplotlib_cmap(name) is not None:
+    if base in BUILTIN_COLORMAPS or base in _GREY_RAMPS or _matplotlib_cmap(name) is not None:
         return name
     import difflib
 
@@ -153,6 +157,8 @@ def get_lut(name, n=256, *, alpha=1.0):
         x_old = np.linspace(0.0, 1.0, len(table))
         x_new = np.linspace(0.0, 1.0, n)
         rgb = np.column_stack([np.interp(x_new, x_old, table[:, c]) for c in range(3)])
+    elif base in _GREY_RAMPS:
+        rgb = np.repeat(np.linspace(0.0, 1.0, n)[:, None], 3, axis=1)
     else:
         cmap = _matplotlib_cmap(base)
         rgb = np.asarray(cmap(np.linspace(0.0, 1.0, n)))[:, :3]

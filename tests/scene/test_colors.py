@@ -99,3 +99,21 @@ def test_to_rgb():
         colors.to_rgb("nope", parameter="node_color")
     with pytest.raises(ParameterError, match="node_color must be a colour name"):
         colors.to_rgb((1, 2), parameter="node_color")
+
+
+def test_grey_ramp_matches_matplotlib_without_importing_it():
+    import subprocess
+    import sys
+
+    import matplotlib
+
+    from brainviz.scene.colors import get_lut
+
+    for name in ("gray", "gray_r", "grey"):
+        mpl = matplotlib.colormaps[name.replace("grey", "gray")](np.linspace(0, 1, 256))
+        expected = np.round(mpl[:, :3] * 255).astype(np.uint8)
+        np.testing.assert_array_equal(get_lut(name)[:, :3], expected)
+    code = ("import sys; from brainviz.scene.colors import get_lut; get_lut('gray'); "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
