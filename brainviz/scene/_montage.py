@@ -155,18 +155,23 @@ def _draw_colorbar(canvas, draw, spec, box, font, color):
     if thr is not None:
         ticks += [t for t in ((-thr, thr) if two_sided else (thr,)) if vmin < t < vmax]
     label_y = top + bar_h + tick + 1
-    placed = []
-    for value in sorted(set(ticks)):
+    placed = []  # (left, right) pixel extents of the labels drawn
+    gap = fs * 0.3
+    # The ends first, then zero, then the threshold: a label that would touch
+    # one already drawn is skipped (its tick stays).
+    order = sorted(set(ticks), key=lambda v: (v not in (vmin, vmax), v != 0.0, v))
+    for value in order:
         x = x0 + int(round((value - vmin) / (vmax - vmin) * (width - 1)))
         draw.line((x, top + bar_h, x, top + bar_h + tick), fill=color, width=1)
         text = _fmt(value)
-        half = draw.textlength(text, font=font) / 2
-        # Skip a label that would overlap one already drawn.
-        if any(abs(x - px) < half + ph + fs * 0.3 for px, ph in placed):
-            continue
+        length = draw.textlength(text, font=font)
         anchor = "la" if value == vmin else ("ra" if value == vmax else "ma")
+        left = {"la": x, "ra": x - length, "ma": x - length / 2}[anchor]
+        right = left + length
+        if any(left < r + gap and l < right + gap for l, r in placed):
+            continue
         draw.text((x, label_y), text, fill=color, font=font, anchor=anchor)
-        placed.append((x, half))
+        placed.append((left, right))
 
 
 def _colorbar_height(spec, fs):

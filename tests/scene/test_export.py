@@ -416,3 +416,31 @@ def test_tiled_render_matches_one_piece_render(fig, monkeypatch, transparent):
     assert differs.mean() < 0.01
     assert np.abs(tiled - direct).mean() < 1.5
     assert _camera(fig) == before
+
+
+def test_colorbar_tick_labels_never_overlap():
+    """A threshold close to the range's ends (a connectome at 98%) must not print
+    '-0.676-0.531': labels that would touch are skipped, the end labels kept."""
+    from PIL import Image, ImageDraw
+
+    from brainviz.scene import _montage
+    from brainviz.scene.colors import get_lut
+
+    font = _montage._font(14)
+    spec = {"title": "r", "lut": get_lut("cold_hot")[:, :3], "vmin": -0.676, "vmax": 0.676,
+            "threshold": 0.531, "two_sided": True}
+    drawn = []
+
+    class Recorder(ImageDraw.ImageDraw):
+        def text(self, xy, text, *args, **kwargs):
+            drawn.append((text, self.textbbox(xy, text, font=kwargs.get("font"),
+                                              anchor=kwargs.get("anchor"))))
+            return super().text(xy, text, *args, **kwargs)
+
+    canvas = Image.new("RGB", (470, 80), "white")
+    _montage._draw_colorbar(canvas, Recorder(canvas), spec, (10, 5, 460, 75), font, (0, 0, 0))
+    labels = [t for t, _ in drawn if t != "r"]
+    assert "-0.676" in labels and "0.676" in labels and "0" in labels
+    boxes = sorted(box for t, box in drawn if t != "r")
+    for (l1, _, r1, _), (l2, _, r2, _) in zip(boxes, boxes[1:]):
+        assert r1 < l2, f"overlapping tick labels: {labels}"
