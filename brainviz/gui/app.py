@@ -117,18 +117,43 @@ class MainWindow(HasTraits):
         return self.jobs_panel
 
     def _populate_after_first_frame(self):
+        """After the scene's first frame, import the analysis backend on a thread, then
+        make the jobs and cache panels on this thread.
+
+        Importing scikit-learn and pandas takes most of a second; on a thread the
+        window keeps answering (the import gives up the GIL every few milliseconds)
+        instead of freezing just after it appears.
+        """
+        import threading
+
         from pyface.api import GUI
 
         render_window = self.figure.scene.render_window
         state = {}
 
+        def import_backend():
+            try:
+                from ..backend import jobs  # noqa: F401 (scikit-learn, the slow part)
+            except Exception as exc:  # populate_panels reports it on the GUI thread
+                log.warning("backend import failed: %s", exc)
+            GUI.invoke_later(self._populate_if_open)
+
         def on_end(obj, event):
             if not state:
-                state["id"] = True
+                state["done"] = True
                 render_window.remove_observer(observer)
-                GUI.invoke_later(self.populate_panels)
+                threading.Thread(target=import_backend, name="brainviz-backend-import",
+                                 daemon=True).start()
 
         observer = render_window.add_observer("EndEvent", on_end)
+
+    def _populate_if_open(self):
+        if self.ui is None or getattr(self.ui, "control", None) is None:
+            return  # the window closed meanwhile
+        try:
+            self.populate_panels()
+        except Exception as exc:
+            self.report_error(exc, "Could not make the jobs panel")
 
     def _shell_panel_default(self):
         return ShellPanel(window=self)

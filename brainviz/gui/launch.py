@@ -103,13 +103,13 @@ def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
 
 
 def _notify_first_frame(window, path):
-    """Write ``x y w h`` of the scene (screen pixels) to ``path`` after its first frame.
+    """Write ``x y w h`` of the scene (screen pixels) to ``path`` at its first frame.
 
-    Used by launch tests and benchmarks (``BRAINVIZ_READY_FILE``): the time the
-    file appears is the time the first frame of the scene was on screen.
+    Used by launch tests and benchmarks (``BRAINVIZ_READY_FILE``): the file appears
+    when the first frame with the demo's visuals has been drawn (the render window's
+    ``EndEvent``, after the buffers are swapped), the same signal the benchmark's
+    minimal window uses.
     """
-    from pyface.api import GUI
-
     render_window = window.figure.scene.render_window
     state = {}
 
@@ -122,12 +122,12 @@ def _notify_first_frame(window, path):
         os.replace(tmp, path)
 
     def on_end(obj, event):
-        if not state and window.sync is not None and window.sync.visuals:
+        if "done" not in state and window.sync is not None and window.sync.visuals:
             state["done"] = True
-            render_window.remove_observer(state_id["id"])
-            GUI.invoke_later(write)
+            render_window.remove_observer(state["id"])
+            write()
 
-    state_id = {"id": render_window.add_observer("EndEvent", on_end)}
+    state["id"] = render_window.add_observer("EndEvent", on_end)
 
 
 def main(files=(), demo=None):

@@ -39,6 +39,12 @@ BUILTIN_COLORMAPS = ("cold_hot", "regions")
 # Grey ramps built here: the anatomy's default map must not import matplotlib
 # (a quarter of a second) before the window's first frame.
 _GREY_RAMPS = ("gray", "grey")
+# Names every matplotlib release since 1.5 ships: accepted by check_colormap without
+# importing matplotlib (a default such as a connectome's node_cmap="viridis" is
+# checked at start-up even when nodes are coloured by network). Their tables
+# still come from matplotlib, when a visual draws with them.
+_MATPLOTLIB_CORE = frozenset({"viridis", "plasma", "inferno", "magma", "hot", "jet", "coolwarm",
+                              "RdBu", "bwr", "seismic", "Greys", "Reds", "Blues"})
 
 
 def _builtin_table(name):
@@ -96,7 +102,8 @@ def check_colormap(name, *, parameter="colormap"):
     if not isinstance(name, str):
         raise ParameterError(f"{parameter} must be a colour map name (str); got {name!r}")
     base = name[:-2] if name.endswith("_r") else name
-    if base in BUILTIN_COLORMAPS or base in _GREY_RAMPS or _matplotlib_cmap(name) is not None:
+    if (base in BUILTIN_COLORMAPS or base in _GREY_RAMPS or base in _MATPLOTLIB_CORE
+            or _matplotlib_cmap(name) is not None):
         return name
     import difflib
 

@@ -4,6 +4,8 @@ tests/conftest.py sets QT_QPA_PLATFORM=offscreen before Qt is imported; the
 window's scene then renders through an offscreen VTK render window, and pixels
 are read back from it (QWidget.grab cannot see a GL area).
 """
+import time
+
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -39,7 +41,12 @@ def window(qapp, gui_env):
     for _ in range(20):
         qapp.processEvents()
     assert win.figure is not None, "the scene was not activated"
-    qapp.processEvents()
+    # the jobs and cache panels come after the first frame, once the analysis
+    # backend has been imported on a thread
+    deadline = time.monotonic() + 120
+    while (win.jobs_panel is None or win.cache_panel is None) and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.01)
     assert win.jobs_panel is not None, "the side panels were not made after the first frame"
     assert win.errors.errors == [], win.errors.errors
     yield win

@@ -83,3 +83,40 @@ def test_brainviz_file_without_display_renders_that_file(tmp_path, img_3d):
 
     img = np.asarray(Image.open(out).convert("RGB"), dtype=float)
     assert img.std() > 5
+
+
+def test_first_frame_needs_neither_scikit_learn_nor_matplotlib(tmp_path):
+    """The demo is drawn before the analysis backend is imported; the panels come after.
+
+    scikit-learn (with pandas and scipy.stats) takes most of a second to import and
+    matplotlib a tenth: the window imports the backend on a thread once the first
+    frame is on screen, then makes the jobs panel on the GUI thread.
+    """
+    code = (
+        "import sys, time\n"
+        "from brainviz.gui.app import MainWindow\n"
+        "seen = {}\n"
+        "original = MainWindow._populate_after_first_frame\n"
+        "def at_first_frame(self):\n"
+        "    seen['modules'] = [m for m in ('sklearn', 'pandas', 'matplotlib') if m in sys.modules]\n"
+        "    seen['visuals'] = len(self.sync.visuals)\n"
+        "    original(self)\n"
+        "MainWindow._populate_after_first_frame = at_first_frame\n"
+        "from pyface.qt import QtCore\n"
+        "from brainviz.gui import create_window\n"
+        "w = create_window(demo=True, show_errors=False, scene_size=(200, 180))\n"
+        "app = QtCore.QCoreApplication.instance()\n"
+        "t0 = time.time()\n"
+        "while w.jobs_panel is None and time.time() - t0 < 120:\n"
+        "    app.processEvents()\n"
+        "    time.sleep(0.01)\n"
+        "print(seen['modules'], seen['visuals'], w.jobs_panel is not None, 'sklearn' in sys.modules)\n"
+        "w.shutdown()\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ETS_TOOLKIT="qt",
+               BRAINVIZ_DATA_DIR=str(tmp_path / "demo_data"))
+    for _ in range(2):  # the second start reads the demo from its cache, as users' starts do
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                             timeout=240)
+        assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[] 3 True True"

@@ -117,3 +117,16 @@ def test_grey_ramp_matches_matplotlib_without_importing_it():
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_names_accepted_without_matplotlib_are_matplotlib_maps():
+    """check_colormap accepts a few core names without importing matplotlib; each must
+    really be a matplotlib map (and reversible), or drawing with it would fail later."""
+    import matplotlib
+
+    from brainviz.scene import colors
+
+    for name in sorted(colors._MATPLOTLIB_CORE):
+        assert name in matplotlib.colormaps and f"{name}_r" in matplotlib.colormaps, name
+        assert colors.check_colormap(name) == name
+        assert colors.get_lut(name, n=8).shape == (8, 4)
