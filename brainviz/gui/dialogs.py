@@ -13,7 +13,9 @@ from pyface.qt import QtCore, QtGui
 from traits.api import (
     Bool, Enum, File, Float, HasTraits, Int, List, Str, observe,
 )
-from traitsui.api import CheckListEditor, Group, HGroup, Item, OKCancelButtons, VGroup, View
+from traitsui.api import (
+    CheckListEditor, Group, Handler, HGroup, Item, OKCancelButtons, VGroup, View,
+)
 
 from ..exceptions import BrainvizError
 
@@ -122,6 +124,18 @@ class ErrorReporter:
             self.report(exc, f"While setting {trait_name} on {type(obj).__name__}")
 
 
+class _ExportHandler(Handler):
+    """OK with options that cannot be used keeps the dialog open, its message saying why."""
+
+    def close(self, info, is_ok):
+        if is_ok:
+            problem = info.object.problem()
+            if problem:
+                info.object.message = problem
+                return False
+        return True
+
+
 class ExportOptions(HasTraits):
     """Options of the export dialog: those of ``savefig`` and ``save_montage``."""
 
@@ -166,10 +180,11 @@ class ExportOptions(HasTraits):
         ),
         title="Export figure",
         buttons=OKCancelButtons,
+        handler=_ExportHandler(),
         resizable=True,
     )
 
-    @observe("width, height, width_mm, dpi, views, mode")
+    @observe("width, height, width_mm, dpi, views, mode, use_mm, path")
     def _validate(self, event=None):
         self.message = self.problem() or ""
 
@@ -182,6 +197,8 @@ class ExportOptions(HasTraits):
             return "Width and height must both be positive (or both 0 for the scene's size)."
         if self.mode == "montage" and not self.views:
             return "Choose at least one view for a montage."
+        if not str(self.path).strip():
+            return "Choose a file to write."
         return None
 
     def size_kwargs(self):

@@ -150,8 +150,71 @@ def test_cache_panel_lists_removes_caps_and_clears(decoding_window, qtbot):
             window.session.remove_layer(layer)
 
 
+class _ExportDialogDriver:
+    """Click through the export dialog as a user would, from inside its modal loop.
+
+    ``steps`` is a function given (qtbot, dialog ui); it fills the fields and clicks a
+    button. The driver polls for the modal dialog with a timer, because the dialog's
+    own event loop runs until a button closes it.
+    """
+
+    def __init__(self, qtbot, steps):
+        from pyface.qt import QtCore
+
+        self.qtbot, self.steps, self.done, self.error = qtbot, steps, False, None
+        self.timer = QtCore.QTimer()
+        self.timer.setInterval(50)
+        self.timer.timeout.connect(self._poll)
+        self.timer.start()
+
+    def _poll(self):
+        from pyface.qt import QtGui
+
+        dialog = QtGui.QApplication.activeModalWidget()
+        ui = getattr(dialog, "_ui", None)  # traitsui keeps its UI on the dialog
+        if dialog is None or ui is None or self.done:
+            return
+        self.timer.stop()
+        self.done = True
+        try:
+            self.steps(self.qtbot, dialog, ui)
+        except Exception as exc:  # seen by the test; close the dialog so it can end
+            self.error = exc
+            button(dialog, "Cancel").click()
+
+
+def button(dialog, text):
+    from pyface.qt import QtGui
+
+    found = [b for b in dialog.findChildren(QtGui.QPushButton) if b.text().replace("&", "") == text]
+    assert found, f"no {text!r} button in the dialog"
+    return found[0]
+
+
+def type_into(qtbot, ui, name, text):
+    """Replace the text of the editor of trait ``name`` by typing, then press Return."""
+    from pyface.qt import QtCore, QtGui
+
+    control = ui.get_editors(name)[0].control
+    edit = control if isinstance(control, QtGui.QLineEdit) else control.findChildren(QtGui.QLineEdit)[0]
+    edit.selectAll()
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, QtCore.Qt.Key_Return)
+
+
+def click_export_button(window, qtbot):
+    from pyface.qt import QtCore
+
+    export_button = window.ui.get_editors("export")[0].control
+    qtbot.mouseClick(export_button, QtCore.Qt.LeftButton)
+
+
 def test_export_dialog_writes_what_brainviz_render_writes(window, qtbot, tmp_path):
-    """Same scene in the window and on the command line -> same pixels."""
+    """Same scene in the window and on the command line -> same pixels.
+
+    The figure is written by clicking: the window's Export... button, the dialog's
+    file and size fields, then OK.
+    """
     from PIL import Image
 
     from brainviz.data import load_motor_activation, load_template
@@ -170,19 +233,28 @@ def test_export_dialog_writes_what_brainviz_render_writes(window, qtbot, tmp_pat
     layer.show_isosurface = True
     window.set_view("left")
     pump(qtbot, 100)
-    opts = window.export_options
-    opts.path = str(tmp_path / "window.png")
     # the same scene means the same viewport too: export at the scene's own size
     width, height = (int(v) for v in window.figure.scene.render_window.size)
-    opts.mode, opts.use_mm, opts.width, opts.height, opts.transparent = "figure", False, width, height, False
-    out = window.export_figure(opts)
-    assert out is not None, window.errors.errors[-1:]
+    out = tmp_path / "window.png"
+
+    from pyface.qt import QtCore
+
+    def steps(qtbot, dialog, ui):
+        type_into(qtbot, ui, "path", str(out))
+        type_into(qtbot, ui, "width", str(width))
+        type_into(qtbot, ui, "height", str(height))
+        assert window.export_options.message == ""
+        qtbot.mouseClick(button(dialog, "OK"), QtCore.Qt.LeftButton)
+
+    driver = _ExportDialogDriver(qtbot, steps)
+    click_export_button(window, qtbot)
+    qtbot.waitUntil(lambda: driver.done and out.exists(), timeout=60_000)
+    assert driver.error is None, driver.error
+    assert window.status == f"Figure written to {out}"
     cli_out = tmp_path / "cli.png"
     cmd = [sys.executable, "-m", "brainviz", "render", "--stat", str(motor_path), "--threshold", "3",
            "--isosurface", "--views", "left", "--size", f"{width}x{height}", "-o", str(cli_out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
-    if proc.returncode != 0 and "unrecognized arguments" in proc.stderr:
-        pytest.skip(f"brainviz render does not take these options: {proc.stderr.strip()[-200:]}")
     assert proc.returncode == 0, proc.stderr
     a = np.asarray(Image.open(out).convert("RGB"), dtype=float)
     b = np.asarray(Image.open(cli_out).convert("RGB"), dtype=float)
@@ -190,6 +262,41 @@ def test_export_dialog_writes_what_brainviz_render_writes(window, qtbot, tmp_pat
     assert a.std() > 10, "the exported figure is blank"
     assert (np.abs(a[..., 0] - a[..., 2]) > 100).sum() > 20, "the map's colours are missing"
     assert np.abs(a - b).mean() < 2.0
+
+
+def test_export_dialog_keeps_bad_options_open_and_cancel_writes_nothing(window, qtbot, tmp_path):
+    """OK with a bad size keeps the dialog open with the reason; Cancel writes no file."""
+    from pyface.qt import QtCore
+
+    out = tmp_path / "never.png"
+    seen = {}
+
+    def steps(qtbot, dialog, ui):
+        type_into(qtbot, ui, "path", str(out))
+        type_into(qtbot, ui, "width", "300")
+        type_into(qtbot, ui, "height", "0")  # 300 x 0 is not a size
+        qtbot.mouseClick(button(dialog, "OK"), QtCore.Qt.LeftButton)
+        qtbot.wait(200)
+        seen["open after OK"] = dialog.isVisible()
+        seen["message"] = window.export_options.message
+        qtbot.mouseClick(button(dialog, "Cancel"), QtCore.Qt.LeftButton)
+
+    n_errors = len(window.errors.errors)
+    driver = _ExportDialogDriver(qtbot, steps)
+    click_export_button(window, qtbot)
+    qtbot.waitUntil(lambda: driver.done and not _modal_open(), timeout=60_000)
+    assert driver.error is None, driver.error
+    assert seen["open after OK"] is True
+    assert "Width and height" in seen["message"]
+    assert not out.exists()
+    assert len(window.errors.errors) == n_errors  # a bad option is not an error dialog
+    window.export_options.width = window.export_options.height = 0  # leave the shared window as found
+
+
+def _modal_open():
+    from pyface.qt import QtGui
+
+    return QtGui.QApplication.activeModalWidget() is not None
 
 
 def test_regions_then_connectivity_from_the_window(window, qtbot):
