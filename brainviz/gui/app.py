@@ -108,12 +108,19 @@ class MainWindow(HasTraits):
         They need the analysis backend (scikit-learn, pandas): the window makes
         them right after the scene's first frame, so the brain is on screen first.
         """
+        made = self.jobs_panel is None or self.cache_panel is None
         if self.jobs_panel is None:
             self.jobs_panel = JobsPanel(session=self.session, window=self)
         if self.cache_panel is None:
             panel = CachePanel(window=self)
             panel.update()
             self.cache_panel = panel
+        if made and self.ui is not None and getattr(self.ui, "control", None) is not None:
+            from pyface.api import GUI
+
+            from ._layout import size_columns
+
+            GUI.invoke_later(size_columns, self)  # the new forms may need a wider column
         return self.jobs_panel
 
     def _populate_after_first_frame(self):

@@ -176,7 +176,7 @@ class ExportOptions(HasTraits):
                 show_border=True,
                 enabled_when="mode == 'montage'",
             ),
-            Item("message", style="readonly", show_label=False, visible_when="message"),
+            Item("message", style="readonly", show_label=False, visible_when="message", resizable=True),
         ),
         title="Export figure",
         buttons=OKCancelButtons,

@@ -22,6 +22,10 @@ __all__ = ["JobForm", "DecodingForm", "RegionForm", "ConnectivityForm", "JobsPan
 # parameters the window sets itself (cache, parallelism) rather than the form
 _HIDDEN_PARAMS = {"memory", "n_jobs", "backend", "scheduler", "verbose"}
 _NONE = "(none)"
+# shorter labels where the parameter's own name would widen the form past the panel
+# (the tooltip gives the name, as a script would write it)
+_LABELS = {"screening_percentile": "Screening %", "spacenet_max_iter": "Max. iterations",
+           "n_permutations": "Permutations", "random_state": "Random seed"}
 
 
 class _Params(HasTraits):
@@ -115,7 +119,9 @@ class JobForm(HasTraits):
 
     def param_items(self):
         """The parameters as items of the form itself (one label column with the inputs)."""
-        return [Item(f"object.params.{name}", label=name.replace("_", " ").capitalize())
+        cls = self.job_class().__name__
+        return [Item(f"object.params.{name}", label=_LABELS.get(name, name.replace("_", " ").capitalize()),
+                     tooltip=f"{cls}({name}=...)")
                 for name in self.params.names]
 
     def _params_default(self):
@@ -373,16 +379,16 @@ class JobsPanel(HasTraits):
 
         table = TableEditor(
             columns=[
-                ObjectColumn(name="title", label="Job", editable=False, width=0.45),
-                ObjectColumn(name="state", editable=False, width=0.15),
+                ObjectColumn(name="title", label="Job", editable=False, width=0.4),
+                ObjectColumn(name="state", editable=False, width=0.17),
                 ProgressColumn(name="percent", label="Progress", editable=False, width=0.2),
                 ObjectColumn(name="elapsed", label="Time (s)", format="%.1f", editable=False,
-                             width=0.2),
+                             width=0.23),
             ],
             selected="selected",
             sortable=False,
             editable=False,
-            auto_size=False,
+            auto_size=True,
         )
         return View(VGroup(
             Item("kind", label="New job"),
@@ -392,12 +398,14 @@ class JobsPanel(HasTraits):
                  visible_when="kind == 'regions'"),
             Item("connectivity", style="custom", editor=InstanceEditor(), show_label=False,
                  visible_when="kind == 'connectivity'"),
-            Item("form_problem", style="readonly", show_label=False, visible_when="form_problem"),
+            Item("form_problem", style="readonly", show_label=False, visible_when="form_problem",
+                 resizable=True),
             HGroup(Item("run", show_label=False, enabled_when="form_valid"),
                    Item("cancel", show_label=False, enabled_when="selected_active")),
-            Item("object.session.jobs", editor=table, show_label=False, height=120),
-            Item("selected_message", style="readonly", label="Status"),
-            Item("selected_log", style="readonly", show_label=False, height=80),
+            # own groups: the table and log span the panel, not the form's value column
+            VGroup(Item("object.session.jobs", editor=table, height=120), show_labels=False),
+            VGroup(Item("selected_message", style="readonly", label="Status", resizable=True)),
+            VGroup(Item("selected_log", style="readonly", height=80), show_labels=False),
             scrollable=True,
         ))
 

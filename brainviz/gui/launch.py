@@ -6,6 +6,7 @@ window class stays readable; :func:`create_window` is what tests and the
 """
 import os
 
+from ._layout import size_columns as _size_columns
 from .app import MainWindow
 
 __all__ = ["create_window", "main"]
@@ -33,19 +34,6 @@ def _install_drop(window):
     control.setAcceptDrops(True)
     window._drop_filter = _DropFilter(control)
     control.installEventFilter(window._drop_filter)
-
-
-def _size_columns(window):
-    """Give the three columns (layers, scene, tabs) sensible widths: the splitter's own
-    guess squeezes the tabs."""
-    from pyface.qt import QtCore, QtGui
-
-    for splitter in window.ui.control.findChildren(QtGui.QSplitter):
-        if splitter.orientation() == QtCore.Qt.Horizontal and splitter.count() == 3:
-            total = max(splitter.width(), sum(splitter.sizes()))
-            left, right = int(total * 0.25), int(total * 0.32)
-            splitter.setSizes([left, total - left - right, right])
-            break
 
 
 def _route_uncaught_exceptions(window):

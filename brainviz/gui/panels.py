@@ -45,12 +45,13 @@ def layer_view():
                                                   mode="slider", format_str="%.3g"),
                  visible_when="has_threshold"),
             Item("show_isosurface", label="3D blobs", visible_when="kind_label == 'statistical map'"),
-            Item("edge_percentile", label="Edges (e.g. 95%)",
+            Item("edge_percentile", label="Edges",
+                 tooltip="Edges drawn: the strongest as a percentile (95%) or above a weight (0.3)",
                  visible_when="kind_label == 'connectome'"),
             Item("frame", editor=RangeEditor(low_name="frame_low", high_name="frame_high",
                                               mode="slider", is_float=False),
                  visible_when="frame_high > 0"),
-            Item("summary_text", style="readonly", show_label=False),
+            Item("summary_text", style="readonly", show_label=False, resizable=True),
         ),
     )
 
@@ -103,14 +104,14 @@ class LayersPanel(HasTraits):
     def traits_view(self):
         table = TableEditor(
             columns=[
-                CheckboxColumn(name="visible", label="Show", editable=True, width=0.12),
-                ObjectColumn(name="name", label="Layer", editable=False, width=0.53),
-                ObjectColumn(name="kind", label="Kind", editable=False, width=0.35),
+                CheckboxColumn(name="visible", label="Show", editable=True, width=0.12),  # ~45 px
+                ObjectColumn(name="name", label="Layer", editable=False, width=0.48),
+                ObjectColumn(name="kind", label="Kind", editable=False, width=0.3),
             ],
             selected="selected",
             sortable=False,
             editable=True,
-            auto_size=False,
+            auto_size=True,
             deletable=False,
             row_factory=None,
         )
@@ -225,11 +226,11 @@ class CachePanel(HasTraits):
             selected="selected_row",
             sortable=True,
             editable=False,
-            auto_size=False,
+            auto_size=True,
         )
         return View(
             VGroup(
-                Item("folder", style="readonly", label="Folder"),
+                Item("folder", style="readonly", label="Folder", resizable=True),
                 Item("total", style="readonly", label="Size"),
                 Item("rows", editor=table, show_label=False),
                 HGroup(Item("refresh", show_label=False), Item("remove", show_label=False),

@@ -232,3 +232,4 @@ def test_session_save_and_reopen_same_layers_and_camera(window, qtbot, tmp_path,
     assert "map.nii.gz" in window.errors.errors[-1][1]
     assert [lay.name for lay in window.session.layers] == [s[0] for s in saved_layers[:-1]]
     window.errors.close_all()
+

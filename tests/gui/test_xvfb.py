@@ -92,3 +92,53 @@ def test_brainviz_opens_a_real_window_with_the_scene_drawn(xvfb, tmp_path):
     assert grey.mean() > 0.03, "no grey anatomy in the scene area"
     colourful = np.abs(scene[..., 0] - scene[..., 2]) > 80
     assert colourful.sum() > 30, "no coloured overlay or connectome in the scene area"
+
+
+PANELS_FIT = '''
+import sys, time
+from pyface.qt import QtCore, QtGui
+from brainviz.gui import create_window
+
+w = create_window(demo=True, show_errors=False, window_size=(int(sys.argv[1]), int(sys.argv[2])))
+app = QtCore.QCoreApplication.instance()
+t0 = time.time()
+while (w.jobs_panel is None or w.cache_panel is None) and time.time() - t0 < 120:
+    app.processEvents()
+    time.sleep(0.01)
+for _ in range(50):
+    app.processEvents()
+    time.sleep(0.01)
+out = [w.ui.control.width()]
+for name in ("layers_panel", "jobs_panel"):
+    panel = w.ui.get_editors(name)[0].control
+    worst = 0
+    for area in panel.findChildren(QtGui.QAbstractScrollArea):
+        if area.isVisibleTo(w.ui.control):
+            bar = area.horizontalScrollBar()
+            worst = max(worst, bar.maximum() - bar.minimum())
+    out.append(worst)
+splitter = [s for s in w.ui.control.findChildren(QtGui.QSplitter) if s.count() == 3][0]
+out += splitter.sizes()
+print(*out)
+w.shutdown()
+'''
+
+
+@pytest.mark.parametrize("size", [(1200, 780), (1100, 720)])
+def test_side_panels_fit_without_clipping(xvfb, tmp_path, size):
+    """At the default window size (and a smaller one) every field of the layer and job
+    panels is in view on a real X display: the side columns widen to fit their forms
+    and tables, so no horizontal scroll bar is needed and the scene keeps the rest."""
+    env = dict(os.environ, DISPLAY=xvfb, QT_QPA_PLATFORM="xcb", ETS_TOOLKIT="qt")
+    env.pop("WAYLAND_DISPLAY", None)
+    script = tmp_path / "fit.py"
+    script.write_text(PANELS_FIT)
+    proc = subprocess.run([sys.executable, str(script), *map(str, size)], env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    width, layers_clip, jobs_clip, left, scene, right = (
+        int(v) for v in proc.stdout.split("\n")[-2].split())
+    assert width >= size[0] - 20
+    assert layers_clip <= 2, f"the layers panel lacks {layers_clip} px"
+    assert jobs_clip <= 2, f"the jobs panel lacks {jobs_clip} px"
+    assert scene >= 0.35 * (left + scene + right)
