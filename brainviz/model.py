@@ -98,7 +98,7 @@ class Layer(HasTraits):
     kind_label = Property(Str, observe="name")
     frame_low = Property(Int, observe="n_frames")
     frame_high = Property(Int, observe="n_frames")
-    summary_text = Property(Str, observe="name, path, result_folder")
+    summary_text = Property(Str, observe="name, path, result_folder, source")
 
     def _get_kind_label(self):
         return self.kind
@@ -128,8 +128,15 @@ class Layer(HasTraits):
 
     def summary(self):
         """One line describing the layer, for tool tips and logs."""
-        where = self.path or self.result_folder or "generated"
-        return f"{self.name} ({self.kind}) from {where}"
+        if self.path:
+            where = self.path
+        elif self.result_folder:
+            where = f"a job result in {self.result_folder}"
+        elif str(self.source).startswith("builtin:"):
+            where = "brainviz's built-in demo data"
+        else:
+            where = "data made in this session"
+        return f"{self.name} ({self.kind}), from {where}"
 
     # --- serialisation -------------------------------------------------
     def to_dict(self):

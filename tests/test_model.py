@@ -120,3 +120,13 @@ def test_find_missing_files(tmp_path):
                       {"result_folder": str(tmp_path / "old_result")}]}
     assert model.find_missing_files(doc) == [str(tmp_path / "gone.nii.gz"),
                                              str(tmp_path / "old_result")]
+
+
+def test_layer_summary_says_where_the_data_comes_from(tmp_path):
+    from brainviz.model import AnatomyLayer
+
+    layer = AnatomyLayer(name="T1", path=str(tmp_path / "t1.nii.gz"))
+    assert layer.summary() == f"T1 (anatomy), from {tmp_path / 't1.nii.gz'}"
+    assert "built-in demo" in AnatomyLayer(name="t", source="builtin:template").summary()
+    assert "job result in /r" in AnatomyLayer(name="w", result_folder="/r").summary()
+    assert "made in this session" in AnatomyLayer(name="x").summary()
