@@ -173,36 +173,16 @@ def _brain_mask():
     second), which the window's start-up should not pay for a warning check.
     """
     from .._config import get_data_dir
+    from ._mask_files import load_mask, save_mask
 
     path = get_data_dir() / _MASK_CACHE_NAME
-    try:
-        with np.load(path) as cached:
-            shape = tuple(int(v) for v in cached["shape"])
-            bits = np.unpackbits(cached["bits"])[: int(np.prod(shape))]
-            return bits.reshape(shape).astype(bool), np.asarray(cached["inverse"], dtype=float)
-    except (OSError, KeyError, ValueError):
-        pass
+    stored = load_mask(path)
+    if stored is not None and "inverse" in stored[1]:
+        return stored[0], np.asarray(stored[1]["inverse"], dtype=float)
     computed = _compute_brain_mask()
     if computed is not None:
-        _save_brain_mask(path, *computed)
+        save_mask(path, computed[0], inverse=computed[1])
     return computed
-
-
-def _save_brain_mask(path, dilated, inverse):
-    """Best effort: a failure only means the next process computes it again."""
-    import os
-
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(tmp, bits=np.packbits(dilated.ravel()), shape=np.asarray(dilated.shape),
-                 inverse=inverse)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
 
 
 def _compute_brain_mask():

@@ -453,28 +453,84 @@ def _background_level(finite):
     return lo if hi <= lo else lo + 1e-6 * (hi - lo)
 
 
-def clear_outside_head(data, cutoff, background):
+def clear_outside_head(data, cutoff, background, cache=True):
     """Return a copy of ``data`` where voxels outside the head are set below ``cutoff``.
 
     The head is the largest connected component of ``data > cutoff`` after a
-    one-voxel opening, with its holes filled (ventricles stay drawn).
+    one-voxel opening, with its holes filled (ventricles stay drawn); see
+    :func:`head_mask`. With ``cache``, the mask of an image of 32**3 voxels or
+    more is kept in the demo-data folder (``head_masks_v1/``, the 32 most
+    recently used), keyed by a hash of the voxel values and ``cutoff``: the
+    next start (or the next window on the same image) reads it instead of
+    importing scipy.ndimage and computing it again, a quarter of a second for
+    the MNI template.
     """
+    mask = _stored_head_mask(data, cutoff) if cache else head_mask(data, cutoff)
+    if mask is None:
+        return data
+    out = data.copy()
+    out[~mask & np.isfinite(data)] = min(float(background), float(cutoff)) - 1.0
+    return out
+
+
+def head_mask(data, cutoff):
+    """Boolean mask of the head in ``data`` (see :func:`clear_outside_head`), or None if empty."""
     from scipy import ndimage
 
-    finite = np.isfinite(data)
-    fg = finite & (data > cutoff)
+    fg = np.isfinite(data) & (data > cutoff)
     fg = ndimage.binary_opening(fg)
     labels, n = ndimage.label(fg)
     if n == 0:
-        return data
+        return None
     if n > 1:
         sizes = np.bincount(labels.ravel())
         sizes[0] = 0
         fg = labels == int(np.argmax(sizes))
-    fg = ndimage.binary_fill_holes(fg)
-    out = data.copy()
-    out[~fg & finite] = min(float(background), float(cutoff)) - 1.0
-    return out
+    return ndimage.binary_fill_holes(fg)
+
+
+_HEAD_MASKS = "head_masks_v1"
+_HEAD_MASKS_KEPT = 32
+_HEAD_MASK_MIN_VOXELS = 32 ** 3
+
+
+def _stored_head_mask(data, cutoff):
+    import hashlib
+    import os
+
+    from .._config import get_data_dir
+    from ._mask_files import load_mask, save_mask
+
+    data = np.ascontiguousarray(data)
+    if data.size < _HEAD_MASK_MIN_VOXELS:
+        return head_mask(data, cutoff)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{data.shape}|{data.dtype.str}|{float(cutoff)!r}".encode())
+    digest.update(data.view(np.uint8).ravel())
+    folder = get_data_dir() / _HEAD_MASKS
+    path = folder / f"{digest.hexdigest()}.npz"
+    stored = load_mask(path)
+    if stored is not None and stored[0].shape == data.shape:
+        try:
+            os.utime(path)  # recently used: kept by the pruning below
+        except OSError:
+            pass
+        return stored[0]
+    mask = head_mask(data, cutoff)
+    if mask is not None:
+        save_mask(path, mask)
+        _prune(folder, _HEAD_MASKS_KEPT)
+    return mask
+
+
+def _prune(folder, keep):
+    """Delete all but the ``keep`` most recently used ``.npz`` files in ``folder`` (best effort)."""
+    try:
+        files = sorted(folder.glob("*.npz"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in files[keep:]:
+            old.unlink()
+    except OSError:
+        pass
 
 
 def _robust_window(vol, finite):

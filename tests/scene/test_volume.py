@@ -190,3 +190,44 @@ def test_template_background_noise_is_cleared_for_display():
     assert not (shown & far).any()
     # inside the brain nothing is cut away: dark ventricles and CSF stay drawn
     assert shown[brain].mean() > 0.99
+
+
+def test_head_mask_is_kept_on_disk_and_matches_the_computed_one(tmp_path, monkeypatch):
+    """The slices' head mask is stored by a hash of the voxels: the next start reads it
+    (no scipy.ndimage import, which a new process would pay for); other data or another
+    cutoff give another mask; only the most recently used masks are kept."""
+    import subprocess
+    import sys
+
+    from brainviz.scene import volume
+
+    monkeypatch.setenv("BRAINVIZ_DATA_DIR", str(tmp_path / "data"))
+    rng = np.random.default_rng(0)
+    data = rng.normal(0.0, 0.01, (40, 40, 40)).astype(np.float32)
+    data[8:32, 8:32, 8:32] = 1.0
+    data[18:22, 18:22, 18:22] = 0.0  # a dark "ventricle": a hole, filled
+    data[2, 2, 2] = 1.0  # a speck outside the head
+    computed = volume.clear_outside_head(data, 0.5, 0.0, cache=False)
+    first = volume.clear_outside_head(data, 0.5, 0.0)
+    files = list((tmp_path / "data" / "head_masks_v1").glob("*.npz"))
+    assert len(files) == 1
+    np.testing.assert_array_equal(first, computed)
+    assert computed[2, 2, 2] < 0.5 and computed[20, 20, 20] == 0.0  # speck cleared, hole kept
+    np.save(tmp_path / "data.npy", data)
+    code = ("import sys, numpy as np\n"
+            "from brainviz.scene.volume import clear_outside_head\n"
+            f"out = clear_outside_head(np.load({str(tmp_path / 'data.npy')!r}), 0.5, 0.0)\n"
+            f"np.save({str(tmp_path / 'out.npy')!r}, out)\n"
+            "print('scipy.ndimage' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), computed)
+    # a changed voxel or another cutoff is another mask
+    other = data.copy()
+    other[30, 30, 30] = 0.9
+    volume.clear_outside_head(other, 0.5, 0.0)
+    volume.clear_outside_head(data, 0.6, 0.0)
+    assert len(list((tmp_path / "data" / "head_masks_v1").glob("*.npz"))) == 3
+    monkeypatch.setattr(volume, "_HEAD_MASKS_KEPT", 2)
+    volume.clear_outside_head(data, 0.7, 0.0)
+    assert len(list((tmp_path / "data" / "head_masks_v1").glob("*.npz"))) == 2
