@@ -5,42 +5,32 @@ Enthought, VTK or Qt), so that jobs run on a cluster node without a display.
 Public names resolve lazily: ``import brainviz.backend`` does not import
 scikit-learn or nilearn until a job class or function is used.
 """
-import importlib
+import lazy_loader as lazy
 
-# public name -> sub-module that defines it
-_API = {
-    "DecodingJob": "decoding",
-    "DecodingResult": "decoding",
-    "RegionJob": "regions",
-    "RegionResult": "regions",
-    "ConnectivityJob": "connectivity",
-    "ConnectivityResult": "connectivity",
-    "JobRunner": "jobs",
-    "JobHandle": "jobs",
-    "BaseJob": "jobs",
-    "save_result": "results",
-    "load_result": "results",
-    "Result": "results",
-    "check_memory": "cache",
-    "CacheEntry": "cache",
-    "list_cache_entries": "cache",
-    "remove_cache_entry": "cache",
-    "clear_cache": "cache",
-    "cache_size": "cache",
-    "enforce_cache_limit": "cache",
-    "read_labels": "_inputs",
-    "read_runs": "_inputs",
+# sub-module -> the public names it defines
+_SUBMOD_ATTRS = {
+    "decoding": [
+        "DecodingJob", "DecodingResult",
+    ],
+    "regions": [
+        "RegionJob", "RegionResult",
+    ],
+    "connectivity": [
+        "ConnectivityJob", "ConnectivityResult",
+    ],
+    "jobs": [
+        "JobRunner", "JobHandle", "BaseJob",
+    ],
+    "results": [
+        "save_result", "load_result", "Result",
+    ],
+    "cache": [
+        "check_memory", "CacheEntry", "list_cache_entries", "remove_cache_entry", "clear_cache",
+        "cache_size", "enforce_cache_limit",
+    ],
+    "_inputs": [
+        "read_labels", "read_runs",
+    ],
 }
 
-__all__ = sorted(_API)
-
-
-def __getattr__(name):
-    if name in _API:
-        module = importlib.import_module(f"{__name__}.{_API[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs=_SUBMOD_ATTRS)

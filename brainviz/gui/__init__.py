@@ -10,14 +10,7 @@ cache), ``jobs`` (job forms and list), ``workers`` (job thread -> GUI thread),
 ``session`` (open files, demo, session JSON; no Qt), ``_display`` (layers ->
 scene visuals; no Qt), ``_vtk_offscreen`` (VTK under Qt's offscreen platform).
 """
-import importlib
+import lazy_loader as lazy
 
-_API = {"MainWindow": "app", "create_window": "launch", "main": "launch"}
-
-__all__ = sorted(_API)
-
-
-def __getattr__(name):
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__, submod_attrs={"app": ["MainWindow"], "launch": ["create_window", "main"]})

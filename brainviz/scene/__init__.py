@@ -8,53 +8,43 @@ map, opacity, visibility, cursor). Everything is placed in world millimetres
 Public names are resolved lazily, so ``import brainviz.scene`` does not load
 VTK until a visual is used.
 """
-import importlib
+import lazy_loader as lazy
 
-# public name -> sub-module that defines it
-_API = {
-    # _figure.py
-    "new_figure": "_figure",
-    "get_figure": "_figure",
-    "disable_render": "_figure",
-    "figure_visuals": "_figure",
-    "screenshot": "_figure",
-    "Visual": "_figure",
-    # volume.py
-    "AnatomyVisual": "volume",
-    # statmap.py
-    "StatMapVisual": "statmap",
-    # surface.py
-    "SurfaceVisual": "surface",
-    # glass.py
-    "GlassBrainVisual": "glass",
-    # regions.py
-    "RegionsVisual": "regions",
-    # connectome.py
-    "ConnectomeVisual": "connectome",
-    # views.py
-    "set_view": "views",
-    "reset_view": "views",
-    "VIEWS": "views",
-    # picking.py
-    "PickInfo": "picking",
-    "pick_at": "picking",
-    "on_pick": "picking",
-    # colors.py
-    "get_lut": "colors",
-    # export.py
-    "savefig": "export",
-    "save_montage": "export",
+# sub-module -> the public names it defines
+_SUBMOD_ATTRS = {
+    "_figure": [
+        "new_figure", "get_figure", "disable_render", "figure_visuals", "screenshot", "Visual",
+    ],
+    "volume": [
+        "AnatomyVisual",
+    ],
+    "statmap": [
+        "StatMapVisual",
+    ],
+    "surface": [
+        "SurfaceVisual",
+    ],
+    "glass": [
+        "GlassBrainVisual",
+    ],
+    "regions": [
+        "RegionsVisual",
+    ],
+    "connectome": [
+        "ConnectomeVisual",
+    ],
+    "views": [
+        "set_view", "reset_view", "VIEWS",
+    ],
+    "picking": [
+        "PickInfo", "pick_at", "on_pick",
+    ],
+    "colors": [
+        "get_lut",
+    ],
+    "export": [
+        "savefig", "save_montage",
+    ],
 }
 
-__all__ = sorted(_API)
-
-
-def __getattr__(name):
-    if name in _API:
-        module = importlib.import_module(f"{__name__}.{_API[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs=_SUBMOD_ATTRS)
