@@ -221,6 +221,18 @@ class Visual(HasTraits):
         return []
 
 
+def display_range(vmin, vmax, symmetric, abs_max):
+    """The (low, high) values a map's colour map spans.
+
+    Symmetric maps span ``[-|vmax|, |vmax|]`` (``abs_max``, the data's largest
+    absolute value, when ``vmax`` is 0); others span ``[vmin, vmax]``.
+    """
+    if symmetric:
+        top = abs(float(vmax)) or float(abs_max)
+        return -top, top
+    return float(vmin), float(vmax)
+
+
 def as_points(xyz_mm):
     """Return ``xyz_mm`` as an (n, 3) float array and whether a single point was given."""
     pts = np.asarray(xyz_mm, dtype=float)

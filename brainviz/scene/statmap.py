@@ -13,8 +13,10 @@ import numpy as np
 from traits.api import Array, Bool, Float, Instance, List, Range, Str, on_trait_change
 
 from ..exceptions import DataValueError, EmptyOverlayWarning
-from ._figure import Colormap, Visual, disable_render, lut_table
-from .volume import AnatomyVisual, VolumeGrid, make_slices, scalar_source, to_volume, update_lut
+from ._figure import Colormap, disable_render, display_range, lut_table
+from .volume import (
+    AnatomyVisual, GridVisual, VolumeGrid, make_slices, scalar_source, to_volume, update_lut,
+)
 
 __all__ = ["StatMapVisual", "threshold_table", "make_colorbar", "update_colorbar"]
 
@@ -94,7 +96,7 @@ def update_colorbar(bar, cmap, vmin, vmax, threshold, two_sided, title, visible)
     bar.modified()
 
 
-class StatMapVisual(Visual):
+class StatMapVisual(GridVisual):
     """A statistical map drawn on the three slices through the cursor and as isosurfaces.
 
     Parameters
@@ -136,8 +138,6 @@ class StatMapVisual(Visual):
     colorbar_title = Str()
 
     anatomy = Instance(AnatomyVisual)
-    grid = Instance(VolumeGrid)
-    source = Instance(object)
     slices = List()
     back_slices = List()
     isosurfaces = List()
@@ -199,10 +199,7 @@ class StatMapVisual(Visual):
             self._update_colorbar()
 
     def _range(self):
-        if self.symmetric:
-            vmax = abs(float(self.vmax)) or self._abs_max
-            return -vmax, vmax
-        return float(self.vmin), float(self.vmax)
+        return display_range(self.vmin, self.vmax, self.symmetric, self._abs_max)
 
     def _table(self):
         lo, hi = self._range()
@@ -370,19 +367,6 @@ class StatMapVisual(Visual):
         update_colorbar(self.scalar_bar, self.cmap, lo, hi, self.threshold, self.two_sided,
                         self.colorbar_title or self.name, self.visible and self.show_colorbar)
         self.render()
-
-    # -- queries ---------------------------------------------------------
-    @property
-    def bounds(self):
-        """World bounds of the map in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
-        return self.grid.bounds
-
-    def value_at(self, xyz_mm):
-        """Map value at world point(s) ``xyz_mm`` (nearest voxel, unthresholded); NaN outside."""
-        return self.grid.sample(xyz_mm, order=0)
-
-    def _pipeline_roots(self):
-        return [self.source] if self.source is not None else []
 
     def _actors(self):
         return list(self.isosurfaces) + ([self.scalar_bar] if self.scalar_bar is not None else [])

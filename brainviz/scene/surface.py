@@ -11,7 +11,7 @@ import numpy as np
 from traits.api import Bool, Enum, Float, Instance, List, Range, Str, on_trait_change
 
 from ..exceptions import DataValueError, ParameterError
-from ._figure import Colormap, Visual, as_points, disable_render, lut_table
+from ._figure import Colormap, Visual, as_points, disable_render, display_range, lut_table
 from .statmap import _N_COLORS, make_colorbar, update_colorbar
 from .volume import to_volume
 
@@ -167,10 +167,7 @@ class SurfaceVisual(Visual):
             self._update_colorbar()
 
     def _range(self):
-        if self.symmetric:
-            vmax = abs(float(self.vmax)) or self._abs_max
-            return -vmax, vmax
-        return float(self.vmin), float(self.vmax)
+        return display_range(self.vmin, self.vmax, self.symmetric, self._abs_max)
 
     def vertex_colors(self, hemi):
         """(n, 4) uint8 colours of ``hemi``'s vertices as drawn: sulcal grey under the map."""

@@ -193,7 +193,28 @@ def make_slices(src, figure, cursor, name, force_opaque=False):
     return planes
 
 
-class AnatomyVisual(Visual):
+class GridVisual(Visual):
+    """Base of the visuals of one image on a voxel grid (anatomy, statistical map):
+    world bounds and values come from the grid; the pipeline hangs from one source."""
+
+    grid = Instance(VolumeGrid)
+    source = Instance(object)
+
+    @property
+    def bounds(self):
+        """World bounds of the image in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
+        return self.grid.bounds
+
+    def value_at(self, xyz_mm):
+        """Image value at world point(s) ``xyz_mm`` (nearest voxel; a map's value is not
+        thresholded); NaN outside the volume."""
+        return self.grid.sample(xyz_mm, order=0)
+
+    def _pipeline_roots(self):
+        return [self.source] if self.source is not None else []
+
+
+class AnatomyVisual(GridVisual):
     """Three orthogonal grey-scale slices of an anatomical volume through a cursor in mm.
 
     Parameters
@@ -240,8 +261,6 @@ class AnatomyVisual(Visual):
     #: the slices in place; the window is kept.
     img = Property()
 
-    grid = Instance(VolumeGrid)
-    source = Instance(object)
     slices = List()
     lut = Instance(object)
     volume_module = Instance(object)
@@ -427,19 +446,6 @@ class AnatomyVisual(Visual):
         with disable_render(self.figure):
             self.source.scalar_data = self._display_data()
             self._update_lut()
-
-    # -- queries ---------------------------------------------------------
-    @property
-    def bounds(self):
-        """World bounds of the volume in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
-        return self.grid.bounds
-
-    def value_at(self, xyz_mm):
-        """Anatomy value at world point(s) ``xyz_mm`` (nearest voxel); NaN outside the volume."""
-        return self.grid.sample(xyz_mm, order=0)
-
-    def _pipeline_roots(self):
-        return [self.source] if self.source is not None else []
 
 
 def _background_level(finite):
