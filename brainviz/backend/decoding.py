@@ -16,7 +16,7 @@ import numpy as np
 from ..exceptions import DataValueError, ParameterError, ShapeMismatchError
 from . import _inputs
 from .cache import cached_call, check_memory, is_cached
-from .jobs import BaseJob, Progress
+from .jobs import BaseJob
 from .results import Result
 
 __all__ = ["DecodingJob", "DecodingResult", "ESTIMATORS"]
@@ -361,15 +361,8 @@ class DecodingJob(BaseJob):
         """
         from . import _parallel
 
-        self._check_params()
-        prog = Progress(progress, cancel_event, log)
+        prog, backend, n_jobs, img_list, names = self._begin(imgs, progress, cancel_event, log)
         owner = type(self).__name__
-        backend = _parallel.check_backend(owner, self.backend)
-        from .. import _config
-
-        n_jobs = _config.get_n_jobs(self.n_jobs)
-        img_list = _inputs.as_image_list(imgs, "images")
-        names = [_inputs.image_name(i) for i in img_list]
         _inputs.check_same_grid(img_list, names, "images")
         n_volumes = sum(i.shape[3] if len(i.shape) == 4 else 1 for i in img_list)
         labels = np.asarray(labels).astype(str)

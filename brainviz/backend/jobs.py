@@ -89,6 +89,24 @@ class BaseJob(BaseEstimator):
         for name, allowed in self._choices.items():
             check_choice(type(self).__name__, name, getattr(self, name), allowed)
 
+    def _begin(self, imgs, progress=None, cancel_event=None, log=None):
+        """The start of every ``run()``: check the parameters, then read the images.
+
+        Returns ``(progress, backend, n_jobs, images, names)``: a :class:`Progress`
+        reporter, the checked parallel backend and worker count, the images as a
+        list of nibabel images and a name for each (for messages).
+        """
+        from .. import _config
+        from . import _inputs, _parallel
+
+        self._check_params()
+        prog = Progress(progress, cancel_event, log)
+        backend = _parallel.check_backend(type(self).__name__, self.backend)
+        n_jobs = _config.get_n_jobs(self.n_jobs)
+        img_list = _inputs.as_image_list(imgs, "images")
+        names = [_inputs.image_name(i) for i in img_list]
+        return prog, backend, n_jobs, img_list, names
+
     def _check_is_run(self):
         if not hasattr(self, "result_"):
             raise JobError(f"This {type(self).__name__} has not been run yet: call run() first.")

@@ -11,7 +11,7 @@ import numpy as np
 from ..exceptions import DataValueError, ParameterError
 from . import _inputs
 from .cache import cached_call, check_memory
-from .jobs import BaseJob, Progress
+from .jobs import BaseJob
 from .results import Result
 
 __all__ = ["RegionJob", "RegionResult"]
@@ -186,16 +186,10 @@ class RegionJob(BaseJob):
         -------
         RegionResult
         """
-        from .. import _config
         from . import _parallel
 
-        self._check_params()
-        prog = Progress(progress, cancel_event, log)
+        prog, backend, n_jobs, img_list, names = self._begin(imgs, progress, cancel_event, log)
         owner = type(self).__name__
-        backend = _parallel.check_backend(owner, self.backend)
-        n_jobs = _config.get_n_jobs(self.n_jobs)
-        img_list = _inputs.as_image_list(imgs, "images")
-        names = [_inputs.image_name(i) for i in img_list]
         for img, name in zip(img_list, names):
             if len(img.shape) != 4 or img.shape[3] < 2:
                 raise DataValueError(
