@@ -1,6 +1,23 @@
 """Widths of the main window's columns: the side panels get the room their content needs."""
 
-__all__ = ["size_columns"]
+__all__ = ["size_columns", "compact_combo_boxes"]
+
+
+def compact_combo_boxes(widget, chars=10):
+    """Let the drop-down lists in ``widget`` keep a modest width whatever they list.
+
+    By default a combo box widens to its longest entry, so loading a layer with a
+    long name would widen the job form past its column; the entries are elided
+    in the box instead (the open list shows them whole).
+    """
+    from pyface.qt import QtGui
+
+    for combo in widget.findChildren(QtGui.QComboBox):
+        combo.setSizeAdjustPolicy(QtGui.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(chars)
+        # Qt keeps the minimum size hint it computed from the entries: a minimum
+        # width of our own replaces it, so the layout may narrow the box
+        combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * 6)
 
 
 def _horizontal_overflow(widget):
@@ -28,6 +45,8 @@ def size_columns(window):
 
     for splitter in window.ui.control.findChildren(QtGui.QSplitter):
         if splitter.orientation() == QtCore.Qt.Horizontal and splitter.count() == 3:
+            for k in (0, 2):
+                compact_combo_boxes(splitter.widget(k))
             total = max(splitter.width(), sum(splitter.sizes()))
             left, right = int(total * 0.25), int(total * 0.34)
             for _ in range(4):
