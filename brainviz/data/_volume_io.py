@@ -206,8 +206,11 @@ def check_data_size(img, label):
 
 def read_error(label, exc):
     """Translate an exception raised while reading image data into a brainviz error."""
-    if isinstance(exc, (EOFError, zlib.error)) or (
+    if isinstance(exc, (EOFError, zlib.error)) or type(exc).__name__ == "ZranError" or (
         isinstance(exc, OSError) and ("Expected" in str(exc) or "damaged" in str(exc))
+    ) or (
+        # nibabel's own check, reached when indexed_gzip reads a short file without error
+        isinstance(exc, ValueError) and "not enough data in file" in str(exc)
     ):
         return TruncatedFileError(
             f"'{label}' is truncated or corrupt: reading its image data failed ({exc}). "

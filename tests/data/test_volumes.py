@@ -290,3 +290,19 @@ def test_to_image_of_a_gzip_file_can_be_copied_and_pickled(tmp_path):
     np.testing.assert_array_equal(np.asarray(copy.deepcopy(img).dataobj), data)
     np.testing.assert_array_equal(np.asarray(pickle.loads(pickle.dumps(img)).dataobj), data)
     np.testing.assert_array_equal(img.affine, vol.affine)
+
+
+def test_nii_gz_frames_out_of_order_through_indexed_gzip(tmp_path, rng):
+    """A compressed series is read through indexed_gzip (seeks without decompressing
+    from the start again: benchmarks/bench_gz_frames.py) and frames read in any order
+    are the file's frames."""
+    import indexed_gzip
+
+    data = rng.normal(size=(6, 7, 5, 30)).astype(np.float32)
+    path = tmp_path / "series.nii.gz"
+    nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+    vol = load_volume(path)
+    for i in (29, 3, 17, 0, 28):
+        np.testing.assert_array_equal(vol.get_frame(i), data[..., i])
+    opener = vol.img.dataobj._opener  # kept open by brainviz (keep_file_open=True)
+    assert isinstance(opener.fobj, indexed_gzip.IndexedGzipFile), type(opener.fobj)
