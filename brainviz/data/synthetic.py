@@ -16,19 +16,16 @@ a format version: a second call with the same parameters reads them back; new
 parameters write a new folder. Folders are written under a temporary name and
 renamed when complete, so a crash never leaves a half-written dataset.
 """
-import hashlib
 import json
-import os
-import shutil
-import tempfile
-import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from .._config import get_data_dir
-from ..exceptions import CacheWarning, ParameterError
+from ..exceptions import ParameterError
+from ._synthetic_common import (  # noqa: F401 (_folder: tests build folder names with it)
+    FORMAT_VERSION, _blobs, _check_amplitude, _check_int, _check_seed, _folder, _grid, _is_complete,
+    _load_in_memory, _nifti, _unmask, _voxel_mm, _write_atomically,
+)
 
 __all__ = [
     "DecodingDemo",
@@ -39,9 +36,6 @@ __all__ = [
     "NETWORK_NAMES",
     "NETWORK_NODES",
 ]
-
-# Bump when the generated content or the file layout changes: old caches are ignored.
-FORMAT_VERSION = 2
 
 # Category -> blob centres (mm) in the hemisphere where the response is strongest
 # first; amplitude of each blob relative to the first.
@@ -72,8 +66,6 @@ _COUPLED_PAIRS = {
     ("fronto-parietal", "cingulo-opercular"): 0.5,
     ("sensorimotor", "occipital"): 0.5,
 }
-
-_GRID_RESOLUTION = 4  # mm
 
 
 @dataclass
@@ -163,151 +155,6 @@ class RestingStateDemo:
 
 
 # --------------------------------------------------------------------------
-# shared helpers
-# --------------------------------------------------------------------------
-def _grid():
-    """Brain mask and template on the 4 mm MNI grid, cropped to the brain (+1 voxel)."""
-    import nibabel as nib
-
-    from .templates import _brain_mask_img, _template_img
-
-    mask_img = _brain_mask_img(_GRID_RESOLUTION)
-    mask = np.asarray(mask_img.dataobj) > 0
-    ijk = np.array(np.nonzero(mask))
-    lo = np.maximum(ijk.min(axis=1) - 1, 0)
-    hi = np.minimum(ijk.max(axis=1) + 2, mask.shape)
-    sl = tuple(slice(a, b) for a, b in zip(lo, hi))
-    affine = mask_img.affine.copy()
-    affine[:3, 3] = mask_img.affine[:3, :3] @ lo + mask_img.affine[:3, 3]
-    template = np.asarray(_template_img(_GRID_RESOLUTION).dataobj, dtype=np.float64)[sl]
-    mask = mask[sl]
-    mask_out = nib.Nifti1Image(mask.astype(np.uint8), affine)
-    mask_out.header.set_xyzt_units("mm")
-    return mask, affine, template, mask_out
-
-
-def _voxel_mm(mask, affine):
-    ijk = np.array(np.nonzero(mask)).T
-    return ijk @ affine[:3, :3].T + affine[:3, 3]
-
-
-def _blobs(xyz, centres, amplitudes, sigma):
-    """Sum of isotropic Gaussians (peak = amplitude) at ``centres``, on points ``xyz``."""
-    out = np.zeros(len(xyz))
-    for centre, amp in zip(centres, amplitudes):
-        d2 = np.sum((xyz - np.asarray(centre)) ** 2, axis=1)
-        out += amp * np.exp(-d2 / (2.0 * sigma**2))
-    return out
-
-
-def _unmask(values, mask, dtype=np.float32):
-    """(n_vox,) or (n_vox, t) in-mask values -> 3D or 4D array, zero outside."""
-    shape = mask.shape + values.shape[1:]
-    out = np.zeros(shape, dtype=dtype)
-    out[mask] = values
-    return out
-
-
-def _nifti(data, affine, tr=None):
-    import nibabel as nib
-
-    img = nib.Nifti1Image(data, affine)
-    img.header.set_xyzt_units("mm", "sec")
-    if tr is not None:
-        img.header["pixdim"][4] = tr
-    return img
-
-
-def _folder(kind, params, data_dir):
-    key = json.dumps({"kind": kind, "format": FORMAT_VERSION, **params}, sort_keys=True)
-    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-    return get_data_dir(data_dir) / f"{kind}-v{FORMAT_VERSION}-{digest}"
-
-
-def _is_complete(folder, kind, params):
-    meta = folder / "meta.json"
-    if not meta.is_file():
-        return False
-    try:
-        saved = json.loads(meta.read_text())
-    except (OSError, ValueError):
-        return False
-    return (saved.get("kind") == kind and saved.get("format") == FORMAT_VERSION
-            and saved.get("params") == params)
-
-
-def _write_atomically(folder, write, is_complete):
-    """Run ``write(tmp_folder)`` then rename the folder into place.
-
-    ``is_complete(folder)`` tells whether another process finished the same
-    dataset meanwhile; its copy is then kept (it may be being read) and ours
-    discarded. An incomplete folder left by a crash is replaced.
-
-    Returns True when ``folder`` holds a complete dataset afterwards, False
-    when the data folder is not writable (a CacheWarning is issued).
-    """
-    parent = folder.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
-    except OSError as exc:
-        warnings.warn(
-            f"Cannot write demo data under '{parent}' ({exc}); keeping it in memory only. "
-            "Set BRAINVIZ_DATA_DIR or pass data_dir= to a writable folder.",
-            CacheWarning, stacklevel=3,
-        )
-        return False
-    try:
-        write(tmp)
-        if folder.exists():
-            if is_complete(folder):
-                return True
-            shutil.rmtree(folder, ignore_errors=True)  # left by a crash
-        try:
-            os.replace(tmp, folder)
-        except OSError:
-            if not folder.exists():
-                raise
-            # another process finished first: keep its copy
-    except OSError as exc:
-        warnings.warn(
-            f"Cannot write demo data to '{folder}' ({exc}); keeping it in memory only.",
-            CacheWarning, stacklevel=3,
-        )
-        return False
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return True
-
-
-def _load_in_memory(path):
-    """Read a NIfTI file fully into memory, keeping its file name for provenance."""
-    import nibabel as nib
-
-    disk = nib.load(str(path))
-    img = nib.Nifti1Image(np.asanyarray(disk.dataobj), disk.affine, disk.header)
-    img.set_filename(str(path))
-    return img
-
-
-def _check_int(name, value, minimum, func):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParameterError(
-            f"The '{name}' parameter of {func} must be an integer >= {minimum}; got {value!r}."
-        )
-    return int(value)
-
-
-def _check_seed(seed, func):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(
-            f"The 'seed' parameter of {func} must be a non-negative integer; got {seed!r}."
-        )
-    return int(seed)
-
-
-# --------------------------------------------------------------------------
 # decoding demo
 # --------------------------------------------------------------------------
 def make_decoding_demo(*, n_runs=6, n_trials_per_class=8, classes=("face", "house", "shoe"),
@@ -365,11 +212,7 @@ def make_decoding_demo(*, n_runs=6, n_trials_per_class=8, classes=("face", "hous
             f"The 'classes' parameter of {func} must name at least two different categories "
             f"among {sorted(CATEGORY_REGIONS)}; got {list(classes)}."
         )
-    for name, value in (("signal", signal), ("noise", noise)):
-        if not np.isfinite(value) or value < 0:
-            raise ParameterError(
-                f"The '{name}' parameter of {func} must be a finite number >= 0; got {value!r}."
-            )
+    signal, noise = (_check_amplitude(n, v, func) for n, v in (("signal", signal), ("noise", noise)))
     params = {"n_runs": n_runs, "n_trials_per_class": n_trials, "classes": list(classes),
               "signal": float(signal), "noise": float(noise), "seed": seed}
     folder = _folder("decoding", params, data_dir)
@@ -570,11 +413,7 @@ def make_resting_state_demo(*, n_subjects=3, n_timepoints=120, signal=2.0, noise
     n_subjects = _check_int("n_subjects", n_subjects, 1, func)
     n_timepoints = _check_int("n_timepoints", n_timepoints, 20, func)
     seed = _check_seed(seed, func)
-    for name, value in (("signal", signal), ("noise", noise)):
-        if not np.isfinite(value) or value < 0:
-            raise ParameterError(
-                f"The '{name}' parameter of {func} must be a finite number >= 0; got {value!r}."
-            )
+    signal, noise = (_check_amplitude(n, v, func) for n, v in (("signal", signal), ("noise", noise)))
     params = {"n_subjects": n_subjects, "n_timepoints": n_timepoints, "signal": float(signal),
               "noise": float(noise), "seed": seed}
     folder = _folder("resting", params, data_dir)
