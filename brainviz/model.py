@@ -85,8 +85,10 @@ class Layer(HasTraits):
     #: empty (it overrides ``threshold`` until the slider moves), and node size.
     edge_percentile = Str()
     node_size = Range(0.5, 20.0, 6.0)
-    #: Statistical maps only: also draw the thresholded map as 3D isosurfaces ("blobs").
+    #: Statistical maps only: also draw the thresholded map as 3D isosurfaces ("blobs"),
+    #: and draw the map's colour bar in the scene.
     show_isosurface = Bool(False)
+    show_colorbar = Bool(False)
 
     #: Fired when the data itself changed (not only a display setting).
     data_changed = Event()
@@ -187,7 +189,7 @@ class StatMapLayer(_VolumeLayer):
     kind = "statistical map"
     colormap = Enum(DIVERGING_CMAPS[0], DIVERGING_CMAPS + SEQUENTIAL_CMAPS)
     has_threshold = Bool(True)
-    _display_traits = Layer._display_traits + ("show_isosurface",)
+    _display_traits = Layer._display_traits + ("show_isosurface", "show_colorbar")
 
     def _set_ranges(self, volume):
         data = volume.get_frame(0)

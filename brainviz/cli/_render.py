@@ -14,7 +14,6 @@ import argparse
 import sys
 
 DEFAULT_SIZE = (800, 600)
-DEFAULT_MONTAGE_WIDTH = 1200
 MONTAGE_VIEWS = ("left", "right", "superior", "posterior")
 
 
@@ -133,7 +132,7 @@ def _check_threshold(text):
 def plan(args):
     """Check every argument and return what to draw and how to write it (draws nothing)."""
     from ..exceptions import ParameterError
-    from ..scene._montage import _check_views
+    from ..scene._montage import DEFAULT_MONTAGE_WIDTH, _check_views
     from ..scene.export import MAX_SIZE, RASTER_FORMATS, check_output_path, resolve_size
 
     output, ext = check_output_path(args.output)

@@ -103,7 +103,7 @@ class SceneSync:
         ("_layers_changed", "layers.items"),
         ("_display_changed",
          "layers:items:[visible,opacity,colormap,threshold,frame,edge_percentile,node_size,"
-         "show_isosurface]"),
+         "show_isosurface,show_colorbar]"),
         ("_data_changed", "layers:items:data_changed"),
     )
 
@@ -180,6 +180,7 @@ class SceneSync:
         if kind == "statistical map":
             return make["stat_map"](layer.data, threshold=layer.threshold, figure=fig,
                                     show_isosurface=layer.show_isosurface,
+                                    show_colorbar=layer.show_colorbar, colorbar_title=layer.name,
                                     **_style(layer, "cold_hot"))
         if kind == "4D series":
             img = _frame_image(layer.data, layer.frame)

@@ -409,12 +409,26 @@ class MainWindow(HasTraits):
         """Write the figure with the export code (same as ``brainviz render``); return the Path."""
         options = options or self.export_options
         try:
-            out = options.export(self.figure)
+            out = options.export(self.figure, colorbar=self.colorbar_visual())
         except Exception as exc:
             self.report_error(exc, "Could not export the figure")
             return None
         self.status = f"Figure written to {out}"
         return out
+
+    def colorbar_visual(self):
+        """The visual a montage's colour bar explains, picked as ``brainviz render`` picks:
+        a shown statistical map, else a shown connectome; among several, the selected
+        layer, else the last added. None when there is neither."""
+        if self.sync is None:
+            return None
+        selected = self.layers_panel.selected if self.layers_panel is not None else None
+        for kind in ("statistical map", "connectome"):
+            shown = [lay for lay in self.session.layers
+                     if lay.kind == kind and lay.visible and lay in self.sync.visuals]
+            if shown:
+                return self.sync.visuals[selected if selected in shown else shown[-1]]
+        return None
 
     def export_dialog(self):
         ui = self.export_options.edit_traits(kind="livemodal",

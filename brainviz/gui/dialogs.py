@@ -141,8 +141,9 @@ class ExportOptions(HasTraits):
 
     path = File("figure.png", dialog_style="save")
     mode = Enum("figure", "montage")
-    #: Size in pixels (used when ``use_mm`` is off; 0 x 0 = the scene's own size,
-    #: which gives exactly what ``brainviz render --size WxH`` writes for that scene).
+    #: Size in pixels (used when ``use_mm`` is off). A figure of 0 x 0 has the scene's
+    #: own size, which gives exactly what ``brainviz render --size WxH`` writes for that
+    #: scene; a montage of height 0 takes its height from the layout (width 0: 1200 px).
     width = Int(0)
     height = Int(0)
     use_mm = Bool(False)
@@ -153,6 +154,9 @@ class ExportOptions(HasTraits):
     ncols = Int(0)
     title = Str()
     panel_labels = Bool(True)
+    #: A montage's shared colour bar (of a statistical map, else of a connectome),
+    #: as ``brainviz render`` draws unless given ``--no-colorbar``.
+    colorbar = Bool(True)
     message = Str()
 
     traits_view = View(
@@ -171,7 +175,7 @@ class ExportOptions(HasTraits):
             Group(
                 Item("views", editor=CheckListEditor(values=VIEW_NAMES, cols=4), style="custom"),
                 HGroup(Item("ncols", label="Columns (0 = auto)"), Item("title")),
-                Item("panel_labels"),
+                HGroup(Item("panel_labels"), Item("colorbar", label="Colour bar")),
                 label="Montage",
                 show_border=True,
                 enabled_when="mode == 'montage'",
@@ -193,8 +197,12 @@ class ExportOptions(HasTraits):
         if self.use_mm:
             if self.width_mm <= 0 or self.dpi <= 0:
                 return "The width in mm and the DPI must be positive."
-        elif self.width < 0 or self.height < 0 or (self.width == 0) != (self.height == 0):
+        elif self.width < 0 or self.height < 0:
+            return "Width and height cannot be negative."
+        elif self.mode == "figure" and (self.width == 0) != (self.height == 0):
             return "Width and height must both be positive (or both 0 for the scene's size)."
+        elif self.mode == "montage" and self.width == 0 and self.height > 0:
+            return "Give the montage's width (its height may be 0: it then follows the layout)."
         if self.mode == "montage" and not self.views:
             return "Choose at least one view for a montage."
         if not str(self.path).strip():
@@ -204,6 +212,11 @@ class ExportOptions(HasTraits):
     def size_kwargs(self):
         if self.use_mm:
             return {"width_mm": self.width_mm, "dpi": self.dpi}
+        if self.mode == "montage":
+            # as `brainviz render`: 1200 px wide by default, the height from the layout
+            from ..scene._montage import DEFAULT_MONTAGE_WIDTH
+
+            return {"size": (self.width or DEFAULT_MONTAGE_WIDTH, self.height or None)}
         kwargs = {}
         if self.width and self.height:
             kwargs["size"] = (self.width, self.height)
@@ -223,7 +236,8 @@ class ExportOptions(HasTraits):
                                        **self.size_kwargs()))
         return Path(export.save_montage(
             path, figure=figure, views=tuple(self.views), ncols=self.ncols or None,
-            transparent=self.transparent, colorbar=colorbar, title=self.title or None,
+            transparent=self.transparent, colorbar=colorbar if self.colorbar else None,
+            title=self.title or None,
             panel_labels=self.panel_labels, **self.size_kwargs()))
 
 

@@ -45,6 +45,7 @@ def layer_view():
                                                   mode="slider", format_str="%.3g"),
                  visible_when="has_threshold"),
             Item("show_isosurface", label="3D blobs", visible_when="kind_label == 'statistical map'"),
+            Item("show_colorbar", label="Colour bar", visible_when="kind_label == 'statistical map'"),
             Item("edge_percentile", label="Edges",
                  tooltip="Edges drawn: the strongest as a percentile (95%) or above a weight (0.3)",
                  visible_when="kind_label == 'connectome'"),

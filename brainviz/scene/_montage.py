@@ -10,7 +10,11 @@ import numpy as np
 
 from ..exceptions import ExportError, ParameterError
 
-__all__ = ["render_montage", "save_montage", "colorbar_spec"]
+__all__ = ["render_montage", "save_montage", "colorbar_spec", "DEFAULT_MONTAGE_WIDTH"]
+
+#: A montage's width in pixels when neither a size nor a width in mm is given
+#: (``brainviz render`` and the window's export dialog).
+DEFAULT_MONTAGE_WIDTH = 1200
 
 # Room left around the scene bounds in each panel (1.0 = touching the edges).
 _MARGIN = 1.04

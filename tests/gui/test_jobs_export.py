@@ -264,6 +264,54 @@ def test_export_dialog_writes_what_brainviz_render_writes(window, qtbot, tmp_pat
     assert np.abs(a - b).mean() < 2.0
 
 
+def test_montage_from_the_window_matches_brainviz_render_colour_bar_included(window, qtbot, tmp_path):
+    """A two-view montage written from the window has the stat map's colour bar, as
+    ``brainviz render --views left,superior`` has, and the same pixels."""
+    from PIL import Image
+
+    from brainviz.data import load_motor_activation, load_template
+    from brainviz.model import AnatomyLayer
+
+    motor_path = load_motor_activation().path
+    del window.session.layers[:]
+    window.session.cursor = (0.0, 0.0, 0.0)
+    template = AnatomyLayer(name="template")
+    template.set_volume(load_template())
+    window.session.add_layer(template)
+    window.open_files([str(motor_path)])
+    layer = window.session.layers[-1]
+    layer.threshold = 3.0
+    pump(qtbot, 100)
+    assert window.colorbar_visual() is window.sync.visuals[layer]
+    opts = window.export_options
+    saved = opts.clone_traits()
+    try:
+        opts.trait_set(path=str(tmp_path / "window.png"), mode="montage", use_mm=False, width=0,
+                       height=0, views=["left", "superior"], ncols=0, title="", panel_labels=True,
+                       colorbar=True, transparent=False)
+        assert opts.problem() is None  # 0 x 0: brainviz render's default montage size
+        out = window.export_figure(opts)
+        assert out is not None, window.errors.errors[-1:]
+        opts.trait_set(path=str(tmp_path / "no_bar.png"), colorbar=False)
+        no_bar = window.export_figure(opts)
+    finally:
+        opts.copy_traits(saved)
+    cli_out = tmp_path / "cli.png"
+    cmd = [sys.executable, "-m", "brainviz", "render", "--stat", str(motor_path), "--threshold", "3",
+           "--views", "left,superior", "-o", str(cli_out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    a = np.asarray(Image.open(out).convert("RGB"), dtype=float)
+    b = np.asarray(Image.open(cli_out).convert("RGB"), dtype=float)
+    c = np.asarray(Image.open(no_bar).convert("RGB"), dtype=float)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    assert np.abs(a - b).mean() < 2.0
+    # the colour bar: a band of saturated colours under the panels, absent with colorbar=False
+    assert c.shape[0] < a.shape[0]
+    strip = a[c.shape[0]:]
+    assert (np.abs(strip[..., 0] - strip[..., 2]) > 100).sum() > 200
+
+
 def test_export_dialog_keeps_bad_options_open_and_cancel_writes_nothing(window, qtbot, tmp_path):
     """OK with a bad size keeps the dialog open with the reason; Cancel writes no file."""
     from pyface.qt import QtCore

@@ -113,6 +113,35 @@ def test_threshold_slider_and_text_box_change_the_scene(window, qtbot):
     pump(qtbot)
 
 
+def test_colour_bar_checkbox_draws_the_maps_colour_bar(window, qtbot):
+    """The layer panel's "Colour bar" box shows the stat map's colour bar in the scene,
+    titled with the layer's name, and a session keeps the setting."""
+    from pyface.qt import QtGui
+
+    motor = _layer(window, "statistical map")
+    window.layers_panel.selected = motor
+    pump(qtbot, 100)
+    visual = window.sync.visuals[motor]
+    boxes = [b for b in window.ui.control.findChildren(QtGui.QCheckBox) if b.isVisible()]
+    before = grab(window)
+    box = None
+    for b in boxes:  # the box whose click turns the layer's colour bar on
+        b.click()
+        pump(qtbot, 50)
+        if motor.show_colorbar:
+            box = b
+            break
+        b.click()
+        pump(qtbot, 50)
+    assert box is not None, "no check box turns the colour bar on"
+    assert visual.show_colorbar and visual.scalar_bar.visibility
+    assert visual.scalar_bar.title == motor.name
+    qtbot.waitUntil(lambda: not np.array_equal(grab(window), before), timeout=5000)
+    assert motor.to_dict()["show_colorbar"] is True
+    box.click()
+    qtbot.waitUntil(lambda: not motor.show_colorbar and not visual.scalar_bar.visibility, timeout=5000)
+
+
 def test_view_buttons_move_the_camera(window, qtbot):
     window.set_view("left")
     before = np.array(window.figure.scene.camera.position)
