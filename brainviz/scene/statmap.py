@@ -7,6 +7,7 @@ it belongs without resampling.
 Threshold, colour map, range and opacity change lookup tables and contour
 values in place: nothing is rebuilt and the data are never copied again.
 """
+import textwrap
 import warnings
 
 import numpy as np
@@ -91,7 +92,9 @@ def update_colorbar(bar, cmap, vmin, vmax, threshold, two_sided, title, visible)
         for value in ([t, -t] if two_sided else [t]):
             if vmin <= value <= vmax:
                 bar.lookup_table.set_annotation(float(value), f"{value:.3g}")
-    bar.title = title
+    # the title is centred on the bar at a fixed font size: wrapped, a long name
+    # ("motor activation") stays inside the scene instead of running off its edge
+    bar.title = textwrap.fill(str(title or ""), width=12, break_long_words=False)
     bar.visibility = bool(visible)
     bar.modified()
 

@@ -135,7 +135,7 @@ def test_colour_bar_checkbox_draws_the_maps_colour_bar(window, qtbot):
         pump(qtbot, 50)
     assert box is not None, "no check box turns the colour bar on"
     assert visual.show_colorbar and visual.scalar_bar.visibility
-    assert visual.scalar_bar.title == motor.name
+    assert visual.scalar_bar.title.replace("\n", " ") == motor.name  # wrapped to fit
     qtbot.waitUntil(lambda: not np.array_equal(grab(window), before), timeout=5000)
     assert motor.to_dict()["show_colorbar"] is True
     box.click()
