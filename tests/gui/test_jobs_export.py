@@ -150,6 +150,26 @@ def test_cache_panel_lists_removes_caps_and_clears(decoding_window, qtbot):
             window.session.remove_layer(layer)
 
 
+def _cli_demo_scene(window):
+    """Make the window's scene the one `brainviz render --stat MOTOR --threshold 3` draws:
+    the template and nilearn's motor map at threshold 3, slices crossing at 0,0,0.
+    Returns the map's path and its layer."""
+    from brainviz.data import load_motor_activation, load_template
+    from brainviz.model import AnatomyLayer
+
+    motor_path = load_motor_activation().path
+    assert motor_path is not None
+    del window.session.layers[:]
+    window.session.cursor = (0.0, 0.0, 0.0)  # the CLI's default cursor
+    template = AnatomyLayer(name="template")
+    template.set_volume(load_template())
+    window.session.add_layer(template)
+    window.open_files([str(motor_path)])
+    layer = window.session.layers[-1]
+    layer.threshold = 3.0
+    return motor_path, layer
+
+
 class _ExportDialogDriver:
     """Click through the export dialog as a user would, from inside its modal loop.
 
@@ -217,19 +237,7 @@ def test_export_dialog_writes_what_brainviz_render_writes(window, qtbot, tmp_pat
     """
     from PIL import Image
 
-    from brainviz.data import load_motor_activation, load_template
-    from brainviz.model import AnatomyLayer
-
-    motor_path = load_motor_activation().path
-    assert motor_path is not None
-    del window.session.layers[:]
-    window.session.cursor = (0.0, 0.0, 0.0)  # the CLI's default cursor
-    template = AnatomyLayer(name="template")
-    template.set_volume(load_template())
-    window.session.add_layer(template)
-    window.open_files([str(motor_path)])
-    layer = window.session.layers[-1]
-    layer.threshold = 3.0
+    motor_path, layer = _cli_demo_scene(window)
     layer.show_isosurface = True
     window.set_view("left")
     pump(qtbot, 100)
@@ -269,18 +277,7 @@ def test_montage_from_the_window_matches_brainviz_render_colour_bar_included(win
     ``brainviz render --views left,superior`` has, and the same pixels."""
     from PIL import Image
 
-    from brainviz.data import load_motor_activation, load_template
-    from brainviz.model import AnatomyLayer
-
-    motor_path = load_motor_activation().path
-    del window.session.layers[:]
-    window.session.cursor = (0.0, 0.0, 0.0)
-    template = AnatomyLayer(name="template")
-    template.set_volume(load_template())
-    window.session.add_layer(template)
-    window.open_files([str(motor_path)])
-    layer = window.session.layers[-1]
-    layer.threshold = 3.0
+    motor_path, layer = _cli_demo_scene(window)
     pump(qtbot, 100)
     assert window.colorbar_visual() is window.sync.visuals[layer]
     opts = window.export_options
