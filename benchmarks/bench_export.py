@@ -34,24 +34,10 @@ import warnings
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
+# the same random graph on the Power 2011 nodes as bench_scene (this folder is on sys.path)
+from bench_scene import random_power_graph  # noqa: E402
 
-N_EDGES = 1000
 TARGET = (3840, 2160)
-
-
-def _graph(seed=0):
-    from brainviz.data import load_power_2011
-
-    atlas = load_power_2011()
-    coords = np.asarray(atlas.coords, dtype=float)
-    n = len(coords)
-    rng = np.random.default_rng(seed)
-    m = rng.standard_normal((n, n))
-    m = (m + m.T) / 2
-    np.fill_diagonal(m, 0)
-    upper = np.sort(np.abs(m[np.triu_indices(n, 1)]))[::-1]
-    return m, coords, float(upper[N_EDGES - 1])
 
 
 def build_full_scene(size=(600, 600)):
@@ -59,7 +45,7 @@ def build_full_scene(size=(600, 600)):
     from brainviz.data import load_motor_activation, load_template
     from brainviz.scene.compose import build_scene
 
-    matrix, coords, threshold = _graph()
+    matrix, coords, threshold = random_power_graph()
     missing = []
     kwargs = dict(anatomy=load_template(resolution=1), stat_map=load_motor_activation(), threshold=3.0,
                   stat_isosurface=True, glass_brain=True, matrix=matrix, coords=coords,

@@ -124,22 +124,25 @@ def bench_launch(repeats):
     return display, statistics.median(ours), statistics.median(minimal), ours, minimal, opening
 
 
-OPENING_PROBE = textwrap.dedent('''
-    import time
-    from pyface.qt import QtCore
-    from brainviz.gui import create_window
+def longest_stall(until=None, seconds=None, since=None, limit=600.0):
+    """Run the Qt event loop with a 10 ms QTimer probe until ``until()`` is true or
+    ``seconds`` have passed; return (longest gap between ticks in ms, seconds run).
 
-    window = create_window(demo=True, show_errors=False)
-    rw = window.figure.scene.render_window
+    ``since`` (a callable returning a ``time.perf_counter()`` value, or None while
+    it has not happened) starts the count at that moment: gaps before it are not
+    counted. The time from the last tick to the end counts too (the loop may have
+    been blocked until the condition became true).
+    """
+    from pyface.qt import QtCore
+
     app = QtCore.QCoreApplication.instance()
-    first = {}
-    rw.add_observer("EndEvent", lambda o, e: first.setdefault("t", time.perf_counter()))
     gaps, last = [], [time.perf_counter()]
 
     def tick():
         now = time.perf_counter()
-        if "t" in first:
-            gaps.append(now - max(last[0], first["t"]))
+        start = since() if since is not None else last[0]
+        if start is not None:
+            gaps.append(now - max(last[0], start))
         last[0] = now
 
     timer = QtCore.QTimer()
@@ -147,12 +150,32 @@ OPENING_PROBE = textwrap.dedent('''
     timer.timeout.connect(tick)
     timer.start()
     t0 = time.perf_counter()
-    while window.jobs_panel is None or window.cache_panel is None:
+    while not (until is not None and until()):
         app.processEvents(QtCore.QEventLoop.AllEvents, 5)
-        if time.perf_counter() - t0 > 120:
-            raise SystemExit("no jobs panel in 120 s")
-    tick()  # the time since the last tick counts too (the loop may have been blocked until now)
-    print(max(gaps) * 1000, time.perf_counter() - first["t"])
+        elapsed = time.perf_counter() - t0
+        if (seconds is not None and elapsed > seconds) or elapsed > limit:
+            break
+    tick()
+    timer.stop()
+    return (max(gaps) * 1000 if gaps else float("nan")), time.perf_counter() - t0
+
+
+OPENING_PROBE = textwrap.dedent('''
+    import sys, time
+    sys.path.insert(0, sys.argv[1])  # the benchmarks folder
+    from bench_gui import longest_stall
+    from brainviz.gui import create_window
+
+    window = create_window(demo=True, show_errors=False)
+    first = {}
+    window.figure.scene.render_window.add_observer(
+        "EndEvent", lambda o, e: first.setdefault("t", time.perf_counter()))
+    stall_ms, _ = longest_stall(
+        until=lambda: window.jobs_panel is not None and window.cache_panel is not None,
+        since=lambda: first.get("t"), limit=120)
+    if window.jobs_panel is None:
+        raise SystemExit("no jobs panel in 120 s")
+    print(stall_ms, time.perf_counter() - first["t"])
     window.shutdown()
 ''')
 
@@ -161,8 +184,8 @@ def _stall_after_first_frame(env, tmp):
     """(longest stall in ms, seconds) from the window's first frame until its jobs panel exists."""
     script = tmp / "opening.py"
     script.write_text(OPENING_PROBE)
-    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, str(script), str(Path(__file__).resolve().parent)], env=env,
+                         capture_output=True, text=True, timeout=300)
     try:
         stall, seconds = (float(v) for v in out.stdout.split()[-2:])
     except ValueError:
@@ -178,42 +201,16 @@ def bench_stall():
     os.environ.setdefault("BRAINVIZ_DATA_DIR", str(tmp / "demo_data"))
     os.environ["BRAINVIZ_CACHE_DIR"] = str(tmp / "cache")
     from pyface.api import GUI
-    from pyface.qt import QtCore
 
     from brainviz.gui import create_window
 
     window = create_window(demo=True, show_errors=False)
+    longest_stall(until=lambda: window.jobs_panel is not None, limit=120)  # panels after 1st frame
     window.load_decoding_demo()
-    app = QtCore.QCoreApplication.instance()
     for _ in range(50):
         GUI.process_events()
 
-    def probe(seconds=None, until=None):
-        gaps = []
-        last = [time.perf_counter()]
-
-        def tick():
-            now = time.perf_counter()
-            gaps.append(now - last[0])
-            last[0] = now
-
-        timer = QtCore.QTimer()
-        timer.setInterval(10)
-        timer.timeout.connect(tick)
-        timer.start()
-        t0 = time.perf_counter()
-        while True:
-            app.processEvents(QtCore.QEventLoop.AllEvents, 5)
-            if until is not None and until():
-                break
-            if seconds is not None and time.perf_counter() - t0 > seconds:
-                break
-            if time.perf_counter() - t0 > 600:
-                break
-        timer.stop()
-        return max(gaps) * 1000 if gaps else float("nan"), time.perf_counter() - t0
-
-    idle_ms, _ = probe(seconds=3.0)
+    idle_ms, _ = longest_stall(seconds=3.0)
     form = window.jobs_panel.decoding
     form.images = "decoding demo"
     form.mask = "decoding demo mask"
@@ -222,9 +219,9 @@ def bench_stall():
     form.params.n_permutations = 5
     n_layers = len(window.session.layers)
     state = window.start_job(form)
-    job_ms, job_s = probe(until=lambda: state.state in ("done", "failed", "cancelled"))
+    job_ms, job_s = longest_stall(until=lambda: state.state in ("done", "failed", "cancelled"))
     # the weight maps become layers on the GUI thread once the job is done
-    shown_ms, _ = probe(until=lambda: state.shown or state.state != "done")
+    shown_ms, _ = longest_stall(until=lambda: state.shown or state.state != "done")
     result = (idle_ms, job_ms, job_s, state.state, shown_ms, len(window.session.layers) - n_layers)
     window.shutdown()
     window.ui.dispose()

@@ -46,7 +46,9 @@ import numpy as np  # noqa: E402
 N_EDGES = 1000
 
 
-def _graph(seed=0):
+def random_power_graph(seed=0):
+    """A seeded symmetric random matrix on the 264 Power 2011 nodes; returns
+    (matrix, coords, the |weight| threshold that keeps N_EDGES edges)."""
     from brainviz.data import load_power_2011
 
     coords = np.asarray(load_power_2011().coords, dtype=float)
@@ -105,7 +107,7 @@ def bench_connectome_vs_plot3d(size, skip_plot3d, all_tubes):
     from brainviz.scene.colors import map_values_to_colors
     from brainviz.scene.connectome import ConnectomeVisual
 
-    m, coords, thr = _graph()
+    m, coords, thr = random_power_graph()
     results = {}
 
     # Warm-up outside the timings: nilearn's brain mask (outside-brain check)
@@ -466,7 +468,7 @@ def _frame_times(render, camera, frames):
 
 
 def bench_full_scene(size, frames):
-    m, coords, thr = _graph()
+    m, coords, thr = random_power_graph()
     fig, anat, stat, missing = _build_brainviz_scene(size, m, coords, thr)
     cam = fig.scene.camera
     vtk_cam = cam._vtk_obj

@@ -102,13 +102,17 @@ def _grid(img):
     return tuple(img.shape[:3]), np.asarray(img.affine, dtype=float)
 
 
+def _same_grid(grid_a, grid_b):
+    return grid_a[0] == grid_b[0] and np.allclose(grid_a[1], grid_b[1], atol=1e-4)
+
+
 def check_same_grid(imgs, names=None, what="images"):
     """Raise ShapeMismatchError unless all images share one 3D grid."""
     names = names or [image_name(i) for i in imgs]
-    shape0, aff0 = _grid(imgs[0])
+    shape0, _ = grid0 = _grid(imgs[0])
     for img, name in zip(imgs[1:], names[1:]):
-        shape, aff = _grid(img)
-        if shape != shape0 or not np.allclose(aff, aff0, atol=1e-4):
+        shape, _ = grid = _grid(img)
+        if not _same_grid(grid, grid0):
             raise ShapeMismatchError(
                 f"All {what} must share one grid: {names[0]} has shape {shape0} but "
                 f"{name} has shape {shape}"
@@ -123,9 +127,9 @@ def check_mask_grid(mask_img, img, mask_name, img_name):
         raise DimensionError(
             f"The mask {mask_name} must be a 3D image; got shape {mask_img.shape}."
         )
-    shape, aff = _grid(mask_img)
-    ishape, iaff = _grid(img)
-    if shape != ishape or not np.allclose(aff, iaff, atol=1e-4):
+    shape, _ = grid = _grid(mask_img)
+    ishape, _ = igrid = _grid(img)
+    if not _same_grid(grid, igrid):
         raise ShapeMismatchError(
             f"The mask {mask_name} (shape {shape}) is not on the grid of the images "
             f"{img_name} (shape {ishape})"

@@ -19,7 +19,7 @@ from .volume import (
     AnatomyVisual, GridVisual, VolumeGrid, make_slices, scalar_source, to_volume, update_lut,
 )
 
-__all__ = ["StatMapVisual", "threshold_table", "make_colorbar", "update_colorbar"]
+__all__ = ["StatMapVisual", "threshold_table", "make_colorbar", "update_colorbar", "sync_colorbar"]
 
 # Overlay planes sit this far (mm) in front of and behind the anatomy planes
 # so that neither hides the other, whichever side the camera is on.
@@ -72,6 +72,20 @@ def make_colorbar(figure):
     bar.label_format = "%.3g"
     figure.scene.add_actor(bar)
     return bar
+
+
+def sync_colorbar(visual):
+    """Make, restyle or hide the colour bar of a mapped visual (stat map, surface) from
+    its traits: ``show_colorbar``, ``colorbar_title``, ``cmap``, range and threshold.
+    The bar is made the first time it is shown."""
+    if not visual.show_colorbar and visual.scalar_bar is None:
+        return
+    if visual.scalar_bar is None:
+        visual.scalar_bar = make_colorbar(visual.figure)
+    lo, hi = visual._range()
+    update_colorbar(visual.scalar_bar, visual.cmap, lo, hi, visual.threshold, visual.two_sided,
+                    visual.colorbar_title or visual.name, visual.visible and visual.show_colorbar)
+    visual.render()
 
 
 def update_colorbar(bar, cmap, vmin, vmax, threshold, two_sided, title, visible):
@@ -360,16 +374,8 @@ class StatMapVisual(GridVisual):
 
     @on_trait_change("show_colorbar, colorbar_title")
     def _update_colorbar(self):
-        if self.figure is None or not self.slices:
-            return
-        if not self.show_colorbar and self.scalar_bar is None:
-            return
-        if self.scalar_bar is None:
-            self.scalar_bar = make_colorbar(self.figure)
-        lo, hi = self._range()
-        update_colorbar(self.scalar_bar, self.cmap, lo, hi, self.threshold, self.two_sided,
-                        self.colorbar_title or self.name, self.visible and self.show_colorbar)
-        self.render()
+        if self.figure is not None and self.slices:
+            sync_colorbar(self)
 
     def _actors(self):
         return list(self.isosurfaces) + ([self.scalar_bar] if self.scalar_bar is not None else [])

@@ -12,7 +12,7 @@ from traits.api import Bool, Enum, Float, Instance, List, Range, Str, on_trait_c
 
 from ..exceptions import DataValueError, ParameterError
 from ._figure import Colormap, Visual, as_points, disable_render, display_range, lut_table
-from .statmap import _N_COLORS, make_colorbar, update_colorbar
+from .statmap import _N_COLORS, sync_colorbar
 from .volume import to_volume
 
 __all__ = ["SurfaceVisual", "sulcal_shading"]
@@ -254,16 +254,8 @@ class SurfaceVisual(Visual):
 
     @on_trait_change("show_colorbar, colorbar_title")
     def _update_colorbar(self):
-        if self.figure is None or not self.sources or not self.values:
-            return
-        if not self.show_colorbar and self.scalar_bar is None:
-            return
-        if self.scalar_bar is None:
-            self.scalar_bar = make_colorbar(self.figure)
-        lo, hi = self._range()
-        update_colorbar(self.scalar_bar, self.cmap, lo, hi, self.threshold, self.two_sided,
-                        self.colorbar_title or self.name, self.visible and self.show_colorbar)
-        self.render()
+        if self.figure is not None and self.sources and self.values:
+            sync_colorbar(self)
 
     # -- queries ---------------------------------------------------------
     def _vertices(self):
