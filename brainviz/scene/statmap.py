@@ -57,6 +57,8 @@ def make_colorbar(figure):
         lookup_table=tvtk.LookupTable(), orientation="vertical", number_of_labels=5,
         draw_annotations=True, annotation_text_scaling=False, unconstrained_font_size=True,
         maximum_width_in_pixels=90, maximum_height_in_pixels=400,
+        # room between the title and the top label (which is centred on the bar's end)
+        vertical_title_separation=10,
     )
     bar.position_coordinate.coordinate_system = "normalized_viewport"
     bar.position_coordinate.value = (0.86, 0.1, 0.0)
