@@ -1,47 +1,114 @@
 """brainviz.mlab: script brain figures the way you script Mayavi.
 
-Functions in the style of :mod:`mayavi.mlab`: each draws into a figure
-(``figure=``, the current one by default) and returns an object whose traits
-restyle what it drew in place::
+Functions in the style of :mod:`mayavi.mlab`. Every figure is bound to a
+:class:`brainviz.model.Session` (the window's, in the window's shell): each
+function adds a *layer* to it, draws it, and returns the layer, whose
+attributes restyle the drawing in place::
 
     import brainviz.mlab as bv
     fig = bv.figure()
     bv.anatomy()                                 # MNI template slices
     m = bv.stat_map("zmap.nii.gz", threshold=3)
     m.threshold = 4                              # no rebuild, no reload
+    bv.cursor((38, -24, 58))                     # every slice moves there
     bv.view("superior")
     bv.savefig("figure.png")
 
-The figures are Mayavi figures: ``mayavi.mlab`` calls can be mixed freely on
-them. In IPython use ``%gui qt``; in scripts without a display set
+What a script adds is a layer like any other: the window's layers panel lists
+it, a saved session keeps it, an export draws it. The figures are Mayavi
+figures: ``mayavi.mlab`` calls can be mixed freely on them. In IPython use
+``%gui qt``; in scripts without a display set
 ``mayavi.mlab.options.offscreen = True`` (or pass ``offscreen=True`` to
 :func:`figure`).
+
+Keyword arguments a function does not know raise :class:`TypeError` naming the
+ones it accepts; so does assigning an attribute a layer does not have. Where
+nilearn's plotting functions use a name for the same thing, it is accepted:
+``colorbar=``, ``title=``, ``symmetric_cbar=``, ``vmin=``/``vmax=``,
+``threshold="95%"``, ``edge_threshold=`` (connectomes).
 """
+import numbers
+import warnings
+
 __all__ = [
     "figure",
+    "session",
     "anatomy",
     "stat_map",
     "surface",
     "glass_brain",
     "regions",
-    "colorbar",
-    "show",
     "connectome",
+    "colorbar",
+    "cursor",
     "view",
+    "title",
+    "show",
     "on_pick",
     "savefig",
     "montage",
 ]
 
+#: nilearn's plotting names accepted here -> the layer setting they mean.
+_NILEARN_NAMES = {"colorbar": "show_colorbar", "symmetric_cbar": "symmetric"}
 
-def _figure_of(figure):
+#: node_size above this many mm hides the brain (nilearn's node_size is in points^2: 50).
+_LARGE_NODE_MM = 20.0
+
+
+def _binding(figure):
+    from .model import Session
     from .scene._figure import get_figure
+    from .scene.binding import bind, binding_for
 
-    return get_figure(figure)
+    fig = get_figure(figure)
+    found = binding_for(fig)
+    return found if found is not None else bind(Session(), fig)
 
 
-def figure(size=(600, 600), bgcolor=(1, 1, 1), figure=None, offscreen=None):
-    """Create a figure (or make an existing one current), as :func:`mayavi.mlab.figure`.
+def _layer_settings(func_name, layer_cls, settings, extra=()):
+    """Check ``settings`` against the layer's display traits and nilearn's names; return the
+    layer settings and the figure-level ones (``title``)."""
+    accepted = set(layer_cls.display_trait_names()) | set(_NILEARN_NAMES) | {"title"} | set(extra)
+    unknown = sorted(set(settings) - accepted)
+    if unknown:
+        raise TypeError(
+            f"{func_name}() got an unexpected keyword argument {unknown[0]!r}; it accepts "
+            f"{', '.join(sorted(accepted | {'figure'}))}")
+    out = {}
+    for name, value in settings.items():
+        if name in _NILEARN_NAMES:
+            name = _NILEARN_NAMES[name]
+            if name == "symmetric" and value == "auto":
+                continue
+        out[name] = value
+    title_text = out.pop("title", None)
+    return out, title_text
+
+
+def _add(func_name, layer, settings, figure, extra=()):
+    from traits.api import TraitError
+
+    from .exceptions import ParameterError
+
+    settings, title_text = _layer_settings(func_name, type(layer), settings, extra)
+    binding = _binding(figure)
+    for name, value in settings.items():
+        try:
+            setattr(layer, name, tuple(value) if isinstance(value, list) else value)
+        except TraitError:
+            raise ParameterError(
+                f"{func_name}(): {name}={value!r} is not valid; expected "
+                f"{layer.trait(name).info()}") from None
+    binding.add_layer(layer)
+    if title_text is not None:
+        binding.session.title = str(title_text)
+    return layer
+
+
+def figure(size=(600, 600), bgcolor=(1, 1, 1), figure=None, offscreen=None, session=None):
+    """Create a figure bound to a session (or make an existing one current), as
+    :func:`mayavi.mlab.figure`.
 
     Parameters
     ----------
@@ -54,6 +121,9 @@ def figure(size=(600, 600), bgcolor=(1, 1, 1), figure=None, offscreen=None):
     offscreen : bool, default=None
         Render without a window (scripts, servers); None keeps
         ``mayavi.mlab.options.offscreen``.
+    session : brainviz.model.Session, default=None
+        Draw this session (e.g. one read with :func:`brainviz.session.read_session`);
+        a new empty one by default. A figure that is already bound keeps its own.
 
     Returns
     -------
@@ -66,76 +136,111 @@ def figure(size=(600, 600), bgcolor=(1, 1, 1), figure=None, offscreen=None):
     >>> fig = bv.figure(size=(120, 100))
     >>> [int(v) for v in fig.scene.get_size()]
     [120, 100]
+    >>> len(bv.session(fig).layers)
+    0
     """
     from .scene._figure import new_figure
+    from .scene.binding import bind, binding_for
 
-    return new_figure(size=size, bgcolor=bgcolor, figure=figure, offscreen=offscreen)
+    fig = new_figure(size=size, bgcolor=bgcolor, figure=figure, offscreen=offscreen)
+    if session is not None or binding_for(fig) is None:
+        from .model import Session
+
+        bind(session if session is not None else Session(), fig)
+    return fig
 
 
-def anatomy(img=None, cursor=(0.0, 0.0, 0.0), figure=None, **traits):
-    """Draw three orthogonal grey-scale slices of an anatomical image through ``cursor``.
+def session(figure=None):
+    """The :class:`~brainviz.model.Session` a figure draws (its layers, cursor and camera).
+
+    Parameters
+    ----------
+    figure : Scene, default=None
+        The figure (the current one if None); a figure not yet bound gets a new session.
+
+    Returns
+    -------
+    session : Session
+
+    Examples
+    --------
+    >>> import brainviz.mlab as bv
+    >>> fig = bv.figure(size=(100, 100))
+    >>> a = bv.anatomy(figure=fig)
+    >>> [layer.name for layer in bv.session(fig).layers]
+    ['MNI152 template']
+    """
+    return _binding(figure).session
+
+
+def anatomy(img=None, cursor=None, figure=None, **settings):
+    """Add an anatomical image drawn as three orthogonal grey-scale slices through the cursor.
 
     Parameters
     ----------
     img : str, path, nibabel image or Volume, default=None
         A 3D image; None draws the MNI152 template (2 mm).
-    cursor : (float, float, float), default=(0, 0, 0)
-        World position (mm, RAS+) the slices pass through.
+    cursor : (float, float, float), default=None
+        Move the session's cursor there (mm, RAS+): every slice passes through it.
     figure : Scene, default=None
         Figure to draw into (the current one if None).
-    **traits
-        Initial trait values of :class:`~brainviz.scene.volume.AnatomyVisual`:
-        ``vmin``, ``vmax``, ``cmap``, ``opacity``, ``show_volume``,
-        ``show_isosurface``, ...
+    **settings
+        Display settings of :class:`~brainviz.model.AnatomyLayer`: ``cmap``,
+        ``vmin``, ``vmax`` (None: a robust window), ``opacity``, ``visible``,
+        ``show_slices``.
 
     Returns
     -------
-    visual : AnatomyVisual
-        Set ``visual.cursor = (x, y, z)`` to move all three slices.
+    layer : AnatomyLayer
 
     Examples
     --------
     >>> import brainviz.mlab as bv
     >>> fig = bv.figure(size=(100, 100))
     >>> a = bv.anatomy(cursor=(0, -20, 10), figure=fig)
-    >>> a.cursor = (10, 0, 0)
-    >>> [ipw.ipw.slice_position for ipw in a.slices]
-    [10.0, 0.0, 0.0]
+    >>> a.cmap = "bone"
+    >>> bv.session(fig).cursor
+    (0.0, -20.0, 10.0)
     """
-    from .scene.volume import AnatomyVisual
+    from .data import load_template, load_volume
+    from .model import AnatomyLayer
 
     if img is None:
-        from .data import load_template
+        layer = AnatomyLayer(name="MNI152 template", source="builtin:template")
+        layer.set_volume(load_template())
+    else:
+        layer = AnatomyLayer().set_volume(load_volume(img))
+    _add("anatomy", layer, settings, figure)
+    if cursor is not None:
+        _binding(figure).session.move_cursor(cursor)
+    return layer
 
-        img = load_template()
-    return AnatomyVisual(img, cursor=cursor, figure=_figure_of(figure), **traits)
 
-
-def stat_map(img, threshold=None, cmap="cold_hot", opacity=1.0, figure=None, **traits):
-    """Draw a statistical map on the slices through the cursor and/or as isosurfaces.
+def stat_map(img, threshold=None, cmap="cold_hot", figure=None, **settings):
+    """Add a statistical map, drawn on the slices through the cursor and/or as 3D blobs.
 
     Parameters
     ----------
     img : str, path, nibabel image or Volume
         A 3D map; its own grid and affine are used (no resampling).
-    threshold : float, default=None
-        Hide ``|value| < threshold``; None (or 0) hides only zeros.
+    threshold : float or str, default=None
+        Hide ``|value| < threshold``; ``"95%"`` is that percentile of the non-zero
+        absolute values; None (or 0) hides only zeros.
     cmap : str, default="cold_hot"
-        Diverging colour map (any name :func:`brainviz.scene.colors.get_lut` knows).
-    opacity : float, default=1.0
-        Opacity of the overlay on the slices.
+        Colour map (diverging by default).
     figure : Scene, default=None
-        Figure to draw into (the current one if None). The map follows the
-        cursor of the last anatomy drawn in that figure.
-    **traits
-        Initial trait values of :class:`~brainviz.scene.statmap.StatMapVisual`:
-        ``vmax``, ``symmetric``, ``two_sided``, ``show_slices``,
-        ``show_isosurface``, ``show_colorbar``, ``colorbar_title``, ...
+        Figure to draw into (the current one if None).
+    **settings
+        Display settings of :class:`~brainviz.model.StatMapLayer`: ``vmin``,
+        ``vmax``, ``symmetric`` (nilearn: ``symmetric_cbar``), ``two_sided``,
+        ``opacity``, ``show_slices``, ``show_isosurface``, ``isosurface_opacity``,
+        ``show_colorbar`` (nilearn: ``colorbar``), ``colorbar_title``; and
+        ``title`` (the figure's).
 
     Returns
     -------
-    visual : StatMapVisual
-        ``visual.threshold = 4`` restyles it in place.
+    layer : StatMapLayer
+        ``layer.threshold = 4`` restyles it in place.
 
     Warns
     -----
@@ -148,100 +253,118 @@ def stat_map(img, threshold=None, cmap="cold_hot", opacity=1.0, figure=None, **t
     >>> from brainviz.data import load_motor_activation
     >>> fig = bv.figure(size=(100, 100))
     >>> m = bv.stat_map(load_motor_activation(), threshold=3, figure=fig)
-    >>> m.threshold = 4
+    >>> m.threshold = "95%"
     >>> m.show_isosurface = True
-    >>> round(m.vmax, 2) == -round(m.vmin, 2)
-    True
+    >>> m.treshold = 5
+    Traceback (most recent call last):
+    ...
+    AttributeError: StatMapLayer has no attribute 'treshold'; its display settings are ...
     """
-    from .scene.statmap import StatMapVisual
+    from .data import load_volume
+    from .model import StatMapLayer
+    from .scene.colors import check_colormap
 
-    return StatMapVisual(img, threshold=threshold, cmap=cmap, opacity=opacity,
-                         figure=_figure_of(figure), **traits)
+    layer = StatMapLayer(cmap=check_colormap(cmap, parameter="cmap")).set_volume(load_volume(img))
+    settings["threshold"] = 0.0 if threshold is None else threshold
+    return _add("stat_map", layer, settings, figure)
 
 
-def surface(stat_map=None, hemi="both", mesh="inflated", figure=None, **traits):
-    """Draw the fsaverage5 cortical surface shaded by sulcal depth, optionally with a projected map.
+def surface(img=None, surf_mesh=None, hemi="both", figure=None, **settings):
+    """Add a cortical surface with per-vertex values: fsaverage5 by default, or your own mesh.
 
     Parameters
     ----------
-    stat_map : str, path, nibabel image or Volume, default=None
-        A 3D volume map projected onto the surface with
-        :func:`nilearn.surface.vol_to_surf` (sampled along the pial mesh).
+    img : str, path, array or Volume, default=None
+        The values: a volume map (projected onto the mesh with
+        :func:`brainviz.data.project_to_surface`), per-vertex data (GIfTI
+        func/shape, FreeSurfer curv/sulc/thickness, .mgh) or an array of one value
+        per vertex. None: the mesh alone, shaded by sulcal depth.
+    surf_mesh : str or path, default=None
+        A GIfTI or FreeSurfer mesh; None: fsaverage5 (pial and inflated).
     hemi : {"both", "left", "right"}, default="both"
-    mesh : {"inflated", "pial"}, default="inflated"
-        Inflated hemispheres are moved apart so they do not overlap.
+        fsaverage5 only: the hemispheres drawn.
     figure : Scene, default=None
-    **traits
-        ``threshold``, ``cmap``, ``vmax``, ``opacity``, ... of
-        :class:`~brainviz.scene.surface.SurfaceVisual`.
+    **settings
+        Display settings of :class:`~brainviz.model.SurfaceLayer`: ``mesh``
+        ("inflated", "pial" for fsaverage5), ``threshold``, ``cmap``, ``vmin``,
+        ``vmax``, ``symmetric``, ``two_sided``, ``opacity`` (of the map),
+        ``surface_opacity``, ``show_colorbar``, ``colorbar_title``.
 
     Returns
     -------
-    visual : SurfaceVisual
+    layer : SurfaceLayer
 
     Examples
     --------
     >>> import brainviz.mlab as bv
     >>> fig = bv.figure(size=(100, 100))
     >>> s = bv.surface(hemi="left", mesh="pial", figure=fig)
-    >>> s.bounds[0] < -60   # the left hemisphere reaches x = -60 mm and beyond
-    True
+    >>> s.mesh = "inflated"
+    >>> s.mesh_names
+    ['pial', 'inflated']
     """
-    from .scene.surface import SurfaceVisual
+    from .session import open_surface
 
-    return SurfaceVisual(stat_map=stat_map, hemi=hemi, mesh=mesh, figure=_figure_of(figure),
-                         **traits)
+    settings.setdefault("mesh", "inflated" if surf_mesh is None else "")
+    layer = open_surface(mesh=surf_mesh, values=img, hemi=hemi)
+    return _add("surface", layer, settings, figure)
 
 
-def glass_brain(figure=None, opacity=0.15, stat_map=None, **traits):
-    """Draw a translucent brain, optionally with statistical blobs inside.
+def glass_brain(img=None, threshold=None, figure=None, **settings):
+    """Add a translucent brain, optionally with a statistical map inside as 3D blobs.
 
     Parameters
     ----------
+    img : str, path, nibabel image or Volume, default=None
+        A 3D map drawn inside as isosurfaces (positive and negative parts).
+    threshold : float or str, default=None
+        Threshold of the blobs; None: half the map's largest absolute value.
     figure : Scene, default=None
-    opacity : float, default=0.15
-        Opacity of the brain surface.
-    stat_map : str, path, nibabel image or Volume, default=None
-        Drawn inside as isosurfaces (positive and negative parts).
-    **traits
-        ``threshold``, ``cmap``, ``color``, ... of
-        :class:`~brainviz.scene.glass.GlassBrainVisual`.
+    **settings
+        Display settings of :class:`~brainviz.model.GlassBrainLayer`: ``opacity``
+        (of the outline, 0.15), ``color``, ``shell`` ("pial" or "mask"), ``cmap``,
+        ``vmax``, ``show_colorbar`` (nilearn: ``colorbar``), ``colorbar_title``.
 
     Returns
     -------
-    visual : GlassBrainVisual
+    layer : GlassBrainLayer
         Draw a connectome inside with :func:`connectome` on the same figure.
 
     Examples
     --------
     >>> import brainviz.mlab as bv
+    >>> from brainviz.data import load_motor_activation
     >>> fig = bv.figure(size=(100, 100))
-    >>> g = bv.glass_brain(figure=fig, opacity=0.2)
+    >>> g = bv.glass_brain(load_motor_activation(), threshold=3, figure=fig)
     >>> g.opacity = 0.1
     """
-    from .scene.glass import GlassBrainVisual
+    from .data import load_volume
+    from .model import GlassBrainLayer
 
-    return GlassBrainVisual(figure=_figure_of(figure), opacity=opacity, stat_map=stat_map,
-                            **traits)
+    layer = GlassBrainLayer().set_volume(None if img is None else load_volume(img))
+    settings["threshold"] = threshold
+    return _add("glass_brain", layer, settings, figure)
 
 
-def regions(img, figure=None, **traits):
-    """Draw regions from a label image or a 4D stack of components, each in its own colour.
+def regions(img, labels=None, figure=None, **settings):
+    """Add regions from a label image or a 4D stack of components, each in its own colour.
 
     Parameters
     ----------
     img : str, path, nibabel image or Volume
         A 3D label image (integer labels, 0 = background) or a 4D image of
-        components (ICA / dictionary learning maps, one per frame).
+        components (ICA / dictionary learning maps, one per frame, numbered from 0).
+    labels : dict of int -> str or list of str, default=None
+        Region names (a list names labels 1, 2, ... of a label image; components 0, 1, ...).
     figure : Scene, default=None
-    **traits
-        ``labels`` (names), ``threshold`` (for components), ``region``
-        (show one region; 0 shows all), ``opacity``, ``show_legend``, ... of
-        :class:`~brainviz.scene.regions.RegionsVisual`.
+    **settings
+        Display settings of :class:`~brainviz.model.LabelLayer`: ``region`` (one
+        region alone; -1: all), ``cmap`` ("regions", "tab20", "Set1"),
+        ``opacity``, ``show_legend``; for components also ``threshold``.
 
     Returns
     -------
-    visual : RegionsVisual
+    layer : LabelLayer or ComponentsLayer
 
     Examples
     --------
@@ -251,33 +374,110 @@ def regions(img, figure=None, **traits):
     >>> labels[2:8, 5:15, 5:15] = 1
     >>> labels[12:18, 5:15, 5:15] = 2
     >>> fig = bv.figure(size=(100, 100))
-    >>> r = bv.regions(nib.Nifti1Image(labels, np.eye(4)), figure=fig)
+    >>> r = bv.regions(nib.Nifti1Image(labels, np.eye(4)), labels=["left", "right"], figure=fig)
     >>> r.region_ids
     [1, 2]
     >>> r.region = 2    # only region 2
     """
-    from .scene.regions import RegionsVisual
+    from .data import load_volume
+    from .model import ComponentsLayer, LabelLayer
 
-    return RegionsVisual(img, figure=_figure_of(figure), **traits)
+    vol = load_volume(img)
+    cls = ComponentsLayer if vol.ndim == 4 and vol.n_frames > 1 else LabelLayer
+    layer = cls().set_volume(vol)
+    if labels is not None:
+        first = 0 if cls is ComponentsLayer else 1
+        items = labels.items() if isinstance(labels, dict) else enumerate(labels, start=first)
+        layer.names = {int(k): str(v) for k, v in items}
+    return _add("regions", layer, settings, figure)
 
 
-def colorbar(visual, title=None, figure=None):
-    """Show the colour bar of ``visual`` (a stat map, surface or glass brain), with a title.
+def connectome(matrix, coords, labels=None, networks=None, threshold=None, figure=None,
+               **settings):
+    """Add a connectome: spheres at mm coordinates, edges coloured by weight, width by |weight|.
+
+    All edges are one polydata (tubes, or lines past a few thousand edges),
+    so a 264-node graph with every edge draws in well under a second.
+
+    Parameters
+    ----------
+    matrix : array-like of shape (n, n)
+        Adjacency matrix; symmetric. Zeros are no edge, the diagonal is ignored,
+        NaN weights are no edge (with a warning).
+    coords : array-like of shape (n, 3)
+        Node positions in MNI millimetres. Nodes outside the brain are drawn
+        with a warning naming them.
+    labels, networks : sequence of n str, optional
+        Node names, and each node's network (nodes are coloured by network).
+    threshold : None, float or str, default=None
+        Show ``|weight| >= threshold``; ``"95%"`` is a percentile of the absolute
+        weights, as nilearn's ``edge_threshold`` (also accepted).
+    figure : Scene, default=None
+        Figure to draw into (the current one if None).
+    **settings
+        Display settings of :class:`~brainviz.model.ConnectomeLayer`:
+        ``node_size`` (sphere diameter in mm, 6; nilearn's ``node_size`` is an area
+        in points, so its 50 would hide the brain and warns), ``cmap``, ``vmax``,
+        ``edge_width`` (mm), ``edge_mode``, ``show_nodes``, ``show_labels``,
+        ``show_legend``, ``opacity``.
+
+    Returns
+    -------
+    layer : ConnectomeLayer
+        ``layer.threshold = "99%"`` restyles it in place.
+
+    Warns
+    -----
+    EmptyOverlayWarning
+        When the threshold hides every edge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import brainviz.mlab as bv
+    >>> fig = bv.figure(size=(100, 100))
+    >>> coords = np.array([[-40.0, 0, 0], [40, 0, 0], [0, 40, 20]])
+    >>> w = np.array([[0, 1, -0.5], [1, 0, 0.2], [-0.5, 0.2, 0]])
+    >>> c = bv.connectome(w, coords, networks=["a", "a", "b"], figure=fig)
+    >>> c.threshold = "50%"
+    >>> c.node_size = 8
+    """
+    from .model import ConnectomeLayer
+
+    if "edge_threshold" in settings:
+        if threshold is not None:
+            raise TypeError("connectome() got both threshold and edge_threshold (nilearn's name "
+                            "for it); give one")
+        threshold = settings.pop("edge_threshold")
+    size = settings.get("node_size")
+    if isinstance(size, numbers.Number) and size > _LARGE_NODE_MM:
+        from .exceptions import BrainvizWarning
+
+        warnings.warn(f"node_size={size} is a sphere diameter in mm: spheres this large hide the "
+                      "brain (nilearn's node_size is an area in points); try 4-8 mm.",
+                      BrainvizWarning, stacklevel=2)
+    layer = ConnectomeLayer().set_graph(matrix, coords, labels, networks=networks)
+    settings["threshold"] = 0.0 if threshold is None else threshold
+    return _add("connectome", layer, settings, figure)
+
+
+def colorbar(layer, title=None, figure=None):
+    """Show the colour bar of a layer with a colour map (statistical map, surface, glass brain).
 
     The band hidden by the threshold is drawn grey and the threshold values
     are marked on the bar.
 
     Parameters
     ----------
-    visual : StatMapVisual, SurfaceVisual or GlassBrainVisual
+    layer : StatMapLayer, SurfaceLayer or GlassBrainLayer
     title : str, default=None
-        Title above the bar (the visual's name when None).
+        Title above the bar (the layer's name when None).
     figure : Scene, default=None
-        Unused (the visual's figure is used); accepted for mlab symmetry.
+        Unused (the layer's figure draws it); accepted for mlab symmetry.
 
     Returns
     -------
-    scalar_bar : tvtk.ScalarBarActor
+    layer : the same layer (``show_colorbar`` is now True)
 
     Examples
     --------
@@ -285,22 +485,71 @@ def colorbar(visual, title=None, figure=None):
     >>> from brainviz.data import load_motor_activation
     >>> fig = bv.figure(size=(100, 100))
     >>> m = bv.stat_map(load_motor_activation(), threshold=3, figure=fig)
-    >>> bar = bv.colorbar(m, title="z score")
-    >>> bar.title
-    'z score'
+    >>> _ = bv.colorbar(m, title="z score")
+    >>> m.show_colorbar, m.colorbar_title
+    (True, 'z score')
     """
     del figure
-    if not hasattr(visual, "show_colorbar"):
+    if layer.trait("show_colorbar") is None:
         from .exceptions import ParameterError
 
         raise ParameterError(
-            f"colorbar() needs a visual with a colour map (stat map, surface, glass brain); "
-            f"got {type(visual).__name__}."
-        )
+            f"colorbar() needs a layer with a colour map (statistical map, surface, glass brain); "
+            f"got {type(layer).__name__}.")
     if title is not None:
-        visual.colorbar_title = str(title)
-    visual.show_colorbar = True
-    return visual.scalar_bar
+        layer.colorbar_title = str(title)
+    layer.show_colorbar = True
+    return layer
+
+
+def cursor(xyz=None, figure=None):
+    """Get, or move, the cursor: the world point (mm, RAS+) every slice passes through.
+
+    Parameters
+    ----------
+    xyz : (float, float, float), default=None
+        Where to move it; None only returns it.
+    figure : Scene, default=None
+
+    Returns
+    -------
+    xyz : tuple of 3 floats
+
+    Examples
+    --------
+    >>> import brainviz.mlab as bv
+    >>> fig = bv.figure(size=(100, 100))
+    >>> a = bv.anatomy(figure=fig)
+    >>> bv.cursor((10, -20, 30), figure=fig)
+    (10.0, -20.0, 30.0)
+    """
+    current = _binding(figure).session
+    if xyz is not None:
+        current.move_cursor(xyz)
+    return current.cursor
+
+
+def title(text, figure=None):
+    """Put a title at the top of the figure ("" removes it); kept in the session.
+
+    Parameters
+    ----------
+    text : str
+    figure : Scene, default=None
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> import brainviz.mlab as bv
+    >>> fig = bv.figure(size=(100, 100))
+    >>> bv.title("Motor task", figure=fig)
+    'Motor task'
+    """
+    _binding(figure).session.title = str(text)
+    return str(text)
 
 
 def show(func=None, stop=False):
@@ -320,92 +569,61 @@ def show(func=None, stop=False):
     return mlab.show(func, stop=stop)
 
 
-# --- connectome / views: SCENE-GRAPH (brainviz.scene.connectome, brainviz.scene.views) ---------
-def connectome(matrix, coords, edge_threshold=None, figure=None, **kwargs):
-    """Draw a connectome: spheres at mm coordinates, edges coloured by weight, width by |weight|.
-
-    All edges are one polydata (tubes, or lines past a few thousand edges),
-    so a 264-node graph with every edge draws in well under a second.
+def view(name=None, azimuth=None, elevation=None, distance=None, roll=None, focalpoint=None,
+         figure=None):
+    """Point the camera: a named side framing the whole scene, or angles as
+    :func:`mayavi.mlab.view`. The camera is kept in the session.
 
     Parameters
     ----------
-    matrix : array-like of shape (n, n)
-        Adjacency matrix; symmetric unless ``directed=True``. Zeros are no
-        edge, the diagonal is ignored, NaN weights are no edge (with a warning).
-    coords : array-like of shape (n, 3)
-        Node positions in MNI millimetres. Nodes outside the brain are drawn
-        with a warning naming them.
-    edge_threshold : None, float or str, default=None
-        Show ``|weight| >= edge_threshold``; ``"95%"`` is a percentile of the
-        absolute weights (as in nilearn's ``plot_connectome``).
-    figure : Scene, default=None
-        Figure to draw into (the current one if None).
-    **kwargs
-        ``node_size`` (mm, scalar or per node), ``node_color`` (colour, per
-        node colours, values or labels), ``networks``, ``labels``,
-        ``show_labels``, ``colormap`` (default "cold_hot"), ``edge_vmax``,
-        ``edge_width``, ``edge_mode``, ``directed``, ``opacity``: see
-        :class:`~brainviz.scene.connectome.ConnectomeVisual`.
-
-    Returns
-    -------
-    visual : ConnectomeVisual
-        ``visual.edge_threshold = "99%"`` restyles it in place.
-
-    Warns
-    -----
-    EmptyOverlayWarning
-        When the threshold hides every edge.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import brainviz.mlab as bv
-    >>> fig = bv.figure(size=(100, 100))
-    >>> coords = np.array([[-40.0, 0, 0], [40, 0, 0], [0, 40, 20]])
-    >>> w = np.array([[0, 1, -0.5], [1, 0, 0.2], [-0.5, 0.2, 0]])
-    >>> c = bv.connectome(w, coords, networks=["a", "a", "b"], figure=fig)
-    >>> c.edge_threshold = "50%"
-    >>> c.n_edges_shown
-    2
-    """
-    from .scene.connectome import ConnectomeVisual
-
-    return ConnectomeVisual(matrix, coords, edge_threshold=edge_threshold,
-                            figure=_figure_of(figure), **kwargs)
-
-
-def view(name="left", figure=None, **kwargs):
-    """Point the camera at the brain from a named side, framing the whole scene.
-
-    Parameters
-    ----------
-    name : str, default="left"
+    name : str, default=None
         "left", "right", "anterior", "posterior", "superior", "inferior",
         "medial-left" or "medial-right" (medial views clip the other
         hemisphere away until the next view). The camera is never mirrored:
         the superior and posterior views show the subject's left on the image
         left (neurological); the anterior and inferior views, seen from in
-        front / below, show it on the image right.
+        front / below, show it on the image right. None with no angle given: "left".
+    azimuth, elevation : float, default=None
+        Degrees, as in :func:`mayavi.mlab.view`: azimuth in the x-y plane from +x
+        (the subject's right), elevation from +z (0: from above, 90: level); applied
+        after ``name`` when both are given; those not given keep their current value.
+    roll : float, default=None
+        Degrees about the view axis; 0 keeps +z up on the image.
+    distance : float, default=None
+        From the camera to the focal point, in mm.
+    focalpoint : (float, float, float), default=None
+        The point looked at, in mm.
     figure : Scene, default=None
-    **kwargs
-        ``distance`` (mm) and ``bounds`` of :func:`brainviz.scene.views.set_view`.
 
     Returns
     -------
-    camera : tvtk Camera
+    camera : dict
+        The session's camera (position, focal_point, view_up, ...).
 
     Examples
     --------
     >>> import brainviz.mlab as bv
     >>> fig = bv.figure(size=(100, 100))
     >>> cam = bv.view("superior", figure=fig)
-    >>> [round(v) for v in cam.view_up]
+    >>> [round(v) for v in cam["view_up"]]
     [0, 1, 0]
+    >>> cam = bv.view(azimuth=180, elevation=90, distance=400, figure=fig)  # from the left
+    >>> round(cam["focal_point"][0] - cam["position"][0])
+    400
     """
     from .scene.views import set_view
 
-    return set_view(_figure_of(figure), name, **kwargs)
+    binding = _binding(figure)
+    angles = dict(azimuth=azimuth, elevation=elevation, distance=distance, roll=roll)
+    given = {k: v for k, v in angles.items() if v is not None}
+    if name is not None or (not given and focalpoint is None):
+        set_view(binding.figure, name or "left", distance=given.pop("distance", None))
+    if given or focalpoint is not None:
+        from .session import camera_with_angles
+
+        binding.apply_camera(camera_with_angles(binding.current_camera(), focal_point=focalpoint,
+                                                **given))
+    return binding.store_camera()
 
 
 def on_pick(callback, figure=None, **kwargs):
@@ -436,13 +654,24 @@ def on_pick(callback, figure=None, **kwargs):
     """
     from .scene.picking import on_pick as _on_pick
 
-    return _on_pick(_figure_of(figure), callback, **kwargs)
-# --- end connectome / views ------------------------------------------------------------------
+    return _on_pick(_binding(figure).figure, callback, **kwargs)
 
 
-# --- savefig: EXPORT (brainviz.scene.export) ---------------------------------------------------
 def savefig(path, size=None, figure=None, **kwargs):
-    """Save the figure to ``path`` (PNG, JPEG, TIFF, ...); see :func:`brainviz.scene.export.savefig`.
+    """Save the figure to ``path`` (PNG, JPEG, TIFF, PDF, SVG, EPS).
+
+    Parameters
+    ----------
+    path : str or path-like
+    size : (int, int), default=None
+        Pixels; the window's size by default.
+    figure : Scene, default=None
+    **kwargs
+        ``width_mm``, ``dpi``, ``transparent``, ... of :func:`brainviz.scene.export.savefig`.
+
+    Returns
+    -------
+    path : pathlib.Path
 
     Examples
     --------
@@ -456,7 +685,7 @@ def savefig(path, size=None, figure=None, **kwargs):
     """
     from .scene.export import savefig as _savefig
 
-    return _savefig(path, figure=_figure_of(figure), size=size, **kwargs)
+    return _savefig(path, figure=_binding(figure).figure, size=size, **kwargs)
 
 
 def montage(path, views=("left", "right", "superior"), figure=None, **kwargs):
@@ -472,7 +701,8 @@ def montage(path, views=("left", "right", "superior"), figure=None, **kwargs):
     figure : Scene, default=None
     **kwargs
         ``ncols``, ``size``, ``width_mm``, ``dpi``, ``transparent``,
-        ``colorbar`` (a visual, e.g. the one :func:`stat_map` returned),
+        ``colorbar`` (a layer, e.g. the one :func:`stat_map` returned; by
+        default the map the figure's colour bar would explain),
         ``colorbar_title``, ``title``, ``panel_labels``.
 
     Returns
@@ -490,7 +720,12 @@ def montage(path, views=("left", "right", "superior"), figure=None, **kwargs):
     >>> out.name
     'm.png'
     """
+    from .model import Layer
     from .scene.export import save_montage
 
-    return save_montage(path, figure=_figure_of(figure), views=views, **kwargs)
-# --- end savefig -------------------------------------------------------------------------------
+    binding = _binding(figure)
+    bar = kwargs.get("colorbar", binding.colorbar_visual())
+    if isinstance(bar, Layer):
+        bar = binding.visual_for(bar)
+    kwargs["colorbar"] = bar
+    return save_montage(path, figure=binding.figure, views=views, **kwargs)

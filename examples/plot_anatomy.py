@@ -14,8 +14,7 @@ out = sys.argv[1] if len(sys.argv) > 1 else "plot_anatomy.png"
 
 fig = bv.figure(size=(600, 500))
 anatomy = bv.anatomy(load_template(resolution=1), cursor=(-20, -18, 12), figure=fig)
-anatomy.cursor = (-30, -18, 12)  # moves all three slices, nothing rebuilt
-mlab.view(azimuth=-125, elevation=65, distance=430, focalpoint=(0, -18, 10), figure=fig)
-fig.scene.camera.view_up = (0, 0, 1)
+bv.cursor((-30, -18, 12), figure=fig)  # moves all three slices, nothing rebuilt
+bv.view(azimuth=-125, elevation=65, distance=430, focalpoint=(0, -18, 10), figure=fig)
 bv.savefig(out, figure=fig)
 print(f"wrote {out}")

@@ -46,25 +46,15 @@ series = latent @ loadings.T + 0.8 * rng.standard_normal((300, len(networks)))
 matrix = np.corrcoef(series.T)
 
 fig = bv.figure(size=(900, 450), bgcolor=(1, 1, 1))
-try:
-    bv.glass_brain(figure=fig, opacity=0.08)
-except ImportError:
-    # Until the glass brain visual exists, a translucent brain-mask isosurface stands in.
-    from brainviz.data import load_brain_mask
-
-    mask = load_brain_mask()
-    data = mask.get_data()
-    aff = mask.affine
-    x, y, z = np.meshgrid(*[aff[k, k] * np.arange(data.shape[k]) + aff[k, 3] for k in range(3)], indexing="ij")
-    mlab.contour3d(x, y, z, data, contours=[0.5], color=(0.6, 0.6, 0.65), opacity=0.08, figure=fig)
-
-conn = bv.connectome(matrix, atlas.coords, edge_threshold="99%", networks=networks, show_legend=True,
+bv.glass_brain(figure=fig, opacity=0.08)
+conn = bv.connectome(matrix, atlas.coords, threshold="99%", networks=networks, show_legend=True,
                      labels=atlas.labels, node_size=7.0, edge_width=1.3, figure=fig)
-print(f"{conn.n_edges_shown} edges drawn (|r| >= {conn.threshold_value:.2f}); networks: "
-      + ", ".join(conn.network_colors))
+# what is drawn: the layer's visual in the figure's scene
+from brainviz.scene.binding import binding_for  # noqa: E402
 
-from brainviz.scene.export import save_montage  # noqa: E402
-
-save_montage(out, fig, views=("superior", "left"), size=(900, 520), colorbar=conn,
-             colorbar_title="correlation (r)")
+drawn = binding_for(fig).visual_for(conn)
+print(f"{drawn.n_edges_shown} edges drawn (|r| >= {drawn.threshold_value:.2f}); networks: "
+      + ", ".join(drawn.network_colors))
+bv.montage(out, views=("superior", "left"), size=(900, 520), colorbar=conn,
+           colorbar_title="correlation (r)", figure=fig)
 print(f"wrote {out}")

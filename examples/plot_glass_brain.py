@@ -13,7 +13,7 @@ mlab.options.offscreen = True
 out = sys.argv[1] if len(sys.argv) > 1 else "plot_glass_brain.png"
 
 fig = bv.figure(size=(600, 600))
-glass = bv.glass_brain(figure=fig, opacity=0.12, stat_map=load_motor_activation(), threshold=3.0)
+glass = bv.glass_brain(load_motor_activation(), threshold=3.0, opacity=0.12, figure=fig)
 bv.colorbar(glass, title="z")
 bv.view("superior", figure=fig)
 bv.savefig(out, figure=fig)

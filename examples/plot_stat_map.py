@@ -21,7 +21,6 @@ zmap.threshold = 3.0  # restyled in place
 zmap.show_isosurface = True
 zmap.isosurface_opacity = 0.6
 bv.colorbar(zmap, title="z")
-mlab.view(azimuth=-125, elevation=55, distance=470, focalpoint=(0, -18, 14), figure=fig)
-fig.scene.camera.view_up = (0, 0, 1)
+bv.view(azimuth=-125, elevation=55, distance=470, focalpoint=(0, -18, 14), figure=fig)
 bv.savefig(out, figure=fig)
 print(f"wrote {out}")

@@ -7,6 +7,8 @@ import time
 import numpy as np
 import pytest
 
+from traits.api import TraitError
+
 from brainviz import model
 from brainviz.exceptions import ParameterError, ShapeMismatchError
 
@@ -28,22 +30,31 @@ def test_model_imports_no_qt_or_vtk():
 
 
 def test_layer_from_volume_picks_class_and_ranges(stat_volume):
-    layer = model.layer_from_volume(stat_volume, kind="statistical map")
+    layer = model.layer_from_volume(stat_volume, model.StatMapLayer)
     assert isinstance(layer, model.StatMapLayer)
     assert layer.name == "zmap"
     data = np.abs(np.asarray(stat_volume.get_data()))
     assert layer.threshold_high == pytest.approx(float(data.max()), rel=1e-5)
-    assert 0 < layer.threshold < layer.threshold_high
-    assert layer.colormap == "cold_hot"
+    assert 0 < layer.start_threshold() < layer.threshold_high
+    assert layer.cmap == "cold_hot"
     # a typed threshold beyond the slider range widens the range instead of failing
     layer.threshold = 2 * layer.threshold_high
     assert layer.threshold_high == layer.threshold
+    # a percentile is a threshold too; the slider reads it as a number
+    layer.threshold = "90%"
+    assert layer.threshold_number == pytest.approx(np.percentile(data[data > 0], 90), rel=1e-5)
+    layer.threshold_number = 0.5
+    assert layer.threshold == 0.5
+    with pytest.raises(TraitError):
+        layer.threshold = "lots"
+    with pytest.raises(TraitError):
+        layer.threshold = float("nan")
 
 
 def test_series_layer_frames_are_clipped(img_4d):
     from brainviz.data import load_volume
 
-    layer = model.layer_from_volume(load_volume(img_4d), kind="4D series")
+    layer = model.layer_from_volume(load_volume(img_4d), "SeriesLayer")
     assert isinstance(layer, model.SeriesLayer)
     assert (layer.n_frames, layer.frame_high) == (5, 4)
     layer.frame = 9
@@ -52,9 +63,18 @@ def test_series_layer_frames_are_clipped(img_4d):
     assert layer.frame == 0
 
 
-def test_unknown_kind_is_named():
-    with pytest.raises(ParameterError, match="Unknown layer kind 'surface'.*anatomy"):
-        model.layer_class_for_kind("surface")
+def test_unknown_type_is_named_and_old_labels_are_read():
+    with pytest.raises(ParameterError, match="Unknown layer type 'VolumeLayer'.*AnatomyLayer"):
+        model.layer_class("VolumeLayer")
+    assert model.layer_class("statistical map") is model.StatMapLayer  # session files of 0.1
+
+
+def test_misspelled_attribute_raises_and_names_the_settings(stat_volume):
+    layer = model.layer_from_volume(stat_volume, model.StatMapLayer)
+    with pytest.raises(AttributeError, match="StatMapLayer has no attribute 'treshold'; its display "
+                                             "settings are visible, opacity, cmap, threshold"):
+        layer.treshold = 5
+    assert model.StatMapLayer.display_trait_names()[:4] == ["visible", "opacity", "cmap", "threshold"]
 
 
 def test_connectome_layer_checks_shapes():
@@ -71,8 +91,8 @@ def test_connectome_layer_checks_shapes():
 
 def test_session_names_are_unique_and_round_trip_to_json(stat_volume):
     session = model.Session()
-    a = session.add_layer(model.layer_from_volume(stat_volume, kind="statistical map"))
-    b = session.add_layer(model.layer_from_volume(stat_volume, kind="anatomy"))
+    a = session.add_layer(model.layer_from_volume(stat_volume, model.StatMapLayer))
+    b = session.add_layer(model.layer_from_volume(stat_volume, model.AnatomyLayer))
     assert (a.name, b.name) == ("zmap", "zmap (2)")
     graph = model.ConnectomeLayer(name="g")
     graph.set_graph(np.eye(2)[::-1], [[0, 0, 0], [10, 0, 0]], ["a", "b"])
@@ -80,7 +100,8 @@ def test_session_names_are_unique_and_round_trip_to_json(stat_volume):
     a.opacity = 0.25
     doc = json.loads(json.dumps(session.to_dict()))
     assert doc["format"] == "brainviz-session"
-    assert [lay["kind"] for lay in doc["layers"]] == ["statistical map", "anatomy", "connectome"]
+    assert [lay["type"] for lay in doc["layers"]] == ["StatMapLayer", "AnatomyLayer",
+                                                      "ConnectomeLayer"]
     assert doc["layers"][0]["opacity"] == 0.25
     # a graph with no file behind it is kept inline
     assert doc["layers"][2]["labels"] == ["a", "b"]
@@ -90,10 +111,12 @@ def test_session_names_are_unique_and_round_trip_to_json(stat_volume):
         session.get_layer("nope")
 
 
-def test_apply_display_ignores_unknown_colormap(stat_volume):
-    layer = model.layer_from_volume(stat_volume, kind="statistical map")
-    layer.apply_display({"colormap": "not-a-map", "opacity": 0.5, "visible": False})
-    assert (layer.colormap, layer.opacity, layer.visible) == ("cold_hot", 0.5, False)
+def test_apply_display_names_a_bad_value(stat_volume):
+    layer = model.layer_from_volume(stat_volume, model.StatMapLayer)
+    layer.apply_display({"opacity": 0.5, "visible": False, "not_a_setting": 1})
+    assert (layer.opacity, layer.visible) == (0.5, False)
+    with pytest.raises(ParameterError, match="Layer 'zmap': cmap='not-a-map' is not valid"):
+        layer.apply_display({"cmap": "not-a-map"})
 
 
 def test_job_state_elapsed_and_log():

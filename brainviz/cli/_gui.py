@@ -2,9 +2,10 @@
 
 Without a display (no ``DISPLAY`` / ``WAYLAND_DISPLAY`` that answers, and
 ``QT_QPA_PLATFORM`` not set to ``offscreen``) Qt would abort, so instead this
-says so in one line, renders the figure the window would have shown with the
-export code (the same function as ``brainviz render --demo``) and prints
-where the PNG is. Heavy imports happen inside the functions.
+says so in one line, draws the session the window would have shown (the same
+:func:`brainviz.session.make_demo_session` and binding as ``brainviz render
+--demo``) with the export code, and prints where the PNG is. Heavy imports
+happen inside the functions.
 """
 import os
 import sys
@@ -61,75 +62,39 @@ def _output_path(name=DEMO_PNG):
     return Path(tempfile.mkdtemp(prefix="brainviz-")) / name
 
 
-def _render_demo(path):
-    """Render the built-in demo with the function behind ``brainviz render --demo``.
+def _render_session(session, path, size=(800, 600), montage=False):
+    """Draw ``session`` offscreen and save it with the export code, as ``brainviz render``."""
+    from mayavi import mlab
 
-    Falls back to drawing the window's demo session offscreen when the render
-    command does not offer that function.
-    """
-    import argparse
-    import contextlib
-    import io
+    from ..scene.binding import draw_session
+    from ..scene.export import save_montage, savefig
 
+    mlab.options.offscreen = True
+    figure, binding = draw_session(session, size=(600, 600) if montage else size, view="left")
     try:
-        from . import _render  # the render command module
-    except ImportError:
-        _render = None
-    if _render is not None:
-        parser = argparse.ArgumentParser(prog="brainviz")
-        _render.add_parser(parser.add_subparsers(dest="command"))
-        args = parser.parse_args(["render", "--demo", "--demo-connectome", "-o", str(path)])
-        quiet = io.StringIO()
-        with contextlib.redirect_stdout(quiet):
-            status = args.func(args)
-        if status in (0, None) and Path(path).is_file():
-            return Path(path)
-        print(f"brainviz: `brainviz render --demo` failed ({quiet.getvalue().strip()[-200:]}); "
-              "drawing the window's demo scene instead", file=sys.stderr)
-    from ..gui.session import make_demo_session
+        if montage:
+            from ..scene._montage import DEFAULT_MONTAGE_WIDTH
+            from ._render import MONTAGE_VIEWS
 
-    return _render_session(make_demo_session(), path)
+            return Path(save_montage(path, figure, views=MONTAGE_VIEWS,
+                                     size=(DEFAULT_MONTAGE_WIDTH, None),
+                                     colorbar=binding.colorbar_visual()))
+        return Path(savefig(path, figure=figure))
+    finally:
+        binding.close()
+        mlab.close(figure)
 
 
 def _render_files(files, path):
     """Render the scene the window would show for ``files`` to ``path``."""
-    from ..gui.session import open_path
     from ..model import Session
+    from ..session import open_path
 
     session = Session()
     for file in files:
         for layer in open_path(file):
             session.add_layer(layer)
     return _render_session(session, path)
-
-
-def _render_session(session, path, size=(800, 600)):
-    """Draw ``session`` offscreen with the window's scene code and save it with the export code."""
-    from mayavi import mlab
-
-    from .. import mlab as bv
-    from ..gui._display import SceneSync
-
-    mlab.options.offscreen = True
-    fig = bv.figure(size=size)
-    sync = SceneSync(session, fig)
-    try:
-        try:
-            bv.view("left", figure=fig)
-        except Exception:  # a view is a nicety; the figure is what matters
-            pass
-        try:
-            from ..scene.export import savefig
-        except ImportError:
-            savefig = None
-        if savefig is not None:
-            out = savefig(path, figure=fig)
-        else:
-            mlab.savefig(str(path), figure=fig)
-            out = path
-    finally:
-        sync.close()
-    return Path(out or path)
 
 
 def render_headless(files=(), reason="no display"):
@@ -143,7 +108,10 @@ def render_headless(files=(), reason="no display"):
     if files:
         out = _render_files(files, path)
     else:
-        out = _render_demo(path)
+        from ..session import make_demo_session
+
+        # the window's demo, as `brainviz render --demo --demo-connectome` draws it
+        out = _render_session(make_demo_session(), path, montage=True)
     print(f"brainviz: wrote {out}")
     return 0
 

@@ -1,4 +1,4 @@
-"""``brainviz render``: build a scene from files and write a figure, with no display.
+"""``brainviz render``: build a session from files and write a figure, with no display.
 
 Examples::
 
@@ -6,12 +6,17 @@ Examples::
         --width-mm 180 --dpi 300 --transparent -o fig.png
     brainviz render --connectome matrix.csv --coords power --edge-threshold 95% -o graph.png
     brainviz render --demo -o demo.png
+    brainviz render --session my_scene.json -o fig.png      # a session saved by the window
 
-Every input is checked before anything is drawn; bad input exits with status
-1 and a one-line reason, and writes nothing.
+The options build a :class:`brainviz.model.Session` (:func:`build_session`),
+drawn by :func:`brainviz.scene.binding.draw_session` as the window and
+``brainviz.mlab`` draw theirs. Every input is checked before anything is
+drawn; bad input exits with status 1 and a one-line reason, and writes nothing.
 """
 import argparse
 import sys
+
+import numpy as np
 
 DEFAULT_SIZE = (800, 600)
 MONTAGE_VIEWS = ("left", "right", "superior", "posterior")
@@ -40,14 +45,19 @@ def add_parser(subparsers):
                              "(a montage of four views unless --views is given)")
     parser.add_argument("--demo-connectome", action="store_true",
                         help="with --demo, also draw a seeded demo graph on the Dosenbach 2010 nodes")
+    parser.add_argument("--session", metavar="FILE",
+                        help="a session saved by the window (File > Save session) or a script: "
+                             "its layers, cursor and camera")
     scene = parser.add_argument_group("scene")
     scene.add_argument("--anatomy", metavar="FILE",
                        help="anatomical image for the slices (default: the MNI152 template)")
     scene.add_argument("--no-anatomy", action="store_true", help="draw no anatomy")
     scene.add_argument("--stat", metavar="FILE", help="statistical map to overlay")
-    scene.add_argument("--threshold", metavar="T", help="show |value| >= T of the statistical map")
-    scene.add_argument("--cmap", default="cold_hot", metavar="NAME",
-                       help="colour map of the statistical map (default: cold_hot)")
+    scene.add_argument("--threshold", metavar="T",
+                       help="show |value| >= T of the map (the last of --stat, --surface-data, "
+                            "--glass); a percentile such as 95%% works too")
+    scene.add_argument("--cmap", metavar="NAME",
+                       help="colour map of that map (default: cold_hot)")
     scene.add_argument("--isosurface", action="store_true",
                        help="also draw the thresholded statistical map as isosurfaces")
     scene.add_argument("--no-slices", action="store_true", help="hide the orthogonal slices")
@@ -59,8 +69,32 @@ def add_parser(subparsers):
                             "'power' / 'dosenbach'")
     scene.add_argument("--edge-threshold", metavar="X",
                        help="show edges with |weight| >= X, or a percentile such as 95%%")
-    scene.add_argument("--cursor", default="0,0,0", metavar="X,Y,Z",
-                       help="where the slices cross, in mm (default: 0,0,0)")
+    scene.add_argument("--surface", metavar="MESH",
+                       help="a cortical mesh (GIfTI, FreeSurfer lh.pial...) or 'fsaverage5'")
+    scene.add_argument("--surface-data", metavar="FILE",
+                       help="values on the surface: per-vertex data (GIfTI func/shape, "
+                            "FreeSurfer curv/thickness, .mgh) or a volume projected onto the mesh "
+                            "(on fsaverage5 when --surface is not given)")
+    scene.add_argument("--layer", action="append", default=[], metavar="TYPE=SOURCE",
+                       help="any layer: TYPE is a layer class (StatMapLayer, AnatomyLayer, "
+                            "SeriesLayer, MaskLayer, LabelLayer, ComponentsLayer, ConnectomeLayer, "
+                            "SurfaceLayer, GlassBrainLayer), SOURCE a file, builtin:NAME or "
+                            "RESULT_DIR#KEY, with ;coords=, ;values=, ;hemi= where they apply "
+                            "(repeatable; drawn after the options above)")
+    scene.add_argument("--set", action="append", default=[], metavar="LAYER.SETTING=VALUE",
+                       help="a display setting of a layer, named or numbered from 1, e.g. "
+                            "--set 2.threshold=3.5 --set 'zmap.cmap=hot' (repeatable)")
+    scene.add_argument("--cursor", metavar="X,Y,Z",
+                       help="where the slices cross, in mm (default: the session's, else 0,0,0)")
+    camera = parser.add_argument_group("camera (after --views' first view, or the session's)")
+    for name, what in (("azimuth", "degrees in the x-y plane from +x (the subject's right)"),
+                       ("elevation", "degrees from +z (0: from above, 90: level)"),
+                       ("distance", "mm from the camera to the focal point"),
+                       ("roll", "degrees about the view axis (0: +z up)")):
+        camera.add_argument(f"--{name}", metavar="X", help=what)
+    camera.add_argument("--focal-point", metavar="X,Y,Z", help="the point looked at, in mm")
+    camera.add_argument("--clip", choices=("left", "right"),
+                        help="keep only this hemisphere (as the medial views do)")
     out = parser.add_argument_group("figure")
     out.add_argument("--views", metavar="LIST",
                      help="comma-separated views among left, right, anterior, posterior, superior, "
@@ -110,47 +144,51 @@ def _parse_size(text):
     return tuple(values) if len(values) == 2 else (values[0], None)
 
 
-def _parse_cursor(text):
+def _parse_cursor(text, option="--cursor"):
     from ..exceptions import ParameterError
 
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         values = ()
-    if len(values) != 3:
-        raise ParameterError(f"--cursor must be X,Y,Z in mm; got {text!r}")
+    if len(values) != 3 or not np.all(np.isfinite(values)):
+        raise ParameterError(f"{option} must be X,Y,Z: three finite numbers of mm; got {text!r}")
     return values
 
 
-def _check_threshold(text):
+def _check_threshold(text, option):
+    """A number >= 0 or a percentile such as 95%."""
+    from ..exceptions import ParameterError
+    from ..model import parse_percentile
+
     if text is None:
         return None
     text = text.strip()
-    return text if text.endswith("%") else _number(text, "--edge-threshold")
+    pct = parse_percentile(text)
+    if pct is not None:
+        if pct > 100:
+            raise ParameterError(f"{option} percentile must be at most 100%; got {text!r}")
+        return text
+    value = _number(text, option)
+    if not np.isfinite(value) or value < 0:
+        raise ParameterError(f"{option} must be a finite number >= 0 or a percentile such as "
+                             f"95%; got {text!r}")
+    return value
 
 
 def plan(args):
     """Check every argument and return what to draw and how to write it (draws nothing)."""
     from ..exceptions import ParameterError
     from ..scene._montage import DEFAULT_MONTAGE_WIDTH, _check_views
-    from ..scene.export import MAX_SIZE, RASTER_FORMATS, check_output_path, resolve_size
+    from ..scene.export import MAX_SIZE, check_output_path, resolve_size
 
-    output, ext = check_output_path(args.output)
     views = _check_views(args.views) if args.views else None
     montage = bool(args.montage or (views is not None and len(views) > 1)
-                   or (args.demo and views is None))
+                   or (args.demo and views is None and not args.session))
+    output, ext = check_output_path(args.output, transparent=args.transparent, montage=montage)
+    views_given = views is not None
     if views is None:
         views = list(MONTAGE_VIEWS) if montage else ["left"]
-    if montage and ext not in RASTER_FORMATS:
-        raise ParameterError(
-            f"A montage is a raster image: use one of {', '.join(RASTER_FORMATS)} for -o (got {ext!r})"
-        )
-    if args.transparent and ext not in (".png", ".tif", ".tiff"):
-        from ..exceptions import ExportError
-
-        raise ExportError(
-            f"Cannot write {str(output)!r} with a transparent background: use .png or .tiff"
-        )
     size = _parse_size(args.size)
     width_mm = _number(args.width_mm, "--width-mm", positive=True)
     dpi = _number(args.dpi, "--dpi", positive=True)
@@ -171,63 +209,123 @@ def plan(args):
         raise ParameterError("--connectome and --coords go together")
     if args.no_anatomy and args.anatomy:
         raise ParameterError("--anatomy and --no-anatomy contradict each other")
-    threshold = _number(args.threshold, "--threshold")
-    if threshold is not None and threshold < 0:
-        raise ParameterError(f"--threshold must be >= 0; got {args.threshold!r}")
-    from ..scene.colors import check_colormap
+    threshold = _check_threshold(args.threshold, "--threshold")
+    if args.cmap is not None:
+        from ..scene.colors import check_colormap
 
-    check_colormap(args.cmap, parameter="--cmap")
-    return dict(output=output, ext=ext, views=views, montage=montage, size=size, width_mm=width_mm,
-                dpi=dpi, threshold=threshold, edge_threshold=_check_threshold(args.edge_threshold),
-                cursor=_parse_cursor(args.cursor), max_size=MAX_SIZE)
+        check_colormap(args.cmap, parameter="--cmap")
+    if args.session and args.demo:
+        raise ParameterError("--session and --demo: give one")
+    focal = _parse_cursor(args.focal_point, "--focal-point") if args.focal_point else None
+    return dict(output=output, ext=ext, views=views, views_given=views_given, montage=montage,
+                size=size, width_mm=width_mm, dpi=dpi, threshold=threshold,
+                edge_threshold=_check_threshold(args.edge_threshold, "--edge-threshold"),
+                cursor=_parse_cursor(args.cursor) if args.cursor else None, max_size=MAX_SIZE,
+                azimuth=_finite(args.azimuth, "--azimuth"),
+                elevation=_finite(args.elevation, "--elevation"),
+                distance=_number(args.distance, "--distance", positive=True),
+                roll=_finite(args.roll, "--roll"), focal_point=focal)
 
 
-def scene_kwargs(args, plan_):
-    """The :func:`brainviz.scene.compose.build_scene` arguments for ``args``.
+def _finite(text, option):
+    value = _number(text, option)
+    if value is not None and not np.isfinite(value):
+        from ..exceptions import ParameterError
 
-    Files are read here (headers, matrices, coordinates), so bad files fail
-    before anything is drawn.
-    """
-    from ..data import load_volume
-    from ..scene.compose import demo_scene_kwargs, load_coords, load_matrix
+        raise ParameterError(f"{option} must be a finite number; got {text!r}")
+    return value
 
-    if args.demo:
-        kwargs = demo_scene_kwargs(connectome=args.demo_connectome)
+
+def build_session(args, plan_):
+    """The :class:`~brainviz.model.Session` the options describe (files are read here, so bad
+    files fail before anything is drawn)."""
+    from .. import model
+    from ..data import load_coords, load_matrix, load_volume
+    from ..session import (
+        apply_setting, layer_from_spec, make_demo_session, open_surface, read_session,
+    )
+
+    if args.session:
+        session, missing = read_session(args.session)
+        if missing:
+            from ..exceptions import ImageFileError
+
+            raise ImageFileError(f"--session {args.session}: these files are gone: "
+                                 f"{', '.join(missing)}")
     else:
-        kwargs = {}
+        session = make_demo_session(connectome=args.demo_connectome) if args.demo else model.Session()
+    # the MNI template under the files given, unless the scene says what to draw itself
+    default_anatomy = not (args.session or args.demo or args.layer or args.no_anatomy
+                           or args.surface or args.surface_data)
+    if args.anatomy:
+        session.add_layer(model.AnatomyLayer().set_volume(load_volume(args.anatomy)))
+    elif default_anatomy:
+        from ..data import load_template
+
+        layer = model.AnatomyLayer(name="MNI152 template", source="builtin:template")
+        session.add_layer(layer.set_volume(load_template()))
     if args.no_anatomy:
-        kwargs["anatomy"] = None
-    elif args.anatomy:
-        kwargs["anatomy"] = load_volume(args.anatomy)
-    if args.stat:
-        kwargs["stat_map"] = load_volume(args.stat)
-    if plan_["threshold"] is not None:
-        kwargs["threshold"] = plan_["threshold"]
-    if args.stat or args.demo:
-        kwargs["cmap"] = args.cmap
-    if args.isosurface:
-        kwargs["stat_isosurface"] = True
-    if args.no_slices:
-        kwargs["slices"] = False
+        for layer in session.layers_of_type(model.AnatomyLayer):
+            session.remove_layer(layer)
     if args.glass:
-        kwargs["glass_brain"] = True
+        session.add_layer(model.GlassBrainLayer().set_volume(None))
+    if args.stat:
+        layer = model.StatMapLayer().set_volume(load_volume(args.stat))
+        session.add_layer(layer)
     if args.regions:
-        kwargs["regions"] = load_volume(args.regions)
+        vol = load_volume(args.regions)
+        cls = model.ComponentsLayer if vol.ndim == 4 and vol.n_frames > 1 else model.LabelLayer
+        session.add_layer(cls().set_volume(vol))
     if args.connectome:
-        kwargs["matrix"] = load_matrix(args.connectome)
+        matrix = load_matrix(args.connectome)
         coords, labels, networks = load_coords(args.coords)
-        kwargs.update(coords=coords, labels=labels, networks=networks)
-        if len(coords) != len(kwargs["matrix"]):
+        if len(coords) != len(matrix):
             from ..exceptions import ShapeMismatchError
 
             raise ShapeMismatchError(
-                f"--connectome {args.connectome!r} is {len(kwargs['matrix'])} x {len(kwargs['matrix'])} but "
-                f"--coords {args.coords!r} has {len(coords)} nodes; they must match"
-            )
+                f"--connectome {args.connectome!r} is {len(matrix)} x {len(matrix)} but "
+                f"--coords {args.coords!r} has {len(coords)} nodes; they must match")
+        layer = model.ConnectomeLayer(path=str(args.connectome), coords_source=str(args.coords))
+        session.add_layer(layer.set_graph(matrix, coords, labels, networks=networks))
+    if args.surface or args.surface_data:
+        mesh = None if args.surface in (None, "fsaverage5") else args.surface
+        session.add_layer(open_surface(mesh=mesh, values=args.surface_data))
+    for spec in args.layer:
+        session.add_layer(layer_from_spec(spec))
+    # options of the layers above (the last map, connectome, or all slices)
+    maps = session.layers_of_type(model.StatMapLayer, model.GlassBrainLayer, model.SurfaceLayer)
+    maps = [lay for lay in maps if not isinstance(lay, model.MaskLayer)]
+    target = maps[-1] if maps else None
+    if plan_["threshold"] is not None:
+        if target is None:
+            from ..exceptions import ParameterError
+
+            raise ParameterError("--threshold applies to a map: add --stat, --surface-data or --glass")
+        target.threshold = plan_["threshold"]
+    if args.cmap is not None and target is not None:
+        target.cmap = args.cmap
+    if args.isosurface:
+        for layer in session.layers_of_type(model.StatMapLayer):
+            layer.show_isosurface = True
+    if args.no_slices:
+        for layer in session.layers:
+            if layer.trait("show_slices") is not None:
+                layer.show_slices = False
     if plan_["edge_threshold"] is not None:
-        kwargs["edge_threshold"] = plan_["edge_threshold"]
-    kwargs["cursor"] = plan_["cursor"]
-    return kwargs
+        for layer in session.layers_of_type(model.ConnectomeLayer):
+            layer.threshold = plan_["edge_threshold"]
+    for text in args.set:
+        apply_setting(session, text)
+    if plan_["cursor"] is not None:
+        session.move_cursor(plan_["cursor"])
+    if args.title and not plan_["montage"]:
+        session.title = args.title
+    if not session.layers:
+        from ..exceptions import ParameterError
+
+        raise ParameterError("nothing to draw: give files (--stat, --anatomy, --connectome, "
+                             "--surface...), --demo or --session")
+    return session
 
 
 def figure_size(plan_):
@@ -252,20 +350,36 @@ def run(args):
 
     try:
         p = plan(args)
-        kwargs = scene_kwargs(args, p)
+        session = build_session(args, p)
     except BrainvizError as exc:
         print(f"brainviz render: error: {exc}".replace("\n", " "), file=sys.stderr)
         return 1
-    return _draw(args, p, kwargs)
+    return _draw(args, p, session)
 
 
-def _draw(args, p, kwargs):
+def _point_camera(binding, args, p):
+    """The single view's camera: --views' first view, else the session's, else "left"; then the
+    angles given."""
+    from ..scene.views import set_view, set_clipped_hemisphere
+    from ..session import camera_with_angles
+
+    figure = binding.figure
+    if p["views_given"] or not binding.session.camera:
+        set_view(figure, p["views"][0], render=False)
+    angles = {k: p[k] for k in ("azimuth", "elevation", "distance", "roll") if p[k] is not None}
+    if angles or p["focal_point"] is not None:
+        binding.apply_camera(camera_with_angles(binding.current_camera(),
+                                                focal_point=p["focal_point"], **angles))
+    if args.clip:
+        set_clipped_hemisphere(figure, -1 if args.clip == "left" else 1)
+
+
+def _draw(args, p, session):
     from mayavi import mlab
 
     from ..exceptions import BrainvizError
-    from ..scene.compose import build_scene
+    from ..scene.binding import draw_session
     from ..scene.export import save_montage, savefig
-    from ..scene.views import set_view
 
     from vtkmodules.vtkCommonCore import vtkLogger
 
@@ -275,17 +389,15 @@ def _draw(args, p, kwargs):
     mlab.options.offscreen = True
     figure = None
     try:
-        figure, visuals = build_scene(size=figure_size(p), **kwargs)
+        figure, binding = draw_session(session, size=figure_size(p), view=None)
         if p["montage"]:
-            colorbar = None
-            if not args.no_colorbar:
-                colorbar = visuals["stat_map"] or visuals["connectome"]
+            colorbar = None if args.no_colorbar else binding.colorbar_visual()
             path = save_montage(p["output"], figure, views=p["views"], size=p["size"],
                                 width_mm=p["width_mm"], dpi=p["dpi"],
                                 transparent=args.transparent, colorbar=colorbar, title=args.title,
                                 panel_labels=not args.no_labels)
         else:
-            set_view(figure, p["views"][0])
+            _point_camera(binding, args, p)
             path = savefig(p["output"], figure, size=p["size"], width_mm=p["width_mm"], dpi=p["dpi"],
                            transparent=args.transparent)
     except BrainvizError as exc:

@@ -97,17 +97,28 @@ class Surface:
         Display name; defaults to ``"surface"``.
     path : path-like, default=None
         File the mesh was read from, used in messages.
+    geometry : str, default="mesh"
+        Name of the geometry ``vertices`` are (``"pial"``, ``"white"``...): other
+        geometries of the same mesh (same faces, vertex i the same point of
+        cortex) can be added with :meth:`add_geometry`.
+    hemi : {"left", "right"} or None, default=None
+        The hemisphere the mesh covers, when known.
 
     Attributes
     ----------
     vertices : ndarray of float64, shape (n_vertices, 3)
     faces : ndarray of int64, shape (n_faces, 3)
     data : dict of str -> ndarray
+        Per-vertex arrays. ``data["values"]`` is the map a surface layer shows;
+        ``data["sulc"]`` (or ``"curv"``) shades the mesh.
+    geometries : dict of str -> ndarray
+        Every geometry of the mesh, ``vertices`` under ``geometry``.
     name : str
     path : pathlib.Path or None
     """
 
-    def __init__(self, vertices, faces, *, data=None, name=None, path=None):
+    def __init__(self, vertices, faces, *, data=None, name=None, path=None, geometry="mesh",
+                 hemi=None):
         self.path = None if path is None else Path(path)
         self.name = str(name) if name is not None else (_stem(path) if path else "surface")
         where = self._where()
@@ -142,9 +153,38 @@ class Surface:
             )
         self.vertices = vertices
         self.faces = faces
+        self.geometry = str(geometry)
+        self.geometries = {self.geometry: vertices}
+        self.hemi = hemi
         self.data = {}
         for key, values in (data or {}).items():
             self.add_data(key, values)
+
+    @property
+    def values(self):
+        """The per-vertex map a surface layer shows (``data["values"]``), or None."""
+        values = self.data.get("values")
+        if values is not None and values.ndim == 2:
+            return values[:, 0]
+        return values
+
+    def add_geometry(self, name, vertices):
+        """Add another geometry of the same mesh (e.g. ``"inflated"``): (n_vertices, 3) mm."""
+        vertices = np.asarray(vertices, dtype=np.float64)
+        if vertices.shape != self.vertices.shape or not np.all(np.isfinite(vertices)):
+            raise ShapeMismatchError(
+                f"Geometry {name!r} of {self._where()} must be {self.vertices.shape} finite "
+                f"coordinates (one per vertex); got shape {vertices.shape}.")
+        self.geometries[str(name)] = vertices
+        return vertices
+
+    def copy(self):
+        """A new Surface sharing the (read-only) arrays, with its own data and geometry dicts."""
+        out = Surface.__new__(Surface)
+        out.__dict__.update(self.__dict__)
+        out.data = dict(self.data)
+        out.geometries = dict(self.geometries)
+        return out
 
     def _where(self):
         if self.path is not None:

@@ -15,6 +15,8 @@ __all__ = [
     "load_brain_mask",
     "load_motor_activation",
     "load_fsaverage5",
+    "fsaverage5_surfaces",
+    "project_to_surface",
     "load_power_2011",
     "load_dosenbach_2010",
 ]
@@ -180,6 +182,72 @@ def load_fsaverage5():
         }
         result[hemi]["sulc"] = sulc
     return result
+
+
+def fsaverage5_surfaces(hemi="both"):
+    """fsaverage5 as the parts of a surface layer: one :class:`~brainviz.data.Surface` per
+    hemisphere with both geometries (``"pial"``, ``"inflated"``) and ``data["sulc"]``.
+
+    Parameters
+    ----------
+    hemi : {"both", "left", "right"}, default="both"
+    """
+    from ..exceptions import ParameterError
+    from .surfaces import Surface
+
+    hemis = {"both": ("left", "right"), "left": ("left",), "right": ("right",)}
+    if hemi not in hemis:
+        raise ParameterError(f"The 'hemi' parameter must be 'both', 'left' or 'right'; got {hemi!r}.")
+    parts = []
+    for h in hemis[hemi]:
+        arrays = _fsaverage5_arrays()[h]
+        part = Surface(arrays["pial"][0], arrays["pial"][1], data={"sulc": arrays["sulc"]},
+                       name=f"fsaverage5 {h}", geometry="pial", hemi=h)
+        part.add_geometry("inflated", arrays["inflated"][0])
+        parts.append(part)
+    return parts
+
+
+def project_to_surface(img, surfaces=None, radius=3.0, geometry="pial"):
+    """Sample a volume map on surface meshes (:func:`nilearn.surface.vol_to_surf`).
+
+    Parameters
+    ----------
+    img : str, path, nibabel image or Volume
+        A 3D map in the space of the meshes (MNI for fsaverage5).
+    surfaces : list of Surface, default=None
+        The meshes; fsaverage5 (both hemispheres) when None.
+    radius : float, default=3.0
+        Sampling radius in mm (nilearn's default).
+    geometry : str, default="pial"
+        Geometry sampled (vertex i of every geometry is the same point of cortex).
+
+    Returns
+    -------
+    list of Surface
+        Copies of ``surfaces`` with the sampled values in ``data["values"]``.
+    """
+    from nilearn.surface import InMemoryMesh, vol_to_surf
+
+    from ..exceptions import DataValueError
+    from .volumes import load_volume, require_3d
+
+    vol = require_3d(load_volume(img), "img")
+    surfaces = fsaverage5_surfaces() if surfaces is None else list(surfaces)
+    image = vol.to_image()
+    out = []
+    for surf in surfaces:
+        vertices = surf.geometries.get(geometry, surf.vertices)
+        mesh = InMemoryMesh(coordinates=np.asarray(vertices), faces=np.asarray(surf.faces))
+        part = surf.copy()
+        part.add_data("values", np.asarray(vol_to_surf(image, mesh, radius=radius), dtype=float))
+        out.append(part)
+    values = np.concatenate([p.values for p in out])
+    if not np.isfinite(values).any():
+        raise DataValueError(f"The map {vol.name!r} projects to no finite value on the surface.")
+    for part in out:
+        part.name = f"{vol.name or 'map'} on {part.name}"
+    return out
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,8 +7,9 @@ are resolved lazily so ``import brainviz.gui`` alone loads no Qt.
 Modules: ``app`` (MainWindow), ``launch`` (start-up), ``panels`` (layers,
 cache), ``jobs`` (job forms and list), ``workers`` (job thread -> GUI thread),
 ``dialogs`` (the one error handler, export options), ``shell``, ``menus``,
-``session`` (open files, demo, session JSON; no Qt), ``_display`` (layers ->
-scene visuals; no Qt), ``_vtk_offscreen`` (VTK under Qt's offscreen platform).
+``_vtk_offscreen`` (VTK under Qt's offscreen platform). The window draws its
+session through :mod:`brainviz.scene.binding` and opens files through
+:mod:`brainviz.session`, as ``brainviz render`` and ``brainviz.mlab`` do.
 """
 import lazy_loader as lazy
 

@@ -19,13 +19,13 @@ from traits.api import (
 from traitsui.api import Group, HSplit, Item, Tabbed, TextEditor, VGroup, View
 
 from ..model import JobState, Session
-from .dialogs import ErrorReporter, ExportOptions
-from .jobs import JobsPanel, input_names, jsonable
-from .panels import CachePanel, LayersPanel
-from .session import (
+from ..session import (
     SessionFileError, add_recent_file, layers_from_result, make_demo_session, open_path,
     read_session, save_session,
 )
+from .dialogs import ErrorReporter, ExportOptions
+from .jobs import JobsPanel, input_names, jsonable
+from .panels import CachePanel, LayersPanel
 from .shell import ShellPanel, shell_namespace
 
 __all__ = ["MainWindow", "main", "create_window"]
@@ -73,8 +73,8 @@ class MainWindow(HasTraits):
     reset_view = Button("Reset")
     export = Button("Export...")
 
-    #: SceneSync (layers -> visuals) once the scene exists.
-    sync = Any()
+    #: The scene binding (layers -> visuals, brainviz.scene.binding) once the scene exists.
+    binding = Any()
     ui = Any()
     #: Scene size in pixels asked for at start.
     scene_size = Any((600, 500))
@@ -179,38 +179,25 @@ class MainWindow(HasTraits):
     # --- scene ---------------------------------------------------------------
     @observe("scene:activated")
     def _scene_activated(self, event):
-        from ._display import SceneSync, no_render
+        from ..scene._figure import disable_render, use_fast_antialiasing
+        from ..scene.binding import bind
 
         fig = self.figure
         # the same background as brainviz.mlab.figure() and `brainviz render`, so exports match
         fig.scene.background = (1.0, 1.0, 1.0)
-        from ..scene._figure import use_fast_antialiasing
-
         use_fast_antialiasing(fig)
-        with no_render(fig):
-            self.sync = SceneSync(self.session, fig, on_error=self.report_error)
-        self._name_visuals()
+        with disable_render(fig):
+            self.binding = bind(self.session, fig, on_error=self.report_error)
         try:
             from ..scene import picking
 
             picking.on_pick(fig, self._on_pick)
         except Exception as exc:  # picking is optional: the scene still works
             log.warning("picking unavailable: %s", exc)
-        if self.session.camera:
-            self.set_camera(self.session.camera)
-        else:
+        if not self.session.camera:
             self.set_view(self.start_view)
         self.shell_panel.namespace.update(shell_namespace(self))
         self._populate_after_first_frame()
-
-    def _name_visuals(self):
-        for layer, visual in (self.sync.visuals.items() if self.sync else ()):
-            if visual.trait("name") is not None:
-                visual.name = layer.name
-
-    @observe("session:layers.items")
-    def _layers_changed(self, event):
-        self._name_visuals()
 
     def set_view(self, name):
         """Show a named view (left, right, anterior, ...) framing the whole brain."""
@@ -218,6 +205,7 @@ class MainWindow(HasTraits):
 
         try:
             set_view(self.figure, name)
+            self.binding.store_camera()
         except Exception as exc:
             self.report_error(exc, f"Could not show the {name} view")
 
@@ -232,25 +220,8 @@ class MainWindow(HasTraits):
         self.export_dialog()
 
     def get_camera(self):
-        """The camera as a JSON-compatible dict."""
-        cam = self.figure.scene.camera
-        return {
-            "position": [float(v) for v in cam.position],
-            "focal_point": [float(v) for v in cam.focal_point],
-            "view_up": [float(v) for v in cam.view_up],
-            "view_angle": float(cam.view_angle),
-            "parallel_scale": float(cam.parallel_scale),
-            "parallel_projection": bool(cam.parallel_projection),
-        }
-
-    def set_camera(self, camera):
-        cam = self.figure.scene.camera
-        for key in ("position", "focal_point", "view_up", "view_angle", "parallel_scale",
-                    "parallel_projection"):
-            if key in camera:
-                setattr(cam, key, camera[key])
-        self.figure.scene.renderer.reset_camera_clipping_range()
-        self.figure.scene.render()
+        """The camera as a JSON-compatible dict (also kept in ``session.camera``)."""
+        return self.binding.store_camera()
 
     def _on_pick(self, info):
         lines = []
@@ -268,23 +239,12 @@ class MainWindow(HasTraits):
             i, j, weight = info.edge
             lines.append(f"edge {i}-{j}: weight {weight:.4g}")
         self.readout = "   ".join(lines)
-        self.session.cursor = (float(x), float(y), float(z))
-
-    @observe("session:cursor")
-    def _cursor_moved(self, event):
-        from ._display import set_trait_if_present
-
-        for layer, visual in (self.sync.visuals.items() if self.sync else ()):
-            if layer.kind in ("anatomy", "4D series"):
-                try:
-                    set_trait_if_present(visual, ("cursor",), tuple(self.session.cursor))
-                except Exception as exc:
-                    self.report_error(exc, "Could not move the cursor")
+        self.session.move_cursor((x, y, z))
 
     # --- files and sessions ----------------------------------------------
-    def open_files(self, paths, kind=None):
-        """Open image files or result folders as layers (the file dialog, drag and drop
-        and recent files all come here); returns the new layers. Errors become dialogs."""
+    def open_files(self, paths, layer_type=None):
+        """Open image files, surfaces or result folders as layers (the file dialog, drag and
+        drop and recent files all come here); returns the new layers. Errors become dialogs."""
         added = []
         for path in paths:
             path = str(path)
@@ -292,7 +252,7 @@ class MainWindow(HasTraits):
                 self.open_session(path)
                 continue
             try:
-                layers = open_path(path, kind=kind)
+                layers = open_path(path, layer_type=layer_type)
             except Exception as exc:
                 self.report_error(exc, f"Could not open {Path(path).name}")
                 continue
@@ -371,8 +331,8 @@ class MainWindow(HasTraits):
     def save_session(self, path):
         """Save layers, display settings, camera and jobs as JSON; return the Path."""
         try:
-            if self.figure is not None:
-                self.session.camera = self.get_camera()
+            if self.binding is not None:
+                self.binding.store_camera()
             out = save_session(self.session, path)
         except Exception as exc:
             self.report_error(exc, f"Could not save the session to {path}")
@@ -393,10 +353,9 @@ class MainWindow(HasTraits):
             self.session.add_layer(layer)
         self.session.jobs[:] = list(session.jobs)
         self.session.cursor = session.cursor
-        self.session.camera = session.camera
+        self.session.title = session.title
+        self.session.camera = session.camera  # the binding points the scene's camera
         self.session.path = str(path)
-        if self.figure is not None and session.camera:
-            self.set_camera(session.camera)
         if missing:
             names = ", ".join(missing)
             self.report_error(SessionFileError(
@@ -417,18 +376,43 @@ class MainWindow(HasTraits):
         return out
 
     def colorbar_visual(self):
-        """The visual a montage's colour bar explains, picked as ``brainviz render`` picks:
-        a shown statistical map, else a shown connectome; among several, the selected
-        layer, else the last added. None when there is neither."""
-        if self.sync is None:
+        """The visual a montage's colour bar explains, picked as ``brainviz render`` picks
+        (:meth:`~brainviz.scene.binding.SceneBinding.colorbar_visual`), preferring the
+        selected layer."""
+        if self.binding is None:
             return None
         selected = self.layers_panel.selected if self.layers_panel is not None else None
-        for kind in ("statistical map", "connectome"):
-            shown = [lay for lay in self.session.layers
-                     if lay.kind == kind and lay.visible and lay in self.sync.visuals]
-            if shown:
-                return self.sync.visuals[selected if selected in shown else shown[-1]]
-        return None
+        return self.binding.colorbar_visual(selected)
+
+    def render_command(self):
+        """The ``brainviz render`` command line (a string) that draws the current scene, as the
+        export dialog's options would write it."""
+        import shlex
+
+        from ..session import render_command
+
+        self.binding.store_camera()
+        options = self.export_options
+        size = options.size_kwargs().get("size") if options.mode == "figure" else None
+        if not size:
+            size = tuple(int(v) for v in self.figure.scene.render_window.size)
+        words = render_command(self.session, output=options.path, size=size)
+        if options.transparent:
+            words.append("--transparent")
+        return shlex.join(words)
+
+    def copy_render_command(self):
+        """Put :meth:`render_command` on the clipboard; returns it (None on error)."""
+        try:
+            text = self.render_command()
+        except Exception as exc:
+            self.report_error(exc, "Could not make the render command")
+            return None
+        from pyface.qt import QtGui
+
+        QtGui.QApplication.clipboard().setText(text)
+        self.status = "Render command copied to the clipboard"
+        return text
 
     def export_dialog(self):
         ui = self.export_options.edit_traits(kind="livemodal",
@@ -510,8 +494,8 @@ class MainWindow(HasTraits):
             self._timer = None
         self.jobs_bridge.shutdown()
         self.errors.uninstall()
-        if self.sync is not None:
-            self.sync.close()
+        if self.binding is not None:
+            self.binding.close()
 
     # --- view -----------------------------------------------------------------
     def traits_view(self):

@@ -14,7 +14,7 @@ from traitsui.api import (
 )
 from traitsui.table_column import ObjectColumn
 
-from ..model import JobState, Session
+from ..model import JobState, LabelLayer, MaskLayer, SeriesLayer, Session
 
 __all__ = ["JobForm", "DecodingForm", "RegionForm", "ConnectivityForm", "JobsPanel", "jsonable",
            "input_names"]
@@ -105,13 +105,13 @@ class JobForm(HasTraits):
         return not self.problem
 
     def _get_series_names(self):
-        return [lay.name for lay in self.session.layers_of_kind("4D series")] if self.session else []
+        return [lay.name for lay in self.session.layers_of_type(SeriesLayer)] if self.session else []
 
     def _get_mask_names(self):
-        return [_NONE] + ([lay.name for lay in self.session.layers_of_kind("mask")] if self.session else [])
+        return [_NONE] + ([lay.name for lay in self.session.layers_of_type(MaskLayer)] if self.session else [])
 
     def _get_atlas_names(self):
-        return [lay.name for lay in self.session.layers_of_kind("label image", "components")] \
+        return [lay.name for lay in self.session.layers_of_type(LabelLayer)] \
             if self.session else []
 
     def job_class(self):

@@ -110,7 +110,7 @@ def _notify_first_frame(window, path):
         os.replace(tmp, path)
 
     def on_end(obj, event):
-        if "done" not in state and window.sync is not None and window.sync.visuals:
+        if "done" not in state and window.binding is not None and window.binding.visuals:
             state["done"] = True
             render_window.remove_observer(state["id"])
             write()

@@ -12,6 +12,7 @@ def main_menubar():
              Action(name="Sa&ve session...", action="do_save_session"),
              Separator(),
              Action(name="&Export figure...", action="do_export"),
+             Action(name="Copy &render command", action="do_copy_render_command"),
              Separator(),
              Action(name="&Quit", action="do_quit"),
              name="&File"),
@@ -47,6 +48,9 @@ class MainHandler(Handler):
 
     def do_export(self, info):
         self._win(info).export_dialog()
+
+    def do_copy_render_command(self, info):
+        self._win(info).copy_render_command()
 
     def do_demo(self, info):
         self._win(info).load_demo()

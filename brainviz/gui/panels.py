@@ -11,16 +11,17 @@ from traits.api import (
     Any, Button, Float, HasTraits, Instance, List, Str, observe,
 )
 from traitsui.api import (
-    EnumEditor, HGroup, InstanceEditor, Item, RangeEditor, TableEditor, VGroup,
+    EnumEditor, HGroup, InstanceEditor, Item, RangeEditor, TableEditor, TextEditor, VGroup,
     View, spring,
 )
 from traitsui.extras.checkbox_column import CheckboxColumn
 from traitsui.table_column import ObjectColumn
 
+from .. import model
 from ..model import Layer, Session
-from .session import recent_files
+from ..session import recent_files
 
-__all__ = ["LayersPanel", "CachePanel", "layer_view", "format_bytes"]
+__all__ = ["LayersPanel", "CachePanel", "layer_view", "control_names", "format_bytes"]
 
 
 def format_bytes(n):
@@ -32,29 +33,90 @@ def format_bytes(n):
         n /= 1024
 
 
-def layer_view():
-    """The properties view of the selected layer (slider and text box linked)."""
-    return View(
-        VGroup(
-            Item("name"),
-            Item("kind_label", style="readonly", label="Kind"),
-            Item("visible"),
-            Item("opacity", editor=RangeEditor(low=0.0, high=1.0, mode="slider")),
-            Item("colormap", label="Colour map"),
-            Item("threshold", editor=RangeEditor(low_name="threshold_low", high_name="threshold_high",
-                                                  mode="slider", format_str="%.3g"),
-                 visible_when="has_threshold"),
-            Item("show_isosurface", label="3D blobs", visible_when="kind_label == 'statistical map'"),
-            Item("show_colorbar", label="Colour bar", visible_when="kind_label == 'statistical map'"),
-            Item("edge_percentile", label="Edges",
-                 tooltip="Edges drawn: the strongest as a percentile (95%) or above a weight (0.3)",
-                 visible_when="kind_label == 'connectome'"),
-            Item("frame", editor=RangeEditor(low_name="frame_low", high_name="frame_high",
-                                              mode="slider", is_float=False),
-                 visible_when="frame_high > 0"),
-            Item("summary_text", style="readonly", show_label=False, resizable=True),
-        ),
-    )
+#: What the layer panel calls each display setting (the setting's own name otherwise).
+_CONTROL_LABELS = {
+    "cmap": "Colour map", "vmin": "Min", "vmax": "Max", "show_slices": "Slices",
+    "show_isosurface": "3D blobs", "isosurface_opacity": "Blob opacity",
+    "show_colorbar": "Colour bar", "colorbar_title": "Colour bar title", "two_sided": "Two-sided",
+    "symmetric": "Symmetric range", "node_size": "Node size (mm)", "edge_width": "Edge width (mm)",
+    "edge_mode": "Edges as", "show_nodes": "Nodes", "show_labels": "Node labels",
+    "show_legend": "Legend", "surface_opacity": "Surface opacity", "mesh": "Mesh",
+    "region": "Region", "frame": "Frame", "shell": "Outline", "color": "Outline colour",
+}
+
+_THRESHOLD_TIP = 'A number, or a percentile of the absolute values such as "95%"'
+
+
+def _auto_or_float(text):
+    text = str(text).strip()
+    if text.lower() in ("", "auto", "none"):
+        return None
+    return float(text)
+
+
+def _control(layer_cls, name):
+    """The control(s) of one display setting: an Item, or a list of Items (threshold: text box
+    and slider, both setting ``threshold``)."""
+    label = _CONTROL_LABELS.get(name, name.replace("_", " ").capitalize())
+    trait = layer_cls.class_traits()[name]
+    if name == "threshold" and layer_cls.class_traits().get("threshold_high") is not None:
+        return [
+            Item("threshold", label="Threshold", tooltip=_THRESHOLD_TIP,
+                 editor=TextEditor(auto_set=False, enter_set=True,
+                                   evaluate=lambda t: _auto_or_float(t) if "%" not in t else t)),
+            Item("threshold_number", show_label=False, tooltip="Drag to set the threshold",
+                 editor=RangeEditor(low=0.0, high_name="threshold_high", mode="slider",
+                                    format_str="%.4g")),
+        ]
+    if name in ("vmin", "vmax") or (name == "threshold" and trait.handler is not None
+                                    and "Union" in type(trait.handler).__name__):
+        return Item(name, label=label, tooltip="A number, or empty for automatic",
+                    editor=TextEditor(auto_set=False, enter_set=True, evaluate=_auto_or_float,
+                                      format_func=lambda v: "auto" if v is None else f"{v:.6g}"))
+    if name == "threshold":  # glass brain: a number, a percentile, or empty for automatic
+        return Item(name, label=label, tooltip=_THRESHOLD_TIP + "; empty: automatic",
+                    editor=TextEditor(auto_set=False, enter_set=True,
+                                      evaluate=lambda t: t if "%" in t else _auto_or_float(t),
+                                      format_func=lambda v: "auto" if v is None else str(v)))
+    if name == "frame":
+        return Item(name, label=label, editor=RangeEditor(low=0, high_name="frame_high",
+                                                          mode="slider", is_float=False))
+    if name == "mesh":
+        return Item(name, label=label, editor=EnumEditor(name="mesh_names"))
+    if name == "region":
+        return Item(name, label=label, editor=EnumEditor(name="region_choices"))
+    if name in ("opacity", "isosurface_opacity", "surface_opacity"):
+        return Item(name, label=label, editor=RangeEditor(low=0.0, high=1.0, mode="slider"))
+    return Item(name, label=label)
+
+
+def control_names(layer_cls):
+    """The layer traits the panel's controls set (each a display setting, or the threshold slider)."""
+    names = []
+    for name in layer_cls.display_trait_names():
+        items = _control(layer_cls, name)
+        names += [item.name for item in (items if isinstance(items, list) else [items])]
+    return names
+
+
+def layer_view(layer_cls):
+    """The controls of a layer class: one per display setting, nothing else (each is drawn by
+    the layer's visual: see :mod:`brainviz.scene.binding`)."""
+    items = [Item("name"), Item("kind_label", style="readonly", label="Kind")]
+    for name in layer_cls.display_trait_names():
+        control = _control(layer_cls, name)
+        items += control if isinstance(control, list) else [control]
+    items.append(Item("summary_text", style="readonly", show_label=False, resizable=True))
+    return View(VGroup(*items))
+
+
+def _register_views():
+    """Give every layer class its controls view ("controls"), without traitsui in the model."""
+    for cls in model.LAYER_TYPES.values():
+        cls.class_trait_view("controls", layer_view(cls))
+
+
+_register_views()
 
 
 class LayersPanel(HasTraits):
@@ -85,6 +147,16 @@ class LayersPanel(HasTraits):
     def _add_fired(self):
         self.window.open_files_dialog()
 
+    def _selected_changed(self):
+        # another kind of layer has other controls: the column may need to widen
+        window = self.window
+        if window is not None and getattr(window, "ui", None) is not None:
+            from pyface.api import GUI
+
+            from ._layout import size_columns
+
+            GUI.invoke_later(size_columns, window)
+
     def _remove_fired(self):
         if self.selected is not None and self.selected in self.session.layers:
             self.session.remove_layer(self.selected)
@@ -107,7 +179,7 @@ class LayersPanel(HasTraits):
             columns=[
                 CheckboxColumn(name="visible", label="Show", editable=True, width=0.12),  # ~45 px
                 ObjectColumn(name="name", label="Layer", editable=False, width=0.48),
-                ObjectColumn(name="kind", label="Kind", editable=False, width=0.3),
+                ObjectColumn(name="kind_label", label="Kind", editable=False, width=0.3),
             ],
             selected="selected",
             sortable=False,
@@ -125,7 +197,7 @@ class LayersPanel(HasTraits):
                             springy=True),
                        Item("open_recent", show_label=False, enabled_when="recent")),
                 Item("object.session.layers", editor=table, show_label=False, height=160),
-                Item("selected", style="custom", editor=InstanceEditor(view=layer_view()),
+                Item("selected", style="custom", editor=InstanceEditor(view="controls"),
                      show_label=False, visible_when="selected is not None"),
                 scrollable=True,
             ),

@@ -3,7 +3,8 @@
 Names bound in the shell:
 
 ``bv``
-    :mod:`brainviz.mlab`, the scripting API (``bv.stat_map(img, figure=fig)``).
+    :mod:`brainviz.mlab`, the scripting API: ``bv.stat_map(img, figure=fig)`` adds a layer
+    to the window's session (it shows in the layers panel and in saved sessions).
 ``mlab``
     :mod:`mayavi.mlab`, for anything brainviz.mlab does not wrap.
 ``fig``
@@ -26,10 +27,8 @@ def shell_namespace(window):
     """Return the names preloaded in the shell for ``window``."""
     from mayavi import mlab
 
-    try:
-        from .. import mlab as bv
-    except ImportError:  # the scripting API is missing: the shell still works
-        bv = None
+    from .. import mlab as bv
+
     return {
         "bv": bv,
         "mlab": mlab,

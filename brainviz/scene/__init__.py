@@ -1,9 +1,11 @@
 """3D scenes: Mayavi/TVTK pipelines for brain volumes, maps, surfaces and graphs.
 
-Every visual is a :class:`traits.api.HasTraits` object drawn once into a
-Mayavi figure and restyled in place through its traits (threshold, colour
-map, opacity, visibility, cursor). Everything is placed in world millimetres
-(RAS+) from the image affine.
+A :class:`brainviz.model.Session` is drawn by :func:`~brainviz.scene.binding.bind`
+(or :func:`~brainviz.scene.binding.draw_session`): each layer class maps to a
+visual class, and each visual says which of its attributes applies each display
+trait of its layer. Every visual is a :class:`traits.api.HasTraits` object drawn
+once into a Mayavi figure and restyled in place; everything is placed in world
+millimetres (RAS+) from the image affine.
 
 Public names are resolved lazily, so ``import brainviz.scene`` does not load
 VTK until a visual is used.
@@ -13,13 +15,19 @@ import lazy_loader as lazy
 # sub-module -> the public names it defines
 _SUBMOD_ATTRS = {
     "_figure": [
-        "new_figure", "get_figure", "disable_render", "figure_visuals", "screenshot", "Visual",
+        "new_figure", "get_figure", "disable_render", "figure_visuals", "screenshot",
+    ],
+    "_base": [
+        "Visual",
+    ],
+    "binding": [
+        "bind", "binding_for", "draw_session", "visual_class_for", "SceneBinding",
     ],
     "volume": [
-        "AnatomyVisual",
+        "AnatomyVisual", "SeriesVisual",
     ],
     "statmap": [
-        "StatMapVisual",
+        "StatMapVisual", "MaskVisual",
     ],
     "surface": [
         "SurfaceVisual",

@@ -1,4 +1,4 @@
-"""Figure helpers shared by every visual: figures, batched rendering, the base class.
+"""Figures: make one, batch its rendering, grab its pixels, list the visuals in it.
 
 Every visual draws into a Mayavi figure (:class:`mayavi.core.scene.Scene`), the
 same object :func:`mayavi.mlab.figure` returns, so brainviz and ``mayavi.mlab``
@@ -8,8 +8,6 @@ import contextlib
 import os
 import weakref
 
-import numpy as np
-from traits.api import Any, Bool, HasTraits, Str, TraitType
 
 __all__ = [
     "get_figure",
@@ -18,9 +16,6 @@ __all__ = [
     "render",
     "figure_visuals",
     "screenshot",
-    "Visual",
-    "lut_table",
-    "Colormap",
 ]
 
 
@@ -144,104 +139,7 @@ def _register(figure, visual):
     _VISUALS.setdefault(figure, weakref.WeakSet()).add(visual)
 
 
-def lut_table(name, n=256):
-    """Return the colour table ``name`` as an (n, 4) uint8 RGBA array (see
-    :func:`brainviz.scene.colors.get_lut`)."""
-    from .colors import get_lut
-
-    return np.asarray(get_lut(name, n=n), dtype=np.uint8)
-
-
-class Colormap(TraitType):
-    """A colour map name, checked on assignment: a bad name raises ParameterError at once."""
-
-    default_value_type = 0
-    info_text = "a colour map name"
-
-    def __init__(self, default_value="cold_hot", **metadata):
-        super().__init__(default_value, **metadata)
-
-    def validate(self, obj, name, value):
-        from .colors import check_colormap
-
-        return check_colormap(value, parameter=f"The {name!r} parameter: colour map")
-
-
-class Visual(HasTraits):
-    """Base class of brainviz visuals: drawn once into a figure, restyled through traits.
-
-    Subclasses build their Mayavi/TVTK pipeline in ``_build`` with rendering
-    disabled and update it in place from trait handlers.
-    """
-
-    #: The Mayavi figure (Scene) the visual draws into.
-    figure = Any()
-
-    #: Show or hide the whole visual.
-    visible = Bool(True)
-
-    #: A name for legends and the GUI.
-    name = Str()
-
-    def _setup(self, figure):
-        self.figure = get_figure(figure)
-        _register(self.figure, self)
-
-    def render(self):
-        """Render the figure (no-op while rendering is disabled)."""
-        render(self.figure)
-
-    @property
-    def bounds(self):
-        """World bounds in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
-        raise NotImplementedError
-
-    def value_at(self, xyz_mm):
-        """Return the visual's value(s) at world point(s) ``xyz_mm`` (mm); NaN outside."""
-        raise NotImplementedError
-
-    def _actors(self):
-        return []
-
-    def remove(self):
-        """Remove the visual's objects from its figure."""
-        with disable_render(self.figure):
-            for obj in self._pipeline_roots():
-                try:
-                    obj.remove()
-                except Exception:  # already removed with its parent
-                    pass
-            for actor in self._actors():
-                self.figure.scene.remove_actor(actor)
-        vis = _VISUALS.get(self.figure)
-        if vis is not None:
-            vis.discard(self)
-
-    def _pipeline_roots(self):
-        return []
-
-
-def display_range(vmin, vmax, symmetric, abs_max):
-    """The (low, high) values a map's colour map spans.
-
-    Symmetric maps span ``[-|vmax|, |vmax|]`` (``abs_max``, the data's largest
-    absolute value, when ``vmax`` is 0); others span ``[vmin, vmax]``.
-    """
-    if symmetric:
-        top = abs(float(vmax)) or float(abs_max)
-        return -top, top
-    return float(vmin), float(vmax)
-
-
-def as_points(xyz_mm):
-    """Return ``xyz_mm`` as an (n, 3) float array and whether a single point was given."""
-    pts = np.asarray(xyz_mm, dtype=float)
-    single = pts.ndim == 1
-    pts = np.atleast_2d(pts)
-    if pts.shape[-1] != 3:
-        from ..exceptions import DimensionError
-
-        raise DimensionError(
-            f"xyz_mm must be (3,) or (n, 3) world coordinates in mm; got shape {pts.shape}"
-        )
-    return pts, single
+def _unregister(figure, visual):
+    found = _VISUALS.get(figure)
+    if found is not None:
+        found.discard(visual)

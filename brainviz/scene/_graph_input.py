@@ -4,7 +4,6 @@ Kept apart from :mod:`brainviz.scene.connectome` so that the rules (what is
 an edge, what a percentile threshold means, which nodes lie outside the
 brain) are tested without rendering.
 """
-import functools
 import re
 import warnings
 
@@ -14,7 +13,7 @@ from ..exceptions import (BrainvizWarning, DataValueError, DimensionError, Param
                           ShapeMismatchError)
 
 __all__ = ["check_graph", "candidate_edges", "resolve_threshold", "nodes_outside_brain", "warn_outside_brain",
-           "resolve_node_colors", "check_node_size", "check_edge_vmax",
+           "resolve_node_colors", "check_node_size", "check_vmax",
            "BRAIN_BOUNDING_BOX"]
 
 #: MNI152 brain bounding box (xmin, xmax, ymin, ymax, zmin, zmax) in mm, used when no brain mask is available.
@@ -107,12 +106,12 @@ def candidate_edges(matrix, *, directed=False):
     return i[order], j[order], w[order]
 
 
-def resolve_threshold(edge_threshold, matrix, *, directed=False):
-    """Turn ``edge_threshold`` into a number: edges with ``|weight| >= value`` are shown.
+def resolve_threshold(threshold, matrix, *, directed=False):
+    """Turn ``threshold`` into a number: edges with ``|weight| >= value`` are shown.
 
     Parameters
     ----------
-    edge_threshold : None, float or str
+    threshold : None, float or str
         None shows every non-zero edge (returns 0). A number >= 0 is an
         absolute threshold on ``|weight|``. A string such as ``"95%"`` is a
         percentile of the absolute off-diagonal weights (the upper triangle,
@@ -134,72 +133,28 @@ def resolve_threshold(edge_threshold, matrix, *, directed=False):
     >>> resolve_threshold("50%", m), resolve_threshold(2.5, m)
     (2.0, 2.5)
     """
-    if edge_threshold is None:
+    if threshold is None:
         return 0.0
-    if isinstance(edge_threshold, str):
-        match = _PERCENT.match(edge_threshold)
+    if isinstance(threshold, str):
+        match = _PERCENT.match(threshold)
         if match is None:
             raise ParameterError(
-                f"edge_threshold must be a number >= 0 or a percentile string such as '95%'; got {edge_threshold!r}"
+                f"threshold must be a number >= 0 or a percentile string such as '95%'; got {threshold!r}"
             )
         pct = float(match.group(1))
         if not 0.0 <= pct <= 100.0:
-            raise ParameterError(f"edge_threshold percentile must be within 0% and 100%; got {edge_threshold!r}")
-        n = matrix.shape[0]
-        if directed:
-            values = np.abs(matrix[~np.eye(n, dtype=bool)])
-        else:
-            values = np.abs(matrix[np.triu_indices(n, k=1)])
-        return float(np.percentile(values, pct)) if values.size else 0.0
-    if isinstance(edge_threshold, (bool, np.bool_)) or not isinstance(edge_threshold, (int, float, np.number)):
+            raise ParameterError(f"threshold percentile must be within 0% and 100%; got {threshold!r}")
+        from ..model import graph_threshold
+
+        return graph_threshold(threshold, matrix, directed=directed)
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, (int, float, np.number)):
         raise ParameterError(
-            f"edge_threshold must be None, a number >= 0 or a percentile string such as '95%'; got {edge_threshold!r}"
+            f"threshold must be None, a number >= 0 or a percentile string such as '95%'; got {threshold!r}"
         )
-    value = float(edge_threshold)
+    value = float(threshold)
     if not np.isfinite(value) or value < 0:
-        raise ParameterError(f"edge_threshold must be a finite number >= 0 (a threshold on |weight|); got {edge_threshold!r}")
+        raise ParameterError(f"threshold must be a finite number >= 0 (a threshold on |weight|); got {threshold!r}")
     return value
-
-
-_MASK_CACHE_NAME = "mni152_brain_mask_dilated_v1.npz"
-
-
-@functools.lru_cache(maxsize=1)
-def _brain_mask():
-    """(boolean mask dilated by the tolerance, inverse affine), or None when no mask can be loaded.
-
-    The dilated mask is kept in the demo-data folder after its first use:
-    loading it through nilearn imports nilearn, scikit-learn and pandas (over a
-    second), which the window's start-up should not pay for a warning check.
-    """
-    from .._config import get_data_dir
-    from ._mask_files import load_mask, save_mask
-
-    path = get_data_dir() / _MASK_CACHE_NAME
-    stored = load_mask(path)
-    if stored is not None and "inverse" in stored[1]:
-        return stored[0], np.asarray(stored[1]["inverse"], dtype=float)
-    computed = _compute_brain_mask()
-    if computed is not None:
-        save_mask(path, computed[0], inverse=computed[1])
-    return computed
-
-
-def _compute_brain_mask():
-    try:
-        from ..data import load_brain_mask
-
-        mask = load_brain_mask()
-        data = np.asarray(mask.get_data()) > 0.5
-        affine = np.asarray(mask.affine, dtype=float)
-    except Exception:  # noqa: BLE001 - the data layer may be unavailable: fall back to a box
-        return None
-    from scipy import ndimage
-
-    voxel = float(np.min(np.abs(np.linalg.eigvals(affine[:3, :3]))))
-    iterations = max(1, int(round(OUTSIDE_TOLERANCE_MM / voxel)))
-    dilated = ndimage.binary_dilation(data, iterations=iterations)
-    return dilated, np.linalg.inv(affine)
 
 
 def nodes_outside_brain(coords):
@@ -210,7 +165,9 @@ def nodes_outside_brain(coords):
     box :data:`BRAIN_BOUNDING_BOX` (with the same tolerance).
     """
     coords = np.asarray(coords, dtype=float).reshape(-1, 3)
-    mask = _brain_mask()
+    from ..data._masks import dilated_brain_mask
+
+    mask = dilated_brain_mask(OUTSIDE_TOLERANCE_MM)
     if mask is None:
         b = np.asarray(BRAIN_BOUNDING_BOX)
         lo, hi = b[0::2] - OUTSIDE_TOLERANCE_MM, b[1::2] + OUTSIDE_TOLERANCE_MM
@@ -255,11 +212,11 @@ def check_node_size(value, n):
         raise ShapeMismatchError(f"node_size must have one entry per node ({n}); got {arr.size}")
 
 
-def check_edge_vmax(value):
-    """Validate ``edge_vmax``: None or a positive number."""
+def check_vmax(value):
+    """Validate ``vmax``: None or a positive number."""
     if value is not None and (not np.isscalar(value) or isinstance(value, str)
                               or not np.isfinite(float(value)) or float(value) <= 0):
-        raise ParameterError(f"edge_vmax must be None or a positive number; got {value!r}")
+        raise ParameterError(f"vmax must be None or a positive number; got {value!r}")
 
 
 def resolve_node_colors(node_color, n, *, networks=None, node_cmap="viridis", default=(0.3, 0.3, 0.3)):

@@ -8,7 +8,9 @@ their own, outside every panel: they can never overlap a brain.
 """
 import numpy as np
 
-from ..exceptions import ExportError, ParameterError
+from ..exceptions import ParameterError
+from ._render import _check_pixels, _scene, _WindowState, render_image, resolve_size
+from ._writers import check_output_path, write_image
 
 __all__ = ["render_montage", "save_montage", "colorbar_spec", "DEFAULT_MONTAGE_WIDTH"]
 
@@ -80,26 +82,14 @@ def _spec_from(obj):
                     "title": obj.get("title")}
         except KeyError as exc:
             raise ParameterError(f"colorbar dict needs 'vmin' and 'vmax'; missing {exc}") from None
-    # A brainviz visual: its colour map name and range (a statistical map's
-    # cmap/vmin/vmax/threshold, a connectome's colormap/edge_vmax/threshold_value).
-    cmap = getattr(obj, "cmap", None) or getattr(obj, "colormap", None)
-    if isinstance(cmap, str):
-        vmax = getattr(obj, "vmax", None)
-        vmin = getattr(obj, "vmin", None)
-        if vmax is None:
-            vmax = getattr(obj, "edge_vmax", None)
-        lut = getattr(obj, "edge_lut", None)
-        if vmax is None and lut is not None:
-            vmin, vmax = lut.table_range
-        if vmax is not None:
-            vmin = -float(vmax) if vmin is None else vmin
-            threshold = getattr(obj, "threshold", None)
-            if not isinstance(threshold, (int, float)):
-                threshold = getattr(obj, "threshold_value", None)
-            title = getattr(obj, "colorbar_title", None) or getattr(obj, "title", None) \
-                or getattr(obj, "name", None) or None
-            return {"lut": _lut_from_name(cmap), "vmin": vmin, "vmax": vmax, "threshold": threshold,
-                    "two_sided": bool(getattr(obj, "two_sided", True)), "title": title}
+    # A brainviz visual with a colour map: its range and threshold as drawn.
+    cmap = getattr(obj, "cmap", None)
+    if isinstance(cmap, str) and hasattr(obj, "data_range"):
+        vmin, vmax = obj.data_range
+        title = getattr(obj, "colorbar_title", None) or getattr(obj, "name", None) or None
+        return {"lut": _lut_from_name(cmap), "vmin": vmin, "vmax": vmax,
+                "threshold": getattr(obj, "threshold_value", None),
+                "two_sided": bool(getattr(obj, "two_sided", True)), "title": title}
     # Any Mayavi module: its scalar LUT manager.
     manager = getattr(getattr(obj, "module_manager", None), "scalar_lut_manager", None)
     if manager is None:
@@ -232,7 +222,6 @@ def _content_zoom(figure, views, point_camera, aspect, probe_width=192):
     probe render of each view finds the drawn pixels; one zoom for all views
     keeps the same scale in every panel.
     """
-    from .export import render_image
 
     width = probe_width
     height = max(8, int(round(width / aspect)))
@@ -288,7 +277,6 @@ def render_montage(figure=None, views=("left", "right", "superior"), ncols=None,
     from PIL import Image, ImageDraw
 
     from . import views as views_module
-    from .export import _WindowState, _scene, render_image, resolve_size
 
     views = _check_views(views)
     if fit not in ("content", "bounds"):
@@ -340,7 +328,6 @@ def render_montage(figure=None, views=("left", "right", "superior"), ncols=None,
         height = title_h + nrows * (label_h + panel_h) + cbar_h
     else:
         panel_h = (height - title_h - cbar_h) // nrows - label_h
-    from .export import _check_pixels
 
     _check_pixels(width, height, "montage size")
     if panel_h < 1 or panel_w < 1:
@@ -474,19 +461,7 @@ def save_montage(path, figure=None, views=("left", "right", "superior"), ncols=N
     drawn pixels, so that the widest view just fits: the brain has the same
     size in every panel.
     """
-    from .export import RASTER_FORMATS, check_output_path, write_image
-
-    path, ext = check_output_path(path)
-    if ext not in RASTER_FORMATS:
-        raise ExportError(
-            f"Cannot write the montage {str(path)!r}: montages are raster images; use one of "
-            f"{', '.join(RASTER_FORMATS)}"
-        )
-    if transparent and RASTER_FORMATS[ext] == "JPEG":
-        raise ExportError(
-            f"Cannot write {str(path)!r} with a transparent background: JPEG has no alpha "
-            "channel; use .png or .tiff"
-        )
+    path, ext = check_output_path(path, transparent=transparent, montage=True)
     pixels, layout = render_montage(
         figure, views, ncols=ncols, size=size, width_mm=width_mm, dpi=dpi,
         transparent=transparent, colorbar=colorbar, colorbar_title=colorbar_title, title=title,

@@ -5,29 +5,51 @@ nothing here renders, so these helpers need neither Mayavi nor VTK.
 """
 import os
 import tempfile
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
 
 from ..exceptions import ExportError, ParameterError
 
-__all__ = ["RASTER_FORMATS", "VECTOR_FORMATS", "FORMATS", "check_output_path", "write_image"]
+__all__ = ["EXPORT_FORMATS", "ImageFormat", "RASTER_FORMATS", "VECTOR_FORMATS", "FORMATS",
+           "check_output_path", "write_image"]
 
+#: What a file format can hold: ``name`` (Pillow's, for raster formats), ``raster``
+#: (pixels, written by Pillow) or vector (GL2PS, ``gl2ps`` its format code), ``alpha``
+#: (a transparent background), ``dpi`` (a resolution stored in the file), ``montage``
+#: (montages are raster images).
+ImageFormat = namedtuple("ImageFormat", "name raster alpha dpi montage gl2ps")
+
+#: Every format figures are written in, by extension: the CLI, the export dialog,
+#: ``savefig`` and montages all ask this table.
+EXPORT_FORMATS = {
+    ".png": ImageFormat("PNG", True, True, True, True, None),
+    ".tif": ImageFormat("TIFF", True, True, True, True, None),
+    ".tiff": ImageFormat("TIFF", True, True, True, True, None),
+    ".jpg": ImageFormat("JPEG", True, False, True, True, None),
+    ".jpeg": ImageFormat("JPEG", True, False, True, True, None),
+    ".pdf": ImageFormat("PDF", False, False, False, False, 2),
+    ".svg": ImageFormat("SVG", False, False, True, False, 4),
+    ".eps": ImageFormat("EPS", False, False, False, False, 1),
+}
 #: Extension -> Pillow format of the raster formats.
-RASTER_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG"}
+RASTER_FORMATS = {ext: f.name for ext, f in EXPORT_FORMATS.items() if f.raster}
 #: Extension -> GL2PS file format code (vtkGL2PSExporter: EPS=1, PDF=2, SVG=4).
-VECTOR_FORMATS = {".pdf": 2, ".svg": 4, ".eps": 1}
+VECTOR_FORMATS = {ext: f.gl2ps for ext, f in EXPORT_FORMATS.items() if not f.raster}
 #: Every extension savefig writes.
-FORMATS = tuple(RASTER_FORMATS) + tuple(VECTOR_FORMATS)
+FORMATS = tuple(EXPORT_FORMATS)
 
 _MM_PER_INCH = 25.4
 
 
-def check_output_path(path):
+def check_output_path(path, transparent=False, montage=False):
     """Return ``(Path, extension)`` for an output file, or raise :class:`ExportError`.
 
-    The extension must be one of :data:`FORMATS` (case-insensitive); the folder
-    must exist and be writable, and the path must not be a folder.
+    The extension must be one of :data:`FORMATS` (case-insensitive) and its
+    format must hold what is asked (a transparent background, a montage: see
+    :data:`EXPORT_FORMATS`); the folder must exist and be writable, and the
+    path must not be a folder.
     """
     try:
         path = Path(os.fspath(path)).expanduser()
@@ -39,6 +61,15 @@ def check_output_path(path):
             f"Cannot write {str(path)!r}: unknown image extension {path.suffix or '(none)'!r}; "
             f"use one of {', '.join(FORMATS)}"
         )
+    fmt = EXPORT_FORMATS[ext]
+    if montage and not fmt.montage:
+        raise ExportError(
+            f"Cannot write the montage {str(path)!r}: montages are raster images; use one of "
+            f"{', '.join(e for e, f in EXPORT_FORMATS.items() if f.montage)}")
+    if transparent and not fmt.alpha:
+        raise ExportError(
+            f"Cannot write {str(path)!r} with a transparent background: {fmt.name} has no alpha "
+            f"channel here; use one of {', '.join(e for e, f in EXPORT_FORMATS.items() if f.alpha)}")
     if path.is_dir():
         raise ExportError(f"Cannot write {str(path)!r}: it is a folder, expected a file name")
     folder = path.parent if str(path.parent) else Path(".")
@@ -85,20 +116,15 @@ def write_image(pixels, path, dpi=None):
     """
     from PIL import Image
 
-    path, ext = check_output_path(path)
-    if ext not in RASTER_FORMATS:
-        raise ExportError(f"write_image writes {', '.join(RASTER_FORMATS)}; got {str(path)!r}")
     pixels = np.asarray(pixels)
     if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
         raise ParameterError(
             f"pixels must be an (height, width, 3 or 4) uint8 array; got {pixels.shape} {pixels.dtype}"
         )
+    path, ext = check_output_path(path, transparent=pixels.shape[2] == 4)
+    if ext not in RASTER_FORMATS:
+        raise ExportError(f"write_image writes {', '.join(RASTER_FORMATS)}; got {str(path)!r}")
     fmt = RASTER_FORMATS[ext]
-    if fmt == "JPEG" and pixels.shape[2] == 4:
-        raise ExportError(
-            f"Cannot write {str(path)!r} with a transparent background: JPEG has no alpha "
-            "channel; use .png or .tiff"
-        )
     image = Image.fromarray(pixels, mode="RGBA" if pixels.shape[2] == 4 else "RGB")
     options = {}
     if dpi is not None:

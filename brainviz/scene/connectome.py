@@ -15,7 +15,6 @@ NaN weights are no edge (with a warning); nodes outside the MNI brain are
 drawn with a warning naming them; a threshold that hides every edge draws no
 edge and warns with :class:`~brainviz.exceptions.EmptyOverlayWarning`.
 """
-import contextlib
 import warnings
 
 import numpy as np
@@ -23,7 +22,8 @@ from traits.api import Any, Array, Bool, Enum, Float, Int, List, Range, TraitTyp
 
 from ..exceptions import EmptyOverlayWarning
 from . import _graph_input as gi
-from ._figure import Visual, as_points
+from ._base import Visual, as_points
+from ._figure import disable_render
 from .colors import check_colormap, get_lut
 
 __all__ = ["ConnectomeVisual", "DEFAULT_NODE_COLOR", "AUTO_TUBE_LIMIT"]
@@ -35,18 +35,6 @@ AUTO_TUBE_LIMIT = 3000
 
 #: Node colour when no colours or networks are given.
 DEFAULT_NODE_COLOR = (0.3, 0.3, 0.3)
-
-
-@contextlib.contextmanager
-def _batch(figure):
-    """Build with rendering off; render once at the end (tvtk renders when disable_render goes False)."""
-    scene = figure.scene
-    was_disabled = bool(scene.disable_render)
-    scene.disable_render = True
-    try:
-        yield
-    finally:
-        scene.disable_render = was_disabled
 
 
 def _segments(kept):
@@ -84,11 +72,11 @@ def _check_node_size(obj, value):
 
 
 def _check_cmap(obj, value):
-    check_colormap(value, parameter="colormap")
+    check_colormap(value, parameter="cmap")
 
 
 def _check_vmax(obj, value):
-    gi.check_edge_vmax(value)
+    gi.check_vmax(value)
 
 
 class ConnectomeVisual(Visual):
@@ -102,8 +90,8 @@ class ConnectomeVisual(Visual):
         edge with a warning.
     coords : array-like of shape (n, 3)
         Node positions in MNI millimetres (RAS+).
-    edge_threshold : None, float or str, default=None
-        Show the edges with ``|weight| >= edge_threshold``; a string such as
+    threshold : None, float or str, default=None
+        Show the edges with ``|weight| >= threshold``; a string such as
         ``"95%"`` is a percentile of the absolute off-diagonal weights (as in
         nilearn's ``plot_connectome``). None shows every non-zero edge.
     node_size : float or array of shape (n,), default=6.0
@@ -118,9 +106,9 @@ class ConnectomeVisual(Visual):
         own qualitative colour (see :attr:`network_colors`).
     labels : sequence of n str, optional
         Node names, drawn when ``show_labels`` is True and reported by picking.
-    colormap : str, default="cold_hot"
-        Edge colour map (diverging); the range is symmetric, ``(-edge_vmax, edge_vmax)``.
-    edge_vmax : float, optional
+    cmap : str, default="cold_hot"
+        Edge colour map (diverging); the range is symmetric, ``(-vmax, vmax)``.
+    vmax : float, optional
         Half-width of the colour range; the largest ``|weight|`` by default.
     edge_width : float, default=1.2
         Tube radius (mm) of the strongest edge; weaker edges are thinner, down
@@ -157,18 +145,25 @@ class ConnectomeVisual(Visual):
     >>> c = ConnectomeVisual(m, [(-40, 0, 0), (40, 0, 0), (0, 50, 10)], figure=fig)
     >>> c.n_edges_shown
     3
-    >>> c.edge_threshold = "50%"
+    >>> c.threshold = "50%"
     >>> c.n_edges_shown
     2
     >>> mlab.close(fig)
     """
 
-    edge_threshold = _Checked(_check_threshold)
+    layer_handlers = {
+        "visible": "visible", "opacity": "opacity", "cmap": "cmap", "threshold": "threshold",
+        "vmax": "vmax", "node_size": "node_size", "edge_width": "edge_width",
+        "edge_mode": "edge_mode", "show_nodes": "show_nodes", "show_labels": "show_labels",
+        "show_legend": "show_legend",
+    }
+
+    threshold = _Checked(_check_threshold)
     node_size = _Checked(_check_node_size, 6.0)
     node_color = _Checked(lambda obj, value: obj._node_colors_for(value) if obj.n_nodes else None, "auto")
     node_cmap = _Checked(_check_cmap, "viridis")
-    colormap = _Checked(_check_cmap, "cold_hot")
-    edge_vmax = _Checked(_check_vmax)
+    cmap = _Checked(_check_cmap, "cold_hot")
+    vmax = _Checked(_check_vmax)
     edge_width = Range(0.01, 50.0, 1.2)
     edge_mode = Enum("auto", "tube", "line")
     opacity = Range(0.0, 1.0, 1.0)
@@ -197,10 +192,21 @@ class ConnectomeVisual(Visual):
     label_actor = Any()
     legend_actor = Any()
 
-    def __init__(self, matrix, coords, *, edge_threshold=None, node_size=6.0, node_color="auto",
-                 networks=None, labels=None, colormap="cold_hot", edge_vmax=None, edge_width=1.2,
+    @classmethod
+    def layer_data(cls, layer):
+        data = layer.data
+        return (data["matrix"], data["coords"])
+
+    @classmethod
+    def layer_traits(cls, layer):
+        out = super().layer_traits(layer)
+        out.update(labels=layer.data.get("labels"), networks=layer.data.get("networks"))
+        return out
+
+    def __init__(self, matrix, coords, *, threshold=None, node_size=6.0, node_color="auto",
+                 networks=None, labels=None, cmap="cold_hot", vmax=None, edge_width=1.2,
                  edge_mode="auto", directed=False, show_labels=False, show_legend=False, opacity=1.0,
-                 node_cmap="viridis", figure=None, name="connectome"):
+                 node_cmap="viridis", show_nodes=True, visible=True, figure=None, name="connectome"):
         matrix, coords = gi.check_graph(matrix, coords, directed=directed, labels=labels, networks=networks)
         labels = [str(v) for v in labels] if labels is not None else [f"node {k}" for k in range(len(coords))]
         super().__init__(directed=bool(directed), n_nodes=len(coords), coords=coords, matrix=matrix,
@@ -210,17 +216,17 @@ class ConnectomeVisual(Visual):
         self._ei, self._ej, self._ew = gi.candidate_edges(matrix, directed=self.directed)
         self._shown = np.zeros(len(self._ew), dtype=bool)
         # Validate styling arguments before building anything (trait validators raise).
-        self.trait_set(trait_change_notify=False, edge_threshold=edge_threshold, node_size=node_size,
-                       colormap=colormap, node_cmap=node_cmap, edge_vmax=edge_vmax, edge_width=edge_width,
+        self.trait_set(trait_change_notify=False, threshold=threshold, node_size=node_size,
+                       cmap=cmap, node_cmap=node_cmap, vmax=vmax, edge_width=edge_width,
                        edge_mode=edge_mode, show_labels=show_labels, show_legend=show_legend,
-                       opacity=opacity)
+                       opacity=opacity, show_nodes=show_nodes, visible=visible)
         self._node_rgba = self._resolve_node_colors(node_color)
         self.trait_setq(node_color=node_color)
         self._setup(figure)
-        with _batch(self.figure):
+        with disable_render(self.figure):
             self._build()
-        self.on_trait_change(self._restyle, "edge_threshold, node_size, node_color, node_cmap, colormap, "
-                             "edge_vmax, edge_width, edge_mode, opacity, show_labels, show_nodes, show_legend, "
+        self.on_trait_change(self._restyle, "threshold, node_size, node_color, node_cmap, cmap, "
+                             "vmax, edge_width, edge_mode, opacity, show_labels, show_nodes, show_legend, "
                              "visible")
 
     # ------------------------------------------------------------------ build
@@ -328,8 +334,8 @@ class ConnectomeVisual(Visual):
         self._node_pd.modified()
 
     def _data_range(self):
-        if self.edge_vmax is not None:
-            return -float(self.edge_vmax), float(self.edge_vmax)
+        if self.vmax is not None:
+            return -float(self.vmax), float(self.vmax)
         if len(self._ew) == 0:
             return -1.0, 1.0
         m = float(np.max(np.abs(self._ew)))
@@ -340,24 +346,8 @@ class ConnectomeVisual(Visual):
         """(vmin, vmax) of the edge colour map: symmetric around 0."""
         return self._data_range()
 
-    # vmin / vmax / threshold: what colour bars (export.save_montage) read from a visual.
-    @property
-    def vmin(self):
-        """Lower end of the edge colour range."""
-        return self._data_range()[0]
-
-    @property
-    def vmax(self):
-        """Upper end of the edge colour range."""
-        return self._data_range()[1]
-
-    @property
-    def threshold(self):
-        """The absolute edge threshold in force (same as :attr:`threshold_value`)."""
-        return self.threshold_value
-
     def _update_edge_colors(self):
-        lut = get_lut(self.colormap, 256)
+        lut = get_lut(self.cmap, 256)
         self.edge_lut.number_of_table_values = 256
         self.edge_lut.table = lut
         self.edge_lut.range = self._data_range()
@@ -373,7 +363,7 @@ class ConnectomeVisual(Visual):
         return (self.edge_width * (0.25 + 0.75 * frac)).astype(np.float32)
 
     def _update_edges(self, warn_stacklevel=4):
-        self.threshold_value = gi.resolve_threshold(self.edge_threshold, self.matrix, directed=self.directed)
+        self.threshold_value = gi.resolve_threshold(self.threshold, self.matrix, directed=self.directed)
         self._shown = np.abs(self._ew) >= self.threshold_value
         self._shown &= self._ew != 0
         kept = np.flatnonzero(self._shown)
@@ -395,7 +385,7 @@ class ConnectomeVisual(Visual):
             self._update_arrows(radius)
         if len(kept) == 0:
             why = ("the matrix has no non-zero weight off the diagonal" if len(self._ew) == 0 else
-                   f"edge_threshold={self.edge_threshold!r} (|weight| >= {self.threshold_value:.4g}) hides "
+                   f"threshold={self.threshold!r} (|weight| >= {self.threshold_value:.4g}) hides "
                    f"every edge; the largest |weight| is {np.max(np.abs(self._ew)):.4g}")
             warnings.warn(f"{self.name}: no edge to draw: {why}", EmptyOverlayWarning, stacklevel=warn_stacklevel)
 
@@ -472,11 +462,11 @@ class ConnectomeVisual(Visual):
             self._update_nodes()
             if self.directed:
                 self._update_arrows(self._radii())
-        elif name in ("colormap", "edge_vmax"):
+        elif name in ("cmap", "vmax"):
             self._update_edge_colors()
-            if name == "edge_vmax":
+            if name == "vmax":
                 self._update_edges(warn_stacklevel=6)
-        elif name in ("edge_threshold", "edge_width", "edge_mode"):
+        elif name in ("threshold", "edge_width", "edge_mode"):
             self._update_edges(warn_stacklevel=6)
         self._update_visibility()
         self.render()

@@ -6,9 +6,10 @@ uniform colour, so its translucent layers blend the same in any order and no
 depth peeling is needed; the blobs inside are opaque.
 """
 import numpy as np
-from traits.api import Any, Array, Enum, Instance, Range, on_trait_change
+from traits.api import Array, Bool, Enum, Instance, Range, Str, on_trait_change
 
-from ._figure import Colormap, Visual, disable_render
+from ._base import Colormap, ThresholdTrait, Visual
+from ._figure import disable_render
 from .statmap import StatMapVisual
 
 __all__ = ["GlassBrainVisual"]
@@ -19,13 +20,13 @@ class GlassBrainVisual(Visual):
 
     Parameters
     ----------
+    img : str, path, nibabel image or Volume, default=None
+        A map drawn inside as isosurfaces at ``±threshold`` (positive and negative
+        parts in the colours of ``cmap``). Reach its traits through :attr:`blobs`.
     figure : Scene, default=None
     opacity : float, default=0.15
         Opacity of the brain shell.
-    stat_map : str, path, nibabel image or Volume, default=None
-        Drawn inside as isosurfaces at ``±threshold`` (positive and negative parts
-        in the colours of ``cmap``). Reach its traits through :attr:`blobs`.
-    threshold : float, default=None
+    threshold : float or str, default=None
         Threshold of the blobs (None: half the maximum absolute value).
     shell : {"pial", "mask"}, default="pial"
         The fsaverage5 pial meshes, or an isosurface of the MNI152 brain mask.
@@ -38,35 +39,79 @@ class GlassBrainVisual(Visual):
     same figure; both are in MNI mm.
     """
 
+    layer_handlers = {
+        "visible": "visible", "opacity": "opacity", "color": "color", "shell": "shell",
+        "threshold": "set_threshold", "cmap": "cmap", "vmax": "set_vmax",
+        "show_colorbar": "show_colorbar", "colorbar_title": "colorbar_title",
+    }
+
     opacity = Range(0.0, 1.0, 0.15)
     color = Array(dtype=float, shape=(3,), value=np.array([0.55, 0.55, 0.6]))
     shell = Enum("pial", "mask")
-    threshold = Any()
+    threshold = ThresholdTrait(0.0)
     cmap = Colormap("cold_hot")
+    show_colorbar = Bool(False)
+    colorbar_title = Str()
 
     #: The blobs (a StatMapVisual drawn as isosurfaces), or None.
     blobs = Instance(StatMapVisual)
 
-    def __init__(self, figure=None, opacity=0.15, stat_map=None, threshold=None, shell="pial",
-                 **traits):
+    def __init__(self, img=None, figure=None, opacity=0.15, threshold=None, shell="pial",
+                 vmax=None, **traits):
         traits.setdefault("name", "glass brain")
+        show_colorbar = traits.pop("show_colorbar", False)
+        colorbar_title = traits.pop("colorbar_title", "")
         super().__init__(opacity=float(opacity), shell=shell, **traits)
         self._setup(figure)
         self._modules = []
         self._sources = []
         with disable_render(self.figure):
             self._build()
-            if stat_map is not None:
-                from .volume import to_volume
+            if img is not None:
+                from ._base import to_volume
 
+                vol = to_volume(img, "img")
                 self.blobs = StatMapVisual(
-                    to_volume(stat_map, "stat_map"), threshold=0.0, figure=self.figure,
-                    anatomy=None,
-                    show_slices=False, show_isosurface=True, cmap=self.cmap,
+                    vol, threshold=0.0, figure=self.figure, show_slices=False,
+                    show_isosurface=True, cmap=self.cmap,
+                    colorbar_title=colorbar_title or vol.name or "",
                 )
-                self.blobs.anatomy = None
-                self.threshold = (float(threshold) if threshold is not None
-                                  else 0.5 * self.blobs._abs_max)
+                if vmax is not None:
+                    self.blobs.set_vmax(vmax)
+            self.set_threshold(threshold)
+            self.show_colorbar = bool(show_colorbar)
+
+    def set_threshold(self, value):
+        """Threshold of the blobs; None: half their largest absolute value."""
+        if value is None:
+            value = 0.5 * self.blobs._abs_max if self.blobs is not None else 0.0
+        self.threshold = value
+
+    def set_vmax(self, value):
+        """Top of the blobs' colour range; None: from the data."""
+        if self.blobs is not None:
+            self.blobs.set_vmax(value)
+
+    @property
+    def data_range(self):
+        return self.blobs.data_range if self.blobs is not None else (-1.0, 1.0)
+
+    @property
+    def threshold_value(self):
+        return self.blobs.threshold_value if self.blobs is not None else 0.0
+
+    def _shell_changed(self, old, new):
+        if not getattr(self, "_modules", None):
+            return
+        with disable_render(self.figure):
+            for obj in self._sources:
+                try:
+                    obj.remove()
+                except Exception:  # already gone with its parent
+                    pass
+            self._modules, self._sources = [], []
+            self._build()
+            self._update_visibility()
 
     def _build(self):
         from mayavi import mlab
@@ -117,8 +162,8 @@ class GlassBrainVisual(Visual):
 
     @on_trait_change("threshold")
     def _update_threshold(self):
-        if self.blobs is not None and self.threshold is not None:
-            self.blobs.threshold = float(self.threshold)
+        if self.blobs is not None:
+            self.blobs.threshold = self.threshold
 
     @on_trait_change("cmap")
     def _update_cmap(self):
@@ -133,27 +178,17 @@ class GlassBrainVisual(Visual):
             self.blobs.visible = bool(self.visible)
         self.render()
 
-    # colour bar: the blobs' (so mlab.colorbar(glass) works)
-    @property
-    def show_colorbar(self):
-        return bool(self.blobs is not None and self.blobs.show_colorbar)
-
-    @show_colorbar.setter
-    def show_colorbar(self, value):
+    @on_trait_change("show_colorbar, colorbar_title")
+    def _update_colorbar(self):
         if self.blobs is None:
-            from ..exceptions import ParameterError
+            if self.show_colorbar:
+                from ..exceptions import ParameterError
 
-            raise ParameterError("This glass brain has no stat_map: it has no colour bar.")
-        self.blobs.show_colorbar = bool(value)
-
-    @property
-    def colorbar_title(self):
-        return self.blobs.colorbar_title if self.blobs is not None else ""
-
-    @colorbar_title.setter
-    def colorbar_title(self, value):
-        if self.blobs is not None:
-            self.blobs.colorbar_title = str(value)
+                raise ParameterError("This glass brain has no map inside: it has no colour bar.")
+            return
+        if self.colorbar_title:
+            self.blobs.colorbar_title = self.colorbar_title
+        self.blobs.show_colorbar = bool(self.show_colorbar)
 
     @property
     def scalar_bar(self):

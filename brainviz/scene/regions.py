@@ -11,8 +11,8 @@ import numpy as np
 from traits.api import Any, Bool, Dict, Instance, Int, List, Property, Range, on_trait_change
 
 from ..exceptions import DataValueError, ParameterError
-from ._figure import Visual, disable_render, lut_table
-from .volume import VolumeGrid, scalar_source, update_lut
+from ._base import Colormap, Visual, VolumeGrid, lut_table, scalar_source, update_lut
+from ._figure import disable_render
 
 __all__ = ["RegionsVisual", "components_to_labels"]
 
@@ -45,26 +45,37 @@ class RegionsVisual(Visual):
         A 3D image of integer labels (0 is background) or a 4D stack of
         component maps (one region per frame).
     labels : dict of int -> str or list of str, default=None
-        Region names for the legend (a list names labels 1, 2, ...).
+        Region names for the legend: a dict keyed by region id, or a list (naming
+        labels 1, 2, ... of a label image; components 0, 1, ...).
     threshold : float, default=None
         For components only: see :func:`components_to_labels`.
     figure : Scene, default=None
     **traits
-        ``region`` (0 shows all, else that label only), ``opacity``,
+        ``region`` (-1 shows all, else that region only), ``cmap``, ``opacity``,
         ``show_legend``, ``smoothing`` (iterations, 0 for raw voxels).
+
+    Notes
+    -----
+    Regions are identified by their label value in a label image, and by the
+    component's index (from 0, as in the job's result and
+    ``nilearn.image.index_img``) in a stack of components.
     """
 
-    #: 0 shows every region; a label value shows that region only.
+    layer_handlers = {"visible": "visible", "opacity": "opacity", "cmap": "cmap",
+                      "region": "region", "show_legend": "show_legend", "threshold": "threshold"}
+
+    #: -1 shows every region; a region id shows that region only.
     region = Property(Int, depends_on="_region")
-    _region = Int(0)
+    _region = Int(-1)
+    cmap = Colormap("regions")
     opacity = Range(0.0, 1.0, 1.0)
     show_legend = Bool(True)
     threshold = Any()
     smoothing = Int(15)
 
-    #: Label value -> name.
+    #: Region id -> name.
     names = Dict()
-    #: Label values drawn, sorted.
+    #: Region ids drawn, sorted.
     region_ids = List()
     grid = Instance(VolumeGrid)
     source = Instance(object)
@@ -72,17 +83,29 @@ class RegionsVisual(Visual):
     lut = Instance(object)
     legend = Instance(object)
 
+    @classmethod
+    def layer_data(cls, layer):
+        return (layer.data,)
+
+    @classmethod
+    def layer_traits(cls, layer):
+        out = super().layer_traits(layer)
+        out["labels"] = dict(layer.names) or None
+        return out
+
     def __init__(self, img, labels=None, threshold=None, figure=None, **traits):
         from ..data import load_volume
 
         vol = load_volume(img)
         self._components = None
+        self._offset = 0  # internal label value = region id + offset
         if vol.ndim == 4 and vol.n_frames > 1:
             ras = vol.as_ras()
             self._components = np.stack([ras.get_frame(i) for i in range(ras.n_frames)], axis=-1)
             label_data = components_to_labels(self._components, threshold)
             grid = VolumeGrid.from_array(label_data, ras.affine, name=vol.name)
-            default_names = {i + 1: f"component {i}" for i in range(vol.n_frames)}
+            self._offset = 1
+            default_names = {i: f"component {i}" for i in range(vol.n_frames)}
         else:
             grid = VolumeGrid(vol)
             data = np.nan_to_num(grid.data)
@@ -98,7 +121,8 @@ class RegionsVisual(Visual):
             if isinstance(labels, dict):
                 names.update({int(k): str(v) for k, v in labels.items()})
             else:
-                names.update({i + 1: str(v) for i, v in enumerate(labels)})
+                first = 0 if self._offset else 1
+                names.update({i + first: str(v) for i, v in enumerate(labels)})
         traits.setdefault("name", vol.name or "regions")
         super().__init__(grid=grid, names=names, threshold=threshold, **traits)
         self._palette_ids = sorted(names)  # colour i <-> i-th name, stable across thresholds
@@ -108,7 +132,7 @@ class RegionsVisual(Visual):
             self._build()
 
     def _refresh_ids(self):
-        present = set(int(v) for v in np.unique(self.grid.data) if v != 0)
+        present = set(int(v) - self._offset for v in np.unique(self.grid.data) if v != 0)
         self.region_ids = sorted(present)
         if not self.region_ids:
             import warnings
@@ -145,8 +169,13 @@ class RegionsVisual(Visual):
         self._update_visibility()
 
     def colors(self):
-        """Label value -> RGB (0-1 floats) of every named region."""
-        table = lut_table("regions", max(len(self._palette_ids), 1))
+        """Region id -> RGB (0-1 floats) of every named region, from :attr:`cmap`.
+
+        Qualitative maps ("regions", "tab20", "Set1") give region i their i-th colour
+        (cycling); continuous ones are sampled evenly.
+        """
+        n = max(len(self._palette_ids), 1)
+        table = _region_colors(self.cmap, n)
         return {lab: tuple(table[i, :3] / 255.0) for i, lab in enumerate(self._palette_ids)}
 
     # -- trait handlers (in place) ---------------------------------------
@@ -154,7 +183,7 @@ class RegionsVisual(Visual):
         f = self._contour.filter
         f.number_of_contours = len(self.region_ids)
         for i, lab in enumerate(self.region_ids):
-            f.set_value(i, float(lab))
+            f.set_value(i, float(lab + self._offset))
         f.modified()
         self._smoother.filter.number_of_iterations = max(self.smoothing, 1)
         # mayavi may hand the module manager's table back to the mapper on updates
@@ -173,14 +202,14 @@ class RegionsVisual(Visual):
 
     def _set_region(self, value):
         value = int(value)
-        if value and value not in self.names:
+        if value != -1 and value not in self.names:
             raise ParameterError(
-                f"region={value} is not a label of {self.name!r}; expected 0 (all) or one of "
+                f"region={value} is not a region of {self.name!r}; expected -1 (all) or one of "
                 f"{sorted(self.names)}."
             )
         self._region = value
 
-    @on_trait_change("_region, opacity")
+    @on_trait_change("_region, opacity, cmap")
     def _update_lut(self):
         if self.surface is None:
             return
@@ -189,14 +218,14 @@ class RegionsVisual(Visual):
         table = np.zeros((max(len(ids), 1), 4), dtype=np.uint8)
         for i, lab in enumerate(ids):
             table[i, :3] = np.round(np.asarray(colors[lab]) * 255)
-            shown = self.region in (0, lab)
+            shown = self.region in (-1, lab)
             table[i, 3] = 255 if shown else 0
-        lo, hi = (min(ids), max(ids)) if ids else (0, 1)
+        lo, hi = (min(ids) + self._offset, max(ids) + self._offset) if ids else (0, 1)
         lut = update_lut(self.lut, table, (lo, hi))
         lut.indexed_lookup = True
         lut.reset_annotations()
         for lab in ids:
-            lut.set_annotation(float(lab), self.names[lab])
+            lut.set_annotation(float(lab + self._offset), self.names[lab])
         new = self.lut is None
         self.lut = lut
         if new:
@@ -237,7 +266,7 @@ class RegionsVisual(Visual):
             return
         from tvtk.api import tvtk
 
-        ids = [lab for lab in self.region_ids if self.region in (0, lab)]
+        ids = [lab for lab in self.region_ids if self.region in (-1, lab)]
         if self.legend is None:
             self.legend = tvtk.LegendBoxActor(border=False, use_background=False)
             self.legend.position_coordinate.coordinate_system = "normalized_viewport"
@@ -265,16 +294,31 @@ class RegionsVisual(Visual):
         return self.grid.bounds
 
     def value_at(self, xyz_mm):
-        """Label value (region id, 0 for none) at world point(s); NaN outside the grid."""
-        return self.grid.sample(xyz_mm, order=0)
+        """Region id at world point(s) (-1 where there is none; for a label image that is
+        label 0); NaN outside the grid."""
+        values = self.grid.sample(xyz_mm, order=0)
+        return np.where(values == 0, -1.0, values - self._offset) if self._offset else values
 
     def name_at(self, xyz_mm):
         """Region name at one world point, or None."""
-        v = self.value_at(np.asarray(xyz_mm, dtype=float).reshape(3))
-        return self.names.get(int(v)) if np.isfinite(v) and v != 0 else None
+        v = float(self.grid.sample(np.asarray(xyz_mm, dtype=float).reshape(3), order=0))
+        return self.names.get(int(v) - self._offset) if np.isfinite(v) and v != 0 else None
 
     def _pipeline_roots(self):
         return [self.source] if self.source is not None else []
 
     def _actors(self):
         return [self.legend] if self.legend is not None else []
+
+
+def _region_colors(cmap, n):
+    """(n, 4) uint8 colours for n regions from a colour map: qualitative tables cycle,
+    continuous maps are sampled evenly."""
+    if cmap in _QUALITATIVE:
+        base = lut_table(cmap, _QUALITATIVE[cmap])
+        return base[np.arange(n) % len(base)]
+    return lut_table(cmap, max(n, 2))[:n]
+
+
+#: Qualitative colour maps and their number of distinct colours.
+_QUALITATIVE = {"tab20": 20, "Set1": 9, "tab10": 10, "Set2": 8, "Set3": 12, "Paired": 12}

@@ -7,127 +7,42 @@ it belongs without resampling.
 Threshold, colour map, range and opacity change lookup tables and contour
 values in place: nothing is rebuilt and the data are never copied again.
 """
-import textwrap
 import warnings
 
 import numpy as np
-from traits.api import Array, Bool, Float, Instance, List, Range, Str, on_trait_change
+from traits.api import Array, Bool, Float, Instance, List, Property, Range, Str, on_trait_change
 
 from ..exceptions import DataValueError, EmptyOverlayWarning
-from ._figure import Colormap, disable_render, display_range, lut_table
-from .volume import (
-    AnatomyVisual, GridVisual, VolumeGrid, make_slices, scalar_source, to_volume, update_lut,
+from ._base import (
+    N_COLORS, Colormap, GridVisual, MappedRange, ThresholdTrait, VolumeGrid, display_range, lut_table,
+    make_slices, resolve_threshold, scalar_source, sync_colorbar, threshold_table, to_volume,
+    update_lut,
 )
+from ._figure import disable_render
 
-__all__ = ["StatMapVisual", "threshold_table", "make_colorbar", "update_colorbar", "sync_colorbar"]
+__all__ = ["StatMapVisual", "MaskVisual"]
 
 # Overlay planes sit this far (mm) in front of and behind the anatomy planes
 # so that neither hides the other, whichever side the camera is on.
 _PLANE_OFFSET = 0.1
-_N_COLORS = 512
 
 
-def threshold_table(table, vmin, vmax, threshold, two_sided=True):
-    """Return ``table`` (n, 4 uint8) with the entries hidden by ``threshold`` made transparent.
-
-    Entry ``i`` covers values ``[vmin + i w, vmin + (i + 1) w)``. It is kept only
-    when every value it covers passes the threshold (``|v| >= threshold`` when
-    ``two_sided``, ``v >= threshold`` otherwise), so no sub-threshold value is
-    ever coloured. A threshold of 0 still hides exact zeros (no data).
-    """
-    table = np.array(table, dtype=np.uint8, copy=True)
-    n = len(table)
-    edges = np.linspace(vmin, vmax, n + 1)
-    lo, hi = edges[:-1], edges[1:]
-    t = float(threshold)
-    if t <= 0:
-        t = 1e-9 * max(abs(vmin), abs(vmax), 1e-30)
-    keep = lo >= t
-    if two_sided:
-        keep |= hi <= -t
-    table[~keep, 3] = 0
-    return table
-
-
-def make_colorbar(figure):
-    """Add an empty vertical colour bar (tvtk ScalarBarActor with its own LUT) to ``figure``."""
-    from tvtk.api import tvtk
-
-    bar = tvtk.ScalarBarActor(
-        lookup_table=tvtk.LookupTable(), orientation="vertical", number_of_labels=5,
-        draw_annotations=True, annotation_text_scaling=False, unconstrained_font_size=True,
-        maximum_width_in_pixels=90, maximum_height_in_pixels=400,
-        # room between the title and the top label (which is centred on the bar's end)
-        vertical_title_separation=10,
-    )
-    bar.position_coordinate.coordinate_system = "normalized_viewport"
-    bar.position_coordinate.value = (0.86, 0.1, 0.0)
-    bar.width, bar.height = 0.12, 0.8
-    for prop in (bar.title_text_property, bar.label_text_property, bar.annotation_text_property):
-        prop.color = (0.1, 0.1, 0.1)
-        prop.shadow = False
-        prop.italic = False
-        prop.bold = False
-        prop.font_size = 12
-    bar.title_text_property.font_size = 14
-    bar.title_text_property.bold = True
-    bar.label_format = "%.3g"
-    figure.scene.add_actor(bar)
-    return bar
-
-
-def sync_colorbar(visual):
-    """Make, restyle or hide the colour bar of a mapped visual (stat map, surface) from
-    its traits: ``show_colorbar``, ``colorbar_title``, ``cmap``, range and threshold.
-    The bar is made the first time it is shown."""
-    if not visual.show_colorbar and visual.scalar_bar is None:
-        return
-    if visual.scalar_bar is None:
-        visual.scalar_bar = make_colorbar(visual.figure)
-    lo, hi = visual._range()
-    update_colorbar(visual.scalar_bar, visual.cmap, lo, hi, visual.threshold, visual.two_sided,
-                    visual.colorbar_title or visual.name, visual.visible and visual.show_colorbar)
-    visual.render()
-
-
-def update_colorbar(bar, cmap, vmin, vmax, threshold, two_sided, title, visible):
-    """Restyle a colour bar in place: colours, range, title, and the threshold marked.
-
-    The band hidden by the threshold is drawn light grey (those colours are
-    not shown in the scene) and the threshold values are annotated.
-    """
-    table = lut_table(cmap, _N_COLORS)
-    hidden = threshold_table(table, vmin, vmax, threshold, two_sided)[:, 3] == 0
-    table = table.copy()
-    table[hidden, :3] = 200
-    table[:, 3] = 255
-    update_lut(bar.lookup_table, table, (vmin, vmax))
-    bar.lookup_table.reset_annotations()
-    t = float(threshold)
-    if t > 0:
-        for value in ([t, -t] if two_sided else [t]):
-            if vmin <= value <= vmax:
-                bar.lookup_table.set_annotation(float(value), f"{value:.3g}")
-    # the title is centred on the bar at a fixed font size: wrapped, a long name
-    # ("motor activation") stays inside the scene instead of running off its edge
-    bar.title = textwrap.fill(str(title or ""), width=12, break_long_words=False)
-    bar.visibility = bool(visible)
-    bar.modified()
-
-
-class StatMapVisual(GridVisual):
+class StatMapVisual(MappedRange, GridVisual):
     """A statistical map drawn on the three slices through the cursor and as isosurfaces.
 
     Parameters
     ----------
     img : str, path, nibabel image or Volume
         A 3D map (4D raises :class:`~brainviz.exceptions.DimensionError`).
-    threshold : float, default=0
+    threshold : float or str, default=0
         Values with ``|v| < threshold`` are not drawn (``v < threshold`` when
-        ``two_sided`` is False). 0 draws every non-zero value.
-    anatomy : AnatomyVisual, default=None
-        Slices to follow: the overlay then shares its cursor. When None, the
-        anatomy already drawn in ``figure`` (if any) is used.
+        ``two_sided`` is False). 0 draws every non-zero value; ``"95%"`` is that
+        percentile of the non-zero absolute values.
+    cursor : (float, float, float), default=(0, 0, 0)
+        World position (mm) the slices pass through.
+    over_anatomy : bool, default=False
+        Opaque anatomy slices lie under the map: its slices are then drawn just in
+        front of and just behind them, so that neither hides the other.
     figure : Scene, default=None
         Figure to draw into (the current mlab figure if None).
     **traits
@@ -142,7 +57,18 @@ class StatMapVisual(GridVisual):
     and emits :class:`~brainviz.exceptions.EmptyOverlayWarning`.
     """
 
-    threshold = Float(0.0)
+    layer_handlers = {
+        "visible": "visible", "opacity": "opacity", "cmap": "cmap", "threshold": "threshold",
+        "vmin": "set_vmin", "vmax": "set_vmax", "symmetric": "symmetric", "two_sided": "two_sided",
+        "show_slices": "show_slices", "show_isosurface": "show_isosurface",
+        "isosurface_opacity": "isosurface_opacity", "show_colorbar": "show_colorbar",
+        "colorbar_title": "colorbar_title",
+    }
+    follows_cursor = True
+
+    threshold = ThresholdTrait(0.0)
+    #: The threshold in force, as a number (a percentile resolved on the data).
+    threshold_value = Property(Float, observe="threshold")
     two_sided = Bool(True)
     cmap = Colormap("cold_hot")
     vmin = Float()
@@ -156,14 +82,14 @@ class StatMapVisual(GridVisual):
     show_colorbar = Bool(False)
     colorbar_title = Str()
 
-    anatomy = Instance(AnatomyVisual)
+    over_anatomy = Bool(False)
     slices = List()
     back_slices = List()
     isosurfaces = List()
     lut = Instance(object)
     scalar_bar = Instance(object)
 
-    def __init__(self, img, threshold=0.0, anatomy=None, figure=None, **traits):
+    def __init__(self, img, threshold=0.0, cursor=(0.0, 0.0, 0.0), figure=None, **traits):
         self._iso_image = None
         self._iso_contours = []
         self._iso_has = []
@@ -177,31 +103,28 @@ class StatMapVisual(GridVisual):
         self._data_min = float(finite.min())
         self._data_max = float(finite.max())
         self._abs_max = float(np.abs(finite).max()) or 1.0
-        symmetric = traits.get("symmetric", True)
-        if symmetric:
-            traits.setdefault("vmax", self._abs_max)
-            traits.setdefault("vmin", -traits["vmax"])
-        else:
-            traits.setdefault("vmin", self._data_min)
-            top = self._data_max if self._data_max > self._data_min else self._data_min + 1
-            traits.setdefault("vmax", top)
+        if self._data_max <= self._data_min:
+            self._data_max = self._data_min + 1
+        self._init_range(traits)
         traits.setdefault("name", grid.name or "statistical map")
-        traits.setdefault("colorbar_title", traits["name"])
+        if not traits.get("colorbar_title"):
+            traits["colorbar_title"] = traits["name"]
         if threshold is None:
             threshold = 0.0
-        super().__init__(grid=grid, threshold=float(threshold), **traits)
+        super().__init__(grid=grid, threshold=threshold, cursor=np.asarray(cursor, dtype=float),
+                         **traits)
         self._setup(figure)
-        if anatomy is None:
-            from ._figure import figure_visuals
-
-            found = figure_visuals(self.figure, AnatomyVisual)
-            anatomy = found[-1] if found else None
-        if anatomy is not None:
-            self.cursor = anatomy.cursor.copy()
         with disable_render(self.figure):
             self._build()
-            self.anatomy = anatomy
         self._check_empty()
+
+    def _get_threshold_value(self):
+        return resolve_threshold(self.threshold, self.grid.data if self.grid is not None else [])
+
+    @property
+    def data_range(self):
+        """(low, high) values the colour map spans."""
+        return self._range()
 
     # -- building --------------------------------------------------------
     def _build(self):
@@ -218,18 +141,18 @@ class StatMapVisual(GridVisual):
             self._update_colorbar()
 
     def _range(self):
-        return display_range(self.vmin, self.vmax, self.symmetric, self._abs_max)
+        return display_range(self.vmin, self.vmax, self.symmetric, self._data_min, self._data_max)
 
     def _table(self):
         lo, hi = self._range()
-        base = lut_table(self.cmap, _N_COLORS)
-        return threshold_table(base, lo, hi, self.threshold, self.two_sided)
+        base = lut_table(self.cmap, N_COLORS)
+        return threshold_table(base, lo, hi, self.threshold_value, self.two_sided)
 
     def color_at(self, value):
         """RGB (0-1 floats) the colour map gives ``value`` (ignoring the threshold)."""
         lo, hi = self._range()
-        base = lut_table(self.cmap, _N_COLORS)
-        i = int(np.clip((float(value) - lo) / (hi - lo) * _N_COLORS, 0, _N_COLORS - 1))
+        base = lut_table(self.cmap, N_COLORS)
+        i = int(np.clip((float(value) - lo) / (hi - lo) * N_COLORS, 0, N_COLORS - 1))
         return tuple(base[i, :3] / 255.0)
 
     # -- trait handlers (in place) ---------------------------------------
@@ -251,7 +174,7 @@ class StatMapVisual(GridVisual):
         if self.grid is None or self.figure is None:
             return
         data = self.grid.data
-        t = float(self.threshold)
+        t = self.threshold_value
         with np.errstate(invalid="ignore"):
             shown = (np.abs(data) >= t) if self.two_sided else (data >= t)
             if t <= 0:
@@ -268,23 +191,18 @@ class StatMapVisual(GridVisual):
     @on_trait_change("cursor")
     def _update_cursor(self):
         for ipw, pos in zip(self.slices, self.cursor):
-            offset = _PLANE_OFFSET if self.anatomy is not None else 0.0
+            offset = _PLANE_OFFSET if self.over_anatomy else 0.0
             ipw.ipw.slice_position = float(pos) + offset
         for ipw, pos in zip(self.back_slices, self.cursor):
             ipw.ipw.slice_position = float(pos) - _PLANE_OFFSET
         self.render()
 
-    def _anatomy_changed(self, old, new):
-        if old is not None:
-            old.on_trait_change(self._follow_anatomy, "cursor", remove=True)
-        if new is not None:
-            new.on_trait_change(self._follow_anatomy, "cursor")
-            self.cursor = new.cursor.copy()
-        self._update_cursor()
-        self._update_visibility()
-
-    def _follow_anatomy(self, cursor):
-        self.cursor = np.asarray(cursor, dtype=float).copy()
+    def _over_anatomy_changed(self):
+        if self.figure is None:
+            return
+        with disable_render(self.figure):
+            self._update_cursor()
+            self._update_visibility()
 
     @on_trait_change("opacity")
     def _update_opacity(self):
@@ -299,7 +217,7 @@ class StatMapVisual(GridVisual):
             ipw.visible = show
         # Behind-the-plane copies only matter when opaque anatomy planes hide one side.
         for ipw in self.back_slices:
-            ipw.visible = show and self.anatomy is not None
+            ipw.visible = show and self.over_anatomy
         if self.show_isosurface and not self.isosurfaces and self.source is not None:
             self._update_isosurfaces()
         for actor, has in zip(self.isosurfaces, self._iso_has):
@@ -348,7 +266,7 @@ class StatMapVisual(GridVisual):
         if self.grid is None or self.figure is None or not self.show_isosurface:
             return
         lo, hi = self._range()
-        t = max(float(self.threshold), 1e-9 * self._abs_max)
+        t = max(self.threshold_value, 1e-9 * self._abs_max)
         levels = [t, -t] if self.two_sided else [t, None]
         with disable_render(self.figure):
             if not self.isosurfaces:
@@ -381,3 +299,14 @@ class StatMapVisual(GridVisual):
 
     def _actors(self):
         return list(self.isosurfaces) + ([self.scalar_bar] if self.scalar_bar is not None else [])
+
+
+class MaskVisual(StatMapVisual):
+    """A binary mask over the slices, in one colour (the top of its colour map)."""
+
+    layer_handlers = {"visible": "visible", "opacity": "opacity", "cmap": "cmap",
+                      "show_slices": "show_slices"}
+
+    def __init__(self, img, figure=None, **traits):
+        traits.update(threshold=0.5, two_sided=False, symmetric=False, vmin=0.0, vmax=1.0)
+        super().__init__(img, figure=figure, **traits)

@@ -35,7 +35,7 @@ import numpy as np
 from ..exceptions import ParameterError, SceneError
 
 __all__ = ["VIEWS", "DEFAULT_VIEW", "MNI_BRAIN_BOUNDS", "set_view", "reset_view",
-           "view_direction", "scene_bounds"]
+           "view_direction", "scene_bounds", "clipped_hemisphere", "set_clipped_hemisphere"]
 
 # name -> (direction from the focal point to the camera, view up, hemisphere kept (-1 left, +1 right) or 0)
 _VIEW_TABLE = {
@@ -129,7 +129,7 @@ def _check_bounds(bounds):
 
 def _clear_clipping(renderer):
     key = renderer.GetAddressAsString("vtkRenderer")
-    for mapper, plane in _clip_state.pop(key, []):
+    for mapper, plane, _ in _clip_state.pop(key, []):
         mapper.RemoveClippingPlane(plane)
 
 
@@ -151,7 +151,22 @@ def _clip_hemisphere(renderer, keep):
         if mapper is not None and hasattr(mapper, "AddClippingPlane"):
             mapper.AddClippingPlane(plane)
             added.append((mapper, plane))
-    _clip_state[key] = added
+    _clip_state[key] = [(m, p, keep) for m, p in added]
+
+
+def clipped_hemisphere(figure):
+    """-1 or +1 when a medial view clips the other hemisphere away (the one kept), else 0."""
+    renderer = _vtk(_get_scene(figure).renderer)
+    state = _clip_state.get(renderer.GetAddressAsString("vtkRenderer"))
+    return int(state[0][2]) if state else 0
+
+
+def set_clipped_hemisphere(figure, keep):
+    """Clip away the hemisphere opposite ``keep`` (-1 left, +1 right), or nothing (0)."""
+    renderer = _vtk(_get_scene(figure).renderer)
+    _clear_clipping(renderer)
+    if keep:
+        _clip_hemisphere(renderer, int(np.sign(keep)))
 
 
 def set_view(figure=None, name="left", *, distance=None, bounds=None, render=True):

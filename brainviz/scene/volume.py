@@ -8,210 +8,14 @@ an image whose ``origin`` is the world position of voxel (0, 0, 0) and whose
 RAS therefore draw the same picture.
 """
 import numpy as np
-from traits.api import Array, Bool, Float, Instance, List, Property, Range, on_trait_change
+from traits.api import Array, Bool, Float, Instance, Int, List, Property, Range, on_trait_change
 
-from ..exceptions import DimensionError
-from ._figure import Colormap, Visual, as_points, disable_render, lut_table
+from ._base import (
+    Colormap, GridVisual, VolumeGrid, lut_table, make_slices, scalar_source, to_volume, update_lut,
+)
+from ._figure import disable_render
 
-__all__ = ["AnatomyVisual", "VolumeGrid", "to_volume"]
-
-_AXES = ("x", "y", "z")
-
-
-def to_volume(img, what="img"):
-    """Return ``img`` (path, nibabel image or Volume) as a 3D :class:`brainviz.data.Volume`.
-
-    Raises
-    ------
-    DimensionError
-        If the image is 4D with more than one frame; the message names ``what``.
-    """
-    from ..data import load_volume
-
-    vol = load_volume(img)
-    if getattr(vol, "ndim", 3) != 3 and getattr(vol, "n_frames", 1) != 1:
-        raise DimensionError(
-            f"The {what!r} parameter expected a 3D image; got a 4D image of shape "
-            f"{tuple(vol.shape)} ({vol.name or 'unnamed'}). Pick one frame first, e.g. "
-            "nilearn.image.index_img(img, 0)."
-        )
-    return vol
-
-
-class VolumeGrid:
-    """A 3D array on an axis-aligned RAS+ grid: what Mayavi draws, and how to sample it.
-
-    Parameters
-    ----------
-    volume : Volume
-        Any 3D volume; oblique ones are resampled by ``Volume.as_ras``.
-    frame : int, default=0
-        Frame to read from a 4D volume.
-    """
-
-    def __init__(self, volume, frame=0):
-        ras = volume.as_ras()
-        if getattr(ras, "ndim", 3) == 4:
-            data = ras.get_frame(frame)
-        else:
-            data = ras.get_data()
-        self.data = np.ascontiguousarray(np.asarray(data, dtype=np.float32))
-        affine = np.asarray(ras.affine, dtype=float)
-        self.affine = affine
-        self.spacing = np.abs(np.diag(affine)[:3]).astype(float)
-        self.origin = affine[:3, 3].astype(float)
-        self.name = getattr(volume, "name", "") or ""
-        self.volume = volume
-
-    @classmethod
-    def from_array(cls, data, affine, name=""):
-        """Build a grid from an array already in RAS+ orientation (diagonal affine)."""
-        self = cls.__new__(cls)
-        self.data = np.ascontiguousarray(np.asarray(data, dtype=np.float32))
-        self.affine = np.asarray(affine, dtype=float)
-        self.spacing = np.abs(np.diag(self.affine)[:3]).astype(float)
-        self.origin = self.affine[:3, 3].astype(float)
-        self.name = name
-        self.volume = None
-        return self
-
-    @property
-    def shape(self):
-        return self.data.shape
-
-    @property
-    def bounds(self):
-        """(xmin, xmax, ymin, ymax, zmin, zmax) of the voxel centres, in mm."""
-        hi = self.origin + self.spacing * (np.asarray(self.data.shape) - 1)
-        return tuple(float(v) for pair in zip(self.origin, hi) for v in pair)
-
-    def mm_to_voxel(self, xyz_mm):
-        pts, _ = as_points(xyz_mm)
-        return (pts - self.origin) / self.spacing
-
-    def sample(self, xyz_mm, order=0):
-        """Values at world points (nearest voxel by default); NaN outside the grid."""
-        from scipy import ndimage
-
-        pts, single = as_points(xyz_mm)
-        ijk = self.mm_to_voxel(pts)
-        inside = np.all((ijk >= -0.5) & (ijk <= np.asarray(self.data.shape) - 0.5), axis=1)
-        out = np.full(len(pts), np.nan)
-        if inside.any():
-            if order == 0:
-                idx = np.clip(np.round(ijk[inside]).astype(int), 0, np.asarray(self.data.shape) - 1)
-                out[inside] = self.data[tuple(idx.T)]
-            else:
-                out[inside] = ndimage.map_coordinates(
-                    self.data, ijk[inside].T, order=order, mode="nearest"
-                )
-        return out[0] if single else out
-
-
-def scalar_source(figure, grid, data=None, name=None):
-    """Add ``grid`` to ``figure`` as a Mayavi ArraySource placed in world mm."""
-    from mayavi import mlab
-
-    src = mlab.pipeline.scalar_field(grid.data if data is None else data, figure=figure,
-                                     name=name or grid.name or "volume")
-    src.spacing = tuple(grid.spacing)
-    src.origin = tuple(grid.origin)
-    src.update_image_data = True
-    return src
-
-
-def update_lut(lut, table, data_range, nan_color=(0.0, 0.0, 0.0, 0.0)):
-    """Load an (n, 4) uint8 RGBA table and a value range into a tvtk LookupTable in place.
-
-    brainviz keeps its own lookup tables rather than the module manager's:
-    mlab factories reset that shared table whenever a module is added.
-    """
-    if lut is None:
-        from tvtk.api import tvtk
-
-        lut = tvtk.LookupTable()
-    lo, hi = float(data_range[0]), float(data_range[1])
-    if not hi > lo:
-        hi = lo + 1e-6 * max(1.0, abs(lo))
-    from vtkmodules.util.numpy_support import numpy_to_vtk
-
-    # A deep VTK copy, not tvtk's ``lut.table = array``: tvtk caches that array
-    # with a DeleteEvent observer that VTK 9.7 calls with the wrong arguments.
-    array = numpy_to_vtk(np.ascontiguousarray(table, dtype=np.uint8), deep=True)
-    lut.number_of_table_values = len(table)
-    lut._vtk_obj.SetTable(array)
-    lut.table_range = (lo, hi)
-    lut.nan_color = tuple(float(c) for c in nan_color)
-    lut.modified()
-    return lut
-
-
-def _texture_actor(renderer, widget):
-    """The actor of an image plane widget (VTK keeps it private): the one sharing its property."""
-    prop = widget._vtk_obj.GetTexturePlaneProperty()
-    actors = renderer._vtk_obj.GetActors()
-    actors.InitTraversal()
-    for _ in range(actors.GetNumberOfItems()):
-        actor = actors.GetNextActor()
-        if actor.GetProperty() is prop:
-            return actor
-    return None
-
-
-def make_slices(src, figure, cursor, name, force_opaque=False):
-    """Three image plane widgets (x, y, z) through ``cursor`` (mm).
-
-    With ``force_opaque`` the planes' texture actors are drawn in the opaque
-    pass: voxels made fully transparent by the lookup table (background) are
-    discarded, everything else hides what lies behind it, so three crossing
-    planes sort correctly without depth peeling.
-    """
-    from mayavi import mlab
-
-    planes = []
-    renderer = figure.scene.renderer
-    for axis, pos in zip(_AXES, cursor):
-        ipw = mlab.pipeline.image_plane_widget(
-            src, plane_orientation=f"{axis}_axes", figure=figure, name=f"{name} {axis}"
-        )
-        w = ipw.ipw
-        w.margin_size_x = w.margin_size_y = 0.0
-        w.display_text = False
-        # The window is ours: a right-drag must not rewrite it.
-        w.user_controlled_lookup_table = True
-        w.texture_interpolate = True
-        w.reslice_interpolate = "linear"
-        w.plane_property.opacity = 0.0
-        w.selected_plane_property.opacity = 0.0
-        w.slice_position = float(pos)
-        # vtkImagePlaneWidget keeps its texture actor private: find it in the renderer.
-        actor = _texture_actor(renderer, w)
-        ipw._brainviz_actor = actor
-        if force_opaque and actor is not None:
-            actor.SetForceOpaque(True)
-        planes.append(ipw)
-    return planes
-
-
-class GridVisual(Visual):
-    """Base of the visuals of one image on a voxel grid (anatomy, statistical map):
-    world bounds and values come from the grid; the pipeline hangs from one source."""
-
-    grid = Instance(VolumeGrid)
-    source = Instance(object)
-
-    @property
-    def bounds(self):
-        """World bounds of the image in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
-        return self.grid.bounds
-
-    def value_at(self, xyz_mm):
-        """Image value at world point(s) ``xyz_mm`` (nearest voxel; a map's value is not
-        thresholded); NaN outside the volume."""
-        return self.grid.sample(xyz_mm, order=0)
-
-    def _pipeline_roots(self):
-        return [self.source] if self.source is not None else []
+__all__ = ["AnatomyVisual", "SeriesVisual", "clear_outside_head"]
 
 
 class AnatomyVisual(GridVisual):
@@ -236,6 +40,10 @@ class AnatomyVisual(GridVisual):
     (:attr:`show_volume`, :attr:`show_isosurface`): they are built the first
     time they are switched on, then only shown or hidden.
     """
+
+    layer_handlers = {"visible": "visible", "opacity": "opacity", "cmap": "cmap",
+                      "vmin": "set_vmin", "vmax": "set_vmax", "show_slices": "show_slices"}
+    follows_cursor = True
 
     #: World position (mm) of the three slices.
     cursor = Array(dtype=float, shape=(3,), value=np.zeros(3))
@@ -267,23 +75,35 @@ class AnatomyVisual(GridVisual):
     isosurface_module = Instance(object)
 
     def __init__(self, img, cursor=(0.0, 0.0, 0.0), figure=None, **traits):
-        vol = to_volume(img, "img")
-        grid = VolumeGrid(vol)
+        vol, grid = self._make_grid(img, traits)
         finite = grid.data[np.isfinite(grid.data)]
         if finite.size == 0:
             from ..exceptions import DataValueError
 
             raise DataValueError(f"The anatomy image {grid.name!r} holds no finite value.")
         self._data_min = _background_level(finite)
-        lo, hi = _robust_window(vol, finite)
-        traits.setdefault("vmin", lo)
-        traits.setdefault("vmax", hi)
+        self._auto_window = _robust_window(vol, finite)
+        for name, value in zip(("vmin", "vmax"), self._auto_window):
+            if traits.get(name) is None:
+                traits[name] = value
         traits.setdefault("name", grid.name or "anatomy")
         traits.setdefault("isosurface_level", _brain_level(finite))
         super().__init__(grid=grid, cursor=np.asarray(cursor, dtype=float), **traits)
         self._setup(figure)
         with disable_render(self.figure):
             self._build()
+
+    def _make_grid(self, img, traits):
+        vol = to_volume(img, "img")
+        return vol, VolumeGrid(vol)
+
+    def set_vmin(self, value):
+        """Low end of the grey window; None: the robust window's (2nd percentile of the tissue)."""
+        self.vmin = self._auto_window[0] if value is None else float(value)
+
+    def set_vmax(self, value):
+        """High end of the grey window; None: the robust window's (98th percentile of the tissue)."""
+        self.vmax = self._auto_window[1] if value is None else float(value)
 
     # -- building --------------------------------------------------------
     def _build(self):
@@ -462,81 +282,18 @@ def _background_level(finite):
 def clear_outside_head(data, cutoff, background, cache=True):
     """Return a copy of ``data`` where voxels outside the head are set below ``cutoff``.
 
-    The head is the largest connected component of ``data > cutoff`` after a
-    one-voxel opening, with its holes filled (ventricles stay drawn); see
-    :func:`head_mask`. With ``cache``, the mask of an image of 32**3 voxels or
-    more is kept in the demo-data folder (``head_masks_v1/``, the 32 most
-    recently used), keyed by a hash of the voxel values and ``cutoff``: the
-    next start (or the next window on the same image) reads it instead of
-    importing scipy.ndimage and computing it again, a quarter of a second for
-    the MNI template.
+    The head is :func:`brainviz.data._masks.head_mask` (the largest connected
+    component above ``cutoff``, holes filled: ventricles stay drawn), kept in the
+    on-disk store when ``cache`` is true.
     """
-    mask = _stored_head_mask(data, cutoff) if cache else head_mask(data, cutoff)
+    from ..data._masks import head_mask
+
+    mask = head_mask(data, cutoff, store=cache)
     if mask is None:
         return data
     out = data.copy()
     out[~mask & np.isfinite(data)] = min(float(background), float(cutoff)) - 1.0
     return out
-
-
-def head_mask(data, cutoff):
-    """Boolean mask of the head in ``data`` (see :func:`clear_outside_head`), or None if empty."""
-    from scipy import ndimage
-
-    fg = np.isfinite(data) & (data > cutoff)
-    fg = ndimage.binary_opening(fg)
-    labels, n = ndimage.label(fg)
-    if n == 0:
-        return None
-    if n > 1:
-        sizes = np.bincount(labels.ravel())
-        sizes[0] = 0
-        fg = labels == int(np.argmax(sizes))
-    return ndimage.binary_fill_holes(fg)
-
-
-_HEAD_MASKS = "head_masks_v1"
-_HEAD_MASKS_KEPT = 32
-_HEAD_MASK_MIN_VOXELS = 32 ** 3
-
-
-def _stored_head_mask(data, cutoff):
-    import hashlib
-    import os
-
-    from .._config import get_data_dir
-    from ._mask_files import load_mask, save_mask
-
-    data = np.ascontiguousarray(data)
-    if data.size < _HEAD_MASK_MIN_VOXELS:
-        return head_mask(data, cutoff)
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{data.shape}|{data.dtype.str}|{float(cutoff)!r}".encode())
-    digest.update(data.view(np.uint8).ravel())
-    folder = get_data_dir() / _HEAD_MASKS
-    path = folder / f"{digest.hexdigest()}.npz"
-    stored = load_mask(path)
-    if stored is not None and stored[0].shape == data.shape:
-        try:
-            os.utime(path)  # recently used: kept by the pruning below
-        except OSError:
-            pass
-        return stored[0]
-    mask = head_mask(data, cutoff)
-    if mask is not None:
-        save_mask(path, mask)
-        _prune(folder, _HEAD_MASKS_KEPT)
-    return mask
-
-
-def _prune(folder, keep):
-    """Delete all but the ``keep`` most recently used ``.npz`` files in ``folder`` (best effort)."""
-    try:
-        files = sorted(folder.glob("*.npz"), key=lambda f: f.stat().st_mtime, reverse=True)
-        for old in files[keep:]:
-            old.unlink()
-    except OSError:
-        pass
 
 
 def _robust_window(vol, finite):
@@ -567,3 +324,32 @@ def _brain_level(finite):
     if nz.size == 0:
         return float(finite.min())
     return float(0.5 * np.percentile(nz, 50))
+
+
+class SeriesVisual(AnatomyVisual):
+    """One frame of a 4D series on three slices through the cursor; :attr:`frame` picks it
+    and is redrawn in place (same grid, same grey window)."""
+
+    layer_handlers = dict(AnatomyVisual.layer_handlers, frame="frame")
+
+    frame = Int(0)
+
+    def __init__(self, img, cursor=(0.0, 0.0, 0.0), figure=None, frame=0, **traits):
+        self._frame0 = int(frame)
+        super().__init__(img, cursor=cursor, figure=figure, frame=int(frame), **traits)
+
+    def _make_grid(self, img, traits):
+        from ..data import load_volume
+
+        vol = load_volume(img)
+        self._series = vol
+        return vol, VolumeGrid(vol, frame=self._frame0)
+
+    def _frame_changed(self, old, new):
+        if self.source is None:
+            return
+        frame = int(min(max(new, 0), max(getattr(self._series, "n_frames", 1) - 1, 0)))
+        self.grid = VolumeGrid(self._series, frame=frame)
+        with disable_render(self.figure):
+            self.source.scalar_data = self._display_data()
+            self._update_lut()

@@ -6,6 +6,8 @@ import time
 import numpy as np
 import pytest
 
+from brainviz.model import ComponentsLayer, ConnectomeLayer, SeriesLayer
+
 pytestmark = [pytest.mark.gui, pytest.mark.render]
 
 
@@ -58,9 +60,9 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     assert state.elapsed > 0 and not state.from_cache
     assert state.result_folder
     new = window.session.layers[n_layers:]
-    assert {lay.kind for lay in new} == {"statistical map"}
+    assert {type(lay).__name__ for lay in new} == {"StatMapLayer"}
     assert {lay.name for lay in new} == {f"decoding: weights {c}" for c in ("face", "house", "shoe")}
-    assert all(lay in window.sync.visuals for lay in new)
+    assert all(lay in window.binding.visuals for lay in new)
     cold = state.elapsed
 
     # a session remembers the job's parameters and reopens its maps from the result folder
@@ -279,7 +281,7 @@ def test_montage_from_the_window_matches_brainviz_render_colour_bar_included(win
 
     motor_path, layer = _cli_demo_scene(window)
     pump(qtbot, 100)
-    assert window.colorbar_visual() is window.sync.visuals[layer]
+    assert window.colorbar_visual() is window.binding.visuals[layer]
     opts = window.export_options
     saved = opts.clone_traits()
     try:
@@ -359,12 +361,12 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     assert state.state == "done", state.traceback
     qtbot.waitUntil(lambda: state.shown, timeout=20_000)
     components = window.session.layers[-1]
-    assert components.kind == "components" and components.n_frames == 5
-    assert components in window.sync.visuals
-    # one component alone, then all again, through the frame slider's trait
-    components.frame = 2
-    assert window.sync.visuals[components].region == 3
-    components.frame = -1
+    assert isinstance(components, ComponentsLayer) and components.n_frames == 5
+    assert components in window.binding.visuals
+    # one component alone, then all again, through the region menu's trait
+    components.region = 2
+    assert window.binding.visuals[components].region == 2  # component 2, numbered from 0
+    components.region = -1
 
     panel.kind = "connectivity"
     conn = panel.connectivity
@@ -376,9 +378,9 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     assert state.state == "done", state.traceback
     qtbot.waitUntil(lambda: state.shown, timeout=20_000)
     graph = window.session.layers[-1]
-    assert graph.kind == "connectome"
+    assert isinstance(graph, ConnectomeLayer)
     assert graph.data["matrix"].shape == (5, 5) and graph.data["coords"].shape == (5, 3)
-    assert graph in window.sync.visuals
+    assert graph in window.binding.visuals
     for layer in [*series, components, graph]:
         window.session.remove_layer(layer)
 
@@ -403,7 +405,7 @@ def test_frame_slider_of_a_4d_series_changes_the_scene(decoding_window, qtbot):
 
     window = decoding_window
     series = window.session.get_layer("decoding demo")
-    assert series.kind == "4D series" and series.frame_high == series.n_frames - 1 > 0
+    assert isinstance(series, SeriesLayer) and series.frame_high == series.n_frames - 1 > 0
     series.visible = True
     window.set_view("superior")
     qtbot.wait(100)

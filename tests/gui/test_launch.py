@@ -99,7 +99,7 @@ def test_first_frame_needs_neither_scikit_learn_nor_matplotlib(tmp_path):
         "original = MainWindow._populate_after_first_frame\n"
         "def at_first_frame(self):\n"
         "    seen['modules'] = [m for m in ('sklearn', 'pandas', 'matplotlib') if m in sys.modules]\n"
-        "    seen['visuals'] = len(self.sync.visuals)\n"
+        "    seen['visuals'] = len(self.binding.visuals)\n"
         "    original(self)\n"
         "MainWindow._populate_after_first_frame = at_first_frame\n"
         "from pyface.qt import QtCore\n"

@@ -5,6 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
+from brainviz.model import AnatomyLayer, ConnectomeLayer, StatMapLayer
+
 pytestmark = [pytest.mark.gui, pytest.mark.render]
 
 
@@ -20,14 +22,14 @@ def grab(window):
     return render_and_grab(window.figure)
 
 
-def _layer(window, kind):
-    return next(lay for lay in window.session.layers if lay.kind == kind)
+def _layer(window, cls):
+    return next(lay for lay in window.session.layers if type(lay) is cls)
 
 
 def test_demo_window_has_the_three_demo_layers_drawn(window):
-    kinds = [lay.kind for lay in window.session.layers]
-    assert kinds[:3] == ["anatomy", "statistical map", "connectome"]
-    assert set(window.sync.visuals) >= set(window.session.layers[:3])
+    kinds = [type(lay) for lay in window.session.layers]
+    assert kinds[:3] == [AnatomyLayer, StatMapLayer, ConnectomeLayer]
+    assert set(window.binding.visuals) >= set(window.session.layers[:3])
     pixels = grab(window)
     # not black, not empty: the template is grey, the overlay is coloured
     assert pixels.std() > 10
@@ -48,12 +50,12 @@ def test_open_files_same_path_as_the_file_dialog(window, qtbot, img_3d, tmp_path
     qtbot.waitUntil(lambda: len(window.session.layers) == n + 1, timeout=5000)
     layer = window.session.layers[-1]
     assert layer.name == "small_map" and layer.path == str(path)
-    assert layer in window.sync.visuals
+    assert layer in window.binding.visuals
     # and it is now a recent file
     window.layers_panel.refresh_recent()
     assert window.layers_panel.recent_list[0] == str(path.resolve())
     window.session.remove_layer(layer)
-    assert layer not in window.sync.visuals
+    assert layer not in window.binding.visuals
 
 
 def test_drop_files_on_the_window(window, qtbot, img_3d, tmp_path):
@@ -80,7 +82,7 @@ def test_drop_files_on_the_window(window, qtbot, img_3d, tmp_path):
 def test_threshold_slider_and_text_box_change_the_scene(window, qtbot):
     from pyface.qt import QtGui
 
-    motor = _layer(window, "statistical map")
+    motor = _layer(window, StatMapLayer)
     window.layers_panel.selected = motor
     pump(qtbot, 100)
     sliders = [s for s in window.ui.control.findChildren(QtGui.QSlider) if s.isVisible()]
@@ -103,7 +105,7 @@ def test_threshold_slider_and_text_box_change_the_scene(window, qtbot):
     text = slider.parent().findChildren(QtGui.QLineEdit)[0]
     assert float(text.text()) == pytest.approx(motor.threshold, rel=0.01)
     # ... and typing a value there moves the threshold and the slider
-    value = round(0.5 * (motor.threshold_low + motor.threshold_high), 2)
+    value = round(0.5 * motor.threshold_high, 2)
     slider_before = slider.value()
     text.setText(str(value))
     text.editingFinished.emit()
@@ -118,10 +120,10 @@ def test_colour_bar_checkbox_draws_the_maps_colour_bar(window, qtbot):
     titled with the layer's name, and a session keeps the setting."""
     from pyface.qt import QtGui
 
-    motor = _layer(window, "statistical map")
+    motor = _layer(window, StatMapLayer)
     window.layers_panel.selected = motor
     pump(qtbot, 100)
-    visual = window.sync.visuals[motor]
+    visual = window.binding.visuals[motor]
     boxes = [b for b in window.ui.control.findChildren(QtGui.QCheckBox) if b.isVisible()]
     before = grab(window)
     box = None
@@ -171,7 +173,7 @@ def test_click_readout_names_position_and_values(window, qtbot):
 def test_click_on_a_connectome_node_names_it(window, qtbot):
     from brainviz.scene import picking
 
-    graph = _layer(window, "connectome")
+    graph = _layer(window, ConnectomeLayer)
     window.set_view("superior")
     pump(qtbot)
     grab(window)  # a rendered frame: the camera the picker projects with
@@ -233,10 +235,10 @@ def test_session_save_and_reopen_same_layers_and_camera(window, qtbot, tmp_path,
     window.open_files([str(path)])
     layer = window.session.layers[-1]
     layer.opacity = 0.4
-    layer.colormap = "hot" if "hot" in layer.trait("colormap").handler.values else layer.colormap
+    layer.cmap = "hot"
     window.set_view("anterior")
     pump(qtbot)
-    saved_layers = [(lay.name, lay.kind, lay.opacity, lay.colormap, lay.visible)
+    saved_layers = [(lay.name, type(lay), lay.opacity, lay.cmap, lay.visible)
                     for lay in window.session.layers]
     camera = window.get_camera()
     out = window.save_session(tmp_path / "s.json")
@@ -246,12 +248,12 @@ def test_session_save_and_reopen_same_layers_and_camera(window, qtbot, tmp_path,
     window.session.layers[-1].opacity = 1.0
     window.open_session(out)
     pump(qtbot, 100)
-    assert [(lay.name, lay.kind, lay.opacity, lay.colormap, lay.visible)
+    assert [(lay.name, type(lay), lay.opacity, lay.cmap, lay.visible)
             for lay in window.session.layers] == saved_layers
     reopened = window.get_camera()
     for key in ("position", "focal_point", "view_up"):
         assert np.allclose(reopened[key], camera[key], atol=1e-6)
-    assert set(window.sync.visuals) == set(window.session.layers)
+    assert set(window.binding.visuals) == set(window.session.layers)
 
     # a moved file is named, the rest opens
     n_errors = len(window.errors.errors)

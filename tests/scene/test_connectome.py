@@ -103,9 +103,9 @@ def test_style_checks():
     gi.check_node_size([1, 2, 3], 3)
     with pytest.raises(ParameterError, match="node_size must be a positive number of mm"):
         gi.check_node_size("big", 3)
-    with pytest.raises(ParameterError, match="edge_vmax must be None or a positive number; got -1"):
-        gi.check_edge_vmax(-1)
-    gi.check_edge_vmax(None)
+    with pytest.raises(ParameterError, match="vmax must be None or a positive number; got -1"):
+        gi.check_vmax(-1)
+    gi.check_vmax(None)
 
 
 # ---------------------------------------------------------------- rendering
@@ -159,12 +159,12 @@ def test_edges_coloured_by_sign_and_threshold_hides_them(fig):
     img = _shot(fig)
     assert _count(img, _reddish) > 200 and _count(img, _bluish) > 200
     edge_actor = vis.edge_actor
-    vis.edge_threshold = 0.85  # only the positive 0-1 edge is left
+    vis.threshold = 0.85  # only the positive 0-1 edge is left
     assert vis.n_edges_shown == 1 and vis.threshold_value == 0.85
     img = _shot(fig)
     assert _count(img, _reddish) > 200 and _count(img, _bluish) < 20
     assert vis.edge_actor is edge_actor  # restyled in place
-    vis.edge_threshold = "50%"
+    vis.threshold = "50%"
     assert vis.n_edges_shown == 2
     assert _count(_shot(fig), _bluish) > 200
 
@@ -172,8 +172,8 @@ def test_edges_coloured_by_sign_and_threshold_hides_them(fig):
 @pytest.mark.render
 def test_threshold_hiding_everything_warns_and_draws_nothing(fig):
     vis = _make(fig)
-    with pytest.warns(EmptyOverlayWarning, match=r"edge_threshold=5.0 .*hides every edge; the largest \|weight\| is 0.9"):
-        vis.edge_threshold = 5.0
+    with pytest.warns(EmptyOverlayWarning, match=r"threshold=5.0 .*hides every edge; the largest \|weight\| is 0.9"):
+        vis.threshold = 5.0
     assert vis.n_edges_shown == 0
     img = _shot(fig)
     assert _count(img, _reddish) == 0 and _count(img, _bluish) == 0
@@ -181,7 +181,7 @@ def test_threshold_hiding_everything_warns_and_draws_nothing(fig):
     from brainviz.scene.connectome import ConnectomeVisual
 
     with pytest.warns(EmptyOverlayWarning, match="no edge to draw"):
-        ConnectomeVisual(MATRIX, COORDS, edge_threshold=1.0, figure=fig)
+        ConnectomeVisual(MATRIX, COORDS, threshold=1.0, figure=fig)
 
 
 @pytest.mark.render
@@ -199,7 +199,7 @@ def test_one_polydata_whatever_the_number_of_edges(fig):
     # nodes + edges + labels + legend: 4 props for 780 edges
     assert len(fig.scene.renderer.view_props) - before <= 4
     assert vis._edge_pd.number_of_lines == n * (n - 1) // 2
-    vis.edge_threshold = "90%"
+    vis.threshold = "90%"
     assert vis._edge_pd.number_of_lines == vis.n_edges_shown == 78
 
 
@@ -211,9 +211,9 @@ def test_auto_mode_switches_between_tubes_and_lines(fig, monkeypatch):
     vis = _make(fig)
     assert vis.drawn_edge_mode == "line"
     lines_shot = _shot(fig)
-    vis.edge_threshold = 0.85  # one edge left: tubes again, same actor
+    vis.threshold = 0.85  # one edge left: tubes again, same actor
     assert vis.drawn_edge_mode == "tube"
-    vis.edge_threshold = None
+    vis.threshold = None
     assert vis.drawn_edge_mode == "line"
     assert np.abs(_shot(fig) - lines_shot).sum() == 0
     with pytest.warns(EmptyOverlayWarning, match="no non-zero weight off the diagonal"):
@@ -226,7 +226,7 @@ def test_node_colours_by_network_in_pixels(fig):
     from brainviz.scene.picking import world_to_display
 
     with pytest.warns(EmptyOverlayWarning):
-        vis = _make(fig, node_color="auto", networks=["DMN", "DMN", "Visual"], node_size=14, edge_threshold=5.0)
+        vis = _make(fig, node_color="auto", networks=["DMN", "DMN", "Visual"], node_size=14, threshold=5.0)
     assert list(vis.network_colors) == ["DMN", "Visual"]
     palette = np.round(qualitative_colors(2) * 255)
     img = _shot(fig)
@@ -251,7 +251,7 @@ def test_restyle_in_place_sizes_colormap_opacity_visibility_mode(fig):
     assert _count(_shot(fig), lambda r, g, b: (r < 60) & (g < 60) & (b < 60)) > 2 * n_black
     vis.node_size = [4.0, 4.0, 30.0]
     assert vis.bounds[4] == pytest.approx(20 - 15)
-    vis.colormap = "Greens"
+    vis.cmap = "Greens"
     img = _shot(fig)
     assert _count(img, _reddish) == 0 and _count(img, lambda r, g, b: (g > 100) & (g > r + 40)) > 100
     vis.edge_mode = "line"
@@ -269,14 +269,14 @@ def test_restyle_in_place_sizes_colormap_opacity_visibility_mode(fig):
 @pytest.mark.render
 def test_bad_restyle_values_raise(fig):
     vis = _make(fig)
-    with pytest.raises(ParameterError, match="edge_threshold must be a number >= 0 or a percentile"):
-        vis.edge_threshold = "lots"
+    with pytest.raises(ParameterError, match="threshold must be a number >= 0 or a percentile"):
+        vis.threshold = "lots"
     with pytest.raises(ParameterError, match="node_size must be a positive number of mm"):
         vis.node_size = -1
     with pytest.raises(ShapeMismatchError, match=r"node_size must have one entry per node \(3\); got 2"):
         vis.node_size = [1.0, 2.0]
-    with pytest.raises(ParameterError, match="colormap 'nope' is not a known colour map"):
-        vis.colormap = "nope"
+    with pytest.raises(ParameterError, match="cmap .nope' is not a known colour map"):
+        vis.cmap = "nope"
     with pytest.raises(ShapeMismatchError, match=r"node_color must be a colour or have one entry per node \(3\); got 5"):
         vis.node_color = ["a"] * 5
     assert vis.n_edges_shown == 3  # unchanged
@@ -384,7 +384,7 @@ def test_directed_edges_both_ways_are_drawn_side_by_side(fig):
 @pytest.mark.render
 def test_network_legend_toggles(fig):
     with pytest.warns(EmptyOverlayWarning):
-        vis = _make(fig, node_color="auto", networks=["DMN", "DMN", "Visual"], edge_threshold=5.0)
+        vis = _make(fig, node_color="auto", networks=["DMN", "DMN", "Visual"], threshold=5.0)
     assert vis.legend_actor.number_of_entries == 2 and not vis.legend_actor.visibility
     without = _shot(fig)
     vis.show_legend = True
@@ -414,4 +414,4 @@ def test_outside_brain_check_is_cached_on_disk_and_skips_nilearn(tmp_path, monke
                            check=True).stdout.split("\n")[-2] for _ in range(2)]
     assert runs[0] == "[2] True"  # first use: computed from nilearn's mask
     assert runs[1] == "[2] False"  # then read back from the demo-data folder
-    assert (tmp_path / "demo_data" / "mni152_brain_mask_dilated_v1.npz").is_file()
+    assert len(list((tmp_path / "demo_data" / "brain_masks_v2").glob("*.npz"))) == 1

@@ -388,7 +388,7 @@ def test_colorbar_spec_from_visuals_and_dicts(mlab, img_3d):
     assert spec["threshold"] == 1.0 and spec["two_sided"] and spec["title"] == stat.colorbar_title
     assert spec["lut"].shape == (256, 3) and spec["lut"][-1, 0] > 200  # cold_hot: hot top end
     m = np.array([[0, 0.5, -0.8], [0.5, 0, 0.1], [-0.8, 0.1, 0]])
-    graph = ConnectomeVisual(m, [(-40, 0, 0), (40, 0, 0), (0, 50, 10)], edge_threshold=0.3, figure=f)
+    graph = ConnectomeVisual(m, [(-40, 0, 0), (40, 0, 0), (0, 50, 10)], threshold=0.3, figure=f)
     spec = colorbar_spec(graph, title="weight")
     assert spec["vmax"] == pytest.approx(0.8) and spec["vmin"] == pytest.approx(-0.8)
     assert spec["threshold"] == pytest.approx(0.3) and spec["title"] == "weight"

@@ -43,7 +43,7 @@ def test_blobs_show_through_the_glass(figure, blob_map, px):
     from brainviz.scene.glass import GlassBrainVisual
     from brainviz.scene.views import set_view
 
-    g = GlassBrainVisual(figure=figure, stat_map=blob_map, threshold=3)
+    g = GlassBrainVisual(blob_map, figure=figure, threshold=3)
     set_view(figure, "superior")
     img = px.shot(figure)
     r, c = px.to_pixel(figure, (30, -20, 20))
@@ -62,5 +62,5 @@ def test_4d_map_is_refused(figure, img_4d):
     from brainviz.exceptions import DimensionError
     from brainviz.scene.glass import GlassBrainVisual
 
-    with pytest.raises(DimensionError, match="'stat_map' parameter expected a 3D image"):
-        GlassBrainVisual(figure=figure, stat_map=img_4d)
+    with pytest.raises(DimensionError, match="'img' parameter expected a 3D image"):
+        GlassBrainVisual(img_4d, figure=figure)

@@ -109,7 +109,7 @@ def test_pick_at_an_edge_gives_its_weight_and_the_surface_point(scene):
     assert np.linalg.norm(np.subtract(info.position_mm, mid)) < 3.0
     assert info.values["x map"] == pytest.approx(info.position_mm[0])
     # hidden by the threshold: no edge any more
-    vis.edge_threshold = 0.85
+    vis.threshold = 0.85
     info = pick_at(fig, world_to_display(fig, mid)[0], layers=[vis])
     assert info.edge is None
 

@@ -40,9 +40,9 @@ def test_each_region_its_own_colour_and_one_at_a_time(figure, label_img, px):
     img = px.shot(figure)
     assert px.is_white(img[left][None])[0] and _close(img[right], colors[3])
     assert r.legend.number_of_entries == 1
-    r.region = 0
+    r.region = -1
     assert _close(px.shot(figure)[left], colors[1])
-    with pytest.raises(ParameterError, match="region=2 is not a label"):
+    with pytest.raises(ParameterError, match="region=2 is not a region"):
         r.region = 2
 
 
@@ -58,10 +58,11 @@ def test_components_become_regions(figure, px):
     assert not (labels == 3).any()  # an empty component draws nothing
     img = nib.Nifti1Image(maps, np.diag([3.0, 3.0, 3.0, 1.0]))
     r = RegionsVisual(img, labels=["a", "b", "c"], figure=figure)
-    assert r.region_ids == [1, 2]
-    assert r.names[1] == "a"
+    assert r.region_ids == [0, 1]  # components are numbered from 0, as in the job's result
+    assert r.names[0] == "a"
+    assert r.name_at((3 * 2, 15, 15)) == "a" and r.value_at((3 * 8, 15, 15)) == 1
     r.threshold = 1.5  # only component 1 (value 2) passes
-    assert r.region_ids == [2]
+    assert r.region_ids == [1]
 
 
 def test_non_integer_3d_image_is_refused(figure, img_3d):

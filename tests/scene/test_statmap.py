@@ -47,8 +47,7 @@ def scene(figure, blob_img, px):
 def test_two_sided_threshold_colours_and_restyle_in_place(figure, scene, px):
     from brainviz.scene.statmap import StatMapVisual
 
-    m = StatMapVisual(_stat(), threshold=2.0, figure=figure)
-    assert m.anatomy is scene  # follows the anatomy already in the figure
+    m = StatMapVisual(_stat(), threshold=2.0, figure=figure, over_anatomy=True)
     assert (m.vmin, m.vmax) == pytest.approx((-6.0, 6.0), abs=0.1)  # symmetric by default
     pos, neg = px.to_pixel(figure, (6, 0, 0)), px.to_pixel(figure, (-12, 0, 0))
     far = px.to_pixel(figure, (0, 20, 0))  # anatomy, no map value

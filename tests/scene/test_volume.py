@@ -209,7 +209,7 @@ def test_head_mask_is_kept_on_disk_and_matches_the_computed_one(tmp_path, monkey
     data[2, 2, 2] = 1.0  # a speck outside the head
     computed = volume.clear_outside_head(data, 0.5, 0.0, cache=False)
     first = volume.clear_outside_head(data, 0.5, 0.0)
-    files = list((tmp_path / "data" / "head_masks_v1").glob("*.npz"))
+    files = list((tmp_path / "data" / "head_masks_v2").glob("*.npz"))
     assert len(files) == 1
     np.testing.assert_array_equal(first, computed)
     assert computed[2, 2, 2] < 0.5 and computed[20, 20, 20] == 0.0  # speck cleared, hole kept
@@ -227,7 +227,9 @@ def test_head_mask_is_kept_on_disk_and_matches_the_computed_one(tmp_path, monkey
     other[30, 30, 30] = 0.9
     volume.clear_outside_head(other, 0.5, 0.0)
     volume.clear_outside_head(data, 0.6, 0.0)
-    assert len(list((tmp_path / "data" / "head_masks_v1").glob("*.npz"))) == 3
-    monkeypatch.setattr(volume, "_HEAD_MASKS_KEPT", 2)
+    assert len(list((tmp_path / "data" / "head_masks_v2").glob("*.npz"))) == 3
+    from brainviz.data import _masks
+
+    monkeypatch.setattr(_masks, "_HEAD_MASKS_KEPT", 2)
     volume.clear_outside_head(data, 0.7, 0.0)
-    assert len(list((tmp_path / "data" / "head_masks_v1").glob("*.npz"))) == 2
+    assert len(list((tmp_path / "data" / "head_masks_v2").glob("*.npz"))) == 2

@@ -1,0 +1,548 @@
+"""What the visuals share: the Visual base class and its layer handlers, colour tables,
+image grids placed in world mm, slices through the cursor, colour bars.
+
+Every visual is a :class:`Visual`: drawn once into a Mayavi figure and restyled in
+place through its traits. :attr:`Visual.layer_handlers` says, for each display
+trait of the layer kind the visual draws (:mod:`brainviz.model`), which attribute
+of the visual applies it: a trait set to the layer's value, or a method called
+with it. :mod:`brainviz.scene.binding` uses that table and nothing else, so a
+layer trait without a handler is an error a test finds, never a silent no-op.
+"""
+import textwrap
+
+import numpy as np
+from traits.api import Any, Bool, HasTraits, Instance, Str, TraitType
+
+from ..exceptions import DimensionError
+from ._figure import _register, disable_render, get_figure, render
+
+__all__ = [
+    "Visual",
+    "GridVisual",
+    "VolumeGrid",
+    "Colormap",
+    "ThresholdTrait",
+    "MappedRange",
+    "lut_table",
+    "update_lut",
+    "display_range",
+    "as_points",
+    "to_volume",
+    "scalar_source",
+    "make_slices",
+    "threshold_table",
+    "resolve_threshold",
+    "make_colorbar",
+    "update_colorbar",
+    "sync_colorbar",
+]
+
+_AXES = ("x", "y", "z")
+N_COLORS = 512
+
+def lut_table(name, n=256):
+    """Return the colour table ``name`` as an (n, 4) uint8 RGBA array (see
+    :func:`brainviz.scene.colors.get_lut`)."""
+    from .colors import get_lut
+
+    return np.asarray(get_lut(name, n=n), dtype=np.uint8)
+
+
+class Colormap(TraitType):
+    """A colour map name, checked on assignment: a bad name raises ParameterError at once."""
+
+    default_value_type = 0
+    info_text = "a colour map name"
+
+    def __init__(self, default_value="cold_hot", **metadata):
+        super().__init__(default_value, **metadata)
+
+    def validate(self, obj, name, value):
+        from .colors import check_colormap
+
+        return check_colormap(value, parameter=f"The {name!r} parameter: colour map")
+
+
+class Visual(HasTraits):
+    """Base class of brainviz visuals: drawn once into a figure, restyled through traits.
+
+    Subclasses build their Mayavi/TVTK pipeline in ``_build`` with rendering
+    disabled and update it in place from trait handlers.
+
+    A visual drawn for a layer (:mod:`brainviz.scene.binding`) is made by
+    :meth:`from_layer` and kept in step through :attr:`layer_handlers`.
+    """
+
+    #: For each display trait of the layer kind this visual draws, the attribute of
+    #: the visual that applies it: a trait (set to the layer's value) or a method
+    #: (called with it). Every display trait must have one (a test checks).
+    layer_handlers = {"visible": "visible"}
+
+    #: True for visuals with slices: the binding keeps their ``cursor`` on the session's.
+    follows_cursor = False
+
+    #: The Mayavi figure (Scene) the visual draws into.
+    figure = Any()
+
+    #: Show or hide the whole visual.
+    visible = Bool(True)
+
+    #: A name for legends and the GUI.
+    name = Str()
+
+    @classmethod
+    def from_layer(cls, layer, figure):
+        """Draw ``layer`` (a :class:`brainviz.model.Layer`) into ``figure`` with all its settings."""
+        visual = cls(*cls.layer_data(layer), figure=figure, name=layer.name,
+                     **cls.layer_traits(layer))
+        for name in layer.display_trait_names():
+            handler = cls.layer_handlers[name]
+            if callable(getattr(cls, handler, None)):
+                getattr(visual, handler)(getattr(layer, name))
+        return visual
+
+    @classmethod
+    def layer_data(cls, layer):
+        """The positional arguments that give the visual the layer's data."""
+        return (layer.data,)
+
+    @classmethod
+    def layer_traits(cls, layer):
+        """Constructor keywords: the layer settings whose handler is a trait of the visual."""
+        out = {}
+        for name in layer.display_trait_names():
+            handler = cls.layer_handlers[name]
+            if cls.class_traits().get(handler) is not None:
+                value = getattr(layer, name)
+                out[handler] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def apply_layer_trait(self, layer, name):
+        """Apply the layer's display trait ``name`` (its handler in :attr:`layer_handlers`)."""
+        handler = self.layer_handlers[name]
+        value = getattr(layer, name)
+        target = getattr(type(self), handler, None)
+        if callable(target):
+            getattr(self, handler)(value)
+        else:
+            setattr(self, handler, list(value) if isinstance(value, tuple) else value)
+
+    def _setup(self, figure):
+        self.figure = get_figure(figure)
+        _register(self.figure, self)
+
+    def render(self):
+        """Render the figure (no-op while rendering is disabled)."""
+        render(self.figure)
+
+    @property
+    def bounds(self):
+        """World bounds in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
+        raise NotImplementedError
+
+    def value_at(self, xyz_mm):
+        """Return the visual's value(s) at world point(s) ``xyz_mm`` (mm); NaN outside."""
+        raise NotImplementedError
+
+    def _actors(self):
+        return []
+
+    def remove(self):
+        """Remove the visual's objects from its figure."""
+        from ._figure import _unregister
+
+        with disable_render(self.figure):
+            for obj in self._pipeline_roots():
+                try:
+                    obj.remove()
+                except Exception:  # already removed with its parent
+                    pass
+            for actor in self._actors():
+                self.figure.scene.remove_actor(actor)
+        _unregister(self.figure, self)
+
+    def _pipeline_roots(self):
+        return []
+
+
+def display_range(vmin, vmax, symmetric, data_min, data_max):
+    """The (low, high) values a map's colour map spans.
+
+    ``vmin``/``vmax`` None means "from the data". A symmetric range is
+    ``[-top, top]`` with ``top = |vmax|`` or the data's largest absolute value;
+    otherwise ``[vmin, vmax]`` with the data's minimum and maximum filling in.
+    """
+    if symmetric:
+        top = abs(float(vmax)) if vmax is not None else max(abs(data_min), abs(data_max))
+        top = top or 1.0
+        return -top, top
+    lo = float(vmin) if vmin is not None else float(data_min)
+    hi = float(vmax) if vmax is not None else float(data_max)
+    if not hi > lo:
+        hi = lo + max(1e-6 * abs(lo), 1e-12)
+    return lo, hi
+
+
+def resolve_threshold(value, data):
+    """A threshold as a number: ``value`` itself, or for ``"95%"`` that percentile of the
+    finite non-zero absolute values of ``data`` (:func:`brainviz.model.map_threshold`)."""
+    from ..model import map_threshold
+
+    return map_threshold(value, data)
+
+
+class MappedRange:
+    """The colour range of a mapped visual (statistical map, surface): ``vmin``/``vmax`` set by
+    the user, or automatic (from the data: symmetric or not) and kept automatic when
+    ``symmetric`` changes. Needs ``_data_min``, ``_data_max`` and ``_abs_max``."""
+
+    def _init_range(self, traits):
+        """Fill ``vmin``/``vmax`` in the constructor's traits; None (or absent) is automatic."""
+        symmetric = traits.get("symmetric", True)
+        self._auto = {"vmin": traits.get("vmin") is None, "vmax": traits.get("vmax") is None}
+        if self._auto["vmax"]:
+            traits["vmax"] = self._abs_max if symmetric else self._data_max
+        if self._auto["vmin"]:
+            traits["vmin"] = -traits["vmax"] if symmetric else self._data_min
+
+    def _auto_limit(self, name):
+        if self.symmetric:
+            return -self._abs_max if name == "vmin" else self._abs_max
+        return self._data_min if name == "vmin" else self._data_max
+
+    def set_vmin(self, value):
+        """Low end of the colour range (ignored while symmetric); None: the data's minimum."""
+        self._auto["vmin"] = value is None
+        self.vmin = self._auto_limit("vmin") if value is None else float(value)
+
+    def set_vmax(self, value):
+        """High end of the colour range; None: the largest |value| (symmetric) or the maximum."""
+        self._auto["vmax"] = value is None
+        self.vmax = self._auto_limit("vmax") if value is None else float(value)
+
+    def _symmetric_changed(self):
+        for name in ("vmin", "vmax"):
+            if getattr(self, "_auto", {}).get(name):
+                setattr(self, name, self._auto_limit(name))
+
+
+class ThresholdTrait(TraitType):
+    """A threshold as a layer holds it: a number >= 0 or a percentile string ("95%")."""
+
+    default_value_type = 0
+    info_text = 'a finite number >= 0 or a percentile such as "95%"'
+
+    def __init__(self, default_value=0.0, **metadata):
+        super().__init__(default_value, **metadata)
+
+    def validate(self, obj, name, value):
+        from traits.api import TraitError
+
+        from ..exceptions import ParameterError
+        from ..model import Threshold
+
+        try:
+            return Threshold().validate(obj, name, value)
+        except TraitError:
+            raise ParameterError(
+                f"threshold must be a finite number >= 0 or a percentile such as \"95%\"; "
+                f"got {value!r}") from None
+
+
+def as_points(xyz_mm):
+    """Return ``xyz_mm`` as an (n, 3) float array and whether a single point was given."""
+    pts = np.asarray(xyz_mm, dtype=float)
+    single = pts.ndim == 1
+    pts = np.atleast_2d(pts)
+    if pts.shape[-1] != 3:
+        raise DimensionError(
+            f"xyz_mm must be (3,) or (n, 3) world coordinates in mm; got shape {pts.shape}"
+        )
+    return pts, single
+
+
+def to_volume(img, what="img"):
+    """Return ``img`` (path, nibabel image or Volume) as a 3D :class:`brainviz.data.Volume`.
+
+    Raises
+    ------
+    DimensionError
+        If the image is 4D with more than one frame; the message names ``what``.
+    """
+    from ..data import load_volume
+
+    vol = load_volume(img)
+    if getattr(vol, "ndim", 3) != 3 and getattr(vol, "n_frames", 1) != 1:
+        raise DimensionError(
+            f"The {what!r} parameter expected a 3D image; got a 4D image of shape "
+            f"{tuple(vol.shape)} ({vol.name or 'unnamed'}). Pick one frame first, e.g. "
+            "nilearn.image.index_img(img, 0)."
+        )
+    return vol
+
+
+class VolumeGrid:
+    """A 3D array on an axis-aligned RAS+ grid: what Mayavi draws, and how to sample it.
+
+    Parameters
+    ----------
+    volume : Volume
+        Any 3D volume; oblique ones are resampled by ``Volume.as_ras``.
+    frame : int, default=0
+        Frame to read from a 4D volume.
+    """
+
+    def __init__(self, volume, frame=0):
+        ras = volume.as_ras()
+        if getattr(ras, "ndim", 3) == 4:
+            data = ras.get_frame(frame)
+        else:
+            data = ras.get_data()
+        self.data = np.ascontiguousarray(np.asarray(data, dtype=np.float32))
+        affine = np.asarray(ras.affine, dtype=float)
+        self.affine = affine
+        self.spacing = np.abs(np.diag(affine)[:3]).astype(float)
+        self.origin = affine[:3, 3].astype(float)
+        self.name = getattr(volume, "name", "") or ""
+        self.volume = volume
+
+    @classmethod
+    def from_array(cls, data, affine, name=""):
+        """Build a grid from an array already in RAS+ orientation (diagonal affine)."""
+        self = cls.__new__(cls)
+        self.data = np.ascontiguousarray(np.asarray(data, dtype=np.float32))
+        self.affine = np.asarray(affine, dtype=float)
+        self.spacing = np.abs(np.diag(self.affine)[:3]).astype(float)
+        self.origin = self.affine[:3, 3].astype(float)
+        self.name = name
+        self.volume = None
+        return self
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def bounds(self):
+        """(xmin, xmax, ymin, ymax, zmin, zmax) of the voxel centres, in mm."""
+        hi = self.origin + self.spacing * (np.asarray(self.data.shape) - 1)
+        return tuple(float(v) for pair in zip(self.origin, hi) for v in pair)
+
+    def mm_to_voxel(self, xyz_mm):
+        pts, _ = as_points(xyz_mm)
+        return (pts - self.origin) / self.spacing
+
+    def sample(self, xyz_mm, order=0):
+        """Values at world points (nearest voxel by default); NaN outside the grid."""
+        from scipy import ndimage
+
+        pts, single = as_points(xyz_mm)
+        ijk = self.mm_to_voxel(pts)
+        inside = np.all((ijk >= -0.5) & (ijk <= np.asarray(self.data.shape) - 0.5), axis=1)
+        out = np.full(len(pts), np.nan)
+        if inside.any():
+            if order == 0:
+                idx = np.clip(np.round(ijk[inside]).astype(int), 0, np.asarray(self.data.shape) - 1)
+                out[inside] = self.data[tuple(idx.T)]
+            else:
+                out[inside] = ndimage.map_coordinates(
+                    self.data, ijk[inside].T, order=order, mode="nearest"
+                )
+        return out[0] if single else out
+
+
+def scalar_source(figure, grid, data=None, name=None):
+    """Add ``grid`` to ``figure`` as a Mayavi ArraySource placed in world mm."""
+    from mayavi import mlab
+
+    src = mlab.pipeline.scalar_field(grid.data if data is None else data, figure=figure,
+                                     name=name or grid.name or "volume")
+    src.spacing = tuple(grid.spacing)
+    src.origin = tuple(grid.origin)
+    src.update_image_data = True
+    return src
+
+
+def update_lut(lut, table, data_range, nan_color=(0.0, 0.0, 0.0, 0.0)):
+    """Load an (n, 4) uint8 RGBA table and a value range into a tvtk LookupTable in place.
+
+    brainviz keeps its own lookup tables rather than the module manager's:
+    mlab factories reset that shared table whenever a module is added.
+    """
+    if lut is None:
+        from tvtk.api import tvtk
+
+        lut = tvtk.LookupTable()
+    lo, hi = float(data_range[0]), float(data_range[1])
+    if not hi > lo:
+        hi = lo + 1e-6 * max(1.0, abs(lo))
+    from vtkmodules.util.numpy_support import numpy_to_vtk
+
+    # A deep VTK copy, not tvtk's ``lut.table = array``: tvtk caches that array
+    # with a DeleteEvent observer that VTK 9.7 calls with the wrong arguments.
+    array = numpy_to_vtk(np.ascontiguousarray(table, dtype=np.uint8), deep=True)
+    lut.number_of_table_values = len(table)
+    lut._vtk_obj.SetTable(array)
+    lut.table_range = (lo, hi)
+    lut.nan_color = tuple(float(c) for c in nan_color)
+    lut.modified()
+    return lut
+
+
+def _texture_actor(renderer, widget):
+    """The actor of an image plane widget (VTK keeps it private): the one sharing its property."""
+    prop = widget._vtk_obj.GetTexturePlaneProperty()
+    actors = renderer._vtk_obj.GetActors()
+    actors.InitTraversal()
+    for _ in range(actors.GetNumberOfItems()):
+        actor = actors.GetNextActor()
+        if actor.GetProperty() is prop:
+            return actor
+    return None
+
+
+def make_slices(src, figure, cursor, name, force_opaque=False):
+    """Three image plane widgets (x, y, z) through ``cursor`` (mm).
+
+    With ``force_opaque`` the planes' texture actors are drawn in the opaque
+    pass: voxels made fully transparent by the lookup table (background) are
+    discarded, everything else hides what lies behind it, so three crossing
+    planes sort correctly without depth peeling.
+    """
+    from mayavi import mlab
+
+    planes = []
+    renderer = figure.scene.renderer
+    for axis, pos in zip(_AXES, cursor):
+        ipw = mlab.pipeline.image_plane_widget(
+            src, plane_orientation=f"{axis}_axes", figure=figure, name=f"{name} {axis}"
+        )
+        w = ipw.ipw
+        w.margin_size_x = w.margin_size_y = 0.0
+        w.display_text = False
+        # The window is ours: a right-drag must not rewrite it.
+        w.user_controlled_lookup_table = True
+        w.texture_interpolate = True
+        w.reslice_interpolate = "linear"
+        w.plane_property.opacity = 0.0
+        w.selected_plane_property.opacity = 0.0
+        w.slice_position = float(pos)
+        # vtkImagePlaneWidget keeps its texture actor private: find it in the renderer.
+        actor = _texture_actor(renderer, w)
+        ipw._brainviz_actor = actor
+        if force_opaque and actor is not None:
+            actor.SetForceOpaque(True)
+        planes.append(ipw)
+    return planes
+
+
+class GridVisual(Visual):
+    """Base of the visuals of one image on a voxel grid (anatomy, statistical map):
+    world bounds and values come from the grid; the pipeline hangs from one source."""
+
+    grid = Instance(VolumeGrid)
+    source = Instance(object)
+
+    @property
+    def bounds(self):
+        """World bounds of the image in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
+        return self.grid.bounds
+
+    def value_at(self, xyz_mm):
+        """Image value at world point(s) ``xyz_mm`` (nearest voxel; a map's value is not
+        thresholded); NaN outside the volume."""
+        return self.grid.sample(xyz_mm, order=0)
+
+    def _pipeline_roots(self):
+        return [self.source] if self.source is not None else []
+
+
+
+
+def threshold_table(table, vmin, vmax, threshold, two_sided=True):
+    """Return ``table`` (n, 4 uint8) with the entries hidden by ``threshold`` made transparent.
+
+    Entry ``i`` covers values ``[vmin + i w, vmin + (i + 1) w)``. It is kept only
+    when every value it covers passes the threshold (``|v| >= threshold`` when
+    ``two_sided``, ``v >= threshold`` otherwise), so no sub-threshold value is
+    ever coloured. A threshold of 0 still hides exact zeros (no data).
+    """
+    table = np.array(table, dtype=np.uint8, copy=True)
+    n = len(table)
+    edges = np.linspace(vmin, vmax, n + 1)
+    lo, hi = edges[:-1], edges[1:]
+    t = float(threshold)
+    if t <= 0:
+        t = 1e-9 * max(abs(vmin), abs(vmax), 1e-30)
+    keep = lo >= t
+    if two_sided:
+        keep |= hi <= -t
+    table[~keep, 3] = 0
+    return table
+
+
+def make_colorbar(figure):
+    """Add an empty vertical colour bar (tvtk ScalarBarActor with its own LUT) to ``figure``."""
+    from tvtk.api import tvtk
+
+    bar = tvtk.ScalarBarActor(
+        lookup_table=tvtk.LookupTable(), orientation="vertical", number_of_labels=5,
+        draw_annotations=True, annotation_text_scaling=False, unconstrained_font_size=True,
+        maximum_width_in_pixels=90, maximum_height_in_pixels=400,
+        # room between the title and the top label (which is centred on the bar's end)
+        vertical_title_separation=10,
+    )
+    bar.position_coordinate.coordinate_system = "normalized_viewport"
+    bar.position_coordinate.value = (0.86, 0.1, 0.0)
+    bar.width, bar.height = 0.12, 0.8
+    for prop in (bar.title_text_property, bar.label_text_property, bar.annotation_text_property):
+        prop.color = (0.1, 0.1, 0.1)
+        prop.shadow = False
+        prop.italic = False
+        prop.bold = False
+        prop.font_size = 12
+    bar.title_text_property.font_size = 14
+    bar.title_text_property.bold = True
+    bar.label_format = "%.3g"
+    figure.scene.add_actor(bar)
+    return bar
+
+
+def sync_colorbar(visual):
+    """Make, restyle or hide the colour bar of a mapped visual (stat map, surface) from
+    its traits: ``show_colorbar``, ``colorbar_title``, ``cmap``, range and threshold.
+    The bar is made the first time it is shown."""
+    if not visual.show_colorbar and visual.scalar_bar is None:
+        return
+    if visual.scalar_bar is None:
+        visual.scalar_bar = make_colorbar(visual.figure)
+    lo, hi = visual.data_range
+    update_colorbar(visual.scalar_bar, visual.cmap, lo, hi, visual.threshold_value, visual.two_sided,
+                    visual.colorbar_title or visual.name, visual.visible and visual.show_colorbar)
+    visual.render()
+
+
+def update_colorbar(bar, cmap, vmin, vmax, threshold, two_sided, title, visible):
+    """Restyle a colour bar in place: colours, range, title, and the threshold marked.
+
+    The band hidden by the threshold is drawn light grey (those colours are
+    not shown in the scene) and the threshold values are annotated.
+    """
+    table = lut_table(cmap, N_COLORS)
+    hidden = threshold_table(table, vmin, vmax, threshold, two_sided)[:, 3] == 0
+    table = table.copy()
+    table[hidden, :3] = 200
+    table[:, 3] = 255
+    update_lut(bar.lookup_table, table, (vmin, vmax))
+    bar.lookup_table.reset_annotations()
+    t = float(threshold)
+    if t > 0:
+        for value in ([t, -t] if two_sided else [t]):
+            if vmin <= value <= vmax:
+                bar.lookup_table.set_annotation(float(value), f"{value:.3g}")
+    # the title is centred on the bar at a fixed font size: wrapped, a long name
+    # ("motor activation") stays inside the scene instead of running off its edge
+    bar.title = textwrap.fill(str(title or ""), width=12, break_long_words=False)
+    bar.visibility = bool(visible)
+    bar.modified()
+

@@ -1,0 +1,763 @@
+"""Sessions in and out: open files as layers, results as layers, the demo, session JSON.
+
+No Qt and no VTK: the window, drag and drop, the recent-files list, ``brainviz
+render``, ``brainviz.mlab`` and the tests all open files through
+:func:`open_path`, build the demo with :func:`make_demo_session` and read and
+write sessions with :func:`save_session` / :func:`read_session`. Sessions are
+JSON, never pickles; a session whose files moved opens what it can and names
+the rest.
+"""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import ImageFileError, ParameterError, ResultError, UnsupportedFormatError
+from .model import (
+    AnatomyLayer, ComponentsLayer, ConnectomeLayer, GlassBrainLayer, JobState, LabelLayer,
+    Session, StatMapLayer, SurfaceLayer, find_missing_files, layer_class, layer_from_volume,
+)
+
+__all__ = [
+    "open_path",
+    "open_surface",
+    "layers_from_result",
+    "make_demo_session",
+    "demo_connectome",
+    "save_session",
+    "read_session",
+    "session_from_dict",
+    "SessionFileError",
+    "layer_from_spec",
+    "layer_spec",
+    "apply_setting",
+    "render_command",
+    "view_angles",
+    "camera_from_angles",
+    "camera_with_angles",
+    "recent_files",
+    "add_recent_file",
+    "DEMO_THRESHOLD",
+]
+
+SESSION_SUFFIX = ".json"
+_VOLUME_SUFFIXES = (".nii", ".nii.gz", ".hdr", ".img", ".mgh", ".mgz")
+_SURFACE_SUFFIXES = (".gii", ".gii.gz", ".pial", ".white", ".inflated", ".sphere", ".orig",
+                     ".smoothwm")
+
+#: Threshold of the built-in motor activation map in the demo (z > 3).
+DEMO_THRESHOLD = 3.0
+
+
+class SessionFileError(ResultError):
+    """A session file cannot be read, or some of its files are gone."""
+
+    def __init__(self, message, missing=()):
+        super().__init__(message)
+        self.missing = list(missing)
+
+
+def _has_suffix(path, suffixes):
+    name = Path(path).name.lower()
+    return any(name.endswith(s) for s in suffixes)
+
+
+def open_path(path, layer_type=None):
+    """Return the layers read from ``path``: a volume, a surface mesh, or a job result folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A brain image (NIfTI, Analyze, MGH), a surface mesh (GIfTI, FreeSurfer
+        geometry) or a result folder written by a job.
+    layer_type : str or Layer class, default=None
+        Force the layer class of a volume ("AnatomyLayer", StatMapLayer, ...); by
+        default the volume's own guess.
+
+    Returns
+    -------
+    list of Layer
+    """
+    from .data import load_volume
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        from .backend import load_result
+
+        return layers_from_result(load_result(path), folder=str(path))
+    if path.exists() and _has_suffix(path, _SURFACE_SUFFIXES):
+        return [open_surface(mesh=path)]
+    if path.exists() and not _has_suffix(path, _VOLUME_SUFFIXES):
+        raise UnsupportedFormatError(
+            f"Cannot open {path.name}: expected a brain image ({', '.join(_VOLUME_SUFFIXES)}), "
+            f"a surface mesh (.gii, FreeSurfer lh.pial...) or a job result folder.")
+    volume = load_volume(path)
+    # read the values once now, so a corrupt body fails here and not while drawing
+    volume.get_frame(0)
+    layer = layer_from_volume(volume, layer_type=layer_type)
+    if isinstance(layer, StatMapLayer):
+        layer.threshold = layer.start_threshold()
+    return [layer]
+
+
+def open_surface(mesh=None, values=None, hemi="both", name=None, **display):
+    """A :class:`~brainviz.model.SurfaceLayer` from a mesh file and per-vertex values.
+
+    Parameters
+    ----------
+    mesh : path, default=None
+        A GIfTI or FreeSurfer mesh; None: fsaverage5 (both hemispheres, pial and
+        inflated, shaded by sulcal depth).
+    values : path, array or None, default=None
+        Per-vertex data (GIfTI func/shape, FreeSurfer curv/sulc/thickness, .mgh),
+        an array of one value per vertex, or a volume (NIfTI...), projected onto
+        the mesh (:func:`brainviz.data.project_to_surface`).
+    hemi : {"both", "left", "right"}, default="both"
+        fsaverage5 only: which hemispheres.
+    name : str, optional
+    **display
+        Display settings of the layer (``threshold``, ``cmap``...).
+    """
+    from . import data
+
+    if mesh is None:
+        parts = data.fsaverage5_surfaces(hemi)
+    else:
+        parts = [data.load_surface(mesh)]
+    values_path = ""
+    if isinstance(values, (str, os.PathLike)) and not _has_suffix(values, _VOLUME_SUFFIXES):
+        values_path = str(values)
+        if _has_suffix(values, (".npy",)):
+            values = np.load(values, allow_pickle=False)
+        else:
+            if len(parts) != 1:
+                raise ParameterError(
+                    f"Per-vertex data {Path(values).name} belongs to one mesh; give the mesh "
+                    "file of its hemisphere.")
+            values = data.load_surface_data(values, n_vertices=parts[0].n_vertices)
+    if isinstance(values, (np.ndarray, list, tuple)):
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        n = sum(p.n_vertices for p in parts)
+        if values.ndim != 1 or len(values) != n:
+            raise ParameterError(
+                f"The surface values have shape {values.shape}; the mesh has {n} vertices: give "
+                "one value per vertex.")
+        start = 0
+        for part in parts:
+            part.add_data("values", values[start:start + part.n_vertices])
+            start += part.n_vertices
+    elif values is not None:  # a volume (file, nibabel image or Volume): projected
+        vol = data.load_volume(values)
+        parts = data.project_to_surface(vol, parts)
+        values_path = str(vol.path) if getattr(vol, "path", None) else ""
+    if name is None:
+        if values_path:
+            name = Path(values_path).name.split(".")[0]
+        elif mesh is not None:
+            name = Path(mesh).name
+        else:
+            name = "fsaverage5"
+    layer = SurfaceLayer(name=name, path=str(mesh) if mesh is not None else "",
+                         source="" if mesh is not None else "builtin:fsaverage5",
+                         values_path=values_path, hemi=hemi)
+    layer.set_surfaces(parts)
+    layer.trait_set(**display)
+    return layer
+
+
+def _volume(img, name):
+    from .data import load_volume
+
+    return load_volume(img, name=name)
+
+
+def layers_from_result(result, folder="", title=""):
+    """Turn a job result into layers (weight maps, components, connectome)."""
+    layers = []
+    prefix = f"{title}: " if title else ""
+    weight_maps = getattr(result, "weight_maps_", None)
+    if weight_maps:
+        for cls_name, img in weight_maps.items():
+            layer = layer_from_volume(_volume(img, f"{prefix}weights {cls_name}"),
+                                      layer_type=StatMapLayer, result_folder=folder,
+                                      result_key=f"weight_maps/{cls_name}")
+            layer.threshold = layer.start_threshold()
+            layers.append(layer)
+    components = getattr(result, "components_img_", None)
+    if components is not None:
+        vol = _volume(components, f"{prefix}components")
+        layer = ComponentsLayer(result_folder=folder, result_key="components_img")
+        layer.set_volume(vol)
+        layers.append(layer)
+    matrix = getattr(result, "matrix_", None)
+    coords = getattr(result, "coords_", None)
+    if matrix is not None and coords is not None:
+        matrix = np.asarray(matrix)
+        if matrix.ndim == 3:  # one matrix per subject: show the mean
+            matrix = matrix.mean(axis=0)
+        layer = ConnectomeLayer(name=f"{prefix}connectome", result_folder=folder, result_key="matrix")
+        layer.set_graph(matrix, coords, getattr(result, "labels_", None))
+        layer.threshold = "95%"
+        layers.append(layer)
+    for layer in layers:
+        # a result is found again through its folder and key, never through the
+        # (temporary) file names its images were written under
+        layer.path = ""
+    return layers
+
+
+# --- the demo ------------------------------------------------------------------------
+def demo_connectome():
+    """The demo graph: a seeded matrix on the Dosenbach 2010 nodes, strong within networks.
+
+    Returns ``(matrix, coords, labels, networks)``.
+    """
+    from .data import load_dosenbach_2010
+
+    atlas = load_dosenbach_2010()
+    rng = np.random.default_rng(0)
+    n = len(atlas.coords)
+    nets = np.asarray(atlas.networks if atlas.networks is not None else ["all"] * n)
+    same = nets[:, None] == nets[None, :]
+    m = np.where(same, rng.uniform(0.3, 1.0, (n, n)), rng.uniform(-0.6, 0.2, (n, n)))
+    m = (m + m.T) / 2
+    np.fill_diagonal(m, 0)
+    networks = None if atlas.networks is None else [str(v) for v in atlas.networks]
+    return m, np.asarray(atlas.coords, dtype=float), [str(v) for v in atlas.labels], networks
+
+
+def make_demo_session(connectome=True, cache=True):
+    """The built-in demo: the MNI152 template, nilearn's motor activation map (slices and 3D
+    blobs at z > :data:`DEMO_THRESHOLD`) and, with ``connectome``, a seeded graph on the
+    Dosenbach 2010 nodes coloured by network with its strongest 2 % of edges.
+
+    The window opens on it, ``brainviz render --demo`` draws it and the no-display
+    start renders it: this is its only description.
+
+    Parameters
+    ----------
+    connectome : bool, default=True
+    cache : bool, default=True
+        Keep the demo's arrays in the demo-data folder, so the next start reads two
+        small files instead of importing nilearn and resampling the template.
+    """
+    template, motor, graph = _demo_parts(cache)
+    session = Session()
+    anatomy = AnatomyLayer(name="MNI152 template", source="builtin:template")
+    anatomy.set_volume(template)
+    anatomy.path = ""  # rebuilt from its source, never from the cache file
+    session.add_layer(anatomy)
+    stat = StatMapLayer(name="motor activation", source="builtin:motor_activation",
+                        threshold=DEMO_THRESHOLD, show_isosurface=True)
+    stat.set_volume(motor)
+    session.add_layer(stat)
+    if connectome:
+        layer = ConnectomeLayer(name="demo connectome", source="builtin:demo_connectome",
+                                threshold="98%")
+        layer.set_graph(*graph)
+        session.add_layer(layer)
+    return session
+
+
+def _demo_parts(cache):
+    from . import data
+
+    if not cache:
+        return data.load_template(), data.load_motor_activation(), demo_connectome()
+    from .data._store import stored_arrays
+
+    def compute():
+        template = data.load_template()
+        motor = data.load_motor_activation()
+        matrix, coords, labels, networks = demo_connectome()
+        return {"template": np.asarray(template.get_data(), dtype=np.float32),
+                "affine": np.asarray(template.affine, dtype=float),
+                "matrix": matrix, "coords": coords,
+                "meta": {"motor_path": str(motor.path or ""), "labels": labels,
+                         "networks": networks, "template_name": template.name}}
+
+    stored = stored_arrays("window_demo_v2", "demo", compute)
+    meta = stored["meta"]
+    if not meta.get("motor_path") or not Path(meta["motor_path"]).is_file():
+        return data.load_template(), data.load_motor_activation(), demo_connectome()
+    import nibabel as nib
+
+    template = data.load_volume(nib.Nifti1Image(stored["template"], stored["affine"]),
+                                name=meta.get("template_name") or "MNI152 template")
+    motor = data.load_volume(meta["motor_path"], name="motor activation")
+    graph = (np.asarray(stored["matrix"], dtype=float), np.asarray(stored["coords"], dtype=float),
+             meta["labels"], meta["networks"])
+    return template, motor, graph
+
+
+# --- session files -------------------------------------------------------------------
+def save_session(session, path):
+    """Write ``session`` as JSON to ``path`` (via a temporary file); return the Path.
+
+    Layers made in a script or the shell (images and values with no file behind them)
+    are written beside it, in ``<name>_data/``, so the session opens them again.
+    """
+    path = Path(path).expanduser()
+    if path.suffix.lower() != SESSION_SUFFIX:
+        path = path.with_name(path.name + SESSION_SUFFIX)
+    _write_layer_data(session, path.with_name(path.stem + "_data"))
+    text = json.dumps(session.to_dict(), indent=2, default=_json_default)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    session.path = str(path)
+    return path
+
+
+def _write_layer_data(session, folder):
+    """Give every layer whose data lives only in memory a file in ``folder``."""
+    import nibabel as nib
+
+    from .model import VolumeLayer
+
+    for index, layer in enumerate(session.layers, start=1):
+        if layer.result_folder or layer.data is None:
+            continue
+        stem = f"{index:02d}_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in layer.name)
+        if isinstance(layer, SurfaceLayer):
+            if not layer.path and not layer.source and len(layer.data) == 1:
+                folder.mkdir(parents=True, exist_ok=True)
+                layer.path = str(_write_gifti_mesh(layer.data[0], folder / f"{stem}.gii"))
+            values = [p.values for p in layer.data if p.values is not None]
+            if values and not layer.values_path and (layer.path or layer.source):
+                folder.mkdir(parents=True, exist_ok=True)
+                target = folder / f"{stem}_values.npy"
+                np.save(target, np.concatenate(values))
+                layer.values_path = str(target)
+        elif isinstance(layer, (VolumeLayer, GlassBrainLayer)) and not (layer.path or layer.source):
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{stem}.nii.gz"
+            tmp = folder / f".{stem}.tmp.nii.gz"
+            nib.save(layer.data.to_image(), tmp)
+            os.replace(tmp, target)
+            layer.path = str(target)
+
+
+def _write_gifti_mesh(surface, target):
+    import nibabel as nib
+
+    img = nib.gifti.GiftiImage()
+    img.add_gifti_data_array(nib.gifti.GiftiDataArray(
+        surface.vertices.astype(np.float32), intent="NIFTI_INTENT_POINTSET"))
+    img.add_gifti_data_array(nib.gifti.GiftiDataArray(
+        surface.faces.astype(np.int32), intent="NIFTI_INTENT_TRIANGLE"))
+    tmp = target.with_name(f".{target.name}.tmp.gii")
+    nib.save(img, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def _json_default(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def read_session(path):
+    """Read a session file; return ``(session, missing)``.
+
+    ``missing`` lists the files and folders the session refers to that no
+    longer exist; their layers are left out and everything else is opened.
+    """
+    path = Path(path).expanduser()
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SessionFileError(f"Session file {path} does not exist.") from None
+    except (OSError, ValueError) as exc:
+        raise SessionFileError(f"Cannot read session file {path.name}: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != "brainviz-session":
+        raise SessionFileError(
+            f"{path.name} is not a brainviz session file (no \"format\": \"brainviz-session\").")
+    session, missing = session_from_dict(doc)
+    session.path = str(path)
+    return session, missing
+
+
+def session_from_dict(doc):
+    """Build a Session from a dict as :meth:`Session.to_dict` gives; ``(session, missing)``."""
+    missing = find_missing_files(doc)
+    session = Session()
+    results = {}
+    for entry in doc.get("layers", []):
+        if any(entry.get(k) in missing for k in ("path", "result_folder") if entry.get(k)):
+            continue
+        entry = _migrate_v1(entry) if doc.get("version", 1) < 2 else entry
+        layer = _layer_from_entry(entry, results)
+        if layer is None:
+            continue
+        layer.apply_display(entry)
+        session.add_layer(layer)
+    for job in doc.get("jobs", []):
+        state = JobState(kind=job.get("kind", "decoding"), title=job.get("title", ""),
+                         params=job.get("params", {}), inputs=job.get("inputs", []),
+                         state=job.get("state", "done") if job.get("state") in
+                         ("done", "failed", "cancelled") else "done",
+                         result_folder=job.get("result_folder", ""),
+                         from_cache=bool(job.get("from_cache", False)))
+        session.jobs.append(state)
+    cursor = doc.get("cursor")
+    if cursor and len(cursor) == 3:
+        session.move_cursor(cursor)
+    session.camera = dict(doc.get("camera") or {})
+    session.title = str(doc.get("title") or "")
+    return session, missing
+
+
+def _migrate_v1(entry):
+    """Session files of brainviz 0.1 named some settings differently."""
+    entry = dict(entry)
+    entry["type"] = entry.pop("kind", "anatomy")
+    if "colormap" in entry:
+        entry["cmap"] = entry.pop("colormap")
+    if entry.get("edge_percentile"):
+        entry["threshold"] = entry.pop("edge_percentile")
+    if entry["type"] == "components" and "frame" in entry:
+        entry["region"] = entry.pop("frame")
+    return entry
+
+
+def _builtin_volume(source):
+    """The data of a built-in layer source; (volume, extra layer traits)."""
+    from . import data
+
+    if source == "builtin:template":
+        return data.load_template(), {}
+    if source == "builtin:brain_mask":
+        return data.load_brain_mask(), {}
+    if source == "builtin:motor_activation":
+        return data.load_motor_activation(), {}
+    if source in ("builtin:decoding_demo", "builtin:decoding_demo_mask"):
+        demo = data.make_decoding_demo()  # cached on disk: quick after the first time
+        if source.endswith("_mask"):
+            return data.load_volume(demo.mask, name="decoding demo mask"), {}
+        return (data.load_volume(demo.img, name="decoding demo"),
+                {"labels": list(demo.labels), "runs": list(demo.runs)})
+    if source.startswith("builtin:rest_subject_"):
+        k = int(source.rsplit("_", 1)[1])
+        demo = data.make_resting_state_demo()
+        return data.load_volume(demo.imgs[k - 1], name=f"rest subject {k}"), {}
+    return None, {}
+
+
+def _layer_from_entry(entry, results):
+    cls = layer_class(entry.get("type", "AnatomyLayer"))
+    name = entry.get("name", "")
+    source = entry.get("source") or ""
+    if source == "builtin:demo_connectome":
+        return ConnectomeLayer(name=name, source=source).set_graph(*demo_connectome())
+    if issubclass(cls, SurfaceLayer):
+        if source not in ("", "builtin:fsaverage5"):
+            return None
+        return open_surface(mesh=entry.get("path") or None, values=entry.get("values_path") or None,
+                            hemi=entry.get("hemi") or "both", name=name)
+    if issubclass(cls, GlassBrainLayer):
+        layer = GlassBrainLayer(name=name, path=entry.get("path", ""), source=source)
+        volume = None
+        if entry.get("path"):
+            from .data import load_volume
+
+            volume = load_volume(entry["path"])
+        elif source.startswith("builtin:"):
+            volume = _builtin_volume(source)[0]
+        return layer.set_volume(volume)
+    volume, extra = _builtin_volume(source) if source.startswith("builtin:") else (None, {})
+    if volume is not None:
+        # built-in data is made again (it carries labels and runs a file does not)
+        layer = cls(name=name, source=source)
+        layer.set_volume(volume)
+        for key, value in extra.items():
+            setattr(layer, key, value)
+        return layer
+    if entry.get("path") and issubclass(cls, ConnectomeLayer):
+        from .data import load_coords, load_matrix
+
+        if not entry.get("coords_source"):
+            raise ParameterError(f"The connectome {entry['path']} needs its node coordinates "
+                                 "(a file, or an atlas name such as power).")
+        coords, labels, networks = load_coords(entry["coords_source"])
+        layer = ConnectomeLayer(name=name, path=str(entry["path"]),
+                                coords_source=str(entry["coords_source"]))
+        return layer.set_graph(load_matrix(entry["path"]), coords, labels, networks=networks)
+    if entry.get("path") and not issubclass(cls, ConnectomeLayer):
+        from .data import load_volume
+
+        layer = cls(name=name)
+        layer.set_volume(load_volume(entry["path"]))
+        if isinstance(layer, LabelLayer) and entry.get("names"):
+            layer.names = {int(k): str(v) for k, v in dict(entry["names"]).items()}
+        return layer
+    if entry.get("result_folder"):
+        folder = entry["result_folder"]
+        if folder not in results:
+            from .backend import load_result
+
+            results[folder] = layers_from_result(load_result(folder), folder=folder)
+        for layer in results[folder]:
+            if layer.result_key == entry.get("result_key"):
+                layer.name = name or layer.name
+                return layer
+        return None
+    if issubclass(cls, ConnectomeLayer) and "matrix" in entry:
+        layer = ConnectomeLayer(name=name)
+        layer.set_graph(entry["matrix"], entry["coords"], entry.get("labels"),
+                        networks=entry.get("networks"))
+        return layer
+    return None
+
+
+# --- layers and settings as command-line words (brainviz render --layer / --set) -----
+#: Extra words of a layer spec -> the session-file keys they fill.
+_SPEC_KEYS = {"coords": "coords_source", "values": "values_path", "hemi": "hemi", "name": "name"}
+
+
+def layer_from_spec(spec):
+    """A layer from ``"TYPE=SOURCE[;key=value...]"`` (``brainviz render --layer``).
+
+    TYPE is a layer class name ("StatMapLayer"...); SOURCE a file, ``builtin:NAME``
+    or ``RESULT_DIR#KEY`` (one output of a job's result folder, e.g.
+    ``out/#weight_maps/face``). Keys: ``coords`` (a connectome's node coordinates: a
+    file or "power"/"dosenbach"), ``values`` (a surface's per-vertex data or a volume
+    to project), ``hemi`` (fsaverage5), ``name``. Display settings are the class
+    defaults: set them with :func:`apply_setting`.
+    """
+    head, *extras = str(spec).split(";")
+    type_name, sep, source = head.partition("=")
+    if not sep or not source:
+        raise ParameterError(f"--layer expects TYPE=SOURCE (e.g. StatMapLayer=zmap.nii.gz); "
+                             f"got {spec!r}")
+    entry = {"type": layer_class(type_name.strip()).__name__}
+    source = source.strip()
+    if source.startswith("builtin:"):
+        entry["source"] = source
+    elif "#" in source and Path(source.split("#", 1)[0]).expanduser().is_dir():
+        folder, key = source.split("#", 1)
+        entry.update(result_folder=str(Path(folder).expanduser()), result_key=key)
+    else:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise ImageFileError(f"--layer {spec!r}: no such file {str(path)!r}")
+        entry["path"] = str(path)
+    for word in extras:
+        key, sep, value = word.partition("=")
+        if not sep or key.strip() not in _SPEC_KEYS:
+            raise ParameterError(f"--layer {spec!r}: unknown option {word!r}; expected "
+                                 f"{', '.join(k + '=...' for k in _SPEC_KEYS)}")
+        entry[_SPEC_KEYS[key.strip()]] = value.strip()
+    if issubclass(layer_class(entry["type"]), SurfaceLayer) and entry.get("source") == "builtin:fsaverage5":
+        entry.pop("source")
+        entry["path"] = ""
+        entry["source"] = "builtin:fsaverage5"
+    layer = _layer_from_entry(entry, {})
+    if layer is None:
+        raise ParameterError(f"--layer {spec!r}: nothing to draw there "
+                             "(unknown built-in, or no such output in the result folder)")
+    return layer
+
+
+def layer_spec(layer):
+    """The ``--layer`` words that make ``layer`` again (see :func:`layer_from_spec`)."""
+    if layer.result_folder:
+        source = f"{layer.result_folder}#{layer.result_key}"
+    elif layer.source:
+        source = layer.source
+    elif layer.path:
+        source = layer.path
+    else:
+        raise ParameterError(
+            f"Layer {layer.name!r} was made in a script or the shell and has no file: save the "
+            "session (File > Save session) and render it with brainviz render --session FILE.")
+    words = [f"{type(layer).__name__}={source}"]
+    for key, attr in (("coords", "coords_source"), ("values", "values_path"), ("hemi", "hemi")):
+        value = getattr(layer, attr, "")
+        if value and not (attr == "hemi" and value == "both"):
+            words.append(f"{key}={value}")
+    return ";".join(words)
+
+
+def apply_setting(session, text):
+    """Apply ``"LAYER.SETTING=VALUE"`` (``brainviz render --set``): LAYER is a layer's name or its
+    position from 1; SETTING one of its display settings (or ``name``); VALUE JSON (a number,
+    true/false, null, a list) or else a string ("98%", "hot")."""
+    key, sep, raw = str(text).partition("=")
+    target, dot, setting = key.rpartition(".")
+    if not sep or not dot or not target or not setting:
+        raise ParameterError(f"--set expects LAYER.SETTING=VALUE (e.g. 2.threshold=3.5); got {text!r}")
+    if target.isdigit() and 1 <= int(target) <= len(session.layers):
+        layer = session.layers[int(target) - 1]
+    else:
+        try:
+            layer = session.get_layer(target)
+        except KeyError:
+            raise ParameterError(
+                f"--set {text!r}: no layer {target!r}; layers are "
+                f"{', '.join(f'{k}: {lay.name}' for k, lay in enumerate(session.layers, 1))}") from None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    if setting == "name":
+        layer.name = str(value)
+        return layer
+    if setting not in layer.display_trait_names():
+        raise ParameterError(f"--set {text!r}: {type(layer).__name__} has no setting {setting!r}; "
+                             f"its settings are {', '.join(layer.display_trait_names())}")
+    layer.apply_display({setting: value})
+    return layer
+
+
+def _setting_words(index, layer):
+    defaults = type(layer)()
+    words = [f"{index}.name={layer.name}"]
+    for name, value in layer.display_settings().items():
+        if value != getattr(defaults, name):
+            value = list(value) if isinstance(value, tuple) else value
+            text = value if isinstance(value, str) and not _json_like(value) else json.dumps(value)
+            words.append(f"{index}.{name}={text}")
+    return words
+
+
+def _json_like(text):
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def render_command(session, output="figure.png", size=None, camera=True):
+    """The ``brainviz render`` command line (a list of words) that draws ``session`` again:
+    every layer (``--layer``) with its settings (``--set``), the cursor and the camera.
+
+    Raises ParameterError naming a layer that has no file behind it (made in a script).
+    """
+    words = ["brainviz", "render", "-o", str(output)]
+    if size is not None:
+        words += ["--size", f"{int(size[0])}x{int(size[1])}"]
+    for index, layer in enumerate(session.layers, start=1):
+        words += ["--layer", layer_spec(layer)]
+    for index, layer in enumerate(session.layers, start=1):
+        for word in _setting_words(index, layer):
+            words += ["--set", word]
+    words += ["--cursor", ",".join(f"{v:.6g}" for v in session.cursor)]
+    if session.title:
+        words += ["--title", session.title]
+    if camera and session.camera:
+        words += camera_words(session.camera)
+    return words
+
+
+def camera_words(camera):
+    """``--azimuth/--elevation/--distance/--roll/--focal-point`` words for a camera dict
+    (:meth:`brainviz.scene.binding.SceneBinding.current_camera`), as :func:`mayavi.mlab.view`
+    angles."""
+    position = np.asarray(camera["position"], dtype=float)
+    focal = np.asarray(camera["focal_point"], dtype=float)
+    up = np.asarray(camera["view_up"], dtype=float)
+    azimuth, elevation, distance, roll = view_angles(position, focal, up)
+    words = ["--azimuth", f"{azimuth:.6f}", "--elevation", f"{elevation:.6f}",
+             "--distance", f"{distance:.6f}", "--roll", f"{roll:.6f}",
+             "--focal-point", ",".join(f"{v:.6f}" for v in focal)]
+    if camera.get("clip"):
+        words += ["--clip", "left" if camera["clip"] < 0 else "right"]
+    return words
+
+
+def _reference_up(r):
+    """The up vector of roll 0 for a camera looking along -r: +z projected on the view plane
+    (+y when looking straight down or up)."""
+    ref = np.array([0.0, 0.0, 1.0]) - r * r[2]
+    if np.linalg.norm(ref) < 1e-6:
+        ref = np.array([0.0, 1.0, 0.0]) - r * r[1]
+    return ref / np.linalg.norm(ref)
+
+
+def view_angles(position, focal, up):
+    """``(azimuth, elevation, distance, roll)`` of a camera, in degrees and mm.
+
+    Azimuth and elevation are :func:`mayavi.mlab.view`'s (azimuth in the x-y plane from
+    +x, elevation from +z); roll turns the view about its axis, 0 keeping +z up (or +y
+    when looking straight down). :func:`camera_from_angles` is the inverse.
+    """
+    d = np.asarray(position, float) - np.asarray(focal, float)
+    distance = float(np.linalg.norm(d))
+    r = d / distance
+    elevation = float(np.degrees(np.arccos(np.clip(r[2], -1.0, 1.0))))
+    azimuth = float(np.degrees(np.arctan2(r[1], r[0])))
+    ref = _reference_up(r)
+    u = np.asarray(up, float) - r * (np.asarray(up, float) @ r)
+    u /= np.linalg.norm(u)
+    roll = float(np.degrees(np.arctan2(np.cross(ref, u) @ r, ref @ u)))
+    return azimuth, elevation, distance, roll
+
+
+def camera_from_angles(azimuth, elevation, distance, roll=0.0, focal_point=(0.0, 0.0, 0.0)):
+    """``{"position", "focal_point", "view_up"}`` of the camera :func:`view_angles` describes."""
+    az, el = np.radians(float(azimuth)), np.radians(float(elevation))
+    r = np.array([np.sin(el) * np.cos(az), np.sin(el) * np.sin(az), np.cos(el)])
+    focal = np.asarray(focal_point, dtype=float)
+    ref = _reference_up(r)
+    # rotate ref about r by roll (Rodrigues; ref is perpendicular to r)
+    t = np.radians(float(roll))
+    up = ref * np.cos(t) + np.cross(r, ref) * np.sin(t)
+    return {"position": (focal + float(distance) * r).tolist(), "focal_point": focal.tolist(),
+            "view_up": up.tolist()}
+
+
+def camera_with_angles(camera, azimuth=None, elevation=None, distance=None, roll=None,
+                      focal_point=None):
+    """``camera`` (a dict) moved to the given angles; the others keep their current value."""
+    current = view_angles(camera["position"], camera["focal_point"], camera["view_up"])
+    values = [current[k] if v is None else float(v)
+              for k, v in enumerate((azimuth, elevation, distance, roll))]
+    focal = camera["focal_point"] if focal_point is None else [float(v) for v in focal_point]
+    return dict(camera, **camera_from_angles(*values, focal_point=focal))
+
+
+
+# --- recent files ----------------------------------------------------------------
+def _recent_file():
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "brainviz" / "recent.json"
+
+
+def recent_files(limit=10):
+    """Return the most recently opened paths (newest first) that still exist."""
+    try:
+        items = json.loads(_recent_file().read_text())
+    except (OSError, ValueError):
+        return []
+    return [p for p in items if isinstance(p, str) and Path(p).exists()][:limit]
+
+
+def add_recent_file(path, limit=10):
+    """Put ``path`` first in the recent-files list (best effort: never raises)."""
+    path = str(Path(path).expanduser().resolve())
+    items = [p for p in recent_files(limit=100) if p != path]
+    items.insert(0, path)
+    try:
+        target = _recent_file()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(items[:limit]))
+    except OSError:
+        pass
+    return items[:limit]
+
+
+def check_openable(path):
+    """Raise ImageFileError naming ``path`` if it does not exist."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageFileError(f"{path} does not exist.")

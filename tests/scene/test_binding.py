@@ -1,0 +1,337 @@
+"""The joint between model and scene, without Qt: layers bind to visuals by type, every display
+trait has a handler that changes the pixels, the cursor is session state every slice follows."""
+import warnings
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from brainviz import model
+from brainviz.exceptions import EmptyOverlayWarning
+from brainviz.scene.binding import LAYER_VISUALS, bind, binding_for, draw_session, visual_class_for
+
+pytestmark = pytest.mark.render
+
+# --------------------------------------------------------------------------- small data
+_AFFINE = np.diag([4.0, 4.0, 4.0, 1.0])
+_AFFINE[:3, 3] = (-38.0, -46.0, -38.0)  # 20 x 24 x 20 voxels centred on (0, 0, 0)
+_SHAPE = (20, 24, 20)
+
+
+def _grid():
+    ijk = np.indices(_SHAPE).reshape(3, -1).T
+    return nib.affines.apply_affine(_AFFINE, ijk).reshape(*_SHAPE, 3)
+
+
+def _head():
+    xyz = _grid()
+    r = np.sqrt(((xyz / (36.0, 44.0, 36.0)) ** 2).sum(-1))
+    return np.where(r < 1, 40 + 60 * (1 - r) + 10 * (xyz[..., 0] > 0), 0).astype(np.float32)
+
+
+def _blobs():
+    """+6 around (18, 0, 8), -5 around (-18, 0, 8): a two-sided map."""
+    xyz = _grid()
+    pos = np.exp(-((xyz - (18, 0, 8)) ** 2).sum(-1) / 150) * 6
+    neg = np.exp(-((xyz - (-18, 0, 8)) ** 2).sum(-1) / 150) * -5
+    return (pos + neg).astype(np.float32)
+
+
+def _img(data):
+    return nib.Nifti1Image(data, _AFFINE)
+
+
+def _volume(data, name):
+    from brainviz.data import load_volume
+
+    return load_volume(_img(data), name=name)
+
+
+def _octahedron():
+    from brainviz.data import Surface
+
+    v = 40.0 * np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
+    f = np.array([[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4], [2, 0, 5], [1, 2, 5], [3, 1, 5],
+                  [0, 3, 5]])
+    mesh = Surface(v, f, data={"values": [5.0, -2.0, 1.0, 0, 3.0, 0],
+                               "sulc": [1.0, -1.0, 0.5, -0.5, 0, 0]},
+                   name="octahedron", geometry="mesh")
+    mesh.add_geometry("inflated", v * [1.0, 0.6, 1.2])
+    return mesh
+
+
+def make_layer(cls):
+    """A small layer of each kind, named after its class."""
+    if cls is model.AnatomyLayer:
+        return cls(name="anat").set_volume(_volume(_head(), "anat"))
+    if cls is model.SeriesLayer:
+        frames = np.stack([_head(), _head()[::-1] * 1.5, _head() * 0.2], axis=-1)
+        return cls(name="series").set_volume(_volume(frames, "series"))
+    if cls is model.StatMapLayer:
+        return cls(name="zmap", threshold=1.0).set_volume(_volume(_blobs(), "zmap"))
+    if cls is model.MaskLayer:
+        return cls(name="mask", opacity=1.0).set_volume(
+            _volume((np.abs(_blobs()) > 1).astype(np.float32), "mask"))
+    if cls is model.LabelLayer:
+        labels = (np.where(_blobs() > 1, 1, 0) + np.where(_blobs() < -1, 2, 0)).astype(np.float32)
+        layer = cls(name="labels").set_volume(_volume(labels, "labels"))
+        layer.names = {1: "right blob", 2: "left blob"}
+        return layer
+    if cls is model.ComponentsLayer:
+        b = _blobs()
+        comps = np.stack([np.clip(b, 0, None), np.clip(-b, 0, None), np.clip(b, 0, None) * 0.4],
+                         axis=-1)
+        return cls(name="components").set_volume(_volume(comps, "components"))
+    if cls is model.ConnectomeLayer:
+        coords = np.array([[-40, 0, 20], [40, 0, 20], [0, 40, 10], [0, -50, 20.0]])
+        m = np.array([[0, 0.9, -0.4, 0.2], [0.9, 0, 0.3, -0.7], [-0.4, 0.3, 0, 0.5],
+                      [0.2, -0.7, 0.5, 0]])
+        return cls(name="graph").set_graph(m, coords, ["a", "b", "c", "d"],
+                                           networks=["n1", "n1", "n2", "n2"])
+    if cls is model.SurfaceLayer:
+        return cls(name="surface", threshold=0.5).set_surfaces([_octahedron()])
+    if cls is model.GlassBrainLayer:
+        return cls(name="glass", opacity=0.3).set_volume(_volume(_blobs() * 2, "blobs"))
+    raise AssertionError(f"no test data for {cls.__name__}")
+
+
+#: For every display trait of every layer class: a value that must change the picture, and
+#: the settings it needs to show (a colour bar's title needs the colour bar).
+CHANGES = {
+    model.AnatomyLayer: {
+        "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("hot", {}),
+        "vmin": (80.0, {}), "vmax": (45.0, {}), "show_slices": (False, {}),
+    },
+    model.StatMapLayer: {
+        "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("viridis", {}),
+        "threshold": (4.0, {}), "vmin": (-1.0, {"symmetric": False}), "vmax": (2.0, {}),
+        "symmetric": (False, {}), "two_sided": (False, {}), "show_slices": (False, {}),
+        "show_isosurface": (True, {}), "isosurface_opacity": (0.3, {"show_isosurface": True}),
+        "show_colorbar": (True, {}), "colorbar_title": ("z score", {"show_colorbar": True}),
+    },
+    model.MaskLayer: {
+        "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("Reds", {}),
+        "show_slices": (False, {}),
+    },
+    model.LabelLayer: {
+        "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("Set1", {}), "region": (1, {}),
+        "show_legend": (False, {}),
+    },
+    model.ConnectomeLayer: {
+        "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("RdBu_r", {}),
+        "threshold": ("90%", {}), "vmax": (0.35, {}), "node_size": (14.0, {}),
+        "edge_width": (3.0, {}), "edge_mode": ("line", {}), "show_nodes": (False, {}),
+        "show_labels": (True, {}), "show_legend": (True, {}),
+    },
+    model.SurfaceLayer: {
+        "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("viridis", {}),
+        "threshold": (4.0, {}), "vmin": (-1.0, {"symmetric": False}), "vmax": (2.0, {}),
+        "symmetric": (False, {}), "two_sided": (False, {}), "mesh": ("inflated", {}),
+        "surface_opacity": (0.3, {}), "show_colorbar": (True, {}),
+        "colorbar_title": ("t value", {"show_colorbar": True}),
+    },
+    model.GlassBrainLayer: {
+        "visible": (False, {}), "opacity": (0.8, {}), "color": ((0.9, 0.2, 0.2), {}),
+        "shell": ("mask", {}), "threshold": (9.0, {}), "cmap": ("viridis", {}),
+        "vmax": (3.0, {}), "show_colorbar": (True, {}),
+        "colorbar_title": ("z", {"show_colorbar": True}),
+    },
+}
+CHANGES[model.SeriesLayer] = dict(CHANGES[model.AnatomyLayer], frame=(1, {}))
+CHANGES[model.ComponentsLayer] = dict(CHANGES[model.LabelLayer], threshold=(4.0, {}))
+
+
+@pytest.fixture
+def offscreen():
+    from mayavi import mlab
+
+    old = mlab.options.offscreen
+    mlab.options.offscreen = True
+    yield mlab
+    mlab.close(all=True)
+    mlab.options.offscreen = old
+
+
+def _shot(figure):
+    from brainviz.scene._figure import screenshot
+
+    return screenshot(figure).astype(int)
+
+
+# --------------------------------------------------------------------------- registry
+def test_every_layer_trait_has_a_handler_in_its_visual():
+    """No silent no-op can exist: each display trait names an attribute of its visual."""
+    assert set(model.LAYER_TYPES.values()) == set(CHANGES)
+    for cls in model.LAYER_TYPES.values():
+        visual_cls = visual_class_for(cls)
+        for name in cls.display_trait_names():
+            assert name in visual_cls.layer_handlers, f"{cls.__name__}.{name} has no handler"
+            handler = visual_cls.layer_handlers[name]
+            is_trait = visual_cls.class_traits().get(handler) is not None
+            assert is_trait or callable(getattr(visual_cls, handler, None)), \
+                f"{visual_cls.__name__} has no {handler!r} for {cls.__name__}.{name}"
+
+
+def test_layers_bind_to_visuals_by_type_along_the_mro():
+    from brainviz.scene.statmap import StatMapVisual
+    from brainviz.scene.volume import SeriesVisual
+
+    class ThresholdedTMap(model.StatMapLayer):
+        label = "t map"
+
+    assert visual_class_for(ThresholdedTMap) is StatMapVisual  # no entry of its own
+    assert visual_class_for(model.SeriesLayer) is SeriesVisual  # its own, not its parent's
+    assert model.StatMapLayer in LAYER_VISUALS
+
+    class Unknown(model.Layer):
+        pass
+
+    with pytest.raises(TypeError, match="No visual draws Unknown layers"):
+        visual_class_for(Unknown)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cls", list(CHANGES), ids=lambda c: c.__name__)
+def test_every_display_trait_changes_the_pixels(offscreen, cls):
+    """Each control the window offers for a layer (its display traits) changes the picture."""
+    from brainviz.session import camera_from_angles
+
+    assert set(CHANGES[cls]) == set(cls.display_trait_names()), "a display trait has no test value"
+    layer = make_layer(cls)
+    session = model.Session()
+    session.add_layer(layer)
+    session.move_cursor((4.0, 4.0, 8.0))
+    figure, binding = draw_session(session, size=(220, 200), view=None)
+    binding.apply_camera(camera_from_angles(-60, 55, 380, 0, (0, 0, 5)))
+    visual = binding.visual_for(layer)
+    for name, (value, needs) in CHANGES[cls].items():
+        saved = {key: getattr(layer, key) for key in (name, *needs)}
+        layer.trait_set(**needs)
+        before = _shot(figure)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EmptyOverlayWarning)
+            setattr(layer, name, value)
+        after = _shot(figure)
+        changed = (np.abs(after - before).max(axis=-1) > 30).sum()
+        assert changed > 15, f"{cls.__name__}.{name} = {value!r} changed {changed} pixels"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EmptyOverlayWarning)
+            layer.trait_set(**saved)
+        if name not in ("shell",):
+            assert binding.visual_for(layer) is visual  # restyled in place, never rebuilt
+
+
+# --------------------------------------------------------------------------- cursor
+def _slice_positions(visual):
+    return np.array([ipw.ipw.slice_position for ipw in visual.slices])
+
+
+@pytest.mark.parametrize("map_first", [True, False], ids=["map then anatomy", "anatomy then map"])
+def test_every_slice_follows_the_cursor_whatever_the_order(offscreen, map_first):
+    """The old defect: a map opened before its anatomy stayed at (0, 0, 0) when the cursor moved."""
+    stat, anat = make_layer(model.StatMapLayer), make_layer(model.AnatomyLayer)
+    session = model.Session()
+    figure, binding = draw_session(session, size=(120, 120))
+    for layer in ((stat, anat) if map_first else (anat, stat)):
+        session.add_layer(layer)
+    session.move_cursor((12.0, -8.0, 20.0))
+    for layer in (stat, anat):
+        np.testing.assert_allclose(binding.visual_for(layer).cursor, (12, -8, 20))
+    np.testing.assert_allclose(_slice_positions(binding.visual_for(anat)), (12, -8, 20))
+    # the map sits a hair in front of the opaque anatomy slices, and behind them
+    assert binding.visual_for(stat).over_anatomy
+    np.testing.assert_allclose(_slice_positions(binding.visual_for(stat)), (12.1, -7.9, 20.1))
+    # removing the anatomy does not stop the map
+    session.remove_layer(anat)
+    session.move_cursor((-20.0, 4.0, 0.0))
+    map_visual = binding.visual_for(stat)
+    assert not map_visual.over_anatomy
+    np.testing.assert_allclose(_slice_positions(map_visual), (-20, 4, 0))
+    assert all(not ipw.visible for ipw in map_visual.back_slices)
+
+
+def test_cursor_must_be_finite():
+    from brainviz.exceptions import ParameterError
+
+    with pytest.raises(ParameterError, match="three finite numbers"):
+        model.Session().move_cursor((np.nan, 0, 0))
+
+
+# --------------------------------------------------------------------------- one threshold
+def test_a_connectome_has_one_threshold(offscreen):
+    """The old defect: a 0.468 slider and a '98%' box, the scene drawing the 98th percentile."""
+    layer = make_layer(model.ConnectomeLayer)
+    layer.threshold = "60%"
+    session = model.Session()
+    session.add_layer(layer)
+    _, binding = draw_session(session, size=(100, 100))
+    visual = binding.visual_for(layer)
+    m = layer.data["matrix"]
+    expected = np.percentile(np.abs(m[np.triu_indices(4, 1)]), 60)
+    assert visual.threshold_value == pytest.approx(expected)
+    assert layer.threshold_number == pytest.approx(expected)  # what the slider shows
+    layer.threshold_number = 0.45  # the slider sets the one threshold
+    assert layer.threshold == 0.45 and visual.threshold_value == 0.45
+    assert visual.n_edges_shown == int((np.abs(m[np.triu_indices(4, 1)]) >= 0.45).sum())
+    assert "edge_percentile" not in model.ConnectomeLayer.class_trait_names()
+
+
+# --------------------------------------------------------------------------- scripting door
+def test_a_script_made_map_is_a_layer_and_survives_a_session_round_trip(offscreen, tmp_path):
+    import brainviz.mlab as bv
+    from brainviz.session import read_session, save_session
+
+    fig = bv.figure(size=(160, 140))
+    m = bv.stat_map(_img(_blobs()), threshold=2.5, cmap="RdBu_r", colorbar=True, figure=fig)
+    g = bv.connectome(make_layer(model.ConnectomeLayer).data["matrix"],
+                      make_layer(model.ConnectomeLayer).data["coords"], edge_threshold="50%",
+                      figure=fig)
+    bv.cursor((10, 0, 8), figure=fig)
+    bv.view("superior", figure=fig)
+    session = bv.session(fig)
+    assert session.layers == [m, g] and binding_for(fig).visual_for(m) is not None
+    with pytest.raises(TypeError, match="unexpected keyword argument 'treshold'; it accepts"):
+        bv.stat_map(_img(_blobs()), treshold=3, figure=fig)
+    path = save_session(session, tmp_path / "scene.json")
+    assert (tmp_path / "scene_data").is_dir()  # the in-memory map written beside it
+    again, missing = read_session(path)
+    assert missing == []
+    assert [type(lay) for lay in again.layers] == [model.StatMapLayer, model.ConnectomeLayer]
+    assert again.layers[0].display_settings() == m.display_settings()
+    assert again.layers[1].threshold == "50%"
+    np.testing.assert_allclose(again.layers[0].data.get_data(), _blobs())
+    assert again.cursor == (10.0, 0.0, 8.0) and again.camera == session.camera
+    # drawn again, the same picture
+    before = _shot(fig)
+    fig2, _ = draw_session(again, size=(160, 140))
+    np.testing.assert_array_equal(_shot(fig2), before)
+
+
+def test_session_files_of_version_1_are_read(tmp_path):
+    import json
+
+    from brainviz.session import read_session
+
+    path = tmp_path / "zmap.nii.gz"
+    nib.save(_img(_blobs()), path)
+    doc = {"format": "brainviz-session", "version": 1, "cursor": [1, 2, 3], "camera": {},
+           "layers": [{"kind": "statistical map", "name": "z", "path": str(path),
+                       "colormap": "hot", "threshold": 2.0, "visible": True},
+                      {"kind": "connectome", "name": "g", "edge_percentile": "95%",
+                       "matrix": [[0, 1], [1, 0]], "coords": [[0, 0, 0], [10, 0, 0]],
+                       "labels": ["a", "b"]}]}
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    session, _ = read_session(tmp_path / "old.json")
+    z, g = session.layers
+    assert isinstance(z, model.StatMapLayer) and (z.cmap, z.threshold) == ("hot", 2.0)
+    assert isinstance(g, model.ConnectomeLayer) and g.threshold == "95%"
+
+
+def test_a_figure_has_one_binding(offscreen):
+    import brainviz.mlab as bv
+
+    fig = bv.figure(size=(80, 80))
+    first = binding_for(fig)
+    bv.anatomy(_img(_head()), figure=fig)
+    second = bind(model.Session(), fig)
+    assert binding_for(fig) is second and not first.visuals  # the old visuals were removed
