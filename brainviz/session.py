@@ -22,6 +22,8 @@ from .model import (
 __all__ = [
     "open_path",
     "open_surface",
+    "surface_file_kind",
+    "attach_surface_values",
     "layers_from_result",
     "make_demo_session",
     "demo_connectome",
@@ -43,8 +45,6 @@ __all__ = [
 
 SESSION_SUFFIX = ".json"
 _VOLUME_SUFFIXES = (".nii", ".nii.gz", ".hdr", ".img", ".mgh", ".mgz")
-_SURFACE_SUFFIXES = (".gii", ".gii.gz", ".pial", ".white", ".inflated", ".sphere", ".orig",
-                     ".smoothwm")
 
 #: Threshold of the built-in motor activation map in the demo (z > 3).
 DEMO_THRESHOLD = 3.0
@@ -61,6 +61,52 @@ class SessionFileError(ResultError):
 def _has_suffix(path, suffixes):
     name = Path(path).name.lower()
     return any(name.endswith(s) for s in suffixes)
+
+
+_MESH_SUFFIXES = (".pial", ".white", ".inflated", ".sphere", ".orig", ".smoothwm")
+_MORPH_SUFFIXES = (".sulc", ".curv", ".thickness", ".area", ".volume", ".annot", ".jacobian_white")
+
+
+def surface_file_kind(path):
+    """``"mesh"`` (GIfTI with a POINTSET, FreeSurfer geometry), ``"values"`` (per-vertex data:
+    GIfTI func/shape/label, FreeSurfer morphometry or .annot, a per-vertex .mgh) or None."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith((".gii", ".gii.gz")):
+        import nibabel as nib
+
+        try:
+            img = nib.load(str(path))
+        except Exception:  # noqa: BLE001 - reported by the reader that follows
+            return "mesh"
+        return "mesh" if any(d.intent == 1008 for d in img.darrays) else "values"
+    if name.endswith(_MESH_SUFFIXES):
+        return "mesh"
+    if name.endswith(_MORPH_SUFFIXES):
+        return "values"
+    if name.endswith((".mgh", ".mgz")):
+        import nibabel as nib
+
+        try:
+            shape = nib.load(str(path)).shape
+        except Exception:  # noqa: BLE001
+            return None
+        return "values" if len(shape) >= 3 and shape[1:3] == (1, 1) and shape[0] > 1 else None
+    return None
+
+
+def attach_surface_values(layer, path):
+    """Show per-vertex data from ``path`` on a one-mesh :class:`SurfaceLayer` (its values)."""
+    from .data import load_surface_data
+
+    if len(layer.data) != 1:
+        raise ParameterError(f"{Path(path).name} holds the values of one mesh; the layer "
+                             f"{layer.name!r} has {len(layer.data)}: open the hemisphere's mesh.")
+    part = layer.data[0]
+    part.add_data("values", load_surface_data(path, n_vertices=part.n_vertices))
+    layer.values_path = str(path)
+    layer.set_surfaces([part])
+    return layer
 
 
 def open_path(path, layer_type=None):
@@ -86,8 +132,14 @@ def open_path(path, layer_type=None):
         from .backend import load_result
 
         return layers_from_result(load_result(path), folder=str(path))
-    if path.exists() and _has_suffix(path, _SURFACE_SUFFIXES):
+    kind = surface_file_kind(path) if path.exists() else None
+    if kind == "mesh":
         return [open_surface(mesh=path)]
+    if kind == "values":
+        raise ParameterError(
+            f"{path.name} holds values for the vertices of a surface: open its mesh first, then "
+            f"this file (in the window), or brainviz render --surface MESH --surface-data "
+            f"{path.name}.")
     if path.exists() and not _has_suffix(path, _VOLUME_SUFFIXES):
         raise UnsupportedFormatError(
             f"Cannot open {path.name}: expected a brain image ({', '.join(_VOLUME_SUFFIXES)}), "

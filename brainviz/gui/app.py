@@ -19,9 +19,10 @@ from traits.api import (
 from traitsui.api import Group, HSplit, Item, Tabbed, TextEditor, VGroup, View
 
 from ..model import JobState, Session
+from ..exceptions import ParameterError
 from ..session import (
-    SessionFileError, add_recent_file, layers_from_result, make_demo_session, open_path,
-    read_session, save_session,
+    SessionFileError, add_recent_file, attach_surface_values, layers_from_result,
+    make_demo_session, open_path, read_session, save_session, surface_file_kind,
 )
 from .dialogs import ErrorReporter, ExportOptions
 from .jobs import JobsPanel, input_names, jsonable
@@ -252,6 +253,10 @@ class MainWindow(HasTraits):
                 self.open_session(path)
                 continue
             try:
+                if surface_file_kind(path) == "values":
+                    self._attach_surface_values(path)
+                    add_recent_file(path)
+                    continue
                 layers = open_path(path, layer_type=layer_type)
             except Exception as exc:
                 self.report_error(exc, f"Could not open {Path(path).name}")
@@ -264,6 +269,25 @@ class MainWindow(HasTraits):
             if self.layers_panel is not None:
                 self.layers_panel.refresh_recent()
         return added
+
+    def _attach_surface_values(self, path):
+        """Per-vertex data goes onto the surface it fits: the selected surface layer, else the
+        last one whose mesh has as many vertices."""
+        from ..data import load_surface_data
+        from ..model import SurfaceLayer
+
+        n = len(load_surface_data(path))
+        surfaces = [lay for lay in self.session.layers_of_type(SurfaceLayer)
+                    if len(lay.data) == 1 and lay.data[0].n_vertices == n]
+        selected = self.layers_panel.selected if self.layers_panel is not None else None
+        if not surfaces:
+            raise ParameterError(
+                f"{Path(path).name} holds values for {n} vertices, and no open surface has that "
+                "many: open the mesh first (File > Open...), then this file.")
+        target = selected if selected in surfaces else surfaces[-1]
+        attach_surface_values(target, path)
+        self.status = f"{Path(path).name} shown on {target.name}"
+        return target
 
     def open_files_dialog(self):
         from .dialogs import ask_open_files

@@ -241,7 +241,8 @@ class ExportOptions(HasTraits):
             panel_labels=self.panel_labels, **self.size_kwargs()))
 
 
-_IMAGE_FILTER = "Brain images (*.nii *.nii.gz *.hdr *.img *.mgh *.mgz);;All files (*)"
+_IMAGE_FILTER = ("Brain images and surfaces (*.nii *.nii.gz *.hdr *.img *.mgh *.mgz *.gii *.gii.gz "
+                 "*.pial *.white *.inflated *.sphere *.sulc *.curv *.thickness);;All files (*)")
 
 
 def ask_open_files(parent=None, directory=""):

@@ -52,13 +52,8 @@ def _builtin_table(name):
 
 
 def _matplotlib_cmap(name):
-    try:
-        import matplotlib
-    except ImportError:  # pragma: no cover - matplotlib is installed with nilearn
-        raise ParameterError(
-            f"colormap {name!r} is not a brainviz colour map ({', '.join(BUILTIN_COLORMAPS)}) and "
-            "matplotlib, which provides the others, is not installed"
-        ) from None
+    import matplotlib
+
     try:
         return matplotlib.colormaps[name]
     except KeyError:
@@ -73,14 +68,9 @@ def list_colormaps():
     names : list of str
         The brainviz maps first, then matplotlib's (when installed).
     """
-    names = list(BUILTIN_COLORMAPS)
-    try:
-        import matplotlib
+    import matplotlib
 
-        names += sorted(n for n in matplotlib.colormaps if not n.endswith("_r"))
-    except ImportError:  # pragma: no cover
-        pass
-    return names
+    return list(BUILTIN_COLORMAPS) + sorted(n for n in matplotlib.colormaps if not n.endswith("_r"))
 
 
 def check_colormap(name, *, parameter="colormap"):
@@ -334,11 +324,11 @@ def to_rgb(color, *, parameter="color"):
     ((1.0, 0.0, 0.0), (1.0, 0.5019607843137255, 0.0))
     """
     if isinstance(color, str):
-        try:
-            from matplotlib.colors import to_rgb as mpl_to_rgb
+        from matplotlib.colors import to_rgb as mpl_to_rgb
 
+        try:
             return tuple(float(v) for v in mpl_to_rgb(color))
-        except (ImportError, ValueError):
+        except ValueError:
             raise ParameterError(
                 f"{parameter} {color!r} is not a colour: use a name ('red'), a hex string "
                 "('#ff0000') or an (r, g, b) tuple"
