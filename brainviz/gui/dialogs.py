@@ -188,7 +188,7 @@ class ExportOptions(HasTraits):
         resizable=True,
     )
 
-    @observe("width, height, width_mm, dpi, views, mode, use_mm, path")
+    @observe("width, height, width_mm, dpi, views, mode, use_mm, path, transparent")
     def _validate(self, event=None):
         self.message = self.problem() or ""
 
@@ -207,6 +207,14 @@ class ExportOptions(HasTraits):
             return "Choose at least one view for a montage."
         if not str(self.path).strip():
             return "Choose a file to write."
+        from ..exceptions import ExportError
+        from ..scene._writers import check_output_path
+
+        try:  # the format table says what each file type holds (alpha, montage)
+            check_output_path(Path(self.path).expanduser(), transparent=self.transparent,
+                              montage=self.mode == "montage")
+        except ExportError as exc:
+            return str(exc)
         return None
 
     def size_kwargs(self):
