@@ -41,6 +41,7 @@ __all__ = [
     "recent_files",
     "add_recent_file",
     "DEMO_THRESHOLD",
+    "peak_cursor",
 ]
 
 SESSION_SUFFIX = ".json"
@@ -259,6 +260,90 @@ def layers_from_result(result, folder="", title=""):
         # (temporary) file names its images were written under
         layer.path = ""
     return layers
+
+
+def peak_cursor(layer, frame=None):
+    """The world position (mm, RAS+) of a map's peak: where the cursor goes so that the slices
+    cut through the activation (``brainviz render --cursor peak``, the window, ``brainviz.mlab``).
+
+    The peak is the largest ``|value|`` of the map's strongest cluster (the connected
+    voxels above the 95th percentile of the non-zero ``|values|`` with the largest sum),
+    so one stray voxel does not move the slices away from the activation.
+
+    Parameters
+    ----------
+    layer : Layer, brainviz Volume, nibabel image or path
+        A statistical map (or any volume layer), a glass brain with a map inside, or a
+        surface layer with values (the peak vertex).
+    frame : int, default=None
+        Frame of a 4D image; the layer's own ``frame`` (or 0) when None.
+
+    Returns
+    -------
+    (x, y, z) : tuple of float
+        The voxel centre (or vertex) of the peak; ``(0, 0, 0)`` when the map holds no
+        finite non-zero value.
+
+    Examples
+    --------
+    >>> import numpy as np, nibabel as nib
+    >>> data = np.zeros((5, 6, 7), dtype=np.float32); data[1, 2, 3] = -4.0; data[3, 3, 3] = 2.0
+    >>> peak_cursor(nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0])))
+    (2.0, 4.0, 6.0)
+    """
+    from .model import Layer, SurfaceLayer
+
+    data = layer.data if isinstance(layer, Layer) else layer
+    if isinstance(layer, SurfaceLayer):
+        best, where = 0.0, (0.0, 0.0, 0.0)
+        for part in data or []:
+            if part.values is None:
+                continue
+            values = np.abs(np.nan_to_num(np.asarray(part.values, dtype=float), nan=0.0))
+            k = int(np.argmax(values))
+            if values[k] > best:
+                geometry = layer.mesh or next(iter(part.geometries))
+                best, where = values[k], tuple(float(v) for v in part.geometries[geometry][k])
+        return where
+    if data is None:
+        return (0.0, 0.0, 0.0)
+    if not hasattr(data, "get_frame"):
+        from .data import load_volume
+
+        data = load_volume(data)
+    if frame is None:
+        frame = getattr(layer, "frame", 0) if isinstance(layer, Layer) else 0
+    values = np.abs(np.nan_to_num(np.asarray(data.get_frame(frame), dtype=np.float32), nan=0.0))
+    ijk = _peak_voxel(values)
+    if ijk is None:
+        return (0.0, 0.0, 0.0)
+    xyz = np.asarray(data.affine, dtype=float) @ np.array([*ijk, 1.0])
+    return tuple(float(v) for v in xyz[:3])
+
+
+def _peak_voxel(values):
+    """The voxel of the largest value of ``values`` (>= 0) in its strongest cluster.
+
+    A single stray voxel (or an edge artefact) must not win over an activation: the
+    voxels above the 95th percentile of the non-zero values are grouped in connected
+    clusters, the cluster with the largest summed value is kept, and its largest value
+    is the peak. Ties (a map saturated at its maximum) go to the voxel nearest the
+    centre of the tied ones.
+    """
+    from scipy import ndimage
+
+    nonzero = values[values > 0]
+    if nonzero.size == 0:
+        return None
+    labels, n = ndimage.label(values >= np.percentile(nonzero, 95))
+    if n == 0:
+        return np.unravel_index(int(np.argmax(values)), values.shape)
+    sums = ndimage.sum(values, labels, np.arange(1, n + 1))
+    inside = labels == (int(np.argmax(sums)) + 1)
+    top = values[inside].max()
+    ties = np.argwhere(inside & (values >= top * (1 - 1e-6)))
+    centre = ties.mean(axis=0)
+    return tuple(int(v) for v in ties[np.argmin(((ties - centre) ** 2).sum(axis=1))])
 
 
 # --- the demo ------------------------------------------------------------------------
