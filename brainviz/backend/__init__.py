@@ -28,6 +28,10 @@ _SUBMOD_ATTRS = {
         "check_memory", "CacheEntry", "list_cache_entries", "remove_cache_entry", "clear_cache",
         "cache_size", "enforce_cache_limit",
     ],
+    "displays": [
+        "ScoresDisplay", "ConfusionDisplay", "MatrixDisplay", "RegionsDisplay",
+        "save_result_figures", "result_headline",
+    ],
     "_inputs": [
         "read_labels", "read_runs",
     ],

@@ -45,6 +45,13 @@ class ConnectivityResult(Result):
         "kind_": "json",
     }
 
+    def plot(self, ax=None, networks=None, **kwargs):
+        """Draw the group matrix as a heat map with node labels (ordered by ``networks`` when
+        given) and a colour bar; return the :class:`~brainviz.backend.displays.MatrixDisplay`."""
+        from .displays import MatrixDisplay
+
+        return MatrixDisplay.from_result(self, networks=networks, **kwargs).plot(ax=ax)
+
 
 # --- node coordinates ---------------------------------------------------------
 def label_centroids(labels_img, background=0):

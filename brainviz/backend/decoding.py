@@ -72,6 +72,18 @@ class DecodingResult(Result):
         "n_voxels_": "json",
     }
 
+    def plot(self, what="scores", ax=None, **kwargs):
+        """Draw the fold scores against chance (``what="scores"``, with the permutation null when
+        it was run) or the confusion matrix (``what="confusion"``); return the display
+        (:class:`~brainviz.backend.displays.ScoresDisplay` or ``ConfusionDisplay``), whose
+        ``figure_`` holds the figure."""
+        from .displays import ConfusionDisplay, ScoresDisplay
+
+        classes = {"scores": ScoresDisplay, "confusion": ConfusionDisplay}
+        if what not in classes:
+            raise ParameterError(f"what must be one of {sorted(classes)}; got {what!r}")
+        return classes[what].from_result(self, **kwargs).plot(ax=ax)
+
 
 # --- cached steps (module level: joblib hashes their code) ------------------
 def _mask_step(img_keys, imgs, mask_key, mask_img):

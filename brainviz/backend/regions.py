@@ -44,6 +44,13 @@ class RegionResult(Result):
         "mask_img_": "image",
     }
 
+    def plot(self, ax=None, **kwargs):
+        """Draw each region's glass-brain thumbnail and name; return the
+        :class:`~brainviz.backend.displays.RegionsDisplay`."""
+        from .displays import RegionsDisplay
+
+        return RegionsDisplay.from_result(self, **kwargs).plot(ax=ax)
+
 
 def _decompose_step(img_keys, imgs, mask_key, mask_img, method, n_components,
                     smoothing_fwhm, standardize, detrend, alpha, n_epochs, random_state,

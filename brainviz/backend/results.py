@@ -89,6 +89,25 @@ class Result:
 
     __hash__ = None
 
+    def plot(self, **kwargs):
+        """Draw the result's view (matplotlib, see :mod:`brainviz.backend.displays`) and return
+        the display; ``save_figures`` writes every view into a folder."""
+        raise NotImplementedError(f"{type(self).__name__} has no view")
+
+    def save_figures(self, folder, formats=("png", "svg"), **kwargs):
+        """Write the result's views (PNG and SVG) into ``folder``; return the paths written
+        (see :func:`brainviz.backend.displays.save_result_figures`)."""
+        from .displays import save_result_figures
+
+        return save_result_figures(self, folder, formats=formats, **kwargs)
+
+    @property
+    def headline(self):
+        """One line: the mean score and chance, the edges kept, or the number of regions."""
+        from .displays import result_headline
+
+        return result_headline(self)
+
 
 def _normalise(value):
     return json.loads(json.dumps(_to_json(value)))

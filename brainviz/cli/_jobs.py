@@ -165,6 +165,17 @@ def _check_output(args):
                           "(use --overwrite to replace it).")
 
 
+def _write_figures(result, folder):
+    """The result's views (scores.png, confusion.png, matrix.png or regions.png, and SVG) beside
+    it; a figure that cannot be drawn is reported, the result stays saved."""
+    try:
+        paths = result.save_figures(folder)
+    except Exception as exc:  # noqa: BLE001 - the result itself is saved
+        print(f"warning: the result's figures could not be written: {exc}", file=sys.stderr)
+        return []
+    return paths
+
+
 def _split(text):
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
@@ -197,6 +208,7 @@ def run_decode(args):
     imgs = args.imgs[0] if len(args.imgs) == 1 else args.imgs
     result = _run_job("decode", job, args, imgs, labels, runs=runs, mask=args.mask)
     save_result(result, args.output, overwrite=args.overwrite)
+    _write_figures(result, args.output)
     extra = f", p={result.pvalue_:.4f}" if result.pvalue_ is not None else ""
     print(f"decode: {len(result.scores_)} folds, mean {job.scoring} {result.mean_score_:.3f} "
           f"(chance {result.chance_level_:.3f}{extra}) -> {args.output}")
@@ -215,6 +227,7 @@ def run_regions(args):
     )
     result = _run_job("regions", job, args, args.imgs, mask=args.mask)
     save_result(result, args.output, overwrite=args.overwrite)
+    _write_figures(result, args.output)
     print(f"regions: {result.components_img_.shape[3]} components, "
           f"{len(result.region_labels_)} regions -> {args.output}")
     return 0
@@ -250,6 +263,7 @@ def run_connectivity(args):
             kwargs.update(coords=coords, labels=labels)
         result = _run_job("connectivity", job, args, args.imgs, **kwargs)
     save_result(result, args.output, overwrite=args.overwrite)
+    _write_figures(result, args.output)
     print(f"connectivity: {args.kind}, {result.matrix_.shape[0]} nodes, "
           f"{result.matrices_.shape[0]} subject(s) -> {args.output}")
     return 0
