@@ -146,6 +146,8 @@ class Layer(HasStrictTraits):
     result_folder = Str()
     #: Which output of the result (e.g. "weight_maps/face").
     result_key = Str()
+    #: The group the layer belongs to ("" for none): a job's layers share its title.
+    group = Str()
     #: Built-in data the layer was made from ("builtin:template", ...), for layers
     #: with no file behind them; sessions reopen them from this.
     source = Str()
@@ -209,6 +211,8 @@ class Layer(HasStrictTraits):
         out = {"type": type(self).__name__, "name": self.name, "path": self.path,
                "source": self.source, "result_folder": self.result_folder,
                "result_key": self.result_key}
+        if self.group:
+            out["group"] = self.group
         for name, value in self.display_settings().items():
             out[name] = _jsonable(value)
         return out
@@ -437,6 +441,10 @@ class ConnectomeLayer(Layer):
     show_nodes = Bool(True, display=True)
     show_labels = Bool(False, display=True)
     show_legend = Bool(False, display=True)
+    #: A highlighted edge ``(i, j)`` or node ``(i, -1)`` (drawn thick and bright with the
+    #: nodes' names and the weight, whatever the threshold); ``(-1, -1)``: none. The matrix
+    #: view and clicks in the scene set it.
+    highlight = Tuple(Int(-1), Int(-1), display=True)
 
     #: Largest off-diagonal |weight| (the threshold slider's upper end).
     threshold_high = Float(1.0)
@@ -654,6 +662,8 @@ class JobState(HasTraits):
     shown = Bool(False)
     #: True when the result came from the cache (nothing recomputed).
     from_cache = Bool(False)
+    #: One line of what the job found (mean score and chance, edges kept, regions), when done.
+    headline = Str()
     #: The result object and where it was saved.
     result = Any(transient=True)
     result_folder = Str()
@@ -684,7 +694,8 @@ class JobState(HasTraits):
     def to_dict(self):
         return {"kind": self.kind, "title": self.title, "params": dict(self.params),
                 "inputs": list(self.inputs), "state": self.state,
-                "result_folder": self.result_folder, "from_cache": self.from_cache}
+                "result_folder": self.result_folder, "from_cache": self.from_cache,
+                "headline": self.headline}
 
 
 def _finite_point(value):

@@ -22,7 +22,7 @@ _SUBMOD_ATTRS = {
         "JobRunner", "JobHandle", "BaseJob",
     ],
     "results": [
-        "save_result", "load_result", "Result",
+        "save_result", "load_result", "Result", "result_fingerprint",
     ],
     "cache": [
         "check_memory", "CacheEntry", "list_cache_entries", "remove_cache_entry", "clear_cache",

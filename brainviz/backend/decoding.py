@@ -477,7 +477,7 @@ class DecodingJob(BaseJob):
                 kind="decoding: fit", params=key_params, inputs=summary, log=prog.log,
                 **fit_kwargs,
             )
-        result = self._make_result(out, out["mask"], names, y)
+        result = self._make_result(out, _inputs.with_space_of(out["mask"], img_list[0]), names, y)
         prog(1.0, f"mean score {result.mean_score_:.3f} (chance {result.chance_level_:.3f})")
         return self._set_result(result)
 
@@ -495,7 +495,7 @@ class DecodingJob(BaseJob):
         for cls, row in zip(classes, rows):
             vol = np.zeros(mask.shape, dtype=np.float32)
             vol[mask] = row
-            maps[cls] = nib.Nifti1Image(vol, mask_img.affine)
+            maps[cls] = _inputs.with_space_of(nib.Nifti1Image(vol, mask_img.affine), mask_img)
         params = {k: v for k, v in self.get_params().items() if k not in ("memory", "scheduler")}
         return DecodingResult(
             params=params, inputs=names,

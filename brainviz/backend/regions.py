@@ -272,10 +272,12 @@ class RegionJob(BaseJob):
                         params={"n_regions": len(labels)},
                     ))
         params = {k: v for k, v in self.get_params().items() if k not in ("memory", "scheduler")}
+        like = img_list[0]
         result = RegionResult(
-            params=params, inputs=names, components_img_=comps, regions_img_=regions,
+            params=params, inputs=names, components_img_=_inputs.with_space_of(comps, like),
+            regions_img_=_inputs.with_space_of(regions, like),
             region_labels_=labels, region_index_=np.asarray(index, dtype=int),
-            timeseries_=series, mask_img_=mask_out,
+            timeseries_=series, mask_img_=_inputs.with_space_of(mask_out, like),
         )
         prog(1.0, f"{len(labels)} regions")
         return self._set_result(result)

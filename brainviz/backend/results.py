@@ -27,7 +27,7 @@ import numpy as np
 from .._version import __version__
 from ..exceptions import ResultError
 
-__all__ = ["Result", "save_result", "load_result"]
+__all__ = ["Result", "save_result", "load_result", "result_fingerprint"]
 
 _FORMAT_VERSION = 1
 
@@ -198,6 +198,34 @@ def _versions():
         except Exception:  # noqa: BLE001 - a version is informative only
             pass
     return out
+
+
+def result_fingerprint(result):
+    """A short hex digest of what a result holds (kind, parameters, inputs and every field):
+    equal results (an identical rerun, a cache hit) have equal fingerprints, so the window
+    saves them once."""
+    h = hashlib.sha256()
+    h.update(json.dumps([result._kind, _to_json(result.params), [str(i) for i in result.inputs]],
+                        sort_keys=True).encode())
+    for name, kind in result._fields.items():
+        value = getattr(result, name)
+        h.update(name.encode())
+        if value is None:
+            h.update(b"none")
+        elif kind == "json":
+            h.update(json.dumps(_to_json(value), sort_keys=True).encode())
+        elif kind in ("array", "arrays"):
+            for arr in (value if kind == "arrays" else [value]):
+                arr = np.ascontiguousarray(arr)
+                h.update(str((arr.dtype.str, arr.shape)).encode())
+                h.update(arr.tobytes() if arr.dtype.kind != "O" else repr(arr.tolist()).encode())
+        elif kind in ("image", "images"):
+            items = value.items() if kind == "images" else [("", value)]
+            for key, img in items:
+                h.update(str(key).encode())
+                h.update(np.asarray(img.affine, dtype=float).tobytes())
+                h.update(np.ascontiguousarray(np.asanyarray(img.dataobj)).tobytes())
+    return h.hexdigest()[:16]
 
 
 def save_result(result, folder, overwrite=False):

@@ -121,7 +121,7 @@ CHANGES = {
         "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("RdBu_r", {}),
         "threshold": ("90%", {}), "vmax": (0.35, {}), "node_size": (14.0, {}),
         "edge_width": (3.0, {}), "edge_mode": ("line", {}), "show_nodes": (False, {}),
-        "show_labels": (True, {}), "show_legend": (True, {}),
+        "show_labels": (True, {}), "show_legend": (True, {}), "highlight": ((0, 3), {}),
     },
     model.SurfaceLayer: {
         "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("viridis", {}),
