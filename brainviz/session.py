@@ -399,7 +399,7 @@ def layers_bounds(layers):
 _OVERLAYS = (StatMapLayer, ConnectomeLayer, LabelLayer, SurfaceLayer)
 
 
-def place_result(session, layers, anatomy=None):
+def place_result(session, layers, anatomy=None, add=True):
     """Add a job's layers to ``session`` as a group the scene shows on its own.
 
     - the other overlays (maps, graphs, regions, surfaces) are hidden (not removed),
@@ -409,6 +409,9 @@ def place_result(session, layers, anatomy=None):
       (:func:`is_native_space`) hides the MNI template, and without an anatomy of its
       own it is drawn on nothing, with a note saying so;
     - the cursor goes to the first map's peak (:func:`peak_cursor`).
+
+    With ``add=False`` the caller adds the layers itself (the window adds one per
+    event-loop turn); everything else is done here.
 
     Returns
     -------
@@ -435,12 +438,97 @@ def place_result(session, layers, anatomy=None):
         else:
             notes.append(f"The result is in the native space of its images: drawn over "
                          f"{anatomy.name!r}, not over the MNI template.")
-    for layer in layers:
-        session.add_layer(layer)
+    if add:
+        for layer in layers:
+            session.add_layer(layer)
     maps = [lay for lay in layers if isinstance(lay, StatMapLayer)]
     if maps:
         session.move_cursor(peak_cursor(maps[0]))
     return notes
+
+
+def peak_cursor(layer, frame=None):
+    """The world position (mm, RAS+) of a map's peak: where the cursor goes so that the slices
+    cut through the activation (``brainviz render --cursor peak``, the window, ``brainviz.mlab``).
+
+    The peak is the largest ``|value|`` of the map's strongest cluster (the connected
+    voxels above the 95th percentile of the non-zero ``|values|`` with the largest sum),
+    so one stray voxel does not move the slices away from the activation.
+
+    Parameters
+    ----------
+    layer : Layer, brainviz Volume, nibabel image or path
+        A statistical map (or any volume layer), a glass brain with a map inside, or a
+        surface layer with values (the peak vertex).
+    frame : int, default=None
+        Frame of a 4D image; the layer's own ``frame`` (or 0) when None.
+
+    Returns
+    -------
+    (x, y, z) : tuple of float
+        The voxel centre (or vertex) of the peak; ``(0, 0, 0)`` when the map holds no
+        finite non-zero value.
+
+    Examples
+    --------
+    >>> import numpy as np, nibabel as nib
+    >>> data = np.zeros((5, 6, 7), dtype=np.float32); data[1, 2, 3] = -4.0; data[3, 3, 3] = 2.0
+    >>> peak_cursor(nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0])))
+    (2.0, 4.0, 6.0)
+    """
+    from .model import Layer, SurfaceLayer
+
+    data = layer.data if isinstance(layer, Layer) else layer
+    if isinstance(layer, SurfaceLayer):
+        best, where = 0.0, (0.0, 0.0, 0.0)
+        for part in data or []:
+            if part.values is None:
+                continue
+            values = np.abs(np.nan_to_num(np.asarray(part.values, dtype=float), nan=0.0))
+            k = int(np.argmax(values))
+            if values[k] > best:
+                geometry = layer.mesh or next(iter(part.geometries))
+                best, where = values[k], tuple(float(v) for v in part.geometries[geometry][k])
+        return where
+    if data is None:
+        return (0.0, 0.0, 0.0)
+    if not hasattr(data, "get_frame"):
+        from .data import load_volume
+
+        data = load_volume(data)
+    if frame is None:
+        frame = getattr(layer, "frame", 0) if isinstance(layer, Layer) else 0
+    values = np.abs(np.nan_to_num(np.asarray(data.get_frame(frame), dtype=np.float32), nan=0.0))
+    ijk = _peak_voxel(values)
+    if ijk is None:
+        return (0.0, 0.0, 0.0)
+    xyz = np.asarray(data.affine, dtype=float) @ np.array([*ijk, 1.0])
+    return tuple(float(v) for v in xyz[:3])
+
+
+def _peak_voxel(values):
+    """The voxel of the largest value of ``values`` (>= 0) in its strongest cluster.
+
+    A single stray voxel (or an edge artefact) must not win over an activation: the
+    voxels above the 95th percentile of the non-zero values are grouped in connected
+    clusters, the cluster with the largest summed value is kept, and its largest value
+    is the peak. Ties (a map saturated at its maximum) go to the voxel nearest the
+    centre of the tied ones.
+    """
+    from scipy import ndimage
+
+    nonzero = values[values > 0]
+    if nonzero.size == 0:
+        return None
+    labels, n = ndimage.label(values >= np.percentile(nonzero, 95))
+    if n == 0:
+        return np.unravel_index(int(np.argmax(values)), values.shape)
+    sums = ndimage.sum(values, labels, np.arange(1, n + 1))
+    inside = labels == (int(np.argmax(sums)) + 1)
+    top = values[inside].max()
+    ties = np.argwhere(inside & (values >= top * (1 - 1e-6)))
+    centre = ties.mean(axis=0)
+    return tuple(int(v) for v in ties[np.argmin(((ties - centre) ** 2).sum(axis=1))])
 
 
 # --- the demo ------------------------------------------------------------------------

@@ -61,8 +61,20 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     assert state.result_folder
     new = window.session.layers[n_layers:]
     assert {type(lay).__name__ for lay in new} == {"StatMapLayer"}
-    assert {lay.name for lay in new} == {f"decoding: weights {c}" for c in ("face", "house", "shoe")}
+    # readable names, one group, shown over the template with the demo's maps set aside
+    assert state.title == "decoding: face vs house vs shoe, logistic_l2"
+    assert {lay.name for lay in new} == {f"{state.title}: weights {c}" for c in ("face", "house", "shoe")}
+    assert {lay.group for lay in new} == {state.title}
     assert all(lay in window.binding.visuals for lay in new)
+    assert not any(lay.visible for lay in window.session.layers[:n_layers]
+                   if type(lay).__name__ in ("StatMapLayer", "ConnectomeLayer"))
+    # the job list's headline and the result view
+    assert state.headline.startswith("accuracy ") and "(chance 0.333)" in state.headline
+    assert window.results_panel.job is state
+    assert set(window.results_panel.displays) == {"scores", "confusion"}
+    from pathlib import Path
+
+    assert (Path(state.result_folder) / "scores.png").is_file()
     cold = state.elapsed
 
     # a session remembers the job's parameters and reopens its maps from the result folder
@@ -85,11 +97,33 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     qtbot.waitUntil(lambda: again.shown, timeout=20_000)
     assert again.from_cache, again.log
     assert again.elapsed < max(0.5 * cold, 1.0)
+    assert again.result_folder == state.result_folder  # a cache hit is not saved twice
     first = new[0].data.get_data()
     second = window.session.layers[-3].data.get_data()
     np.testing.assert_allclose(first, second)
     for layer in list(window.session.layers[n_layers:]):
         window.session.remove_layer(layer)
+    for layer in window.session.layers:
+        layer.visible = True
+
+
+def test_decoding_form_fills_in_the_demo_mask_and_labels(decoding_window):
+    form = decoding_window.jobs_panel.decoding
+    form.mask = "(none)"
+    form.images = ""
+    form.images = "decoding demo"
+    assert form.mask == "decoding demo mask"
+    assert form.labels_info.startswith("144 labels from the series: face, house, shoe")
+
+
+def _click(canvas, axes, xy_data):
+    """A left click on ``axes`` at data coordinates, as matplotlib delivers it."""
+    from matplotlib.backend_bases import MouseEvent
+
+    canvas.draw()
+    x, y = axes.transData.transform(xy_data)
+    event = MouseEvent("button_press_event", canvas, x, y, button=1)
+    canvas.callbacks.process("button_press_event", event)
 
 
 def test_cancel_a_running_job(decoding_window, qtbot):
@@ -367,6 +401,15 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     components.region = 2
     assert window.binding.visuals[components].region == 2  # component 2, numbered from 0
     components.region = -1
+    # the result view lists the regions; a click on one shows it alone
+    results = window.results_panel
+    assert results.job is state and results.regions is components
+    regions_view = results.displays["regions"]
+    assert len(regions_view.axes_) == 5 and state.headline == "5 regions"
+    _click(results.figure.canvas, regions_view.axes_[3], (5, 5))
+    assert components.region == 3 and window.binding.visuals[components].region == 3
+    assert regions_view.selected_ == 3
+    components.region = -1
 
     panel.kind = "connectivity"
     conn = panel.connectivity
@@ -381,6 +424,35 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     assert isinstance(graph, ConnectomeLayer)
     assert graph.data["matrix"].shape == (5, 5) and graph.data["coords"].shape == (5, 3)
     assert graph in window.binding.visuals
+    # the matrix view: a click on a cell highlights that edge and its nodes in the scene
+    from brainviz.gui._vtk_offscreen import render_and_grab
+    from brainviz.scene import picking
+
+    results = window.results_panel
+    assert results.job is state and results.connectome is graph
+    matrix_view = results.displays["matrix"]
+    window.set_view("superior")
+    pump(qtbot, 100)
+    before = render_and_grab(window.figure).astype(int)
+    i, j = 0, 3
+    _click(results.figure.canvas, matrix_view.ax_, matrix_view.position_of(i, j))
+    assert graph.highlight == (i, j)
+    assert matrix_view.highlight_ is not None
+    after = render_and_grab(window.figure).astype(int)
+    height = after.shape[0]
+    coords = graph.data["coords"]
+    changed = np.abs(after - before).sum(axis=2) > 60
+    for t in (0.3, 0.5, 0.7):  # along the edge, between its two nodes
+        x, y = picking.world_to_display(window.figure, coords[i] + t * (coords[j] - coords[i]))[0]
+        row, col = int(round(height - 1 - y)), int(round(x))
+        assert changed[max(row - 3, 0):row + 4, max(col - 3, 0):col + 4].any(), t
+    # a click on a node in the scene outlines its row
+    info = picking.PickInfo(position_mm=tuple(coords[2]), values={},
+                            node=(2, graph.data["labels"][2], tuple(coords[2])), edge=None)
+    results.on_scene_pick(info)
+    assert graph.highlight == (2, -1)
+    assert matrix_view.highlight_.get_width() == 5  # the whole row
+    graph.highlight = (-1, -1)
     for layer in [*series, components, graph]:
         window.session.remove_layer(layer)
 
