@@ -326,6 +326,14 @@ class StatMapLayer(VolumeLayer):
     isosurface_opacity = Range(0.0, 1.0, 1.0, display=True)
     show_colorbar = Bool(False, display=True)
     colorbar_title = Str(display=True)
+    #: A colour map of its own for the negative values ("" for none; e.g. "Blues" under a
+    #: "hot" ``cmap``): positive values go from 0 to the top through ``cmap``, negative
+    #: ones from 0 to the bottom through ``neg_cmap``.
+    neg_cmap = Str(display=True)
+    #: The frame shown of a 4D map.
+    frame = Int(0, display=True)
+
+    frame_high = Property(Int, observe="n_frames")
 
     #: Largest |value| (the threshold slider's upper end).
     threshold_high = Float(1.0)
@@ -340,6 +348,15 @@ class StatMapLayer(VolumeLayer):
 
     def _set_threshold_number(self, value):
         self.threshold = float(value)
+
+    def _get_frame_high(self):
+        return max(self.n_frames - 1, 0)
+
+    @observe("frame, n_frames")
+    def _clip_frame(self, event):
+        clipped = int(min(max(self.frame, 0), max(self.n_frames - 1, 0)))
+        if clipped != self.frame:
+            self.frame = clipped
 
     def _set_ranges(self, volume):
         data = volume.get_frame(0)

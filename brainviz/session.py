@@ -48,6 +48,7 @@ __all__ = [
     "job_title",
     "result_keys",
     "result_layer",
+    "describe_empty",
 ]
 
 SESSION_SUFFIX = ".json"
@@ -444,6 +445,44 @@ def place_result(session, layers, anatomy=None, add=True):
     maps = [lay for lay in layers if isinstance(lay, StatMapLayer)]
     if maps:
         session.move_cursor(peak_cursor(maps[0]))
+    return notes
+
+
+def describe_empty(session):
+    """What a figure of ``session`` would not show, as sentences naming what to add: a map
+    whose slices are off with no isosurface, a glass brain with nothing inside, a figure with
+    nothing visible at all."""
+    from .model import AnatomyLayer, MaskLayer
+
+    notes = []
+    drawn = []
+    for layer in session.layers:
+        if not layer.visible:
+            continue
+        if isinstance(layer, StatMapLayer) and not isinstance(layer, MaskLayer):
+            if layer.show_slices or layer.show_isosurface:
+                drawn.append(layer)
+            else:
+                notes.append(f"the map {layer.name!r} is not drawn: its slices are off "
+                             "(--no-slices) and it has no isosurface; add --isosurface")
+        elif isinstance(layer, (AnatomyLayer, MaskLayer)):
+            if layer.show_slices:
+                drawn.append(layer)
+        elif isinstance(layer, GlassBrainLayer):
+            if layer.data is not None:
+                drawn.append(layer)
+        else:
+            drawn.append(layer)
+    glass = [lay for lay in session.layers if isinstance(lay, GlassBrainLayer) and lay.visible]
+    if not drawn:
+        if glass:
+            notes.append("the figure shows only an empty glass brain: add a map with "
+                         "--stat FILE --isosurface, a connectome (--connectome, --coords) or "
+                         "regions (--regions)")
+        else:
+            notes.append("the figure is empty: nothing visible is drawn; add a map (--stat), "
+                         "an anatomy (--anatomy), a connectome or regions, or turn the slices "
+                         "on")
     return notes
 
 

@@ -131,7 +131,8 @@ def test_same_pixels_run_after_run_and_as_a_drawn_session(anat_path, stat_path, 
     from brainviz import model
     from brainviz.data import load_volume
     from brainviz.scene.binding import draw_session
-    from brainviz.scene.export import savefig
+    from brainviz.scene.figures import save_figure
+    from brainviz.session import peak_cursor
 
     args = ["--anatomy", anat_path, "--stat", stat_path, "--threshold", "2", "--views", "left",
             "--size", "160x120"]
@@ -142,9 +143,11 @@ def test_same_pixels_run_after_run_and_as_a_drawn_session(anat_path, stat_path, 
     # The CLI builds a session and draws it: the same session in a script gives the same pixels.
     session = model.Session()
     session.add_layer(model.AnatomyLayer().set_volume(load_volume(anat_path)))
-    session.add_layer(model.StatMapLayer(threshold=2.0).set_volume(load_volume(stat_path)))
+    stat = model.StatMapLayer(threshold=2.0).set_volume(load_volume(stat_path))
+    session.add_layer(stat)
+    session.move_cursor(peak_cursor(stat))  # the CLI's default for a single map
     fig, _ = draw_session(session, size=(160, 120), view="left")
-    savefig(tmp_path / "c.png", fig, size=(160, 120))
+    save_figure(tmp_path / "c.png", fig, size=(160, 120))
     mlab.close(fig)
     np.testing.assert_array_equal(a, _read(tmp_path / "c.png")[0])
     assert a.std() > 10
@@ -209,7 +212,13 @@ def bad_cases(anat_path, stat_path, graph_paths, tmp_path):
         "bad size": (["--size", "big"], r"--size must be"),
         "bad dpi": (["--width-mm", "50", "--dpi", "-1"], r"--dpi must be a positive"),
         "transparent jpeg": ([*base, "--transparent", "-o", ro / "fig.jpg"], r"transparent"),
-        "vector montage": ([*base, "--montage", "-o", ro / "fig.pdf"], r"raster"),
+        "transparent movie": ([*base, "--movie", "rotate", "--transparent", "-o", ro / "m.mp4"],
+                              r"--transparent does not go with --movie"),
+        "movie extension": ([*base, "--movie", "rotate", "-o", ro / "m.avi"],
+                            r"unknown movie extension '\.avi'"),
+        "option before its layer kind": ([*base, "--connectome", matrix, "--coords", coords,
+                                          "--neg-cmap", "Blues"], r"--neg-cmap does not apply"),
+        "bad frame": ([*base, "--stat", stat_path, "--frame", "two"], r"--frame must be a frame"),
         "coords without matrix": ([*base, "--coords", "power"], r"go together"),
         "unknown colour map": ([*base, "--stat", stat_path, "--cmap", "nocmap"], r"nocmap"),
         "unknown atlas file": ([*base, "--connectome", matrix, "--coords", "nowhere.csv"], r"nowhere\.csv"),
@@ -219,7 +228,8 @@ def bad_cases(anat_path, stat_path, graph_paths, tmp_path):
 @pytest.mark.parametrize("case", [
     "unreadable stat file", "missing anatomy", "mismatched matrix", "missing matrix", "unknown view",
     "unknown extension", "unwritable output", "size zero", "size beyond the limit",
-    "width beyond the limit", "bad size", "bad dpi", "transparent jpeg", "vector montage",
+    "width beyond the limit", "bad size", "bad dpi", "transparent jpeg", "transparent movie",
+    "movie extension", "option before its layer kind", "bad frame",
     "coords without matrix", "unknown colour map", "unknown atlas file",
 ])
 def test_bad_input_exits_nonzero_with_one_line_and_writes_nothing(bad_cases, case, capsys):

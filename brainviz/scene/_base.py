@@ -517,7 +517,8 @@ def sync_colorbar(visual):
     if visual.scalar_bar is None:
         visual.scalar_bar = make_colorbar(visual.figure)
     lo, hi = visual.data_range
-    update_colorbar(visual.scalar_bar, visual.cmap, lo, hi, visual.threshold_value, visual.two_sided,
+    cmap = visual.colorbar_lut() if hasattr(visual, "colorbar_lut") else visual.cmap
+    update_colorbar(visual.scalar_bar, cmap, lo, hi, visual.threshold_value, visual.two_sided,
                     visual.colorbar_title or visual.name, visual.visible and visual.show_colorbar)
     visual.render()
 
@@ -528,7 +529,7 @@ def update_colorbar(bar, cmap, vmin, vmax, threshold, two_sided, title, visible)
     The band hidden by the threshold is drawn light grey (those colours are
     not shown in the scene) and the threshold values are annotated.
     """
-    table = lut_table(cmap, N_COLORS)
+    table = lut_table(cmap, N_COLORS) if isinstance(cmap, str) else np.asarray(cmap, np.uint8)
     hidden = threshold_table(table, vmin, vmax, threshold, two_sided)[:, 3] == 0
     table = table.copy()
     table[hidden, :3] = 200

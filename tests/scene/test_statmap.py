@@ -167,11 +167,19 @@ def test_bad_colormap_is_refused_on_assignment(figure):
     assert m.cmap == "RdBu_r"
 
 
-def test_4d_map_is_refused(figure, img_4d):
+def test_4d_map_shows_one_frame_at_a_time(figure, img_4d):
     from brainviz.scene.statmap import StatMapVisual
 
-    with pytest.raises(DimensionError, match="'img' parameter expected a 3D image"):
-        StatMapVisual(img_4d, figure=figure)
+    m = StatMapVisual(img_4d, figure=figure)
+    data = img_4d.get_fdata()
+    centre = tuple(np.asarray(img_4d.affine[:3, :3] @ (np.array(data.shape[:3]) // 2)
+                              + img_4d.affine[:3, 3]))
+    ijk = tuple(np.array(data.shape[:3]) // 2)
+    assert m.value_at(centre) == pytest.approx(data[ijk + (0,)], rel=1e-5)
+    m.frame = data.shape[3] - 1
+    assert m.value_at(centre) == pytest.approx(data[ijk + (data.shape[3] - 1,)], rel=1e-5)
+    m.frame = 10_000  # clipped to the last frame
+    assert m.value_at(centre) == pytest.approx(data[ijk + (data.shape[3] - 1,)], rel=1e-5)
 
 
 def test_remove_takes_everything_away(figure, scene, px):
