@@ -591,8 +591,9 @@ class GlassBrainLayer(Layer):
     label = "glass brain"
     opacity = Range(0.0, 1.0, 0.15, display=True)
     color = Tuple(Float(0.55), Float(0.55), Float(0.6), display=True)
-    #: The fsaverage5 pial meshes or an isosurface of the MNI152 brain mask.
-    shell = Enum("pial", "mask", display=True)
+    #: An isosurface of the MNI152 brain mask (the whole brain: cerebellum and brainstem
+    #: included) or the fsaverage5 pial meshes (the cortex only).
+    shell = Enum("mask", "pial", display=True)
     #: The blobs (only with a map in ``data``): threshold, colour map, range, colour bar.
     threshold = Threshold(None, allow_none=True, display=True)
     cmap = Enum(DIVERGING_CMAPS[0], DIVERGING_CMAPS + SEQUENTIAL_CMAPS, display=True)

@@ -682,7 +682,7 @@ def _legend_layout(legends, width, fs, pad):
         if x > pad:
             row, x = row + 1, pad
         items.append((row, x, heading + ":", None))
-        x += _text_width(heading + ":", fs) + fs
+        x += 1.15 * _text_width(heading + ":", fs) + 1.2 * fs  # bold is wider
         for name, rgb in entries:
             w = marker + 0.4 * fs + _text_width(name, fs) + fs
             if x + w > width - pad and x > pad:

@@ -135,7 +135,7 @@ CHANGES = {
     },
     model.GlassBrainLayer: {
         "visible": (False, {}), "opacity": (0.8, {}), "color": ((0.9, 0.2, 0.2), {}),
-        "shell": ("mask", {}), "threshold": (9.0, {}), "cmap": ("viridis", {}),
+        "shell": ("pial", {}), "threshold": (9.0, {}), "cmap": ("viridis", {}),
         "vmax": (3.0, {}), "show_colorbar": (True, {}),
         "colorbar_title": ("z", {"show_colorbar": True}),
     },
