@@ -85,7 +85,7 @@ def _spec_from(obj):
     if isinstance(cmap, str) and hasattr(obj, "data_range"):
         vmin, vmax = obj.data_range
         title = getattr(obj, "colorbar_title", None) or getattr(obj, "name", None) or None
-        lut = obj.colorbar_lut() if hasattr(obj, "colorbar_lut") else _lut_from_name(cmap)
+        lut = obj.colorbar_lut(256) if hasattr(obj, "colorbar_lut") else _lut_from_name(cmap)
         return {"lut": lut, "vmin": vmin, "vmax": vmax,
                 "threshold": getattr(obj, "threshold_value", None),
                 "two_sided": bool(getattr(obj, "two_sided", True)), "title": title}

@@ -7,7 +7,9 @@ whose radius follows ``|weight|``, or as plain lines), arrow heads for a
 directed graph (one more glyph mapper) and the node labels (one
 ``vtkLabeledDataMapper``). Restyling (threshold, sizes, colour map, opacity,
 visibility, labels) rewrites arrays of these objects in place; no actor is
-rebuilt.
+rebuilt. A highlighted edge or node (``highlight``, set by the matrix view or a
+click) adds three actors the first time one is asked for (its tube, its spheres,
+its names and weight), rewritten in place afterwards.
 
 Input rules (see :func:`brainviz.scene._graph_input.check_graph`): a square
 matrix with one row per coordinate, symmetric unless ``directed=True``;
@@ -316,7 +318,6 @@ class ConnectomeVisual(Visual):
         self._legend_symbol.update()
         self._update_legend()
         actors.append(self.legend_actor)
-        actors.extend(self._build_highlight())
 
         self._update_nodes()
         self._update_edge_colors()
@@ -387,6 +388,10 @@ class ConnectomeVisual(Visual):
         from tvtk.api import tvtk
 
         i, j = self.highlight
+        if not self.highlight_actors:
+            if i < 0:
+                return  # made the first time something is highlighted
+            self.figure.scene.add_actors(self._build_highlight())
         size = np.broadcast_to(np.asarray(self.node_size, float), (self.n_nodes,))
         if i < 0:
             nodes = np.zeros((0, 3))
