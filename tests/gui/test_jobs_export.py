@@ -188,7 +188,7 @@ def test_cache_panel_lists_removes_caps_and_clears(decoding_window, qtbot):
 
 def _cli_demo_scene(window):
     """Make the window's scene the one `brainviz render --stat MOTOR --threshold 3` draws:
-    the template and nilearn's motor map at threshold 3, slices crossing at 0,0,0.
+    the template and nilearn's motor map at threshold 3, slices crossing at the map's peak.
     Returns the map's path and its layer."""
     from brainviz.data import load_motor_activation, load_template
     from brainviz.model import AnatomyLayer
@@ -196,13 +196,15 @@ def _cli_demo_scene(window):
     motor_path = load_motor_activation().path
     assert motor_path is not None
     del window.session.layers[:]
-    window.session.cursor = (0.0, 0.0, 0.0)  # the CLI's default cursor
     template = AnatomyLayer(name="template")
     template.set_volume(load_template())
     window.session.add_layer(template)
     window.open_files([str(motor_path)])
     layer = window.session.layers[-1]
     layer.threshold = 3.0
+    from brainviz.session import peak_cursor
+
+    window.session.move_cursor(peak_cursor(layer))  # the CLI's default for one map
     return motor_path, layer
 
 
