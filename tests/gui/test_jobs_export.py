@@ -141,6 +141,9 @@ def test_cancel_a_running_job(decoding_window, qtbot):
     n_errors = len(window.errors.errors)
     pump(qtbot, 200)
     assert len(window.errors.errors) == n_errors  # cancelling is not an error
+    # the form is shared by the tests: the next job must not inherit 500 permutations
+    window.jobs_panel.decoding.params.n_permutations = 0
+    window.jobs_panel.decoding.params.random_state = 0
 
 
 def test_bad_parameter_is_shown_inline_and_blocks_run(decoding_window, qtbot):
@@ -345,6 +348,27 @@ def test_montage_from_the_window_matches_brainviz_render_colour_bar_included(win
     assert c.shape[0] < a.shape[0]
     strip = a[c.shape[0]:]
     assert (np.abs(strip[..., 0] - strip[..., 2]) > 100).sum() > 200
+
+
+def test_export_dialog_writes_movies(window, qtbot, tmp_path):
+    """The export dialog's movie mode: a turn of the scene as a GIF, the frames asked."""
+    import imageio.v3 as iio
+
+    _cli_demo_scene(window)
+    opts = window.export_options
+    saved = opts.clone_traits()
+    try:
+        opts.trait_set(path=str(tmp_path / "turn.gif"), mode="movie", movie="rotate", n_frames=4,
+                       fps=4, use_mm=False, width=120, height=100, transparent=False)
+        assert opts.problem() is None
+        out = window.export_figure(opts)
+        assert out is not None, window.errors.errors[-1:]
+        opts.transparent = True
+        assert "transparent" in opts.problem()
+    finally:
+        opts.copy_traits(saved)
+    frames = iio.imread(out, index=None)
+    assert frames.shape[:3] == (4, 100, 120)
 
 
 def test_export_dialog_keeps_bad_options_open_and_cancel_writes_nothing(window, qtbot, tmp_path):

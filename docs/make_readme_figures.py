@@ -1,0 +1,89 @@
+"""Regenerate the README's figures from the built-in data (no download, no display).
+
+    python docs/make_readme_figures.py [--out docs]
+
+- ``montage.png``: ``brainviz render --demo --glass --no-slices --isosurface --views
+  left,superior,right --size 1200`` (the motor map's blobs coloured by value in the
+  whole-brain glass outline);
+- ``single_view.png``: ``brainviz render --demo --views left`` (one view: the slices at the
+  map's peak, the slice coordinate, the colour bar, autocropped);
+- ``decoding_result.png``: the result view of a decoding job on the decoding demo
+  (fold scores against chance with the permutation null, confusion matrix);
+- ``connectivity.png``: the demo connectome's matrix, ordered by network, beside its 3D
+  graph in the glass brain with the network legend.
+"""
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _render(args):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("DISPLAY", None)
+    subprocess.run([sys.executable, "-m", "brainviz", "render", *args], check=True, env=env)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    out = Path(parser.parse_args(argv).out)
+    _render(["--demo", "--glass", "--no-slices", "--isosurface", "--views", "left,superior,right",
+             "--size", "1200", "--title", "Motor activation (z > 3), nilearn sample map",
+             "-o", str(out / "montage.png")])
+    _render(["--demo", "--views", "left", "--size", "800x640", "-o", str(out / "single_view.png")])
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from mayavi import mlab
+
+    from brainviz.backend import DecodingJob
+    from brainviz.backend.displays import ConfusionDisplay, MatrixDisplay, ScoresDisplay, _rc
+    from brainviz.data import make_decoding_demo
+    from brainviz.session import job_title
+
+    demo = make_decoding_demo()
+    result = DecodingJob(C=0.01, n_permutations=50, memory=False).run(
+        demo.img, demo.labels, runs=demo.runs, mask=demo.mask)
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(9.0, 3.6), layout="constrained")
+        FigureCanvasAgg(fig)
+        left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.4, 1.0)})
+        ScoresDisplay.from_result(result, title=job_title("decoding", result.params,
+                                                          labels=demo.labels)).plot(ax=left)
+        ConfusionDisplay.from_result(result).plot(ax=right)
+        fig.savefig(out / "decoding_result.png", dpi=110)
+
+    import brainviz.mlab as bv
+    from brainviz.session import demo_connectome
+    from brainviz.scene.figures import compose_figure, figure_pixels
+
+    mlab.options.offscreen = True
+    matrix, coords, labels, networks = demo_connectome()
+    fig3d = bv.figure(size=(560, 480))
+    bv.glass_brain(figure=fig3d)
+    bv.connectome(matrix, coords, labels=labels, networks=networks, threshold="98%",
+                  figure=fig3d)
+    bv.view("superior", figure=fig3d)
+    composed, _ = compose_figure(fig3d, None, size=(560, 560), colorbar="auto")
+    graph = figure_pixels(composed)
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(11.2, 5.6), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax_matrix, ax_graph = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.05, 1.0)})
+        MatrixDisplay(matrix, labels, networks=networks,
+                      title="demo connectome: 160 Dosenbach nodes, by network").plot(ax=ax_matrix)
+        ax_graph.imshow(graph)
+        ax_graph.set_axis_off()
+        ax_graph.set_title("the same graph in 3D (strongest 2% of edges)")
+        fig.savefig(out / "connectivity.png", dpi=100)
+    mlab.close(fig3d)
+    print("wrote", ", ".join(str(out / n) for n in ("montage.png", "single_view.png",
+                                                    "decoding_result.png", "connectivity.png")))
+
+
+if __name__ == "__main__":
+    main()
