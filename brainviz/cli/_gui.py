@@ -88,12 +88,10 @@ def _render_session(session, path, size=(800, 600), montage=False):
 def _render_files(files, path):
     """Render the scene the window would show for ``files`` to ``path``."""
     from ..model import Session
-    from ..session import open_path
+    from ..session import open_paths, place_new_layers
 
     session = Session()
-    for file in files:
-        for layer in open_path(file):
-            session.add_layer(layer)
+    place_new_layers(session, open_paths(files))
     return _render_session(session, path)
 
 

@@ -147,16 +147,6 @@ class LayersPanel(HasTraits):
     def _add_fired(self):
         self.window.open_files_dialog()
 
-    def _selected_changed(self):
-        # another kind of layer has other controls: the column may need to widen
-        window = self.window
-        if window is not None and getattr(window, "ui", None) is not None:
-            from pyface.api import GUI
-
-            from ._layout import size_columns
-
-            GUI.invoke_later(size_columns, window)
-
     def _remove_fired(self):
         if self.selected is not None and self.selected in self.session.layers:
             self.session.remove_layer(self.selected)
@@ -177,9 +167,9 @@ class LayersPanel(HasTraits):
     def traits_view(self):
         table = TableEditor(
             columns=[
-                CheckboxColumn(name="visible", label="Show", editable=True, width=0.12),  # ~45 px
-                ObjectColumn(name="name", label="Layer", editable=False, width=0.48),
-                ObjectColumn(name="kind_label", label="Kind", editable=False, width=0.3),
+                CheckboxColumn(name="visible", label="Show", editable=True, width=0.15),
+                ObjectColumn(name="name", label="Layer", editable=False, width=0.85,
+                             tooltip="summary_text"),
             ],
             selected="selected",
             sortable=False,

@@ -15,7 +15,7 @@ from ._base import (
 )
 from ._figure import disable_render
 
-__all__ = ["AnatomyVisual", "SeriesVisual", "clear_outside_head"]
+__all__ = ["AnatomyVisual", "SeriesVisual", "clear_outside_head", "grey_range", "grey_table"]
 
 
 class AnatomyVisual(GridVisual):
@@ -140,27 +140,10 @@ class AnatomyVisual(GridVisual):
         return lo, hi
 
     def _lut_range(self):
-        """Value range of the table: the window, extended down to the transparency cutoff.
-
-        With a transparent background, values below the cutoff (a quarter of the
-        way from the background to the window's low end) are not drawn; values
-        between the cutoff and the window draw as the window's darkest colour.
-        """
-        lo, hi = self._window()
-        if not self.transparent_background:
-            return lo, hi
-        bg = self._data_min
-        if lo > bg:
-            return bg + 0.25 * (lo - bg), hi
-        return bg + 1e-3 * (hi - bg), hi  # window starts at the background: cut just above it
+        return grey_range(self._window(), self._data_min, self.transparent_background)
 
     def _lut_table(self, n=256):
-        base = lut_table(self.cmap, n)
-        lo, hi = self._window()
-        start, stop = self._lut_range()
-        values = start + (np.arange(n) + 0.5) * (stop - start) / n
-        t = np.clip((values - lo) / (hi - lo), 0, 1)
-        return base[np.round(t * (n - 1)).astype(int)]
+        return grey_table(self.cmap, self._window(), self._lut_range(), n)
 
     # -- trait handlers (in place) ---------------------------------------
     @on_trait_change("transparent_background")
@@ -277,6 +260,31 @@ def _background_level(finite):
     """
     lo, hi = float(finite.min()), float(finite.max())
     return lo if hi <= lo else lo + 1e-6 * (hi - lo)
+
+
+def grey_range(window, background, transparent=True):
+    """Value range of an anatomy's table: the window, extended down to the transparency cutoff.
+
+    With a transparent background, values below the cutoff (a quarter of the
+    way from the background to the window's low end) are not drawn; values
+    between the cutoff and the window draw as the window's darkest colour.
+    """
+    lo, hi = window
+    if not transparent:
+        return lo, hi
+    if lo > background:
+        return background + 0.25 * (lo - background), hi
+    return background + 1e-3 * (hi - background), hi  # window starts at the background
+
+
+def grey_table(cmap, window, lut_range, n=256):
+    """(n, 4) uint8 table over ``lut_range`` showing ``window`` in the colour map ``cmap``."""
+    base = lut_table(cmap, n)
+    lo, hi = window
+    start, stop = lut_range
+    values = start + (np.arange(n) + 0.5) * (stop - start) / n
+    t = np.clip((values - lo) / (hi - lo), 0, 1)
+    return base[np.round(t * (n - 1)).astype(int)]
 
 
 def clear_outside_head(data, cutoff, background, cache=True):

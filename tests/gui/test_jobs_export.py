@@ -227,8 +227,7 @@ def type_into(qtbot, ui, name, text):
 def click_export_button(window, qtbot):
     from pyface.qt import QtCore
 
-    export_button = window.ui.get_editors("export")[0].control
-    qtbot.mouseClick(export_button, QtCore.Qt.LeftButton)
+    qtbot.mouseClick(window.viewer.export_button, QtCore.Qt.LeftButton)
 
 
 def test_export_dialog_writes_what_brainviz_render_writes(window, qtbot, tmp_path):
