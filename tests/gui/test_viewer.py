@@ -88,6 +88,9 @@ def test_a_drag_that_starts_over_the_brain_rotates_the_camera(window, qtbot):
 
 
 def test_ctrl_drag_on_a_slice_moves_it(window, qtbot):
+    hidden = [lay for lay in window.session.layers if not isinstance(lay, AnatomyLayer)]
+    for layer in hidden:  # only the anatomy's slices under the mouse
+        layer.visible = False
     window.session.move_cursor((0, 0, 0))
     window.set_view("left")  # looking along x: the y and z slices are edge-on, x faces us
     window.binding.apply_camera(dict(window.binding.current_camera(),
@@ -99,6 +102,8 @@ def test_ctrl_drag_on_a_slice_moves_it(window, qtbot):
                  ("LeftButtonReleaseEvent", (x + 40, y))], ctrl=True)
     pump(qtbot)
     moved = np.asarray(window.session.cursor)
+    for layer in hidden:
+        layer.visible = True
     assert moved[0] != 0 and moved[1] == 0 and moved[2] == 0  # only the x slice moved
     window.session.move_cursor((0, 0, 0))
     window.set_view("superior")
@@ -290,9 +295,12 @@ def test_a_matrix_csv_with_coordinates_and_a_label_image_with_names_open(fresh, 
     graph = next(lay for lay in window.session.layers if isinstance(lay, ConnectomeLayer))
     np.testing.assert_allclose(graph.data["matrix"], m)
     assert graph.data["labels"] == ["a", "b", "c", "d", "e"] and graph in window.binding.visuals
-    # a matrix alone with no coordinates: one clear line
+    # a matrix alone with no coordinates beside it: one clear line
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    np.savetxt(alone / "matrix.csv", m, delimiter=",")
     n_errors = len(window.errors.errors)
-    window.open_files([str(matrix)])
+    window.open_files([str(alone / "matrix.csv")])
     assert len(window.errors.errors) == n_errors + 1
     assert "5 x 5 connectivity matrix: give its node coordinates" in window.errors.errors[-1][1]
     window.errors.close_all()
@@ -312,10 +320,11 @@ def test_files_open_from_the_command_line_without_a_display(tmp_path):
     (tmp_path / "n.csv").write_text("x,y,z\n-40,0,30\n40,0,30\n0,40,10\n")
     labels = np.zeros((10, 12, 10), np.int16)
     labels[2:8, 3:9, 3:7] = 3
+    labels[2:4, 3:9, 3:7] = 5
     affine = np.diag([8.0, 8.0, 8.0, 1.0])
     affine[:3, 3] = (-40.0, -48.0, -40.0)
     nib.save(nib.Nifti1Image(labels, affine), tmp_path / "lab.nii.gz")
-    (tmp_path / "lab.tsv").write_text("3\tthree\n")
+    (tmp_path / "lab.tsv").write_text("3\tthree\n5\tfive\n")
     env = dict(os.environ)
     for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         env.pop(var, None)
