@@ -25,7 +25,10 @@ _NONE = "(none)"
 # shorter labels where the parameter's own name would widen the form past the panel
 # (the tooltip gives the name, as a script would write it)
 _LABELS = {"screening_percentile": "Screening %", "spacenet_max_iter": "Max. iterations",
-           "n_permutations": "Permutations", "random_state": "Random seed"}
+           "n_permutations": "Permutations", "random_state": "Random seed", "cv": "CV",
+           "n_folds": "Folds", "n_components": "Components", "n_jobs": "Jobs",
+           "tr": "TR (s)", "t_r": "TR (s)", "fwhm": "FWHM (mm)", "smoothing_fwhm": "FWHM (mm)",
+           "dpi": "DPI", "alpha": "Alpha", "l1_ratio": "L1 ratio"}
 
 
 class _Params(HasTraits):

@@ -89,10 +89,15 @@ class MainWindowUI:
         return ui
 
     def dock_panels(self):
-        """Show the jobs and cache panels (made after the first frame) in their docks."""
+        """Show the jobs and cache panels, the console and the time course (made after the
+        first frame) in their docks."""
         from ._layout import compact_combo_boxes
 
         window = self.window
+        if not getattr(self.docks["Console"], "_filled", False):
+            self.docks["Console"].setWidget(window.shell_panel.make_widget(self.control))
+            self.docks["Time course"].setWidget(window.timecourse.make_widget(self.control))
+            self.docks["Console"]._filled = True
         for name, panel in (("Jobs", window.jobs_panel), ("Cache", window.cache_panel)):
             if panel is not None and not getattr(self.docks[name], "_filled", False):
                 ui = self.embed(panel, name, scroll=True)
@@ -104,8 +109,13 @@ class MainWindowUI:
         """Once the window is shown and laid out: give the docks their widths and frame
         every view for its final size (the start view of the 3D scene, unless the session
         has a camera of its own)."""
+        from pyface.api import GUI
+
         size = (self.control.width(), self.control.height())
         _size_docks(self.control, self, size)
+        GUI.invoke_later(self._frame_views)  # once the docks' new widths are laid out
+
+    def _frame_views(self):
         window = self.window
         if window.figure is not None and not getattr(window, "_camera_from_session", False):
             window.set_view(window.start_view)
@@ -165,8 +175,10 @@ def build_main_window(window):
     ui.embed(window.layers_panel, "Layers")
     ui.docks["Jobs"].setWidget(QtGui.QLabel("  The job forms appear once the scene is drawn."))
     ui.docks["Cache"].setWidget(QtGui.QLabel(""))
-    ui.docks["Console"].setWidget(window.shell_panel.make_widget(main))
-    ui.docks["Time course"].setWidget(window.timecourse.make_widget(main))
+    # the console (an IPython kernel) and the time course (matplotlib) are made after the
+    # first frame, with the jobs panel: the brain is on screen first
+    ui.docks["Console"].setWidget(QtGui.QLabel("  The IPython console starts once the scene is drawn."))
+    ui.docks["Time course"].setWidget(QtGui.QLabel(""))
 
     _menus(main, ui)
     status = QtGui.QLabel(window.status)
@@ -182,7 +194,7 @@ def _size_docks(main, ui, size):
     from pyface.qt import QtCore
 
     width, height = size
-    left, right = max(260, int(0.21 * width)), max(230, int(0.18 * width))
+    left, right = max(250, int(0.2 * width)), max(250, int(0.21 * width))
     main.resizeDocks([ui.docks["Layers"]], [left], QtCore.Qt.Horizontal)
     main.resizeDocks([ui.docks["Jobs"]], [right], QtCore.Qt.Horizontal)
     main.resizeDocks([ui.docks["Console"]], [max(120, int(0.2 * height))], QtCore.Qt.Vertical)

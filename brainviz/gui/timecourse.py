@@ -43,17 +43,18 @@ class TimeCoursePanel:
         self.canvas = FigureCanvasQTAgg(self.figure)
         layout.addWidget(self.canvas, 1)
         self.widget = widget
-        for expression in self._expressions():
-            self.window.session.observe(self._update, expression)
+        self._stale = True
+        widget.showEvent = lambda event: self._update() if self._stale else None
+        for handler, expression in self._expressions():
+            self.window.session.observe(handler, expression)
         self._update()
         return widget
 
-    @staticmethod
-    def _expressions():
+    def _expressions(self):
         from traits.observation.api import trait
 
-        return ("cursor", "layers.items",
-                trait("layers").list_items().trait("frame", optional=True))
+        return ((self._update, "cursor"), (self._update, "layers.items"),
+                (self._update_frame, trait("layers").list_items().trait("frame", optional=True)))
 
     def series_layers(self):
         from ..model import SeriesLayer
@@ -72,9 +73,17 @@ class TimeCoursePanel:
     def _update(self, event=None):
         if self.widget is None:
             return
+        layers = self.series_layers()
+        if not layers and not self.lines and getattr(self, "_drawn_empty", False):
+            return  # nothing to plot, and nothing plotted: no redraw on every cursor move
+        if not self.widget.isVisible():
+            self._stale = True  # drawn when the dock is shown
+            return
+        self._stale = False
+        self._drawn_empty = not layers
         ax = self.axes
         ax.clear()
-        self.lines = {}
+        self.lines, self.markers = {}, {}
         data = self.series()
         for layer, times, values in data:
             if values is None:
@@ -82,7 +91,7 @@ class TimeCoursePanel:
             (line,) = ax.plot(times, values, lw=1, label=layer.name)
             self.lines[layer] = line
             frame_t = times[min(max(layer.frame, 0), len(times) - 1)]
-            ax.axvline(frame_t, color=line.get_color(), lw=1, ls="--")
+            self.markers[layer] = ax.axvline(frame_t, color=line.get_color(), lw=1, ls="--")
         if data:
             tr_known = any(layer.tr > 0 for layer, _, _ in data)
             ax.set_xlabel("time (s)" if tr_known else "frame")
@@ -93,6 +102,17 @@ class TimeCoursePanel:
             self.label.setText(f"at ({x:.1f}, {y:.1f}, {z:.1f}) mm" +
                                ("" if self.lines else ": outside every 4D image"))
         self.canvas.draw_idle()
+
+    def _update_frame(self, event):
+        """A new frame: move its marker (the curves stay)."""
+        marker = getattr(self, "markers", {}).get(event.object)
+        if marker is None or self.widget is None:
+            return
+        times = self.lines[event.object].get_xdata()
+        t = times[min(max(int(event.new), 0), len(times) - 1)]
+        marker.set_xdata([t, t])
+        if self.widget.isVisible():
+            self.canvas.draw_idle()
 
     def target(self):
         """The 4D layer Play steps through: the selected one, else the first."""
@@ -127,8 +147,8 @@ class TimeCoursePanel:
         self.play(False)
         if self.widget is not None:
             session = self.window.session
-            for expression in self._expressions():
+            for handler, expression in self._expressions():
                 try:
-                    session.observe(self._update, expression, remove=True)
+                    session.observe(handler, expression, remove=True)
                 except Exception:  # noqa: BLE001
                     pass

@@ -272,7 +272,9 @@ class Viewer(HasTraits):
         self._readout_label = QtGui.QLabel("")
         self._readout_label.setWordWrap(True)
         self._readout_label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
-        self._readout_label.setMinimumHeight(34)
+        # a fixed height: a longer or shorter readout never re-lays out (and repaints) the views
+        self._readout_label.setFixedHeight(2 * self._readout_label.fontMetrics().lineSpacing() + 4)
+        self._readout_label.setSizePolicy(QtGui.QSizePolicy.Ignored, QtGui.QSizePolicy.Fixed)
         self._readout_label.setAlignment(QtCore.Qt.AlignLeft | QtCore.Qt.AlignTop)
         outer.addWidget(self._readout_label)
         self._arrange()
@@ -339,6 +341,7 @@ class Viewer(HasTraits):
             row.addWidget(box)
             self.mm_boxes.append(box)
         self.voxel_label = QtGui.QLabel("voxel:")
+        self.voxel_label.setFixedWidth(self.voxel_label.fontMetrics().averageCharWidth() * 22)
         row.addWidget(self.voxel_label)
         self.voxel_boxes = []
         for axis in "ijk":
@@ -378,12 +381,24 @@ class Viewer(HasTraits):
         for name, (row, col) in places.items():
             grid.addWidget(self._widgets[name], row, col)
             self._widgets[name].show()
+        # a hidden view is not rendered (its visuals still follow the session)
+        for name, figure in self._figures().items():
+            if figure is not None:
+                hidden = name not in places
+                figure.scene.disable_render = hidden
+                if not hidden:
+                    figure.scene.render()
         for k in range(3):
             grid.setRowStretch(k, 1 if k < (2 if self.layout == "2D + 3D" else 1) else 0)
             grid.setColumnStretch(k, 1 if k < {"2D + 3D": 2, "3D only": 1, "2D only": 3}[self.layout]
                                   else 0)
         if self.layout_box.currentText() != self.layout:
             self.layout_box.setCurrentText(self.layout)
+
+    def _figures(self):
+        figures = {view.view: view.figure for view in self.slice_views}
+        figures["3d"] = self.window.figure
+        return figures
 
     def shown_views(self):
         """Names of the views the layout shows ("3d", "sagittal", ...)."""
@@ -401,6 +416,8 @@ class Viewer(HasTraits):
         return volumes[0] if volumes else None
 
     def _cursor_moved(self, event=None):
+        from pyface.qt import QtCore
+
         from ..session import format_readout, readout
 
         session = self.window.session
@@ -409,7 +426,10 @@ class Viewer(HasTraits):
                 box.setText(f"{value:.1f}")
         layer = self._selected_volume()
         ijk = layer.data.voxel_at(session.cursor) if layer is not None else None
-        self.voxel_label.setText(f"voxel of {layer.name}:" if layer is not None else "voxel:")
+        text = f"voxel of {layer.name}:" if layer is not None else "voxel:"
+        self.voxel_label.setToolTip(text)
+        self.voxel_label.setText(self.voxel_label.fontMetrics().elidedText(
+            text, QtCore.Qt.ElideMiddle, self.voxel_label.width()))
         for box, value in zip(self.voxel_boxes, ijk or ("", "", "")):
             if not box.hasFocus():
                 box.setText(str(value))

@@ -42,19 +42,6 @@ _EDGE_LABELS = {"sagittal": ("A", "P", "I", "S"), "coronal": ("L", "R", "I", "S"
 _DEPTH_STEP = 0.05
 
 
-def _rgba_source(grid, data):
-    from tvtk.api import tvtk
-    from vtkmodules.util.numpy_support import numpy_to_vtk
-
-    image = tvtk.ImageData(dimensions=grid.shape, spacing=tuple(grid.spacing),
-                           origin=tuple(grid.origin))
-    array = numpy_to_vtk(np.ascontiguousarray(np.asarray(data, np.float32).ravel(order="F")),
-                         deep=True)
-    array.SetName("values")
-    image._vtk_obj.GetPointData().SetScalars(array)
-    return image
-
-
 class PlaneVisual(Visual):
     """A volume layer on the plane through the cursor perpendicular to ``axis`` (0 x, 1 y, 2 z)."""
 
@@ -90,8 +77,14 @@ class PlaneVisual(Visual):
         return traits
 
     def _values(self):
-        """The array the plane shows (the grid's values, or a display version of them)."""
+        """The 3D array the plane shows slices of (the grid's values, or a display version)."""
         return self.grid.data
+
+    def _slice(self, index):
+        """The 2D values of the plane at voxel ``index`` along the view's axis (a view)."""
+        where = [slice(None)] * 3
+        where[self.axis] = index
+        return self._shown[tuple(where)]
 
     def _table(self):
         """(n, 4) uint8 colour table and its value range."""
@@ -99,12 +92,13 @@ class PlaneVisual(Visual):
 
     def _build(self):
         from tvtk.api import tvtk
-        from tvtk.common import configure_input
 
-        self._image = _rgba_source(self.grid, self._values())
+        self._shown = self._values()
+        self._index = None
+        self._image = tvtk.ImageData()
         self._lut = tvtk.LookupTable()
         self._colors = tvtk.ImageMapToColors(lookup_table=self._lut, output_format="rgba")
-        configure_input(self._colors, self._image)
+        self._colors.set_input_data(self._image)
         self.actor = tvtk.ImageActor(interpolate=False)
         self.actor.mapper.input_connection = self._colors.output_port
         self._update_table()
@@ -112,13 +106,33 @@ class PlaneVisual(Visual):
         self.figure.scene.add_actor(self.actor)
 
     def _set_values(self):
+        """The shown array changed (a new frame, a new threshold): show its slice again."""
+        self._shown = self._values()
+        self._index = None
+        self._update_plane()
+
+    def _load_slice(self, index):
+        """Hand VTK the one slice on display: a cursor move or a new frame copies a 2D slice,
+        never the volume."""
         from vtkmodules.util.numpy_support import numpy_to_vtk
 
-        array = numpy_to_vtk(np.ascontiguousarray(
-            np.asarray(self._values(), np.float32).ravel(order="F")), deep=True)
+        k = self.axis
+        plane = np.asarray(self._slice(index), dtype=np.float32)
+        dims = list(self.grid.shape)
+        dims[k] = 1
+        origin = np.array(self.grid.origin, dtype=float)
+        origin[k] += index * self.grid.spacing[k]
+        image = self._image._vtk_obj
+        image.SetDimensions(*dims)
+        image.SetSpacing(*self.grid.spacing)
+        image.SetOrigin(*origin)
+        array = numpy_to_vtk(np.expand_dims(plane, k).ravel(order="F"), deep=True)
         array.SetName("values")
-        self._image._vtk_obj.GetPointData().SetScalars(array)
-        self._image.modified()
+        image.GetPointData().SetScalars(array)
+        image.Modified()
+        # the collapsed axis tells the image actor which way the slice faces
+        self.actor.display_extent = [v for n in dims for v in (0, n - 1)]
+        self._index = index
 
     @on_trait_change("cursor, depth, visible, show_slices")
     def _update_plane(self):
@@ -127,11 +141,8 @@ class PlaneVisual(Visual):
         k = self.axis
         index = int(round((float(self.cursor[k]) - self.grid.origin[k]) / self.grid.spacing[k]))
         inside = 0 <= index < self.grid.shape[k]
-        extent = []
-        for axis, n in enumerate(self.grid.shape):
-            extent += [index, index] if axis == k else [0, n - 1]
-        if inside:
-            self.actor.display_extent = extent
+        if inside and index != self._index:
+            self._load_slice(index)
         # the plane sits exactly at the cursor (not at its voxel's centre), each layer a step
         # nearer the camera than the one before
         at = self.grid.origin[k] + index * self.grid.spacing[k]
@@ -212,10 +223,32 @@ class GreyPlane(PlaneVisual):
         return lo, (hi if hi > lo else lo + 1e-6 * max(1.0, abs(lo)))
 
     def _values(self):
-        from .volume import clear_outside_head, grey_range
+        return self.grid.data
+
+    def _head_mask(self):
+        """The head in the first frame (one per grey window; the other frames reuse it)."""
+        from .volume import grey_range
 
         cutoff = grey_range(self._window(), self._background)[0]
-        return clear_outside_head(self.grid.data, cutoff, self._background)
+        head = getattr(self, "_head", None)
+        if head is None or head[0] != cutoff:
+            from ..data._masks import head_mask
+
+            self._head = head = (cutoff, head_mask(self.grid.data, cutoff))
+        return head
+
+    def _slice(self, index):
+        """The slice, with what lies outside the head below the table (not drawn)."""
+        where = [slice(None)] * 3
+        where[self.axis] = index
+        plane = self._shown[tuple(where)]
+        cutoff, mask = self._head_mask()
+        if mask is None:
+            return plane
+        out = np.array(plane, dtype=np.float32)
+        outside = ~mask[tuple(where)] & np.isfinite(out)
+        out[outside] = min(float(self._background), float(cutoff)) - 1.0
+        return out
 
     def _table(self):
         from .volume import grey_range, grey_table
@@ -225,16 +258,27 @@ class GreyPlane(PlaneVisual):
 
     @on_trait_change("cmap, vmin, vmax")
     def _restyle(self):
-        self._update_table()
+        if self.actor is not None:
+            with disable_render(self.figure):
+                self._index = None  # the head cut follows the window's low end
+                self._update_table()
+                self._update_plane()
 
     def _frame_changed(self, old, new):
         if self.actor is None:
             return
         frame = int(min(max(new, 0), max(getattr(self._volume, "n_frames", 1) - 1, 0)))
-        self.grid = VolumeGrid(self._volume, frame=frame)
+        ras = self._volume.as_ras()
+        # the whole series in memory once (when it fits): then a frame is a view, no copy
+        series = ras._series() if getattr(ras, "n_frames", 1) > 1 else None
         with disable_render(self.figure):
-            self._set_values()
-            self._update_plane()
+            if series is not None:  # the series is in memory: a view of the frame, no copy
+                self._shown = series[..., frame]
+                self._index = None
+                self._update_plane()
+            else:
+                self.grid = VolumeGrid(self._volume, frame=frame)
+                self._set_values()
 
 
 class MapPlane(MappedRange, PlaneVisual):
@@ -322,8 +366,9 @@ class LabelPlane(PlaneVisual):
     def _table(self):
         from .regions import _region_colors
 
-        values = self._values()
-        top = int(max(values.max(), 0))
+        values = getattr(self, "_shown", None)
+        values = self._values() if values is None else values
+        top = int(max(np.nanmax(values), 0))
         colors = _region_colors(self.cmap, top + 1)
         table = np.zeros((top + 2, 4), dtype=np.uint8)  # entry 0: none (-1)
         table[1:, :3] = colors[:, :3]
@@ -340,8 +385,9 @@ class LabelPlane(PlaneVisual):
 
     def _threshold_changed(self):
         if self.actor is not None and self._components:
-            self._set_values()
-            self._update_table()
+            with disable_render(self.figure):
+                self._set_values()
+                self._update_table()
 
 
 #: Layer class -> the visual that draws it in a 2D view; None: not drawn in 2D views.

@@ -131,7 +131,15 @@ class AnatomyVisual(GridVisual):
         data = self.grid.data
         if not self.transparent_background:
             return data
-        return clear_outside_head(data, self._lut_range()[0], self._data_min)
+        cutoff = self._lut_range()[0]
+        head = getattr(self, "_head", None)
+        if head is None or head[0] != cutoff:
+            from ..data._masks import head_mask
+
+            # one mask per window: a new frame of a series reuses it (no new hash, no ndimage)
+            self._head = head = (cutoff, head_mask(data, cutoff))
+        return clear_outside_head(data, cutoff, self._data_min, mask=head[1]) \
+            if head[1] is not None else data
 
     def _window(self):
         lo, hi = float(self.vmin), float(self.vmax)
@@ -287,17 +295,19 @@ def grey_table(cmap, window, lut_range, n=256):
     return base[np.round(t * (n - 1)).astype(int)]
 
 
-def clear_outside_head(data, cutoff, background, cache=True):
+def clear_outside_head(data, cutoff, background, cache=True, mask=None):
     """Return a copy of ``data`` where voxels outside the head are set below ``cutoff``.
 
     The head is :func:`brainviz.data._masks.head_mask` (the largest connected
     component above ``cutoff``, holes filled: ventricles stay drawn), kept in the
-    on-disk store when ``cache`` is true.
+    on-disk store when ``cache`` is true; or ``mask`` when given (the frames of a
+    series share the first frame's).
     """
     from ..data._masks import head_mask
 
-    mask = head_mask(data, cutoff, store=cache)
     if mask is None:
+        mask = head_mask(data, cutoff, store=cache)
+    if mask is None or np.shape(mask) != np.shape(data):
         return data
     out = data.copy()
     out[~mask & np.isfinite(data)] = min(float(background), float(cutoff)) - 1.0
