@@ -19,6 +19,7 @@ __all__ = [
     "project_to_surface",
     "load_power_2011",
     "load_dosenbach_2010",
+    "load_seitzman_2018",
 ]
 
 _RESOLUTIONS = (1, 2, 3, 4)  # what nilearn.datasets.load_mni152_* accept offline, in mm
@@ -308,4 +309,36 @@ def load_dosenbach_2010():
     coords, labels, networks = _dosenbach_table()
     return CoordinateAtlas(
         coords, labels=list(labels), networks=list(networks), name="Dosenbach 2010"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _seitzman_table():
+    from nilearn.datasets import fetch_coords_seitzman_2018
+
+    bunch = fetch_coords_seitzman_2018(ordered_regions=True)
+    rois = bunch.rois
+    coords = rois[["x", "y", "z"]].to_numpy(dtype=np.float64)
+    coords.flags.writeable = False
+    networks = [str(v) for v in np.asarray(bunch.networks)]
+    regions = [str(v) for v in np.asarray(bunch.regions)]
+    labels = [f"{net} {i + 1}" for i, net in enumerate(networks)]
+    return coords, labels, networks, regions
+
+
+def load_seitzman_2018():
+    """The 300 Seitzman et al. (2018) nodes shipped with nilearn, in MNI mm.
+
+    Ordered by network, then from anterior to posterior, as nilearn orders them.
+
+    Returns
+    -------
+    CoordinateAtlas
+        With ``labels`` (network name and row number) and ``networks``.
+    """
+    from .atlases import CoordinateAtlas
+
+    coords, labels, networks, _ = _seitzman_table()
+    return CoordinateAtlas(
+        coords, labels=list(labels), networks=list(networks), name="Seitzman 2018"
     )
