@@ -200,12 +200,13 @@ def _subject_matrix(ts, kind, cov_estimator, sparse_cv):
     return np.asarray(measure.fit_transform([ts])[0]), None
 
 
+_CLEAN_IGNORE = ("memory", "extract_args", "confounds", "sample_mask", "summary")
+
+
 def _subject_task(memory, series, clean_spec, kind, cov_estimator, sparse_cv):
     """All of one subject's work, as one joblib task: time series, cleaning, matrix."""
     if clean_spec is not None:
-        ts = cached_call(memory, _clean_step, memory, *clean_spec,
-                         ignore=("memory", "extract_args", "confounds", "sample_mask",
-                                 "summary"),
+        ts = cached_call(memory, _clean_step, memory, *clean_spec, ignore=_CLEAN_IGNORE,
                          kind="connectivity: cleaning", inputs=clean_spec[-1])
     else:
         ts = series
@@ -376,6 +377,11 @@ class ConnectivityJob(BaseJob):
 
         from joblib import Parallel, delayed
 
+        from .cache import is_cached
+
+        for spec in specs or ():  # the workers cannot call log: say it from here
+            if is_cached(memory, _clean_step, memory, *spec, ignore=_CLEAN_IGNORE):
+                prog.log("connectivity: cleaning: loaded from the cache")
         prog(0.02, f"{self.kind}: {n_subjects} subject(s), {n} regions")
         sparse_cv = self.sparse_cv
         tasks = (

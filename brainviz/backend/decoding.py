@@ -468,6 +468,57 @@ class DecodingJob(BaseJob):
         -------
         DecodingResult
         """
+        d = self._prepare(imgs, labels, runs, mask, events, confounds, progress, cancel_event,
+                          log)
+        prog, parallel, names, y, groups, keep, memory, t_r = (
+            d.prog, d.parallel, d.names, d.y, d.groups, d.keep, d.memory, d.t_r)
+        clean_args, clean_ignore, data_key = d.clean_args, d.clean_ignore, d.data_key
+        conf_keys, kept_volumes, img_keys = d.conf_keys, d.kept_volumes, d.img_keys
+        fit_kwargs = dict(
+            y=y, groups=groups, estimator=self.estimator, C=float(self.C),
+            screening_percentile=self.screening_percentile, cv=self.cv,
+            n_folds=self.n_folds, scoring=self.scoring,
+            n_permutations=int(self.n_permutations or 0), random_state=self.random_state,
+            spacenet_max_iter=self.spacenet_max_iter,
+        )
+        fit_ignore = ("X", "mask_img", "progress", "n_jobs")
+        key_params = {k: v for k, v in fit_kwargs.items() if k not in ("y", "groups")}
+        summary = _summary(img_keys)
+
+        sel = np.flatnonzero(keep)
+        if is_cached(memory, _fit_step, data_key, None, mask_img=None, progress=None,
+                     n_jobs=None, ignore=fit_ignore, **fit_kwargs):
+            prog.log("decoding: identical run found in the cache")
+            X_sel, mask_out = None, None
+        else:
+            prog(0.02, "masking and cleaning images")
+            X, mask_out = cached_call(
+                memory, _clean_step, *clean_args, ignore=clean_ignore,
+                kind="decoding: cleaning", inputs=summary, log=prog.log,
+                params=_cleaning_params(self, t_r),
+            )
+            X_sel = X[sel] if not keep.all() else X
+            del X
+            prog.check_cancel()
+        with parallel.context():
+            out = cached_call(
+                memory, _fit_step, data_key, X_sel, mask_img=mask_out,
+                progress=prog.sub(0.1, 1.0), n_jobs=parallel.n_jobs, ignore=fit_ignore,
+                kind="decoding: fit", params=key_params, inputs=summary, log=prog.log,
+                **fit_kwargs,
+            )
+        result = self._make_result(out, out["mask"], names, y)
+        result.params["cleaning"] = dict(_cleaning_params(self, t_r), confounds=[
+            None if k is None else (k[1] if k[0] == "file" else str(k[0])) for k in conf_keys],
+            scrubbed_volumes=int((~kept_volumes).sum()))
+        prog(1.0, f"mean score {result.mean_score_:.3f} (chance {result.chance_level_:.3f})")
+        return self._set_result(result)
+
+    def _prepare(self, imgs, labels, runs, mask, events, confounds, progress, cancel_event,
+                 log):
+        """Check everything and plan the masking and cleaning (nothing computed yet)."""
+        import types
+
         prog, parallel, img_list, names = self._begin(imgs, progress, cancel_event, log)
         owner = type(self).__name__
         _inputs.check_same_grid(img_list, names, "images")
@@ -559,45 +610,11 @@ class DecodingJob(BaseJob):
                       conf_keys, [c for c, _ in conf], sample_masks, t_r)
         clean_ignore = ("memory", "imgs", "mask_img", "confounds", "sample_masks")
         data_key = (img_keys, mask_key, runs_arr.tolist(), clean_key, conf_keys)
-        fit_kwargs = dict(
-            y=y, groups=groups, estimator=self.estimator, C=float(self.C),
-            screening_percentile=self.screening_percentile, cv=self.cv,
-            n_folds=self.n_folds, scoring=self.scoring,
-            n_permutations=int(self.n_permutations or 0), random_state=self.random_state,
-            spacenet_max_iter=self.spacenet_max_iter,
-        )
-        fit_ignore = ("X", "mask_img", "progress", "n_jobs")
-        key_params = {k: v for k, v in fit_kwargs.items() if k not in ("y", "groups")}
-        summary = _summary(img_keys)
-
-        sel = np.flatnonzero(keep)
-        if is_cached(memory, _fit_step, data_key, None, mask_img=None, progress=None,
-                     n_jobs=None, ignore=fit_ignore, **fit_kwargs):
-            prog.log("decoding: identical run found in the cache")
-            X_sel, mask_out = None, None
-        else:
-            prog(0.02, "masking and cleaning images")
-            X, mask_out = cached_call(
-                memory, _clean_step, *clean_args, ignore=clean_ignore,
-                kind="decoding: cleaning", inputs=summary, log=prog.log,
-                params=_cleaning_params(self, t_r),
-            )
-            X_sel = X[sel] if not keep.all() else X
-            del X
-            prog.check_cancel()
-        with parallel.context():
-            out = cached_call(
-                memory, _fit_step, data_key, X_sel, mask_img=mask_out,
-                progress=prog.sub(0.1, 1.0), n_jobs=parallel.n_jobs, ignore=fit_ignore,
-                kind="decoding: fit", params=key_params, inputs=summary, log=prog.log,
-                **fit_kwargs,
-            )
-        result = self._make_result(out, out["mask"], names, y)
-        result.params["cleaning"] = dict(_cleaning_params(self, t_r), confounds=[
-            None if k is None else (k[1] if k[0] == "file" else str(k[0])) for k in conf_keys],
-            scrubbed_volumes=int((~kept_volumes).sum()))
-        prog(1.0, f"mean score {result.mean_score_:.3f} (chance {result.chance_level_:.3f})")
-        return self._set_result(result)
+        return types.SimpleNamespace(
+            prog=prog, parallel=parallel, names=names, y=y, groups=groups, keep=keep,
+            memory=memory, t_r=t_r, clean_args=clean_args, clean_ignore=clean_ignore,
+            data_key=data_key, conf_keys=conf_keys, kept_volumes=kept_volumes,
+            img_keys=img_keys, img_list=img_list, mask_img=mask_img)
 
     def _labels_from_events(self, events, labels, runs, img_list, names, frames, t_r):
         """Per-volume labels and runs from one BIDS events.tsv per run (image)."""

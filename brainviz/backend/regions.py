@@ -82,14 +82,14 @@ def _decompose_step(img_keys, imgs, mask_key, mask_img, confounds_keys, confound
     from nilearn.decomposition import CanICA, DictLearning
 
     detrend, standardize, high_pass, low_pass, t_r = clean_key[:5]
+    nilearn_memory = nilearn_memory if getattr(nilearn_memory, "location", None) else None
     common = dict(
         n_components=n_components, mask=mask_img, smoothing_fwhm=smoothing_fwhm,
         standardize="zscore_sample" if standardize else _cleaning.no_standardize(),
         detrend=detrend,
         high_pass=high_pass, low_pass=low_pass, t_r=t_r,
         random_state=random_state, n_jobs=n_jobs, verbose=0,
-        memory=nilearn_memory if getattr(nilearn_memory, "location", None) else None,
-        memory_level=3,
+        memory=nilearn_memory, memory_level=3 if nilearn_memory is not None else 0,
     )
     if method == "canica":
         model = CanICA(**common)

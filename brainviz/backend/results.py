@@ -36,6 +36,7 @@ _RESULT_CLASSES = {
     "decoding": ("decoding", "DecodingResult"),
     "regions": ("regions", "RegionResult"),
     "connectivity": ("connectivity", "ConnectivityResult"),
+    "searchlight": ("searchlight", "SearchlightResult"),
 }
 
 
