@@ -344,3 +344,116 @@ def test_decoding_tables_have_names(decoding_data, tmp_path):
         "true \\ predicted\tface\thouse"
     back = load_result(folder)
     assert back == res
+
+
+# --- individual maps ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shifted_subjects():
+    """Three subjects whose three networks sit at slightly different places (own maps)."""
+    import nibabel as nib
+
+    rng = np.random.default_rng(11)
+    shape = (12, 12, 9)
+    ii, jj, kk = np.indices(shape)
+    base = [(3.0, 3.5, 4), (8.5, 3.5, 4), (5.5, 8.5, 4)]
+    affine = np.diag([4.0, 4.0, 4.0, 1.0])
+    imgs, truths = [], []
+    for s in range(3):
+        angle = rng.uniform(0, 2 * np.pi, 3)  # each network 2 voxels off, in its own direction
+        shift = np.stack([2 * np.cos(angle), 2 * np.sin(angle), np.zeros(3)], axis=1)
+        maps = []
+        for c, d in zip(base, shift):
+            d2 = sum((g - (ci + di)) ** 2 for g, ci, di in zip((ii, jj, kk), c, d))
+            maps.append(np.exp(-d2 / (2 * 1.3**2)))
+        t = rng.standard_normal((100, 3))
+        data = np.einsum("xyzk,tk->xyzt", np.stack(maps, -1), t) * 3.0
+        data += rng.standard_normal(shape + (100,)) + 50.0
+        imgs.append(nib.Nifti1Image(data.astype(np.float32), affine))
+        truths.append(maps)
+    return imgs, truths, nib.Nifti1Image(np.ones(shape, np.uint8), affine)
+
+
+def test_dual_regression_recovers_each_subjects_own_maps(shifted_subjects, tmp_path):
+    imgs, truths, mask = shifted_subjects
+    res = RegionJob(n_components=3, smoothing_fwhm=None, memory=False).run(imgs, mask=mask)
+    group = res.components_img_.get_fdata().reshape(-1, 3)
+    names = list(res.individual_maps_)
+    assert len(names) == 3 and res.individual_maps_[names[0]].shape == (12, 12, 9, 3)
+    idx = np.indices((12, 12, 9)).reshape(3, -1).T
+
+    def centre(m):  # weighted centre of a map's 30 strongest voxels
+        m = np.abs(m)
+        top = m >= np.sort(m)[-30]
+        return (idx[top] * m[top, None]).sum(0) / m[top].sum()
+
+    r_group, r_own = [], []
+    for s, name in enumerate(names):
+        own = res.individual_maps_[name].get_fdata().reshape(-1, 3)
+        err_group, err_own = [], []
+        for truth in truths[s]:
+            t = truth.ravel()
+            k = int(np.argmax([abs(np.corrcoef(t, group[:, c])[0, 1]) for c in range(3)]))
+            err_group.append(np.linalg.norm(centre(group[:, k]) - centre(t)))
+            err_own.append(np.linalg.norm(centre(own[:, k]) - centre(t)))
+            r_group.append(abs(np.corrcoef(t, group[:, k])[0, 1]))
+            r_own.append(abs(np.corrcoef(t, own[:, k])[0, 1]))
+        # each subject's networks: where that subject has them, not where the group has
+        assert np.mean(err_own) < 0.7 * np.mean(err_group), (s, err_own, err_group)
+    assert np.mean(r_own) > np.mean(r_group)
+    assert res.individual_timeseries_[0].shape == (100, 3)
+    folder = save_result(res, tmp_path / "r")
+    files = sorted(p.name for p in folder.glob("individual_maps_*.nii.gz"))
+    assert len(files) == 3
+    import nibabel as nib
+
+    assert nib.load(folder / files[0]).shape == (12, 12, 9, 3)  # one 4D image per subject
+
+
+def test_dual_regression_equals_the_two_least_squares_stages(rng):
+    from brainviz.backend.regions import dual_regression
+
+    maps = rng.standard_normal((3, 200))
+    ts_true = rng.standard_normal((50, 3))
+    data = ts_true @ maps + 0.01 * rng.standard_normal((50, 200))
+    ts, own = dual_regression(maps, data)
+    g = maps - maps.mean(1, keepdims=True)
+    y = data - data.mean(1, keepdims=True)
+    np.testing.assert_allclose(ts, (np.linalg.pinv(g.T) @ y.T).T, atol=1e-4)
+    z = (ts - ts.mean(0)) / ts.std(0)
+    np.testing.assert_allclose(own, np.linalg.pinv(z) @ (data - data.mean(0)), atol=1e-3)
+
+
+# --- searchlight -------------------------------------------------------------------------
+def test_searchlight_peaks_in_the_true_regions_and_equals_nilearn(decoding_data, tmp_path):
+    import nibabel as nib
+    from nilearn.decoding import SearchLight
+    from nilearn.masking import apply_mask, unmask
+    from nilearn.signal import clean
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    d = decoding_data
+    slab = np.zeros((7, 8, 9), np.uint8)
+    slab[:, :, [3, 6]] = 1  # the planes through both true regions' centres
+    mask = nib.Nifti1Image(slab, d["img"].affine)
+    job = SearchlightJob(radius=4.0, estimator="ridge", classes=["face", "house"],
+                         memory=tmp_path, n_chunks=3)
+    res = job.run(d["img"], d["labels"], runs=d["runs"], mask=mask)
+    scores = res.scores_img_.get_fdata()
+    inside = slab.astype(bool)
+    truth = (d["truth"]["face"] | d["truth"]["house"]) & inside
+    assert scores[truth].mean() > 0.85 > 0.65 > scores[inside & ~truth].mean()
+    best = tuple(np.round(np.linalg.inv(d["img"].affine) @ [*res.best_coords_, 1])[:3].astype(int))
+    assert truth[best]
+    # nilearn's SearchLight on the same cleaned data, in one piece
+    keep = np.isin(d["labels"], ["face", "house"])
+    X = apply_mask(d["img"], mask)
+    X = np.vstack([clean(X[d["runs"] == r]) for r in range(4)])[keep]
+    ref = SearchLight(mask, radius=4.0, estimator=RidgeClassifier(alpha=0.5), cv=LeaveOneGroupOut(),
+                      scoring="accuracy").fit(unmask(X, mask), d["labels"][keep],
+                                              groups=d["runs"][keep])
+    np.testing.assert_allclose(scores[inside], ref.scores_[inside], atol=1e-12)
+    out = tmp_path / "res"
+    assert main(["searchlight", str(tmp_path / "bold.nii.gz"), "--labels", "x", "-o", str(out)]) \
+        == 1  # missing files: one line, no result
+    assert not out.exists()
