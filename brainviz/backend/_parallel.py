@@ -77,7 +77,28 @@ def check_parallel(owner, backend, n_jobs, scheduler):
             f"The 'scheduler' parameter of {owner} goes with backend='dask'; got "
             f"backend={name!r}."
         )
+    if name == "dask" and isinstance(scheduler, str):
+        _check_reachable(owner, scheduler)
     return ParallelSpec(name, jobs, scheduler)
+
+
+def _check_reachable(owner, address, timeout=5.0):
+    """Raise ParameterError at once when a scheduler address cannot be connected to."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls") or parts.hostname is None:
+        return  # inproc:// and others: the client says so when it connects
+    try:
+        port = parts.port or 8786
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        raise ParameterError(
+            f"The dask scheduler {address!r} cannot be reached ({owner}'s 'scheduler' "
+            f"parameter): {exc.strerror or exc}."
+        ) from None
 
 
 @contextlib.contextmanager
