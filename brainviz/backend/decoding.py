@@ -99,15 +99,23 @@ def _mask_step(img_keys, imgs, mask_key, mask_img):
         mask = mask[..., 0]
     if not mask.any():
         raise DataValueError("The mask is empty: no voxel to decode from.")
-    parts = [_mask_image(img, mask) for img in imgs]
-    X = np.ascontiguousarray(np.concatenate(parts) if len(parts) > 1 else parts[0])
+    # one output array filled image by image: the peak is the output plus one
+    # image in its stored type (int16 stays int16 until it lands in X)
+    frames = [img.shape[3] if len(img.shape) == 4 else 1 for img in imgs]
+    X = np.empty((sum(frames), int(mask.sum())), dtype=np.float32)
+    pos = 0
+    for img, n in zip(imgs, frames):
+        X[pos:pos + n] = _mask_image(img, mask)
+        pos += n
     mask_img = nib.Nifti1Image(mask.astype(np.uint8), mask_img.affine)
     return X, mask_img
 
 
 def _mask_image(img, mask):
-    """One image's in-mask values as (n_frames, n_voxels) float32."""
-    data = img.get_fdata(dtype=np.float32)
+    """One image's in-mask values as (n_frames, n_voxels), in the stored type when unscaled."""
+    data = np.asanyarray(img.dataobj)  # scaled to float by nibabel only when the header says so
+    if data.dtype.kind not in "biuf":
+        data = data.astype(np.float32)
     return data[mask][None, :] if data.ndim == 3 else data[mask].T
 
 

@@ -188,7 +188,8 @@ def test_cleaning_changes_reuse_the_masked_data(decoding_data, tmp_path, monkeyp
     ours, _ = dec._clean_step(Memory(None), [("array", "x", "y", (7, 8, 9, 48))], [d["img"]], None,
                               d["mask"], d["runs"], (False, True, None, None, 2.0), [None] * 4,
                               conf, [None] * 4, 2.0)
-    ref = clean(X0[rows], confounds=conf[1], detrend=False, t_r=2.0)
+    ref = clean(X0[rows], confounds=conf[1], detrend=False, standardize="zscore_sample",
+                t_r=2.0)
     np.testing.assert_allclose(ours[rows], ref, atol=1e-4)
 
 
@@ -448,7 +449,8 @@ def test_searchlight_peaks_in_the_true_regions_and_equals_nilearn(decoding_data,
     # nilearn's SearchLight on the same cleaned data, in one piece
     keep = np.isin(d["labels"], ["face", "house"])
     X = apply_mask(d["img"], mask)
-    X = np.vstack([clean(X[d["runs"] == r]) for r in range(4)])[keep]
+    X = np.vstack([clean(X[d["runs"] == r], standardize="zscore_sample")
+                   for r in range(4)])[keep]
     ref = SearchLight(mask, radius=4.0, estimator=RidgeClassifier(alpha=0.5), cv=LeaveOneGroupOut(),
                       scoring="accuracy").fit(unmask(X, mask), d["labels"][keep],
                                               groups=d["runs"][keep])
