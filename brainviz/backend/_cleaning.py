@@ -360,6 +360,10 @@ def clean_signals(signals, confounds=None, sample_mask=None, *, detrend, standar
     kwargs = {}
     if sample_mask is not None:
         kwargs["sample_mask"] = sample_mask
+    if high_pass is not None or low_pass is not None:
+        # the same filter, applied to all columns at once: nilearn's in-place
+        # default loops over the voxels one by one (minutes on a whole brain)
+        kwargs["butterworth__copy"] = True
     out = clean(
         signals, detrend=bool(detrend), standardize=_standardize_arg(standardize),
         confounds=confounds, high_pass=high_pass, low_pass=low_pass,

@@ -240,20 +240,33 @@ def _fit_fold(estimator, C, screening_percentile, random_state, X, y, train, tes
     if estimator in _SPACENET:
         import warnings
 
+        import nibabel as nib
         from nilearn.decoding import SpaceNetClassifier
         from nilearn.masking import apply_mask, unmask
 
+        # The screening is done here, as for the other estimators (a percentile of
+        # the mask's voxels by ANOVA F on the training fold): SpaceNet's own
+        # screening rescales the percentile to the MNI brain's volume.
+        cols = np.ones(X.shape[1], dtype=bool)
+        if screening_percentile is not None and screening_percentile < 100:
+            from sklearn.feature_selection import SelectPercentile, f_classif
+
+            cols = SelectPercentile(f_classif, percentile=screening_percentile).fit(
+                X[train], y[train]).get_support()
+        mask = np.asanyarray(mask_img.dataobj).astype(bool)
+        fit_mask = np.zeros(mask.shape, dtype=np.uint8)
+        fit_mask[mask] = cols
+        fit_mask_img = nib.Nifti1Image(fit_mask, mask_img.affine)
         model = SpaceNetClassifier(
-            penalty=estimator, mask=mask_img, standardize=_cleaning.no_standardize(),
-            screening_percentile=100 if screening_percentile is None else screening_percentile,
-            max_iter=spacenet_max_iter, cv=3, n_alphas=5, l1_ratios=0.5, verbose=0,
+            penalty=estimator, mask=fit_mask_img, standardize=_cleaning.no_standardize(),
+            screening_percentile=100, max_iter=spacenet_max_iter, cv=3, n_alphas=5,
+            l1_ratios=0.5, verbose=0,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(unmask(X[train], mask_img), y[train])
-            pred = model.predict(unmask(X[test], mask_img))
-        coef_img = model.coef_img_
-        coef = np.atleast_2d(apply_mask(coef_img, mask_img))
+            model.fit(unmask(X[train][:, cols], fit_mask_img), y[train])
+            pred = model.predict(unmask(X[test][:, cols], fit_mask_img))
+        coef = np.atleast_2d(apply_mask(model.coef_img_, mask_img))
         if coef.shape[0] != np.atleast_2d(model.coef_).shape[0]:
             coef = coef.T
         return np.asarray(pred), coef
@@ -338,8 +351,10 @@ class DecodingJob(BaseJob):
         Labels to decode; the other volumes (e.g. "rest") are left out of the
         fit after cleaning. ``None`` keeps all labels.
     screening_percentile : float or None, default=None
-        Keep this percentile of voxels by ANOVA F-score inside each training
-        fold; ``None`` or 100 keeps all.
+        Keep this percentile of the mask's voxels by ANOVA F-score inside each
+        training fold; ``None`` or 100 keeps all. It means the same for every
+        estimator: tv-l1 / graph-net are fitted on the screened voxels (nilearn's
+        SpaceNet alone would rescale the percentile to the MNI brain's volume).
     standardize, detrend : bool, default=True
         Z-score / linearly detrend each voxel within each run.
     high_pass, low_pass : float or None, default=None
