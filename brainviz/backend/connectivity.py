@@ -526,18 +526,10 @@ def _as_coords(coords):
 
 def load_node_coords(coords):
     """``(coords (n, 3), labels)`` from "power", "dosenbach", "seitzman" or a CSV/TSV file."""
-    from .. import data
+    from ..data import load_coords
 
-    name = str(coords).lower()
-    if name == "power":
-        atlas = data.load_power_2011()
-    elif name == "dosenbach":
-        atlas = data.load_dosenbach_2010()
-    elif name == "seitzman":
-        atlas = data.load_seitzman_2018()
-    else:
-        atlas = data.load_coordinate_atlas(coords)
-    return np.asarray(atlas.coords, dtype=float), list(atlas.labels) if atlas.labels else None
+    xyz, labels, _ = load_coords(coords)
+    return np.asarray(xyz, dtype=float), list(labels) if labels else None
 
 
 def _is_timeseries_files(x):
