@@ -27,7 +27,7 @@ import numpy as np
 from ..exceptions import DataValueError, ImageNotFoundError, ParameterError, ShapeMismatchError
 
 __all__ = ["CLEANING_DEFAULTS", "check_cleaning", "read_table", "resolve_confounds",
-           "clean_signals", "header_t_r", "cleaning_key", "strategy_params"]
+           "clean_signals", "header_t_r", "cleaning_key", "strategy_params", "record"]
 
 #: the cleaning parameters every job has, with their defaults
 CLEANING_DEFAULTS = {"detrend": True, "standardize": True, "high_pass": None, "low_pass": None,
@@ -123,6 +123,16 @@ def cleaning_key(job, t_r):
     return (bool(job.detrend), bool(job.standardize), job.high_pass, job.low_pass, t_r,
             None if strategy is None else tuple(strategy),
             tuple(sorted(strategy_params(type(job).__name__, job.confounds_params).items())))
+
+
+def record(job, t_r, confounds_keys):
+    """What the cleaning did, for result.json: the settings, the TR used, the confounds."""
+    return {"detrend": bool(job.detrend), "standardize": bool(job.standardize),
+            "high_pass": job.high_pass, "low_pass": job.low_pass, "t_r": t_r,
+            "confounds_strategy": _as_list(job.confounds_strategy),
+            "confounds_params": strategy_params(type(job).__name__, job.confounds_params),
+            "confounds": [None if k is None else (k[1] if k[0] == "file" else str(k[0]))
+                          for k in confounds_keys]}
 
 
 def header_t_r(img):

@@ -336,6 +336,7 @@ class ConnectivityJob(BaseJob):
         inputs = given[0]
         prog, parallel = self._begin_checks(progress, cancel_event, log)
         memory = check_memory(self.memory)
+        self._cleaning_record = None
         node_coords = node_labels = None
         specs = None
         if isinstance(inputs, RegionResult):
@@ -414,6 +415,7 @@ class ConnectivityJob(BaseJob):
                              "cv": 5 if sparse_cv is None else int(sparse_cv),
                              "alphas": [o[2] for o in out]}
         params = {k: v for k, v in self.get_params().items() if k not in ("memory", "scheduler")}
+        params["cleaning"] = getattr(self, "_cleaning_record", None)
         result = ConnectivityResult(
             params=params, inputs=names, matrix_=group, matrices_=mats,
             coords_=np.asarray(node_coords, dtype=float), labels_=node_labels, kind_=self.kind,
@@ -453,12 +455,16 @@ class ConnectivityJob(BaseJob):
     def _clean_given_series(self, series, confounds):
         something = (confounds is not None or self.high_pass is not None
                      or self.low_pass is not None or self.confounds_strategy is not None)
-        if not something:
+        if not something:  # used as given: say so in result.json
+            self._cleaning_record = dict(
+                _cleaning.record(self, _cleaning.resolve_t_r(self), [None] * len(series)),
+                applied=False)
             return series
         t_r = _cleaning.resolve_t_r(self)
         _cleaning.check_t_r(self, t_r)
-        conf, _ = _cleaning.resolve_confounds(self, confounds, None,
-                                              [ts.shape[0] for ts in series], "subject")
+        conf, keys = _cleaning.resolve_confounds(self, confounds, None,
+                                                 [ts.shape[0] for ts in series], "subject")
+        self._cleaning_record = dict(_cleaning.record(self, t_r, keys), applied=True)
         return [
             _cleaning.clean_signals(ts, c, sm, detrend=self.detrend, standardize=self.standardize,
                                     high_pass=self.high_pass, low_pass=self.low_pass, t_r=t_r)
@@ -503,6 +509,7 @@ class ConnectivityJob(BaseJob):
         conf, conf_keys = _cleaning.resolve_confounds(
             self, confounds, img_list, [i.shape[3] for i in img_list], "subject")
         clean_key = _cleaning.cleaning_key(self, t_r)
+        self._cleaning_record = dict(_cleaning.record(self, t_r, conf_keys), applied=True)
         specs = []
         for s, img in enumerate(img_list):
             extract_args = (atlas_key, atlas_img, coords_arg, float(self.radius),

@@ -531,9 +531,8 @@ class DecodingJob(BaseJob):
                 **fit_kwargs,
             )
         result = self._make_result(out, out["mask"], names, y)
-        result.params["cleaning"] = dict(_cleaning_params(self, t_r), confounds=[
-            None if k is None else (k[1] if k[0] == "file" else str(k[0])) for k in conf_keys],
-            scrubbed_volumes=int((~kept_volumes).sum()))
+        result.params["cleaning"] = dict(_cleaning.record(self, t_r, conf_keys),
+                                         scrubbed_volumes=int((~kept_volumes).sum()))
         prog(1.0, f"mean score {result.mean_score_:.3f} (chance {result.chance_level_:.3f})")
         return self._set_result(result)
 

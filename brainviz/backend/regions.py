@@ -416,8 +416,7 @@ class RegionJob(BaseJob):
                         own_series.append(dual[0])
                         own_maps[_subject_name(names[s], s)] = dual[1]
         params = {k: v for k, v in self.get_params().items() if k not in ("memory", "scheduler")}
-        params["cleaning"] = {"t_r": t_r, "confounds": [
-            None if k is None else (k[1] if k[0] == "file" else str(k[0])) for k in conf_keys]}
+        params["cleaning"] = _cleaning.record(self, t_r, conf_keys)
         result = RegionResult(
             params=params, inputs=names, components_img_=comps, regions_img_=regions,
             region_labels_=labels, region_index_=np.asarray(index, dtype=int),

@@ -459,3 +459,27 @@ def test_searchlight_peaks_in_the_true_regions_and_equals_nilearn(decoding_data,
     assert main(["searchlight", str(tmp_path / "bold.nii.gz"), "--labels", "x", "-o", str(out)]) \
         == 1  # missing files: one line, no result
     assert not out.exists()
+
+
+def test_time_series_as_afni_1d_and_npy_one_per_subject(roi_series, tmp_path, capsys):
+    from nilearn.connectome import ConnectivityMeasure
+
+    series, _ = roi_series
+    one_d = tmp_path / "sub-01_rois.1D"
+    one_d.write_text("# AFNI 3dROIstats-like output\n" + "\n".join(
+        " ".join(f"{v:.10g}" for v in row) for row in series[:125]) + "\n")
+    npy = tmp_path / "sub-02_rois.npy"
+    np.save(npy, series[125:])
+    out = tmp_path / "res"
+    assert main(["connectivity", str(one_d), str(npy), "--coords", "dosenbach", "-o", str(out),
+                 "-q"]) == 1  # 160 Dosenbach nodes for 31 regions: refused, clearly
+    assert "31 regions but coords has shape (160, 3)" in capsys.readouterr().err
+    assert main(["connectivity", str(one_d), str(npy), "-o", str(out), "-q"]) == 0
+    res = load_result(out)
+    ref = ConnectivityMeasure(kind="correlation").fit_transform(
+        [np.loadtxt(one_d), series[125:]])
+    np.testing.assert_allclose(res.matrices_, ref, atol=1e-9)
+    assert res.labels_ == [f"node {i}" for i in range(31)]  # no header, no names
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["parameters"]["cleaning"]["applied"] is False  # series used as given
+    assert doc["inputs"][0]["name"] == str(one_d) and "sha256" in doc["inputs"][0]
