@@ -408,6 +408,11 @@ def test_dual_regression_recovers_each_subjects_own_maps(shifted_subjects, tmp_p
     import nibabel as nib
 
     assert nib.load(folder / files[0]).shape == (12, 12, 9, 3)  # one 4D image per subject
+    from brainviz.model import ComponentsLayer
+    from brainviz.session import open_path
+
+    own_layers = [lay for lay in open_path(folder) if "own maps" in lay.name]
+    assert len(own_layers) == 3 and all(isinstance(lay, ComponentsLayer) for lay in own_layers)
 
 
 def test_dual_regression_equals_the_two_least_squares_stages(rng):
