@@ -81,6 +81,7 @@ def test_bids_runs_give_the_per_volume_labels_and_scores(haxby, tmp_path):
     from_labels = job.run(bold, labels, runs=runs, mask=mask)
     np.testing.assert_array_equal(from_events.scores_, from_labels.scores_)
     assert from_events.mean_score_ >= 0.9 and len(from_events.scores_) == 12
+    assert from_events.params["cleaning"]["t_r"] == 2.5  # read from the runs' headers
     # volumes under no event left out instead of labelled rest
     no_rest = events_to_labels(read_events(events[0]), int((runs == 0).sum()), 2.5, 5.0, None)
     assert set(no_rest) - {None} == set(labels[runs == 0]) - {"rest"}
