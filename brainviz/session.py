@@ -373,8 +373,11 @@ def _volume(img, name):
 
 
 def layers_from_result(result, folder="", title=""):
-    """Turn a job result into layers (weight maps, components, subjects' own maps, searchlight
-    scores, connectome)."""
+    """Turn a job result into layers (weight maps, components, searchlight scores, connectome).
+
+    A regions result's subjects' own maps (dual regression) are not added: they are 4D
+    NIfTI files in the result folder, opened one by one as ComponentsLayer when wanted.
+    """
     layers = []
     prefix = f"{title}: " if title else ""
     weight_maps = getattr(result, "weight_maps_", None)
@@ -390,11 +393,6 @@ def layers_from_result(result, folder="", title=""):
         vol = _volume(components, f"{prefix}components")
         layer = ComponentsLayer(result_folder=folder, result_key="components_img")
         layer.set_volume(vol)
-        layers.append(layer)
-    for subject, img in (getattr(result, "individual_maps_", None) or {}).items():
-        # dual regression: each subject's own maps, one 4D image per subject
-        layer = ComponentsLayer(result_folder=folder, result_key=f"individual_maps/{subject}")
-        layer.set_volume(_volume(img, f"{prefix}{subject} own maps"))
         layers.append(layer)
     scores = getattr(result, "scores_img_", None)
     if scores is not None:  # a searchlight's score map
