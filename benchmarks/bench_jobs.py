@@ -253,9 +253,15 @@ def make_subjects(folder, n_subjects=21, seed=1, resolution=3):
     return [str(p) for p in paths], str(folder / "atlas.nii"), n_regions
 
 
-def bench_study(tmp, C, rows, skip_dask=False):
+def bench_study(tmp, C, rows, skip_dask=False, skip_decoding=False):
     """The issue-13 comparisons: the full-resolution study, 20 + 1 subjects' connectivity."""
-    from brainviz.backend import ConnectivityJob
+    if not skip_decoding:
+        _bench_study_decoding(tmp, rows)
+    _bench_subjects(tmp, rows, skip_dask)
+
+
+def _bench_study_decoding(tmp, rows):
+    import os
 
     study_dir = tmp / "study"
     study_dir.mkdir()
@@ -269,10 +275,19 @@ def bench_study(tmp, C, rows, skip_dask=False):
     t_nl, mem_nl, s_nl = _in_child(_study_nilearn, study, 0.5)
     print(f"  scores: DecodingJob {s_bv:.3f} (5-class accuracy), nilearn {s_nl:.3f} (mean of "
           "its per-class cv_scores_)")
+    print(f"  wall: DecodingJob {t_bv:.1f} s, nilearn {t_nl:.1f} s (ratio {t_bv / t_nl:.3f}); "
+          f"peak memory: {mem_bv:.0f} MB, {mem_nl:.0f} MB (ratio {mem_bv / mem_nl:.3f}); "
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)
     rows.append(("study decoding: DecodingJob vs clean_img + Decoder, wall", t_bv, t_nl,
                  "<= 0.8"))
     rows.append(("study decoding: peak memory (MB, not s)", mem_bv, mem_nl, "<= 0.6"))
     shutil.rmtree(study_dir, ignore_errors=True)
+
+
+def _bench_subjects(tmp, rows, skip_dask):
+    import os
+
+    from brainviz.backend import ConnectivityJob
 
     subj_dir = tmp / "subjects"
     subj_dir.mkdir()
@@ -288,7 +303,10 @@ def bench_study(tmp, C, rows, skip_dask=False):
     t1 = run(1, tmp / "c1")
     t2 = run(2, tmp / "c2")
     rows.append(("connectivity 20 subjects: n_jobs=2 vs n_jobs=1 (cold)", t2, t1, "<= 0.6"))
+    print(f"  n_jobs=1 {t1:.1f} s, n_jobs=2 {t2:.1f} s (ratio {t2 / t1:.3f}); load average "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
     t21 = run(1, tmp / "c1", subjects=paths)
+    print(f"  21st subject added: {t21:.1f} s ({t21 / t1:.3f} of the 20-subject run)", flush=True)
     rows.append(("connectivity: adding a 21st subject vs the 20-subject run", t21, t1,
                  "<= 0.10"))
     if not skip_dask:
@@ -301,6 +319,7 @@ def bench_study(tmp, C, rows, skip_dask=False):
                                       protocol="tcp", host="127.0.0.1",
                                       dashboard_address=None) as cluster:
             td = run(2, tmp / "cd", backend="dask", scheduler=cluster.scheduler_address)
+        print(f"  2-worker LocalCluster: {td:.1f} s ({td / t1:.3f} of n_jobs=1)", flush=True)
         rows.append(("connectivity 20 subjects: 2-worker dask cluster vs n_jobs=1", td, t1,
                      "report"))
     shutil.rmtree(subj_dir, ignore_errors=True)
@@ -318,6 +337,8 @@ def main(argv=None):
                         help="skip the full-resolution study and the 20-subject connectivity")
     parser.add_argument("--study-only", action="store_true",
                         help="only the full-resolution study and the 20-subject connectivity")
+    parser.add_argument("--skip-study-decoding", action="store_true",
+                        help="with --study-only: only the 20-subject connectivity")
     parser.add_argument("--repeat", type=int, default=1,
                         help="cold comparisons: best of N alternating runs (shared machines "
                              "are noisy)")
@@ -338,7 +359,8 @@ def main(argv=None):
     rows = []
     if args.study_only:
         try:
-            bench_study(tmp, args.C, rows, skip_dask=args.skip_dask)
+            bench_study(tmp, args.C, rows, skip_dask=args.skip_dask,
+                        skip_decoding=args.skip_study_decoding)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         _print_rows(rows, args)
