@@ -203,9 +203,10 @@ def _study_nilearn(study, C, out):
     cleaned = [clean_img(str(b), confounds=str(c), detrend=True, standardize="zscore_sample",
                          high_pass=0.008, t_r=STUDY_TR, mask_img=str(mask))
                for b, c in zip(bolds, confounds)]
-    # brainviz's ridge is RidgeClassifier(alpha=1 / (2 C))
+    # brainviz's ridge is RidgeClassifier(alpha=1 / (2 C)); nilearn's "ridge_classifier" is
+    # RidgeClassifierCV, here over that one alpha
     decoder = Decoder(estimator="ridge_classifier", mask=str(mask), cv=LeaveOneGroupOut(),
-                      param_grid={"alpha": [1.0 / (2.0 * C)]}, screening_percentile=100,
+                      param_grid={"alphas": [1.0 / (2.0 * C)]}, screening_percentile=100,
                       standardize=False, scoring="accuracy")
     decoder.fit(concat_imgs(cleaned), labels, groups=groups)
     score = float(np.mean([np.mean(s) for s in decoder.cv_scores_.values()]))
