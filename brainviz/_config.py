@@ -13,6 +13,10 @@ cache size cap         ``BRAINVIZ_CACHE_MAX_BYTES`` no cap (``None``)
 n_jobs                 ``BRAINVIZ_N_JOBS``         1
 parallel backend       ``BRAINVIZ_BACKEND``        ``"loky"``
 =====================  ==========================  =====================================
+
+A job given neither ``n_jobs``/``backend`` nor the environment variables leaves
+joblib as the caller configured it (``with joblib.parallel_config(...)``), and
+joblib's own default is sequential (see ``brainviz.backend._parallel``).
 """
 import os
 from pathlib import Path

@@ -373,7 +373,11 @@ def _volume(img, name):
 
 
 def layers_from_result(result, folder="", title=""):
-    """Turn a job result into layers (weight maps, components, connectome)."""
+    """Turn a job result into layers (weight maps, components, searchlight scores, connectome).
+
+    A regions result's subjects' own maps (dual regression) are not added: they are 4D
+    NIfTI files in the result folder, opened one by one as ComponentsLayer when wanted.
+    """
     layers = []
     prefix = f"{title}: " if title else ""
     weight_maps = getattr(result, "weight_maps_", None)
@@ -390,8 +394,17 @@ def layers_from_result(result, folder="", title=""):
         layer = ComponentsLayer(result_folder=folder, result_key="components_img")
         layer.set_volume(vol)
         layers.append(layer)
+    scores = getattr(result, "scores_img_", None)
+    if scores is not None:  # a searchlight's score map
+        layer = layer_from_volume(_volume(scores, f"{prefix}searchlight scores"),
+                                  layer_type=StatMapLayer, result_folder=folder,
+                                  result_key="scores_img")
+        layer.threshold = layer.start_threshold()
+        layers.append(layer)
     matrix = getattr(result, "matrix_", None)
     coords = getattr(result, "coords_", None)
+    if coords is not None and not np.isfinite(np.asarray(coords, dtype=float)).all():
+        coords = None  # time series given without node positions: no graph to draw
     if matrix is not None and coords is not None:
         matrix = np.asarray(matrix)
         if matrix.ndim == 3:  # one matrix per subject: show the mean

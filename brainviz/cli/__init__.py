@@ -2,7 +2,8 @@
 
 ``brainviz`` alone opens the window on the built-in demo, ``brainviz FILE...``
 opens files in the window, and ``brainviz COMMAND ...`` runs a sub-command
-(``info``, ``render``, ``decode``, ``regions``, ``connectivity``, ``cache``).
+(``info``, ``render``, ``decode``, ``regions``, ``connectivity``, ``searchlight``,
+``cache``).
 
 Each sub-command lives in its own module of this package, exposing
 ``add_parser(subparsers)``; the parser it adds sets ``func`` to the function
@@ -25,6 +26,7 @@ _COMMAND_MODULES = {
     "decode": "._jobs",
     "regions": "._jobs",
     "connectivity": "._jobs",
+    "searchlight": "._jobs",
     "cache": "._cache",
 }
 
