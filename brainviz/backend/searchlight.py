@@ -12,7 +12,7 @@ import numpy as np
 
 from ..exceptions import ParameterError
 from .cache import cached_call
-from .decoding import ESTIMATORS, DecodingJob, _make_estimator, _splits
+from .decoding import DecodingJob, _make_estimator, _splits
 from .results import Result
 
 __all__ = ["SearchlightJob", "SearchlightResult"]
