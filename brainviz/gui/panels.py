@@ -79,8 +79,9 @@ def _control(layer_cls, name):
                                       evaluate=lambda t: t if "%" in t else _auto_or_float(t),
                                       format_func=lambda v: "auto" if v is None else str(v)))
     if name == "frame":
-        return Item(name, label=label, editor=RangeEditor(low=0, high_name="frame_high",
-                                                          mode="slider", is_float=False))
+        return [Item(name, label=label, editor=RangeEditor(low=0, high_name="frame_high",
+                                                           mode="slider", is_float=False)),
+                Item("frame_time", style="readonly", show_label=False)]
     if name == "mesh":
         return Item(name, label=label, editor=EnumEditor(name="mesh_names"))
     if name == "region":
@@ -95,7 +96,8 @@ def control_names(layer_cls):
     names = []
     for name in layer_cls.display_trait_names():
         items = _control(layer_cls, name)
-        names += [item.name for item in (items if isinstance(items, list) else [items])]
+        names += [item.name for item in (items if isinstance(items, list) else [items])
+                  if item.style != "readonly"]
     return names
 
 
