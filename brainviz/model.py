@@ -643,8 +643,8 @@ def layer_from_volume(volume, layer_type=None, name=None, **traits):
 class JobState(HasTraits):
     """A job submitted from the window: parameters, progress, log and result."""
 
-    #: "decoding", "regions" or "connectivity".
-    kind = Enum("decoding", "regions", "connectivity")
+    #: "decoding", "searchlight", "regions" or "connectivity".
+    kind = Enum("decoding", "searchlight", "regions", "connectivity")
     #: Short title for the job list.
     title = Str()
     #: Job parameters (JSON-compatible: what the form held).

@@ -4,7 +4,7 @@ import pytest
 pytestmark = pytest.mark.gui
 
 
-@pytest.mark.parametrize("job_class", ["DecodingJob", "RegionJob", "ConnectivityJob"])
+@pytest.mark.parametrize("job_class", ["DecodingJob", "SearchlightJob", "RegionJob", "ConnectivityJob"])
 def test_forms_pick_up_the_cleaning_parameters(job_class):
     from brainviz import backend
     from brainviz.gui.jobs import _Params
@@ -35,3 +35,15 @@ def test_connectivity_form_offers_the_estimator_and_folds():
     assert list(params.trait("cov_estimator").handler.values) == ["ledoit_wolf", "empirical"]
     params.sparse_cv = "3"
     assert ConnectivityJob(**params.values()).sparse_cv == 3
+
+
+def test_the_jobs_panel_offers_a_searchlight_form_with_its_radius():
+    from brainviz.gui.jobs import JobsPanel, SearchlightForm
+    from brainviz.model import Session
+
+    panel = JobsPanel(session=Session())
+    assert "searchlight" in panel.trait("kind").handler.values
+    panel.kind = "searchlight"
+    assert isinstance(panel.form, SearchlightForm)
+    assert "radius" in panel.form.params.names and panel.form.params.radius == 6.0
+    assert panel.form_problem.startswith("Load a 4D series")  # its inputs are the decoding form's
