@@ -121,12 +121,6 @@ class Threshold(TraitType):
         return value
 
 
-def _display(trait):
-    """Mark ``trait`` as a display setting: drawn by the visual, saved in sessions."""
-    trait.metadata = dict(trait.metadata or {}, display=True)
-    return trait
-
-
 class Layer(HasStrictTraits):
     """One thing shown in the scene, with its display settings.
 

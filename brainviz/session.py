@@ -1056,10 +1056,3 @@ def add_recent_file(path, limit=10):
     except OSError:
         pass
     return items[:limit]
-
-
-def check_openable(path):
-    """Raise ImageFileError naming ``path`` if it does not exist."""
-    path = Path(path)
-    if not path.exists():
-        raise ImageFileError(f"{path} does not exist.")

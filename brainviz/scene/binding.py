@@ -197,13 +197,6 @@ class SceneBinding:
         """The visual drawing ``layer`` (KeyError when it is not drawn)."""
         return self.visuals[layer]
 
-    def layer_for(self, visual):
-        """The layer a visual draws, or None."""
-        for layer, vis in self.visuals.items():
-            if vis is visual:
-                return layer
-        return None
-
     def colorbar_visual(self, selected=None):
         """The visual a figure's colour bar explains: a shown map (statistical map, surface,
         glass brain with blobs), else a shown connectome; among several, ``selected`` when it
@@ -224,19 +217,6 @@ class SceneBinding:
         if isinstance(layer, model.GlassBrainLayer):
             return layer.data is not None
         return any(p.values is not None for p in layer.data or [])
-
-    def value_readout(self, xyz_mm):
-        """``[(layer name, value or None)]`` at a world point, for the readout."""
-        out = []
-        for layer, visual in self.visuals.items():
-            if isinstance(layer, model.ConnectomeLayer):
-                continue
-            try:
-                value = float(np.ravel(visual.value_at(np.asarray(xyz_mm, dtype=float)))[0])
-            except Exception:  # noqa: BLE001 - a readout never fails the click
-                value = None
-            out.append((layer.name, value))
-        return out
 
     # --- camera ---------------------------------------------------------------
     def current_camera(self):
