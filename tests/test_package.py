@@ -71,3 +71,20 @@ def test_config_argument_beats_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("BRAINVIZ_N_JOBS", "lots")
     with pytest.raises(ValueError, match="n_jobs must be an integer; got 'lots'"):
         _config.get_n_jobs()
+
+
+def test_licence_changelog_and_citation_agree_with_the_metadata():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pyproject = (root / "pyproject.toml").read_text()
+    assert re.search(r'^license = "BSD-3-Clause"$', pyproject, re.M)
+    assert re.search(r'^license-files = \["LICENSE"\]$', pyproject, re.M)
+    assert (root / "LICENSE").read_text().startswith("BSD 3-Clause License")
+    cff = (root / "CITATION.cff").read_text()
+    assert re.search(r"^cff-version: 1\.2\.0$", cff, re.M)
+    assert re.search(r"^license: BSD-3-Clause$", cff, re.M)
+    assert re.search(rf'^version: "{re.escape(brainviz.__version__)}"$', cff, re.M)
+    changelog = (root / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in changelog and "keepachangelog.com" in changelog
