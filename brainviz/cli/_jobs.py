@@ -26,7 +26,8 @@ def _common(parser):
                         help="result folder to create (NIfTI images, TSV matrices, result.json)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTDIR if it exists")
     parser.add_argument("--cache-dir", metavar="DIR",
-                        help="cache folder (default: BRAINVIZ_CACHE_DIR or ~/.cache/brainviz)")
+                        help="cache folder (default: BRAINVIZ_CACHE_DIR or the platform's cache folder, "
+                             "~/.cache/brainviz on Linux)")
     parser.add_argument("--no-cache", action="store_true", help="run without the cache")
     parser.add_argument("--n-jobs", type=int, default=None, help="parallel workers (-1: all cores)")
     parser.add_argument("--backend", default=None,
