@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import brainviz
@@ -51,9 +52,11 @@ def test_resources_are_reachable():
     assert {"brainviz.png", "cold_hot.csv", "regions.csv"} <= set(names)
     cmap = _resources.read_colormap("cold_hot")
     assert cmap.shape == (256, 3)
-    # negative end is blue, positive end is yellow/red
-    assert cmap[0, 2] > 0.9 and cmap[0, 0] < 0.1
-    assert cmap[-1, 0] > 0.9 and cmap[-1, 2] < 0.1
+    # nilearn's cold_hot: white ends, blue below zero, red above
+    assert np.all(cmap[[0, -1]] == 1.0)
+    assert cmap[64, 2] > 0.9 and cmap[64, 0] < 0.1
+    assert cmap[192, 0] > 0.9 and cmap[192, 2] < 0.1
+    assert _resources.read_colormap("cyan_black_yellow").shape == (256, 3)
     with pytest.raises(FileNotFoundError, match="not_there.csv.*shipped"):
         _resources.resource_path("not_there.csv")
 
