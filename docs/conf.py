@@ -108,6 +108,9 @@ sphinx_gallery_conf = {
 }
 
 # --- HTML ------------------------------------------------------------------------
+# "--install-desktop" stays two hyphens (no en dash), quotes stay typographic
+smartquotes_action = "qe"
+
 html_theme = "furo"
 html_title = f"brainviz {release}"
 html_static_path = []

@@ -44,6 +44,9 @@ class _Allowed(Sequence):
     def __contains__(self, value):
         return value in self._load()
 
+    def __str__(self):  # as argparse writes them in help (%(choices)s)
+        return ", ".join(map(str, self._load()))
+
 
 def add_parser(subparsers):
     # The router may call this once per command name mapped to this module.
