@@ -61,7 +61,7 @@ nitpick_ignore_regex = [
 
 # Plain-text help and docstrings write absolute values as |value|; in reST that
 # is a substitution, so each one used is defined as itself.
-rst_prolog = "\n".join(f".. |{name}| replace:: \\|{name}\\|" for name in ("value", "weight", "z"))
+rst_prolog = "\n".join(f".. |{name}| replace:: \\|{name}\\|" for name in ("value", "weight", "weights", "z"))
 
 # Docstrings that refer to names outside the packages' __all__ (module constants,
 # private helpers, traits without a doc comment): nothing documents them, so the
@@ -76,6 +76,7 @@ nitpick_ignore = [
     ("py:data", "ESTIMATORS"),
     ("py:func", "components_to_labels"), ("py:func", "remove_pick_callbacks"),
     ("py:mod", "brainviz.data._volume_stats"), ("py:func", "brainviz.data._volume_stats.guess_kind"),
+    ("py:mod", "brainviz.scene.binding"), ("py:attr", "cmap"), ("py:attr", "frame"),
 ]
 
 # --- API reference ---------------------------------------------------------------
