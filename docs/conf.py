@@ -77,6 +77,7 @@ nitpick_ignore = [
     ("py:func", "components_to_labels"), ("py:func", "remove_pick_callbacks"),
     ("py:mod", "brainviz.data._volume_stats"), ("py:func", "brainviz.data._volume_stats.guess_kind"),
     ("py:mod", "brainviz.scene.binding"), ("py:attr", "cmap"), ("py:attr", "frame"),
+    ("py:mod", "brainviz.scene.slices2d"), ("py:data", "LAYER_VISUALS"),
 ]
 
 # --- API reference ---------------------------------------------------------------
