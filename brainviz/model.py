@@ -50,7 +50,7 @@ __all__ = [
 
 #: Colour maps offered for each kind, first one is the default.
 SEQUENTIAL_CMAPS = ["gray", "hot", "viridis", "bone", "Blues", "Reds"]
-DIVERGING_CMAPS = ["cold_hot", "RdBu_r", "coolwarm", "bwr", "seismic"]
+DIVERGING_CMAPS = ["cold_hot", "cyan_black_yellow", "RdBu_r", "coolwarm", "bwr", "seismic"]
 REGION_CMAPS = ["regions", "tab20", "Set1"]
 
 _PERCENTILE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")

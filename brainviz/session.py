@@ -1031,8 +1031,9 @@ def camera_with_angles(camera, azimuth=None, elevation=None, distance=None, roll
 
 # --- recent files ----------------------------------------------------------------
 def _recent_file():
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "brainviz" / "recent.json"
+    from . import _config
+
+    return _config.get_config_dir() / "recent.json"
 
 
 def recent_files(limit=10):

@@ -3,12 +3,49 @@
 Labels and runs come from text files as fMRI studies store them: whitespace
 ``<label> <run>`` lines (Haxby's ``attributes_literal.txt``) or a TSV/CSV with
 a header (``trial_type``/``labels`` and ``chunks``/``run`` columns). A
-progress bar is drawn on standard error.
+progress bar (tqdm: rate and time left) is drawn on standard error when it is
+a terminal.
 """
+import importlib
 import sys
-import time
+from collections.abc import Sequence
 
 _COMMANDS = ("decode", "regions", "connectivity", "searchlight")
+
+
+class _Allowed(Sequence):
+    """The allowed values of an option, read from the backend when argparse first needs them.
+
+    argparse accepts any container as ``choices=``: it lists it in ``--help``
+    and in the error for a bad value. Reading the job classes' ``_choices``
+    (the values their ``run()`` checks) keeps one list of allowed values, and
+    reading it lazily keeps ``brainviz --version`` and ``brainviz info`` from
+    importing scikit-learn. Options given one must also be given a ``metavar``
+    (argparse would otherwise read the choices while building the parser).
+    """
+
+    def __init__(self, module, name, parameter=None):
+        self._where = (module, name, parameter)
+        self._values = None
+
+    def _load(self):
+        if self._values is None:
+            module, name, parameter = self._where
+            obj = getattr(importlib.import_module(f"brainviz.backend.{module}"), name)
+            self._values = tuple(obj._choices[parameter] if parameter else obj)
+        return self._values
+
+    def __getitem__(self, index):
+        return self._load()[index]
+
+    def __len__(self):
+        return len(self._load())
+
+    def __contains__(self, value):
+        return value in self._load()
+
+    def __str__(self):  # as argparse writes them in help (%(choices)s)
+        return ", ".join(map(str, self._load()))
 
 
 def add_parser(subparsers):
@@ -27,11 +64,13 @@ def _common(parser):
                         help="result folder to create (NIfTI images, TSV matrices, result.json)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTDIR if it exists")
     parser.add_argument("--cache-dir", metavar="DIR",
-                        help="cache folder (default: BRAINVIZ_CACHE_DIR or ~/.cache/brainviz)")
+                        help="cache folder (default: BRAINVIZ_CACHE_DIR or the platform's cache folder, "
+                             "~/.cache/brainviz on Linux)")
     parser.add_argument("--no-cache", action="store_true", help="run without the cache")
     parser.add_argument("--n-jobs", type=int, default=None, help="parallel workers (-1: all cores)")
-    parser.add_argument("--backend", default=None,
-                        help="joblib backend: loky, threading, sequential or dask")
+    parser.add_argument("--backend", default=None, metavar="NAME",
+                        choices=_Allowed("_parallel", "_BACKENDS"),
+                        help="joblib backend, one of: %(choices)s")
     parser.add_argument("--scheduler", default=None,
                         help="dask scheduler address (tcp://host:port) for --backend dask")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -87,10 +126,13 @@ def _add_decode(subparsers):
                    help="run ids: a column of the labels file, or a file with one run per line "
                         "(default: the labels file's run/chunks column)")
     p.add_argument("--mask", default=None, metavar="FILE", help="mask on the images' grid")
-    p.add_argument("--estimator", default="svc",
-                   help="svc, logistic_l1, logistic_l2, ridge, tv-l1 or graph-net")
+    p.add_argument("--estimator", default="svc", metavar="NAME",
+                   choices=_Allowed("decoding", "DecodingJob", "estimator"),
+                   help="one of: %(choices)s (default: %(default)s)")
     p.add_argument("--C", type=float, default=1.0, dest="C", help="inverse regularisation")
-    p.add_argument("--cv", default="leave-one-run-out", help="leave-one-run-out or kfold")
+    p.add_argument("--cv", default="leave-one-run-out", metavar="NAME",
+                   choices=_Allowed("decoding", "DecodingJob", "cv"),
+                   help="cross-validation, one of: %(choices)s (default: %(default)s)")
     p.add_argument("--folds", type=int, default=5, help="folds for --cv kfold")
     p.add_argument("--classes", default=None, help="comma-separated labels to decode")
     p.add_argument("--exclude", default=None,
@@ -109,7 +151,9 @@ def _add_regions(subparsers):
         description="Region learning (RegionJob) over one 4D image per subject.",
     )
     p.add_argument("imgs", nargs="+", metavar="IMG", help="one 4D image per subject")
-    p.add_argument("--method", default="canica", help="canica or dictlearning")
+    p.add_argument("--method", default="canica", metavar="NAME",
+                   choices=_Allowed("regions", "RegionJob", "method"),
+                   help="one of: %(choices)s (default: %(default)s)")
     p.add_argument("--n-components", type=int, default=20)
     p.add_argument("--smoothing", type=float, default=6.0, help="FWHM in mm (0: none)")
     p.add_argument("--extract-regions", action="store_true",
@@ -138,11 +182,14 @@ def _add_connectivity(subparsers):
     p.add_argument("--coords", metavar="FILE|power|dosenbach|seitzman",
                    help="node positions: a CSV/TSV (x, y, z columns, optional label) or a named "
                         "atlas; with images, the centres of the spheres to extract from")
-    p.add_argument("--kind", default="correlation",
-                   help="correlation, 'partial correlation', tangent, covariance or "
-                        "'sparse inverse covariance'")
-    p.add_argument("--cov-estimator", default="ledoit_wolf",
-                   help="ledoit_wolf (nilearn's default, shrinkage) or empirical (Pearson)")
+    p.add_argument("--kind", default="correlation", metavar="KIND",
+                   choices=_Allowed("connectivity", "ConnectivityJob", "kind"),
+                   help="one of: %(choices)s (quote the names with a space; "
+                        "default: %(default)s)")
+    p.add_argument("--cov-estimator", default="ledoit_wolf", metavar="NAME",
+                   choices=_Allowed("connectivity", "ConnectivityJob", "cov_estimator"),
+                   help="one of: %(choices)s (ledoit_wolf: nilearn's default, shrinkage; "
+                        "empirical: Pearson)")
     p.add_argument("--sparse-cv", type=int, default=None, metavar="FOLDS",
                    help="CV folds of the sparse estimator (default: scikit-learn's, 5)")
     p.add_argument("--radius", type=float, default=5.0, help="sphere radius in mm")
@@ -171,9 +218,13 @@ def _add_searchlight(subparsers):
     p.add_argument("--mask", default=None, metavar="FILE",
                    help="the voxels to centre spheres on (and to read)")
     p.add_argument("--radius", type=float, default=6.0, help="sphere radius in mm (default 6)")
-    p.add_argument("--estimator", default="svc", help="svc, logistic_l1, logistic_l2 or ridge")
+    p.add_argument("--estimator", default="svc", metavar="NAME",
+                   choices=_Allowed("searchlight", "SearchlightJob", "estimator"),
+                   help="one of: %(choices)s (default: %(default)s)")
     p.add_argument("--C", type=float, default=1.0, dest="C")
-    p.add_argument("--cv", default="leave-one-run-out", help="leave-one-run-out or kfold")
+    p.add_argument("--cv", default="leave-one-run-out", metavar="NAME",
+                   choices=_Allowed("searchlight", "SearchlightJob", "cv"),
+                   help="one of: %(choices)s (default: %(default)s)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--classes", default=None, help="comma-separated labels to decode")
     p.add_argument("--exclude", default=None, help="comma-separated labels to leave out")
@@ -184,32 +235,32 @@ def _add_searchlight(subparsers):
 
 # --- progress -----------------------------------------------------------------------
 class _Bar:
-    """A one-line progress bar on stderr (plain lines when not a terminal)."""
+    """Progress on standard error through tqdm: percent done, rate, time spent and left.
+
+    Silent when the stream is not a terminal (a log file or a pipe gets only
+    the closing summary line that the command prints) and with ``--quiet``.
+    """
 
     def __init__(self, name, quiet=False, stream=None):
-        self.name = name
-        self.quiet = quiet
-        self.stream = stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.last = -1
-        self.start = time.monotonic()
+        from tqdm import tqdm
+
+        stream = stream or sys.stderr
+        tty = hasattr(stream, "isatty") and stream.isatty()
+        self._bar = tqdm(
+            total=100, desc=name, unit="%", file=stream, disable=quiet or not tty,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}, {rate_fmt}]"
+                       "{postfix}",
+            dynamic_ncols=True,
+        )
 
     def __call__(self, fraction, message):
-        if self.quiet:
+        if self._bar.disable:
             return
-        pct = int(round(100 * fraction))
-        if self.tty:
-            filled = int(30 * fraction)
-            self.stream.write(f"\r{self.name} [{'#' * filled}{'.' * (30 - filled)}] {pct:3d}% "
-                              f"{message[:40]:<40}")
-            self.stream.flush()
-        elif pct // 10 != self.last // 10 or pct == 100:
-            self.stream.write(f"{self.name}: {pct:3d}% {message}\n")
-        self.last = pct
+        self._bar.set_postfix_str(message[:40], refresh=False)
+        self._bar.update(round(100 * fraction, 1) - self._bar.n)
 
     def close(self):
-        if not self.quiet and self.tty:
-            self.stream.write("\n")
+        self._bar.close()
 
 
 def _memory(args):

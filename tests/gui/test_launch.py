@@ -52,6 +52,7 @@ def test_brainviz_without_display_renders_the_demo(tmp_path):
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("brainviz:")]
     assert "no display" in lines[0]
     out = tmp_path / _gui.DEMO_PNG
+    assert f"rendering the demo figure to {out} instead" in lines[0]  # said before it is written
     assert lines[-1] == f"brainviz: wrote {out}"
     from PIL import Image
 
