@@ -3,20 +3,6 @@
 Every setting follows one rule: an explicit argument wins, then the
 environment variable (``BRAINVIZ_*``), then the default.
 
-setting                environment variable        default
-=====================  ==========================  =====================================
-cache folder           ``BRAINVIZ_CACHE_DIR``      ``$XDG_CACHE_HOME/brainviz`` or
-                                                   ``~/.cache/brainviz``
-demo-data folder       ``BRAINVIZ_DATA_DIR``       ``<cache folder>/demo_data``
-cache size cap         ``BRAINVIZ_CACHE_MAX_BYTES`` no cap (``None``)
-n_jobs                 ``BRAINVIZ_N_JOBS``         1
-parallel backend       ``BRAINVIZ_BACKEND``        ``"loky"``
-=====================  ==========================  =====================================
-
-A job given neither ``n_jobs``/``backend`` nor the environment variables leaves
-joblib as the caller configured it (``with joblib.parallel_config(...)``), and
-joblib's own default is sequential (see ``brainviz.backend._parallel``).
-=======
 ====================  =============================  ========================================
 setting               environment variable           default
 ====================  =============================  ========================================

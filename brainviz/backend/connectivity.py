@@ -319,7 +319,7 @@ class ConnectivityJob(BaseJob):
         confounds : optional
             One entry per subject (array, CSV/TSV file, or with
             ``confounds_strategy`` an fMRIPrep confounds file); see
-            :mod:`brainviz.backend._cleaning`.
+            ``brainviz.backend._cleaning``.
 
         Returns
         -------

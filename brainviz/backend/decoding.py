@@ -485,7 +485,7 @@ class DecodingJob(BaseJob):
             minus ``hrf_delay``; see ``no_event_label``.
         confounds : list or None
             One entry per run (array, CSV/TSV, or with ``confounds_strategy``
-            an fMRIPrep confounds file; see :mod:`brainviz.backend._cleaning`).
+            an fMRIPrep confounds file; see ``brainviz.backend._cleaning``).
 
         Returns
         -------

@@ -314,7 +314,7 @@ class RegionJob(BaseJob):
         progress, cancel_event, log
             As for :meth:`DecodingJob.run`.
         confounds : list or None
-            One entry per subject (see :mod:`brainviz.backend._cleaning`).
+            One entry per subject (see ``brainviz.backend._cleaning``).
 
         Returns
         -------
