@@ -63,6 +63,11 @@ class _Params(HasTraits):
     def names(self):
         return list(self._names)
 
+    def reset(self):
+        """Every parameter back to the job class's default."""
+        defaults = _Params(self._job_class)
+        self.trait_set(**{name: getattr(defaults, name) for name in self._names})
+
     def values(self):
         """Return the parameters as keyword arguments of the job class."""
         out = {}

@@ -34,6 +34,9 @@ def _run_decoding(window, qtbot, timeout=120_000, **params):
     form = panel.decoding
     form.images = "decoding demo"
     form.mask = "decoding demo mask"
+    # every parameter from its default: a test's settings (500 permutations) never leak
+    # into the next test's job
+    form.params.reset()
     for name, value in params.items():
         setattr(form.params, name, value)
     assert form.validate() == "", form.problem
