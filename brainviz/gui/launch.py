@@ -4,7 +4,9 @@ Kept apart from :mod:`brainviz.gui.app` (the window itself) so that the
 window class stays readable; :func:`create_window` is what tests and the
 ``brainviz`` command use.
 """
+import atexit
 import os
+import weakref
 
 from .app import MainWindow
 
@@ -87,7 +89,17 @@ def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
     _install_drop(window)
     if files:
         window.open_files(files)
+    # A script or IPython session may end with the window still open: close it before
+    # PyQt's own exit clean-up, which otherwise deletes the TraitsUI panels' widgets
+    # in an arbitrary order and can crash the interpreter on the way out.
+    atexit.register(_close_at_exit, weakref.ref(window))
     return window
+
+
+def _close_at_exit(ref):
+    window = ref()
+    if window is not None and window.ui is not None:
+        window.ui.dispose()
 
 
 def _notify_first_frame(window, path):

@@ -123,6 +123,10 @@ class MainWindowUI:
             view.frame()
 
     def dispose(self):
+        """Dispose of the embedded panels and close the window (idempotent)."""
+        if getattr(self, "_disposed", False):
+            return
+        self._disposed = True
         for ui in self._uis:
             try:
                 ui.dispose()
@@ -188,13 +192,14 @@ def build_main_window(window):
 
 
 def _size_docks(main, ui, size):
-    """The layers a fifth of the width and the jobs a little less (at least what their panels
-    need to be usable), the console a fifth of the height: the viewer keeps the rest (60%
-    of the width at 1280 pixels, more above)."""
+    """The layers about a fifth of the width and the jobs a little more (at least what their
+    panels need to be usable, at most what they can use), the console a fifth of the height:
+    the viewer keeps the rest (58% of the width at 1280 pixels, more above)."""
     from pyface.qt import QtCore
 
     width, height = size
-    left, right = max(250, int(0.2 * width)), max(250, int(0.21 * width))
+    left = min(max(250, int(0.2 * width)), 360)
+    right = min(max(250, int(0.21 * width)), 380)
     main.resizeDocks([ui.docks["Layers"]], [left], QtCore.Qt.Horizontal)
     main.resizeDocks([ui.docks["Jobs"]], [right], QtCore.Qt.Horizontal)
     main.resizeDocks([ui.docks["Console"]], [max(120, int(0.2 * height))], QtCore.Qt.Vertical)

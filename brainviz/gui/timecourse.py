@@ -54,7 +54,9 @@ class TimeCoursePanel:
         from traits.observation.api import trait
 
         return ((self._update, "cursor"), (self._update, "layers.items"),
-                (self._update_frame, trait("layers").list_items().trait("frame", optional=True)))
+                # only a frame change: adding or removing layers is the line above's
+                (self._update_frame, trait("layers", notify=False).list_items(notify=False)
+                 .trait("frame", optional=True)))
 
     def series_layers(self):
         from ..model import SeriesLayer

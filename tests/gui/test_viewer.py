@@ -375,6 +375,8 @@ def test_each_shortcut_triggers_its_action(window, qtbot, monkeypatch):
 
     main = window.ui.control
     main.activateWindow()
+    # shortcuts reach a window only once it is the active one (asynchronous)
+    qtbot.waitUntil(lambda: QtGui.QApplication.activeWindow() is main, timeout=10_000)
     calls = []
     monkeypatch.setattr(dialogs, "ask_open_files", lambda *a, **k: calls.append("open") or [])
     monkeypatch.setattr(dialogs, "ask_open_session", lambda *a, **k: calls.append("session") or "")
@@ -391,6 +393,7 @@ def test_each_shortcut_triggers_its_action(window, qtbot, monkeypatch):
         pump(qtbot, 20)
         assert calls and calls[-1] == call, (keys, calls)
     # views on the number keys
+    window.set_view("anterior")  # neither of the views the keys below choose
     for key, name in (("5", "superior"), ("1", "left")):
         before = np.array(window.figure.scene.camera.position)
         QTest.keySequence(main, QtGui.QKeySequence(key))
