@@ -80,11 +80,13 @@ def test_small_mesh_from_mlab_and_render_same_pixels(octahedron_files, tmp_path,
 
     mesh, values = octahedron_files
     fig = bv.figure(size=(160, 140))
-    s = bv.surface(values, surf_mesh=mesh, threshold=1, figure=fig)
+    # cyan_black_yellow: no white ends (the default cold_hot is white at the +-5 peaks)
+    s = bv.surface(values, surf_mesh=mesh, threshold=1, cmap="cyan_black_yellow", figure=fig)
     bv.view("superior", figure=fig)
     bv.savefig(tmp_path / "mlab.png", figure=fig)
     assert main(["render", "--surface", str(mesh), "--surface-data", str(values), "--threshold", "1",
-                 "--views", "superior", "--size", "160x140", "-o", str(tmp_path / "cli.png")]) == 0
+                 "--cmap", "cyan_black_yellow", "--views", "superior", "--size", "160x140",
+                 "-o", str(tmp_path / "cli.png")]) == 0
     a = np.asarray(Image.open(tmp_path / "mlab.png").convert("RGB"))
     b = np.asarray(Image.open(tmp_path / "cli.png").convert("RGB"))
     np.testing.assert_array_equal(a, b)

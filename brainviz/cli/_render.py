@@ -96,11 +96,12 @@ def add_parser(subparsers):
     scene.add_argument("--glass", action=_Ordered, nargs=0, help="add a translucent glass brain")
     scene.add_argument("--regions", action=_Ordered, metavar="FILE",
                        help="label image or 4D components to draw as regions")
-    scene.add_argument("--connectome", action=_Ordered, metavar="FILE",
-                       help="connectivity matrix (.csv, .tsv, .txt, .npy)")
+    scene.add_argument("--connectome", action=_Ordered, metavar="FILE|DIR",
+                       help="connectivity matrix (.csv, .tsv, .txt, .npy), or a result folder of "
+                            "'brainviz connectivity' (its matrix, node positions and names)")
     scene.add_argument("--coords", metavar="FILE|NAME",
                        help="node coordinates: a CSV/TSV file (x, y, z[, label, network]) or "
-                            "'power' / 'dosenbach'")
+                            "'power' / 'dosenbach' / 'seitzman'")
     scene.add_argument("--surface", action=_Ordered, metavar="MESH",
                        help="a cortical mesh (GIfTI, FreeSurfer lh.pial...) or 'fsaverage5'")
     scene.add_argument("--surface-data", action=_Ordered, metavar="FILE",
@@ -325,7 +326,9 @@ def plan(args):
         resolve_size(None, width_mm, None, dpi, aspect=DEFAULT_SIZE[0] / DEFAULT_SIZE[1])
     if args.demo_connectome and not args.demo:
         raise ParameterError("--demo-connectome goes with --demo")
-    if bool(args.connectome) != (args.coords is not None):
+    connectomes = list(args.connectome or [])
+    if (not connectomes) != (args.coords is None) and not (
+            connectomes and all(_is_result_dir(c) for c in connectomes)):
         raise ParameterError("--connectome and --coords go together")
     if args.no_anatomy and args.anatomy:
         raise ParameterError("--anatomy and --no-anatomy contradict each other")
@@ -364,6 +367,41 @@ def plan(args):
                 roll=_finite(args.roll, "--roll"), focal_point=focal,
                 zoom=_number(args.zoom, "--zoom", positive=True), margin=margin,
                 movie=movie, n_frames=int(n_frames) if n_frames else 36, fps=fps or 12.0)
+
+
+def _is_result_dir(path):
+    import os
+
+    return path is not None and os.path.isdir(path)
+
+
+def connectome_from_result(folder, coords=None):
+    """The connectome layer of a 'brainviz connectivity' result folder (--coords overrides
+    its node positions, which time series given without coordinates lack)."""
+    from .. import model
+    from ..backend import load_result
+    from ..data import load_coords
+    from ..exceptions import ParameterError, ShapeMismatchError
+
+    result = load_result(folder)
+    if getattr(result, "matrix_", None) is None:
+        raise ParameterError(f"--connectome {str(folder)!r} is a {result._kind} result; give a "
+                             "'brainviz connectivity' result folder")
+    matrix = np.asarray(result.matrix_, dtype=float)
+    xyz, labels, networks = np.asarray(result.coords_, dtype=float), list(result.labels_), None
+    if coords is not None:
+        xyz, names, networks = load_coords(coords)
+        labels = names or labels
+        if len(xyz) != len(matrix):
+            raise ShapeMismatchError(f"--connectome {str(folder)!r} has {len(matrix)} nodes but "
+                                     f"--coords {coords!r} has {len(xyz)}; they must match")
+    elif not np.isfinite(xyz).all():
+        raise ParameterError(f"--connectome {str(folder)!r} has no node positions (time series "
+                             "given without coordinates): add --coords FILE|power|dosenbach|"
+                             "seitzman")
+    layer = model.ConnectomeLayer(name="connectome", result_folder=str(folder),
+                                  result_key="matrix")
+    return layer.set_graph(matrix, xyz, labels, networks=networks)
 
 
 def _finite(text, option):
@@ -425,6 +463,8 @@ def _make_layer(spec, args):
         vol = load_volume(value)
         cls = model.ComponentsLayer if vol.ndim == 4 and vol.n_frames > 1 else model.LabelLayer
         return cls().set_volume(vol)
+    if flag == "connectome" and _is_result_dir(value):
+        return connectome_from_result(value, args.coords)
     if flag == "connectome":
         matrix = load_matrix(value)
         coords, labels, networks = load_coords(args.coords)

@@ -172,7 +172,7 @@ class ExportOptions(HasTraits):
                 Item("use_mm", label="Size by width in mm + DPI"),
                 HGroup(Item("width", enabled_when="not use_mm"),
                        Item("height", enabled_when="not use_mm")),
-                HGroup(Item("width_mm", label="Width (mm)", enabled_when="use_mm"), Item("dpi")),
+                HGroup(Item("width_mm", label="Width (mm)", enabled_when="use_mm"), Item("dpi", label="DPI")),
                 HGroup(Item("transparent"), Item("dark", label="Dark background")),
                 label="Size",
                 show_border=True,

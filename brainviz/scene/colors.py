@@ -6,9 +6,14 @@ visuals turn these arrays into VTK lookup tables themselves.
 Colour map names
 ----------------
 ``"cold_hot"``
-    brainviz's diverging map for signed statistics (blue-cyan for negative,
-    red-yellow for positive, dark in the middle), shipped as
-    ``resources/cold_hot.csv``.
+    the diverging map for signed statistics, exactly nilearn's ``cold_hot``
+    (``nilearn.plotting.cm.cold_hot``): black at zero, blue then cyan below,
+    red then yellow above, white at both ends; shipped as
+    ``resources/cold_hot.csv`` (256 samples of nilearn's map, so that drawing
+    it imports neither nilearn nor matplotlib).
+``"cyan_black_yellow"``
+    the same idea without the white ends (cyan, blue, black, red, yellow), the
+    map brainviz called ``cold_hot`` before 0.1.0; ``resources/cyan_black_yellow.csv``.
 ``"regions"``
     the qualitative palette for regions and networks (``resources/regions.csv``),
     repeated cyclically to the requested length.
@@ -34,7 +39,7 @@ __all__ = [
     "to_rgb",
 ]
 
-BUILTIN_COLORMAPS = ("cold_hot", "regions")
+BUILTIN_COLORMAPS = ("cold_hot", "cyan_black_yellow", "regions")
 
 # Grey ramps built here: the anatomy's default map must not import matplotlib
 # (a quarter of a second) before the window's first frame.
@@ -111,8 +116,8 @@ def get_lut(name, n=256, *, alpha=1.0):
     Parameters
     ----------
     name : str
-        ``"cold_hot"``, ``"regions"``, a matplotlib colour map name, or any of
-        these with ``"_r"`` appended for the reversed map.
+        ``"cold_hot"``, ``"cyan_black_yellow"``, ``"regions"``, a matplotlib
+        colour map name, or any of these with ``"_r"`` appended for the reversed map.
     n : int, default=256
         Number of entries (>= 2; >= 1 for ``"regions"``).
     alpha : float, default=1.0
@@ -134,8 +139,8 @@ def get_lut(name, n=256, *, alpha=1.0):
     >>> lut = get_lut("cold_hot", 5)
     >>> lut.shape, lut.dtype.name
     ((5, 4), 'uint8')
-    >>> bool(lut[0, 2] > 200 and lut[-1, 0] > 200)  # blue low end, red/yellow high end
-    True
+    >>> lut[:, :3].tolist()  # white, blue, black, red, white: nilearn's cold_hot
+    [[255, 255, 255], [0, 89, 255], [13, 0, 0], [255, 94, 0], [255, 255, 255]]
     """
     check_colormap(name)
     reverse = name.endswith("_r")
@@ -150,10 +155,11 @@ def get_lut(name, n=256, *, alpha=1.0):
         rgb = table[np.arange(n) % len(table)]
     elif base in BUILTIN_COLORMAPS:
         table = _builtin_table(base)
-        # Linear interpolation of the table, so any n samples the same curve.
-        x_old = np.linspace(0.0, 1.0, len(table))
-        x_new = np.linspace(0.0, 1.0, n)
-        rgb = np.column_stack([np.interp(x_new, x_old, table[:, c]) for c in range(3)])
+        # Sampled as matplotlib samples a colour map of len(table) entries
+        # (cmap(np.linspace(0, 1, n)): the entry whose bin holds each point), so
+        # "cold_hot" gives nilearn's colours for any n, not only 256.
+        x = np.linspace(0.0, 1.0, n) * len(table)
+        rgb = table[np.minimum(x.astype(int), len(table) - 1)]
     elif base in _GREY_RAMPS:
         rgb = np.repeat(np.linspace(0.0, 1.0, n)[:, None], 3, axis=1)
     else:

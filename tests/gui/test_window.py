@@ -147,12 +147,12 @@ def test_colour_bar_checkbox_draws_the_maps_colour_bar(window, qtbot):
 def test_view_buttons_move_the_camera(window, qtbot):
     window.set_view("left")
     before = np.array(window.figure.scene.camera.position)
-    window.view_superior = True
+    window.viewer.view_buttons["superior"].click()
     qtbot.waitUntil(lambda: not np.allclose(window.figure.scene.camera.position, before), timeout=5000)
     after = np.array(window.figure.scene.camera.position)
     # superior: the camera looks down from +z
     assert after[2] - window.figure.scene.camera.focal_point[2] > 0
-    window.view_left = True
+    window.viewer.view_buttons["left"].click()
     pump(qtbot, 100)
 
 
@@ -311,9 +311,7 @@ def test_render_session_and_copied_command_give_the_windows_export(window, qtbot
     assert np.abs(_png(tmp_path / "session.png") - exported).mean() < 2
 
     # File > Copy render command
-    from brainviz.gui.menus import MainHandler
-
-    MainHandler().do_copy_render_command(type("Info", (), {"object": window})())
+    window.ui.actions["copy_render_command"].trigger()  # File > Copy render command
     text = QtGui.QApplication.clipboard().text()
     words = shlex.split(text)
     assert words[:2] == ["brainviz", "render"] and "--layer" in words and "--azimuth" in words
