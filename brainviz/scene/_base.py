@@ -48,6 +48,24 @@ def lut_table(name, n=256):
     return np.asarray(get_lut(name, n=n), dtype=np.uint8)
 
 
+def two_map_lut(cmap, neg_cmap, lo, hi, n=256):
+    """The (n, 4) uint8 colours of the range ``lo..hi``: ``cmap`` alone, or with ``neg_cmap``
+    (FSLeyes' negative colour map) positive values from 0 to ``hi`` through ``cmap`` and
+    negative ones from 0 down to ``lo`` through ``neg_cmap``."""
+    base = lut_table(cmap, n)
+    if not neg_cmap:
+        return base
+    values = lo + (np.arange(n) + 0.5) * (hi - lo) / n
+    neg = lut_table(neg_cmap, n)
+    out = np.empty((n, 4), dtype=np.uint8)
+    top = hi if hi > 0 else 1.0
+    bottom = -lo if lo < 0 else 1.0
+    up = values >= 0
+    out[up] = base[np.clip((values[up] / top * (n - 1)).astype(int), 0, n - 1)]
+    out[~up] = neg[np.clip((-values[~up] / bottom * (n - 1)).astype(int), 0, n - 1)]
+    return out
+
+
 class Colormap(TraitType):
     """A colour map name, checked on assignment: a bad name raises ParameterError at once."""
 

@@ -175,20 +175,10 @@ class StatMapVisual(MappedRange, GridVisual):
     def colorbar_lut(self, n=N_COLORS):
         """The (n, 4) uint8 colours spanning the range, before thresholding: ``cmap``, or with
         ``neg_cmap`` the two maps meeting at 0."""
-        base = lut_table(self.cmap, n)
-        if not self.neg_cmap:
-            return base
+        from ._base import two_map_lut
+
         lo, hi = self._range()
-        values = lo + (np.arange(n) + 0.5) * (hi - lo) / n
-        pos = lut_table(self.cmap, n)
-        neg = lut_table(self.neg_cmap, n)
-        out = np.empty((n, 4), dtype=np.uint8)
-        top = hi if hi > 0 else 1.0
-        bottom = -lo if lo < 0 else 1.0
-        up = values >= 0
-        out[up] = pos[np.clip((values[up] / top * (n - 1)).astype(int), 0, n - 1)]
-        out[~up] = neg[np.clip((-values[~up] / bottom * (n - 1)).astype(int), 0, n - 1)]
-        return out
+        return two_map_lut(self.cmap, self.neg_cmap, lo, hi, n)
 
     def _table(self):
         lo, hi = self._range()

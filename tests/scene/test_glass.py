@@ -43,7 +43,9 @@ def test_blobs_show_through_the_glass(figure, blob_map, px):
     from brainviz.scene.glass import GlassBrainVisual
     from brainviz.scene.views import set_view
 
-    g = GlassBrainVisual(blob_map, figure=figure, threshold=3)
+    # blobs are coloured by value: cyan_black_yellow has no white ends (nilearn's cold_hot is
+    # white at its extremes), so the sign reads from the hue
+    g = GlassBrainVisual(blob_map, figure=figure, threshold=3, cmap="cyan_black_yellow")
     set_view(figure, "superior")
     img = px.shot(figure)
     r, c = px.to_pixel(figure, (30, -20, 20))

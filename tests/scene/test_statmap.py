@@ -126,7 +126,9 @@ def test_isosurfaces_follow_the_threshold(offscreen_mlab, px):
     from brainviz.scene.statmap import StatMapVisual
 
     fig = offscreen_mlab.figure(size=(150, 150), bgcolor=(1, 1, 1))
-    m = StatMapVisual(_stat(), threshold=2.0, figure=fig, show_slices=False, show_isosurface=True)
+    # isosurfaces are coloured by value: a map without white ends shows the sign as hue
+    m = StatMapVisual(_stat(), threshold=2.0, figure=fig, show_slices=False, show_isosurface=True,
+                      cmap="cyan_black_yellow")
     px.look_along(fig, "z", distance=200)
     img = px.shot(fig)
     hot = (img[..., 0].astype(int) - img[..., 2] > 80).sum()
