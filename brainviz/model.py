@@ -340,6 +340,8 @@ class StatMapLayer(VolumeLayer):
     frame = Int(0, display=True)
 
     frame_high = Property(Int, observe="n_frames")
+    #: The frame as the slider shows it.
+    frame_time = Property(Str, observe="frame, n_frames")
 
     #: Largest |value| (the threshold slider's upper end).
     threshold_high = Float(1.0)
@@ -357,6 +359,9 @@ class StatMapLayer(VolumeLayer):
 
     def _get_frame_high(self):
         return max(self.n_frames - 1, 0)
+
+    def _get_frame_time(self):
+        return f"frame {self.frame} of {self.n_frames}"
 
     @observe("frame, n_frames")
     def _clip_frame(self, event):

@@ -46,7 +46,7 @@ def main(argv=None):
     from brainviz.session import job_title
 
     demo = make_decoding_demo()
-    result = DecodingJob(C=0.01, n_permutations=50, memory=False).run(
+    result = DecodingJob(C=0.01, n_permutations=20, memory=False).run(
         demo.img, demo.labels, runs=demo.runs, mask=demo.mask)
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(9.0, 3.6), layout="constrained")
