@@ -1,6 +1,6 @@
 """Regenerate the README's figures from the built-in data (no download, no display).
 
-    python docs/make_readme_figures.py [--out docs]
+    python docs/make_readme_figures.py [--out docs] [--only montage,single_view,decoding_result,connectivity]
 
 - ``montage.png``: ``brainviz render --demo --glass --no-slices --isosurface --views
   left,superior,right --size 1200`` (the motor map's blobs coloured by value in the
@@ -25,23 +25,20 @@ def _render(args):
     subprocess.run([sys.executable, "-m", "brainviz", "render", *args], check=True, env=env)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
-    out = Path(parser.parse_args(argv).out)
+def _renders(out):
     _render(["--demo", "--glass", "--no-slices", "--isosurface", "--views", "left,superior,right",
              "--size", "1200", "--title", "Motor activation (z > 3), nilearn sample map",
              "-o", str(out / "montage.png")])
     _render(["--demo", "--views", "left", "--size", "800x640", "-o", str(out / "single_view.png")])
 
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+def _decoding(out):
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from mayavi import mlab
 
     from brainviz.backend import DecodingJob
-    from brainviz.backend.displays import ConfusionDisplay, MatrixDisplay, ScoresDisplay, _rc
+    from brainviz.backend.displays import ConfusionDisplay, ScoresDisplay, _rc
     from brainviz.data import make_decoding_demo
     from brainviz.session import job_title
 
@@ -55,11 +52,20 @@ def main(argv=None):
         ScoresDisplay.from_result(result, title=job_title("decoding", result.params,
                                                           labels=demo.labels)).plot(ax=left)
         ConfusionDisplay.from_result(result).plot(ax=right)
-        fig.savefig(out / "decoding_result.png", dpi=110)
+        fig.savefig(out / "decoding_result.png", dpi=110, bbox_inches="tight", pad_inches=0.1)
+
+
+def _connectivity(out):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from mayavi import mlab
 
     import brainviz.mlab as bv
-    from brainviz.session import demo_connectome
+    from brainviz.backend.displays import MatrixDisplay, _rc
     from brainviz.scene.figures import compose_figure, figure_pixels
+    from brainviz.session import demo_connectome
 
     mlab.options.offscreen = True
     matrix, coords, labels, networks = demo_connectome()
@@ -79,10 +85,32 @@ def main(argv=None):
         ax_graph.imshow(graph)
         ax_graph.set_axis_off()
         ax_graph.set_title("the same graph in 3D (strongest 2% of edges)")
-        fig.savefig(out / "connectivity.png", dpi=100)
+        # tight: the network names under the matrix and the titles stay inside the image
+        fig.savefig(out / "connectivity.png", dpi=100, bbox_inches="tight", pad_inches=0.1)
     mlab.close(fig3d)
-    print("wrote", ", ".join(str(out / n) for n in ("montage.png", "single_view.png",
-                                                    "decoding_result.png", "connectivity.png")))
+
+
+_FIGURES = {"montage": _renders, "single_view": _renders, "decoding_result": _decoding,
+            "connectivity": _connectivity}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    parser.add_argument("--only", default=",".join(_FIGURES),
+                        help="comma-separated figure names (default: all)")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(_FIGURES))
+    if unknown:
+        parser.error(f"unknown figure(s) {unknown}; choose from {sorted(_FIGURES)}")
+    done = []
+    for name in names:
+        if _FIGURES[name] not in done:
+            _FIGURES[name](out)
+            done.append(_FIGURES[name])
+    print("wrote", ", ".join(str(out / f"{n}.png") for n in names))
 
 
 if __name__ == "__main__":
