@@ -360,6 +360,20 @@ def test_two_maps_two_colour_bars_and_zoom(anat_path, stat_path, tmp_path, capsy
     assert sizes[1] > 1.3 * sizes[0]
 
 
+def test_distance_keeps_the_autocrop_unless_no_autocrop(anat_path, tmp_path, capsys):
+    """--distance sets the perspective; the view is still cropped to the brain (as the window's
+    export, which the copied render command must give again) unless --no-autocrop."""
+    drawn = {}
+    for extra in ([], ["--no-autocrop"]):
+        out = tmp_path / f"d{len(extra)}.png"
+        status, _, err = _run(["--anatomy", anat_path, "--views", "left", "--size", "160x120",
+                               "--no-colorbar", "--distance", "2000", *extra, "-o", out], capsys)
+        assert status == 0, err
+        pixels, _ = _read(out)
+        drawn[bool(extra)] = (np.abs(pixels.astype(int) - 255).max(axis=2) > 12).sum()
+    assert drawn[False] > 4 * drawn[True] > 0  # from 2 m away the brain is small uncropped
+
+
 def test_empty_glass_figure_warns_what_to_add(stat_path, tmp_path, capsys):
     out = tmp_path / "glass.png"
     status, _, err = _run(["--glass", "--no-slices", "--stat", stat_path, "--size", "120x100",

@@ -142,11 +142,16 @@ def add_parser(subparsers):
     camera = parser.add_argument_group("camera (after --views' first view, or the session's)")
     for name, what in (("azimuth", "degrees in the x-y plane from +x (the subject's right)"),
                        ("elevation", "degrees from +z (0: from above, 90: level)"),
-                       ("distance", "mm from the camera to the focal point (no autocrop)"),
+                       ("distance", "mm from the camera to the focal point (the perspective; "
+                                    "the figure is still cropped to the brain unless "
+                                    "--no-autocrop)"),
                        ("roll", "degrees about the view axis (0: +z up)"),
                        ("zoom", "magnification after the autocrop (> 1: closer)")):
         camera.add_argument(f"--{name}", metavar="X", help=what)
     camera.add_argument("--focal-point", metavar="X,Y,Z", help="the point looked at, in mm")
+    camera.add_argument("--no-autocrop", action="store_true",
+                        help="keep the camera as given: no crop of a single view to what is "
+                             "drawn")
     camera.add_argument("--clip", choices=("left", "right"),
                         help="keep only this hemisphere (as the medial views do)")
     out = parser.add_argument_group("figure")
@@ -667,8 +672,9 @@ def _draw(args, p, session):
                                panel_labels=not args.no_labels, **options)
         else:
             _point_camera(binding, args, p)
-            # an explicit distance is kept as given: no autocrop
-            fit = "none" if p["distance"] is not None else "content"
+            # the window's export crops to what is drawn from its camera (distance included):
+            # so does render, unless told not to
+            fit = "none" if args.no_autocrop else "content"
             if p["movie"]:
                 from ..scene.movies import save_movie
 

@@ -524,11 +524,6 @@ class MainWindow(HasTraits):
         if not size:
             size = tuple(int(v) for v in self.figure.scene.render_window.size)
         words = render_command(self.session, output=options.path, size=size)
-        if "--distance" in words:
-            # the export crops to what is drawn (the distance follows the content); an explicit
-            # --distance would turn that autocrop off and give another figure
-            k = words.index("--distance")
-            del words[k:k + 2]
         if options.transparent:
             words.append("--transparent")
         return shlex.join(words)
