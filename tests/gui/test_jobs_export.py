@@ -466,6 +466,10 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     results = window.results_panel
     assert results.job is state and results.connectome is graph
     matrix_view = results.displays["matrix"]
+    # the graph alone: the anatomy's axial slice would hide the nodes under it from above
+    shown = [lay for lay in window.session.layers if lay.visible and lay is not graph]
+    for layer in shown:
+        layer.visible = False
     window.set_view("superior")
     pump(qtbot, 100)
     before = render_and_grab(window.figure).astype(int)
@@ -488,6 +492,8 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     assert graph.highlight == (2, -1)
     assert matrix_view.highlight_.get_width() == 5  # the whole row
     graph.highlight = (-1, -1)
+    for layer in shown:
+        layer.visible = True
     for layer in [*series, components, graph]:
         window.session.remove_layer(layer)
 
