@@ -183,7 +183,7 @@ class ScoresDisplay(_Display):
     pvalue : float or None, default=None
     title : str, default=""
     font : str, default=None
-        Font family (see :func:`pick_font`).
+        Font family (see ``pick_font``).
     dark : bool, default=False
         White text on black.
 

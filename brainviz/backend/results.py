@@ -91,7 +91,7 @@ class Result:
     __hash__ = None
 
     def plot(self, **kwargs):
-        """Draw the result's view (matplotlib, see :mod:`brainviz.backend.displays`) and return
+        """Draw the result's view (matplotlib, see ``brainviz.backend.displays``) and return
         the display; ``save_figures`` writes every view into a folder."""
         raise NotImplementedError(f"{type(self).__name__} has no view")
 

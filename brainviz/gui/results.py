@@ -3,7 +3,7 @@
 Self-contained: the window makes one :class:`ResultsPanel` (``ResultsPanel(window=...)``),
 puts it in a tab and calls :meth:`ResultsPanel.show_job` when a job finishes (or is
 selected in the job list). The figures are the result views of
-:mod:`brainviz.backend.displays` (the same as ``result.plot()`` and the files the CLI
+``brainviz.backend.displays`` (the same as ``result.plot()`` and the files the CLI
 writes), drawn into one figure embedded with a small Qt canvas editor.
 
 Linked views (the panel only edits layers; the scene draws them):

@@ -371,7 +371,7 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
     title : str, optional
         Figure title (default: the session's title).
     font : str, optional
-        Font family (:func:`brainviz.backend.displays.pick_font`).
+        Font family (``brainviz.backend.displays.pick_font``).
     ncols, panel_aspect, multisamples
         As :func:`brainviz.scene._montage.save_montage`.
 
