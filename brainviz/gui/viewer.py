@@ -381,12 +381,18 @@ class Viewer(HasTraits):
         for name, (row, col) in places.items():
             grid.addWidget(self._widgets[name], row, col)
             self._widgets[name].show()
-        # a hidden view is not rendered (its visuals still follow the session)
+        # a hidden view is neither rendered nor updated: its binding keeps what changes
+        # and applies it once when the view is shown again
         for name, figure in self._figures().items():
             if figure is not None:
                 hidden = name not in places
+                binding = self._bindings().get(name)
+                if binding is not None and hidden:
+                    binding.pause()
                 figure.scene.disable_render = hidden
                 if not hidden:
+                    if binding is not None:
+                        binding.resume()
                     figure.scene.render()
         for k in range(3):
             grid.setRowStretch(k, 1 if k < (2 if self.layout == "2D + 3D" else 1) else 0)
@@ -399,6 +405,11 @@ class Viewer(HasTraits):
         figures = {view.view: view.figure for view in self.slice_views}
         figures["3d"] = self.window.figure
         return figures
+
+    def _bindings(self):
+        bindings = {view.view: view.binding for view in self.slice_views}
+        bindings["3d"] = self.window.binding
+        return bindings
 
     def shown_views(self):
         """Names of the views the layout shows ("3d", "sagittal", ...)."""
