@@ -80,6 +80,10 @@ class SliceView(HasTraits):
 
         fig = self.figure
         fig.scene.background = (0.0, 0.0, 0.0)
+        # voxels drawn as they are, crisp, with no anti-aliasing pass: Mayavi's default
+        # 4x multisampling doubled the cost of every 2D frame under software rendering
+        fig.scene.render_window.multi_samples = 0
+        fig.scene.renderer.use_fxaa = False
         with disable_render(fig):
             self.binding = bind(self.window.session, fig, on_error=self.window.report_error,
                                 registry=SLICE_VISUALS, axis=self.axis)
@@ -324,6 +328,8 @@ class Viewer(HasTraits):
         self.layout_box.setCurrentText(self.layout)
         self.layout_box.currentTextChanged.connect(lambda text: setattr(self, "layout", text))
         row.addWidget(self.layout_box)
+        for button in (*self.view_buttons.values(), reset, self.export_button):
+            _fit_text(button)
         return row
 
     def _cursor_tools(self):
@@ -356,10 +362,12 @@ class Viewer(HasTraits):
             button = QtGui.QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(lambda checked=False, w=which: self.window.go_to_peak(w))
+            _fit_text(button)
             row.addWidget(button)
         centre = QtGui.QPushButton("Centre")
         centre.setToolTip("Put the cursor at the centre of the selected layer and frame it")
         centre.clicked.connect(lambda checked=False: self.window.centre_on_layer())
+        _fit_text(centre)
         row.addWidget(centre)
         row.addStretch(1)
         return row
@@ -467,3 +475,10 @@ class Viewer(HasTraits):
             self.window.session.move_cursor(layer.data.voxel_centre(ijk))
         except (ValueError, Exception) as exc:  # noqa: BLE001
             self.window.report_error(exc, "The voxel takes three whole numbers")
+
+
+def _fit_text(button):
+    """Let a push button shrink to its text: Qt's styles hold every push button at 80 px
+    or more, which made the viewer's toolbars wider than the space between the docks at
+    1280 pixels (so the docks were squeezed and their forms cut off)."""
+    button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)
