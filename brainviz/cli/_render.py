@@ -236,11 +236,20 @@ def _finite(text, option):
     return value
 
 
+def _load_for_drawing(path):
+    """A volume whose frames fit the memory limit (checked from the header, before drawing)."""
+    from ..data import load_volume
+
+    volume = load_volume(path)
+    volume.check_frame_memory()
+    return volume
+
+
 def build_session(args, plan_):
     """The :class:`~brainviz.model.Session` the options describe (files are read here, so bad
     files fail before anything is drawn)."""
     from .. import model
-    from ..data import load_coords, load_matrix, load_volume
+    from ..data import load_coords, load_matrix
     from ..session import (
         apply_setting, layer_from_spec, make_demo_session, open_surface, read_session,
     )
@@ -258,7 +267,7 @@ def build_session(args, plan_):
     default_anatomy = not (args.session or args.demo or args.layer or args.no_anatomy
                            or args.surface or args.surface_data)
     if args.anatomy:
-        session.add_layer(model.AnatomyLayer().set_volume(load_volume(args.anatomy)))
+        session.add_layer(model.AnatomyLayer().set_volume(_load_for_drawing(args.anatomy)))
     elif default_anatomy:
         from ..data import load_template
 
@@ -270,10 +279,10 @@ def build_session(args, plan_):
     if args.glass:
         session.add_layer(model.GlassBrainLayer().set_volume(None))
     if args.stat:
-        layer = model.StatMapLayer().set_volume(load_volume(args.stat))
+        layer = model.StatMapLayer().set_volume(_load_for_drawing(args.stat))
         session.add_layer(layer)
     if args.regions:
-        vol = load_volume(args.regions)
+        vol = _load_for_drawing(args.regions)
         cls = model.ComponentsLayer if vol.ndim == 4 and vol.n_frames > 1 else model.LabelLayer
         session.add_layer(cls().set_volume(vol))
     if args.connectome:
