@@ -64,6 +64,21 @@ def as_image(src, what="image"):
     )
 
 
+def check_job_memory(owner, imgs, names):
+    """Refuse, from the headers, a job whose images will not fit the memory limit.
+
+    A job holds its images as float32 (one at a time while masking) and the
+    masked data matrix: about twice their float32 size at most.
+    """
+    from ..data._volume_io import check_allocation, data_bytes
+
+    sizes = [data_bytes(img, np.float32) for img in imgs]
+    label = names[0] if len(names) == 1 else f"{names[0]} ... ({len(names)} images)"
+    check_allocation(2 * sum(sizes), label, f"running {owner} on these images",
+                     advice="use fewer or smaller (cropped, downsampled) images, or a machine "
+                            "with more memory")
+
+
 def as_image_list(imgs, what="images"):
     """Return a list of nibabel images (a single image gives a list of one)."""
     if isinstance(imgs, (list, tuple)):

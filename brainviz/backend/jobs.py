@@ -100,11 +100,15 @@ class BaseJob(BaseEstimator):
         from . import _inputs, _parallel
 
         self._check_params()
+        # settings from the environment fail now, before anything is computed
+        _config.get_cache_max_bytes()
+        _config.get_max_memory()
         prog = Progress(progress, cancel_event, log)
         backend = _parallel.check_backend(type(self).__name__, self.backend)
         n_jobs = _config.get_n_jobs(self.n_jobs)
         img_list = _inputs.as_image_list(imgs, "images")
         names = [_inputs.image_name(i) for i in img_list]
+        _inputs.check_job_memory(type(self).__name__, img_list, names)
         return prog, backend, n_jobs, img_list, names
 
     def _check_is_run(self):

@@ -8,6 +8,8 @@ progress bar is drawn on standard error.
 import sys
 import time
 
+from ._validate import number_type
+
 _COMMANDS = ("decode", "regions", "connectivity")
 
 
@@ -28,7 +30,8 @@ def _common(parser):
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="cache folder (default: BRAINVIZ_CACHE_DIR or ~/.cache/brainviz)")
     parser.add_argument("--no-cache", action="store_true", help="run without the cache")
-    parser.add_argument("--n-jobs", type=int, default=None, help="parallel workers (-1: all cores)")
+    parser.add_argument("--n-jobs", type=number_type("--n-jobs", integer=True, low=-4096, high=4096),
+                        default=None, help="parallel workers (-1: all cores)")
     parser.add_argument("--backend", default=None,
                         help="joblib backend: loky, threading, sequential or dask")
     parser.add_argument("--scheduler", default=None,
@@ -52,15 +55,20 @@ def _add_decode(subparsers):
     p.add_argument("--mask", default=None, metavar="FILE", help="mask on the images' grid")
     p.add_argument("--estimator", default="svc",
                    help="svc, logistic_l1, logistic_l2, ridge, tv-l1 or graph-net")
-    p.add_argument("--C", type=float, default=1.0, dest="C", help="inverse regularisation")
+    p.add_argument("--C", type=number_type("--C", low=0, low_open=True), default=1.0, dest="C",
+                   help="inverse regularisation")
     p.add_argument("--cv", default="leave-one-run-out", help="leave-one-run-out or kfold")
-    p.add_argument("--folds", type=int, default=5, help="folds for --cv kfold")
+    p.add_argument("--folds", type=number_type("--folds", integer=True, low=2, high=10_000),
+                   default=5, help="folds for --cv kfold")
     p.add_argument("--classes", default=None, help="comma-separated labels to decode")
     p.add_argument("--exclude", default=None,
                    help="comma-separated labels to leave out (e.g. rest)")
-    p.add_argument("--screening", type=float, default=None, metavar="PERCENTILE",
+    p.add_argument("--screening", type=number_type("--screening", low=0, high=100, low_open=True),
+                   default=None, metavar="PERCENTILE",
                    help="ANOVA screening: keep this percentile of voxels")
-    p.add_argument("--permutations", type=int, default=0, help="permutation test size")
+    p.add_argument("--permutations", type=number_type("--permutations", integer=True, low=0,
+                                                       high=1_000_000),
+                   default=0, help="permutation test size")
     p.add_argument("--no-standardize", action="store_true")
     p.add_argument("--no-detrend", action="store_true")
     _common(p)
@@ -74,11 +82,14 @@ def _add_regions(subparsers):
     )
     p.add_argument("imgs", nargs="+", metavar="IMG", help="one 4D image per subject")
     p.add_argument("--method", default="canica", help="canica or dictlearning")
-    p.add_argument("--n-components", type=int, default=20)
-    p.add_argument("--smoothing", type=float, default=6.0, help="FWHM in mm (0: none)")
+    p.add_argument("--n-components", type=number_type("--n-components", integer=True, low=1,
+                                                       high=100_000), default=20)
+    p.add_argument("--smoothing", type=number_type("--smoothing", low=0, high=1000), default=6.0,
+                   help="FWHM in mm (0: none)")
     p.add_argument("--extract-regions", action="store_true",
                    help="split components into connected regions")
-    p.add_argument("--min-region-size", type=float, default=1350, help="mm^3")
+    p.add_argument("--min-region-size", type=number_type("--min-region-size", low=0, high=1e12),
+                   default=1350, help="mm^3")
     p.add_argument("--mask", default=None, metavar="FILE")
     _common(p)
     p.set_defaults(func=run_regions)
@@ -99,7 +110,8 @@ def _add_connectivity(subparsers):
     p.add_argument("--kind", default="correlation",
                    help="correlation, 'partial correlation', tangent, covariance or "
                         "'sparse inverse covariance'")
-    p.add_argument("--radius", type=float, default=5.0, help="sphere radius in mm")
+    p.add_argument("--radius", type=number_type("--radius", low=0, high=1000, low_open=True),
+                   default=5.0, help="sphere radius in mm")
     p.add_argument("--mask", default=None, metavar="FILE")
     _common(p)
     p.set_defaults(func=run_connectivity)
@@ -154,15 +166,55 @@ def _run_job(name, job, args, *run_args, **run_kwargs):
         bar.close()
 
 
-def _check_output(args):
-    from pathlib import Path
+def _check_output(args, imgs=(), n_maps=2):
+    """Before computing: OUTDIR can be written and has room; the settings are valid.
 
-    from ..exceptions import ResultError
+    The result's size is estimated from the first image's grid: ``n_maps``
+    float32 maps of it, plus a mask.
+    """
+    from .. import _config
+    from .._files import check_output_folder
+    from ..exceptions import OutputExistsError
 
-    out = Path(args.output)
-    if out.exists() and not args.overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise ResultError(f"The result folder {out} already exists and is not empty "
-                          "(use --overwrite to replace it).")
+    # environment settings fail now, not after the masking has run
+    _config.get_cache_max_bytes()
+    _config.get_max_memory()
+    _config.get_n_jobs(args.n_jobs)
+    need = _estimate_bytes(imgs, n_maps)
+    try:
+        check_output_folder(args.output, args.overwrite, need_bytes=need)
+    except OutputExistsError as exc:
+        raise OutputExistsError(_overwrite_words(exc), path=exc.path) from None
+
+
+def _overwrite_words(exc):
+    """The library says 'pass overwrite=True'; the command line says --overwrite."""
+    return str(exc).replace("pass overwrite=True", "use --overwrite")
+
+
+def _estimate_bytes(imgs, n_maps):
+    voxels = 0
+    for path in list(imgs)[:1]:
+        try:
+            import nibabel as nib
+
+            shape = nib.load(str(path)).shape
+        except Exception:  # noqa: BLE001 - the job itself names a bad input
+            return 0
+        voxels = 1
+        for size in shape[:3]:
+            voxels *= int(size)
+    return voxels * 4 * (n_maps + 1)
+
+
+def _save(result, args):
+    from ..backend import save_result
+    from ..exceptions import OutputExistsError
+
+    try:
+        return save_result(result, args.output, overwrite=args.overwrite)
+    except OutputExistsError as exc:
+        raise OutputExistsError(_overwrite_words(exc), path=exc.path) from None
 
 
 def _split(text):
@@ -174,9 +226,8 @@ def run_decode(args):
 
     import numpy as np
 
-    from ..backend import DecodingJob, read_labels, read_runs, save_result
+    from ..backend import DecodingJob, read_labels, read_runs
 
-    _check_output(args)
     labels, runs = read_labels(args.labels, label_column=args.label_column)
     if args.runs is not None:
         if os.path.isfile(args.runs):
@@ -188,6 +239,7 @@ def run_decode(args):
     if args.exclude:
         drop = set(_split(args.exclude))
         classes = [c for c in (classes or np.unique(labels).tolist()) if c not in drop]
+    _check_output(args, args.imgs, n_maps=len(classes or np.unique(labels)))
     job = DecodingJob(
         estimator=args.estimator, C=args.C, cv=args.cv, n_folds=args.folds, classes=classes,
         screening_percentile=args.screening, n_permutations=args.permutations,
@@ -196,7 +248,7 @@ def run_decode(args):
     )
     imgs = args.imgs[0] if len(args.imgs) == 1 else args.imgs
     result = _run_job("decode", job, args, imgs, labels, runs=runs, mask=args.mask)
-    save_result(result, args.output, overwrite=args.overwrite)
+    _save(result, args)
     extra = f", p={result.pvalue_:.4f}" if result.pvalue_ is not None else ""
     print(f"decode: {len(result.scores_)} folds, mean {job.scoring} {result.mean_score_:.3f} "
           f"(chance {result.chance_level_:.3f}{extra}) -> {args.output}")
@@ -204,9 +256,9 @@ def run_decode(args):
 
 
 def run_regions(args):
-    from ..backend import RegionJob, save_result
+    from ..backend import RegionJob
 
-    _check_output(args)
+    _check_output(args, args.imgs, n_maps=2 * args.n_components + 1)
     job = RegionJob(
         method=args.method, n_components=args.n_components,
         smoothing_fwhm=args.smoothing or None, extract_regions=args.extract_regions,
@@ -214,7 +266,7 @@ def run_regions(args):
         backend=args.backend, scheduler=args.scheduler,
     )
     result = _run_job("regions", job, args, args.imgs, mask=args.mask)
-    save_result(result, args.output, overwrite=args.overwrite)
+    _save(result, args)
     print(f"regions: {result.components_img_.shape[3]} components, "
           f"{len(result.region_labels_)} regions -> {args.output}")
     return 0
@@ -228,7 +280,7 @@ def _read_coords(path):
 
 
 def run_connectivity(args):
-    from ..backend import ConnectivityJob, load_result, save_result
+    from ..backend import ConnectivityJob, load_result
     from ..exceptions import ParameterError
 
     _check_output(args)
@@ -249,7 +301,7 @@ def run_connectivity(args):
             coords, labels = _read_coords(args.coords)
             kwargs.update(coords=coords, labels=labels)
         result = _run_job("connectivity", job, args, args.imgs, **kwargs)
-    save_result(result, args.output, overwrite=args.overwrite)
+    _save(result, args)
     print(f"connectivity: {args.kind}, {result.matrix_.shape[0]} nodes, "
           f"{result.matrices_.shape[0]} subject(s) -> {args.output}")
     return 0
