@@ -170,7 +170,6 @@ def test_output_on_a_full_disk_fails_before_computing(cli_files, tmp_path, capsy
         from brainviz import _files
 
         where = tmp_path / "full"
-        where.mkdir()
         monkeypatch.setattr(_files.shutil, "disk_usage",
                             lambda p: type("U", (), {"free": 1000})())
     else:
