@@ -219,9 +219,10 @@ class RegionJob(BaseJob):
             random_state=self.random_state,
         )
         prog(0.02, f"{self.method}: learning {self.n_components} components")
-        with _parallel.parallel_context(backend, n_jobs, self.scheduler):
-            comps, mask_out = cached_call(
-                memory, _decompose_step, img_keys, img_list, mask_key, mask_img,
+        with _parallel.parallel_context(backend, n_jobs, self.scheduler) as parallel:
+            comps, mask_out = parallel.call(
+                cached_call, memory, _decompose_step, img_keys, img_list, mask_key, mask_img,
+                on_retry=prog.log,
                 n_jobs=n_jobs, ignore=("imgs", "mask_img", "n_jobs"),
                 kind=f"regions: {self.method}", params=decomp_params, inputs=summary,
                 log=prog.log,
