@@ -178,11 +178,16 @@ class AnyOf(Spec):
         self.description = " or ".join(s.description for s in specs)
 
     def check(self, value, where, depth):
+        deepest = None
         for spec in self.specs:
             try:
                 return spec.check(value, where, depth)
-            except _Invalid:
-                continue
+            except _Invalid as bad:
+                if len(bad.where) > len(where) and (deepest is None or
+                                                    len(bad.where) > len(deepest.where)):
+                    deepest = bad  # the right kind of value, wrong inside: say where
+        if deepest is not None:
+            raise deepest
         raise _Invalid(where, self.description, value)
 
 
@@ -326,28 +331,29 @@ def read_json(path, label=None, error=ResultError, max_bytes=64 << 20):
 _VEC3 = List(Num(-1e9, 1e9), length=3)
 _NAME = Str(1000)
 _PATH = Str(4096)
+_SCALAR = AnyOf(Null(), Bool(), Num(-1e30, 1e30), Str(1000))
+#: A display setting: a scalar or a short list of scalars (its meaning is the layer's to check).
+_DISPLAY = AnyOf(_SCALAR, List(_SCALAR, max_len=64))
 
 _LAYER = Dict(
     fields={
-        "kind": Str(64, allow_empty=False),
+        "type": Str(64, allow_empty=False),   # version 2: a layer class name
+        "kind": Str(64, allow_empty=False),   # version 1: a layer label
         "name": _NAME,
         "path": _PATH,
         "source": _PATH,
         "result_folder": _PATH,
         "result_key": _NAME,
-        "visible": Bool(),
-        "opacity": Num(0.0, 1.0),
-        "colormap": Str(64),
-        "threshold": Num(-1e30, 1e30),
-        "frame": Int(0, 10_000_000),
-        "edge_percentile": Str(16),
-        "node_size": Num(0.5, 20.0),
+        "coords_source": _PATH,
+        "values_path": _PATH,
+        "hemi": Str(16),
+        "names": Dict(values=Str(1000), max_len=100_000),
         "matrix": List(List(Num(finite=False), max_len=20_000), max_len=20_000),
         "coords": List(_VEC3, max_len=20_000),
         "labels": AnyOf(Null(), List(AnyOf(Str(1000), Num(finite=False)), max_len=20_000)),
         "networks": AnyOf(Null(), List(AnyOf(Str(1000), Null()), max_len=20_000)),
     },
-    required=("kind",),
+    values=_DISPLAY,
     max_len=200,
 )
 
@@ -372,37 +378,47 @@ _CAMERA = Dict(
         "view_angle": Num(0.01, 179.99),
         "parallel_scale": Num(1e-9, 1e9),
         "parallel_projection": Bool(),
+        "clip": Int(-1, 1),
     },
     max_len=50,
 )
 
-#: What a session file (``brainviz-session``, version 1) may hold.
+#: What a session file (``brainviz-session``, versions 1 and 2) may hold.
 SESSION_SCHEMA = Dict(
     fields={
         "format": Enum("brainviz-session"),
-        "version": Int(1, 1),
+        "version": Int(1, 2),
         "layers": List(_LAYER, max_len=1000),
         "jobs": List(_JOB, max_len=10_000),
         "cursor": _VEC3,
         "camera": AnyOf(Null(), _CAMERA),
+        "title": Str(1000),
     },
     required=("format", "layers"),
     max_len=100,
 )
 
 
-def check_session(doc, label, error=ResultError, layer_kinds=None):
-    """Validate a session document; every layer kind must be in ``layer_kinds`` when given."""
+def check_session(doc, label, error=ResultError, layer_types=None):
+    """Validate a session document (one line naming ``label`` and the key on failure).
+
+    ``layer_types``: the names a layer's ``type`` (version 2) or ``kind``
+    (version 1) may take, when given.
+    """
     validate(doc, SESSION_SCHEMA, label, error)
-    if layer_kinds is not None:
-        kinds = Enum(*layer_kinds)
-        for i, layer in enumerate(doc["layers"]):
-            validate(layer["kind"], kinds, label, error, where=f"layers[{i}].kind")
+    key = "type" if doc.get("version", 1) >= 2 else "kind"
+    for i, layer in enumerate(doc["layers"]):
+        if key not in layer:
+            raise error(f"{label}: layers[{i}].{key}: expected a value (the key is missing); "
+                        "got nothing.")
+        if layer_types is not None:
+            validate(layer[key], Enum(*layer_types), label, error, where=f"layers[{i}].{key}")
     camera = doc.get("camera") or {}
-    for key in ("view_up",):
-        if key in camera and not any(camera[key]):
-            raise error(f"{label}: camera.{key}: expected a non-zero vector; got {camera[key]}.")
-    if "position" in camera and "focal_point" in camera and camera["position"] == camera["focal_point"]:
+    if "view_up" in camera and not any(camera["view_up"]):
+        raise error(f"{label}: camera.view_up: expected a non-zero vector; got "
+                    f"{camera['view_up']}.")
+    if "position" in camera and "focal_point" in camera and \
+            camera["position"] == camera["focal_point"]:
         raise error(f"{label}: camera.position: expected a point other than camera.focal_point; "
                     f"got {camera['position']} for both.")
     return doc
