@@ -115,17 +115,10 @@ def add_parser(subparsers):
 
 
 def _number(text, option, positive=False):
-    from ..exceptions import ParameterError
+    from ._validate import number
 
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ParameterError(f"{option} must be a number; got {text!r}") from None
-    if positive and not value > 0:
-        raise ParameterError(f"{option} must be a positive number; got {text!r}")
-    return value
+    # finite: nan and inf (or 1e999) parse as floats but draw a blank figure
+    return number(text, option, low=0 if positive else None, low_open=positive)
 
 
 def _parse_size(text):
@@ -151,7 +144,7 @@ def _parse_cursor(text, option="--cursor"):
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         values = ()
-    if len(values) != 3 or not np.all(np.isfinite(values)):
+    if len(values) != 3 or not np.all(np.isfinite(values)) or np.max(np.abs(values)) > 1e6:
         raise ParameterError(f"{option} must be X,Y,Z: three finite numbers of mm; got {text!r}")
     return values
 
@@ -241,7 +234,7 @@ def _load_for_drawing(path):
     from ..data import load_volume
 
     volume = load_volume(path)
-    volume.check_frame_memory()
+    volume.check_drawable()
     return volume
 
 

@@ -281,6 +281,25 @@ class Volume:
         _io.check_allocation(voxels * (4 + self.dtype.itemsize), self.label,
                              f"reading one {'x'.join(map(str, self.shape[:3]))} frame as float32")
 
+    def check_drawable(self, max_extent_mm=1e5):
+        """Raise now if this volume cannot be drawn: frames too big, or not brain-sized.
+
+        A header with absurd voxel sizes (1e30 mm) gives a world extent no
+        camera can frame: the figure would be blank. Checked from the header.
+        """
+        from ..exceptions import AffineError
+
+        self.check_frame_memory()
+        extent = np.abs(self.affine[:3, :3]) @ np.asarray(self.shape[:3], dtype=float)
+        if not np.all(np.isfinite(extent)) or extent.max() > max_extent_mm or \
+                self.voxel_size.min() < 1e-6:
+            vox = " x ".join(f"{v:.4g}" for v in self.voxel_size)
+            raise AffineError(
+                f"'{self.label}' has voxels of {vox} mm, a field of view of {extent.max():.4g} mm: "
+                f"expected a brain-sized image (voxels above 1e-6 mm, at most {max_extent_mm:g} mm "
+                "across); check the header's voxel sizes (pixdim) and affine."
+            )
+
     def get_frame(self, index=0):
         """Return one 3D frame as float32, scaled, reading only that frame.
 
