@@ -64,6 +64,16 @@ def compute_robust_range(chunks, percentiles):
         ``values`` holds one value per percentile; everything is ``nan`` and
         ``n_finite`` is 0 when no value is finite. Non-finite values are ignored.
     """
+    small = _small_values(chunks)
+    if small is not None:  # few values: sorting them gives the same exact ranks, sooner
+        n = int(small.size)
+        if n == 0:
+            return np.nan, np.nan, [np.nan] * len(percentiles), 0
+        wanted = _wanted_ranks(percentiles, n)
+        exact = {r: float(small[r]) for r in
+                 {0, n - 1} | {r for lo, hi, _ in wanted for r in (lo, hi)}}
+        return exact[0], exact[n - 1], _interpolate(wanted, exact), n
+
     hist_high = np.zeros(_NBINS, dtype=np.int64)
     for chunk in chunks():
         high, _ = _words(chunk)
@@ -74,12 +84,7 @@ def compute_robust_range(chunks, percentiles):
     if n == 0:
         return np.nan, np.nan, [np.nan] * len(percentiles), 0
 
-    # numpy's "linear" method interpolates between ranks floor(pos) and floor(pos) + 1.
-    wanted = []
-    for q in percentiles:
-        pos = (n - 1) * (float(q) / 100.0)
-        lo = int(np.floor(pos))
-        wanted.append((lo, min(lo + 1, n - 1), pos - lo))
+    wanted = _wanted_ranks(percentiles, n)
     ranks = {0, n - 1} | {r for lo, hi, _ in wanted for r in (lo, hi)}
     where = {}
     for rank in ranks:
@@ -100,12 +105,45 @@ def compute_robust_range(chunks, percentiles):
         counts = hist_low[b][::-1] if negative else hist_low[b]
         p = int(np.searchsorted(np.cumsum(counts), r, side="right"))
         exact[rank] = _value(b, 0xFFFF - p if negative else p)
+    return exact[0], exact[n - 1], _interpolate(wanted, exact), n
+
+
+#: Up to this many values, the finite ones are sorted instead of histogrammed.
+SMALL_VALUES = 1 << 18
+
+
+def _small_values(chunks):
+    """The sorted finite float32 values when there are at most SMALL_VALUES, else None."""
+    kept = []
+    total = 0
+    for chunk in chunks():
+        flat = np.ravel(np.asarray(chunk, dtype=np.float32))
+        total += flat.size
+        if total > SMALL_VALUES:
+            return None
+        kept.append(flat[np.isfinite(flat)])
+    if not kept:
+        return np.empty(0, dtype=np.float32)
+    return np.sort(np.concatenate(kept))
+
+
+def _wanted_ranks(percentiles, n):
+    # numpy's "linear" method interpolates between ranks floor(pos) and floor(pos) + 1.
+    wanted = []
+    for q in percentiles:
+        pos = (n - 1) * (float(q) / 100.0)
+        lo = int(np.floor(pos))
+        wanted.append((lo, min(lo + 1, n - 1), pos - lo))
+    return wanted
+
+
+def _interpolate(wanted, exact):
     results = []
     for lo, hi, frac in wanted:
         a, b = exact[lo], exact[hi]
         # numpy's lerp (exact at both ends)
         results.append(float(a + (b - a) * frac if frac < 0.5 else b - (b - a) * (1 - frac)))
-    return exact[0], exact[n - 1], results, n
+    return results
 
 
 def guess_kind(data, name="", n_frames=1):

@@ -328,7 +328,8 @@ class Volume:
                 return np.array(data, dtype=np.float32)
         else:
             data = self._read((Ellipsis, index))
-        return np.asarray(data, dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: inf, not finite
+            return np.asarray(data, dtype=np.float32)
 
     def _check_frame(self, index):
         try:
@@ -406,7 +407,8 @@ class Volume:
                                (nx, j1 - j0, 1))
 
     def _block(self, key):
-        return np.asarray(self._read(key), dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: inf, not finite
+            return np.asarray(self._read(key), dtype=np.float32)
 
     def _chunks(self):
         """Callable yielding the whole data in blocks (for two-pass statistics).

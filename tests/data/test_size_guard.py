@@ -104,3 +104,25 @@ def test_render_refuses_a_too_big_map_in_one_line_and_writes_nothing(tmp_path, m
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1 and "is too big" in err and "zstat.nii.gz" in err
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_small_and_streamed_robust_ranges_are_the_same_exact_values(monkeypatch):
+    from brainviz.data import _volume_stats
+
+    rng = np.random.default_rng(1)
+    for trial in range(40):
+        data = (rng.standard_normal(int(rng.integers(1, 4000))) * 10.0 ** rng.integers(-3, 4))
+        data = data.astype(np.float32)
+        data[rng.random(data.size) < 0.1] = np.nan
+        if trial % 5 == 0:
+            data = np.round(data)
+
+        def chunks():
+            return iter(np.array_split(data, 3))
+
+        sorted_path = _volume_stats.compute_robust_range(chunks, (2, 98, 50))
+        monkeypatch.setattr(_volume_stats, "SMALL_VALUES", 0)  # force the histograms
+        streamed = _volume_stats.compute_robust_range(chunks, (2, 98, 50))
+        monkeypatch.undo()
+        assert sorted_path[0] == streamed[0] and sorted_path[1] == streamed[1]
+        assert sorted_path[2] == streamed[2] and sorted_path[3] == streamed[3]
