@@ -420,12 +420,10 @@ def _check_dtype(text, label, where):
         dtype = np.dtype(text)
     except (TypeError, ValueError):
         dtype = None
-    ok = dtype is not None and (
-        dtype.kind in "biuf" or dtype == np.dtype(object)
-        or (dtype.kind in "US" and dtype.itemsize <= 4 * 65536))
-    if not ok:
-        raise ResultError(f"{label}: {where}.dtype: expected a numeric or text data type; "
-                          f"got {text!r}.")
+    # every table a result holds is numeric (scores, matrices, coordinates, indices)
+    if dtype is None or dtype.kind not in "biuf":
+        raise ResultError(f"{label}: {where}.dtype: expected a numeric data type (bool, int, "
+                          f"uint, float); got {text!r}.")
     return text
 
 
