@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import struct
@@ -614,10 +615,13 @@ def section_kills(bench, args):
             proc.wait()
             survived += check()
         final = bench.cli(*argv)
-        parent = (out if "decode" in name else fig).parent
-        leftovers = [p.name for p in parent.iterdir() if ".bvtmp_" in p.name]
+        target = out if "decode" in name else fig
+        # hidden temporaries next to the output (any naming), and in the cache
+        leftovers = [p.name for p in target.parent.iterdir()
+                     if p.name.startswith((f".{target.name}.", f".{target.stem}."))]
         if "decode" in name:
-            leftovers += [str(p) for p in cache_dir.rglob("*") if ".bvtmp_" in p.name]
+            leftovers += [str(p) for p in cache_dir.rglob("*") if ".bvtmp_" in p.name
+                          or re.match(r"^.+\.[0-9a-f]{32}-\d+-\d+$", p.name)]
         note = (f"(full run {duration:.1f}s; after a last run: exit {final.returncode}, "
                 f"{len(leftovers)} temporary files left)")
         bench.row("kills", name, n, survived, note)
@@ -734,9 +738,10 @@ def section_dask(bench, args):
     lost = [r for r in rows if r["killed"]]
     done = sum(r["outcome"] == "completed" for r in lost)
     others = sorted({r["outcome"] for r in lost if r["outcome"] != "completed"})
+    retried = sum(r["retried"] for r in lost)
     bench.row("dask", "decoding jobs whose data-holding worker was SIGKILLed mid-job",
-              len(lost), done, f"({len(rows)} trials; " + (f"failures: {others})" if others
-                                                            else "all completed, same scores)"))
+              len(lost), done, f"({len(rows)} trials, {retried} step(s) run again; "
+              + (f"failures: {others})" if others else "all completed, same scores)"))
 
 
 def section_memory(bench, args):
