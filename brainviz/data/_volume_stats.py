@@ -223,7 +223,14 @@ class KindStats:
             self.vmin = min(self.vmin, float(values.min()))
             self.vmax = max(self.vmax, float(values.max()))
             if self.integral and not self.too_many:
-                merged = np.union1d(self.distinct, np.unique(values).astype(np.float64))
+                low = float(values.min())
+                span = float(values.max()) - low
+                if span < 2**20:  # whole numbers in a short range: counting beats sorting
+                    offsets = (values - low).astype(np.int64)
+                    unique = np.flatnonzero(np.bincount(offsets)).astype(np.float64) + low
+                else:
+                    unique = np.unique(values).astype(np.float64)
+                merged = np.union1d(self.distinct, unique)
                 self.too_many = merged.size > self._MAX_DISTINCT
                 self.distinct = merged if not self.too_many else np.empty(0)
             nonzero = values[values != 0]
