@@ -75,7 +75,10 @@ _PROBE = textwrap.dedent('''
                     load_result(task["path"])
                     rc = 0
                 else:
-                    from brainviz.gui.session import read_session
+                    try:
+                        from brainviz.session import read_session
+                    except ImportError:  # before session I/O left the gui package
+                        from brainviz.gui.session import read_session
                     read_session(task["path"])
                     rc = 0
             out.append({"status": "ok" if rc == 0 else "error", "rc": rc, "out": o.getvalue(),

@@ -120,7 +120,8 @@ def test_fuzzed_headers_give_a_summary_or_one_clean_line(tmp_path):
 
 
 def test_fuzzed_headers_never_leave_a_partial_figure(tmp_path):
-    from brainviz.cli._render import plan, scene_kwargs
+    from brainviz.cli._render import build_session, plan
+    from brainviz.model import StatMapLayer
 
     parser = build_parser()
     out_dir = tmp_path / "figures"
@@ -133,9 +134,9 @@ def test_fuzzed_headers_never_leave_a_partial_figure(tmp_path):
             args = parser.parse_args(["render", "--stat", str(path), "--no-anatomy", "--size",
                                       "64x48", "-o", str(out_dir / f"{path.stem}.png")])
             try:
-                kwargs = scene_kwargs(args, plan(args))
+                session = build_session(args, plan(args))
                 # what drawing reads: the frame, and its range for the colour map
-                volume = kwargs["stat_map"]
+                volume = session.layers_of_type(StatMapLayer)[0].data
                 volume.get_frame(0)
                 volume.robust_range()
             except BrainvizError as exc:
