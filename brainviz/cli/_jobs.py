@@ -162,6 +162,10 @@ def _run_job(name, job, args, *run_args, **run_kwargs):
     except (ValueError, OSError) as exc:
         # errors from nilearn / scikit-learn: one line, not a traceback
         raise JobError(f"{name} failed: {exc}".replace("\n", " ")) from exc
+    except MemoryError as exc:
+        reason = " ".join(str(exc).split()) or "an allocation failed"
+        raise JobError(f"{name} failed: out of memory ({reason}); use fewer or smaller images, "
+                       "or a machine with more memory") from exc
     finally:
         bar.close()
 
