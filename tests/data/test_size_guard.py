@@ -126,3 +126,18 @@ def test_small_and_streamed_robust_ranges_are_the_same_exact_values(monkeypatch)
         monkeypatch.undo()
         assert sorted_path[0] == streamed[0] and sorted_path[1] == streamed[1]
         assert sorted_path[2] == streamed[2] and sorted_path[3] == streamed[3]
+
+
+def test_a_job_refuses_an_image_too_big_for_memory_before_reading_it(tmp_path, monkeypatch):
+    from brainviz.backend import DecodingJob
+    from brainviz.backend import decoding as dec
+
+    calls = []
+    monkeypatch.setattr(dec, "_mask_image", lambda *a, **k: calls.append(1))
+    path = tmp_path / "bold.nii"
+    nib.save(nib.Nifti1Image(np.zeros((16, 16, 16, 20), np.int16), np.eye(4)), path)
+    monkeypatch.setenv("BRAINVIZ_MAX_MEMORY", "500K")  # the image is 320 KB as float32
+    with pytest.raises(MemoryLimitError, match=r"bold\.nii' is too big: running DecodingJob on "
+                                               r"it needs 640\.0 KB of memory"):
+        DecodingJob(memory=False, cv="kfold").run(str(path), ["a", "b"] * 10)
+    assert calls == []
