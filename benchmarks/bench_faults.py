@@ -802,10 +802,16 @@ def main(argv=None):
                         help="also a 2000x2000x1000 file (4 GB of data; minutes)")
     parser.add_argument("--only", default="inputs,kills,dask,memory")
     args = parser.parse_args(argv)
+    here = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="bench_faults_") as work:
+        # every subprocess starts here: "python -m" and "-c" put the working folder first on
+        # sys.path, which must not hold a brainviz other than --tree's
+        os.chdir(work)
         bench = Bench(args.tree, work)
+        used = subprocess.run([sys.executable, "-c", "import brainviz; print(brainviz.__file__)"],
+                              env=bench.env, capture_output=True, text=True).stdout.strip()
         load = os.getloadavg()
-        print(f"tree {bench.tree}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        print(f"brainviz from {used}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
               f"{os.cpu_count()} cores", flush=True)
         only = set(args.only.split(","))
         if "inputs" in only:
@@ -834,6 +840,7 @@ def main(argv=None):
         print("totals: " + "; ".join(f"{sec} {g}/{t}" for sec, (t, g) in totals.items()))
         load = os.getloadavg()
         print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        os.chdir(here)
 
 
 if __name__ == "__main__":
