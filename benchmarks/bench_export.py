@@ -3,7 +3,7 @@
 Prints, side by side in one run, for the full scene of the scenes issue (1 mm
 MNI template slices, statistical isosurfaces of the sample motor map, glass
 brain, 264-node Power 2011 connectome with 1,000 edges), built once with
-:func:`brainviz.scene.compose.build_scene` in a 600 x 600 offscreen window:
+:func:`brainviz.scene.binding.draw_session` in a 600 x 600 offscreen window:
 
 1. a 4-view montage (left, right, superior, posterior) at 180 mm and 300 DPI,
    with the shared colour bar: time, pixel size, and peak memory (numpy/Python
@@ -41,27 +41,22 @@ TARGET = (3840, 2160)
 
 
 def build_full_scene(size=(600, 600)):
-    """The full scene; returns (figure, visuals, missing visuals)."""
+    """The full scene as a session drawn by the binding; returns (figure, binding, missing)."""
+    from brainviz import model
     from brainviz.data import load_motor_activation, load_template
-    from brainviz.scene.compose import build_scene
+    from brainviz.scene.binding import draw_session
 
     matrix, coords, threshold = random_power_graph()
-    missing = []
-    kwargs = dict(anatomy=load_template(resolution=1), stat_map=load_motor_activation(), threshold=3.0,
-                  stat_isosurface=True, glass_brain=True, matrix=matrix, coords=coords,
-                  edge_threshold=threshold, size=size)
-    try:
-        import brainviz.scene.glass  # noqa: F401
-    except ImportError:
-        missing.append("glass brain (brainviz.scene.glass)")
-        kwargs["glass_brain"] = False
+    session = model.Session()
+    session.add_layer(model.AnatomyLayer().set_volume(load_template(resolution=1)))
+    session.add_layer(model.StatMapLayer(threshold=3.0, show_isosurface=True)
+                      .set_volume(load_motor_activation()))
+    session.add_layer(model.GlassBrainLayer().set_volume(None))
+    session.add_layer(model.ConnectomeLayer(threshold=threshold).set_graph(matrix, coords))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        figure, visuals = build_scene(**kwargs)
-    from brainviz.scene.views import set_view
-
-    set_view(figure, "left")
-    return figure, visuals, missing
+        figure, binding = draw_session(session, size=size, view="left")
+    return figure, binding, []
 
 
 def _timed(func):
@@ -97,11 +92,12 @@ def main(argv=None):
     os.makedirs(out, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; images in {out}")
 
-    (figure, visuals, missing), build_s, _ = _timed(build_full_scene)
-    n_edges = visuals["connectome"].n_edges_shown if visuals["connectome"] is not None else 0
+    (figure, binding, missing), build_s, _ = _timed(build_full_scene)
+    visuals = {type(layer).__name__: visual for layer, visual in binding.visuals.items()}
+    n_edges = visuals["ConnectomeLayer"].n_edges_shown
     print(f"full scene built in {build_s:.1f} s: 1 mm template slices, motor-map isosurfaces, "
-          f"{'glass brain, ' if visuals['glass_brain'] is not None else ''}"
-          f"264-node connectome with {n_edges} edges; window {tuple(figure.scene.render_window.size)}")
+          f"glass brain, 264-node connectome with {n_edges} edges; "
+          f"window {tuple(figure.scene.render_window.size)}")
     if missing:
         print("missing (not in the scene): " + ", ".join(missing))
     # One render at the window size first, so neither side pays for shader compilation.
@@ -113,7 +109,7 @@ def main(argv=None):
     tracemalloc.start()
     _, wall, cpu = _timed(lambda: save_montage(
         path, figure, views=("left", "right", "superior", "posterior"), width_mm=180, dpi=300,
-        colorbar=visuals["stat_map"], title="Motor activation"))
+        colorbar=visuals["StatMapLayer"], title="Motor activation"))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     size = _size_of(path)

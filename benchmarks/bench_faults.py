@@ -581,7 +581,6 @@ def section_cache(bench):
 
 def section_kills(bench, args):
     print("kills", flush=True)
-    from PIL import Image
 
     rng = random.Random(args.seed)
     bold, labels, mask = _job_inputs(bench.work)

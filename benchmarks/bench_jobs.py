@@ -12,9 +12,20 @@ prints, side by side in one run:
                                                 goal: ratio <= 1.1
 5. the decoding job on a 2-worker local dask cluster vs n_jobs=1 (report)
 
+and on a study it generates at full resolution (2 mm MNI grid, 91x109x91, 4 runs x
+150 volumes, BIDS events and confounds):
+
+6. ``DecodingJob`` (events, confounds, high-pass; ridge) vs the same cleaning and model
+   written with nilearn (``clean_img`` per run, then ``Decoder``), each in a fresh process:
+   wall time (goal: ratio <= 0.8) and peak memory (goal: ratio <= 0.6)
+7. ``ConnectivityJob`` over 20 generated subjects (3 mm grid, 150 volumes, a label
+   atlas): n_jobs=2 vs n_jobs=1 (goal <= 0.6), a 2-worker LocalCluster (report),
+   adding a 21st subject vs the 20-subject run (goal <= 0.10)
+
 Usage::
 
     python benchmarks/bench_jobs.py [--scale 1.0] [--components 20] [--skip-dask]
+                                    [--skip-study | --study-only]
 """
 import argparse
 import shutil
@@ -82,6 +93,239 @@ def timed(func):
     return time.perf_counter() - start, out
 
 
+# --- a study at full resolution (issue 13) --------------------------------------------------
+STUDY_TR = 2.0
+STUDY_RUNS = 4
+STUDY_VOLUMES = 150
+STUDY_CONDITIONS = ("face", "house", "tool", "scene")
+
+
+def make_study(folder, seed=0, resolution=2):
+    """4 runs x 150 volumes on the 2 mm MNI grid (91 x 109 x 91), each with a BIDS
+    events.tsv (blocks of 4 conditions, hrf 4 s) and a confounds TSV (6 motion-like
+    random walks, planted in the data). Returns (bold paths, events, confounds, mask)."""
+    import nibabel as nib
+
+    rng = np.random.default_rng(seed)
+    mask, affine = _mni_grid_mask(resolution)
+    n_vox = int(mask.sum())
+    patterns = {c: (rng.standard_normal(n_vox) * (rng.random(n_vox) < 0.05)).astype(np.float32)
+                for c in STUDY_CONDITIONS}
+    folder = Path(folder)
+    bolds, events, confounds = [], [], []
+    for run in range(STUDY_RUNS):
+        order = list(rng.permutation(STUDY_CONDITIONS)) * 4
+        lines, onset = ["onset\tduration\ttrial_type"], 10.0
+        signal = np.zeros((STUDY_VOLUMES, n_vox), np.float32)
+        for cond in order:
+            if onset + 12 > STUDY_VOLUMES * STUDY_TR - 10:
+                break
+            lines.append(f"{onset}\t12.0\t{cond}")
+            first = int(round((onset + 4.0) / STUDY_TR))
+            signal[first:first + 6] += patterns[cond]
+            onset += 12.0 + 6.0
+        motion = np.cumsum(rng.standard_normal((STUDY_VOLUMES, 6)) * 0.05, axis=0)
+        data = np.zeros(mask.shape + (STUDY_VOLUMES,), np.int16)
+        weights = rng.standard_normal((6, n_vox)).astype(np.float32) * 20
+        block = 1000 + 40 * (signal + rng.standard_normal(signal.shape, dtype=np.float32))
+        block += motion.astype(np.float32) @ weights
+        data[mask] = block.T.astype(np.int16)
+        del block, signal
+        img = nib.Nifti1Image(data, affine)
+        img.header.set_xyzt_units("mm", "sec")
+        img.header["pixdim"][4] = STUDY_TR
+        bolds.append(folder / f"sub-01_task-objects_run-{run + 1}_bold.nii")
+        nib.save(img, bolds[-1])
+        del data, img
+        events.append(folder / f"sub-01_task-objects_run-{run + 1}_events.tsv")
+        events[-1].write_text("\n".join(lines) + "\n")
+        confounds.append(folder / f"sub-01_task-objects_run-{run + 1}_confounds.tsv")
+        np.savetxt(confounds[-1], motion, delimiter="\t", comments="",
+                   header="\t".join(f"motion_{i}" for i in range(6)))
+    mask_path = folder / "mask.nii"
+    nib.save(nib.Nifti1Image(mask.astype(np.uint8), affine), mask_path)
+    return bolds, events, confounds, mask_path, n_vox
+
+
+def _mni_grid_mask(resolution):
+    """nilearn's MNI brain mask on the FSL MNI152 grid (2 mm: 91 x 109 x 91)."""
+    import warnings
+
+    from nilearn.image import resample_img
+
+    from brainviz.data import load_brain_mask
+
+    shape = tuple(int(round(n * 2 / resolution)) for n in (91, 109, 91))
+    affine = np.diag([float(resolution)] * 3 + [1.0])
+    affine[:3, 3] = [-90.0, -126.0, -72.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        img = resample_img(load_brain_mask(2).to_image(), target_affine=affine,
+                           target_shape=shape, interpolation="nearest")
+    return np.asanyarray(img.dataobj) > 0.5, affine
+
+
+def _peak_rss_mb():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _study_brainviz(study, C, cache, out):
+    from brainviz.backend import DecodingJob
+
+    bolds, events, confounds, mask, _ = study
+    start = time.perf_counter()
+    res = DecodingJob(estimator="ridge", C=C, high_pass=0.008, t_r=STUDY_TR, hrf_delay=4.0,
+                      memory=cache, n_jobs=1).run(
+        [str(b) for b in bolds], events=[str(e) for e in events],
+        confounds=[str(c) for c in confounds], mask=str(mask))
+    out.put((time.perf_counter() - start, _peak_rss_mb(), float(res.mean_score_)))
+
+
+def _study_nilearn(study, C, out):
+    """The same analysis as nilearn users write it: clean_img per run (confounds, detrend,
+    high-pass, z-score), then Decoder on the concatenated runs."""
+    import warnings
+
+    from nilearn.decoding import Decoder
+    from nilearn.image import clean_img, concat_imgs
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    from brainviz.backend import events_to_labels, read_events
+
+    warnings.filterwarnings("ignore")
+    bolds, events, confounds, mask, _ = study
+    start = time.perf_counter()
+    labels = np.concatenate([events_to_labels(read_events(e), STUDY_VOLUMES, STUDY_TR, 4.0)
+                             for e in events]).astype(str)
+    groups = np.repeat(np.arange(STUDY_RUNS), STUDY_VOLUMES)
+    cleaned = [clean_img(str(b), confounds=str(c), detrend=True, standardize="zscore_sample",
+                         high_pass=0.008, t_r=STUDY_TR, mask_img=str(mask))
+               for b, c in zip(bolds, confounds)]
+    # brainviz's ridge is RidgeClassifier(alpha=1 / (2 C)); nilearn's "ridge_classifier" is
+    # RidgeClassifierCV, here over that one alpha
+    decoder = Decoder(estimator="ridge_classifier", mask=str(mask), cv=LeaveOneGroupOut(),
+                      param_grid={"alphas": [1.0 / (2.0 * C)]}, screening_percentile=100,
+                      standardize=False, scoring="accuracy")
+    decoder.fit(concat_imgs(cleaned), labels, groups=groups)
+    score = float(np.mean([np.mean(s) for s in decoder.cv_scores_.values()]))
+    out.put((time.perf_counter() - start, _peak_rss_mb(), score))
+
+
+def _in_child(target, *args):
+    """Run target(*args, queue) in a fresh process: its own wall time and peak memory."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, out))
+    proc.start()
+    result = out.get()
+    proc.join()
+    return result
+
+
+def make_subjects(folder, n_subjects=21, seed=1, resolution=3):
+    """n 4D images (150 volumes, MNI grid at ``resolution`` mm) and a label atlas of
+    24 mm cubes inside the brain; a few shared signals make the matrices non-trivial."""
+    import nibabel as nib
+
+    rng = np.random.default_rng(seed)
+    mask, affine = _mni_grid_mask(resolution)
+    ijk = np.argwhere(mask)
+    cube = (ijk // max(1, int(round(24 / resolution)))).astype(np.int64)
+    _, region = np.unique(cube, axis=0, return_inverse=True)
+    atlas = np.zeros(mask.shape, np.int16)
+    atlas[mask] = region.ravel() + 1
+    folder = Path(folder)
+    nib.save(nib.Nifti1Image(atlas, affine), folder / "atlas.nii")
+    n_vox, n_regions = int(mask.sum()), int(region.max() + 1)
+    paths = []
+    for s in range(n_subjects):
+        shared = rng.standard_normal((STUDY_VOLUMES, 5)).astype(np.float32)
+        load = rng.standard_normal((5, n_regions)).astype(np.float32)
+        x = shared @ load[:, region.ravel()] + rng.standard_normal((STUDY_VOLUMES, n_vox),
+                                                                     dtype=np.float32)
+        data = np.zeros(mask.shape + (STUDY_VOLUMES,), np.int16)
+        data[mask] = (1000 + 30 * x).T.astype(np.int16)
+        paths.append(folder / f"sub-{s + 1:02d}_bold.nii")
+        nib.save(nib.Nifti1Image(data, affine), paths[-1])
+    return [str(p) for p in paths], str(folder / "atlas.nii"), n_regions
+
+
+def bench_study(tmp, C, rows, skip_dask=False, skip_decoding=False):
+    """The issue-13 comparisons: the full-resolution study, 20 + 1 subjects' connectivity."""
+    if not skip_decoding:
+        _bench_study_decoding(tmp, rows)
+    _bench_subjects(tmp, rows, skip_dask)
+
+
+def _bench_study_decoding(tmp, rows):
+    import os
+
+    study_dir = tmp / "study"
+    study_dir.mkdir()
+    t_gen, study = timed(lambda: make_study(study_dir))
+    print(f"study: 2 mm MNI grid 91x109x91, {study[4]} voxels in the brain mask, "
+          f"{STUDY_RUNS} runs x {STUDY_VOLUMES} volumes, events + 6 confounds per run "
+          f"(generated in {t_gen:.0f} s)")
+    # ridge (RidgeClassifier, alpha = 1 / (2 C) = 1): the same model on both sides, and one
+    # that converges in seconds on 228,000 voxels (a linear SVM takes many minutes there)
+    t_bv, mem_bv, s_bv = _in_child(_study_brainviz, study, 0.5, str(tmp / "cache-study"))
+    t_nl, mem_nl, s_nl = _in_child(_study_nilearn, study, 0.5)
+    print(f"  scores: DecodingJob {s_bv:.3f} (5-class accuracy), nilearn {s_nl:.3f} (mean of "
+          "its per-class cv_scores_)")
+    print(f"  wall: DecodingJob {t_bv:.1f} s, nilearn {t_nl:.1f} s (ratio {t_bv / t_nl:.3f}); "
+          f"peak memory: {mem_bv:.0f} MB, {mem_nl:.0f} MB (ratio {mem_bv / mem_nl:.3f}); "
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    rows.append(("study decoding: DecodingJob vs clean_img + Decoder, wall", t_bv, t_nl,
+                 "<= 0.8"))
+    rows.append(("study decoding: peak memory (MB, not s)", mem_bv, mem_nl, "<= 0.6"))
+    shutil.rmtree(study_dir, ignore_errors=True)
+
+
+def _bench_subjects(tmp, rows, skip_dask):
+    import os
+
+    from brainviz.backend import ConnectivityJob
+
+    subj_dir = tmp / "subjects"
+    subj_dir.mkdir()
+    t_gen, (paths, atlas, n_regions) = timed(lambda: make_subjects(subj_dir))
+    print(f"connectivity: 20 (+1) subjects, 3 mm MNI grid, {STUDY_VOLUMES} volumes, "
+          f"{n_regions} atlas regions (generated in {t_gen:.0f} s)")
+    twenty = paths[:20]
+
+    def run(n_jobs, cache, subjects=twenty, **kw):
+        return timed(lambda: ConnectivityJob(n_jobs=n_jobs, memory=cache, **kw).run(
+            subjects, atlas=atlas))[0]
+
+    t1 = run(1, tmp / "c1")
+    t2 = run(2, tmp / "c2")
+    rows.append(("connectivity 20 subjects: n_jobs=2 vs n_jobs=1 (cold)", t2, t1, "<= 0.6"))
+    print(f"  n_jobs=1 {t1:.1f} s, n_jobs=2 {t2:.1f} s (ratio {t2 / t1:.3f}); load average "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
+    t21 = run(1, tmp / "c1", subjects=paths)
+    print(f"  21st subject added: {t21:.1f} s ({t21 / t1:.3f} of the 20-subject run)", flush=True)
+    rows.append(("connectivity: adding a 21st subject vs the 20-subject run", t21, t1,
+                 "<= 0.10"))
+    if not skip_dask:
+        import logging
+
+        import distributed
+
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      protocol="tcp", host="127.0.0.1",
+                                      dashboard_address=None) as cluster:
+            td = run(2, tmp / "cd", backend="dask", scheduler=cluster.scheduler_address)
+        print(f"  2-worker LocalCluster: {td:.1f} s ({td / t1:.3f} of n_jobs=1)", flush=True)
+        rows.append(("connectivity 20 subjects: 2-worker dask cluster vs n_jobs=1", td, t1,
+                     "report"))
+    shutil.rmtree(subj_dir, ignore_errors=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0,
@@ -90,6 +334,12 @@ def main(argv=None):
     parser.add_argument("--C", type=float, default=0.01, dest="C")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-regions", action="store_true")
+    parser.add_argument("--skip-study", action="store_true",
+                        help="skip the full-resolution study and the 20-subject connectivity")
+    parser.add_argument("--study-only", action="store_true",
+                        help="only the full-resolution study and the 20-subject connectivity")
+    parser.add_argument("--skip-study-decoding", action="store_true",
+                        help="with --study-only: only the 20-subject connectivity")
     parser.add_argument("--repeat", type=int, default=1,
                         help="cold comparisons: best of N alternating runs (shared machines "
                              "are noisy)")
@@ -108,6 +358,14 @@ def main(argv=None):
     warnings.filterwarnings("ignore")
     tmp = Path(tempfile.mkdtemp(prefix="brainviz-bench-"))
     rows = []
+    if args.study_only:
+        try:
+            bench_study(tmp, args.C, rows, skip_dask=args.skip_dask,
+                        skip_decoding=args.skip_study_decoding)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        _print_rows(rows, args)
+        return
     try:
         t_gen, (bold, mask, labels, runs, n_vox, shape) = timed(
             lambda: make_dataset(tmp, args.scale))
@@ -211,14 +469,23 @@ def main(argv=None):
                     t_dsk = min(t_dsk, timed(lambda: run_job(dsk))[0])
             rows.append(("decoding on 2-worker dask cluster vs n_jobs=1 (cold)", t_dsk, t_seq,
                          "report"))
+        if not args.skip_study:
+            bench_study(tmp, args.C, rows, skip_dask=args.skip_dask)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    _print_rows(rows, args)
+
+
+def _print_rows(rows, args):
+    import os
 
     print()
-    print(f"scale {args.scale}, best of {args.repeat} for the cold comparisons")
-    print(f"{'comparison':55} {'brainviz':>10} {'reference':>10} {'ratio':>8}  goal")
+    print(f"scale {args.scale}, best of {args.repeat} for the cold comparisons; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"{'comparison':62} {'brainviz':>10} {'reference':>10} {'ratio':>8}  goal")
     for name, ours, ref, goal in rows:
-        print(f"{name:55} {ours:9.2f}s {ref:9.2f}s {ours / ref:8.3f}  {goal}")
+        unit = "MB" if "MB" in name else "s"
+        print(f"{name:62} {ours:8.2f}{unit:>2} {ref:8.2f}{unit:>2} {ours / ref:8.3f}  {goal}")
 
 
 if __name__ == "__main__":

@@ -118,9 +118,14 @@ def bench_connectome_vs_plot3d(size, skip_plot3d, all_tubes):
     fig.scene.render()
     _close(fig)
 
-    fig = _figure(size)
-    t, vis = _build_and_render(fig, lambda: ConnectomeVisual(m, coords, edge_threshold=thr, figure=fig))
+    import brainviz.mlab as bv
+    from brainviz.scene.binding import binding_for
+
+    fig = bv.figure(figure=_figure(size))
+    # as a script draws it: a connectome layer added to the figure's session
+    t, layer = _build_and_render(fig, lambda: bv.connectome(m, coords, threshold=thr, figure=fig))
     results["brainviz"] = t
+    vis = binding_for(fig).visual_for(layer)
     assert vis.n_edges_shown == N_EDGES, vis.n_edges_shown
     results["multi_samples"] = fig.scene.render_window.multi_samples
     _close(fig)
@@ -167,46 +172,24 @@ def bench_connectome_vs_plot3d(size, skip_plot3d, all_tubes):
 
 
 def _build_brainviz_scene(size, m, coords, thr):
+    """The full scene as a session drawn by the binding (what the window and scripts do);
+    returns the figure, the anatomy and statistical-map *layers* (restyled as users do)."""
+    import brainviz.mlab as bv
     from brainviz.data import load_motor_activation, load_template
-    from brainviz.scene.connectome import ConnectomeVisual
-    from brainviz.scene.statmap import StatMapVisual
     from brainviz.scene.views import set_view
-    from brainviz.scene.volume import AnatomyVisual
 
     missing = []
-    fig = _figure(size)
-    anat = AnatomyVisual(load_template(resolution=1), figure=fig)
-    stat = StatMapVisual(load_motor_activation(), threshold=3.0, show_isosurface=True, figure=fig)
-    try:
-        from brainviz.scene.glass import GlassBrainVisual
-
-        GlassBrainVisual(figure=fig, opacity=0.15)
-    except ImportError:
-        missing.append("glass brain (GlassBrainVisual missing: brain-mask isosurface via mlab.contour3d instead)")
-        _glass_stand_in(fig)
-    ConnectomeVisual(m, coords, edge_threshold=thr, figure=fig)
+    fig = bv.figure(figure=_figure(size))
+    anat = bv.anatomy(load_template(resolution=1), figure=fig)
+    stat = bv.stat_map(load_motor_activation(), threshold=3.0, show_isosurface=True, figure=fig)
+    bv.glass_brain(opacity=0.15, figure=fig)
+    bv.connectome(m, coords, threshold=thr, figure=fig)
     set_view(fig, "left")
     fig.scene.camera.azimuth(30)
     fig.scene.camera.elevation(20)
     fig.scene.renderer.reset_camera_clipping_range()
     fig.scene.render()
     return fig, anat, stat, missing
-
-
-def _glass_stand_in(fig):
-    from mayavi import mlab
-
-    from brainviz.data import load_brain_mask
-
-    mask = load_brain_mask().as_ras()
-    data = mask.get_data()
-    aff = mask.affine
-    src = mlab.pipeline.scalar_field(data, figure=fig)
-    src.origin = aff[:3, 3]
-    src.spacing = np.diag(aff)[:3]
-    src.update_image_data = True
-    surf = mlab.pipeline.iso_surface(src, contours=[0.5], color=(0.6, 0.6, 0.65), opacity=0.15, figure=fig)
-    return surf
 
 
 def _image_data(vol):
@@ -525,7 +508,7 @@ def bench_full_scene(size, frames):
         warnings.simplefilter("ignore")
         for value in (3.5, 4.0, 4.5, 5.0, 3.2, 3.8):
             t0 = time.perf_counter()
-            stat.threshold = value
+            stat.threshold = value  # the layer: through the binding to its visual
             thr_times.append(time.perf_counter() - t0)
         for value in (3.5, 4.0, 4.5, 5.0, 3.2, 3.8):
             fig.scene.disable_render = True

@@ -1,26 +1,54 @@
-"""Run-time configuration: cache folder, data folder, parallelism.
+"""Run-time configuration: folders, cache cap, parallelism.
 
 Every setting follows one rule: an explicit argument wins, then the
 environment variable (``BRAINVIZ_*``), then the default.
 
-=====================  ==========================  =====================================
-setting                environment variable        default
-=====================  ==========================  =====================================
-cache folder           ``BRAINVIZ_CACHE_DIR``      ``$XDG_CACHE_HOME/brainviz`` or
-                                                   ``~/.cache/brainviz``
-demo-data folder       ``BRAINVIZ_DATA_DIR``       ``<cache folder>/demo_data``
-cache size cap         ``BRAINVIZ_CACHE_MAX_BYTES`` no cap (``None``)
-n_jobs                 ``BRAINVIZ_N_JOBS``         1
-parallel backend       ``BRAINVIZ_BACKEND``        ``"loky"``
-memory for one read    ``BRAINVIZ_MAX_MEMORY``     half the available memory
-=====================  ==========================  =====================================
+====================  =============================  ========================================
+setting               environment variable           default
+====================  =============================  ========================================
+cache folder          ``BRAINVIZ_CACHE_DIR``         the platform's user cache folder
+demo-data folder      ``BRAINVIZ_DATA_DIR``          ``<cache folder>/demo_data``
+configuration folder  ``BRAINVIZ_CONFIG_DIR``        the platform's user configuration folder
+results folder        ``BRAINVIZ_RESULTS_DIR``       ``results`` in the platform's data folder
+cache size cap        ``BRAINVIZ_CACHE_MAX_BYTES``   no cap (``None``)
+n_jobs                ``BRAINVIZ_N_JOBS``            1
+parallel backend      ``BRAINVIZ_BACKEND``           ``"loky"``
+memory for one read   ``BRAINVIZ_MAX_MEMORY``        half the available memory
+====================  =============================  ========================================
+
+The platform's folders come from platformdirs_ (application name
+``brainviz``; ``~/L/AS`` stands for ``~/Library/Application Support``):
+
+======  ===========================  =============================  ==============================
+folder  Linux (XDG)                  macOS                          Windows, in ``%LOCALAPPDATA%``
+======  ===========================  =============================  ==============================
+cache   ``~/.cache/brainviz``        ``~/Library/Caches/brainviz``  ``brainviz/Cache``
+config  ``~/.config/brainviz``       ``~/L/AS/brainviz``            ``brainviz``
+data    ``~/.local/share/brainviz``  ``~/L/AS/brainviz``            ``brainviz``
+======  ===========================  =============================  ==============================
+
+On Linux the ``XDG_*_HOME`` variables move them, as the XDG specification says.
+Before platformdirs, brainviz used the Linux folders on every system: when
+such an old folder exists and the platform's folder does not, the old one is
+still used, and a note (logged once, on the ``brainviz`` logger) says where it
+is and where it could move. The demo datasets are regenerated from a seed
+whenever they are missing, so they live in the cache folder.
+
+A job given neither ``n_jobs``/``backend`` nor the environment variables leaves
+joblib as the caller configured it (``with joblib.parallel_config(...)``), and
+joblib's own default is sequential (see ``brainviz.backend._parallel``).
+
+.. _platformdirs: https://platformdirs.readthedocs.io
 """
+import logging
 import os
 from pathlib import Path
 
 __all__ = [
     "get_cache_dir",
     "get_data_dir",
+    "get_config_dir",
+    "get_results_dir",
     "get_cache_max_bytes",
     "get_n_jobs",
     "get_parallel_backend",
@@ -38,6 +66,52 @@ def _from_env(value, env_name):
     return None
 
 
+_APP = "brainviz"
+_log = logging.getLogger("brainviz")
+_NOTED = set()
+
+# kind -> (XDG variable, the folder under HOME it defaults to): where brainviz
+# wrote before it asked platformdirs, on every system.
+_OLD_LOCATIONS = {
+    "cache": ("XDG_CACHE_HOME", (".cache",)),
+    "config": ("XDG_CONFIG_HOME", (".config",)),
+    "data": ("XDG_DATA_HOME", (".local", "share")),
+}
+
+
+def _platform_dirs():
+    """The platform's folders for brainviz (a ``platformdirs.PlatformDirs``).
+
+    Made on each call, so that a changed HOME or ``XDG_*`` variable is seen.
+    """
+    import platformdirs
+
+    return platformdirs.PlatformDirs(_APP, appauthor=False)
+
+
+def _old_location(kind):
+    variable, parts = _OLD_LOCATIONS[kind]
+    xdg = os.environ.get(variable, "").strip()
+    base = Path(xdg).expanduser() if xdg else Path.home().joinpath(*parts)
+    return base / _APP
+
+
+def _platform_folder(kind):
+    """The platform's ``kind`` folder, or the old one when only that exists (with a note)."""
+    new = Path(getattr(_platform_dirs(), f"user_{kind}_dir"))
+    old = _old_location(kind)
+    if old != new and old.is_dir() and not new.exists():
+        if (kind, old) not in _NOTED:
+            _NOTED.add((kind, old))
+            _log.warning(
+                "brainviz: using the %s folder found at %s, where earlier versions put it; "
+                "this system's place for it is %s (move the folder there to use that place).",
+                kind, old, new,
+            )
+        return old
+    return new
+
+
 def get_cache_dir(cache_dir=None):
     """Return the cache folder as a :class:`pathlib.Path` (not created).
 
@@ -45,14 +119,46 @@ def get_cache_dir(cache_dir=None):
     ----------
     cache_dir : str or path-like, default=None
         Explicit folder. ``None`` falls back to ``BRAINVIZ_CACHE_DIR``, then
-        to ``$XDG_CACHE_HOME/brainviz`` (or ``~/.cache/brainviz``).
+        to the platform's user cache folder (``~/.cache/brainviz`` on Linux,
+        where ``XDG_CACHE_HOME`` moves it).
     """
     value = _from_env(cache_dir, "BRAINVIZ_CACHE_DIR")
     if value is not None:
         return Path(value).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "brainviz"
+    return _platform_folder("cache")
+
+
+def get_config_dir(config_dir=None):
+    """Return the configuration folder (recent files) as a :class:`pathlib.Path` (not created).
+
+    Parameters
+    ----------
+    config_dir : str or path-like, default=None
+        Explicit folder. ``None`` falls back to ``BRAINVIZ_CONFIG_DIR``, then
+        to the platform's user configuration folder (``~/.config/brainviz`` on
+        Linux, where ``XDG_CONFIG_HOME`` moves it).
+    """
+    value = _from_env(config_dir, "BRAINVIZ_CONFIG_DIR")
+    if value is not None:
+        return Path(value).expanduser()
+    return _platform_folder("config")
+
+
+def get_results_dir(results_dir=None):
+    """Return the folder where the window saves job results (not created).
+
+    Parameters
+    ----------
+    results_dir : str or path-like, default=None
+        Explicit folder. ``None`` falls back to ``BRAINVIZ_RESULTS_DIR``, then
+        to ``results`` in the platform's user data folder
+        (``~/.local/share/brainviz/results`` on Linux, where ``XDG_DATA_HOME``
+        moves it).
+    """
+    value = _from_env(results_dir, "BRAINVIZ_RESULTS_DIR")
+    if value is not None:
+        return Path(value).expanduser()
+    return _platform_folder("data") / "results"
 
 
 def get_data_dir(data_dir=None):

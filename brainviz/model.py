@@ -50,7 +50,7 @@ __all__ = [
 
 #: Colour maps offered for each kind, first one is the default.
 SEQUENTIAL_CMAPS = ["gray", "hot", "viridis", "bone", "Blues", "Reds"]
-DIVERGING_CMAPS = ["cold_hot", "RdBu_r", "coolwarm", "bwr", "seismic"]
+DIVERGING_CMAPS = ["cold_hot", "cyan_black_yellow", "RdBu_r", "coolwarm", "bwr", "seismic"]
 REGION_CMAPS = ["regions", "tab20", "Set1"]
 
 _PERCENTILE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
@@ -119,12 +119,6 @@ class Threshold(TraitType):
         if not np.isfinite(value) or value < 0:
             self.error(obj, name, value)
         return value
-
-
-def _display(trait):
-    """Mark ``trait`` as a display setting: drawn by the visual, saved in sessions."""
-    trait.metadata = dict(trait.metadata or {}, display=True)
-    return trait
 
 
 class Layer(HasStrictTraits):
@@ -290,8 +284,20 @@ class SeriesLayer(AnatomyLayer):
     #: Per-volume labels and run ids when known (decoding inputs).
     labels = Any(transient=True)
     runs = Any(transient=True)
+    #: Repetition time in seconds (from the header; 0 when unknown).
+    tr = Float(0.0)
 
     frame_high = Property(Int, observe="n_frames")
+    #: The frame as the slider shows it: its index and its time.
+    frame_time = Property(Str, observe="frame, tr, n_frames")
+
+    def _set_ranges(self, volume):
+        self.tr = float(getattr(volume, "tr", None) or 0.0)
+
+    def _get_frame_time(self):
+        if self.tr > 0:
+            return f"frame {self.frame} of {self.n_frames}, t = {self.frame * self.tr:.1f} s"
+        return f"frame {self.frame} of {self.n_frames} (no TR in the header)"
 
     def _get_frame_high(self):
         return max(self.n_frames - 1, 0)
@@ -631,8 +637,8 @@ def layer_from_volume(volume, layer_type=None, name=None, **traits):
 class JobState(HasTraits):
     """A job submitted from the window: parameters, progress, log and result."""
 
-    #: "decoding", "regions" or "connectivity".
-    kind = Enum("decoding", "regions", "connectivity")
+    #: "decoding", "searchlight", "regions" or "connectivity".
+    kind = Enum("decoding", "searchlight", "regions", "connectivity")
     #: Short title for the job list.
     title = Str()
     #: Job parameters (JSON-compatible: what the form held).
@@ -715,8 +721,8 @@ class Session(HasTraits):
         """Set :attr:`cursor` to ``xyz`` (mm), checked to be three finite numbers."""
         self.cursor = _finite_point(xyz)
 
-    def add_layer(self, layer):
-        """Append ``layer`` (its name made unique) and return it."""
+    def add_layer(self, layer, index=None):
+        """Add ``layer`` (its name made unique) at the end, or at ``index``; return it."""
         names = {lay.name for lay in self.layers}
         base, i = layer.name or layer.label, 2
         name = base
@@ -724,7 +730,10 @@ class Session(HasTraits):
             name = f"{base} ({i})"
             i += 1
         layer.name = name
-        self.layers.append(layer)
+        if index is None:
+            self.layers.append(layer)
+        else:
+            self.layers.insert(index, layer)
         return layer
 
     def remove_layer(self, layer):

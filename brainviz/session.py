@@ -24,6 +24,12 @@ from .model import (
 __all__ = [
     "open_path",
     "open_surface",
+    "surface_file_kind",
+    "table_kind",
+    "open_paths",
+    "open_matrix",
+    "attach_label_table",
+    "attach_surface_values",
     "layers_from_result",
     "make_demo_session",
     "demo_connectome",
@@ -41,12 +47,13 @@ __all__ = [
     "recent_files",
     "add_recent_file",
     "DEMO_THRESHOLD",
+    "readout",
+    "format_readout",
+    "place_new_layers",
 ]
 
 SESSION_SUFFIX = ".json"
 _VOLUME_SUFFIXES = (".nii", ".nii.gz", ".hdr", ".img", ".mgh", ".mgz")
-_SURFACE_SUFFIXES = (".gii", ".gii.gz", ".pial", ".white", ".inflated", ".sphere", ".orig",
-                     ".smoothwm")
 
 #: Threshold of the built-in motor activation map in the demo (z > 3).
 DEMO_THRESHOLD = 3.0
@@ -63,6 +70,179 @@ class SessionFileError(ResultError):
 def _has_suffix(path, suffixes):
     name = Path(path).name.lower()
     return any(name.endswith(s) for s in suffixes)
+
+
+_MESH_SUFFIXES = (".pial", ".white", ".inflated", ".sphere", ".orig", ".smoothwm")
+_MORPH_SUFFIXES = (".sulc", ".curv", ".thickness", ".area", ".volume", ".annot", ".jacobian_white")
+
+
+def surface_file_kind(path):
+    """``"mesh"`` (GIfTI with a POINTSET, FreeSurfer geometry), ``"values"`` (per-vertex data:
+    GIfTI func/shape/label, FreeSurfer morphometry or .annot, a per-vertex .mgh) or None."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith((".gii", ".gii.gz")):
+        import nibabel as nib
+
+        try:
+            img = nib.load(str(path))
+        except Exception:  # noqa: BLE001 - reported by the reader that follows
+            return "mesh"
+        return "mesh" if any(d.intent == 1008 for d in img.darrays) else "values"
+    if name.endswith(_MESH_SUFFIXES):
+        return "mesh"
+    if name.endswith(_MORPH_SUFFIXES):
+        return "values"
+    if name.endswith((".mgh", ".mgz")):
+        import nibabel as nib
+
+        try:
+            shape = nib.load(str(path)).shape
+        except Exception:  # noqa: BLE001
+            return None
+        return "values" if len(shape) >= 3 and shape[1:3] == (1, 1) and shape[0] > 1 else None
+    return None
+
+
+def attach_surface_values(layer, path):
+    """Show per-vertex data from ``path`` on a one-mesh :class:`SurfaceLayer` (its values)."""
+    from .data import load_surface_data
+
+    if len(layer.data) != 1:
+        raise ParameterError(f"{Path(path).name} holds the values of one mesh; the layer "
+                             f"{layer.name!r} has {len(layer.data)}: open the hemisphere's mesh.")
+    part = layer.data[0]
+    part.add_data("values", load_surface_data(path, n_vertices=part.n_vertices))
+    layer.values_path = str(path)
+    layer.set_surfaces([part])
+    return layer
+
+
+_TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xml", ".npy", ".1d", ".lut")
+
+
+def table_kind(path):
+    """What a table file holds: ``"labels"`` (a label table: FSL atlas XML, FreeSurfer LUT,
+    TSV/CSV ``index name``), ``"coords"`` (node coordinates: x, y, z columns), ``"matrix"``
+    (a square table of numbers) or None."""
+    path = Path(path)
+    name = path.name.lower()
+    if not name.endswith(_TABLE_SUFFIXES):
+        return None
+    if name.endswith(".xml"):
+        return "labels"
+    from .data import load_coordinate_atlas, load_matrix, read_label_table
+
+    if not name.endswith(".npy"):
+        try:
+            load_coordinate_atlas(path)
+            return "coords"
+        except Exception:  # noqa: BLE001 - not a coordinate table: try the others
+            pass
+    try:
+        load_matrix(path)
+        return "matrix"
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        table, _ = read_label_table(path)
+        return "labels" if table else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _sidecar(path, kinds, stems):
+    """A file beside ``path`` named like it (``stems``) whose table kind is one of ``kinds``."""
+    folder = Path(path).parent
+    for stem in stems:
+        for suffix in (".tsv", ".csv", ".txt", ".xml", "_LUT.txt", ".lut", ".npy"):
+            candidate = folder / f"{stem}{suffix}"
+            if candidate.is_file() and candidate != Path(path) and table_kind(candidate) in kinds:
+                return candidate
+    return None
+
+
+def _volume_stem(path):
+    name = Path(path).name
+    for suffix in (".nii.gz", ".nii", ".mgz", ".mgh", ".hdr", ".img"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(path).stem
+
+
+def open_matrix(path, coords=None):
+    """A :class:`ConnectomeLayer` from a matrix file and its node coordinates: ``coords`` (a
+    file or "power"/"dosenbach"), else a coordinates file beside it (``<name>_coords.tsv``,
+    ``coords.tsv``...), else the named atlas with as many nodes (264: Power 2011, 160:
+    Dosenbach 2010)."""
+    from .data import COORDINATE_ATLASES, load_coords, load_matrix
+
+    matrix = load_matrix(path)
+    n = len(matrix)
+    if coords is None:
+        stem = Path(path).stem
+        coords = _sidecar(path, ("coords",), (f"{stem}_coords", f"{stem}.coords", "coords",
+                                              "nodes", "coordinates"))
+    if coords is None:
+        by_size = {264: "power", 160: "dosenbach"}
+        coords = by_size.get(n)
+    if coords is None:
+        raise ParameterError(
+            f"{Path(path).name} is a {n} x {n} connectivity matrix: give its node coordinates "
+            f"(a CSV/TSV with x, y, z columns, opened with it, or one of "
+            f"{', '.join(COORDINATE_ATLASES)}): brainviz {Path(path).name} COORDS.tsv")
+    xyz, labels, networks = load_coords(coords)
+    if len(xyz) != n:
+        raise ParameterError(
+            f"{Path(path).name} is {n} x {n} but its coordinates ({Path(str(coords)).name}) "
+            f"have {len(xyz)} nodes; they must match.")
+    layer = ConnectomeLayer(name=Path(path).name.split(".")[0], path=str(path),
+                            coords_source=str(coords), threshold="95%")
+    return layer.set_graph(matrix, xyz, labels, networks=networks)
+
+
+def attach_label_table(layer, path):
+    """Name the regions of a :class:`LabelLayer` from a label table file."""
+    from .data import read_label_table
+
+    table, _ = read_label_table(path)
+    layer.names = {int(k): str(v) for k, v in table.items()}
+    return layer
+
+
+def open_paths(paths):
+    """Open several files together: a connectivity matrix with the coordinates file among
+    them, a label image with the label table among them; every other file as
+    :func:`open_path` opens it. Returns the layers."""
+    paths = [Path(p).expanduser() for p in paths]
+    kinds = {p: table_kind(p) if p.is_file() else None for p in paths}
+    coords = [p for p in paths if kinds[p] == "coords"]
+    tables = [p for p in paths if kinds[p] == "labels"]
+    layers = []
+    for path in paths:
+        kind = kinds[path]
+        if kind == "matrix":
+            layers.append(open_matrix(path, coords.pop(0) if coords else None))
+        elif kind in ("coords", "labels"):
+            continue
+        else:
+            new = open_path(path)
+            for layer in new:
+                if isinstance(layer, LabelLayer) and not isinstance(layer, ComponentsLayer) and tables:
+                    attach_label_table(layer, tables.pop(0))
+            layers += new
+    for path in coords:  # coordinates alone: the nodes, as a graph without edges
+        from .data import load_coords
+
+        xyz, labels, networks = load_coords(path)
+        layer = ConnectomeLayer(name=path.name.split(".")[0], coords_source=str(path))
+        layers.append(layer.set_graph(np.zeros((len(xyz), len(xyz))), xyz, labels,
+                                      networks=networks))
+    if tables:
+        raise ParameterError(
+            f"{tables[0].name} is a label table: open it with its label image, or after it in "
+            "the window (it names the regions of the selected label image).")
+    return layers
 
 
 def open_path(path, layer_type=None):
@@ -92,18 +272,36 @@ def open_path(path, layer_type=None):
             return layers_from_result(result, folder=str(path))
         except BrainvizError as exc:  # a result whose parts do not fit together
             raise ResultError(f"{path}: {exc}") from None
-    if path.exists() and _has_suffix(path, _SURFACE_SUFFIXES):
+    kind = surface_file_kind(path) if path.exists() else None
+    if kind == "mesh":
         return [open_surface(mesh=path)]
-    if path.exists() and not _has_suffix(path, _VOLUME_SUFFIXES):
+    if kind == "values":
+        raise ParameterError(
+            f"{path.name} holds values for the vertices of a surface: open its mesh first, then "
+            f"this file (in the window), or brainviz render --surface MESH --surface-data "
+            f"{path.name}.")
+    if path.exists() and not _has_suffix(path, _VOLUME_SUFFIXES + _TABLE_SUFFIXES):
         raise UnsupportedFormatError(
             f"Cannot open {path.name}: expected a brain image ({', '.join(_VOLUME_SUFFIXES)}), "
-            f"a surface mesh (.gii, FreeSurfer lh.pial...) or a job result folder.")
+            "a surface mesh (.gii, FreeSurfer lh.pial...), a connectivity matrix or coordinates "
+            "(.csv, .tsv, .npy), a label table, or a job result folder.")
+    if path.exists() and _has_suffix(path, _TABLE_SUFFIXES):
+        if table_kind(path) is None:
+            raise UnsupportedFormatError(
+                f"Cannot open {path.name}: it is not a square matrix of numbers, a table of node "
+                "coordinates (x, y, z columns) or a label table (index, name).")
+        return open_paths([path])
     volume = load_volume(path)
     # read the values once now, so a corrupt body fails here and not while drawing
     volume.get_frame(0)
     layer = layer_from_volume(volume, layer_type=layer_type)
     if isinstance(layer, StatMapLayer):
         layer.threshold = layer.start_threshold()
+    if type(layer) is LabelLayer:  # its label table beside it: atlas.nii.gz + atlas.tsv
+        stem = _volume_stem(path)
+        table = _sidecar(path, ("labels",), (stem, f"{stem}_labels", f"{stem}_LUT"))
+        if table is not None:
+            attach_label_table(layer, table)
     return [layer]
 
 
@@ -181,7 +379,11 @@ def _volume(img, name):
 
 
 def layers_from_result(result, folder="", title=""):
-    """Turn a job result into layers (weight maps, components, connectome)."""
+    """Turn a job result into layers (weight maps, components, searchlight scores, connectome).
+
+    A regions result's subjects' own maps (dual regression) are not added: they are 4D
+    NIfTI files in the result folder, opened one by one as ComponentsLayer when wanted.
+    """
     layers = []
     prefix = f"{title}: " if title else ""
     weight_maps = getattr(result, "weight_maps_", None)
@@ -198,8 +400,17 @@ def layers_from_result(result, folder="", title=""):
         layer = ComponentsLayer(result_folder=folder, result_key="components_img")
         layer.set_volume(vol)
         layers.append(layer)
+    scores = getattr(result, "scores_img_", None)
+    if scores is not None:  # a searchlight's score map
+        layer = layer_from_volume(_volume(scores, f"{prefix}searchlight scores"),
+                                  layer_type=StatMapLayer, result_folder=folder,
+                                  result_key="scores_img")
+        layer.threshold = layer.start_threshold()
+        layers.append(layer)
     matrix = getattr(result, "matrix_", None)
     coords = getattr(result, "coords_", None)
+    if coords is not None and not np.isfinite(np.asarray(coords, dtype=float)).all():
+        coords = None  # time series given without node positions: no graph to draw
     if matrix is not None and coords is not None:
         matrix = np.asarray(matrix)
         if matrix.ndim == 3:  # one matrix per subject: show the mean
@@ -213,6 +424,97 @@ def layers_from_result(result, folder="", title=""):
         # (temporary) file names its images were written under
         layer.path = ""
     return layers
+
+
+# --- what lies under the cursor -----------------------------------------------------------
+def readout(session, xyz_mm, selected=None):
+    """What the readout says at a world point: a dict with ``mm`` (x, y, z), ``voxel``
+    (i, j, k of ``selected``, or of the first volume layer, and its name), ``values``
+    ([(layer name, value or None)] read from each volume's own voxels through its true
+    affine, exact for oblique images; None outside it), ``regions`` ([(layer name, region
+    name)] from label images with names) and ``node`` ((connectome name, index, label,
+    network, distance mm) of the nearest node of a shown connectome within 15 mm).
+    """
+    from .model import VolumeLayer
+
+    xyz = np.asarray(xyz_mm, dtype=float).reshape(3)
+    out = {"mm": tuple(float(v) for v in xyz), "voxel": None, "values": [], "regions": [],
+           "node": None}
+    volumes = [lay for lay in session.layers if isinstance(lay, VolumeLayer) and lay.data is not None]
+    target = selected if selected in volumes else (volumes[0] if volumes else None)
+    if target is not None:
+        ijk = target.data.voxel_at(xyz)
+        out["voxel"] = (target.name, ijk)
+    for layer in volumes:
+        vol = layer.data
+        frame = getattr(layer, "frame", 0) if vol.n_frames > 1 and not isinstance(
+            layer, ComponentsLayer) else 0
+        if isinstance(layer, ComponentsLayer):
+            ijk = vol.voxel_at(xyz)
+            if ijk is None:
+                out["values"].append((layer.name, None))
+                continue
+            series = vol.timecourse_at(xyz)
+            best = int(np.nanargmax(series))
+            out["values"].append((layer.name, float(series[best])))
+            out["regions"].append((layer.name, layer.names.get(best, f"component {best}")))
+            continue
+        value = float(vol.values_at(xyz, frame=max(int(frame), 0), order=0)[0])
+        value = None if not np.isfinite(value) else value
+        out["values"].append((layer.name, value))
+        if isinstance(layer, LabelLayer) and value is not None and value != 0:
+            name = layer.names.get(int(round(value)))
+            out["regions"].append((layer.name, name or f"label {int(round(value))}"))
+    best = None
+    for layer in session.layers_of_type(ConnectomeLayer):
+        if not layer.visible or layer.data is None:
+            continue
+        coords = np.asarray(layer.data["coords"], dtype=float)
+        d = np.linalg.norm(coords - xyz, axis=1)
+        k = int(np.argmin(d))
+        if d[k] <= 15.0 and (best is None or d[k] < best[-1]):
+            networks = layer.data.get("networks")
+            best = (layer.name, k, layer.data["labels"][k],
+                    networks[k] if networks is not None else None, float(d[k]))
+    out["node"] = best
+    return out
+
+
+def format_readout(info):
+    """The readout as one line of text."""
+    x, y, z = info["mm"]
+    parts = [f"({x:.1f}, {y:.1f}, {z:.1f}) mm"]
+    if info["voxel"] is not None:
+        name, ijk = info["voxel"]
+        parts.append(f"voxel {ijk[0]}, {ijk[1]}, {ijk[2]} of {name}" if ijk is not None
+                     else f"outside {name}")
+    for name, value in info["values"]:
+        parts.append(f"{name}: {value:.4g}" if value is not None else f"{name}: outside")
+    for name, region in info["regions"]:
+        parts.append(f"{region} ({name})")
+    if info["node"] is not None:
+        graph, k, label, network, distance = info["node"]
+        parts.append(f"node {k}: {label}" + (f" [{network}]" if network else "")
+                     + f", {distance:.0f} mm away")
+    return "   ".join(parts)
+
+
+def place_new_layers(session, layers):
+    """Add ``layers`` to ``session`` as the window and ``brainviz FILE`` open them: a
+    statistical map opened with no anatomy gets the MNI152 template under it when it is
+    in MNI space, and the cursor goes to the peak of the first map opened alone."""
+    from .data import load_template
+
+    had_anatomy = bool(session.layers_of_type(AnatomyLayer))
+    added = [session.add_layer(layer) for layer in layers]
+    maps = [lay for lay in added if isinstance(lay, StatMapLayer) and lay.data is not None]
+    if maps and not had_anatomy and not session.layers_of_type(AnatomyLayer):
+        if maps[0].data.in_mni_space():
+            template = AnatomyLayer(name="MNI152 template", source="builtin:template")
+            template.set_volume(load_template())
+            session.add_layer(template, index=0)
+        session.move_cursor(maps[0].data.peak("abs"))
+    return added
 
 
 # --- the demo ------------------------------------------------------------------------
@@ -752,8 +1054,9 @@ def camera_with_angles(camera, azimuth=None, elevation=None, distance=None, roll
 
 # --- recent files ----------------------------------------------------------------
 def _recent_file():
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "brainviz" / "recent.json"
+    from . import _config
+
+    return _config.get_config_dir() / "recent.json"
 
 
 def recent_files(limit=10):
@@ -777,10 +1080,3 @@ def add_recent_file(path, limit=10):
     except OSError:
         pass
     return items[:limit]
-
-
-def check_openable(path):
-    """Raise ImageFileError naming ``path`` if it does not exist."""
-    path = Path(path)
-    if not path.exists():
-        raise ImageFileError(f"{path} does not exist.")

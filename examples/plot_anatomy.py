@@ -1,4 +1,7 @@
-"""Anatomy: three orthogonal slices of the MNI152 template through a cursor in mm.
+"""Anatomy
+=======
+
+Three orthogonal slices of the MNI152 template through a cursor in mm.
 
 Run ``python examples/plot_anatomy.py [out.png]``; it renders offscreen.
 """

@@ -1,4 +1,7 @@
-"""Connectome in a glass brain: Dosenbach 2010 nodes coloured by network.
+"""Connectome in a glass brain
+===========================
+
+Dosenbach 2010 nodes coloured by network.
 
 The 160 Dosenbach 2010 regions come with nilearn (offline). Their time
 series are simulated here from one latent signal per network plus noise, so

@@ -1,4 +1,7 @@
-"""Glass brain: the motor activation as blobs inside a translucent brain.
+"""Glass brain
+===========
+
+The motor activation as blobs inside a translucent brain.
 
 Run ``python examples/plot_glass_brain.py [out.png]``.
 """

@@ -1,4 +1,7 @@
-"""Region maps: five network maps (a 4D stack of components) in their own colours, with a legend.
+"""Region maps
+===========
+
+Five network maps (a 4D stack of components) in their own colours, with a legend.
 
 The maps come from brainviz's seeded resting-state demo (generated in seconds,
 cached on disk). Run ``python examples/plot_regions.py [out.png]``.

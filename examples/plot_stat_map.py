@@ -1,4 +1,7 @@
-"""Statistical map: a motor activation z map on the template slices and as isosurfaces.
+"""Statistical map
+===============
+
+A motor activation z map on the template slices and as isosurfaces.
 
 The two-sided threshold hides |z| < 3; positive and negative parts use the
 diverging ``cold_hot`` map on a symmetric range; the colour bar marks the

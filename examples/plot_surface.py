@@ -1,4 +1,7 @@
-"""Cortical surface: the motor z map projected onto the inflated fsaverage5 cortex.
+"""Cortical surface
+================
+
+The motor z map projected onto the inflated fsaverage5 cortex.
 
 Sulcal depth shades the cortex; the map is sampled along the pial surface
 (nilearn's vol_to_surf) and thresholded at |z| >= 3. Run

@@ -157,7 +157,7 @@ def test_same_pixels_as_brainviz_mlab(anat_path, stat_path, tmp_path, capsys):
             "--size", "160x120", "-o", tmp_path / "cli.png"]
     assert _run(args, capsys)[0] == 0
     fig = bv.figure(size=(160, 120))
-    anat = bv.anatomy(str(anat_path), figure=fig)
+    bv.anatomy(str(anat_path), figure=fig)
     bv.stat_map(str(stat_path), threshold=2.0, figure=fig)
     bv.view("right", figure=fig)
     bv.savefig(tmp_path / "mlab.png", size=(160, 120), figure=fig)

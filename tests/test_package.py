@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import brainviz
@@ -51,9 +52,11 @@ def test_resources_are_reachable():
     assert {"brainviz.png", "cold_hot.csv", "regions.csv"} <= set(names)
     cmap = _resources.read_colormap("cold_hot")
     assert cmap.shape == (256, 3)
-    # negative end is blue, positive end is yellow/red
-    assert cmap[0, 2] > 0.9 and cmap[0, 0] < 0.1
-    assert cmap[-1, 0] > 0.9 and cmap[-1, 2] < 0.1
+    # nilearn's cold_hot: white ends, blue below zero, red above
+    assert np.all(cmap[[0, -1]] == 1.0)
+    assert cmap[64, 2] > 0.9 and cmap[64, 0] < 0.1
+    assert cmap[192, 0] > 0.9 and cmap[192, 2] < 0.1
+    assert _resources.read_colormap("cyan_black_yellow").shape == (256, 3)
     with pytest.raises(FileNotFoundError, match="not_there.csv.*shipped"):
         _resources.resource_path("not_there.csv")
 
@@ -71,3 +74,20 @@ def test_config_argument_beats_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("BRAINVIZ_N_JOBS", "lots")
     with pytest.raises(ValueError, match="n_jobs must be an integer; got 'lots'"):
         _config.get_n_jobs()
+
+
+def test_licence_changelog_and_citation_agree_with_the_metadata():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pyproject = (root / "pyproject.toml").read_text()
+    assert re.search(r'^license = "BSD-3-Clause"$', pyproject, re.M)
+    assert re.search(r'^license-files = \["LICENSE"\]$', pyproject, re.M)
+    assert (root / "LICENSE").read_text().startswith("BSD 3-Clause License")
+    cff = (root / "CITATION.cff").read_text()
+    assert re.search(r"^cff-version: 1\.2\.0$", cff, re.M)
+    assert re.search(r"^license: BSD-3-Clause$", cff, re.M)
+    assert re.search(rf'^version: "{re.escape(brainviz.__version__)}"$', cff, re.M)
+    changelog = (root / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in changelog and "keepachangelog.com" in changelog

@@ -1,4 +1,4 @@
-"""Analysis backend: cached decoding, region-learning and connectivity jobs.
+"""Analysis backend: cached decoding, searchlight, region-learning and connectivity jobs.
 
 Imports numpy, nibabel, nilearn, scikit-learn and joblib only (never
 Enthought, VTK or Qt), so that jobs run on a cluster node without a display.
@@ -18,6 +18,9 @@ _SUBMOD_ATTRS = {
     "connectivity": [
         "ConnectivityJob", "ConnectivityResult",
     ],
+    "searchlight": [
+        "SearchlightJob", "SearchlightResult",
+    ],
     "jobs": [
         "JobRunner", "JobHandle", "BaseJob",
     ],
@@ -29,7 +32,7 @@ _SUBMOD_ATTRS = {
         "cache_size", "enforce_cache_limit",
     ],
     "_inputs": [
-        "read_labels", "read_runs",
+        "read_labels", "read_runs", "read_events", "events_to_labels",
     ],
 }
 

@@ -27,6 +27,8 @@ __all__ = [
     "image_name",
     "check_same_grid",
     "read_labels",
+    "read_events",
+    "events_to_labels",
 ]
 
 
@@ -248,3 +250,73 @@ def read_runs(path):
     except ValueError:
         _, inv = np.unique(np.array(values), return_inverse=True)
         return inv
+
+
+def read_events(path):
+    """Read a BIDS ``events.tsv``: ``(onsets, durations, trial types)`` arrays.
+
+    Rows with ``n/a`` as trial type are skipped; a missing ``trial_type``
+    column is an error naming the columns found.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageNotFoundError(f"The events file {path} does not exist.")
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    if not lines:
+        raise ParameterError(f"The events file {path} is empty.")
+    delim = "\t" if "\t" in lines[0] else ","
+    rows = list(csv.reader(lines, delimiter=delim))
+    header = [h.strip().lower() for h in rows[0]]
+    missing = [c for c in ("onset", "duration", "trial_type") if c not in header]
+    if missing:
+        raise ParameterError(
+            f"The events file {path} has no {', '.join(missing)} column(s); a BIDS events.tsv "
+            f"has onset, duration and trial_type. Columns are {rows[0]}."
+        )
+    io_, id_, it = (header.index(c) for c in ("onset", "duration", "trial_type"))
+    onsets, durations, types = [], [], []
+    for i, row in enumerate(rows[1:]):
+        if len(row) <= max(io_, id_, it):
+            raise ShapeMismatchError(f"The events file {path}, row {i + 2}, has too few cells.")
+        kind = row[it].strip()
+        if kind in ("", "n/a"):
+            continue
+        try:
+            onsets.append(float(row[io_]))
+            durations.append(float(row[id_]))
+        except ValueError:
+            raise ParameterError(
+                f"The events file {path}, row {i + 2}: onset and duration must be numbers "
+                f"(seconds); got {row[io_]!r}, {row[id_]!r}."
+            ) from None
+        types.append(kind)
+    return np.array(onsets, float), np.array(durations, float), np.array(types, dtype=object)
+
+
+def events_to_labels(events, n_volumes, t_r, hrf_delay=5.0, no_event_label="rest"):
+    """One label per volume from BIDS events.
+
+    Volume ``i`` is acquired at ``i * t_r`` seconds (BIDS onsets count from the
+    first volume); it shows the event under ``i * t_r - hrf_delay``: the one
+    with ``onset <= t < onset + duration`` (the latest onset when events
+    overlap). Volumes under no event get ``no_event_label`` (None: left out).
+
+    Parameters
+    ----------
+    events : (onsets, durations, trial_types), as :func:`read_events` returns
+    n_volumes : int
+    t_r, hrf_delay : float (seconds)
+    no_event_label : str or None
+
+    Returns
+    -------
+    ndarray of object (str, or None for a left-out volume)
+    """
+    onsets, durations, types = events
+    times = np.arange(n_volumes) * float(t_r) - float(hrf_delay)
+    labels = np.full(n_volumes, no_event_label, dtype=object)
+    eps = 1e-6 * float(t_r)  # onsets written as multiples of the TR in decimal
+    for k in np.argsort(onsets, kind="stable"):
+        inside = (times >= onsets[k] - eps) & (times < onsets[k] + durations[k] - eps)
+        labels[inside] = types[k]
+    return labels

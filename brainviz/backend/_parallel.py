@@ -1,5 +1,18 @@
 """Parallel execution: joblib backends, including a dask.distributed cluster.
 
+Every per-subject step and every fold of the jobs runs through
+``joblib.Parallel`` inside :func:`parallel_context`. What decides where it runs,
+first match wins:
+
+1. the job's ``backend`` / ``n_jobs`` / ``scheduler`` parameters;
+2. ``BRAINVIZ_BACKEND`` / ``BRAINVIZ_N_JOBS``;
+3. the caller's own ``with joblib.parallel_config(...)`` (left untouched when
+   neither of the above says anything);
+4. joblib's default (sequential).
+
+The backend and the scheduler are checked (and a scheduler reached) before any
+computing starts.
+
 On a dask cluster, :meth:`Parallel.call` survives the loss of workers while
 others remain: a step whose tasks were lost with a worker (its scattered data
 gone, "already forgotten") is run again, up to :data:`MAX_ATTEMPTS` times. A
@@ -8,11 +21,13 @@ worker it runs on gives one :class:`~brainviz.exceptions.JobError` line naming
 the scheduler.
 """
 import contextlib
+import os
 
 from .. import _config
 from ..exceptions import JobError, ParameterError
 
-__all__ = ["parallel_context", "check_backend", "Parallel", "MAX_ATTEMPTS"]
+__all__ = ["parallel_context", "check_backend", "ParallelSpec", "check_parallel", "Parallel",
+           "MAX_ATTEMPTS"]
 
 #: Runs of one step on a dask cluster that loses workers, before giving up.
 MAX_ATTEMPTS = 3
@@ -30,6 +45,39 @@ def check_backend(owner, backend):
             f"The 'backend' parameter of {owner} must be one of {allowed}; got {backend!r}."
         )
     return backend
+
+
+class ParallelSpec:
+    """Where a job's parallel work runs (see the module docstring).
+
+    Attributes
+    ----------
+    backend : str or None
+        None: the caller's joblib configuration.
+    n_jobs : int or None
+        What to give ``joblib.Parallel(n_jobs=...)``; None defers to the
+        active configuration.
+    scheduler : str, distributed.Client or None
+    """
+
+    def __init__(self, backend, n_jobs, scheduler):
+        self.backend = backend
+        self.n_jobs = n_jobs
+        self.scheduler = scheduler
+
+    def context(self):
+        """The context to run the job's parallel steps in; it yields a :class:`Parallel`."""
+        return parallel_context(self.backend, self.n_jobs, self.scheduler)
+
+    def active_n_jobs(self):
+        """The n_jobs in force (inside :meth:`context`), as an int, for libraries that
+        want one (nilearn): the job's, else the caller's joblib configuration's."""
+        if self.n_jobs is not None:
+            return int(self.n_jobs)
+        from joblib.parallel import get_active_backend
+
+        _, n_jobs = get_active_backend()
+        return int(n_jobs) if n_jobs not in (None, 0) else 1
 
 
 class Parallel:
@@ -127,18 +175,56 @@ def _lost_what(exc, client):
     return "worker"
 
 
+def check_parallel(owner, backend, n_jobs, scheduler):
+    """Check the parallel parameters of a job; return a :class:`ParallelSpec`."""
+    explicit_backend = backend is not None or bool(os.environ.get("BRAINVIZ_BACKEND", "").strip())
+    explicit_jobs = n_jobs is not None or bool(os.environ.get("BRAINVIZ_N_JOBS", "").strip())
+    name = check_backend(owner, backend) if explicit_backend else None
+    jobs = _config.get_n_jobs(n_jobs) if explicit_jobs else None
+    if scheduler is not None and name != "dask":
+        raise ParameterError(
+            f"The 'scheduler' parameter of {owner} goes with backend='dask'; got "
+            f"backend={name!r}."
+        )
+    if name == "dask" and isinstance(scheduler, str):
+        _check_reachable(owner, scheduler)
+    return ParallelSpec(name, jobs, scheduler)
+
+
+def _check_reachable(owner, address, timeout=5.0):
+    """Raise ParameterError at once when a scheduler address cannot be connected to."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls") or parts.hostname is None:
+        return  # inproc:// and others: the client says so when it connects
+    try:
+        port = parts.port or 8786
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        raise ParameterError(
+            f"The dask scheduler {address!r} cannot be reached ({owner}'s 'scheduler' "
+            f"parameter): {exc.strerror or exc}."
+        ) from None
+
+
 @contextlib.contextmanager
 def parallel_context(backend="loky", n_jobs=1, scheduler=None):
     """Context in which ``joblib.Parallel`` uses ``backend`` with ``n_jobs``.
 
     Parameters
     ----------
-    backend : str
+    backend : str or None
         A joblib backend name; ``"dask"`` needs the ``distributed`` extra.
-    n_jobs : int
+        None keeps the caller's joblib configuration (only ``n_jobs`` is set,
+        when given).
+    n_jobs : int or None
     scheduler : str, distributed.Client or None
         For ``backend="dask"``: a scheduler address (``"tcp://host:8786"``) or
-        a Client. ``None`` uses the current default client.
+        a Client. ``None`` uses the current default client. The scheduler is
+        reached on entry: an unreachable one raises ParameterError at once.
 
     Yields
     ------
@@ -147,8 +233,15 @@ def parallel_context(backend="loky", n_jobs=1, scheduler=None):
     """
     import joblib
 
+    if backend is None:
+        if n_jobs is None:
+            yield Parallel()
+        else:
+            with joblib.parallel_config(n_jobs=n_jobs):
+                yield Parallel()
+        return
     if backend != "dask":
-        with joblib.parallel_config(backend=backend, n_jobs=n_jobs):
+        with joblib.parallel_config(backend=backend, n_jobs=n_jobs if n_jobs is not None else 1):
             yield Parallel()
         return
     try:
@@ -162,10 +255,13 @@ def parallel_context(backend="loky", n_jobs=1, scheduler=None):
         client = scheduler
     elif scheduler is not None:
         try:
-            own_client = client = distributed.Client(scheduler, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise JobError(f"Cannot reach the dask scheduler at {scheduler} ({_reason(exc)}): is "
-                           "it running, and is the address right?") from None
+            own_client = client = distributed.Client(scheduler, set_as_default=False,
+                                                     timeout=10)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ParameterError(
+                f"The dask scheduler {scheduler!r} cannot be reached: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}."
+            ) from None
     else:
         try:
             client = distributed.get_client()
@@ -177,7 +273,8 @@ def parallel_context(backend="loky", n_jobs=1, scheduler=None):
     address = getattr(getattr(client, "scheduler", None), "address", None) or scheduler
     try:
         with client.as_current():
-            with joblib.parallel_config(backend="dask", n_jobs=n_jobs if n_jobs != 1 else -1):
+            with joblib.parallel_config(backend="dask",
+                                        n_jobs=n_jobs if n_jobs not in (None, 1) else -1):
                 yield Parallel(client, address)
     finally:
         if own_client is not None:

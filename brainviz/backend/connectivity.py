@@ -1,22 +1,34 @@
 """Connectivity: region time series -> connectivity matrices with node coordinates.
 
 Time series come from a :class:`~brainviz.backend.RegionResult`, from arrays,
-or are extracted from images with a label atlas (NiftiLabelsMasker), a
-probabilistic atlas (NiftiMapsMasker) or spheres at coordinates
-(NiftiSpheresMasker); extraction is cached per subject.
+from time-series files (CSV/TSV with an optional header of node names, AFNI
+``.1D``, ``.npy``: one per subject), or are extracted from images with a label
+atlas (NiftiLabelsMasker), a probabilistic atlas (NiftiMapsMasker) or spheres at
+coordinates (NiftiSpheresMasker). Each subject's extraction, cleaning and
+matrix run through joblib (one task per subject), extraction and cleaning
+cached per subject, so that a new subject costs only its own steps.
+
+With the defaults, a subject's matrix is exactly
+``nilearn.connectome.ConnectivityMeasure(kind=kind).fit_transform([series])``
+(Ledoit-Wolf shrinkage, as nilearn); ``cov_estimator="empirical"`` gives the
+plain (Pearson) estimate.
 """
 import numpy as np
 
 from ..exceptions import DataValueError, ParameterError, ShapeMismatchError
-from . import _inputs
+from . import _cleaning, _inputs
 from .cache import cached_call, check_memory
-from .jobs import BaseJob, Progress
+from .jobs import BaseJob
 from .results import Result
 
-__all__ = ["ConnectivityJob", "ConnectivityResult", "KINDS"]
+__all__ = ["ConnectivityJob", "ConnectivityResult", "KINDS", "COV_ESTIMATORS",
+           "TIMESERIES_SUFFIXES"]
 
 KINDS = ("correlation", "partial correlation", "tangent", "covariance",
          "sparse inverse covariance")
+COV_ESTIMATORS = ("ledoit_wolf", "empirical")
+#: file name endings read as region time series (rows: time points, columns: regions)
+TIMESERIES_SUFFIXES = (".csv", ".tsv", ".1d", ".npy", ".txt")
 
 
 class ConnectivityResult(Result):
@@ -30,10 +42,13 @@ class ConnectivityResult(Result):
     matrices_ : ndarray (n_subjects, n, n)
         One matrix per subject (``tangent``: deviations from the group mean).
     coords_ : ndarray (n, 3)
-        Node coordinates in world mm (region centroids); NaN when unknown
-        (time series given as arrays without coordinates).
+        Node coordinates in world mm; NaN when unknown (time series given
+        without coordinates).
     labels_ : list of str
     kind_ : str
+    estimator_ : dict
+        What computed the matrices: the covariance estimator, and for
+        ``sparse inverse covariance`` the CV folds and each subject's alpha.
     """
 
     _kind = "connectivity"
@@ -43,22 +58,55 @@ class ConnectivityResult(Result):
         "coords_": "array",
         "labels_": "json",
         "kind_": "json",
+        "estimator_": "json",
     }
+
+    def _table_names(self, name):
+        labels = [str(v) for v in (self.labels_ or [])]
+        if name in ("matrix_", "matrices_"):
+            return {"columns": labels, "rows": labels, "corner": "node"}
+        if name == "coords_":
+            return {"columns": ["x", "y", "z"], "extra": {"label": labels}}
+        return None
 
 
 # --- node coordinates ---------------------------------------------------------
 def label_centroids(labels_img, background=0):
-    """(ids, (n, 3) mm) centre of each label, moved into the region if outside."""
-    data = np.asanyarray(labels_img.dataobj)
+    """(ids, (n, 3) mm) node of each label, as nilearn's ``find_parcellation_cut_coords``.
+
+    The centre of mass of the label's largest connected part; a label present
+    in the left hemisphere (x < 0 mm) is placed by its left part (nilearn's
+    default ``label_hemisphere="left"``). Computed here with the same steps so
+    that the backend does not import nilearn.plotting (and matplotlib.pyplot).
+    """
+    import warnings
+
+    from nilearn.image import reorder_img
+    from scipy import ndimage
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        img = reorder_img(labels_img)
+    data = np.asanyarray(img.dataobj)
+    if data.ndim == 4:
+        data = data[..., 0]
+    affine = img.affine
     ids = [v for v in np.unique(data) if v != background]
-    coords = []
+    x0 = int((np.linalg.inv(affine) @ [0.0, 0.0, 0.0, 1.0])[0])
+    centres = []
     for v in ids:
-        vox = np.argwhere(data == v).astype(float)
-        center = vox.mean(axis=0)
-        nearest = vox[np.argmin(((vox - center) ** 2).sum(axis=1))]
-        coords.append(nearest)
-    xyz = np.asarray(coords).reshape(-1, 3)
-    return ids, (labels_img.affine[:3, :3] @ xyz.T).T + labels_img.affine[:3, 3]
+        region = data == v
+        left, right = region.copy(), region.copy()
+        left[x0:] = False
+        right[:x0] = False
+        if left.any() or not right.any():
+            region = left
+        parts, _ = ndimage.label(region)
+        count = np.bincount(parts.ravel())
+        count[0] = 0
+        centres.append(ndimage.center_of_mass(parts == count.argmax()))
+    xyz = np.asarray(centres, dtype=float).reshape(-1, 3)
+    return ids, xyz @ affine[:3, :3].T + affine[:3, 3]
 
 
 def map_centroids(maps_img):
@@ -89,14 +137,13 @@ def map_centroids(maps_img):
     return (maps_img.affine[:3, :3] @ xyz.T).T + maps_img.affine[:3, 3]
 
 
-# --- cached extraction -----------------------------------------------------------
+# --- per-subject steps (module level: joblib hashes their code) -------------------
 def _extract_step(atlas_key, atlas_img, coords, radius, img_key, img, mask_key, mask_img,
-                  standardize,
-                  detrend, smoothing_fwhm):
-    """One subject's time series from a label/maps atlas or spheres."""
+                  smoothing_fwhm):
+    """One subject's raw region signals (no cleaning: that is the next, separately cached step)."""
     from nilearn.maskers import NiftiLabelsMasker, NiftiMapsMasker, NiftiSpheresMasker
 
-    common = dict(standardize="zscore_sample" if standardize else None, detrend=detrend,
+    common = dict(standardize=_cleaning.no_standardize(), detrend=False,
                   smoothing_fwhm=smoothing_fwhm)
     if coords is not None:
         masker = NiftiSpheresMasker(coords, radius=radius, mask_img=mask_img,
@@ -108,6 +155,29 @@ def _extract_step(atlas_key, atlas_img, coords, radius, img_key, img, mask_key, 
     return masker.fit_transform(img).astype(np.float32)
 
 
+def _clean_step(memory, extract_key, extract_args, extract_ignore, clean_key, confounds_key,
+                confounds, sample_mask, summary):
+    """One subject's region signals cleaned (nilearn.signal.clean).
+
+    Keyed by the extraction's key, the cleaning parameters and the confounds'
+    fingerprint: a new cleaning reuses the cached extraction.
+    """
+    raw = cached_call(memory, _extract_step, *extract_args, ignore=extract_ignore,
+                      kind="connectivity: time series", inputs=summary)
+    detrend, standardize, high_pass, low_pass, t_r = clean_key[:5]
+    return _cleaning.clean_signals(raw, confounds, sample_mask, detrend=detrend,
+                                   standardize=standardize, high_pass=high_pass,
+                                   low_pass=low_pass, t_r=t_r)
+
+
+def _estimator(name):
+    from sklearn.covariance import EmpiricalCovariance, LedoitWolf
+
+    if name == "ledoit_wolf":
+        return LedoitWolf(store_precision=False)  # nilearn's default, spelled out
+    return EmpiricalCovariance(store_precision=False, assume_centered=False)
+
+
 def _partial_from_precision(prec):
     d = np.sqrt(np.diag(prec))
     out = -prec / np.outer(d, d)
@@ -115,23 +185,35 @@ def _partial_from_precision(prec):
     return out
 
 
-def _connectivity(series, kind, random_state):
+def _subject_matrix(ts, kind, cov_estimator, sparse_cv):
+    """One subject's matrix (every kind but tangent); returns (matrix, alpha or None)."""
+    ts = np.asarray(ts, dtype=float)
     if kind == "sparse inverse covariance":
         from sklearn.covariance import GraphicalLassoCV
 
-        mats = []
-        for ts in series:
-            ts = (ts - ts.mean(0)) / np.maximum(ts.std(0), 1e-12)
-            model = GraphicalLassoCV(cv=3).fit(ts)
-            mats.append(_partial_from_precision(model.precision_))
-        mats = np.asarray(mats)
-        return mats, mats.mean(axis=0)
-    from nilearn.connectome import ConnectivityMeasure, cov_to_corr
+        z = (ts - ts.mean(0)) / np.maximum(ts.std(0), 1e-12)
+        model = GraphicalLassoCV(cv=sparse_cv).fit(z)
+        return _partial_from_precision(model.precision_), float(model.alpha_)
+    from nilearn.connectome import ConnectivityMeasure
 
-    measure = ConnectivityMeasure(kind=kind, standardize="zscore_sample")
-    mats = measure.fit_transform([np.asarray(ts, dtype=float) for ts in series])
-    group = cov_to_corr(measure.mean_) if kind == "tangent" else mats.mean(axis=0)
-    return np.asarray(mats), np.asarray(group)
+    measure = ConnectivityMeasure(kind=kind, cov_estimator=_estimator(cov_estimator))
+    return np.asarray(measure.fit_transform([ts])[0]), None
+
+
+_CLEAN_IGNORE = ("memory", "extract_args", "confounds", "sample_mask", "summary")
+
+
+def _subject_task(memory, series, clean_spec, kind, cov_estimator, sparse_cv):
+    """All of one subject's work, as one joblib task: time series, cleaning, matrix."""
+    if clean_spec is not None:
+        ts = cached_call(memory, _clean_step, memory, *clean_spec, ignore=_CLEAN_IGNORE,
+                         kind="connectivity: cleaning", inputs=clean_spec[-1])
+    else:
+        ts = series
+    if kind == "tangent":
+        return ts, None, None
+    mat, alpha = _subject_matrix(ts, kind, cov_estimator, sparse_cv)
+    return ts, mat, alpha
 
 
 class ConnectivityJob(BaseJob):
@@ -142,28 +224,55 @@ class ConnectivityJob(BaseJob):
     kind : {"correlation", "partial correlation", "tangent", "covariance", \
 "sparse inverse covariance"}, default="correlation"
         ``tangent`` needs two or more subjects; ``sparse inverse covariance``
-        fits scikit-learn's GraphicalLassoCV per subject and reports the
-        partial correlations of the sparse precision matrix.
+        fits scikit-learn's ``GraphicalLassoCV`` per subject (on z-scored
+        series) and reports the partial correlations of its sparse precision.
+    cov_estimator : {"ledoit_wolf", "empirical"}, default="ledoit_wolf"
+        Covariance estimator of the other kinds: Ledoit-Wolf shrinkage
+        (nilearn's default; works with more regions than time points) or the
+        empirical (Pearson) estimate.
+    sparse_cv : int or None, default=None
+        Cross-validation folds of ``GraphicalLassoCV``; None is scikit-learn's
+        default (5 folds).
     radius : float, default=5.0
         Sphere radius in mm when time series are extracted at coordinates.
     standardize, detrend : bool, default=True
-        Cleaning of extracted time series.
+        Cleaning of the time series extracted from images. Time series given
+        as arrays or files are used as given unless there is something to
+        clean them of (confounds, high_pass or low_pass): then they are cleaned
+        with ``nilearn.signal.clean`` with these settings too.
+    high_pass, low_pass : float or None, default=None
+        Butterworth filter cut-offs in Hz (``nilearn.signal.clean``).
+    t_r : float or None, default=None
+        Repetition time in s; None reads it from the images' header.
+    confounds_strategy : list of str or None, default=None
+        fMRIPrep confounds strategy (``nilearn.interfaces.fmriprep.load_confounds``),
+        e.g. ``["motion", "wm_csf"]``.
+    confounds_params : dict or None, default=None
+        Its parameters, e.g. ``{"motion": "full", "scrub": 5}``.
     smoothing_fwhm : float or None, default=None
     random_state : int, default=0
     memory, n_jobs, backend, scheduler
-        As for :class:`~brainviz.backend.DecodingJob`.
+        As for :class:`~brainviz.backend.DecodingJob`; each subject is one task.
     """
 
     _kind = "connectivity"
-    _choices = {"kind": KINDS}
+    _choices = {"kind": KINDS, "cov_estimator": COV_ESTIMATORS}
 
-    def __init__(self, kind="correlation", radius=5.0, standardize=True, detrend=True,
-                 smoothing_fwhm=None, random_state=0, memory=None, n_jobs=None, backend=None,
-                 scheduler=None):
+    def __init__(self, kind="correlation", cov_estimator="ledoit_wolf", sparse_cv=None,
+                 radius=5.0, standardize=True, detrend=True, high_pass=None, low_pass=None,
+                 t_r=None, confounds_strategy=None, confounds_params=None, smoothing_fwhm=None,
+                 random_state=0, memory=None, n_jobs=None, backend=None, scheduler=None):
         self.kind = kind
+        self.cov_estimator = cov_estimator
+        self.sparse_cv = sparse_cv
         self.radius = radius
         self.standardize = standardize
         self.detrend = detrend
+        self.high_pass = high_pass
+        self.low_pass = low_pass
+        self.t_r = t_r
+        self.confounds_strategy = confounds_strategy
+        self.confounds_params = confounds_params
         self.smoothing_fwhm = smoothing_fwhm
         self.random_state = random_state
         self.memory = memory
@@ -171,28 +280,46 @@ class ConnectivityJob(BaseJob):
         self.backend = backend
         self.scheduler = scheduler
 
+    def _check_params(self):
+        super()._check_params()
+        cv = self.sparse_cv
+        if cv is not None and not (isinstance(cv, (int, np.integer)) and not isinstance(cv, bool)
+                                   and cv >= 2):
+            raise ParameterError(
+                f"The 'sparse_cv' parameter of {type(self).__name__} must be an integer >= 2 "
+                f"or None (scikit-learn's default, 5 folds); got {cv!r}."
+            )
+
     def run(self, inputs=None, atlas=None, coords=None, labels=None, mask=None, *,
-            imgs=None, timeseries=None, progress=None, cancel_event=None, log=None):
+            imgs=None, timeseries=None, confounds=None, progress=None, cancel_event=None,
+            log=None):
         """Compute the matrices.
 
         Parameters
         ----------
         inputs : RegionResult, ndarray (n_timepoints, n_regions), list of such
-            arrays (one per subject), or images (path / nibabel / Volume, or a
-            list of them, one 4D image per subject).
+            arrays (one per subject), time-series files (CSV/TSV/.1D/.npy, one
+            per subject), or images (path / nibabel / Volume, or a list of
+            them, one 4D image per subject).
         imgs, timeseries : optional
             Keyword spellings of ``inputs`` (images, or time series arrays /
-            a RegionResult); give exactly one of inputs, imgs, timeseries.
+            files / a RegionResult); give exactly one of inputs, imgs, timeseries.
         atlas : path, nibabel image or Volume, optional
             With images: a 3D label image (one region per integer) or a 4D
-            probabilistic atlas. Node coordinates are region centroids.
+            probabilistic atlas. Label-atlas nodes are placed as nilearn's
+            ``find_parcellation_cut_coords`` places them.
         coords : array (n, 3) mm, optional
-            With images: sphere centres (``radius``). With arrays: node
+            With images: sphere centres (``radius``). With time series: node
             coordinates to report.
         labels : list of str, optional
-            Node names (defaults: atlas label values, ``"node i"``).
+            Node names (defaults: a time-series file's header, atlas label
+            values, ``"node i"``).
         mask : optional
             Mask applied during extraction from images.
+        confounds : optional
+            One entry per subject (array, CSV/TSV file, or with
+            ``confounds_strategy`` an fMRIPrep confounds file); see
+            ``brainviz.backend._cleaning``.
 
         Returns
         -------
@@ -207,44 +334,35 @@ class ConnectivityJob(BaseJob):
                 f"got {len(given)}."
             )
         inputs = given[0]
-        self._check_params()
-        prog = Progress(progress, cancel_event, log)
-        names = []
-        node_coords = None
-        node_labels = None
+        prog, parallel = self._begin_checks(progress, cancel_event, log)
+        memory = check_memory(self.memory)
+        self._cleaning_record = None
+        node_coords = node_labels = None
+        specs = None
         if isinstance(inputs, RegionResult):
             if not inputs.timeseries_:
                 raise DataValueError("The RegionResult holds no time series (timeseries=False).")
-            series = [np.asarray(t) for t in inputs.timeseries_]
+            series = [np.asarray(t, dtype=float) for t in inputs.timeseries_]
             node_coords = map_centroids(inputs.regions_img_)
             node_labels = list(inputs.region_labels_)
             names = list(inputs.inputs)
-        elif _is_array_input(inputs):
-            if isinstance(inputs, np.ndarray) and inputs.ndim == 2:
-                series = [np.asarray(inputs, dtype=float)]
-            else:
-                series = [np.asarray(t, dtype=float) for t in inputs]
-            names = [f"<time series {t.shape[0]}x{t.shape[1]}>" for t in series]
-            if coords is not None:
-                node_coords = np.asarray(coords, dtype=float)
+        elif _is_array_input(inputs) or _is_timeseries_files(inputs):
+            series, names, node_labels = _read_series(inputs)
         else:
-            series, node_coords, node_labels, names = self._extract(
-                inputs, atlas, coords, mask, prog)
-        n = series[0].shape[1] if series[0].ndim == 2 else 0
-        for s, ts in enumerate(series):
-            if ts.ndim != 2 or ts.shape[1] != n:
-                raise ShapeMismatchError(
-                    f"Every subject needs a (time points, {n}) time series array; "
-                    f"subject {s} has shape {ts.shape}."
-                )
-            if ts.shape[0] < n:
-                raise DataValueError(
-                    f"Subject {s}'s time series has {ts.shape[0]} time points but there are "
-                    f"{n} regions: a connectivity matrix needs at least as many time points "
-                    "as regions."
-                )
-        if self.kind == "tangent" and len(series) < 2:
-            raise DataValueError(f"kind='tangent' needs two or more subjects; got {len(series)}.")
+            series = None
+            specs, node_coords, node_labels, names = self._extraction_specs(
+                inputs, atlas, coords, mask, confounds, memory)
+        if series is not None:
+            if coords is not None:
+                node_coords = _as_coords(coords)
+            self._check_series(series)
+            series = self._clean_given_series(series, confounds)
+        n = series[0].shape[1] if series is not None else len(node_coords)
+        if series is not None:
+            self._check_estimable(series, n)
+        n_subjects = len(series) if series is not None else len(specs)
+        if self.kind == "tangent" and n_subjects < 2:
+            raise DataValueError(f"kind='tangent' needs two or more subjects; got {n_subjects}.")
         if node_coords is None:
             node_coords = np.full((n, 3), np.nan)
         if node_coords.shape != (n, 3):
@@ -257,17 +375,109 @@ class ConnectivityJob(BaseJob):
             if len(node_labels) != n:
                 raise ShapeMismatchError(f"There are {n} regions but {len(node_labels)} labels.")
         node_labels = node_labels or [f"node {i}" for i in range(n)]
-        prog(0.8, f"{self.kind} over {len(series)} subject(s), {n} regions")
-        mats, group = _connectivity(series, self.kind, self.random_state)
+
+        from joblib import Parallel, delayed
+
+        from .cache import is_cached
+
+        for spec in specs or ():  # the workers cannot call log: say it from here
+            if is_cached(memory, _clean_step, memory, *spec, ignore=_CLEAN_IGNORE):
+                prog.log("connectivity: cleaning: loaded from the cache")
+        prog(0.02, f"{self.kind}: {n_subjects} subject(s), {n} regions")
+        sparse_cv = self.sparse_cv
+
+        def all_subjects():  # run again as a whole if dask loses a worker (steps are cached)
+            tasks = (
+                delayed(_subject_task)(memory, series[s] if series is not None else None,
+                                       specs[s] if specs is not None else None, self.kind,
+                                       self.cov_estimator, sparse_cv)
+                for s in range(n_subjects)
+            )
+            done = []
+            results = Parallel(n_jobs=parallel.n_jobs, return_as="generator")(tasks)
+            for s, res in enumerate(results):
+                done.append(res)
+                prog(0.02 + 0.9 * (s + 1) / n_subjects, f"subject {s + 1}/{n_subjects}")
+            return done
+
+        with parallel.context() as runner:
+            out = runner.call(all_subjects, on_retry=prog.log)
+        if series is None:  # extracted: check what came out
+            self._check_estimable([o[0] for o in out], n)
+        estimator = {"cov_estimator": self.cov_estimator}
+        if self.kind == "tangent":
+            from nilearn.connectome import ConnectivityMeasure, cov_to_corr
+
+            measure = ConnectivityMeasure(kind="tangent",
+                                          cov_estimator=_estimator(self.cov_estimator))
+            mats = np.asarray(measure.fit_transform([np.asarray(o[0], float) for o in out]))
+            group = np.asarray(cov_to_corr(measure.mean_))
+        else:
+            mats = np.asarray([o[1] for o in out])
+            group = mats.mean(axis=0)
+            if self.kind == "sparse inverse covariance":
+                estimator = {"estimator": "GraphicalLassoCV",
+                             "cv": 5 if sparse_cv is None else int(sparse_cv),
+                             "alphas": [o[2] for o in out]}
         params = {k: v for k, v in self.get_params().items() if k not in ("memory", "scheduler")}
+        params["cleaning"] = getattr(self, "_cleaning_record", None)
         result = ConnectivityResult(
             params=params, inputs=names, matrix_=group, matrices_=mats,
             coords_=np.asarray(node_coords, dtype=float), labels_=node_labels, kind_=self.kind,
+            estimator_=estimator,
         )
         prog(1.0, "done")
         return self._set_result(result)
 
-    def _extract(self, inputs, atlas, coords, mask, prog):
+    def _check_series(self, series):
+        n = series[0].shape[1] if series[0].ndim == 2 else 0
+        for s, ts in enumerate(series):
+            if ts.ndim != 2 or ts.shape[1] != n:
+                raise ShapeMismatchError(
+                    f"Every subject needs a (time points, {n}) time series array; "
+                    f"subject {s} has shape {ts.shape}."
+                )
+            if ts.shape[0] < 3:
+                raise DataValueError(
+                    f"Subject {s}'s time series has {ts.shape[0]} time points: a connectivity "
+                    "matrix needs at least 3."
+                )
+
+    def _check_estimable(self, series, n):
+        """Refuse, clearly, only what the estimator cannot do with few time points."""
+        needs_inverse = self.kind in ("partial correlation", "tangent")
+        if self.cov_estimator != "empirical" or not needs_inverse:
+            return
+        for s, ts in enumerate(series):
+            if ts.shape[0] <= n:
+                raise DataValueError(
+                    f"Subject {s}'s time series has {ts.shape[0]} time points for {n} regions: "
+                    f"kind={self.kind!r} with cov_estimator='empirical' needs more time points "
+                    "than regions (the covariance must be invertible); use "
+                    "cov_estimator='ledoit_wolf' (shrinkage), which works with fewer."
+                )
+
+    def _clean_given_series(self, series, confounds):
+        something = (confounds is not None or self.high_pass is not None
+                     or self.low_pass is not None or self.confounds_strategy is not None)
+        if not something:  # used as given: say so in result.json
+            self._cleaning_record = dict(
+                _cleaning.record(self, _cleaning.resolve_t_r(self), [None] * len(series)),
+                applied=False)
+            return series
+        t_r = _cleaning.resolve_t_r(self)
+        _cleaning.check_t_r(self, t_r)
+        conf, keys = _cleaning.resolve_confounds(self, confounds, None,
+                                                 [ts.shape[0] for ts in series], "subject")
+        self._cleaning_record = dict(_cleaning.record(self, t_r, keys), applied=True)
+        return [
+            _cleaning.clean_signals(ts, c, sm, detrend=self.detrend, standardize=self.standardize,
+                                    high_pass=self.high_pass, low_pass=self.low_pass, t_r=t_r)
+            .astype(float)
+            for ts, (c, sm) in zip(series, conf)
+        ]
+
+    def _extraction_specs(self, inputs, atlas, coords, mask, confounds, memory):
         owner = type(self).__name__
         if (atlas is None) == (coords is None):
             raise ParameterError(
@@ -280,7 +490,6 @@ class ConnectivityJob(BaseJob):
             if len(img.shape) != 4:
                 raise DataValueError(f"{owner} needs 4D time series; {name} has shape {img.shape}.")
         _inputs.check_same_grid(img_list, names, "subjects' images")
-        memory = check_memory(self.memory)
         atlas_img = atlas_key = None
         labels = None
         if atlas is not None:
@@ -294,25 +503,79 @@ class ConnectivityJob(BaseJob):
                 labels = [f"region {int(i)}" for i in ids]
             coords_arg = None
         else:
-            coords_arg = [tuple(map(float, c)) for c in np.asarray(coords, dtype=float)]
+            coords_arg = [tuple(map(float, c)) for c in _as_coords(coords)]
             node_coords = np.asarray(coords_arg)
         mask_img = mask_key = None
         if mask is not None:
             mask_img = _inputs.as_image(mask, "mask")
             mask_key = _inputs.image_fingerprint(mask_img)
-        series = []
+        t_r = _cleaning.resolve_t_r(self, img_list)
+        _cleaning.check_t_r(self, t_r)
+        conf, conf_keys = _cleaning.resolve_confounds(
+            self, confounds, img_list, [i.shape[3] for i in img_list], "subject")
+        clean_key = _cleaning.cleaning_key(self, t_r)
+        self._cleaning_record = dict(_cleaning.record(self, t_r, conf_keys), applied=True)
+        specs = []
         for s, img in enumerate(img_list):
-            prog(0.8 * s / len(img_list), f"time series of subject {s + 1}/{len(img_list)}")
-            series.append(cached_call(
-                memory, _extract_step, atlas_key, atlas_img, coords_arg, float(self.radius),
-                _inputs.image_fingerprint(img), img, mask_key, mask_img, bool(self.standardize),
-                bool(self.detrend), self.smoothing_fwhm,
-                ignore=("atlas_img", "img", "mask_img"),
-                kind="connectivity: time series", inputs=str(names[s]), log=prog.log,
-                params={"atlas": str(atlas_key[1]) if atlas_key else "spheres",
-                        "mask": str(mask_key[1]) if mask_key else None},
-            ))
-        return series, node_coords, labels, names
+            extract_args = (atlas_key, atlas_img, coords_arg, float(self.radius),
+                            _inputs.image_fingerprint(img), img, mask_key, mask_img,
+                            self.smoothing_fwhm)
+            extract_key = (atlas_key, coords_arg, float(self.radius), extract_args[4], mask_key,
+                           self.smoothing_fwhm)
+            specs.append((extract_key, extract_args, ("atlas_img", "img", "mask_img"), clean_key,
+                          conf_keys[s], conf[s][0], conf[s][1], str(names[s])))
+        return specs, node_coords, labels, names
+
+
+def _as_coords(coords):
+    """An (n, 3) array from an array, or a name/file as ``brainviz render --coords`` takes."""
+    import os
+
+    if isinstance(coords, (str, os.PathLike)):
+        return np.asarray(load_node_coords(coords)[0], dtype=float)
+    return np.asarray(coords, dtype=float)
+
+
+def load_node_coords(coords):
+    """``(coords (n, 3), labels)`` from "power", "dosenbach", "seitzman" or a CSV/TSV file."""
+    from ..data import load_coords
+
+    xyz, labels, _ = load_coords(coords)
+    return np.asarray(xyz, dtype=float), list(labels) if labels else None
+
+
+def _is_timeseries_files(x):
+    import os
+
+    items = x if isinstance(x, (list, tuple)) else [x]
+    return len(items) > 0 and all(
+        isinstance(i, (str, os.PathLike)) and str(i).lower().endswith(TIMESERIES_SUFFIXES)
+        for i in items)
+
+
+def _read_series(inputs):
+    """(list of (T, n) float arrays, names, node names or None) from arrays or files."""
+    if _is_array_input(inputs):
+        if isinstance(inputs, np.ndarray) and inputs.ndim == 2:
+            series = [np.asarray(inputs, dtype=float)]
+        else:
+            series = [np.asarray(t, dtype=float) for t in inputs]
+        return series, [f"<time series {t.shape[0]}x{t.shape[1]}>" for t in series], None
+    paths = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    series, header = [], None
+    for path in paths:
+        arr, names = _cleaning.read_table(path, "time series")
+        if not np.isfinite(arr).all():
+            raise DataValueError(f"The time series file {path} holds missing or non-finite values.")
+        if names is not None:
+            if header is not None and names != header:
+                raise ShapeMismatchError(
+                    f"The time series file {path} names other regions than {paths[0]}: every "
+                    "subject needs the same regions, in the same order."
+                )
+            header = names
+        series.append(arr)
+    return series, [str(p) for p in paths], header
 
 
 def _is_array_input(x):

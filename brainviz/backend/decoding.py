@@ -11,10 +11,12 @@ recomputes only what it must:
    parameters. A new estimator or C reuses steps 1 and 2; an identical rerun
    loads step 3's output without touching the data.
 """
+import os
+
 import numpy as np
 
 from ..exceptions import DataValueError, ParameterError, ShapeMismatchError
-from . import _inputs
+from . import _cleaning, _inputs
 from .cache import cached_call, check_memory, is_cached
 from .jobs import BaseJob
 from .results import Result
@@ -72,6 +74,17 @@ class DecodingResult(Result):
         "n_voxels_": "json",
     }
 
+    def _table_names(self, name):
+        classes = [str(c) for c in (self.classes_ or [])]
+        if name == "scores_":
+            return {"columns": ["score"],
+                    "rows": [str(i + 1) for i in range(len(self.scores_))], "corner": "fold"}
+        if name == "confusion_":
+            return {"columns": classes, "rows": classes, "corner": "true \\ predicted"}
+        if name == "permutation_scores_":
+            return {"columns": ["score"]}
+        return None
+
 
 # --- cached steps (module level: joblib hashes their code) ------------------
 def _mask_step(img_keys, imgs, mask_key, mask_img):
@@ -86,35 +99,71 @@ def _mask_step(img_keys, imgs, mask_key, mask_img):
         mask = mask[..., 0]
     if not mask.any():
         raise DataValueError("The mask is empty: no voxel to decode from.")
-    parts = [_mask_image(img, mask) for img in imgs]
-    X = np.ascontiguousarray(np.concatenate(parts) if len(parts) > 1 else parts[0])
+    # one output array filled image by image: the peak is the output plus one
+    # image in its stored type (int16 stays int16 until it lands in X)
+    frames = [img.shape[3] if len(img.shape) == 4 else 1 for img in imgs]
+    X = np.empty((sum(frames), int(mask.sum())), dtype=np.float32)
+    pos = 0
+    for img, n in zip(imgs, frames):
+        X[pos:pos + n] = _mask_image(img, mask)
+        pos += n
     mask_img = nib.Nifti1Image(mask.astype(np.uint8), mask_img.affine)
     return X, mask_img
 
 
 def _mask_image(img, mask):
-    """One image's in-mask values as (n_frames, n_voxels) float32."""
-    data = img.get_fdata(dtype=np.float32)
+    """One image's in-mask values as (n_frames, n_voxels), in the stored type when unscaled."""
+    data = np.asanyarray(img.dataobj)  # scaled to float by nibabel only when the header says so
+    if data.dtype.kind not in "biuf":
+        data = data.astype(np.float32)
     return data[mask][None, :] if data.ndim == 3 else data[mask].T
 
 
-def _clean_step(memory, img_keys, imgs, mask_key, mask_img, runs, detrend, standardize):
-    """Masked data cleaned per run (detrend, z-score)."""
-    from nilearn.signal import clean
+def _clean_step(memory, img_keys, imgs, mask_key, mask_img, runs, clean_key, confounds_keys,
+                confounds, sample_masks, t_r):
+    """Masked data cleaned run by run (``nilearn.signal.clean``: confounds, filters,
+    detrending, z-scoring); volumes outside a run's sample mask (scrubbing) dropped.
 
+    Keyed by the masking key, the runs, the cleaning parameters and the
+    confounds' fingerprints: new cleaning parameters reuse the masked data.
+    """
     X, mask_img = cached_call(
         memory, _mask_step, img_keys, imgs, mask_key, mask_img,
         ignore=("imgs", "mask_img"), kind="decoding: masking",
         params={"mask": str(mask_key[1]) if mask_key else "computed"},
         inputs=_summary(img_keys),
     )
-    if detrend or standardize:
-        X = clean(
-            X, runs=runs, detrend=detrend,
-            standardize="zscore_sample" if standardize else None,
-            standardize_confounds=False, ensure_finite=True,
-        ).astype(np.float32, copy=False)
-    return X, mask_img
+    detrend, standardize, high_pass, low_pass = clean_key[:4]
+    nothing = not (detrend or standardize or high_pass or low_pass) and all(
+        c is None for c in confounds) and all(m is None for m in sample_masks)
+    if nothing:
+        return X, mask_img
+    keep = _kept_volumes(runs, sample_masks)
+    # cleaned in place, one run at a time: one copy of the data plus one run
+    for r, conf, sm in zip(_run_ids(runs), confounds, sample_masks):
+        rows = np.flatnonzero(np.asarray(runs) == r)
+        kept = rows if sm is None else rows[np.asarray(sm)]
+        X[kept] = _cleaning.clean_signals(
+            X[rows], conf, sm, detrend=detrend, standardize=standardize,
+            high_pass=high_pass, low_pass=low_pass, t_r=t_r)
+    return (X if keep.all() else X[keep]), mask_img
+
+
+def _run_ids(runs):
+    """The run ids in order of first appearance."""
+    return list(dict.fromkeys(np.asarray(runs).tolist()))
+
+
+def _kept_volumes(runs, sample_masks):
+    """Boolean per volume: kept by its run's sample mask (scrubbing)."""
+    runs = np.asarray(runs)
+    keep = np.ones(len(runs), dtype=bool)
+    for r, sm in zip(_run_ids(runs), sample_masks):
+        if sm is not None:
+            rows = np.flatnonzero(runs == r)
+            keep[rows] = False
+            keep[rows[np.asarray(sm)]] = True
+    return keep
 
 
 def _summary(img_keys):
@@ -124,25 +173,46 @@ def _summary(img_keys):
     return ", ".join(str(n) for n in names)
 
 
+def _penalty(kind):
+    """LogisticRegression's penalty, spelled as the installed scikit-learn wants it.
+
+    scikit-learn < 1.8 reads ``penalty`` (and ignores ``l1_ratio`` unless
+    elastic-net); 1.8 deprecates ``penalty`` for ``l1_ratio`` (1: L1, 0: L2).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if LogisticRegression().get_params().get("penalty") == "deprecated":
+        return {"l1_ratio": 1.0 if kind == "l1" else 0.0}
+    return {"penalty": kind}
+
+
 def _make_estimator(estimator, C, screening_percentile, random_state):
     from sklearn.feature_selection import SelectPercentile, f_classif
     from sklearn.linear_model import LogisticRegression, RidgeClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import LinearSVC
 
+    # Every parameter that decides the model is spelled out, so that a change of
+    # scikit-learn's defaults cannot change a model silently.
     if estimator == "svc":
-        model = LinearSVC(C=C, dual="auto", max_iter=5000, random_state=random_state)
+        model = LinearSVC(penalty="l2", loss="squared_hinge", C=C, dual="auto", tol=1e-4,
+                          fit_intercept=True, intercept_scaling=1, class_weight=None,
+                          max_iter=5000, random_state=random_state)
     elif estimator == "logistic_l1":
         from sklearn.multiclass import OneVsRestClassifier
 
         # liblinear is the fast L1 solver but binary only: one-vs-rest it
         model = OneVsRestClassifier(LogisticRegression(
-            C=C, solver="liblinear", l1_ratio=1.0, max_iter=1000, random_state=random_state
+            C=C, solver="liblinear", tol=1e-4, fit_intercept=True, intercept_scaling=1,
+            class_weight=None, max_iter=1000, random_state=random_state, **_penalty("l1"),
         ))
     elif estimator == "logistic_l2":
-        model = LogisticRegression(C=C, max_iter=1000, random_state=random_state)
+        model = LogisticRegression(C=C, solver="lbfgs", tol=1e-4, fit_intercept=True,
+                                   class_weight=None, max_iter=1000, random_state=random_state,
+                                   **_penalty("l2"))
     elif estimator == "ridge":
-        model = RidgeClassifier(alpha=1.0 / (2.0 * C))
+        model = RidgeClassifier(alpha=1.0 / (2.0 * C), fit_intercept=True, tol=1e-4,
+                                solver="auto", class_weight=None)
     else:  # pragma: no cover - checked before
         raise ParameterError(estimator)
     steps = []
@@ -170,20 +240,33 @@ def _fit_fold(estimator, C, screening_percentile, random_state, X, y, train, tes
     if estimator in _SPACENET:
         import warnings
 
+        import nibabel as nib
         from nilearn.decoding import SpaceNetClassifier
         from nilearn.masking import apply_mask, unmask
 
+        # The screening is done here, as for the other estimators (a percentile of
+        # the mask's voxels by ANOVA F on the training fold): SpaceNet's own
+        # screening rescales the percentile to the MNI brain's volume.
+        cols = np.ones(X.shape[1], dtype=bool)
+        if screening_percentile is not None and screening_percentile < 100:
+            from sklearn.feature_selection import SelectPercentile, f_classif
+
+            cols = SelectPercentile(f_classif, percentile=screening_percentile).fit(
+                X[train], y[train]).get_support()
+        mask = np.asanyarray(mask_img.dataobj).astype(bool)
+        fit_mask = np.zeros(mask.shape, dtype=np.uint8)
+        fit_mask[mask] = cols
+        fit_mask_img = nib.Nifti1Image(fit_mask, mask_img.affine)
         model = SpaceNetClassifier(
-            penalty=estimator, mask=mask_img, standardize=False,
-            screening_percentile=100 if screening_percentile is None else screening_percentile,
-            max_iter=spacenet_max_iter, cv=3, n_alphas=5, l1_ratios=0.5, verbose=0,
+            penalty=estimator, mask=fit_mask_img, standardize=_cleaning.no_standardize(),
+            screening_percentile=100, max_iter=spacenet_max_iter, cv=3, n_alphas=5,
+            l1_ratios=0.5, verbose=0,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(unmask(X[train], mask_img), y[train])
-            pred = model.predict(unmask(X[test], mask_img))
-        coef_img = model.coef_img_
-        coef = np.atleast_2d(apply_mask(coef_img, mask_img))
+            model.fit(unmask(X[train][:, cols], fit_mask_img), y[train])
+            pred = model.predict(unmask(X[test][:, cols], fit_mask_img))
+        coef = np.atleast_2d(apply_mask(model.coef_img_, mask_img))
         if coef.shape[0] != np.atleast_2d(model.coef_).shape[0]:
             coef = coef.T
         return np.asarray(pred), coef
@@ -268,10 +351,29 @@ class DecodingJob(BaseJob):
         Labels to decode; the other volumes (e.g. "rest") are left out of the
         fit after cleaning. ``None`` keeps all labels.
     screening_percentile : float or None, default=None
-        Keep this percentile of voxels by ANOVA F-score inside each training
-        fold; ``None`` or 100 keeps all.
+        Keep this percentile of the mask's voxels by ANOVA F-score inside each
+        training fold; ``None`` or 100 keeps all. It means the same for every
+        estimator: tv-l1 / graph-net are fitted on the screened voxels (nilearn's
+        SpaceNet alone would rescale the percentile to the MNI brain's volume).
     standardize, detrend : bool, default=True
         Z-score / linearly detrend each voxel within each run.
+    high_pass, low_pass : float or None, default=None
+        Butterworth filter cut-offs in Hz, per run (``nilearn.signal.clean``).
+    t_r : float or None, default=None
+        Repetition time in s; None reads it from the images' header. Needed by
+        the filters and by ``events``.
+    confounds_strategy : list of str or None, default=None
+        fMRIPrep confounds strategy (``nilearn.interfaces.fmriprep.load_confounds``),
+        e.g. ``["motion", "wm_csf", "scrub"]``; scrubbed volumes are left out.
+    confounds_params : dict or None, default=None
+        Its parameters, e.g. ``{"motion": "full", "fd_threshold": 0.5}``.
+    hrf_delay : float, default=5.0
+        With ``events``: seconds between a stimulus and the volume that shows
+        it (the haemodynamic delay, usually 4-6 s). A volume acquired at time
+        t is labelled with the event under ``t - hrf_delay``.
+    no_event_label : str or None, default="rest"
+        With ``events``: the label of volumes under no event; None leaves them
+        out of the fit (they are still cleaned with their run).
     scoring : {"accuracy", "balanced_accuracy"}, default="accuracy"
     n_permutations : int, default=0
         If positive, a permutation test gives ``pvalue_``.
@@ -293,6 +395,8 @@ class DecodingJob(BaseJob):
 
     def __init__(self, estimator="svc", C=1.0, cv="leave-one-run-out", n_folds=5,
                  classes=None, screening_percentile=None, standardize=True, detrend=True,
+                 high_pass=None, low_pass=None, t_r=None, confounds_strategy=None,
+                 confounds_params=None, hrf_delay=5.0, no_event_label="rest",
                  scoring="accuracy", n_permutations=0, random_state=0, spacenet_max_iter=200,
                  memory=None, n_jobs=None, backend=None, scheduler=None):
         self.estimator = estimator
@@ -303,6 +407,13 @@ class DecodingJob(BaseJob):
         self.screening_percentile = screening_percentile
         self.standardize = standardize
         self.detrend = detrend
+        self.high_pass = high_pass
+        self.low_pass = low_pass
+        self.t_r = t_r
+        self.confounds_strategy = confounds_strategy
+        self.confounds_params = confounds_params
+        self.hrf_delay = hrf_delay
+        self.no_event_label = no_event_label
         self.scoring = scoring
         self.n_permutations = n_permutations
         self.random_state = random_state
@@ -329,23 +440,37 @@ class DecodingJob(BaseJob):
             raise ParameterError(
                 f"The 'n_folds' parameter of {name} must be an integer >= 2; got {self.n_folds!r}."
             )
+        if not (isinstance(self.hrf_delay, (int, float)) and not isinstance(self.hrf_delay, bool)
+                and 0 <= self.hrf_delay < 60):
+            raise ParameterError(
+                f"The 'hrf_delay' parameter of {name} must be a number of seconds in [0, 60); "
+                f"got {self.hrf_delay!r}."
+            )
+        if self.no_event_label is not None and not isinstance(self.no_event_label, str):
+            raise ParameterError(
+                f"The 'no_event_label' parameter of {name} must be a label (str) or None; "
+                f"got {self.no_event_label!r}."
+            )
         if self.n_permutations and self.estimator in _SPACENET:
             raise ParameterError(
                 f"The permutation test of {name} supports estimators "
                 f"{sorted(set(ESTIMATORS) - set(_SPACENET))}; got {self.estimator!r}."
             )
 
-    def run(self, imgs, labels, runs=None, mask=None, progress=None, cancel_event=None, log=None):
+    def run(self, imgs, labels=None, runs=None, mask=None, progress=None, cancel_event=None,
+            log=None, *, events=None, confounds=None):
         """Run the decoding.
 
         Parameters
         ----------
         imgs : path, nibabel image, Volume, or list of them
-            One 4D image or a list of 3D (or 4D) images, in time order.
-        labels : sequence of str, length n_volumes
+            One 4D image or a list of 3D (or 4D) images, in time order; with
+            ``events``, one 4D image per run.
+        labels : sequence of str, length n_volumes, or None
+            One label per volume; or None with ``events``.
         runs : sequence of int or None
             Run (session) of each volume; needed by leave-one-run-out and by
-            per-run cleaning.
+            per-run cleaning. With ``events`` the runs are the images.
         mask : path, nibabel image, Volume or None
             On the images' grid (else ShapeMismatchError). ``None`` computes
             a background mask from the data.
@@ -354,18 +479,83 @@ class DecodingJob(BaseJob):
             Checked between steps and folds; set it to stop the job
             (JobCancelledError).
         log : callable(line) or None
+        events : list of paths (BIDS ``events.tsv``) or None
+            One per image (run): ``onset``, ``duration`` (s) and ``trial_type``
+            columns. Volumes get the label of the event under their time
+            minus ``hrf_delay``; see ``no_event_label``.
+        confounds : list or None
+            One entry per run (array, CSV/TSV, or with ``confounds_strategy``
+            an fMRIPrep confounds file; see ``brainviz.backend._cleaning``).
 
         Returns
         -------
         DecodingResult
         """
-        from . import _parallel
+        d = self._prepare(imgs, labels, runs, mask, events, confounds, progress, cancel_event,
+                          log)
+        prog, parallel, names, y, groups, keep, memory, t_r = (
+            d.prog, d.parallel, d.names, d.y, d.groups, d.keep, d.memory, d.t_r)
+        clean_args, clean_ignore, data_key = d.clean_args, d.clean_ignore, d.data_key
+        conf_keys, kept_volumes, img_keys = d.conf_keys, d.kept_volumes, d.img_keys
+        fit_kwargs = dict(
+            y=y, groups=groups, estimator=self.estimator, C=float(self.C),
+            screening_percentile=self.screening_percentile, cv=self.cv,
+            n_folds=self.n_folds, scoring=self.scoring,
+            n_permutations=int(self.n_permutations or 0), random_state=self.random_state,
+            spacenet_max_iter=self.spacenet_max_iter,
+        )
+        fit_ignore = ("X", "mask_img", "progress", "n_jobs")
+        key_params = {k: v for k, v in fit_kwargs.items() if k not in ("y", "groups")}
+        summary = _summary(img_keys)
 
-        prog, backend, n_jobs, img_list, names = self._begin(imgs, progress, cancel_event, log)
+        sel = np.flatnonzero(keep)
+        if is_cached(memory, _fit_step, data_key, None, mask_img=None, progress=None,
+                     n_jobs=None, ignore=fit_ignore, **fit_kwargs):
+            prog.log("decoding: identical run found in the cache")
+            X_sel, mask_out = None, None
+        else:
+            prog(0.02, "masking and cleaning images")
+            X, mask_out = cached_call(
+                memory, _clean_step, *clean_args, ignore=clean_ignore,
+                kind="decoding: cleaning", inputs=summary, log=prog.log,
+                params=_cleaning_params(self, t_r),
+            )
+            X_sel = X[sel] if not keep.all() else X
+            del X
+            prog.check_cancel()
+        with parallel.context() as runner:
+            out = runner.call(
+                cached_call, memory, _fit_step, data_key, X_sel, mask_img=mask_out,
+                on_retry=prog.log, progress=prog.sub(0.1, 1.0), n_jobs=parallel.n_jobs,
+                ignore=fit_ignore,
+                kind="decoding: fit", params=key_params, inputs=summary, log=prog.log,
+                **fit_kwargs,
+            )
+        result = self._make_result(out, out["mask"], names, y)
+        result.params["cleaning"] = dict(_cleaning.record(self, t_r, conf_keys),
+                                         scrubbed_volumes=int((~kept_volumes).sum()))
+        prog(1.0, f"mean score {result.mean_score_:.3f} (chance {result.chance_level_:.3f})")
+        return self._set_result(result)
+
+    def _prepare(self, imgs, labels, runs, mask, events, confounds, progress, cancel_event,
+                 log):
+        """Check everything and plan the masking and cleaning (nothing computed yet)."""
+        import types
+
+        prog, parallel, img_list, names = self._begin(imgs, progress, cancel_event, log)
         owner = type(self).__name__
         _inputs.check_same_grid(img_list, names, "images")
-        n_volumes = sum(i.shape[3] if len(i.shape) == 4 else 1 for i in img_list)
-        labels = np.asarray(labels).astype(str)
+        frames = [i.shape[3] if len(i.shape) == 4 else 1 for i in img_list]
+        n_volumes = sum(frames)
+        t_r = _cleaning.resolve_t_r(self, img_list)
+        if events is not None:
+            labels, runs = self._labels_from_events(events, labels, runs, img_list, names,
+                                                    frames, t_r)
+        elif labels is None:
+            raise ParameterError(
+                f"{owner}.run needs labels (one per volume) or events (one events.tsv per run)."
+            )
+        labels = np.asarray(labels).astype(object)
         if labels.ndim != 1 or len(labels) != n_volumes:
             raise ShapeMismatchError(
                 f"There are {len(labels)} labels but {n_volumes} volumes in {_short(names)}: "
@@ -385,17 +575,28 @@ class DecodingJob(BaseJob):
                     f"There are {len(runs_arr)} run ids but {n_volumes} volumes: "
                     "give one per volume."
                 )
-        keep = np.ones(n_volumes, dtype=bool)
+        _cleaning.check_t_r(self, t_r)
+        run_ids = _run_ids(runs_arr)
+        run_frames = [int((runs_arr == r).sum()) for r in run_ids]
+        run_imgs = img_list if len(img_list) == len(run_ids) and all(
+            f == n for f, n in zip(frames, run_frames)) else None
+        conf, conf_keys = _cleaning.resolve_confounds(self, confounds, run_imgs, run_frames)
+        sample_masks = [sm for _, sm in conf]
+        kept_volumes = _kept_volumes(runs_arr, sample_masks)
+        # after cleaning: only the volumes kept by scrubbing remain
+        labels, runs_clean = labels[kept_volumes], runs_arr[kept_volumes]
+        keep = np.array([lab is not None for lab in labels], dtype=bool)
+        labels = np.array(["" if lab is None else str(lab) for lab in labels])
         if self.classes is not None:
             wanted = [str(c) for c in self.classes]
-            missing = sorted(set(wanted) - set(labels))
+            missing = sorted(set(wanted) - set(labels[keep]))
             if missing:
                 raise ParameterError(
                     f"The 'classes' parameter of {owner} names labels absent from the data: "
-                    f"{missing}; labels present: {sorted(set(labels.tolist()))}."
+                    f"{missing}; labels present: {sorted(set(labels[keep].tolist()))}."
                 )
-            keep = np.isin(labels, wanted)
-        y, groups = labels[keep], runs_arr[keep]
+            keep &= np.isin(labels, wanted)
+        y, groups = labels[keep], runs_clean[keep]
         classes = np.unique(y)
         if len(classes) < 2:
             raise DataValueError(
@@ -427,47 +628,44 @@ class DecodingJob(BaseJob):
         img_keys = [_inputs.image_fingerprint(i) for i in img_list]
         memory = check_memory(self.memory)
 
-        clean_args = (memory, img_keys, img_list, mask_key, mask_img, runs_arr,
-                      bool(self.detrend), bool(self.standardize))
-        clean_ignore = ("memory", "imgs", "mask_img")
-        data_key = (img_keys, mask_key, runs_arr.tolist(), bool(self.detrend),
-                    bool(self.standardize))
-        fit_kwargs = dict(
-            y=y, groups=groups, estimator=self.estimator, C=float(self.C),
-            screening_percentile=self.screening_percentile, cv=self.cv,
-            n_folds=self.n_folds, scoring=self.scoring,
-            n_permutations=int(self.n_permutations or 0), random_state=self.random_state,
-            spacenet_max_iter=self.spacenet_max_iter,
-        )
-        fit_ignore = ("X", "mask_img", "progress", "n_jobs")
-        key_params = {k: v for k, v in fit_kwargs.items() if k not in ("y", "groups")}
-        summary = _summary(img_keys)
+        clean_key = _cleaning.cleaning_key(self, t_r)
+        clean_args = (memory, img_keys, img_list, mask_key, mask_img, runs_arr, clean_key,
+                      conf_keys, [c for c, _ in conf], sample_masks, t_r)
+        clean_ignore = ("memory", "imgs", "mask_img", "confounds", "sample_masks")
+        data_key = (img_keys, mask_key, runs_arr.tolist(), clean_key, conf_keys)
+        return types.SimpleNamespace(
+            prog=prog, parallel=parallel, names=names, y=y, groups=groups, keep=keep,
+            memory=memory, t_r=t_r, clean_args=clean_args, clean_ignore=clean_ignore,
+            data_key=data_key, conf_keys=conf_keys, kept_volumes=kept_volumes,
+            img_keys=img_keys, img_list=img_list, mask_img=mask_img)
 
-        sel = np.flatnonzero(keep)
-        if is_cached(memory, _fit_step, data_key, None, mask_img=None, progress=None,
-                     n_jobs=None, ignore=fit_ignore, **fit_kwargs):
-            prog.log("decoding: identical run found in the cache")
-            X_sel, mask_out = None, None
-        else:
-            prog(0.02, "masking and cleaning images")
-            X, mask_out = cached_call(
-                memory, _clean_step, *clean_args, ignore=clean_ignore,
-                kind="decoding: cleaning", inputs=summary, log=prog.log,
-                params={"detrend": self.detrend, "standardize": self.standardize},
+    def _labels_from_events(self, events, labels, runs, img_list, names, frames, t_r):
+        """Per-volume labels and runs from one BIDS events.tsv per run (image)."""
+        owner = type(self).__name__
+        if labels is not None:
+            raise ParameterError(f"{owner}.run takes labels or events, not both.")
+        if runs is not None:
+            raise ParameterError(
+                f"{owner}.run with events takes the runs from the images (one 4D image per "
+                "run); give no runs.")
+        events = [events] if isinstance(events, (str, os.PathLike)) else list(events)
+        if len(events) != len(img_list):
+            raise ShapeMismatchError(
+                f"There are {len(events)} events files but {len(img_list)} images: give one "
+                "events.tsv per run (one 4D image per run)."
             )
-            X_sel = X[sel] if not keep.all() else X
-            del X
-            prog.check_cancel()
-        with _parallel.parallel_context(backend, n_jobs, self.scheduler) as parallel:
-            out = parallel.call(
-                cached_call, memory, _fit_step, data_key, X_sel, mask_img=mask_out,
-                on_retry=prog.log, progress=prog.sub(0.1, 1.0), n_jobs=n_jobs, ignore=fit_ignore,
-                kind="decoding: fit", params=key_params, inputs=summary, log=prog.log,
-                **fit_kwargs,
+        if t_r is None:
+            raise ParameterError(
+                f"events need the repetition time: give t_r=... (seconds) to {owner}; the "
+                "images' headers hold none."
             )
-        result = self._make_result(out, out["mask"], names, y)
-        prog(1.0, f"mean score {result.mean_score_:.3f} (chance {result.chance_level_:.3f})")
-        return self._set_result(result)
+        all_labels, all_runs = [], []
+        for r, (ev, n) in enumerate(zip(events, frames)):
+            table = _inputs.read_events(ev)
+            all_labels += list(_inputs.events_to_labels(
+                table, n, t_r, self.hrf_delay, self.no_event_label))
+            all_runs += [r] * n
+        return np.array(all_labels, dtype=object), np.array(all_runs)
 
     def _make_result(self, out, mask_img, names, y):
         import nibabel as nib
@@ -493,6 +691,11 @@ class DecodingJob(BaseJob):
             permutation_scores_=out["perm_scores"], n_samples_=int(len(y)),
             n_voxels_=int(mask.sum()),
         )
+
+
+def _cleaning_params(job, t_r):
+    return {"detrend": job.detrend, "standardize": job.standardize, "high_pass": job.high_pass,
+            "low_pass": job.low_pass, "t_r": t_r, "confounds_strategy": job.confounds_strategy}
 
 
 def _short(names):

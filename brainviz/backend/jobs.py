@@ -88,28 +88,39 @@ class BaseJob(BaseEstimator):
     def _check_params(self):
         for name, allowed in self._choices.items():
             check_choice(type(self).__name__, name, getattr(self, name), allowed)
+        if hasattr(self, "confounds_strategy"):  # the jobs that clean signals
+            from . import _cleaning
+
+            _cleaning.check_cleaning(self)
 
     def _begin(self, imgs, progress=None, cancel_event=None, log=None):
         """The start of every ``run()``: check the parameters, then read the images.
 
-        Returns ``(progress, backend, n_jobs, images, names)``: a :class:`Progress`
-        reporter, the checked parallel backend and worker count, the images as a
-        list of nibabel images and a name for each (for messages).
+        Returns ``(progress, parallel, images, names)``: a :class:`Progress`
+        reporter, the checked :class:`~brainviz.backend._parallel.ParallelSpec`,
+        the images as a list of nibabel images and a name for each (for messages).
         """
+        from . import _inputs
+
+        prog, parallel = self._begin_checks(progress, cancel_event, log)
+        img_list = _inputs.as_image_list(imgs, "images")
+        names = [_inputs.image_name(i) for i in img_list]
+        _inputs.check_job_memory(type(self).__name__, img_list, names)
+        return prog, parallel, img_list, names
+
+    def _begin_checks(self, progress=None, cancel_event=None, log=None):
+        """Check the parameters (parallel ones included); return (progress, parallel spec)."""
         from .. import _config
-        from . import _inputs, _parallel
+        from . import _parallel
 
         self._check_params()
         # settings from the environment fail now, before anything is computed
         _config.get_cache_max_bytes()
         _config.get_max_memory()
         prog = Progress(progress, cancel_event, log)
-        backend = _parallel.check_backend(type(self).__name__, self.backend)
-        n_jobs = _config.get_n_jobs(self.n_jobs)
-        img_list = _inputs.as_image_list(imgs, "images")
-        names = [_inputs.image_name(i) for i in img_list]
-        _inputs.check_job_memory(type(self).__name__, img_list, names)
-        return prog, backend, n_jobs, img_list, names
+        parallel = _parallel.check_parallel(type(self).__name__, self.backend, self.n_jobs,
+                                            self.scheduler)
+        return prog, parallel
 
     def _check_is_run(self):
         if not hasattr(self, "result_"):

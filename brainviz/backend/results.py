@@ -45,6 +45,7 @@ _RESULT_CLASSES = {
     "decoding": ("decoding", "DecodingResult"),
     "regions": ("regions", "RegionResult"),
     "connectivity": ("connectivity", "ConnectivityResult"),
+    "searchlight": ("searchlight", "SearchlightResult"),
 }
 
 
@@ -97,6 +98,15 @@ class Result:
         return True
 
     __hash__ = None
+
+    def _table_names(self, name):
+        """Names for the TSV table of field ``name``, or None for a bare table.
+
+        A dict with ``columns`` (header of the number columns), optionally
+        ``rows`` (a first column of row names, headed ``corner``) and ``extra``
+        (column name -> strings, written after the numbers).
+        """
+        return None
 
 
 def _normalise(value):
@@ -161,6 +171,51 @@ def _write_array(path, array):
     else:
         fmt = "%s"
     np.savetxt(path, np.atleast_1d(array), fmt=fmt, delimiter="\t")
+
+
+def _write_table(path, array, names):
+    """A TSV with a header row of names (and a first column of row names)."""
+    array = np.asarray(array)
+    table = array[:, None] if array.ndim == 1 else array.reshape(array.shape[0], -1)
+    columns = [str(c) for c in names.get("columns") or []]
+    if len(columns) != table.shape[1]:
+        columns = [f"{i}" for i in range(table.shape[1])]
+    rows = names.get("rows")
+    if rows is not None and len(rows) != table.shape[0]:
+        rows = None
+    extra = {k: list(v) for k, v in (names.get("extra") or {}).items() if len(v) == table.shape[0]}
+    if array.dtype.kind in "iub":
+        fmt = "%d"
+    elif array.dtype.kind == "f":
+        fmt = "%.17g"
+    else:
+        fmt = "%s"
+
+    def clean(text):
+        return str(text).replace("\t", " ").replace("\n", " ")
+
+    header = ([clean(names.get("corner") or "")] if rows is not None else []) + columns + list(extra)
+    lines = ["\t".join(clean(h) for h in header)]
+    for i, row in enumerate(table):
+        cells = [fmt % v for v in row]
+        if rows is not None:
+            cells.insert(0, clean(rows[i]))
+        cells += [clean(extra[k][i]) for k in extra]
+        lines.append("\t".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+    return {"header": True, "row_names": rows is not None, "n_columns": int(table.shape[1])}
+
+
+def _read_table(path, dtype, shape, layout):
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()][1:]
+    start = 1 if layout.get("row_names") else 0
+    stop = start + int(layout["n_columns"])
+    try:
+        values = [[float(c) for c in ln.split("\t")[start:stop]] for ln in lines]
+        arr = np.asarray(values, dtype=float).astype(np.dtype(dtype))
+    except ValueError as exc:
+        raise ResultError(f"{path} holds a cell that is not a number: {exc}") from None
+    return arr.reshape(shape)
 
 
 def _read_array(path, dtype, shape):
@@ -305,24 +360,38 @@ def _write_result(result, tmp):
             scalars[name] = _to_json(value)
         elif kind == "array":
             arr = np.asarray(value)
+            names = result._table_names(name)
+            layout = None
             if arr.ndim <= 2:
                 files = [f"{base}.tsv"]
-                _write_array(tmp / files[0], arr)
+                if names and arr.dtype.kind in "biuf":
+                    layout = _write_table(tmp / files[0], arr, names)
+                else:
+                    _write_array(tmp / files[0], arr)
             else:
                 files = []
                 for i, sub in enumerate(arr.reshape((-1,) + arr.shape[-2:])):
                     files.append(f"{base}_{i:03d}.tsv")
-                    _write_array(tmp / files[-1], sub)
+                    if names and arr.dtype.kind in "biuf":
+                        layout = _write_table(tmp / files[-1], sub, names)
+                    else:
+                        _write_array(tmp / files[-1], sub)
             manifest[name] = {"kind": kind, "files": files, "dtype": arr.dtype.str,
                               "shape": list(arr.shape)}
+            if layout:
+                manifest[name]["table"] = layout
         elif kind == "arrays":
             entries = []
+            names = result._table_names(name)
             for i, arr in enumerate(value):
                 arr = np.asarray(arr)
                 fname = f"{base}_{i:03d}.tsv"
-                _write_array(tmp / fname, arr)
-                entries.append({"file": fname, "dtype": arr.dtype.str,
-                                "shape": list(arr.shape)})
+                entry = {"file": fname, "dtype": arr.dtype.str, "shape": list(arr.shape)}
+                if names and arr.dtype.kind in "biuf" and arr.ndim <= 2:
+                    entry["table"] = _write_table(tmp / fname, arr, names)
+                else:
+                    _write_array(tmp / fname, arr)
+                entries.append(entry)
             manifest[name] = {"kind": kind, "items": entries}
         elif kind == "image":
             fname = f"{base}.nii.gz"
@@ -362,14 +431,19 @@ _FILE_NAME = _schema.Pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}",
                              "a plain file name inside the folder (letters, digits, '_', '.', '-')")
 _SHAPE = _schema.List(_schema.Int(0, 2**31), max_len=4)
 _DTYPE = _schema.Str(16, allow_empty=False)
+#: How a table with a header row is laid out (see ``_write_table``).
+_TABLE = _schema.Dict({"header": _schema.Bool(), "row_names": _schema.Bool(),
+                       "n_columns": _schema.Int(0, 2**31)},
+                      required=("n_columns",), max_len=10)
 _FILE_ENTRIES = {
     "array": _schema.Dict({"kind": _schema.Enum("array"),
                            "files": _schema.List(_FILE_NAME, max_len=100_000),
-                           "dtype": _DTYPE, "shape": _SHAPE},
+                           "dtype": _DTYPE, "shape": _SHAPE, "table": _TABLE},
                           required=("kind", "files", "dtype", "shape")),
     "arrays": _schema.Dict({"kind": _schema.Enum("arrays"),
                             "items": _schema.List(_schema.Dict(
-                                {"file": _FILE_NAME, "dtype": _DTYPE, "shape": _SHAPE},
+                                {"file": _FILE_NAME, "dtype": _DTYPE, "shape": _SHAPE,
+                                 "table": _TABLE},
                                 required=("file", "dtype", "shape")), max_len=100_000)},
                            required=("kind", "items")),
     "image": _schema.Dict({"kind": _schema.Enum("image"), "file": _FILE_NAME},
@@ -523,8 +597,8 @@ def load_result(folder):
     def image(fname):
         return _read_image(_inside(folder, fname, label))
 
-    def array(fname, dtype, shape):
-        return _read_array_checked(_inside(folder, fname, label), dtype, shape)
+    def array(fname, dtype, shape, table=None):
+        return _read_array_checked(_inside(folder, fname, label), dtype, shape, table)
 
     fields = {}
     for name, kind in cls._fields.items():
@@ -536,13 +610,15 @@ def load_result(folder):
             fields[name] = None
         elif kind == "array":
             shape = tuple(entry["shape"])
+            table = entry.get("table")
             if len(entry["files"]) == 1:
-                fields[name] = array(entry["files"][0], entry["dtype"], shape)
+                fields[name] = array(entry["files"][0], entry["dtype"], shape, table)
             else:
-                parts = [array(f, entry["dtype"], shape[-2:]) for f in entry["files"]]
+                parts = [array(f, entry["dtype"], shape[-2:], table) for f in entry["files"]]
                 fields[name] = np.stack(parts).reshape(shape)
         elif kind == "arrays":
-            fields[name] = [array(e["file"], e["dtype"], tuple(e["shape"])) for e in entry["items"]]
+            fields[name] = [array(e["file"], e["dtype"], tuple(e["shape"]), e.get("table"))
+                            for e in entry["items"]]
         elif kind == "image":
             fields[name] = image(entry["file"])
         elif kind == "images":
@@ -554,7 +630,7 @@ def load_result(folder):
     return result
 
 
-def _read_array_checked(path, dtype, shape):
+def _read_array_checked(path, dtype, shape, table=None):
     from ..data._volume_io import check_allocation
 
     n = 1
@@ -563,6 +639,8 @@ def _read_array_checked(path, dtype, shape):
     check_allocation(max(os.path.getsize(path), n * np.dtype(dtype).itemsize), str(path),
                      "reading this table")
     try:
+        if table:
+            return _read_table(path, dtype, shape, table)
         return _read_array(path, dtype, shape)
     except (ValueError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

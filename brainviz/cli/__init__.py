@@ -2,7 +2,8 @@
 
 ``brainviz`` alone opens the window on the built-in demo, ``brainviz FILE...``
 opens files in the window, and ``brainviz COMMAND ...`` runs a sub-command
-(``info``, ``render``, ``decode``, ``regions``, ``connectivity``, ``cache``).
+(``info``, ``render``, ``decode``, ``regions``, ``connectivity``, ``searchlight``,
+``cache``).
 
 Each sub-command lives in its own module of this package, exposing
 ``add_parser(subparsers)``; the parser it adds sets ``func`` to the function
@@ -28,8 +29,13 @@ _COMMAND_MODULES = {
     "decode": "._jobs",
     "regions": "._jobs",
     "connectivity": "._jobs",
+    "searchlight": "._jobs",
     "cache": "._cache",
 }
+
+
+# Options that do something other than open the window when given alone.
+_NOT_THE_WINDOW = ("-h", "--help", "--version", "--install-desktop", "--uninstall-desktop")
 
 
 def build_parser():
@@ -45,6 +51,12 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"brainviz {__version__}")
     parser.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
+    desktop = parser.add_mutually_exclusive_group()
+    desktop.add_argument("--install-desktop", action="store_true",
+                         help="add brainviz to the desktop's application menu (a desktop entry "
+                              "and an icon in the user's XDG folders) and exit")
+    desktop.add_argument("--uninstall-desktop", action="store_true",
+                         help="remove what --install-desktop wrote and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in _COMMAND_MODULES.values():
         module = importlib.import_module(module_name, __name__)
@@ -97,13 +109,18 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     # ``brainviz`` and ``brainviz FILE...`` open the window.
     first = next((a for a in argv if not a.startswith("-")), None)
-    if first is None and not any(a in ("-h", "--help", "--version") for a in argv):
+    if first is None and not any(a in _NOT_THE_WINDOW for a in argv):
         return _open_window([])
     if first is not None and first not in _COMMAND_MODULES and not argv[0].startswith("-"):
         return _open_window(argv)
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.install_desktop or args.uninstall_desktop:
+        from . import _desktop
+
+        args.command = "--install-desktop" if args.install_desktop else "--uninstall-desktop"
+        args.func = _desktop.run_install if args.install_desktop else _desktop.run_uninstall
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0

@@ -6,7 +6,8 @@ import time
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "cache", help="list, size or clear the job cache",
-        description="Manage the job cache (BRAINVIZ_CACHE_DIR or ~/.cache/brainviz).",
+        description="Manage the job cache (BRAINVIZ_CACHE_DIR or the platform's cache folder, "
+                    "~/.cache/brainviz on Linux).",
     )
     p.add_argument("action", choices=("list", "clear", "size"))
     p.add_argument("--cache-dir", metavar="DIR", default=None, help="cache folder")

@@ -2,10 +2,11 @@
 
 Without a display (no ``DISPLAY`` / ``WAYLAND_DISPLAY`` that answers, and
 ``QT_QPA_PLATFORM`` not set to ``offscreen``) Qt would abort, so instead this
-says so in one line, draws the session the window would have shown (the same
-:func:`brainviz.session.make_demo_session` and binding as ``brainviz render
---demo``) with the export code, and prints where the PNG is. Heavy imports
-happen inside the functions.
+says so in one line that names the PNG it is about to write (in the current
+folder, or a new temporary folder when that is read-only), draws the session
+the window would have shown (the same :func:`brainviz.session.make_demo_session`
+and binding as ``brainviz render --demo``) with the export code, and prints
+where the PNG is. Heavy imports happen inside the functions.
 """
 import os
 import sys
@@ -88,12 +89,10 @@ def _render_session(session, path, size=(800, 600), montage=False):
 def _render_files(files, path):
     """Render the scene the window would show for ``files`` to ``path``."""
     from ..model import Session
-    from ..session import open_path
+    from ..session import open_paths, place_new_layers
 
     session = Session()
-    for file in files:
-        for layer in open_path(file):
-            session.add_layer(layer)
+    place_new_layers(session, open_paths(files))
     return _render_session(session, path)
 
 
@@ -101,10 +100,13 @@ def render_headless(files=(), reason="no display"):
     """Say there is no display, render the figure to a PNG, print where; return 0."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("ETS_TOOLKIT", "null")
-    print(f"brainviz: {reason}: cannot open the window; rendering the "
-          f"{'files' if files else 'demo'} figure to a PNG instead (see `brainviz render --help`).",
-          flush=True)
     path = _output_path(DEMO_PNG if not files else "brainviz-figure.png")
+    # Say where the PNG goes before writing it: it lands in the current folder.
+    replacing = " (replacing the file there)" if path.exists() else ""
+    print(f"brainviz: {reason}: cannot open the window; rendering the "
+          f"{'files' if files else 'demo'} figure to {path}{replacing} instead "
+          "(`brainviz render ... -o FILE` writes a figure where you choose).",
+          flush=True)
     if files:
         out = _render_files(files, path)
     else:

@@ -63,10 +63,12 @@ def add_parser(subparsers):
     scene.add_argument("--no-slices", action="store_true", help="hide the orthogonal slices")
     scene.add_argument("--glass", action="store_true", help="add a translucent glass brain")
     scene.add_argument("--regions", metavar="FILE", help="label image or 4D components to draw as regions")
-    scene.add_argument("--connectome", metavar="FILE", help="connectivity matrix (.csv, .tsv, .txt, .npy)")
+    scene.add_argument("--connectome", metavar="FILE|DIR",
+                       help="connectivity matrix (.csv, .tsv, .txt, .npy), or a result folder of "
+                            "'brainviz connectivity' (its matrix, node positions and names)")
     scene.add_argument("--coords", metavar="FILE|NAME",
                        help="node coordinates: a CSV/TSV file (x, y, z[, label, network]) or "
-                            "'power' / 'dosenbach'")
+                            "'power' / 'dosenbach' / 'seitzman'")
     scene.add_argument("--edge-threshold", metavar="X",
                        help="show edges with |weight| >= X, or a percentile such as 95%%")
     scene.add_argument("--surface", metavar="MESH",
@@ -198,7 +200,7 @@ def plan(args):
         resolve_size(None, width_mm, None, dpi, aspect=DEFAULT_SIZE[0] / DEFAULT_SIZE[1])
     if args.demo_connectome and not args.demo:
         raise ParameterError("--demo-connectome goes with --demo")
-    if (args.connectome is None) != (args.coords is None):
+    if (args.connectome is None) != (args.coords is None) and not _is_result_dir(args.connectome):
         raise ParameterError("--connectome and --coords go together")
     if args.no_anatomy and args.anatomy:
         raise ParameterError("--anatomy and --no-anatomy contradict each other")
@@ -218,6 +220,41 @@ def plan(args):
                 elevation=_finite(args.elevation, "--elevation"),
                 distance=_number(args.distance, "--distance", positive=True),
                 roll=_finite(args.roll, "--roll"), focal_point=focal)
+
+
+def _is_result_dir(path):
+    import os
+
+    return path is not None and os.path.isdir(path)
+
+
+def connectome_from_result(folder, coords=None):
+    """The connectome layer of a 'brainviz connectivity' result folder (--coords overrides
+    its node positions, which time series given without coordinates lack)."""
+    from .. import model
+    from ..backend import load_result
+    from ..data import load_coords
+    from ..exceptions import ParameterError, ShapeMismatchError
+
+    result = load_result(folder)
+    if getattr(result, "matrix_", None) is None:
+        raise ParameterError(f"--connectome {str(folder)!r} is a {result._kind} result; give a "
+                             "'brainviz connectivity' result folder")
+    matrix = np.asarray(result.matrix_, dtype=float)
+    xyz, labels, networks = np.asarray(result.coords_, dtype=float), list(result.labels_), None
+    if coords is not None:
+        xyz, names, networks = load_coords(coords)
+        labels = names or labels
+        if len(xyz) != len(matrix):
+            raise ShapeMismatchError(f"--connectome {str(folder)!r} has {len(matrix)} nodes but "
+                                     f"--coords {coords!r} has {len(xyz)}; they must match")
+    elif not np.isfinite(xyz).all():
+        raise ParameterError(f"--connectome {str(folder)!r} has no node positions (time series "
+                             "given without coordinates): add --coords FILE|power|dosenbach|"
+                             "seitzman")
+    layer = model.ConnectomeLayer(name="connectome", result_folder=str(folder),
+                                  result_key="matrix")
+    return layer.set_graph(matrix, xyz, labels, networks=networks)
 
 
 def _finite(text, option):
@@ -278,7 +315,9 @@ def build_session(args, plan_):
         vol = _load_for_drawing(args.regions)
         cls = model.ComponentsLayer if vol.ndim == 4 and vol.n_frames > 1 else model.LabelLayer
         session.add_layer(cls().set_volume(vol))
-    if args.connectome:
+    if args.connectome and _is_result_dir(args.connectome):
+        session.add_layer(connectome_from_result(args.connectome, args.coords))
+    elif args.connectome:
         matrix = load_matrix(args.connectome)
         coords, labels, networks = load_coords(args.coords)
         if len(coords) != len(matrix):

@@ -20,7 +20,8 @@ _SUBMOD_ATTRS = {
     ],
     "templates": [
         "load_template", "load_brain_mask", "load_fsaverage5", "load_power_2011",
-        "load_dosenbach_2010", "load_motor_activation", "fsaverage5_surfaces", "project_to_surface",
+        "load_dosenbach_2010", "load_seitzman_2018", "load_motor_activation",
+        "fsaverage5_surfaces", "project_to_surface",
     ],
     "graphs": [
         "load_matrix", "load_coords", "COORDINATE_ATLASES",

@@ -12,7 +12,7 @@ from ..exceptions import ParameterError
 __all__ = ["load_matrix", "load_coords", "COORDINATE_ATLASES"]
 
 #: Named coordinate atlases accepted by :func:`load_coords`.
-COORDINATE_ATLASES = ("power", "dosenbach")
+COORDINATE_ATLASES = ("power", "dosenbach", "seitzman")
 
 
 def _check_file(path, what):
@@ -84,20 +84,22 @@ def load_coords(coords):
     ----------
     coords : str, path or array
         ``"power"`` (Power 2011, 264 nodes), ``"dosenbach"`` (Dosenbach 2010,
-        160 nodes), a CSV/TSV file with x, y, z (and optional label, network)
-        columns, or an (n, 3) array.
+        160 nodes), ``"seitzman"`` (Seitzman 2018, 300 nodes), a CSV/TSV file
+        with x, y, z (and optional label, network) columns, or an (n, 3) array.
     """
     if not isinstance(coords, (str, os.PathLike)):
         arr = np.asarray(coords, dtype=float)
         return arr, None, None
     from .atlases import load_coordinate_atlas
-    from .templates import load_dosenbach_2010, load_power_2011
+    from .templates import load_dosenbach_2010, load_power_2011, load_seitzman_2018
 
     name = str(coords).lower()
     if name == "power":
         atlas = load_power_2011()
     elif name == "dosenbach":
         atlas = load_dosenbach_2010()
+    elif name == "seitzman":
+        atlas = load_seitzman_2018()
     else:
         path = _check_file(coords, "connectome coordinates")
         try:

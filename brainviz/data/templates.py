@@ -19,6 +19,7 @@ __all__ = [
     "project_to_surface",
     "load_power_2011",
     "load_dosenbach_2010",
+    "load_seitzman_2018",
 ]
 
 _RESOLUTIONS = (1, 2, 3, 4)  # what nilearn.datasets.load_mni152_* accept offline, in mm
@@ -250,14 +251,25 @@ def project_to_surface(img, surfaces=None, radius=3.0, geometry="pial"):
     return out
 
 
+def _roi_columns(rois):
+    """Lower-case name -> column of nilearn's ROI table: a DataFrame since nilearn 0.11, a
+    numpy record array before."""
+    names = rois.columns if hasattr(rois, "columns") else rois.dtype.names
+    return {str(c).lower(): c for c in names}
+
+
+def _roi_xyz(rois, columns):
+    return np.column_stack([np.asarray(rois[columns[c]], dtype=np.float64) for c in "xyz"])
+
+
 @functools.lru_cache(maxsize=1)
 def _power_table():
     from nilearn.datasets import fetch_coords_power_2011
 
     rois = fetch_coords_power_2011().rois
-    columns = {c.lower(): c for c in rois.columns}
-    coords = rois[[columns["x"], columns["y"], columns["z"]]].to_numpy(dtype=np.float64)
-    numbers = rois[columns["roi"]].to_numpy() if "roi" in columns else np.arange(1, len(coords) + 1)
+    columns = _roi_columns(rois)
+    coords = _roi_xyz(rois, columns)
+    numbers = np.asarray(rois[columns["roi"]]) if "roi" in columns else np.arange(1, len(coords) + 1)
     coords.flags.writeable = False
     return coords, [f"Power {int(n)}" for n in numbers]
 
@@ -284,8 +296,7 @@ def _dosenbach_table():
 
     bunch = fetch_coords_dosenbach_2010(ordered_regions=True)
     rois = bunch.rois
-    columns = {c.lower(): c for c in rois.columns}
-    coords = rois[[columns["x"], columns["y"], columns["z"]]].to_numpy(dtype=np.float64)
+    coords = _roi_xyz(rois, _roi_columns(rois))
     coords.flags.writeable = False
     labels = [str(v) for v in bunch.labels]
     networks = [str(v) for v in np.asarray(bunch.networks)]
@@ -308,4 +319,36 @@ def load_dosenbach_2010():
     coords, labels, networks = _dosenbach_table()
     return CoordinateAtlas(
         coords, labels=list(labels), networks=list(networks), name="Dosenbach 2010"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _seitzman_table():
+    from nilearn.datasets import fetch_coords_seitzman_2018
+
+    bunch = fetch_coords_seitzman_2018(ordered_regions=True)
+    rois = bunch.rois
+    coords = _roi_xyz(rois, _roi_columns(rois))
+    coords.flags.writeable = False
+    networks = [str(v) for v in np.asarray(bunch.networks)]
+    regions = [str(v) for v in np.asarray(bunch.regions)]
+    labels = [f"{net} {i + 1}" for i, net in enumerate(networks)]
+    return coords, labels, networks, regions
+
+
+def load_seitzman_2018():
+    """The 300 Seitzman et al. (2018) nodes shipped with nilearn, in MNI mm.
+
+    Ordered by network, then from anterior to posterior, as nilearn orders them.
+
+    Returns
+    -------
+    CoordinateAtlas
+        With ``labels`` (network name and row number) and ``networks``.
+    """
+    from .atlases import CoordinateAtlas
+
+    coords, labels, networks, _ = _seitzman_table()
+    return CoordinateAtlas(
+        coords, labels=list(labels), networks=list(networks), name="Seitzman 2018"
     )

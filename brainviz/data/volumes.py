@@ -327,6 +327,9 @@ class Volume:
                 # never hand out a view on an in-memory image's own array
                 return np.array(data, dtype=np.float32)
         else:
+            cached = getattr(self, "_series_cache", None)
+            if cached is not None:  # the whole series is in memory (time courses): no reading
+                return np.array(cached[..., index])
             data = self._read((Ellipsis, index))
         with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: inf, not finite
             return np.asarray(data, dtype=np.float32)
@@ -493,6 +496,83 @@ class Volume:
             return self._kind
 
     # --- geometry ----------------------------------------------------------------
+    def voxel_at(self, xyz_mm):
+        """Voxel indices (i, j, k) of the voxel whose centre is nearest to a world point (mm),
+        through the true affine; None when the point lies outside the image."""
+        ijk = nib_apply(np.linalg.inv(self.affine), np.asarray(xyz_mm, dtype=float).reshape(3))
+        idx = np.round(ijk).astype(int)
+        if np.any(idx < 0) or np.any(idx >= np.asarray(self.shape[:3])):
+            return None
+        return tuple(int(v) for v in idx)
+
+    def voxel_centre(self, ijk):
+        """World position (mm) of the centre of voxel ``ijk``."""
+        return tuple(float(v) for v in nib_apply(self.affine, np.asarray(ijk, dtype=float)))
+
+    def peak(self, which="max", frame=0):
+        """World position (mm) of the voxel holding the largest value (``"max"``), the smallest
+        (``"min"``) or the largest absolute value (``"abs"``) of a frame; NaNs ignored."""
+        if which not in ("max", "min", "abs"):
+            raise ParameterError(f"which must be 'max', 'min' or 'abs'; got {which!r}")
+        data = np.asarray(self.get_frame(frame), dtype=float)
+        data = np.where(np.isfinite(data), data, np.nan)
+        if np.all(np.isnan(data)):
+            raise self._all_nan_error()
+        score = {"max": data, "min": -data, "abs": np.abs(data)}[which]
+        index = np.unravel_index(int(np.nanargmax(score)), data.shape)
+        return self.voxel_centre(index)
+
+    def timecourse_at(self, xyz_mm):
+        """The values of every frame at the voxel nearest a world point (mm); None outside.
+
+        Reads only that voxel's series from the file (a 4D proxy slice)."""
+        ijk = self.voxel_at(xyz_mm)
+        if ijk is None:
+            return None
+        i, j, k = ijk
+        if self.ndim < 4:
+            return np.asarray([float(self.get_frame(0)[i, j, k])])
+        with self._lock:
+            series = self._series()
+            if series is not None:
+                return np.asarray(series[i, j, k, :], dtype=float)
+            return np.asarray(self._read((i, j, k, slice(None))), dtype=float).ravel()
+
+    #: A 4D series smaller than this (float32 bytes) is kept in memory after its first time
+    #: course: from a compressed file, one voxel's series means reading the whole file.
+    SERIES_CACHE_BYTES = 1_500_000_000
+
+    def _series(self):
+        cached = getattr(self, "_series_cache", None)
+        if cached is not None:
+            return cached
+        if int(np.prod(self.shape)) * 4 > self.SERIES_CACHE_BYTES:
+            return None
+        data = np.empty(self.shape, dtype=np.float32)
+        for t in range(self.n_frames):
+            data[..., t] = self.get_frame(t)
+        self._series_cache = data
+        return data
+
+    def in_mni_space(self):
+        """True when the image says it is in MNI space (sform or qform code 4), or its
+        bounding box lies within the MNI152 box give or take 20 mm (a template-space map
+        without the code)."""
+        header = self.img.header
+        for name in ("sform_code", "qform_code"):
+            try:
+                if int(header[name]) == 4:
+                    return True
+            except (KeyError, TypeError, ValueError):
+                pass
+        corners = np.array([[i, j, k] for i in (0, self.shape[0] - 1)
+                            for j in (0, self.shape[1] - 1) for k in (0, self.shape[2] - 1)])
+        xyz = nib_apply(self.affine, corners)
+        lo, hi = xyz.min(axis=0), xyz.max(axis=0)
+        mni_lo, mni_hi = np.array([-90.0, -126.0, -72.0]), np.array([91.0, 91.0, 109.0])
+        return bool(np.all(lo >= mni_lo - 20) and np.all(hi <= mni_hi + 20)
+                    and np.all(hi - lo >= 0.5 * (mni_hi - mni_lo)))
+
     def values_at(self, xyz_mm, frame=0, order=1):
         """Values at world positions (mm, RAS+), through the true affine.
 
@@ -546,6 +626,13 @@ class Volume:
         sizes ("nearest" interpolation for masks and label images,
         "continuous" otherwise; 4D series are loaded to do so).
         """
+        cached = getattr(self, "_ras_volume", None)
+        if cached is not None:  # one reoriented volume per volume: its frame caches are kept
+            return cached
+        self._ras_volume = self._make_ras()
+        return self._ras_volume
+
+    def _make_ras(self):
         import nibabel as nib
         from nibabel.orientations import axcodes2ornt, inv_ornt_aff, io_orientation, ornt_transform
 
@@ -654,6 +741,13 @@ class Volume:
         if self.ndim == 4:
             lines.append(f"  TR:            {self.tr:g} s" if self.tr else "  TR:            unknown")
         return "\n".join(lines)
+
+
+def nib_apply(affine, points):
+    """``affine`` applied to (n, 3) or (3,) points."""
+    from nibabel.affines import apply_affine
+
+    return apply_affine(affine, points)
 
 
 def _scaling(img):

@@ -4,10 +4,13 @@
 ``main(files)`` also runs the event loop (the ``brainviz`` command). Names
 are resolved lazily so ``import brainviz.gui`` alone loads no Qt.
 
-Modules: ``app`` (MainWindow), ``launch`` (start-up), ``panels`` (layers,
-cache), ``jobs`` (job forms and list), ``workers`` (job thread -> GUI thread),
-``dialogs`` (the one error handler, export options), ``shell``, ``menus``,
-``_vtk_offscreen`` (VTK under Qt's offscreen platform). The window draws its
+Modules: ``app`` (MainWindow, the controller), ``mainwindow`` (its Qt window:
+docks, menus, shortcuts), ``viewer`` (3D scene, 2D views, cursor tools, readout),
+``slice_drag`` (Ctrl + drag moves a 3D slice), ``launch`` (start-up), ``panels``
+(layers, cache), ``jobs`` (job forms and list), ``workers`` (job thread -> GUI
+thread), ``dialogs`` (the one error handler, export options), ``console``
+(IPython), ``timecourse``, ``undo``, ``_vtk_offscreen`` (VTK under Qt's offscreen
+platform). The window draws its
 session through :mod:`brainviz.scene.binding` and opens files through
 :mod:`brainviz.session`, as ``brainviz render`` and ``brainviz.mlab`` do.
 """

@@ -1,9 +1,9 @@
-"""The brainviz main window.
+"""The brainviz main window: the controller (this module) and its Qt window (:mod:`.mainwindow`).
 
-Layout: the layers panel on the left; the interactive Mayavi scene in the
-middle with the view buttons above it and the click readout below; jobs,
-cache and the Python shell in tabs on the right. Menus open files and
-sessions, export figures and load the demo datasets.
+Layout (:mod:`.mainwindow`): the viewer in the middle (the 3D scene and the linked
+2D views, the cursor tools and the readout, :mod:`.viewer`); the layers panel
+docked on the left; jobs and cache on the right; the IPython console and the time
+course at the bottom. Every dock can be resized, closed (View menu) or floated.
 
 Threading: jobs run on the backend runner's thread; :class:`~.workers.JobBridge`
 hands their events to this thread, where results become layers. Errors from
@@ -13,36 +13,26 @@ window keeps working.
 import logging
 from pathlib import Path
 
-from traits.api import (
-    Any, Button, HasTraits, Instance, List, Str, observe,
-)
-from traitsui.api import Group, HSplit, Item, Tabbed, TextEditor, VGroup, View
+import numpy as np
+
+from traits.api import Any, HasTraits, Instance, List, Str, observe
 
 from ..model import JobState, Session
+from ..exceptions import ParameterError
 from ..session import (
-    SessionFileError, add_recent_file, layers_from_result, make_demo_session, open_path,
-    read_session, save_session,
+    SessionFileError, add_recent_file, attach_surface_values, layers_from_result,
+    attach_label_table, make_demo_session, open_path, open_paths, place_new_layers,
+    read_session, save_session, surface_file_kind, table_kind,
 )
 from .dialogs import ErrorReporter, ExportOptions
 from .jobs import JobsPanel, input_names, jsonable
 from .panels import CachePanel, LayersPanel
-from .shell import ShellPanel, shell_namespace
 
 __all__ = ["MainWindow", "main", "create_window"]
 
 log = logging.getLogger("brainviz.gui")
 
 _VIEWS = ("left", "right", "anterior", "posterior", "superior", "inferior")
-
-
-def _scene_model():
-    # the offscreen patch must be in place before the first scene widget exists
-    from . import _vtk_offscreen
-
-    _vtk_offscreen.install()
-    from mayavi.core.ui.api import MlabSceneModel
-
-    return MlabSceneModel
 
 
 def _result_layers(result, folder, kind):
@@ -58,20 +48,17 @@ class MainWindow(HasTraits):
     layers_panel = Instance(LayersPanel)
     jobs_panel = Instance(JobsPanel)
     cache_panel = Instance(CachePanel)
-    shell_panel = Instance(ShellPanel)
+    #: The IPython console (``execute`` runs a line in it) and the time-course plot.
+    shell_panel = Any()
+    timecourse = Any()
+    #: The central viewer: 3D scene, 2D views, cursor tools, readout.
+    viewer = Any()
+    #: Undo/redo of layer display edits.
+    undo_stack = Any()
     export_options = Instance(ExportOptions, ())
 
-    readout = Str("Click in the scene: position (mm), layer values, nodes and edges.")
+    readout = Str("Click in a view: the cursor goes there; its position, voxel and values show here.")
     status = Str()
-
-    view_left = Button("Left")
-    view_right = Button("Right")
-    view_anterior = Button("Anterior")
-    view_posterior = Button("Posterior")
-    view_superior = Button("Superior")
-    view_inferior = Button("Inferior")
-    reset_view = Button("Reset")
-    export = Button("Export...")
 
     #: The scene binding (layers -> visuals, brainviz.scene.binding) once the scene exists.
     binding = Any()
@@ -81,8 +68,8 @@ class MainWindow(HasTraits):
     #: The view the scene opens with (and Reset goes back to): from above, the slices
     #: and the whole graph show best.
     start_view = Str("superior")
-    #: Window size in pixels at start.
-    window_size = Any((1200, 780))
+    #: Window size in pixels at start (None: fit the screen).
+    window_size = Any(None)
     #: Layers waiting for the scene (added before it was activated).
     _ready = List()
 
@@ -94,10 +81,31 @@ class MainWindow(HasTraits):
 
         self.jobs_bridge = JobBridge(self._job_done, self._job_failed, prepare=_result_layers)
         self._timer = None
+        from .console import ConsolePanel
+        from .timecourse import TimeCoursePanel
+        from .undo import UndoStack
+        from .viewer import Viewer
+
+        self.shell_panel = ConsolePanel(self)
+        self.timecourse = TimeCoursePanel(self)
+        self.undo_stack = UndoStack(self.session)
+        self.viewer = Viewer(window=self)
 
     # --- defaults ---------------------------------------------------------
     def _scene_default(self):
-        return _scene_model()()
+        from .viewer import _scene_model
+
+        return _scene_model()
+
+    def scene_view(self):
+        """The TraitsUI view of the 3D scene (with Mayavi's toolbar)."""
+        from mayavi.core.ui.api import MayaviScene, SceneEditor
+        from traitsui.api import Item, View
+
+        width, height = self.scene_size
+        return View(Item("scene", editor=SceneEditor(scene_class=MayaviScene), show_label=False,
+                         width=min(width, 240), height=min(height, 200), resizable=True),
+                    resizable=True)
 
     def _layers_panel_default(self):
         return LayersPanel(session=self.session, window=self)
@@ -116,11 +124,7 @@ class MainWindow(HasTraits):
             panel.update()
             self.cache_panel = panel
         if made and self.ui is not None and getattr(self.ui, "control", None) is not None:
-            from pyface.api import GUI
-
-            from ._layout import size_columns
-
-            GUI.invoke_later(size_columns, self)  # the new forms may need a wider column
+            self.ui.dock_panels()
         return self.jobs_panel
 
     def _populate_after_first_frame(self):
@@ -162,9 +166,6 @@ class MainWindow(HasTraits):
         except Exception as exc:
             self.report_error(exc, "Could not make the jobs panel")
 
-    def _shell_panel_default(self):
-        return ShellPanel(window=self)
-
     @property
     def figure(self):
         """The Mayavi figure of the scene (None before the window is shown)."""
@@ -194,9 +195,11 @@ class MainWindow(HasTraits):
             picking.on_pick(fig, self._on_pick)
         except Exception as exc:  # picking is optional: the scene still works
             log.warning("picking unavailable: %s", exc)
+        self._camera_from_session = bool(self.session.camera)
         if not self.session.camera:
             self.set_view(self.start_view)
-        self.shell_panel.namespace.update(shell_namespace(self))
+        self._enable_slice_dragging(fig)
+        self.shell_panel.update_namespace()
         self._populate_after_first_frame()
 
     def set_view(self, name):
@@ -209,61 +212,178 @@ class MainWindow(HasTraits):
         except Exception as exc:
             self.report_error(exc, f"Could not show the {name} view")
 
-    def _anytrait_changed(self, name, old, new):
-        if name.startswith("view_") and name[5:] in _VIEWS:
-            self.set_view(name[5:])
+    def _enable_slice_dragging(self, figure):
+        """Ctrl + drag on a slice of the 3D scene moves it (a plain drag rotates the camera)."""
+        from .slice_drag import install_slice_dragging
 
-    def _reset_view_fired(self):
-        self.set_view(self.start_view)
+        self._slice_drag = install_slice_dragging(self, figure)
 
-    def _export_fired(self):
-        self.export_dialog()
+    # --- cursor tools ---------------------------------------------------------
+    def selected_volume_layer(self):
+        """The selected layer if it is a volume, else the first volume layer (None if none)."""
+        return self.viewer._selected_volume()
+
+    def go_to_peak(self, which="max"):
+        """Move the cursor to the largest ("max") or smallest ("min") value of the selected map."""
+        layer = self.selected_volume_layer()
+        if layer is None:
+            self.status = "Open an image first: the cursor goes to its peak."
+            return None
+        try:
+            frame = max(int(getattr(layer, "frame", 0)), 0) if layer.data.n_frames > 1 else 0
+            self.session.move_cursor(layer.data.peak(which, frame=frame))
+        except Exception as exc:
+            self.report_error(exc, f"Could not find the {which}imum of {layer.name}")
+            return None
+        self.status = f"Cursor at the {which}imum of {layer.name}"
+        return self.session.cursor
+
+    def centre_on_layer(self, layer=None):
+        """Put the cursor at the centre of a layer's bounds and frame it in every view."""
+        from ..scene.views import set_view
+
+        layer = layer or (self.layers_panel.selected if self.layers_panel else None)
+        visual = self.binding.visuals.get(layer) if self.binding is not None else None
+        if visual is None:
+            self.status = "Select a drawn layer to centre on it."
+            return None
+        b = np.asarray(visual.bounds, dtype=float)
+        self.session.move_cursor((b[0::2] + b[1::2]) / 2)
+        set_view(self.figure, self.start_view, bounds=tuple(b))
+        self.binding.store_camera()
+        for view in self.viewer.slice_views:
+            view.frame()
+        return self.session.cursor
+
+    def set_layout(self, name):
+        """Show "2D + 3D", "3D only" or "2D only"."""
+        self.viewer.layout = name
+
+    def undo(self):
+        text = self.undo_stack.undo()
+        self.status = f"Undone: {text}" if text else "Nothing to undo"
+
+    def redo(self):
+        text = self.undo_stack.redo()
+        self.status = f"Redone: {text}" if text else "Nothing to redo"
 
     def get_camera(self):
         """The camera as a JSON-compatible dict (also kept in ``session.camera``)."""
         return self.binding.store_camera()
 
     def _on_pick(self, info):
-        lines = []
+        """A click in the 3D scene: the cursor goes there (the readout follows it); a node or
+        an edge under the click is named in the status line."""
         if info.position_mm is None:
-            self.readout = "Nothing under the cursor."
+            self.status = "Nothing under the click."
             return
-        x, y, z = info.position_mm
-        lines.append(f"({x:.1f}, {y:.1f}, {z:.1f}) mm")
-        for name, value in info.values.items():
-            lines.append(f"{name}: {value:.4g}" if value == value else f"{name}: outside")
+        extra = []
         if info.node is not None:
             index, label, _ = info.node
-            lines.append(f"node {index}: {label}")
+            extra.append(f"node {index}: {label}")
         if info.edge is not None:
             i, j, weight = info.edge
-            lines.append(f"edge {i}-{j}: weight {weight:.4g}")
-        self.readout = "   ".join(lines)
-        self.session.move_cursor((x, y, z))
+            extra.append(f"edge {i}-{j}: weight {weight:.4g}")
+        self.session.move_cursor(info.position_mm)
+        if extra:
+            self.readout = self.readout + "   " + "   ".join(extra)
+            self.status = "   ".join(extra)
 
     # --- files and sessions ----------------------------------------------
     def open_files(self, paths, layer_type=None):
-        """Open image files, surfaces or result folders as layers (the file dialog, drag and
-        drop and recent files all come here); returns the new layers. Errors become dialogs."""
-        added = []
-        for path in paths:
-            path = str(path)
+        """Open files as layers (the file dialog, drag and drop, recent files and the command
+        line all come here); returns the new layers. Files opened together pair up (a matrix
+        and its coordinates, a label image and its table); per-vertex data and label tables
+        opened alone go onto the surface or label image they fit. Errors become dialogs."""
+        added, rest = [], []
+        for path in (str(p) for p in paths):
             if path.lower().endswith(".json") and Path(path).is_file():
                 self.open_session(path)
                 continue
             try:
-                layers = open_path(path, layer_type=layer_type)
+                if surface_file_kind(path) == "values":
+                    self._attach_surface_values(path)
+                    add_recent_file(path)
+                    continue
+                if table_kind(path) == "labels" and not any(
+                        table_kind(p) is None and not str(p).lower().endswith(".json")
+                        for p in paths if str(p) != path):
+                    target = self._label_layer_for_table()
+                    attach_label_table(target, path)
+                    self.status = f"{Path(path).name} names the regions of {target.name}"
+                    add_recent_file(path)
+                    continue
             except Exception as exc:
                 self.report_error(exc, f"Could not open {Path(path).name}")
                 continue
-            for layer in layers:
-                added.append(self.session.add_layer(layer))
-            add_recent_file(path)
+            rest.append(path)
+        for group in ([rest] if layer_type is None else [[p] for p in rest]):
+            if not group:
+                continue
+            try:
+                layers = (open_paths(group) if layer_type is None
+                          else open_path(group[0], layer_type=layer_type))
+            except Exception as exc:
+                names = ", ".join(Path(p).name for p in group)
+                if len(group) > 1:  # open the others on their own: one bad file does not stop them
+                    for path in group:
+                        added += self.open_files([path])
+                    continue
+                self.report_error(exc, f"Could not open {names}")
+                continue
+            added += place_new_layers(self.session, layers)
+            for path in group:
+                add_recent_file(path)
         if added:
             self.status = f"Opened {', '.join(lay.name for lay in added)}"
             if self.layers_panel is not None:
                 self.layers_panel.refresh_recent()
         return added
+
+    def _label_layer_for_table(self):
+        from ..model import ComponentsLayer, LabelLayer
+
+        labels = [lay for lay in self.session.layers_of_type(LabelLayer)
+                  if not isinstance(lay, ComponentsLayer)]
+        selected = self.layers_panel.selected if self.layers_panel is not None else None
+        if not labels:
+            raise ParameterError("A label table names the regions of a label image: open the "
+                                 "image first (or both together).")
+        return selected if selected in labels else labels[-1]
+
+    def _attach_surface_values(self, path):
+        """Per-vertex data goes onto the surface it fits: the selected surface layer, else the
+        last one whose mesh has as many vertices."""
+        from ..data import load_surface_data
+        from ..model import SurfaceLayer
+
+        n = len(load_surface_data(path))
+        surfaces = [lay for lay in self.session.layers_of_type(SurfaceLayer)
+                    if len(lay.data) == 1 and lay.data[0].n_vertices == n]
+        selected = self.layers_panel.selected if self.layers_panel is not None else None
+        if not surfaces:
+            raise ParameterError(
+                f"{Path(path).name} holds values for {n} vertices, and no open surface has that "
+                "many: open the mesh first (File > Open...), then this file.")
+        target = selected if selected in surfaces else surfaces[-1]
+        attach_surface_values(target, path)
+        self.status = f"{Path(path).name} shown on {target.name}"
+        return target
+
+    def open_session_dialog(self):
+        from .dialogs import ask_open_session
+
+        path = ask_open_session(self.ui.control if self.ui else None)
+        if path:
+            self.open_session(path)
+
+    def save_session_dialog(self):
+        from .dialogs import ask_save_file
+
+        path = ask_save_file(self.ui.control if self.ui else None, "Save session",
+                             default="session.json")
+        if path:
+            self.save_session(path)
 
     def open_files_dialog(self):
         from .dialogs import ask_open_files
@@ -512,52 +632,28 @@ class MainWindow(HasTraits):
             self._timer = None
 
     def shutdown(self):
-        """Cancel running jobs and stop timers (window closing)."""
+        """Cancel running jobs and stop timers (window closing); safe to call twice."""
+        if getattr(self, "_shut_down", False):
+            return
+        self._shut_down = True
         if self._timer is not None:
             self._timer.Stop()
             self._timer = None
         self.jobs_bridge.shutdown()
         self.errors.uninstall()
+        self.timecourse.shutdown()
+        self.shell_panel.shutdown()
+        self.undo_stack.close()
+        self.viewer.dispose()
         if self.binding is not None:
             self.binding.close()
 
-    # --- view -----------------------------------------------------------------
-    def traits_view(self):
-        from mayavi.core.ui.api import SceneEditor
+    def build_ui(self):
+        """Make the Qt main window (docks, menus, shortcuts, viewer); returns its UI handle."""
+        from .mainwindow import build_main_window
 
-        width, height = self.scene_size
-        buttons = Group(*[Item(f"view_{v}", show_label=False) for v in _VIEWS],
-                        Item("reset_view", show_label=False), Item("export", show_label=False),
-                        columns=4)
-        from .menus import MainHandler, main_menubar
-
-        return View(
-            VGroup(
-                HSplit(
-                    Item("layers_panel", style="custom", show_label=False),
-                    VGroup(
-                        buttons,
-                        Item("scene", editor=SceneEditor(), show_label=False,
-                             width=min(width, 300), height=min(height, 300), resizable=True),
-                        # a read-only text box: a long readout must not widen the window
-                        Item("readout", style="custom", show_label=False, height=-44,
-                             editor=TextEditor(read_only=True, multi_line=True)),
-                    ),
-                    Tabbed(
-                        Item("jobs_panel", style="custom", show_label=False, label="Jobs"),
-                        Item("cache_panel", style="custom", show_label=False, label="Cache"),
-                        Item("shell_panel", style="custom", show_label=False, label="Shell"),
-                    ),
-                ),
-                Item("status", show_label=False, editor=TextEditor(read_only=True)),
-            ),
-            title="brainviz",
-            width=self.window_size[0],
-            height=self.window_size[1],
-            menubar=main_menubar(),
-            handler=MainHandler(),
-            resizable=True,
-        )
+        self.ui = build_main_window(self)
+        return self.ui
 
 
 def create_window(*args, **kwargs):

@@ -167,7 +167,7 @@ class ExportOptions(HasTraits):
                 Item("use_mm", label="Size by width in mm + DPI"),
                 HGroup(Item("width", enabled_when="not use_mm"),
                        Item("height", enabled_when="not use_mm")),
-                HGroup(Item("width_mm", label="Width (mm)", enabled_when="use_mm"), Item("dpi")),
+                HGroup(Item("width_mm", label="Width (mm)", enabled_when="use_mm"), Item("dpi", label="DPI")),
                 Item("transparent"),
                 label="Size",
                 show_border=True,
@@ -188,7 +188,7 @@ class ExportOptions(HasTraits):
         resizable=True,
     )
 
-    @observe("width, height, width_mm, dpi, views, mode, use_mm, path")
+    @observe("width, height, width_mm, dpi, views, mode, use_mm, path, transparent")
     def _validate(self, event=None):
         self.message = self.problem() or ""
 
@@ -207,6 +207,14 @@ class ExportOptions(HasTraits):
             return "Choose at least one view for a montage."
         if not str(self.path).strip():
             return "Choose a file to write."
+        from ..exceptions import ExportError
+        from ..scene._writers import check_output_path
+
+        try:  # the format table says what each file type holds (alpha, montage)
+            check_output_path(Path(self.path).expanduser(), transparent=self.transparent,
+                              montage=self.mode == "montage")
+        except ExportError as exc:
+            return str(exc)
         return None
 
     def size_kwargs(self):
@@ -241,7 +249,8 @@ class ExportOptions(HasTraits):
             panel_labels=self.panel_labels, **self.size_kwargs()))
 
 
-_IMAGE_FILTER = "Brain images (*.nii *.nii.gz *.hdr *.img *.mgh *.mgz);;All files (*)"
+_IMAGE_FILTER = ("Brain images and surfaces (*.nii *.nii.gz *.hdr *.img *.mgh *.mgz *.gii *.gii.gz "
+                 "*.pial *.white *.inflated *.sphere *.sulc *.curv *.thickness);;All files (*)")
 
 
 def ask_open_files(parent=None, directory=""):

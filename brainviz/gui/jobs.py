@@ -16,7 +16,8 @@ from traitsui.table_column import ObjectColumn
 
 from ..model import JobState, LabelLayer, MaskLayer, SeriesLayer, Session
 
-__all__ = ["JobForm", "DecodingForm", "RegionForm", "ConnectivityForm", "JobsPanel", "jsonable",
+__all__ = ["JobForm", "DecodingForm", "SearchlightForm", "RegionForm", "ConnectivityForm",
+           "JobsPanel", "jsonable",
            "input_names"]
 
 # parameters the window sets itself (cache, parallelism) rather than the form
@@ -25,7 +26,10 @@ _NONE = "(none)"
 # shorter labels where the parameter's own name would widen the form past the panel
 # (the tooltip gives the name, as a script would write it)
 _LABELS = {"screening_percentile": "Screening %", "spacenet_max_iter": "Max. iterations",
-           "n_permutations": "Permutations", "random_state": "Random seed"}
+           "n_permutations": "Permutations", "random_state": "Random seed", "cv": "CV",
+           "n_folds": "Folds", "n_components": "Components", "n_jobs": "Jobs",
+           "tr": "TR (s)", "t_r": "TR (s)", "fwhm": "FWHM (mm)", "smoothing_fwhm": "FWHM (mm)",
+           "dpi": "DPI", "alpha": "Alpha", "l1_ratio": "L1 ratio"}
 
 
 class _Params(HasTraits):
@@ -58,6 +62,11 @@ class _Params(HasTraits):
     @property
     def names(self):
         return list(self._names)
+
+    def reset(self):
+        """Every parameter back to the job class's default."""
+        defaults = _Params(self._job_class)
+        self.trait_set(**{name: getattr(defaults, name) for name in self._names})
 
     def values(self):
         """Return the parameters as keyword arguments of the job class."""
@@ -224,6 +233,21 @@ class DecodingForm(JobForm):
         ))
 
 
+class SearchlightForm(DecodingForm):
+    """Searchlight: the decoding form's inputs, a sphere radius; a map of scores."""
+
+    kind = "searchlight"
+
+    def job_class(self):
+        from ..backend import SearchlightJob
+
+        return SearchlightJob
+
+    def title(self):
+        return (f"searchlight {self.images} ({self.params.values().get('estimator', '')}, "
+                f"{self.params.values().get('radius', '')} mm)")
+
+
 class RegionForm(JobForm):
     """Region learning (CanICA / dictionary learning) over one or more 4D series."""
 
@@ -319,8 +343,9 @@ class JobsPanel(HasTraits):
 
     session = Instance(Session)
     window = Any()
-    kind = Enum("decoding", "regions", "connectivity")
+    kind = Enum("decoding", "searchlight", "regions", "connectivity")
     decoding = Instance(DecodingForm)
+    searchlight = Instance(SearchlightForm)
     regions = Instance(RegionForm)
     connectivity = Instance(ConnectivityForm)
     form = Property(Instance(JobForm), observe="kind")
@@ -328,7 +353,8 @@ class JobsPanel(HasTraits):
     cancel = Button("Cancel job")
     selected = Instance(JobState)
     #: Read-only mirrors for the view (TraitsUI items cannot follow a None link).
-    form_problem = Property(Str, observe="kind, decoding.problem, regions.problem, connectivity.problem")
+    form_problem = Property(Str, observe="kind, decoding.problem, searchlight.problem, "
+                                         "regions.problem, connectivity.problem")
     form_valid = Property(Bool, observe="form_problem")
     selected_message = Property(Str, observe="selected.message")
     selected_log = Property(Str, observe="selected.log")
@@ -351,6 +377,9 @@ class JobsPanel(HasTraits):
 
     def _decoding_default(self):
         return DecodingForm(session=self.session)
+
+    def _searchlight_default(self):
+        return SearchlightForm(session=self.session)
 
     def _regions_default(self):
         return RegionForm(session=self.session)
@@ -394,6 +423,8 @@ class JobsPanel(HasTraits):
             Item("kind", label="New job"),
             Item("decoding", style="custom", editor=InstanceEditor(), show_label=False,
                  visible_when="kind == 'decoding'"),
+            Item("searchlight", style="custom", editor=InstanceEditor(), show_label=False,
+                 visible_when="kind == 'searchlight'"),
             Item("regions", style="custom", editor=InstanceEditor(), show_label=False,
                  visible_when="kind == 'regions'"),
             Item("connectivity", style="custom", editor=InstanceEditor(), show_label=False,

@@ -4,9 +4,10 @@ Kept apart from :mod:`brainviz.gui.app` (the window itself) so that the
 window class stays readable; :func:`create_window` is what tests and the
 ``brainviz`` command use.
 """
+import atexit
 import os
+import weakref
 
-from ._layout import size_columns as _size_columns
 from .app import MainWindow
 
 __all__ = ["create_window", "main"]
@@ -57,7 +58,7 @@ def _route_uncaught_exceptions(window):
 
 
 def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
-                  window_size=(1200, 780)):
+                  window_size=None):
     """Make and show the main window; return it (the event loop is the caller's).
 
     Parameters
@@ -69,6 +70,8 @@ def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
         future of one) is used as the demo.
     show_errors : bool, default=True
         Show message boxes for errors (tests may read ``window.errors`` instead).
+    window_size : (int, int), default=None
+        Pixels; None fits the screen (at most 1600 x 1000).
     """
     from pyface.api import GUI
 
@@ -80,18 +83,27 @@ def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
         window.load_demo()
     elif demo:  # a Session, or a future of one
         window.load_demo(demo)
-    window.ui = window.edit_traits()
+    window.build_ui()
+    window.ui.control.show()
+    GUI.invoke_later(window.ui.settle)  # docks and views framed at the window's real size
     _install_drop(window)
-    _size_columns(window)
-    # again once shown: a real window system lays the splitter out anew on show
-    GUI.invoke_later(_size_columns, window)
     if files:
         window.open_files(files)
+    # A script or IPython session may end with the window still open: close it before
+    # PyQt's own exit clean-up, which otherwise deletes the TraitsUI panels' widgets
+    # in an arbitrary order and can crash the interpreter on the way out.
+    atexit.register(_close_at_exit, weakref.ref(window))
     return window
 
 
+def _close_at_exit(ref):
+    window = ref()
+    if window is not None and window.ui is not None:
+        window.ui.dispose()
+
+
 def _notify_first_frame(window, path):
-    """Write ``x y w h`` of the scene (screen pixels) to ``path`` at its first frame.
+    """Write ``x y w h`` of the viewer (screen pixels) to ``path`` at the 3D scene's first frame.
 
     Used by launch tests and benchmarks (``BRAINVIZ_READY_FILE``): the file appears
     when the first frame with the demo's visuals has been drawn (the render window's
@@ -102,7 +114,7 @@ def _notify_first_frame(window, path):
     state = {}
 
     def write():
-        control = window.scene.scene_editor.control
+        control = window.viewer.widget  # the viewer: the 3D scene and the 2D views
         origin = control.mapToGlobal(control.rect().topLeft())
         tmp = f"{path}.tmp"
         with open(tmp, "w") as f:

@@ -79,8 +79,9 @@ def _control(layer_cls, name):
                                       evaluate=lambda t: t if "%" in t else _auto_or_float(t),
                                       format_func=lambda v: "auto" if v is None else str(v)))
     if name == "frame":
-        return Item(name, label=label, editor=RangeEditor(low=0, high_name="frame_high",
-                                                          mode="slider", is_float=False))
+        return [Item(name, label=label, editor=RangeEditor(low=0, high_name="frame_high",
+                                                           mode="slider", is_float=False)),
+                Item("frame_time", style="readonly", show_label=False)]
     if name == "mesh":
         return Item(name, label=label, editor=EnumEditor(name="mesh_names"))
     if name == "region":
@@ -95,7 +96,8 @@ def control_names(layer_cls):
     names = []
     for name in layer_cls.display_trait_names():
         items = _control(layer_cls, name)
-        names += [item.name for item in (items if isinstance(items, list) else [items])]
+        names += [item.name for item in (items if isinstance(items, list) else [items])
+                  if item.style != "readonly"]
     return names
 
 
@@ -147,16 +149,6 @@ class LayersPanel(HasTraits):
     def _add_fired(self):
         self.window.open_files_dialog()
 
-    def _selected_changed(self):
-        # another kind of layer has other controls: the column may need to widen
-        window = self.window
-        if window is not None and getattr(window, "ui", None) is not None:
-            from pyface.api import GUI
-
-            from ._layout import size_columns
-
-            GUI.invoke_later(size_columns, window)
-
     def _remove_fired(self):
         if self.selected is not None and self.selected in self.session.layers:
             self.session.remove_layer(self.selected)
@@ -177,9 +169,9 @@ class LayersPanel(HasTraits):
     def traits_view(self):
         table = TableEditor(
             columns=[
-                CheckboxColumn(name="visible", label="Show", editable=True, width=0.12),  # ~45 px
-                ObjectColumn(name="name", label="Layer", editable=False, width=0.48),
-                ObjectColumn(name="kind_label", label="Kind", editable=False, width=0.3),
+                CheckboxColumn(name="visible", label="Show", editable=True, width=0.15),
+                ObjectColumn(name="name", label="Layer", editable=False, width=0.85,
+                             tooltip="summary_text"),
             ],
             selected="selected",
             sortable=False,

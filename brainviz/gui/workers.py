@@ -10,7 +10,6 @@ to its folder happens on the job thread, before the hand-over.
 import logging
 import os
 import time
-from pathlib import Path
 
 from pyface.api import GUI
 
@@ -20,9 +19,10 @@ log = logging.getLogger("brainviz.gui")
 
 
 def results_dir():
-    """Folder where the window saves job results (``$XDG_DATA_HOME/brainviz/results``)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "brainviz" / "results"
+    """Folder where the window saves job results (see :func:`brainviz._config.get_results_dir`)."""
+    from .. import _config
+
+    return _config.get_results_dir()
 
 
 class JobBridge:

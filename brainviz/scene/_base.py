@@ -91,10 +91,11 @@ class Visual(HasTraits):
     name = Str()
 
     @classmethod
-    def from_layer(cls, layer, figure):
-        """Draw ``layer`` (a :class:`brainviz.model.Layer`) into ``figure`` with all its settings."""
+    def from_layer(cls, layer, figure, **extra):
+        """Draw ``layer`` (a :class:`brainviz.model.Layer`) into ``figure`` with all its settings
+        (``extra``: keywords of the view, such as a 2D view's axis)."""
         visual = cls(*cls.layer_data(layer), figure=figure, name=layer.name,
-                     **cls.layer_traits(layer))
+                     **cls.layer_traits(layer), **extra)
         for name in layer.display_trait_names():
             handler = cls.layer_handlers[name]
             if callable(getattr(cls, handler, None)):
@@ -427,6 +428,9 @@ def make_slices(src, figure, cursor, name, force_opaque=False):
         w.plane_property.opacity = 0.0
         w.selected_plane_property.opacity = 0.0
         w.slice_position = float(pos)
+        # The planes are drawn, not grabbed: a drag that starts on a slice rotates the
+        # camera as anywhere else; slices move with the cursor (session.cursor).
+        w.interaction = False
         # vtkImagePlaneWidget keeps its texture actor private: find it in the renderer.
         actor = _texture_actor(renderer, w)
         ipw._brainviz_actor = actor

@@ -56,14 +56,18 @@ def _registry():
 LAYER_VISUALS = {}
 
 
-def visual_class_for(layer):
-    """The visual class that draws ``layer`` (a Layer or Layer class), walking its MRO."""
-    if not LAYER_VISUALS:
-        LAYER_VISUALS.update(_registry())
+def visual_class_for(layer, registry=None):
+    """The visual class that draws ``layer`` (a Layer or Layer class), walking its MRO, in
+    ``registry`` (:data:`LAYER_VISUALS` by default; a registry may map a class to None: not
+    drawn in that kind of view)."""
+    if registry is None:
+        if not LAYER_VISUALS:
+            LAYER_VISUALS.update(_registry())
+        registry = LAYER_VISUALS
     cls = layer if isinstance(layer, type) else type(layer)
     for klass in cls.__mro__:
-        if klass in LAYER_VISUALS:
-            return LAYER_VISUALS[klass]
+        if klass in registry:
+            return registry[klass]
     raise TypeError(f"No visual draws {cls.__name__} layers; register one in "
                     "brainviz.scene.binding.LAYER_VISUALS.")
 
@@ -77,15 +81,17 @@ def binding_for(figure):
     return _BINDINGS.get(figure)
 
 
-def bind(session, figure, on_error=None):
+def bind(session, figure, on_error=None, registry=None, **view):
     """Draw ``session`` into ``figure`` and keep them in step; returns the :class:`SceneBinding`.
 
-    A binding the figure already had is closed first (its visuals removed).
+    ``registry`` and ``view`` (e.g. ``axis=2``) make other kinds of view, such as the 2D
+    views of :mod:`brainviz.scene.slices2d`. A binding the figure already had is closed
+    first (its visuals removed).
     """
     old = _BINDINGS.get(figure)
     if old is not None:
         old.close(remove_visuals=True)
-    binding = SceneBinding(session, figure, on_error=on_error)
+    binding = SceneBinding(session, figure, on_error=on_error, registry=registry, **view)
     _BINDINGS[figure] = binding
     return binding
 
@@ -125,10 +131,13 @@ class SceneBinding:
         that cannot be drawn never stops the others. None: raise.
     """
 
-    def __init__(self, session, figure, on_error=None):
+    def __init__(self, session, figure, on_error=None, registry=None, **view):
         self.session = session
         self.figure = figure
         self.on_error = on_error
+        self.registry = registry
+        #: Keywords every visual of this view is made with (a 2D view's axis).
+        self.view = view
         #: layer -> visual, in layer order.
         self.visuals = {}
         self._observed = {}
@@ -188,13 +197,6 @@ class SceneBinding:
         """The visual drawing ``layer`` (KeyError when it is not drawn)."""
         return self.visuals[layer]
 
-    def layer_for(self, visual):
-        """The layer a visual draws, or None."""
-        for layer, vis in self.visuals.items():
-            if vis is visual:
-                return layer
-        return None
-
     def colorbar_visual(self, selected=None):
         """The visual a figure's colour bar explains: a shown map (statistical map, surface,
         glass brain with blobs), else a shown connectome; among several, ``selected`` when it
@@ -215,19 +217,6 @@ class SceneBinding:
         if isinstance(layer, model.GlassBrainLayer):
             return layer.data is not None
         return any(p.values is not None for p in layer.data or [])
-
-    def value_readout(self, xyz_mm):
-        """``[(layer name, value or None)]`` at a world point, for the readout."""
-        out = []
-        for layer, visual in self.visuals.items():
-            if isinstance(layer, model.ConnectomeLayer):
-                continue
-            try:
-                value = float(np.ravel(visual.value_at(np.asarray(xyz_mm, dtype=float)))[0])
-            except Exception:  # noqa: BLE001 - a readout never fails the click
-                value = None
-            out.append((layer.name, value))
-        return out
 
     # --- camera ---------------------------------------------------------------
     def current_camera(self):
@@ -366,7 +355,10 @@ class SceneBinding:
     def _make_visual(self, layer):
         if layer.data is None and not isinstance(layer, model.GlassBrainLayer):
             return None
-        visual = visual_class_for(layer).from_layer(layer, self.figure)
+        visual_cls = visual_class_for(layer, self.registry)
+        if visual_cls is None:  # this kind of view does not draw this kind of layer
+            return None
+        visual = visual_cls.from_layer(layer, self.figure, **self.view)
         if visual.follows_cursor:
             visual.cursor = np.asarray(self.session.cursor, dtype=float)
         return visual
@@ -387,6 +379,9 @@ class SceneBinding:
     def _reorder(self):
         order = {lay: k for k, lay in enumerate(self.session.layers)}
         self.visuals = dict(sorted(self.visuals.items(), key=lambda kv: order.get(kv[0], 1e9)))
+        for depth, visual in enumerate(self.visuals.values()):
+            if visual.trait("depth") is not None:  # 2D views: later layers on top
+                visual.depth = depth
 
     def _remove(self, layer, keep_observers=False):
         if not keep_observers:

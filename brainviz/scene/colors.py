@@ -6,9 +6,14 @@ visuals turn these arrays into VTK lookup tables themselves.
 Colour map names
 ----------------
 ``"cold_hot"``
-    brainviz's diverging map for signed statistics (blue-cyan for negative,
-    red-yellow for positive, dark in the middle), shipped as
-    ``resources/cold_hot.csv``.
+    the diverging map for signed statistics, exactly nilearn's ``cold_hot``
+    (``nilearn.plotting.cm.cold_hot``): black at zero, blue then cyan below,
+    red then yellow above, white at both ends; shipped as
+    ``resources/cold_hot.csv`` (256 samples of nilearn's map, so that drawing
+    it imports neither nilearn nor matplotlib).
+``"cyan_black_yellow"``
+    the same idea without the white ends (cyan, blue, black, red, yellow), the
+    map brainviz called ``cold_hot`` before 0.1.0; ``resources/cyan_black_yellow.csv``.
 ``"regions"``
     the qualitative palette for regions and networks (``resources/regions.csv``),
     repeated cyclically to the requested length.
@@ -34,7 +39,7 @@ __all__ = [
     "to_rgb",
 ]
 
-BUILTIN_COLORMAPS = ("cold_hot", "regions")
+BUILTIN_COLORMAPS = ("cold_hot", "cyan_black_yellow", "regions")
 
 # Grey ramps built here: the anatomy's default map must not import matplotlib
 # (a quarter of a second) before the window's first frame.
@@ -52,13 +57,8 @@ def _builtin_table(name):
 
 
 def _matplotlib_cmap(name):
-    try:
-        import matplotlib
-    except ImportError:  # pragma: no cover - matplotlib is installed with nilearn
-        raise ParameterError(
-            f"colormap {name!r} is not a brainviz colour map ({', '.join(BUILTIN_COLORMAPS)}) and "
-            "matplotlib, which provides the others, is not installed"
-        ) from None
+    import matplotlib
+
     try:
         return matplotlib.colormaps[name]
     except KeyError:
@@ -73,14 +73,9 @@ def list_colormaps():
     names : list of str
         The brainviz maps first, then matplotlib's (when installed).
     """
-    names = list(BUILTIN_COLORMAPS)
-    try:
-        import matplotlib
+    import matplotlib
 
-        names += sorted(n for n in matplotlib.colormaps if not n.endswith("_r"))
-    except ImportError:  # pragma: no cover
-        pass
-    return names
+    return list(BUILTIN_COLORMAPS) + sorted(n for n in matplotlib.colormaps if not n.endswith("_r"))
 
 
 def check_colormap(name, *, parameter="colormap"):
@@ -121,8 +116,8 @@ def get_lut(name, n=256, *, alpha=1.0):
     Parameters
     ----------
     name : str
-        ``"cold_hot"``, ``"regions"``, a matplotlib colour map name, or any of
-        these with ``"_r"`` appended for the reversed map.
+        ``"cold_hot"``, ``"cyan_black_yellow"``, ``"regions"``, a matplotlib
+        colour map name, or any of these with ``"_r"`` appended for the reversed map.
     n : int, default=256
         Number of entries (>= 2; >= 1 for ``"regions"``).
     alpha : float, default=1.0
@@ -144,8 +139,8 @@ def get_lut(name, n=256, *, alpha=1.0):
     >>> lut = get_lut("cold_hot", 5)
     >>> lut.shape, lut.dtype.name
     ((5, 4), 'uint8')
-    >>> bool(lut[0, 2] > 200 and lut[-1, 0] > 200)  # blue low end, red/yellow high end
-    True
+    >>> lut[:, :3].tolist()  # white, blue, black, red, white: nilearn's cold_hot
+    [[255, 255, 255], [0, 89, 255], [13, 0, 0], [255, 94, 0], [255, 255, 255]]
     """
     check_colormap(name)
     reverse = name.endswith("_r")
@@ -160,10 +155,11 @@ def get_lut(name, n=256, *, alpha=1.0):
         rgb = table[np.arange(n) % len(table)]
     elif base in BUILTIN_COLORMAPS:
         table = _builtin_table(base)
-        # Linear interpolation of the table, so any n samples the same curve.
-        x_old = np.linspace(0.0, 1.0, len(table))
-        x_new = np.linspace(0.0, 1.0, n)
-        rgb = np.column_stack([np.interp(x_new, x_old, table[:, c]) for c in range(3)])
+        # Sampled as matplotlib samples a colour map of len(table) entries
+        # (cmap(np.linspace(0, 1, n)): the entry whose bin holds each point), so
+        # "cold_hot" gives nilearn's colours for any n, not only 256.
+        x = np.linspace(0.0, 1.0, n) * len(table)
+        rgb = table[np.minimum(x.astype(int), len(table) - 1)]
     elif base in _GREY_RAMPS:
         rgb = np.repeat(np.linspace(0.0, 1.0, n)[:, None], 3, axis=1)
     else:
@@ -334,11 +330,11 @@ def to_rgb(color, *, parameter="color"):
     ((1.0, 0.0, 0.0), (1.0, 0.5019607843137255, 0.0))
     """
     if isinstance(color, str):
-        try:
-            from matplotlib.colors import to_rgb as mpl_to_rgb
+        from matplotlib.colors import to_rgb as mpl_to_rgb
 
+        try:
             return tuple(float(v) for v in mpl_to_rgb(color))
-        except (ImportError, ValueError):
+        except ValueError:
             raise ParameterError(
                 f"{parameter} {color!r} is not a colour: use a name ('red'), a hex string "
                 "('#ff0000') or an (r, g, b) tuple"

@@ -15,7 +15,7 @@ from ._base import (
 )
 from ._figure import disable_render
 
-__all__ = ["AnatomyVisual", "SeriesVisual", "clear_outside_head"]
+__all__ = ["AnatomyVisual", "SeriesVisual", "clear_outside_head", "grey_range", "grey_table"]
 
 
 class AnatomyVisual(GridVisual):
@@ -131,7 +131,15 @@ class AnatomyVisual(GridVisual):
         data = self.grid.data
         if not self.transparent_background:
             return data
-        return clear_outside_head(data, self._lut_range()[0], self._data_min)
+        cutoff = self._lut_range()[0]
+        head = getattr(self, "_head", None)
+        if head is None or head[0] != cutoff:
+            from ..data._masks import head_mask
+
+            # one mask per window: a new frame of a series reuses it (no new hash, no ndimage)
+            self._head = head = (cutoff, head_mask(data, cutoff))
+        return clear_outside_head(data, cutoff, self._data_min, mask=head[1]) \
+            if head[1] is not None else data
 
     def _window(self):
         lo, hi = float(self.vmin), float(self.vmax)
@@ -140,27 +148,10 @@ class AnatomyVisual(GridVisual):
         return lo, hi
 
     def _lut_range(self):
-        """Value range of the table: the window, extended down to the transparency cutoff.
-
-        With a transparent background, values below the cutoff (a quarter of the
-        way from the background to the window's low end) are not drawn; values
-        between the cutoff and the window draw as the window's darkest colour.
-        """
-        lo, hi = self._window()
-        if not self.transparent_background:
-            return lo, hi
-        bg = self._data_min
-        if lo > bg:
-            return bg + 0.25 * (lo - bg), hi
-        return bg + 1e-3 * (hi - bg), hi  # window starts at the background: cut just above it
+        return grey_range(self._window(), self._data_min, self.transparent_background)
 
     def _lut_table(self, n=256):
-        base = lut_table(self.cmap, n)
-        lo, hi = self._window()
-        start, stop = self._lut_range()
-        values = start + (np.arange(n) + 0.5) * (stop - start) / n
-        t = np.clip((values - lo) / (hi - lo), 0, 1)
-        return base[np.round(t * (n - 1)).astype(int)]
+        return grey_table(self.cmap, self._window(), self._lut_range(), n)
 
     # -- trait handlers (in place) ---------------------------------------
     @on_trait_change("transparent_background")
@@ -279,17 +270,44 @@ def _background_level(finite):
     return lo if hi <= lo else lo + 1e-6 * (hi - lo)
 
 
-def clear_outside_head(data, cutoff, background, cache=True):
+def grey_range(window, background, transparent=True):
+    """Value range of an anatomy's table: the window, extended down to the transparency cutoff.
+
+    With a transparent background, values below the cutoff (a quarter of the
+    way from the background to the window's low end) are not drawn; values
+    between the cutoff and the window draw as the window's darkest colour.
+    """
+    lo, hi = window
+    if not transparent:
+        return lo, hi
+    if lo > background:
+        return background + 0.25 * (lo - background), hi
+    return background + 1e-3 * (hi - background), hi  # window starts at the background
+
+
+def grey_table(cmap, window, lut_range, n=256):
+    """(n, 4) uint8 table over ``lut_range`` showing ``window`` in the colour map ``cmap``."""
+    base = lut_table(cmap, n)
+    lo, hi = window
+    start, stop = lut_range
+    values = start + (np.arange(n) + 0.5) * (stop - start) / n
+    t = np.clip((values - lo) / (hi - lo), 0, 1)
+    return base[np.round(t * (n - 1)).astype(int)]
+
+
+def clear_outside_head(data, cutoff, background, cache=True, mask=None):
     """Return a copy of ``data`` where voxels outside the head are set below ``cutoff``.
 
     The head is :func:`brainviz.data._masks.head_mask` (the largest connected
     component above ``cutoff``, holes filled: ventricles stay drawn), kept in the
-    on-disk store when ``cache`` is true.
+    on-disk store when ``cache`` is true; or ``mask`` when given (the frames of a
+    series share the first frame's).
     """
     from ..data._masks import head_mask
 
-    mask = head_mask(data, cutoff, store=cache)
     if mask is None:
+        mask = head_mask(data, cutoff, store=cache)
+    if mask is None or np.shape(mask) != np.shape(data):
         return data
     out = data.copy()
     out[~mask & np.isfinite(data)] = min(float(background), float(cutoff)) - 1.0

@@ -150,3 +150,30 @@ def test_haxby_face_vs_house_and_eight_categories(haxby, tmp_path):
     res8 = job.set_params(classes=cats).run(bold, labels, runs=runs, mask=mask)
     assert res8.chance_level_ == 0.125 and len(res8.classes_) == 8
     assert res8.mean_score_ >= 0.4
+
+
+@pytest.mark.shared_data
+def test_logistic_l1_is_sparse_on_every_supported_scikit_learn(haxby):
+    """An L1 model whatever scikit-learn's LogisticRegression defaults are (penalty spelled
+    out): CI also runs this on the lowest supported scikit-learn."""
+    bold, mask, labels, runs = haxby
+    res = DecodingJob(estimator="logistic_l1", C=0.1, classes=["face", "house"],
+                      memory=False).run(bold, labels, runs=runs, mask=mask)
+    w = res.weight_maps_["house"].get_fdata()
+    assert 0 < (w != 0).sum() <= 50  # of 530 voxels (an L2 model: all 530)
+    assert res.mean_score_ >= 0.9
+    l2 = DecodingJob(estimator="logistic_l2", C=0.1, classes=["face", "house"],
+                     memory=False).run(bold, labels, runs=runs, mask=mask)
+    assert (l2.weight_maps_["house"].get_fdata() != 0).sum() == 530
+
+
+@pytest.mark.parametrize("estimator", ["ridge", "tv-l1"])
+def test_screening_percentile_is_a_percent_of_the_mask_for_every_estimator(decoding_data,
+                                                                          estimator):
+    _, res = _run(decoding_data, estimator=estimator, classes=["face", "house"],
+                  screening_percentile=10, spacenet_max_iter=30)
+    w = res.weight_maps_["house"].get_fdata()
+    n_mask = int(decoding_data["mask"].get_fdata().sum())  # 503 voxels
+    # each of the 4 folds keeps 10 % of the mask; their union is at most 4 x 10 %
+    assert 0 < (w != 0).sum() <= 4 * int(np.ceil(0.1 * n_mask))
+    assert res.mean_score_ >= 0.8

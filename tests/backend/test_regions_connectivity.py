@@ -113,8 +113,13 @@ def test_connectivity_from_images_with_atlas_and_spheres(resting_data, tmp_path)
 
 def test_connectivity_bad_input(rng):
     short = [rng.standard_normal((5, 8))]
-    with pytest.raises(DataValueError, match="has 5 time points but there are 8 regions"):
-        ConnectivityJob(memory=False).run(short)
+    # more regions than time points: shrinkage works, an inverse of the plain estimate cannot
+    assert ConnectivityJob(kind="partial correlation", memory=False).run(short).matrix_.shape == (8, 8)
+    with pytest.raises(DataValueError, match=r"5 time points for 8 regions: kind='partial "
+                       r"correlation' with cov_estimator='empirical' needs more time points"):
+        ConnectivityJob(kind="partial correlation", cov_estimator="empirical").run(short)
+    with pytest.raises(ParameterError, match=r"'sparse_cv' parameter .* integer >= 2 or None"):
+        ConnectivityJob(kind="sparse inverse covariance", sparse_cv=1).run(short)
     with pytest.raises(DataValueError, match="tangent' needs two or more subjects"):
         ConnectivityJob(kind="tangent").run(rng.standard_normal((50, 4)))
     with pytest.raises(ParameterError, match=r"'kind' parameter of ConnectivityJob must be one of "
@@ -137,7 +142,7 @@ def test_connectivity_keyword_inputs_and_cache_log(resting_data, tmp_path):
     a = job.run(imgs=resting_data["imgs"], atlas=atlas)
     lines = []
     b = job.run(imgs=resting_data["imgs"], atlas=atlas, log=lines.append)
-    assert a == b and lines.count("connectivity: time series: loaded from the cache") == 3
+    assert a == b and lines.count("connectivity: cleaning: loaded from the cache") == 3
     c = ConnectivityJob(memory=False).run(timeseries=[np.asarray(t) for t in [
         np.random.default_rng(0).standard_normal((30, 3))]])
     assert c.matrix_.shape == (3, 3)

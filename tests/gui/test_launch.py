@@ -52,6 +52,7 @@ def test_brainviz_without_display_renders_the_demo(tmp_path):
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("brainviz:")]
     assert "no display" in lines[0]
     out = tmp_path / _gui.DEMO_PNG
+    assert f"rendering the demo figure to {out} instead" in lines[0]  # said before it is written
     assert lines[-1] == f"brainviz: wrote {out}"
     from PIL import Image
 
@@ -116,7 +117,8 @@ def test_first_frame_needs_neither_scikit_learn_nor_matplotlib(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ETS_TOOLKIT="qt",
                BRAINVIZ_DATA_DIR=str(tmp_path / "demo_data"))
     for _ in range(2):  # the second start reads the demo from its cache, as users' starts do
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                             timeout=240)
-        assert out.returncode == 0, out.stderr[-2000:]
+        out = subprocess.run([sys.executable, "-X", "faulthandler", "-c", code], capture_output=True,
+                             text=True, env=env, timeout=240)
+        fatal = out.stderr.find("Fatal Python error")
+        assert out.returncode == 0, out.stderr[fatal:fatal + 3000] if fatal >= 0 else out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[] 3 True True"

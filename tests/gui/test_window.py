@@ -147,12 +147,12 @@ def test_colour_bar_checkbox_draws_the_maps_colour_bar(window, qtbot):
 def test_view_buttons_move_the_camera(window, qtbot):
     window.set_view("left")
     before = np.array(window.figure.scene.camera.position)
-    window.view_superior = True
+    window.viewer.view_buttons["superior"].click()
     qtbot.waitUntil(lambda: not np.allclose(window.figure.scene.camera.position, before), timeout=5000)
     after = np.array(window.figure.scene.camera.position)
     # superior: the camera looks down from +z
     assert after[2] - window.figure.scene.camera.focal_point[2] > 0
-    window.view_left = True
+    window.viewer.view_buttons["left"].click()
     pump(qtbot, 100)
 
 
@@ -264,3 +264,144 @@ def test_session_save_and_reopen_same_layers_and_camera(window, qtbot, tmp_path,
     assert [lay.name for lay in window.session.layers] == [s[0] for s in saved_layers[:-1]]
     window.errors.close_all()
 
+
+
+# --------------------------------------------------------------------------- one model, one scene
+def _png(path):
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB")).astype(float)
+
+
+def _render(args, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("DISPLAY", None)
+    return subprocess.run([sys.executable, "-m", "brainviz", "render", *args], env=env,
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+
+
+def test_render_session_and_copied_command_give_the_windows_export(window, qtbot, tmp_path):
+    """A session saved by the window, drawn by `brainviz render --session`, and the command
+    line File > Copy render command puts on the clipboard, give the window's export."""
+    import shlex
+
+    from pyface.qt import QtGui
+
+    motor = _layer(window, StatMapLayer)
+    old = (motor.threshold, motor.cmap, window.session.cursor)
+    motor.threshold = 4.0
+    motor.cmap = "RdBu_r"
+    window.session.move_cursor((38.0, -24.0, 58.0))
+    window.set_view("posterior")
+    window.binding.apply_camera(dict(window.binding.current_camera(),
+                                     position=[120.0, -420.0, 160.0]))  # a camera of its own
+    pump(qtbot)
+    options = window.export_options
+    options.trait_set(mode="figure", width=240, height=200, use_mm=False, transparent=False,
+                      path=str(tmp_path / "window.png"))
+    assert window.export_figure() is not None
+    window.save_session(tmp_path / "scene.json")
+    proc = _render(["--session", "scene.json", "--size", "240x200", "-o", "session.png"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    exported = _png(tmp_path / "window.png")
+    assert np.abs(_png(tmp_path / "session.png") - exported).mean() < 2
+
+    # File > Copy render command
+    window.ui.actions["copy_render_command"].trigger()  # File > Copy render command
+    text = QtGui.QApplication.clipboard().text()
+    words = shlex.split(text)
+    assert words[:2] == ["brainviz", "render"] and "--layer" in words and "--azimuth" in words
+    words[words.index("-o") + 1] = "copied.png"
+    proc = _render(words[2:], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert np.abs(_png(tmp_path / "copied.png") - exported).mean() < 2
+    motor.threshold, motor.cmap = old[0], old[1]
+    window.session.move_cursor(old[2])
+    window.set_view("superior")
+
+
+def test_a_map_made_in_the_shell_is_a_layer(window, qtbot, img_3d, tmp_path):
+    import nibabel as nib
+
+    path = tmp_path / "shell_map.nii.gz"
+    nib.save(img_3d, path)
+    n = len(window.session.layers)
+    ns = window.shell_panel.execute(f"m = bv.stat_map({str(path)!r}, threshold=1.5, figure=fig)")
+    pump(qtbot, 100)
+    layer = ns["m"]
+    assert window.session.layers[n:] == [layer] and layer.path == str(path)
+    assert layer in window.binding.visuals
+    assert window.layers_panel.selected is layer  # listed in the layers panel, selected
+    with pytest.raises(AttributeError, match="no attribute 'treshold'"):
+        layer.treshold = 2  # a typo in the shell says so instead of doing nothing
+    window.session.remove_layer(layer)
+
+
+def test_controls_offered_are_the_layers_display_settings():
+    from brainviz import model
+    from brainviz.gui.panels import control_names
+
+    for cls in model.LAYER_TYPES.values():
+        names = control_names(cls)
+        assert set(cls.display_trait_names()) <= set(names), cls.__name__
+        # the only extra is the threshold slider, which sets the threshold itself
+        assert set(names) - set(cls.display_trait_names()) <= {"threshold_number"}, cls.__name__
+    assert control_names(model.ConnectomeLayer).count("threshold") == 1
+
+
+def _write_gifti(path, *arrays):
+    import nibabel as nib
+
+    img = nib.gifti.GiftiImage()
+    for data, intent in arrays:
+        img.add_gifti_data_array(nib.gifti.GiftiDataArray(data, intent=intent))
+    nib.save(img, path)
+    return str(path)
+
+
+def test_gifti_surface_and_its_values_open_through_the_file_dialog(window, qtbot, tmp_path,
+                                                                   monkeypatch):
+    from nilearn.datasets import fetch_surf_fsaverage
+
+    from brainviz.gui import dialogs
+    from brainviz.model import SurfaceLayer
+
+    files = fetch_surf_fsaverage("fsaverage5")
+    n = len(window.session.layers)
+    for layer in window.session.layers:
+        layer.visible = False
+    chosen = []
+    monkeypatch.setattr(dialogs, "ask_open_files", lambda parent=None, directory="": chosen)
+    chosen[:] = [files["pial_left"]]
+    window.layers_panel.add = True  # "Add file..."
+    qtbot.waitUntil(lambda: len(window.session.layers) == n + 1, timeout=20000)
+    surface = window.session.layers[-1]
+    assert isinstance(surface, SurfaceLayer) and surface in window.binding.visuals
+    window.set_view("left")
+    grey = grab(window)
+    chosen[:] = [files["thick_left"]]  # per-vertex values: onto the surface
+    window.layers_panel.add = True
+    qtbot.waitUntil(lambda: surface.values_path == files["thick_left"], timeout=20000)
+    pump(qtbot, 100)
+    coloured = grab(window)
+    assert len(window.session.layers) == n + 1
+    assert (np.ptp(coloured.astype(int), axis=2) > 60).sum() > (np.ptp(grey.astype(int), axis=2) > 60).sum() + 500
+    # a small mesh of our own, with values for another vertex count: refused in one line
+    mesh = _write_gifti(tmp_path / "tri.surf.gii",
+                        (np.array([[0, 0, 0], [40, 0, 0], [0, 40, 0]], np.float32), "NIFTI_INTENT_POINTSET"),
+                        (np.array([[0, 1, 2]], np.int32), "NIFTI_INTENT_TRIANGLE"))
+    window.open_files([mesh])
+    assert isinstance(window.session.layers[-1], SurfaceLayer)
+    bad = _write_gifti(tmp_path / "five.func.gii", (np.arange(5, dtype=np.float32), "NIFTI_INTENT_NONE"))
+    n_errors = len(window.errors.errors)
+    window.open_files([bad])
+    assert len(window.errors.errors) == n_errors + 1
+    assert "five.func.gii holds values for 5 vertices" in window.errors.errors[-1][1]
+    window.errors.close_all()
+    del window.session.layers[n:]
+    for layer in window.session.layers:
+        layer.visible = True

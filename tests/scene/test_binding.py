@@ -335,3 +335,56 @@ def test_a_figure_has_one_binding(offscreen):
     bv.anatomy(_img(_head()), figure=fig)
     second = bind(model.Session(), fig)
     assert binding_for(fig) is second and not first.visuals  # the old visuals were removed
+
+
+# --------------------------------------------------------------------------- 2D views
+def test_every_layer_trait_has_a_handler_in_its_2d_visual():
+    """The 2D views bind the same layers through the same binding (another registry): each
+    display trait is drawn, or is one the 3D scene alone draws, by name."""
+    from brainviz.scene.slices2d import SLICE_VISUALS, PlaneVisual
+
+    # every class is drawn, or said not to be (ComponentsLayer: its parent LabelLayer's visual)
+    assert set(SLICE_VISUALS) | {model.ComponentsLayer} == set(model.LAYER_TYPES.values())
+    for cls in model.LAYER_TYPES.values():
+        visual_cls = visual_class_for(cls, SLICE_VISUALS)
+        if visual_cls is None:
+            assert cls in (model.ConnectomeLayer, model.SurfaceLayer, model.GlassBrainLayer)
+            continue
+        for name in cls.display_trait_names():
+            handler = visual_cls.layer_handlers[name]
+            if handler == "ignore":
+                assert name in PlaneVisual.three_d_only, f"{cls.__name__}.{name} ignored in 2D"
+            else:
+                assert visual_cls.class_traits().get(handler) is not None or callable(
+                    getattr(visual_cls, handler, None)), (cls.__name__, name)
+
+
+@pytest.mark.parametrize("cls", [model.AnatomyLayer, model.SeriesLayer, model.StatMapLayer,
+                                 model.MaskLayer, model.LabelLayer, model.ComponentsLayer],
+                         ids=lambda c: c.__name__)
+def test_2d_views_draw_each_volume_layer_and_follow_the_cursor(offscreen, cls):
+    from brainviz.scene.slices2d import SLICE_VISUALS, setup_view
+
+    layer = make_layer(cls)
+    session = model.Session()
+    session.add_layer(layer)
+    session.move_cursor((16.0, 0.0, 8.0))
+    figure = offscreen.figure(size=(160, 160), bgcolor=(0, 0, 0))
+    binding = bind(session, figure, registry=SLICE_VISUALS, axis=2)
+    setup_view(figure, "axial", binding.visual_for(layer).bounds)
+    shot = _shot(figure)
+    assert (shot.max(axis=-1) > 40).sum() > 100, "nothing drawn"
+    changes = {name: value for name, (value, _) in CHANGES[cls].items()
+               if name in ("visible", "opacity", "cmap", "frame", "threshold", "region")}
+    for name, value in changes.items():
+        before = _shot(figure)
+        saved = getattr(layer, name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EmptyOverlayWarning)
+            setattr(layer, name, value)
+        assert (np.abs(_shot(figure) - before).max(axis=-1) > 30).sum() > 15, name
+        setattr(layer, name, saved)
+    plane = binding.visual_for(layer)
+    session.move_cursor((16.0, 0.0, -30.0))  # another axial slice
+    np.testing.assert_allclose(plane.cursor, (16, 0, -30))
+    assert plane.actor.bounds[4] == pytest.approx(-30, abs=0.5)  # the plane is at the cursor

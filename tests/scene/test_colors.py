@@ -21,13 +21,32 @@ def test_cold_hot_lut_matches_shipped_table():
     lut = colors.get_lut("cold_hot")
     assert lut.shape == (256, 4) and lut.dtype == np.uint8
     table = read_colormap("cold_hot")
-    np.testing.assert_allclose(lut[:, :3] / 255.0, table, atol=1 / 255)
+    np.testing.assert_array_equal(lut[:, :3], np.round(table * 255))
     assert np.all(lut[:, 3] == 255)
     # resampled to 3 entries: ends kept, reversed map flips them
     small = colors.get_lut("cold_hot", 3)
     np.testing.assert_array_equal(small[0], lut[0])
     np.testing.assert_array_equal(small[-1], lut[-1])
     np.testing.assert_array_equal(colors.get_lut("cold_hot_r", 3), small[::-1])
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 9, 64, 100, 256, 1000])
+def test_cold_hot_is_nilearns_cold_hot(n):
+    """The name means what it means in nilearn: the same colours, for any number of entries."""
+    from nilearn.plotting import cm
+
+    expected = np.round(cm.cold_hot(np.linspace(0.0, 1.0, n))[:, :3] * 255)
+    np.testing.assert_array_equal(colors.get_lut("cold_hot", n)[:, :3], expected)
+    np.testing.assert_array_equal(colors.get_lut("cold_hot_r", n)[:, :3], expected[::-1])
+
+
+def test_cyan_black_yellow_is_not_cold_hot():
+    """brainviz's former map keeps its colours under its own name: no white ends."""
+    lut = colors.get_lut("cyan_black_yellow", 5)[:, :3].tolist()
+    assert lut[0] == [0, 255, 255] and lut[-1] == [255, 255, 0]  # cyan, yellow
+    assert max(lut[2]) < 10  # black at zero
+    assert colors.get_lut("cold_hot", 5)[0, :3].tolist() == [255, 255, 255]
+    assert "cyan_black_yellow" in colors.list_colormaps()
 
 
 def test_matplotlib_lut_and_alpha():

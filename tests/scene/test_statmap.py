@@ -47,7 +47,10 @@ def scene(figure, blob_img, px):
 def test_two_sided_threshold_colours_and_restyle_in_place(figure, scene, px):
     from brainviz.scene.statmap import StatMapVisual
 
-    m = StatMapVisual(_stat(), threshold=2.0, figure=figure, over_anatomy=True)
+    # cyan_black_yellow has no white ends (nilearn's cold_hot, the default, is white at
+    # its peaks), so the sign of every blob shows in its colour
+    m = StatMapVisual(_stat(), threshold=2.0, cmap="cyan_black_yellow", figure=figure,
+                      over_anatomy=True)
     assert (m.vmin, m.vmax) == pytest.approx((-6.0, 6.0), abs=0.1)  # symmetric by default
     pos, neg = px.to_pixel(figure, (6, 0, 0)), px.to_pixel(figure, (-12, 0, 0))
     far = px.to_pixel(figure, (0, 20, 0))  # anatomy, no map value
@@ -85,7 +88,8 @@ def test_nan_is_transparent(figure, scene, px):
     stat = _stat()
     data = stat.get_fdata().astype(np.float32)
     data[data > 0] = np.nan  # the positive blob becomes NaN
-    m = StatMapVisual(nib.Nifti1Image(data, stat.affine), threshold=0, figure=figure)
+    m = StatMapVisual(nib.Nifti1Image(data, stat.affine), threshold=0, cmap="cyan_black_yellow",
+                      figure=figure)
     img = px.shot(figure)
     assert px.is_grey(img[px.to_pixel(figure, (6, 0, 0))][None])[0]  # anatomy shows through
     assert _is_cold(_colour(img, px.to_pixel(figure, (-12, 0, 0))))
@@ -109,7 +113,8 @@ def test_map_on_another_grid_is_placed_exactly(figure, scene, px):
     las = aff.copy()
     las[0, 0] = -2.0
     las[0, 3] = aff[0, 3] + 2.0 * (data.shape[0] - 1)
-    m = StatMapVisual(nib.Nifti1Image(values[::-1].copy(), las), threshold=3.0, figure=figure)
+    m = StatMapVisual(nib.Nifti1Image(values[::-1].copy(), las), threshold=3.0,
+                      cmap="cyan_black_yellow", figure=figure)
     assert m.value_at((6, 0, 0)) > 4.5 and m.value_at((-12, 0, 0)) < -4.5
     img = px.shot(figure)
     assert _is_hot(_colour(img, px.to_pixel(figure, (6, 0, 0))))

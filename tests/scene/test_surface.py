@@ -99,7 +99,8 @@ def test_any_mesh_with_per_vertex_values(figure, px):
     f = np.array([[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4],
                   [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]])
     mesh = Surface(v, f, data={"values": [5.0, -5.0, 0, 0, 0, 0]}, name="octahedron")
-    s = SurfaceVisual(mesh, figure=figure, threshold=1)
+    # cyan_black_yellow: no white ends (the default cold_hot is white at the +-5 peaks)
+    s = SurfaceVisual(mesh, figure=figure, threshold=1, cmap="cyan_black_yellow")
     set_view(figure, "superior")
     img = px.shot(figure)
     right, left = px.to_pixel(figure, (36, 0, 4)), px.to_pixel(figure, (-36, 0, 4))

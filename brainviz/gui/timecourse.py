@@ -1,0 +1,156 @@
+"""The time course of the voxel under the cursor, for every 4D layer (matplotlib in the window).
+
+The x axis is in seconds from the TR in the file's header (frames when it has
+none); the frame shown in the scene is marked; Play steps through the frames
+of the selected 4D layer (the first one when none is selected).
+"""
+import numpy as np
+
+__all__ = ["TimeCoursePanel"]
+
+
+class TimeCoursePanel:
+    """A matplotlib canvas with the series at the cursor, and play/pause."""
+
+    #: Frames per second while playing.
+    fps = 10
+
+    def __init__(self, window):
+        self.window = window
+        self.widget = None
+        self.lines = {}
+        self._timer = None
+
+    def make_widget(self, parent=None):
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.figure import Figure
+        from pyface.qt import QtGui
+
+        widget = QtGui.QWidget(parent)
+        layout = QtGui.QVBoxLayout(widget)
+        layout.setContentsMargins(2, 2, 2, 2)
+        row = QtGui.QHBoxLayout()
+        self.play_button = QtGui.QPushButton("Play")
+        self.play_button.setCheckable(True)
+        self.play_button.toggled.connect(self.play)
+        self.label = QtGui.QLabel("Open a 4D series: its time course at the cursor shows here.")
+        row.addWidget(self.play_button)
+        row.addWidget(self.label, 1)
+        layout.addLayout(row)
+        self.figure = Figure(figsize=(6, 1.6), dpi=90)
+        self.axes = self.figure.add_subplot(111)
+        self.figure.subplots_adjust(left=0.07, right=0.99, bottom=0.28, top=0.95)
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        layout.addWidget(self.canvas, 1)
+        self.widget = widget
+        self._stale = True
+        widget.showEvent = lambda event: self._update() if self._stale else None
+        for handler, expression in self._expressions():
+            self.window.session.observe(handler, expression)
+        self._update()
+        return widget
+
+    def _expressions(self):
+        from traits.observation.api import trait
+
+        return ((self._update, "cursor"), (self._update, "layers.items"),
+                # only a frame change: adding or removing layers is the line above's
+                (self._update_frame, trait("layers", notify=False).list_items(notify=False)
+                 .trait("frame", optional=True)))
+
+    def series_layers(self):
+        from ..model import SeriesLayer
+
+        return [lay for lay in self.window.session.layers_of_type(SeriesLayer) if lay.data is not None]
+
+    def series(self):
+        """[(layer, times in s or frames, values)] at the cursor (values None outside)."""
+        out = []
+        for layer in self.series_layers():
+            values = layer.data.timecourse_at(self.window.session.cursor)
+            times = np.arange(layer.n_frames) * (layer.tr if layer.tr > 0 else 1.0)
+            out.append((layer, times, values))
+        return out
+
+    def _update(self, event=None):
+        if self.widget is None:
+            return
+        layers = self.series_layers()
+        if not layers and not self.lines and getattr(self, "_drawn_empty", False):
+            return  # nothing to plot, and nothing plotted: no redraw on every cursor move
+        if not self.widget.isVisible():
+            self._stale = True  # drawn when the dock is shown
+            return
+        self._stale = False
+        self._drawn_empty = not layers
+        ax = self.axes
+        ax.clear()
+        self.lines, self.markers = {}, {}
+        data = self.series()
+        for layer, times, values in data:
+            if values is None:
+                continue
+            (line,) = ax.plot(times, values, lw=1, label=layer.name)
+            self.lines[layer] = line
+            frame_t = times[min(max(layer.frame, 0), len(times) - 1)]
+            self.markers[layer] = ax.axvline(frame_t, color=line.get_color(), lw=1, ls="--")
+        if data:
+            tr_known = any(layer.tr > 0 for layer, _, _ in data)
+            ax.set_xlabel("time (s)" if tr_known else "frame")
+            ax.set_ylabel("value")
+            if self.lines:
+                ax.legend(loc="upper right", fontsize="small", frameon=False)
+            x, y, z = self.window.session.cursor
+            self.label.setText(f"at ({x:.1f}, {y:.1f}, {z:.1f}) mm" +
+                               ("" if self.lines else ": outside every 4D image"))
+        self.canvas.draw_idle()
+
+    def _update_frame(self, event):
+        """A new frame: move its marker (the curves stay)."""
+        marker = getattr(self, "markers", {}).get(event.object)
+        if marker is None or self.widget is None:
+            return
+        times = self.lines[event.object].get_xdata()
+        t = times[min(max(int(event.new), 0), len(times) - 1)]
+        marker.set_xdata([t, t])
+        if self.widget.isVisible():
+            self.canvas.draw_idle()
+
+    def target(self):
+        """The 4D layer Play steps through: the selected one, else the first."""
+        layers = self.series_layers()
+        panel = self.window.layers_panel
+        selected = panel.selected if panel is not None else None
+        return selected if selected in layers else (layers[0] if layers else None)
+
+    def play(self, on=True):
+        """Start (or stop) stepping through the frames of :meth:`target`."""
+        from pyface.timer.api import Timer
+
+        if on and self._timer is None and self.target() is not None:
+            self._timer = Timer(int(1000 / self.fps), self.step)
+        elif not on and self._timer is not None:
+            self._timer.Stop()
+            self._timer = None
+        if self.widget is not None and self.play_button.isChecked() != bool(self._timer):
+            self.play_button.setChecked(bool(self._timer))
+            self.play_button.setText("Pause" if self._timer else "Play")
+        elif self.widget is not None:
+            self.play_button.setText("Pause" if self._timer else "Play")
+
+    def step(self):
+        layer = self.target()
+        if layer is None:
+            self.play(False)
+            return
+        layer.frame = (layer.frame + 1) % max(layer.n_frames, 1)
+
+    def shutdown(self):
+        self.play(False)
+        if self.widget is not None:
+            session = self.window.session
+            for handler, expression in self._expressions():
+                try:
+                    session.observe(handler, expression, remove=True)
+                except Exception:  # noqa: BLE001
+                    pass

@@ -1,0 +1,496 @@
+"""Orthogonal 2D views (sagittal, coronal, axial): each volume layer as one plane through the cursor.
+
+The window's 2D views draw the same session as its 3D scene, through the same
+binding (:mod:`brainviz.scene.binding`) with :data:`SLICE_VISUALS` as registry:
+each volume layer becomes a :class:`PlaneVisual` that shows its voxels on the
+plane through the cursor, with the layer's colour map, threshold and opacity,
+in world mm from the affine (the image is reoriented to RAS+ as for 3D, so a
+slice is a range of voxel indices: moving the cursor changes an extent, nothing
+is resampled). Layers later in the list are drawn on top. Settings that only
+concern the 3D scene (3D blobs, colour bars) are named in
+:data:`PlaneVisual.three_d_only` (a test checks every display trait is either
+handled or listed there). Meshes and graphs are not drawn in 2D views.
+
+:func:`setup_view` points a parallel camera along the view's axis (neurological:
+the subject's left on the image left in coronal and axial views; anterior on the
+left in the sagittal view, as FSLeyes), draws the cursor cross and the L/R
+(A/P, S/I) labels, and :func:`display_to_world` turns a click into mm.
+"""
+import numpy as np
+from traits.api import Any, Array, Bool, Float, Instance, Int, Range, on_trait_change
+
+from .. import model
+from ._base import (
+    N_COLORS, Colormap, MappedRange, ThresholdTrait, Visual, VolumeGrid, display_range, lut_table,
+    threshold_table,
+)
+from ._figure import disable_render
+
+__all__ = ["SLICE_VISUALS", "AXES", "PlaneVisual", "GreyPlane", "MapPlane", "LabelPlane",
+           "setup_view", "display_to_world", "view_frame", "CursorCross"]
+
+#: name -> (axis, direction from the focal point to the camera, view up)
+AXES = {
+    "sagittal": (0, (-1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+    "coronal": (1, (0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),
+    "axial": (2, (0.0, 0.0, 1.0), (0.0, 1.0, 0.0)),
+}
+# Labels at (left, right, bottom, top) of each view.
+_EDGE_LABELS = {"sagittal": ("A", "P", "I", "S"), "coronal": ("L", "R", "I", "S"),
+                "axial": ("L", "R", "P", "A")}
+# How far (mm) each later layer sits towards the camera, so it is drawn on top.
+_DEPTH_STEP = 0.05
+
+
+class PlaneVisual(Visual):
+    """A volume layer on the plane through the cursor perpendicular to ``axis`` (0 x, 1 y, 2 z)."""
+
+    follows_cursor = True
+    #: Layer settings that only the 3D scene draws (handled by doing nothing here, on purpose).
+    three_d_only = ("show_isosurface", "isosurface_opacity", "show_colorbar", "colorbar_title",
+                    "show_legend")
+
+    axis = Int(2)
+    cursor = Array(dtype=float, shape=(3,), value=np.zeros(3))
+    opacity = Range(0.0, 1.0, 1.0)
+    show_slices = Bool(True)
+    #: Stacking order: later layers are drawn nearer the camera.
+    depth = Int(0)
+    #: The side of the plane the camera is on (+1 or -1 along ``axis``).
+    toward = Float(1.0)
+
+    grid = Instance(VolumeGrid)
+    actor = Instance(object)
+
+    def __init__(self, volume, figure=None, axis=2, frame=0, **traits):
+        from ..data import load_volume
+
+        self._volume = load_volume(volume)
+        toward = AXES[("sagittal", "coronal", "axial")[axis]][1][axis]
+        super().__init__(axis=int(axis), toward=toward, **self._prepare(traits))
+        self.grid = VolumeGrid(self._volume, frame=frame)
+        self._setup(figure)
+        with disable_render(self.figure):
+            self._build()
+
+    def _prepare(self, traits):
+        return traits
+
+    def _values(self):
+        """The 3D array the plane shows slices of (the grid's values, or a display version)."""
+        return self.grid.data
+
+    def _slice(self, index):
+        """The 2D values of the plane at voxel ``index`` along the view's axis (a view)."""
+        where = [slice(None)] * 3
+        where[self.axis] = index
+        return self._shown[tuple(where)]
+
+    def _table(self):
+        """(n, 4) uint8 colour table and its value range."""
+        raise NotImplementedError
+
+    def _build(self):
+        from tvtk.api import tvtk
+
+        self._shown = self._values()
+        self._index = None
+        self._image = tvtk.ImageData()
+        self._lut = tvtk.LookupTable()
+        self._colors = tvtk.ImageMapToColors(lookup_table=self._lut, output_format="rgba")
+        self._colors.set_input_data(self._image)
+        self.actor = tvtk.ImageActor(interpolate=False)
+        self.actor.mapper.input_connection = self._colors.output_port
+        self._update_table()
+        self._update_plane()
+        self.figure.scene.add_actor(self.actor)
+
+    def _set_values(self):
+        """The shown array changed (a new frame, a new threshold): show its slice again."""
+        self._shown = self._values()
+        self._index = None
+        self._update_plane()
+
+    def _load_slice(self, index):
+        """Hand VTK the one slice on display: a cursor move or a new frame copies a 2D slice,
+        never the volume."""
+        from vtkmodules.util.numpy_support import numpy_to_vtk
+
+        k = self.axis
+        plane = np.asarray(self._slice(index), dtype=np.float32)
+        dims = list(self.grid.shape)
+        dims[k] = 1
+        origin = np.array(self.grid.origin, dtype=float)
+        origin[k] += index * self.grid.spacing[k]
+        image = self._image._vtk_obj
+        image.SetDimensions(*dims)
+        image.SetSpacing(*self.grid.spacing)
+        image.SetOrigin(*origin)
+        array = numpy_to_vtk(np.expand_dims(plane, k).ravel(order="F"), deep=True)
+        array.SetName("values")
+        image.GetPointData().SetScalars(array)
+        image.Modified()
+        # the collapsed axis tells the image actor which way the slice faces
+        self.actor.display_extent = [v for n in dims for v in (0, n - 1)]
+        self._index = index
+
+    @on_trait_change("cursor, depth, visible, show_slices")
+    def _update_plane(self):
+        if self.actor is None:
+            return
+        k = self.axis
+        index = int(round((float(self.cursor[k]) - self.grid.origin[k]) / self.grid.spacing[k]))
+        inside = 0 <= index < self.grid.shape[k]
+        if inside and index != self._index:
+            self._load_slice(index)
+        # the plane sits exactly at the cursor (not at its voxel's centre), each layer a step
+        # nearer the camera than the one before
+        at = self.grid.origin[k] + index * self.grid.spacing[k]
+        position = [0.0, 0.0, 0.0]
+        position[k] = float(self.cursor[k]) - at + self.toward * _DEPTH_STEP * (self.depth + 1)
+        self.actor.position = position
+        self.actor.visibility = bool(self.visible and self.show_slices and inside)
+        self.render()
+
+    @on_trait_change("opacity")
+    def _update_opacity(self):
+        if self.actor is not None:
+            self.actor.property.opacity = float(self.opacity)
+            self.render()
+
+    def _update_table(self):
+        from .volume import update_lut
+
+        if self.actor is None:
+            return
+        table, value_range = self._table()
+        update_lut(self._lut, table, value_range)
+        self._colors.modified()
+        self.actor.property.opacity = float(self.opacity)
+        self.render()
+
+    def ignore(self, value):
+        """Handler of the settings listed in :attr:`three_d_only`: nothing to draw in 2D."""
+
+    # -- queries -----------------------------------------------------------
+    @property
+    def bounds(self):
+        return self.grid.bounds
+
+    def value_at(self, xyz_mm):
+        return self.grid.sample(xyz_mm, order=0)
+
+    def _actors(self):
+        return [self.actor] if self.actor is not None else []
+
+
+class GreyPlane(PlaneVisual):
+    """An anatomy (or one frame of a 4D series) on a plane: grey window, background transparent."""
+
+    layer_handlers = {"visible": "visible", "opacity": "opacity", "cmap": "cmap",
+                      "vmin": "set_vmin", "vmax": "set_vmax", "show_slices": "show_slices",
+                      "frame": "frame"}
+
+    cmap = Colormap("gray")
+    vmin = Float()
+    vmax = Float()
+    frame = Int(0)
+
+    def _prepare(self, traits):
+        from .volume import _background_level, _robust_window
+
+        grid = VolumeGrid(self._volume, frame=int(traits.get("frame", 0)))
+        finite = grid.data[np.isfinite(grid.data)]
+        if finite.size == 0:
+            from ..exceptions import DataValueError
+
+            raise DataValueError(f"The image {self._volume.name!r} holds no finite value.")
+        self._background = _background_level(finite)
+        self._auto_window = _robust_window(self._volume, finite)
+        for name, value in zip(("vmin", "vmax"), self._auto_window):
+            if traits.get(name) is None:
+                traits[name] = value
+        return traits
+
+    def set_vmin(self, value):
+        self.vmin = self._auto_window[0] if value is None else float(value)
+
+    def set_vmax(self, value):
+        self.vmax = self._auto_window[1] if value is None else float(value)
+
+    def _window(self):
+        lo, hi = float(self.vmin), float(self.vmax)
+        return lo, (hi if hi > lo else lo + 1e-6 * max(1.0, abs(lo)))
+
+    def _values(self):
+        return self.grid.data
+
+    def _head_mask(self):
+        """The head in the first frame (one per grey window; the other frames reuse it)."""
+        from .volume import grey_range
+
+        cutoff = grey_range(self._window(), self._background)[0]
+        head = getattr(self, "_head", None)
+        if head is None or head[0] != cutoff:
+            from ..data._masks import head_mask
+
+            self._head = head = (cutoff, head_mask(self.grid.data, cutoff))
+        return head
+
+    def _slice(self, index):
+        """The slice, with what lies outside the head below the table (not drawn)."""
+        where = [slice(None)] * 3
+        where[self.axis] = index
+        plane = self._shown[tuple(where)]
+        cutoff, mask = self._head_mask()
+        if mask is None:
+            return plane
+        out = np.array(plane, dtype=np.float32)
+        outside = ~mask[tuple(where)] & np.isfinite(out)
+        out[outside] = min(float(self._background), float(cutoff)) - 1.0
+        return out
+
+    def _table(self):
+        from .volume import grey_range, grey_table
+
+        value_range = grey_range(self._window(), self._background)
+        return grey_table(self.cmap, self._window(), value_range), value_range
+
+    @on_trait_change("cmap, vmin, vmax")
+    def _restyle(self):
+        if self.actor is not None:
+            with disable_render(self.figure):
+                self._index = None  # the head cut follows the window's low end
+                self._update_table()
+                self._update_plane()
+
+    def _frame_changed(self, old, new):
+        if self.actor is None:
+            return
+        frame = int(min(max(new, 0), max(getattr(self._volume, "n_frames", 1) - 1, 0)))
+        ras = self._volume.as_ras()
+        # the whole series in memory once (when it fits): then a frame is a view, no copy
+        series = ras._series() if getattr(ras, "n_frames", 1) > 1 else None
+        with disable_render(self.figure):
+            if series is not None:  # the series is in memory: a view of the frame, no copy
+                self._shown = series[..., frame]
+                self._index = None
+                self._update_plane()
+            else:
+                self.grid = VolumeGrid(self._volume, frame=frame)
+                self._set_values()
+
+
+class MapPlane(MappedRange, PlaneVisual):
+    """A statistical map (or a mask) on a plane: thresholded, diverging colours by default."""
+
+    layer_handlers = {
+        "visible": "visible", "opacity": "opacity", "cmap": "cmap", "threshold": "threshold",
+        "vmin": "set_vmin", "vmax": "set_vmax", "symmetric": "symmetric", "two_sided": "two_sided",
+        "show_slices": "show_slices", "show_isosurface": "ignore", "isosurface_opacity": "ignore",
+        "show_colorbar": "ignore", "colorbar_title": "ignore",
+    }
+
+    cmap = Colormap("cold_hot")
+    threshold = ThresholdTrait(0.0)
+    vmin = Float()
+    vmax = Float()
+    symmetric = Bool(True)
+    two_sided = Bool(True)
+
+    def _prepare(self, traits):
+        data = np.asarray(self._volume.get_frame(0), dtype=float)
+        finite = data[np.isfinite(data)]
+        self._data_min = float(finite.min()) if finite.size else 0.0
+        self._data_max = float(finite.max()) if finite.size else 1.0
+        if self._data_max <= self._data_min:
+            self._data_max = self._data_min + 1
+        self._abs_max = float(np.abs(finite).max()) if finite.size else 1.0
+        self._abs_max = self._abs_max or 1.0
+        self._init_range(traits)
+        return traits
+
+    def _table(self):
+        from ._base import resolve_threshold
+
+        lo, hi = display_range(self.vmin, self.vmax, self.symmetric, self._data_min, self._data_max)
+        t = resolve_threshold(self.threshold, self.grid.data)
+        return threshold_table(lut_table(self.cmap, N_COLORS), lo, hi, t, self.two_sided), (lo, hi)
+
+    @on_trait_change("cmap, threshold, vmin, vmax, symmetric, two_sided")
+    def _restyle(self):
+        self._update_table()
+
+
+class MaskPlane(MapPlane):
+    """A binary mask on a plane, in one colour."""
+
+    layer_handlers = {"visible": "visible", "opacity": "opacity", "cmap": "cmap",
+                      "show_slices": "show_slices"}
+
+    def _prepare(self, traits):
+        traits.update(threshold=0.5, two_sided=False, symmetric=False, vmin=0.0, vmax=1.0)
+        return super()._prepare(traits)
+
+
+class LabelPlane(PlaneVisual):
+    """A label image (or components, each voxel its strongest component) on a plane: each
+    region in its own colour, one region alone with ``region``."""
+
+    layer_handlers = {"visible": "visible", "opacity": "opacity", "cmap": "cmap",
+                      "region": "region", "show_legend": "ignore", "threshold": "threshold"}
+
+    cmap = Colormap("regions")
+    region = Int(-1)
+    threshold = Any()
+
+    def _prepare(self, traits):
+        self._components = self._volume.ndim == 4 and self._volume.n_frames > 1
+        return traits
+
+    def _labels(self):
+        if not self._components:
+            return np.nan_to_num(self.grid.data)
+        from .regions import components_to_labels
+
+        ras = self._volume.as_ras()
+        maps = np.stack([ras.get_frame(i) for i in range(ras.n_frames)], axis=-1)
+        return components_to_labels(maps, self.threshold).astype(np.float32) - 1.0  # 0-based, -1 none
+
+    def _values(self):
+        labels = self._labels()
+        if not self._components:
+            labels = np.where(labels == 0, -1.0, labels)
+        return labels
+
+    def _table(self):
+        from .regions import _region_colors
+
+        values = getattr(self, "_shown", None)
+        values = self._values() if values is None else values
+        top = int(max(np.nanmax(values), 0))
+        colors = _region_colors(self.cmap, top + 1)
+        table = np.zeros((top + 2, 4), dtype=np.uint8)  # entry 0: none (-1)
+        table[1:, :3] = colors[:, :3]
+        table[1:, 3] = 255
+        if self.region != -1 and 0 <= self.region <= top:
+            keep = table[self.region + 1].copy()
+            table[1:, 3] = 0
+            table[self.region + 1] = keep
+        return table, (-1.0, float(top))
+
+    @on_trait_change("cmap, region")
+    def _restyle(self):
+        self._update_table()
+
+    def _threshold_changed(self):
+        if self.actor is not None and self._components:
+            with disable_render(self.figure):
+                self._set_values()
+                self._update_table()
+
+
+#: Layer class -> the visual that draws it in a 2D view; None: not drawn in 2D views.
+SLICE_VISUALS = {
+    model.AnatomyLayer: GreyPlane,
+    model.SeriesLayer: GreyPlane,
+    model.StatMapLayer: MapPlane,
+    model.MaskLayer: MaskPlane,
+    model.LabelLayer: LabelPlane,
+    model.ConnectomeLayer: None,
+    model.SurfaceLayer: None,
+    model.GlassBrainLayer: None,
+}
+
+
+# --------------------------------------------------------------------------- the view itself
+class CursorCross:
+    """Two lines through the cursor in a 2D view (FSLeyes green), and the edge labels."""
+
+    def __init__(self, figure, view):
+        from tvtk.api import tvtk
+
+        self.figure, self.view = figure, view
+        self.axis = AXES[view][0]
+        self._source = tvtk.PolyData()
+        mapper = tvtk.PolyDataMapper()
+        mapper.set_input_data(self._source)
+        self.actor = tvtk.Actor(mapper=mapper)
+        self.actor.property.trait_set(color=(0.1, 0.85, 0.1), line_width=1.0, lighting=False)
+        figure.scene.add_actor(self.actor)
+        self.labels = []
+        left, right, bottom, top = _EDGE_LABELS[view]
+        for text, (x, y), just in ((left, (0.02, 0.5), "left"), (right, (0.98, 0.5), "right"),
+                                   (bottom, (0.5, 0.02), "centered"), (top, (0.5, 0.98), "centered")):
+            actor = tvtk.TextActor(input=text)
+            actor.position_coordinate.coordinate_system = "normalized_viewport"
+            actor.position_coordinate.value = (x, y, 0.0)
+            actor.text_property.trait_set(font_size=14, bold=True, color=(0.55, 0.7, 1.0),
+                                          justification=just, vertical_justification="centered",
+                                          shadow=False)
+            figure.scene.add_actor(actor)
+            self.labels.append(actor)
+        self.coord_text = tvtk.TextActor(input="")
+        self.coord_text.position_coordinate.coordinate_system = "normalized_viewport"
+        self.coord_text.position_coordinate.value = (0.02, 0.02, 0.0)
+        self.coord_text.text_property.trait_set(font_size=11, color=(0.85, 0.85, 0.85),
+                                                shadow=False)
+        figure.scene.add_actor(self.coord_text)
+
+    def update(self, cursor, bounds):
+        """Lines across ``bounds`` (xmin, xmax, ...) through ``cursor``, just nearer the camera."""
+        k = self.axis
+        direction = np.asarray(AXES[self.view][1])
+        c = np.asarray(cursor, dtype=float) + direction * 5.0
+        lo, hi = np.asarray(bounds[0::2]), np.asarray(bounds[1::2])
+        pts = []
+        for axis in range(3):
+            if axis == k:
+                continue
+            a, b = c.copy(), c.copy()
+            a[axis], b[axis] = lo[axis] - 20, hi[axis] + 20
+            pts += [a, b]
+        self._source.points = np.array(pts)
+        self._source.lines = np.array([[0, 1], [2, 3]])
+        self._source.modified()
+        name = "xyz"[k]
+        self.coord_text.input = f"{name} = {float(cursor[k]):.1f} mm"
+
+
+def view_frame(bounds, view, margin=1.08):
+    """``(focal point, parallel scale)`` framing ``bounds`` in a 2D view."""
+    axis = AXES[view][0]
+    b = np.asarray(bounds, dtype=float)
+    centre = (b[0::2] + b[1::2]) / 2
+    extents = (b[1::2] - b[0::2]) / 2
+    others = [a for a in range(3) if a != axis]
+    up_axis = int(np.argmax(np.abs(AXES[view][2])))
+    across = [a for a in others if a != up_axis][0]
+    return centre, extents, up_axis, across
+
+
+def setup_view(figure, view, bounds, aspect=1.0, margin=1.06):
+    """Point a parallel camera at ``bounds`` along the view's axis, framing them."""
+    _, direction, up = AXES[view]
+    centre, extents, up_axis, across = view_frame(bounds, view)
+    cam = figure.scene.camera
+    cam.parallel_projection = True
+    cam.focal_point = tuple(centre)
+    cam.position = tuple(centre + np.asarray(direction) * 1000.0)
+    cam.view_up = up
+    cam.parallel_scale = float(margin * max(extents[up_axis], extents[across] / max(aspect, 1e-6), 1.0))
+    # the planes move with the cursor: a fixed, generous depth range keeps them in view
+    # (the camera is 1000 mm away, the layers within a few hundred mm of the focal point)
+    cam.clipping_range = (1.0, 3000.0)
+
+
+def display_to_world(figure, view, xy, cursor):
+    """The world point (mm) under display pixel ``xy`` on the view's plane through ``cursor``."""
+    renderer = figure.scene.renderer
+    renderer.display_point = (float(xy[0]), float(xy[1]), 0.0)
+    renderer.display_to_world()
+    wx, wy, wz, w = renderer.world_point
+    point = np.array([wx, wy, wz]) / (w if w else 1.0)
+    axis = AXES[view][0]
+    point[axis] = float(cursor[axis])
+    return point

@@ -1,0 +1,184 @@
+"""Scale-out: every per-subject step and every fold of every job reaches the workers
+of a local dask cluster (counted); the caller's joblib configuration is honoured;
+backend and scheduler are checked first; adding a subject reuses the others' steps."""
+import functools
+import threading
+
+import numpy as np
+import pytest
+
+from brainviz.backend import ConnectivityJob, DecodingJob, RegionJob, SearchlightJob
+from brainviz.backend import connectivity as con
+from brainviz.backend import decoding as dec
+from brainviz.backend import regions as reg
+from brainviz.backend import searchlight as sl
+from brainviz.exceptions import ParameterError
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+        dashboard_address=None,
+    )
+    yield cluster
+    cluster.close()
+
+
+class _Where:
+    """Wraps a module function; records the dask worker (or None) of every call."""
+
+    def __init__(self, monkeypatch, module, name):
+        self.calls = []
+        self._lock = threading.Lock()
+        real = getattr(module, name)
+
+        def wrapper(*a, **k):
+            try:
+                where = distributed.get_worker().address
+            except ValueError:
+                where = None
+            with self._lock:
+                self.calls.append(where)
+            return real(*a, **k)
+
+        monkeypatch.setattr(module, name, functools.wraps(real)(wrapper))
+
+
+def _workers(cluster):
+    return set(cluster.scheduler_info["workers"])
+
+
+def test_every_jobs_subjects_and_folds_run_on_dask_workers(decoding_data, resting_data, cluster,
+                                                         monkeypatch, tmp_path):
+    import nilearn.decomposition._base as nl_base
+
+    dask = dict(backend="dask", scheduler=cluster.scheduler_address, n_jobs=2, memory=False)
+    d = decoding_data
+    folds = _Where(monkeypatch, dec, "_fit_fold")
+    DecodingJob(classes=["face", "house"], **dask).run(d["img"], d["labels"], runs=d["runs"],
+                                                       mask=d["mask"])
+    assert len(folds.calls) == 4 and set(folds.calls) <= _workers(cluster)
+
+    chunks = _Where(monkeypatch, sl, "_chunk_scores")
+    slab = np.zeros((7, 8, 9), np.uint8)
+    slab[:, :, 4] = 1
+    import nibabel as nib
+
+    SearchlightJob(radius=3.0, estimator="ridge", classes=["face", "house"], n_chunks=4,
+                   **dask).run(d["img"], d["labels"], runs=d["runs"],
+                               mask=nib.Nifti1Image(slab, d["img"].affine))
+    assert len(chunks.calls) == 4 and set(chunks.calls) <= _workers(cluster)
+
+    r = resting_data
+    reduce = _Where(monkeypatch, nl_base, "_mask_and_reduce_single")
+    subjects = _Where(monkeypatch, reg, "_subject_task")
+    RegionJob(n_components=3, smoothing_fwhm=None, **dask).run(r["imgs"], mask=r["mask"])
+    assert len(reduce.calls) == 3 and set(reduce.calls) <= _workers(cluster)
+    assert len(subjects.calls) == 3 and set(subjects.calls) <= _workers(cluster)
+
+    per_subject = _Where(monkeypatch, con, "_subject_task")
+    labels = np.zeros((10, 11, 9), np.int16)
+    for i, m in enumerate(r["maps"]):
+        labels[m > 0.3] = i + 1
+    atlas = nib.Nifti1Image(labels, r["affine"])
+    res = ConnectivityJob(**dask).run(r["imgs"], atlas=atlas)
+    assert len(per_subject.calls) == 3 and set(per_subject.calls) <= _workers(cluster)
+    ref = ConnectivityJob(memory=False).run(r["imgs"], atlas=atlas)
+    np.testing.assert_allclose(res.matrices_, ref.matrices_)
+
+
+def test_the_callers_joblib_config_is_honoured(decoding_data, cluster, monkeypatch):
+    import joblib
+
+    d = decoding_data
+    folds = _Where(monkeypatch, dec, "_fit_fold")
+    with distributed.Client(cluster.scheduler_address) as client, client.as_current():
+        with joblib.parallel_config("dask"):
+            DecodingJob(classes=["face", "house"], memory=False).run(
+                d["img"], d["labels"], runs=d["runs"], mask=d["mask"])
+    assert len(folds.calls) == 4 and set(folds.calls) <= _workers(cluster)
+    folds.calls.clear()
+    with joblib.parallel_config("threading", n_jobs=2):  # not dask: no worker at all
+        DecodingJob(classes=["face", "house"], memory=False).run(
+            d["img"], d["labels"], runs=d["runs"], mask=d["mask"])
+    assert folds.calls == [None] * 4
+
+
+def test_backend_and_scheduler_checked_before_any_work(decoding_data, rng, monkeypatch):
+    d = decoding_data
+    work = _Where(monkeypatch, dec, "_mask_step")
+    series = [rng.standard_normal((30, 4))]
+    for job in (DecodingJob(backend="spark"), ConnectivityJob(backend="spark"),
+                RegionJob(backend="spark"), SearchlightJob(backend="spark")):
+        with pytest.raises(ParameterError, match=r"'backend' parameter of \w+Job must be one of"
+                           r" \{'loky', 'threading', 'multiprocessing', 'sequential', 'dask'\}; "
+                           r"got 'spark'"):
+            if isinstance(job, ConnectivityJob):
+                job.run(series)
+            elif isinstance(job, RegionJob):
+                job.run(d["img"])
+            else:
+                job.run(d["img"], d["labels"], runs=d["runs"])
+    with pytest.raises(ParameterError, match=r"dask scheduler 'tcp://127.0.0.1:9' cannot be "
+                       r"reached"):
+        DecodingJob(backend="dask", scheduler="tcp://127.0.0.1:9", memory=False).run(
+            d["img"], d["labels"], runs=d["runs"], mask=d["mask"])
+    with pytest.raises(ParameterError, match=r"'scheduler' parameter of ConnectivityJob goes "
+                       r"with backend='dask'"):
+        ConnectivityJob(scheduler="tcp://127.0.0.1:9").run(series)
+    assert work.calls == []
+
+
+def test_adding_a_subject_recomputes_only_its_steps(resting_data, tmp_path, monkeypatch):
+    import nibabel as nib
+    import nilearn.decomposition._base as nl_base
+
+    r = resting_data
+    fourth = nib.Nifti1Image(r["imgs"][0].get_fdata(dtype=np.float32)[..., ::-1] + 0.5,
+                             r["affine"])
+    svd = _Where(monkeypatch, nl_base, "_fast_svd")
+    series = _Where(monkeypatch, reg, "_timeseries_step")
+    dual = _Where(monkeypatch, reg, "_dual_step")
+    decompose = _Where(monkeypatch, reg, "_decompose_step")
+    job = RegionJob(n_components=3, smoothing_fwhm=None, memory=tmp_path / "cache")
+    job.run(r["imgs"], mask=r["mask"])
+    assert len(svd.calls) == len(series.calls) == len(dual.calls) == 3
+    for w in (svd, series, dual, decompose):
+        w.calls.clear()
+    job.run([*r["imgs"], fourth], mask=r["mask"])
+    assert len(decompose.calls) == 1  # the group step, redone
+    assert len(svd.calls) == 1  # each subject's PCA reduction: only the new one's
+    # the group maps changed with the new subject, so every subject's time series and dual
+    # regression (steps after the group step) follow them
+    assert len(series.calls) == len(dual.calls) == 4
+
+    extract = _Where(monkeypatch, con, "_extract_step")
+    labels = np.zeros((10, 11, 9), np.int16)
+    for i, m in enumerate(r["maps"]):
+        labels[m > 0.3] = i + 1
+    atlas = nib.Nifti1Image(labels, r["affine"])
+    cjob = ConnectivityJob(memory=tmp_path / "cache")
+    cjob.run(r["imgs"], atlas=atlas)
+    assert len(extract.calls) == 3
+    cjob.run([*r["imgs"], fourth], atlas=atlas)
+    assert len(extract.calls) == 4  # only the new subject's extraction
+
+
+def test_connectivity_n_jobs_reaches_joblib(resting_data, monkeypatch):
+    import joblib
+
+    seen = []
+    real = joblib.Parallel.__init__
+
+    def spy(self, *a, **k):
+        seen.append((k.get("n_jobs"), joblib.parallel.get_active_backend()[0].__class__.__name__))
+        real(self, *a, **k)
+
+    monkeypatch.setattr(joblib.Parallel, "__init__", spy)
+    r = resting_data
+    ConnectivityJob(n_jobs=2, backend="threading", memory=False).run(
+        r["imgs"], coords=[(0, 0, 0), (10, 10, 10)])
+    assert (2, "ThreadingBackend") in seen

@@ -1,0 +1,49 @@
+"""The job forms offer what the job classes accept, cleaning included, with no form code."""
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.mark.parametrize("job_class", ["DecodingJob", "SearchlightJob", "RegionJob", "ConnectivityJob"])
+def test_forms_pick_up_the_cleaning_parameters(job_class):
+    from brainviz import backend
+    from brainviz.gui.jobs import _Params
+
+    cls = getattr(backend, job_class)
+    params = _Params(cls)
+    cleaning = {"detrend", "standardize", "high_pass", "low_pass", "t_r", "confounds_strategy",
+                "confounds_params"}
+    assert cleaning <= set(params.names)
+    params.high_pass = "0.01"
+    params.t_r = "2.5"
+    params.confounds_strategy = "motion, wm_csf"
+    params.confounds_params = "motion=full, fd_threshold=0.4"
+    job = cls(**params.values())
+    job._check_params()
+    assert job.high_pass == 0.01 and job.t_r == 2.5
+    assert job.confounds_strategy == ["motion", "wm_csf"]
+    params.confounds_strategy = "movement"
+    with pytest.raises(Exception, match="confounds_strategy"):
+        cls(**params.values())._check_params()
+
+
+def test_connectivity_form_offers_the_estimator_and_folds():
+    from brainviz.backend import ConnectivityJob
+    from brainviz.gui.jobs import _Params
+
+    params = _Params(ConnectivityJob)
+    assert list(params.trait("cov_estimator").handler.values) == ["ledoit_wolf", "empirical"]
+    params.sparse_cv = "3"
+    assert ConnectivityJob(**params.values()).sparse_cv == 3
+
+
+def test_the_jobs_panel_offers_a_searchlight_form_with_its_radius():
+    from brainviz.gui.jobs import JobsPanel, SearchlightForm
+    from brainviz.model import Session
+
+    panel = JobsPanel(session=Session())
+    assert "searchlight" in panel.trait("kind").handler.values
+    panel.kind = "searchlight"
+    assert isinstance(panel.form, SearchlightForm)
+    assert "radius" in panel.form.params.names and panel.form.params.radius == 6.0
+    assert panel.form_problem.startswith("Load a 4D series")  # its inputs are the decoding form's
