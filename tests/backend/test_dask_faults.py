@@ -95,5 +95,6 @@ def test_unreachable_scheduler_is_one_line(decoding_data, tmp_path, capsys, monk
                        "-q", "-o", str(tmp_path / "out")])
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert status == 1 and len(err) == 1, err
-    assert "Cannot reach the dask scheduler at tcp://127.0.0.1:9" in err[0]
+    # checked before any work (issue 13's check_parallel), naming the scheduler
+    assert "The dask scheduler 'tcp://127.0.0.1:9' cannot be reached" in err[0]
     assert not (tmp_path / "out").exists()

@@ -123,7 +123,9 @@ def test_a_write_error_mid_save_is_one_line_and_leaves_nothing(result, tmp_path,
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
+    # every table goes through one of these (headed tables or bare ones)
     monkeypatch.setattr(results.np, "savetxt", no_space)
+    monkeypatch.setattr(results, "_write_table", no_space)
     with pytest.raises(ResultError, match=r"Could not save the result to .*res: No space left"):
         save_result(result, tmp_path / "res")
     assert list(tmp_path.iterdir()) == []
