@@ -61,6 +61,35 @@ def test_losing_the_worker_holding_the_data_mid_job_is_survived(decoding_data, c
     np.testing.assert_allclose(res.scores_, ref.scores_)
 
 
+def test_connectivity_subjects_survive_losing_a_worker(cluster, tmp_path, monkeypatch):
+    from brainviz.backend import ConnectivityJob
+    from brainviz.backend import connectivity as con
+
+    flag = tmp_path / "lost"
+    real = con._subject_task
+
+    def subject_that_loses_a_worker(*a, **k):
+        worker = distributed.get_worker()
+        holds = any(str(key).startswith("ndarray") for key in list(worker.data.keys()))
+        if holds and not flag.exists():  # the scattered series go with it
+            flag.touch()
+            worker.loop.add_callback(worker.close, executor_wait=False)
+            time.sleep(0.5)
+        return real(*a, **k)
+
+    monkeypatch.setattr(con, "_subject_task", subject_that_loses_a_worker)
+    rng = np.random.default_rng(0)
+    series = [rng.standard_normal((80, 6)) for _ in range(4)]
+    lines = []
+    res = ConnectivityJob(memory=False, backend="dask", scheduler=cluster.scheduler_address,
+                          n_jobs=3).run(timeseries=series, log=lines.append)
+    assert flag.exists()
+    assert any("was lost" in line and "running the step again (2/3)" in line for line in lines)
+    monkeypatch.setattr(con, "_subject_task", real)
+    ref = ConnectivityJob(memory=False).run(timeseries=series)
+    np.testing.assert_allclose(res.matrices_, ref.matrices_)
+
+
 def test_losing_the_cluster_is_one_line_naming_the_scheduler(decoding_data, cluster, tmp_path,
                                                              monkeypatch):
     real = dec._fit_fold
