@@ -14,7 +14,8 @@ Trust
 A pickle runs code when it is loaded, so brainviz loads only entries it wrote:
 ``brainviz.sig`` is an HMAC-SHA256 of the entry's id and of its ``output.pkl``,
 keyed with a per-user secret kept outside the cache
-(``$XDG_CONFIG_HOME/brainviz/cache.key``, mode 0600). An entry without a valid
+(``cache.key`` in the configuration folder, ``~/.config/brainviz`` on Linux;
+mode 0600). An entry without a valid
 signature is never unpickled: it is a cache miss, with a :class:`CacheWarning`,
 and is computed again. Nothing below ``<cache>/joblib`` is followed through a
 symbolic link: a cache holding one is not used, and removal and eviction delete
@@ -190,8 +191,7 @@ def check_memory(memory=None, *, verbose=0):
 
 # --- signatures -------------------------------------------------------------------------
 def _key_path():
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "brainviz" / "cache.key"
+    return _config.get_config_dir() / "cache.key"
 
 
 _KEYS = {}
