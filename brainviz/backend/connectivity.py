@@ -486,6 +486,7 @@ class ConnectivityJob(BaseJob):
             )
         img_list = _inputs.as_image_list(inputs, "images")
         names = [_inputs.image_name(i) for i in img_list]
+        _inputs.check_job_memory(owner, img_list, names)
         for img, name in zip(img_list, names):
             if len(img.shape) != 4:
                 raise DataValueError(f"{owner} needs 4D time series; {name} has shape {img.shape}.")

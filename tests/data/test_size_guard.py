@@ -141,3 +141,19 @@ def test_a_job_refuses_an_image_too_big_for_memory_before_reading_it(tmp_path, m
                                                r"it needs 640\.0 KB of memory"):
         DecodingJob(memory=False, cv="kfold").run(str(path), ["a", "b"] * 10)
     assert calls == []
+
+
+def test_connectivity_from_images_refuses_an_image_too_big_before_extracting(tmp_path,
+                                                                            monkeypatch):
+    from brainviz.backend import ConnectivityJob
+    from brainviz.backend import connectivity as con
+
+    calls = []
+    monkeypatch.setattr(con, "_subject_task", lambda *a, **k: calls.append(1))
+    path = tmp_path / "rest.nii"
+    nib.save(nib.Nifti1Image(np.zeros((16, 16, 16, 20), np.int16), np.eye(4)), path)
+    monkeypatch.setenv("BRAINVIZ_MAX_MEMORY", "500K")  # the image is 320 KB as float32
+    with pytest.raises(MemoryLimitError, match=r"rest\.nii' is too big: running ConnectivityJob "
+                                               r"on it needs 640\.0 KB of memory"):
+        ConnectivityJob(memory=False).run(str(path), coords=[[0, 0, 0], [10, 10, 10]])
+    assert calls == []
