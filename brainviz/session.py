@@ -679,7 +679,7 @@ def read_session(path):
     ``missing`` lists the files and folders the session refers to that no
     longer exist; their layers are left out and everything else is opened.
 
-    The document is checked against its schema first (:mod:`brainviz._schema`):
+    The document is checked against its schema first (``brainviz._schema``):
     a wrong type, a missing key, a huge number or deep nesting raises
     :class:`SessionFileError` with one line naming the file and the key, and so
     does a layer that cannot be built. Nothing is half-opened: no session is

@@ -690,7 +690,7 @@ def list_cache_entries(cache_dir=None, include_unsigned=False):
     -------
     list of CacheEntry
         Complete entries only: output and metadata present (a write killed
-        half-way is an orphan, see :func:`find_orphans`).
+        half-way is an orphan, see ``find_orphans``).
     """
     root = _root(cache_dir)
     _check_root(root)
