@@ -117,17 +117,10 @@ def add_parser(subparsers):
 
 
 def _number(text, option, positive=False):
-    from ..exceptions import ParameterError
+    from ._validate import number
 
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ParameterError(f"{option} must be a number; got {text!r}") from None
-    if positive and not value > 0:
-        raise ParameterError(f"{option} must be a positive number; got {text!r}")
-    return value
+    # finite: nan and inf (or 1e999) parse as floats but draw a blank figure
+    return number(text, option, low=0 if positive else None, low_open=positive)
 
 
 def _parse_size(text):
@@ -153,7 +146,7 @@ def _parse_cursor(text, option="--cursor"):
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         values = ()
-    if len(values) != 3 or not np.all(np.isfinite(values)):
+    if len(values) != 3 or not np.all(np.isfinite(values)) or np.max(np.abs(values)) > 1e6:
         raise ParameterError(f"{option} must be X,Y,Z: three finite numbers of mm; got {text!r}")
     return values
 
@@ -273,11 +266,20 @@ def _finite(text, option):
     return value
 
 
+def _load_for_drawing(path):
+    """A volume whose frames fit the memory limit (checked from the header, before drawing)."""
+    from ..data import load_volume
+
+    volume = load_volume(path)
+    volume.check_drawable()
+    return volume
+
+
 def build_session(args, plan_):
     """The :class:`~brainviz.model.Session` the options describe (files are read here, so bad
     files fail before anything is drawn)."""
     from .. import model
-    from ..data import load_coords, load_matrix, load_volume
+    from ..data import load_coords, load_matrix
     from ..session import (
         apply_setting, layer_from_spec, make_demo_session, open_surface, read_session,
     )
@@ -295,7 +297,7 @@ def build_session(args, plan_):
     default_anatomy = not (args.session or args.demo or args.layer or args.no_anatomy
                            or args.surface or args.surface_data)
     if args.anatomy:
-        session.add_layer(model.AnatomyLayer().set_volume(load_volume(args.anatomy)))
+        session.add_layer(model.AnatomyLayer().set_volume(_load_for_drawing(args.anatomy)))
     elif default_anatomy:
         from ..data import load_template
 
@@ -307,10 +309,10 @@ def build_session(args, plan_):
     if args.glass:
         session.add_layer(model.GlassBrainLayer().set_volume(None))
     if args.stat:
-        layer = model.StatMapLayer().set_volume(load_volume(args.stat))
+        layer = model.StatMapLayer().set_volume(_load_for_drawing(args.stat))
         session.add_layer(layer)
     if args.regions:
-        vol = load_volume(args.regions)
+        vol = _load_for_drawing(args.regions)
         cls = model.ComponentsLayer if vol.ndim == 4 and vol.n_frames > 1 else model.LabelLayer
         session.add_layer(cls().set_volume(vol))
     if args.connectome and _is_result_dir(args.connectome):
