@@ -24,6 +24,9 @@ __all__ = [
     "JobError",
     "JobCancelledError",
     "ResultError",
+    "OutputExistsError",
+    "CacheError",
+    "MemoryLimitError",
     "SceneError",
     "ExportError",
     "BrainvizWarning",
@@ -97,6 +100,26 @@ class JobCancelledError(JobError):
 
 class ResultError(BrainvizError, OSError):
     """A saved result folder is missing, incomplete or unreadable."""
+
+
+class OutputExistsError(ResultError, FileExistsError):
+    """The output exists and replacing it was not asked for.
+
+    ``path`` is the output; a command line says how to replace it in its own
+    words (``--overwrite``).
+    """
+
+    def __init__(self, message, path=None):
+        super().__init__(message)
+        self.path = path
+
+
+class CacheError(BrainvizError, OSError):
+    """The cache cannot be managed as asked (an entry cannot be removed...)."""
+
+
+class MemoryLimitError(BrainvizError, MemoryError):
+    """Reading the data would take more memory than brainviz allows (BRAINVIZ_MAX_MEMORY)."""
 
 
 # --- display and export ---------------------------------------------------

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import ImageFileError, ParameterError, ResultError, UnsupportedFormatError
+from .exceptions import (
+    BrainvizError, ImageFileError, ParameterError, ResultError, UnsupportedFormatError,
+)
 from .model import (
     AnatomyLayer, ComponentsLayer, ConnectomeLayer, GlassBrainLayer, JobState, LabelLayer,
     Session, StatMapLayer, SurfaceLayer, find_missing_files, layer_class, layer_from_volume,
@@ -273,7 +275,11 @@ def open_path(path, layer_type=None):
     if path.is_dir():
         from .backend import load_result
 
-        return layers_from_result(load_result(path), folder=str(path))
+        result = load_result(path)
+        try:
+            return layers_from_result(result, folder=str(path))
+        except BrainvizError as exc:  # a result whose parts do not fit together
+            raise ResultError(f"{path}: {exc}") from None
     kind = surface_file_kind(path) if path.exists() else None
     if kind == "mesh":
         return [open_surface(mesh=path)]
@@ -982,36 +988,53 @@ def read_session(path):
 
     ``missing`` lists the files and folders the session refers to that no
     longer exist; their layers are left out and everything else is opened.
+
+    The document is checked against its schema first (``brainviz._schema``):
+    a wrong type, a missing key, a huge number or deep nesting raises
+    :class:`SessionFileError` with one line naming the file and the key, and so
+    does a layer that cannot be built. Nothing is half-opened: no session is
+    touched until this returns.
     """
+    from . import _schema
+
     path = Path(path).expanduser()
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise SessionFileError(f"Session file {path} does not exist.") from None
-    except (OSError, ValueError) as exc:
-        raise SessionFileError(f"Cannot read session file {path.name}: {exc}") from None
+    doc = _schema.read_json(path, f"Session file {path.name}", error=SessionFileError)
     if not isinstance(doc, dict) or doc.get("format") != "brainviz-session":
         raise SessionFileError(
             f"{path.name} is not a brainviz session file (no \"format\": \"brainviz-session\").")
-    session, missing = session_from_dict(doc)
+    session, missing = session_from_dict(doc, label=path.name)
     session.path = str(path)
     return session, missing
 
 
-def session_from_dict(doc):
-    """Build a Session from a dict as :meth:`Session.to_dict` gives; ``(session, missing)``."""
+def session_from_dict(doc, label="the session"):
+    """Build a Session from a dict as :meth:`Session.to_dict` gives; ``(session, missing)``.
+
+    Raises :class:`SessionFileError` naming ``label`` and the key when the dict
+    does not follow the session schema or a layer cannot be built.
+    """
+    from . import _schema
+    from .model import _V1_KINDS, LAYER_TYPES
+
+    _schema.check_session(doc, label, error=SessionFileError,
+                          layer_types=list(LAYER_TYPES) + list(_V1_KINDS))
     missing = find_missing_files(doc)
     session = Session()
     results = {}
-    for entry in doc.get("layers", []):
+    for i, entry in enumerate(doc.get("layers", [])):
         if any(entry.get(k) in missing for k in ("path", "result_folder") if entry.get(k)):
             continue
         entry = _migrate_v1(entry) if doc.get("version", 1) < 2 else entry
-        layer = _layer_from_entry(entry, results)
-        if layer is None:
-            continue
-        layer.apply_display(entry)
-        layer.group = str(entry.get("group") or "")
+        try:
+            layer = _layer_from_entry(entry, results)
+            if layer is None:
+                continue
+            layer.apply_display(entry)
+            layer.group = str(entry.get("group") or "")
+        except Exception as exc:  # noqa: BLE001 - any layer that cannot be built, in one line
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            name = f" ({entry.get('name')})" if entry.get("name") else ""
+            raise SessionFileError(f"{label}: layers[{i}]{name}: {reason}") from None
         session.add_layer(layer)
     for job in doc.get("jobs", []):
         state = JobState(kind=job.get("kind", "decoding"), title=job.get("title", ""),

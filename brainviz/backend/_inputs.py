@@ -66,6 +66,22 @@ def as_image(src, what="image"):
     )
 
 
+def check_job_memory(owner, imgs, names):
+    """Refuse, from the headers, a job whose largest image will not fit the memory limit.
+
+    Every job reads each image whole as float32 (one at a time) and works on a
+    copy of it, so twice the largest image's float32 size is the least it
+    needs; what it keeps (masked data, time series) is smaller and depends on
+    the mask, so it is not guessed here.
+    """
+    from ..data._volume_io import check_allocation, data_bytes
+
+    sizes = [data_bytes(img, np.float32) for img in imgs]
+    largest = int(np.argmax(sizes))
+    check_allocation(2 * sizes[largest], names[largest], f"running {owner} on it",
+                     advice="crop or downsample it first, or run on a machine with more memory")
+
+
 def as_image_list(imgs, what="images"):
     """Return a list of nibabel images (a single image gives a list of one)."""
     if isinstance(imgs, (list, tuple)):

@@ -12,14 +12,27 @@ first match wins:
 
 The backend and the scheduler are checked (and a scheduler reached) before any
 computing starts.
+
+On a dask cluster, :meth:`Parallel.call` survives the loss of workers while
+others remain: a step whose tasks were lost with a worker (its scattered data
+gone, "already forgotten") is run again, up to :data:`MAX_ATTEMPTS` times. A
+lost cluster (the scheduler gone), no worker left, or a task that kills every
+worker it runs on gives one :class:`~brainviz.exceptions.JobError` line naming
+the scheduler.
 """
 import contextlib
 import os
 
 from .. import _config
-from ..exceptions import ParameterError
+from ..exceptions import JobError, ParameterError
 
-__all__ = ["parallel_context", "check_backend", "ParallelSpec", "check_parallel"]
+__all__ = ["parallel_context", "check_backend", "ParallelSpec", "check_parallel", "Parallel",
+           "MAX_ATTEMPTS"]
+
+#: Runs of one step on a dask cluster that loses workers, before giving up.
+MAX_ATTEMPTS = 3
+#: Seconds to wait for a worker when the cluster has none left.
+WORKER_WAIT = 30
 
 _BACKENDS = ("loky", "threading", "multiprocessing", "sequential", "dask")
 
@@ -53,6 +66,7 @@ class ParallelSpec:
         self.scheduler = scheduler
 
     def context(self):
+        """The context to run the job's parallel steps in; it yields a :class:`Parallel`."""
         return parallel_context(self.backend, self.n_jobs, self.scheduler)
 
     def active_n_jobs(self):
@@ -64,6 +78,101 @@ class ParallelSpec:
 
         _, n_jobs = get_active_backend()
         return int(n_jobs) if n_jobs not in (None, 0) else 1
+
+
+class Parallel:
+    """What :func:`parallel_context` yields: ``call`` runs a step, again if dask lost it."""
+
+    def __init__(self, client=None, address=None):
+        self.client = client
+        self.address = address
+
+    def call(self, func, *args, on_retry=None, **kwargs):
+        """``func(*args, **kwargs)``; on a dask cluster, run again after a lost worker.
+
+        Parameters
+        ----------
+        on_retry : callable(line) or None
+            Told when the step is run again (a log line).
+        """
+        if self.client is None:
+            return func(*args, **kwargs)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return func(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - sorted out below
+                lost = _lost_what(exc, self.client)
+                if lost is None:
+                    raise
+                reason = _reason(exc)
+                if lost == "cluster":
+                    raise JobError(
+                        f"The dask cluster at {self.address} was lost during the job ({reason}): "
+                        "start it again, or run without --backend dask."
+                    ) from None
+                if lost == "killer":
+                    raise JobError(
+                        f"A task of this job made workers of the dask cluster at {self.address} "
+                        f"die again and again ({reason}); out of memory? Give the workers more "
+                        "memory or run fewer tasks at once (--n-jobs)."
+                    ) from None
+                if attempt == MAX_ATTEMPTS:
+                    raise JobError(
+                        f"Workers of the dask cluster at {self.address} were lost "
+                        f"{MAX_ATTEMPTS} times during this step ({reason}); giving up."
+                    ) from None
+                self._wait_for_workers()
+                if on_retry is not None:
+                    on_retry(f"a worker of the dask cluster at {self.address} was lost "
+                             f"({reason}): running the step again ({attempt + 1}/{MAX_ATTEMPTS})")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait_for_workers(self):
+        try:
+            if self.client.scheduler_info().get("workers"):
+                return
+            self.client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except Exception as exc:  # noqa: BLE001 - timeout or a scheduler gone meanwhile
+            raise JobError(
+                f"No dask worker is left at {self.address} ({_reason(exc)}): start workers, or "
+                "run without --backend dask."
+            ) from None
+
+
+def _chain(exc):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _reason(exc):
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def _lost_what(exc, client):
+    """``"cluster"``, ``"worker"``, ``"killer"`` or None (an error of the step itself)."""
+    import asyncio
+    import concurrent.futures
+
+    names = {type(e).__name__ for e in _chain(exc)}
+    text = " ".join(str(e) for e in _chain(exc))
+    if "KilledWorker" in names:
+        return "killer"
+    cancelled = any(isinstance(e, (concurrent.futures.CancelledError, asyncio.CancelledError))
+                    for e in _chain(exc))
+    comm = bool(names & {"CommClosedError", "StreamClosedError"})
+    if not (cancelled or comm):
+        return None
+    if "scheduler-connection-lost" in text or getattr(client, "status", "running") != "running":
+        return "cluster"
+    try:
+        client.scheduler_info()
+    except Exception:  # noqa: BLE001 - the scheduler does not answer
+        return "cluster"
+    return "worker"
 
 
 def check_parallel(owner, backend, n_jobs, scheduler):
@@ -116,19 +225,24 @@ def parallel_context(backend="loky", n_jobs=1, scheduler=None):
         For ``backend="dask"``: a scheduler address (``"tcp://host:8786"``) or
         a Client. ``None`` uses the current default client. The scheduler is
         reached on entry: an unreachable one raises ParameterError at once.
+
+    Yields
+    ------
+    Parallel
+        Run each step through its ``call`` method to survive lost dask workers.
     """
     import joblib
 
     if backend is None:
         if n_jobs is None:
-            yield
+            yield Parallel()
         else:
             with joblib.parallel_config(n_jobs=n_jobs):
-                yield
+                yield Parallel()
         return
     if backend != "dask":
         with joblib.parallel_config(backend=backend, n_jobs=n_jobs if n_jobs is not None else 1):
-            yield
+            yield Parallel()
         return
     try:
         import distributed
@@ -156,11 +270,15 @@ def parallel_context(backend="loky", n_jobs=1, scheduler=None):
                 "backend='dask' needs a scheduler address (scheduler='tcp://host:port') "
                 "or a running distributed.Client."
             ) from None
+    address = getattr(getattr(client, "scheduler", None), "address", None) or scheduler
     try:
         with client.as_current():
             with joblib.parallel_config(backend="dask",
                                         n_jobs=n_jobs if n_jobs not in (None, 1) else -1):
-                yield
+                yield Parallel(client, address)
     finally:
         if own_client is not None:
-            own_client.close()
+            try:
+                own_client.close(timeout=5)
+            except Exception:  # noqa: BLE001 - a cluster already gone
+                pass

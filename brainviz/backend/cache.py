@@ -6,27 +6,57 @@ fingerprints (file path + size + modification time, or a content hash computed
 once). Hashing is then cheap, so an identical rerun costs a few file reads.
 
 Each cache entry is a joblib folder ``<cache>/joblib/<func id>/<args hash>/``
-holding ``output.pkl`` and ``metadata.json`` (written by joblib, in that order)
-plus ``brainviz.json`` (ours: job kind, key parameters, input summary, last
-use). An entry whose ``metadata.json`` is missing (a process killed between
-the two writes) or whose output cannot be unpickled is recomputed.
+holding ``output.pkl`` and ``metadata.json`` (joblib's format), ``brainviz.sig``
+and ``brainviz.json`` (ours: job kind, key parameters, input summary, last use).
+
+Trust
+-----
+A pickle runs code when it is loaded, so brainviz loads only entries it wrote:
+``brainviz.sig`` is an HMAC-SHA256 of the entry's id and of its ``output.pkl``,
+keyed with a per-user secret kept outside the cache
+(``cache.key`` in the configuration folder, ``~/.config/brainviz`` on Linux;
+mode 0600). An entry without a valid
+signature is never unpickled: it is a cache miss, with a :class:`CacheWarning`,
+and is computed again. Nothing below ``<cache>/joblib`` is followed through a
+symbolic link: a cache holding one is not used, and removal and eviction delete
+links, never their targets. Deletions that fail are reported
+(:class:`~brainviz.exceptions.CacheError`).
+
+Faults
+------
+Every write goes to a temporary name carrying host and pid
+(:mod:`brainviz._files`) and is renamed into place, output last, so a killed
+process never leaves an entry that looks complete. A write that fails for any
+reason (full disk, read-only folder, permissions) turns the rest of the job
+uncached, with one :class:`CacheWarning`; the job itself goes on. Temporary
+files of failed or killed writes are removed at the start of the next job that
+uses the cache, and counted meanwhile by :func:`find_orphans` (``brainviz cache
+list``).
 """
+import hashlib
+import hmac
 import json
 import os
-import shutil
+import re
+import stat
 import time
 import warnings
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _config
-from ..exceptions import CacheWarning, ParameterError
+from .._files import STALE_AFTER, is_stale, is_temp_name, remove_stale, remove_tree, temp_name
+from ..exceptions import CacheError, CacheWarning, ParameterError
 
 __all__ = [
     "check_memory",
     "cached_call",
+    "is_cached",
     "CacheEntry",
     "list_cache_entries",
+    "find_orphans",
+    "clean_orphans",
     "remove_cache_entry",
     "clear_cache",
     "cache_size",
@@ -34,18 +64,55 @@ __all__ = [
 ]
 
 _SIDECAR = "brainviz.json"
+_SIGNATURE = "brainviz.sig"
+_OUTPUT = "output.pkl"
+_METADATA = "metadata.json"
+_ENTRY_DIR = re.compile(r"^[0-9a-f]{32}$")
+# joblib's own temporary names (concurrency_safe_write): "<name>.<uuid hex>-<pid>-<thread id>"
+_JOBLIB_TEMP = re.compile(r"^.+\.[0-9a-f]{32}-(?P<pid>\d+)-\d+$")
+#: An entry folder missing its output or metadata this long after its last change is an orphan.
+_INCOMPLETE_AFTER = 60.0
+
+# Memories whose cache could not be written during the current job: the rest of
+# the job runs uncached (reset by check_memory at the start of each job).
+_GIVEN_UP = weakref.WeakSet()
 
 
 def _writable(folder):
     """Return None if ``folder`` can hold cache files, else the reason."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".brainviz-probe-{os.getpid()}-{time.monotonic_ns()}"
-        with open(probe, "wb") as f:
-            f.write(b"0" * 4096)
-        probe.unlink()
+        probe = folder / temp_name("probe")
+        try:
+            with open(probe, "wb") as f:
+                f.write(b"0" * 4096)
+        finally:
+            if probe.exists():
+                probe.unlink()
     except OSError as exc:
         return exc.strerror or str(exc)
+    return None
+
+
+def _link_inside(root, path):
+    """The first symbolic link from ``root`` (included) down to ``path``, or None."""
+    root = Path(root)
+    path = Path(path)
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return path
+    current = root
+    for part in ("",) + rel.parts:
+        current = current / part if part else current
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return current
+        if stat.S_ISLNK(st.st_mode):
+            return current
     return None
 
 
@@ -65,8 +132,14 @@ def check_memory(memory=None, *, verbose=0):
     -------
     joblib.Memory
         A Memory whose location may be ``None`` (no caching) when the folder
-        cannot be written (read-only, full disk): a :class:`CacheWarning` says
-        so and jobs still run, uncached.
+        cannot be written (read-only, full disk), holds a symbolic link where
+        brainviz keeps its entries, or no signing key can be kept: a
+        :class:`CacheWarning` says so and jobs still run, uncached.
+
+    Notes
+    -----
+    Called at the start of every job: temporary files left by failed or killed
+    cache writes are removed here.
     """
     from joblib import Memory
 
@@ -84,6 +157,17 @@ def check_memory(memory=None, *, verbose=0):
             f"joblib.Memory; got {type(memory).__name__}."
         )
     reason = _writable(folder)
+    root = _root_of(memory) if isinstance(memory, Memory) else folder / "joblib"
+    if reason is None:
+        link = _link_inside(folder, root)
+        if link is not None:
+            reason = (f"{link} is a symbolic link; brainviz never follows links inside its "
+                      "cache (remove the link or choose another cache folder)")
+    if reason is None:
+        try:
+            _signing_key()
+        except OSError as exc:
+            reason = f"no signing key can be kept at {_key_path()} ({exc.strerror or exc})"
     if reason is not None:
         warnings.warn(
             f"The cache folder {folder} cannot be written ({reason}): running uncached.",
@@ -91,35 +175,193 @@ def check_memory(memory=None, *, verbose=0):
             stacklevel=2,
         )
         return Memory(None, verbose=verbose)
+    remove_stale(folder)
+    _clean_orphans_in(root)
     if isinstance(memory, Memory):
+        _GIVEN_UP.discard(memory)
         return memory
-    return Memory(str(folder), verbose=verbose)
+    try:
+        return Memory(str(folder), verbose=verbose)
+    except OSError as exc:  # joblib writes a .gitignore and makes <folder>/joblib
+        warnings.warn(
+            f"The cache folder {folder} cannot be written ({exc.strerror or exc}): running "
+            "uncached.", CacheWarning, stacklevel=2)
+        return Memory(None, verbose=verbose)
 
 
-def _has_metadata(metadata):
+# --- signatures -------------------------------------------------------------------------
+def _key_path():
+    return _config.get_config_dir() / "cache.key"
+
+
+_KEYS = {}
+
+
+def _signing_key():
+    """The per-user signing key (created on first use, mode 0600, outside the cache).
+
+    Raises OSError when it cannot be read or created, or when another user
+    could read or change it (then it would prove nothing).
+    """
+    path = _key_path()
+    cached = _KEYS.get(str(path))
+    if cached is not None:
+        return cached
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32).hex().encode())
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if st.st_mode & 0o077 or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            raise PermissionError(
+                f"the key file {path} can be read or written by other users (chmod 600 it)")
+        key = bytes.fromhex(f.read(256).decode("ascii", "replace").strip() or "00")
+    if len(key) < 16:
+        raise PermissionError(f"the key file {path} holds no usable key (delete it)")
+    _KEYS[str(path)] = key
+    return key
+
+
+def _entry_id(root, item):
+    return Path(item).relative_to(root).as_posix()
+
+
+def _digest(f):
+    h = hashlib.sha256()
+    for block in iter(lambda: f.read(1 << 20), b""):
+        h.update(block)
+    return h.hexdigest()
+
+
+def _signature(entry_id, output_digest):
+    message = f"brainviz-cache-v1\0{entry_id}\0{output_digest}".encode()
+    return hmac.new(_signing_key(), message, hashlib.sha256).hexdigest()
+
+
+def _open_output(item):
+    """Open ``output.pkl`` without following a link; None when absent."""
+    try:
+        fd = os.open(item / _OUTPUT, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return None
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise OSError(f"{item / _OUTPUT} is not a regular file")
+    return f
+
+
+def _read_small(path, limit=1 << 16):
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        return f.read(limit)
+
+
+def _has_metadata(item):
+    try:
+        meta = json.loads(_read_small(item / _METADATA, 1 << 20))
+    except (OSError, ValueError):
+        return False
     # joblib writes output.pkl then metadata.json: an entry without metadata
     # comes from a process killed in between and is not trusted.
-    return bool(metadata) and "duration" in metadata
+    return isinstance(meta, dict) and "duration" in meta
 
 
+def _verify(root, item):
+    """(open output file positioned at 0, None) when the entry is valid and signed by us;
+    (None, reason) otherwise, reason None for a plain miss."""
+    try:
+        f = _open_output(item)
+    except OSError as exc:
+        return None, f"its output cannot be opened safely ({exc.strerror or exc})"
+    if f is None:
+        return None, None
+    try:
+        if not _has_metadata(item):
+            f.close()
+            return None, None  # killed between two writes: recomputed, nothing to warn about
+        try:
+            stored = _read_small(item / _SIGNATURE, 256).decode("ascii", "replace").strip()
+        except FileNotFoundError:
+            f.close()
+            return None, "it is not signed by brainviz for this user"
+        expected = _signature(_entry_id(root, item), _digest(f))
+        if not hmac.compare_digest(stored, expected):
+            f.close()
+            return None, "its signature does not match its content"
+        f.seek(0)
+        return f, None
+    except OSError as exc:
+        f.close()
+        return None, f"it cannot be read ({exc.strerror or exc})"
+
+
+# --- cached calls ------------------------------------------------------------------------
 def _memorized(memory, func, ignore):
-    return memory.cache(func, ignore=list(ignore), cache_validation_callback=_has_metadata)
+    return memory.cache(func, ignore=list(ignore))
 
 
 def _item_dir(memory, memorized, args, kwargs):
     if memory.location is None:
         return None
     args_id = memorized._get_args_id(*args, **kwargs)
-    return Path(memory.location, "joblib", *memorized.func_id.split("/"), args_id)
+    return Path(_root_of(memory), *memorized.func_id.split("/"), args_id)
+
+
+def _root_of(memory):
+    """Where joblib keeps this Memory's entries (``<location>/joblib`` for a str location)."""
+    return Path(memory.store_backend.location)
 
 
 def is_cached(memory, func, *args, ignore=(), **kwargs):
-    """Whether ``func(*args, **kwargs)`` has a valid entry in ``memory``."""
-    if memory.location is None:
+    """Whether ``func(*args, **kwargs)`` has a valid, signed entry in ``memory``."""
+    if memory.location is None or memory in _GIVEN_UP:
         return False
     memorized = _memorized(memory, func, ignore)
     item = _item_dir(memory, memorized, args, kwargs)
-    return (item / "output.pkl").is_file() and (item / "metadata.json").is_file()
+    if _link_inside(_root_of(memory), item) is not None:
+        return False
+    f, _ = _verify(_root_of(memory), item)
+    if f is None:
+        return False
+    f.close()
+    return True
+
+
+def _remove_own_joblib_temps(folder):
+    """Remove the temporary files joblib's writer left in ``folder`` for this thread
+    (its failed writes: joblib does not remove them)."""
+    import threading
+
+    tail = f"-{os.getpid()}-{id(threading.current_thread())}"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith(tail) and _JOBLIB_TEMP.match(name):
+            remove_tree(Path(folder, name))
+
+
+def _give_up(memory, exc, stacklevel=3):
+    """Warn once and run the rest of the job uncached."""
+    if memory in _GIVEN_UP:
+        return
+    _GIVEN_UP.add(memory)
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    warnings.warn(
+        f"Could not store a cache entry in {memory.location} ({reason}): the rest of this job "
+        "runs uncached.",
+        CacheWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def cached_call(memory, func, *args, ignore=(), kind=None, params=None, inputs=None, log=None,
@@ -142,36 +384,109 @@ def cached_call(memory, func, *args, ignore=(), kind=None, params=None, inputs=N
         key parameters (a JSON-able dict) and an input summary (a string).
     log : callable(line) or None
         Told when the step is loaded from the cache instead of computed.
+
+    Notes
+    -----
+    Only entries signed with this user's key are loaded (see the module
+    docstring); others are computed again, with a warning. When writing the
+    entry fails, the result is still returned and the rest of the job runs
+    uncached (one :class:`CacheWarning`).
     """
-    if memory.location is None:
+    if memory.location is None or memory in _GIVEN_UP:
         return func(*args, **kwargs)
-    memorized = _memorized(memory, func, ignore)
-    item = _item_dir(memory, memorized, args, kwargs)
-    if log is not None and (item / "output.pkl").is_file() and (item / "metadata.json").is_file():
-        log(f"{kind or func.__name__}: loaded from the cache")
-    out = memorized(*args, **kwargs)
-    if not (item / "output.pkl").is_file():
-        # joblib swallows write errors (full disk) with its own warning.
+    root = _root_of(memory)
+    item = None
+    try:
+        memorized = _memorized(memory, func, ignore)
+        item = _item_dir(memory, memorized, args, kwargs)
+        link = _link_inside(root, item)
+        if link is not None:
+            raise OSError(f"{link} is a symbolic link inside the cache")
+        # joblib's check that the function's code did not change (writes func_code.py)
+        memorized._check_previous_func_code(stacklevel=4)
+    except OSError as exc:
+        if item is not None:
+            _remove_own_joblib_temps(item.parent)
+        _give_up(memory, exc)
+        return func(*args, **kwargs)
+    f, reason = _verify(root, item)
+    if f is not None:
+        try:
+            from joblib import numpy_pickle
+
+            with f:
+                out = numpy_pickle.load(f)
+        except Exception as exc:  # noqa: BLE001 - a damaged entry is computed again
+            reason = f"it cannot be unpickled ({type(exc).__name__}: {exc})"
+        else:
+            if log is not None:
+                log(f"{kind or func.__name__}: loaded from the cache")
+            _touch_sidecar(item, kind, params, inputs)
+            return out
+    if reason is not None:
         warnings.warn(
-            f"Could not store a cache entry in {memory.location} (full disk?): "
-            "the result was computed but is not cached.",
+            f"The cache entry {_entry_id(root, item)} in {memory.location} is ignored and "
+            f"computed again: {reason}.",
             CacheWarning,
             stacklevel=2,
         )
+    start = time.time()
+    out = func(*args, **kwargs)
+    duration = time.time() - start
+    if memory in _GIVEN_UP:  # a nested step could not write
+        return out
+    try:
+        _store(memory, root, item, out, duration)
+    except Exception as exc:  # noqa: BLE001 - full disk, read-only, unpicklable output...
+        _give_up(memory, exc)
         return out
     _touch_sidecar(item, kind, params, inputs)
-    enforce_cache_limit(memory.location, keep=item)
+    try:
+        enforce_cache_limit(memory, keep=item)
+    except CacheError as exc:
+        warnings.warn(str(exc), CacheWarning, stacklevel=2)
     return out
+
+
+def _store(memory, root, item, out, duration):
+    """Write one entry: every file under a temporary name, renamed in, output last."""
+    from joblib import numpy_pickle
+
+    item.mkdir(parents=True, exist_ok=True)
+    written = []
+    try:
+        tmp_out = item / temp_name(_OUTPUT)
+        written.append(tmp_out)
+        with open(tmp_out, "wb") as f:
+            numpy_pickle.dump(out, f, compress=getattr(memory, "compress", False))
+        with open(tmp_out, "rb") as f:
+            digest = _digest(f)
+        tmp_sig = item / temp_name(_SIGNATURE)
+        written.append(tmp_sig)
+        tmp_sig.write_text(_signature(_entry_id(root, item), digest))
+        tmp_meta = item / temp_name(_METADATA)
+        written.append(tmp_meta)
+        tmp_meta.write_text(json.dumps({"duration": duration, "time": time.time()}))
+        for old in (_OUTPUT,):  # an untrusted older output must not pair with the new signature
+            remove_tree(item / old)
+        os.replace(tmp_sig, item / _SIGNATURE)
+        os.replace(tmp_meta, item / _METADATA)
+        os.replace(tmp_out, item / _OUTPUT)
+    except BaseException:
+        for path in written:
+            remove_tree(path)
+        raise
 
 
 def _touch_sidecar(item, kind, params, inputs):
     path = item / _SIDECAR
     info = {}
-    if path.is_file():
-        try:
-            info = json.loads(path.read_text())
-        except (OSError, ValueError):
+    try:
+        info = json.loads(_read_small(path, 1 << 20))
+        if not isinstance(info, dict):
             info = {}
+    except (OSError, ValueError):
+        info = {}
     info.update(
         {
             "kind": kind or info.get("kind") or item.parent.name,
@@ -180,12 +495,12 @@ def _touch_sidecar(item, kind, params, inputs):
             "last_use": time.time(),
         }
     )
+    tmp = path.with_name(temp_name(_SIDECAR))
     try:
-        tmp = path.with_name(f".{_SIDECAR}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(info))
         os.replace(tmp, path)
-    except OSError:
-        pass
+    except OSError:  # browser information only: never fails a job
+        remove_tree(tmp)
 
 
 def _jsonable(value):
@@ -223,6 +538,9 @@ class CacheEntry:
         Seconds the computation took.
     path : pathlib.Path
         The entry's folder.
+    signed : bool
+        Whether it carries a brainviz signature (checked in full only when
+        loaded); unsigned entries are never loaded.
     """
 
     id: str
@@ -233,12 +551,34 @@ class CacheEntry:
     last_use: float
     duration: object
     path: Path
+    signed: bool = True
 
 
 def _root(cache_dir):
+    if hasattr(cache_dir, "store_backend"):
+        if cache_dir.location is None:
+            raise ParameterError("This joblib.Memory caches nothing (location=None).")
+        return _root_of(cache_dir)
     if hasattr(cache_dir, "location"):
         cache_dir = cache_dir.location
     return Path(_config.get_cache_dir(cache_dir)) / "joblib"
+
+
+def _check_root(root):
+    """Raise CacheError when the cache's own folder is a link (never followed)."""
+    if root.is_symlink():
+        raise CacheError(
+            f"The cache folder {root} is a symbolic link (to {os.readlink(root)}): brainviz "
+            "never follows links inside its cache. Remove the link, or point "
+            "BRAINVIZ_CACHE_DIR at the folder it names."
+        )
+
+
+def _walk(root):
+    """os.walk below ``root`` that never enters a linked folder."""
+    if not root.is_dir() or root.is_symlink():
+        return
+    yield from os.walk(root, followlinks=False)
 
 
 def _folder_size(path):
@@ -252,80 +592,226 @@ def _folder_size(path):
     return total
 
 
-def list_cache_entries(cache_dir=None):
+def _is_joblib_temp_stale(path):
+    match = _JOBLIB_TEMP.match(path.name)
+    if not match:
+        return False
+    try:
+        age = time.time() - os.lstat(path).st_mtime
+    except OSError:
+        return False
+    if age > STALE_AFTER:
+        return True
+    pid = int(match.group("pid"))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def find_orphans(cache_dir=None):
+    """Files and entry folders left by failed or killed cache writes.
+
+    Temporary files of processes that are gone (brainviz's and joblib's
+    temporary names), and entry folders without an output or metadata (a
+    write killed half-way) unchanged for a minute.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    return _find_orphans_in(_root(cache_dir))
+
+
+def _find_orphans_in(root):
+    orphans = []
+    now = time.time()
+    for dirpath, dirnames, files in _walk(root):
+        here = Path(dirpath)
+        for name in files + [d for d in dirnames if is_temp_name(d)]:
+            path = here / name
+            if (is_temp_name(name) and is_stale(path)) or _is_joblib_temp_stale(path):
+                orphans.append(path)
+        if _ENTRY_DIR.match(here.name) and here != root:
+            names = set(files)
+            if _OUTPUT in names and _METADATA in names:
+                continue
+            try:
+                age = now - os.lstat(here).st_mtime
+            except OSError:
+                continue
+            if age > _INCOMPLETE_AFTER and not any(is_temp_name(n) and not is_stale(here / n)
+                                                   for n in names):
+                orphans.append(here)
+    return orphans
+
+
+def clean_orphans(cache_dir=None):
+    """Remove what :func:`find_orphans` finds; return (count, bytes) removed."""
+    return _clean_orphans_in(_root(cache_dir))
+
+
+def _clean_orphans_in(root):
+    count = size = 0
+    if _link_inside(root.parent, root) is not None:
+        return 0, 0
+    for path in _find_orphans_in(root):
+        nbytes = _folder_size(path) if path.is_dir() else _lsize(path)
+        if _link_inside(root, path.parent) is None and not remove_tree(path):
+            count += 1
+            size += nbytes
+    return count, size
+
+
+def _lsize(path):
+    try:
+        return os.lstat(path).st_size
+    except OSError:
+        return 0
+
+
+def list_cache_entries(cache_dir=None, include_unsigned=False):
     """List the cache entries, least recently used first.
 
     Parameters
     ----------
     cache_dir : str, path-like, joblib.Memory or None
         The cache folder (default: :func:`brainviz._config.get_cache_dir`).
+    include_unsigned : bool, default=False
+        Also list complete entries without a brainviz signature (never
+        loaded; written by another tool, an older brainviz, or planted).
 
     Returns
     -------
     list of CacheEntry
+        Complete entries only: output and metadata present (a write killed
+        half-way is an orphan, see ``find_orphans``).
     """
     root = _root(cache_dir)
+    _check_root(root)
     entries = []
-    if not root.is_dir():
-        return entries
-    for output in root.rglob("output.pkl"):
-        item = output.parent
+    for dirpath, _, files in _walk(root):
+        if _OUTPUT not in files or _METADATA not in files:
+            continue
+        item = Path(dirpath)
+        signed = _SIGNATURE in files
+        if not signed and not include_unsigned:
+            continue
         meta = {}
         try:
-            meta = json.loads((item / "metadata.json").read_text())
+            meta = json.loads(_read_small(item / _METADATA, 1 << 20))
         except (OSError, ValueError):
             pass
         side = {}
         try:
-            side = json.loads((item / _SIDECAR).read_text())
+            side = json.loads(_read_small(item / _SIDECAR, 1 << 20))
         except (OSError, ValueError):
             pass
+        meta = meta if isinstance(meta, dict) else {}
+        side = side if isinstance(side, dict) else {}
         try:
-            mtime = output.stat().st_mtime
+            mtime = os.lstat(item / _OUTPUT).st_mtime
         except OSError:
             continue
         rel = item.relative_to(root).as_posix()
         func_id = item.parent.relative_to(root).as_posix()
+        last_use = side.get("last_use")
         entries.append(
             CacheEntry(
                 id=rel,
-                kind=side.get("kind") or func_id.rsplit("/", 1)[-1],
-                params=side.get("params") or {},
-                inputs=side.get("inputs") or "",
+                kind=str(side.get("kind") or func_id.rsplit("/", 1)[-1]),
+                params=side.get("params") if isinstance(side.get("params"), dict) else {},
+                inputs=str(side.get("inputs") or ""),
                 size=_folder_size(item),
-                last_use=float(side.get("last_use") or mtime),
+                last_use=float(last_use) if isinstance(last_use, (int, float)) else mtime,
                 duration=meta.get("duration"),
                 path=item,
+                signed=signed,
             )
         )
     entries.sort(key=lambda e: e.last_use)
     return entries
 
 
+def _remove(path, root):
+    """Remove one entry folder, never through a link; raise CacheError on failure."""
+    link = _link_inside(root, path.parent)
+    if link is not None:
+        raise CacheError(f"Not removing {path}: {link} is a symbolic link inside the cache.")
+    errors = remove_tree(path)
+    if errors:
+        failed, exc = errors[0]
+        raise CacheError(
+            f"Could not remove {len(errors)} file(s) of the cache entry {path}: {failed}: "
+            f"{exc.strerror or exc}."
+        )
+
+
 def remove_cache_entry(entry, cache_dir=None):
-    """Remove one entry (a :class:`CacheEntry` or its ``id``)."""
+    """Remove one entry (a :class:`CacheEntry` or its ``id``).
+
+    Raises
+    ------
+    ParameterError
+        An empty id, or one that is not an entry of this cache (see
+        :func:`list_cache_entries`).
+    CacheError
+        The entry could not be removed (read-only cache, permissions).
+    """
     root = _root(cache_dir)
+    _check_root(root)
     entry_id = entry.id if isinstance(entry, CacheEntry) else str(entry)
-    path = (root / entry_id).resolve()
-    if root.resolve() not in path.parents or not (path / "output.pkl").exists():
-        raise ParameterError(f"No cache entry {entry_id!r} in {root}.")
-    shutil.rmtree(path, ignore_errors=True)
+    if not entry_id.strip():
+        raise ParameterError("The cache entry id is empty: give one of the ids that "
+                             "'brainviz cache list' shows.")
+    known = {e.id: e for e in list_cache_entries(cache_dir, include_unsigned=True)}
+    if entry_id not in known:
+        raise ParameterError(f"No cache entry {entry_id!r} in {root}; 'brainviz cache list' "
+                             "shows the ids.")
+    _remove(known[entry_id].path, root)
 
 
 def clear_cache(cache_dir=None):
-    """Remove every cache entry; return the number of bytes freed."""
+    """Remove every cache entry; return the number of bytes freed.
+
+    A symbolic link in place of the cache's folder is removed itself, never
+    what it points to.
+
+    Raises
+    ------
+    CacheError
+        Something could not be removed (read-only cache, permissions): the
+        message says how much and the first reason.
+    """
     root = _root(cache_dir)
+    if root.is_symlink():
+        errors = remove_tree(root)
+        if errors:
+            raise CacheError(f"Could not remove the link {root}: {errors[0][1]}.")
+        return 0
     if not root.is_dir():
         return 0
     size = _folder_size(root)
-    shutil.rmtree(root, ignore_errors=True)
+    errors = remove_tree(root)
+    if errors:
+        left = _folder_size(root) if root.exists() else 0
+        failed, exc = errors[0]
+        raise CacheError(
+            f"Could not clear the cache {root}: {len(errors)} file(s) could not be removed "
+            f"({failed}: {exc.strerror or exc}); {size - left} of {size} bytes freed."
+        )
     return size
 
 
 def cache_size(cache_dir=None):
     """Total bytes used by the cache."""
     root = _root(cache_dir)
-    return _folder_size(root) if root.is_dir() else 0
+    return _folder_size(root) if root.is_dir() and not root.is_symlink() else 0
 
 
 def enforce_cache_limit(cache_dir=None, max_bytes=None, keep=None):
@@ -344,11 +830,17 @@ def enforce_cache_limit(cache_dir=None, max_bytes=None, keep=None):
     -------
     list of CacheEntry
         The evicted entries.
+
+    Raises
+    ------
+    CacheError
+        An entry could not be removed.
     """
     max_bytes = _config.get_cache_max_bytes(max_bytes)
     if max_bytes is None:
         return []
-    entries = list_cache_entries(cache_dir)
+    root = _root(cache_dir)
+    entries = list_cache_entries(cache_dir, include_unsigned=True)
     total = sum(e.size for e in entries)
     evicted = []
     keep = Path(keep) if keep is not None else None
@@ -357,7 +849,7 @@ def enforce_cache_limit(cache_dir=None, max_bytes=None, keep=None):
             break
         if keep is not None and entry.path == keep:
             continue
-        shutil.rmtree(entry.path, ignore_errors=True)
+        _remove(entry.path, root)
         total -= entry.size
         evicted.append(entry)
     return evicted

@@ -392,18 +392,23 @@ class ConnectivityJob(BaseJob):
                 prog.log("connectivity: cleaning: loaded from the cache")
         prog(0.02, f"{self.kind}: {n_subjects} subject(s), {n} regions")
         sparse_cv = self.sparse_cv
-        tasks = (
-            delayed(_subject_task)(memory, series[s] if series is not None else None,
-                                   specs[s] if specs is not None else None, self.kind,
-                                   self.cov_estimator, sparse_cv)
-            for s in range(n_subjects)
-        )
-        out = []
-        with parallel.context():
+
+        def all_subjects():  # run again as a whole if dask loses a worker (steps are cached)
+            tasks = (
+                delayed(_subject_task)(memory, series[s] if series is not None else None,
+                                       specs[s] if specs is not None else None, self.kind,
+                                       self.cov_estimator, sparse_cv)
+                for s in range(n_subjects)
+            )
+            done = []
             results = Parallel(n_jobs=parallel.n_jobs, return_as="generator")(tasks)
             for s, res in enumerate(results):
-                out.append(res)
+                done.append(res)
                 prog(0.02 + 0.9 * (s + 1) / n_subjects, f"subject {s + 1}/{n_subjects}")
+            return done
+
+        with parallel.context() as runner:
+            out = runner.call(all_subjects, on_retry=prog.log)
         if series is None:  # extracted: check what came out
             self._check_estimable([o[0] for o in out], n)
         estimator = {"cov_estimator": self.cov_estimator}
@@ -488,6 +493,7 @@ class ConnectivityJob(BaseJob):
             )
         img_list = _inputs.as_image_list(inputs, "images")
         names = [_inputs.image_name(i) for i in img_list]
+        _inputs.check_job_memory(owner, img_list, names)
         for img, name in zip(img_list, names):
             if len(img.shape) != 4:
                 raise DataValueError(f"{owner} needs 4D time series; {name} has shape {img.shape}.")

@@ -535,10 +535,11 @@ class DecodingJob(BaseJob):
             X_sel = X[sel] if not keep.all() else X
             del X
             prog.check_cancel()
-        with parallel.context():
-            out = cached_call(
-                memory, _fit_step, data_key, X_sel, mask_img=mask_out,
-                progress=prog.sub(0.1, 1.0), n_jobs=parallel.n_jobs, ignore=fit_ignore,
+        with parallel.context() as runner:
+            out = runner.call(
+                cached_call, memory, _fit_step, data_key, X_sel, mask_img=mask_out,
+                on_retry=prog.log, progress=prog.sub(0.1, 1.0), n_jobs=parallel.n_jobs,
+                ignore=fit_ignore,
                 kind="decoding: fit", params=key_params, inputs=summary, log=prog.log,
                 **fit_kwargs,
             )

@@ -105,13 +105,18 @@ class BaseJob(BaseEstimator):
         prog, parallel = self._begin_checks(progress, cancel_event, log)
         img_list = _inputs.as_image_list(imgs, "images")
         names = [_inputs.image_name(i) for i in img_list]
+        _inputs.check_job_memory(type(self).__name__, img_list, names)
         return prog, parallel, img_list, names
 
     def _begin_checks(self, progress=None, cancel_event=None, log=None):
         """Check the parameters (parallel ones included); return (progress, parallel spec)."""
+        from .. import _config
         from . import _parallel
 
         self._check_params()
+        # settings from the environment fail now, before anything is computed
+        _config.get_cache_max_bytes()
+        _config.get_max_memory()
         prog = Progress(progress, cancel_event, log)
         parallel = _parallel.check_parallel(type(self).__name__, self.backend, self.n_jobs,
                                             self.scheduler)

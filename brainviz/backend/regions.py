@@ -370,13 +370,13 @@ class RegionJob(BaseJob):
             n_epochs=self.n_epochs, random_state=self.random_state,
         )
         prog(0.02, f"{self.method}: learning {self.n_components} components")
-        with parallel.context():
-            comps, mask_out = cached_call(
-                memory, _decompose_step, img_keys, img_list, mask_key, mask_img, conf_keys,
-                conf, n_jobs=parallel.active_n_jobs(), nilearn_memory=memory,
+        with parallel.context() as runner:
+            comps, mask_out = runner.call(
+                cached_call, memory, _decompose_step, img_keys, img_list, mask_key, mask_img,
+                conf_keys, conf, n_jobs=parallel.active_n_jobs(), nilearn_memory=memory,
                 ignore=("imgs", "mask_img", "confounds", "n_jobs", "nilearn_memory"),
                 kind=f"regions: {self.method}", params=_jsonable_params(decomp_params),
-                inputs=summary, log=prog.log, **decomp_params,
+                inputs=summary, log=prog.log, on_retry=prog.log, **decomp_params,
             )
             prog(0.6, "components learned")
             decomp_key = (img_keys, mask_key, conf_keys, sorted(decomp_params.items()))
@@ -406,17 +406,25 @@ class RegionJob(BaseJob):
             prog.check_cancel()
             series, own_maps, own_series = [], {}, []
             if self.timeseries or self.individual_maps:
-                tasks = (
-                    delayed(_subject_task)(
-                        memory, regions_key, regions, key, img, mask_out, self.smoothing_fwhm,
-                        clean_key, ckey, c, bool(self.timeseries), bool(self.individual_maps),
-                        str(name))
-                    for key, img, ckey, c, name in zip(img_keys, img_list, conf_keys, conf, names)
-                )
-                outs = Parallel(n_jobs=parallel.n_jobs, return_as="generator")(tasks)
-                for s, (ts, dual) in enumerate(outs):
-                    prog(0.6 + 0.4 * (s + 1) / len(img_list),
-                         f"subject {s + 1}/{len(img_list)}")
+
+                def all_subjects():  # run again as a whole if dask loses a worker (cached steps)
+                    tasks = (
+                        delayed(_subject_task)(
+                            memory, regions_key, regions, key, img, mask_out,
+                            self.smoothing_fwhm, clean_key, ckey, c, bool(self.timeseries),
+                            bool(self.individual_maps), str(name))
+                        for key, img, ckey, c, name in zip(img_keys, img_list, conf_keys, conf,
+                                                           names)
+                    )
+                    done = []
+                    outs = Parallel(n_jobs=parallel.n_jobs, return_as="generator")(tasks)
+                    for s, out in enumerate(outs):
+                        done.append(out)
+                        prog(0.6 + 0.4 * (s + 1) / len(img_list),
+                             f"subject {s + 1}/{len(img_list)}")
+                    return done
+
+                for s, (ts, dual) in enumerate(runner.call(all_subjects, on_retry=prog.log)):
                     if ts is not None:
                         series.append(ts)
                     if dual is not None:

@@ -7,25 +7,34 @@ A saved result is a folder::
     <field>.nii.gz         images (weight maps, component maps, regions)
     <field>.tsv            matrices and vectors (tab-separated, full precision)
 
-:func:`save_result` writes into a temporary sibling folder and renames it into
-place, so an interrupted save never leaves a half-written result.
+:func:`save_result` checks the place first (writable, room for the result),
+writes into a temporary sibling folder and renames it into place, so an
+interrupted save never leaves a half-written result; a temporary folder left by
+a killed save is removed by the next save next to it. Without ``overwrite`` the
+rename never replaces a result another process saved meanwhile. Folders and
+files get the user's umask, like any file the user creates.
+
 :func:`load_result` reads the folder back with nibabel, numpy.loadtxt and
-json only: nothing is unpickled.
+json only: nothing is unpickled. ``result.json`` is checked against its schema
+first (types, keys, sizes, nesting), and every file it names must be a plain
+file inside the folder (no ``..``, no absolute path, no symbolic link).
 """
 import datetime
+import errno
 import hashlib
 import importlib
 import json
 import os
 import re
-import shutil
-import tempfile
+import stat
 from pathlib import Path
 
 import numpy as np
 
+from .. import _schema
+from .._files import check_output_folder, remove_stale, remove_tree, temp_name
 from .._version import __version__
-from ..exceptions import ResultError
+from ..exceptions import BrainvizError, OutputExistsError, ResultError
 
 __all__ = ["Result", "save_result", "load_result", "result_fingerprint"]
 
@@ -283,6 +292,36 @@ def result_fingerprint(result):
     return h.hexdigest()[:16]
 
 
+def estimate_result_bytes(result):
+    """Upper bound of the bytes :func:`save_result` writes for ``result``."""
+    total = 64 * 1024
+    for name, kind in result._fields.items():
+        value = getattr(result, name)
+        if value is None or kind == "json":
+            continue
+        if kind == "array":
+            total += 26 * int(np.asarray(value).size)
+        elif kind == "arrays":
+            total += sum(26 * int(np.asarray(a).size) for a in value)
+        elif kind == "image":
+            total += _image_bytes(value)
+        elif kind == "images":
+            total += sum(_image_bytes(img) for img in value.values())
+    return total
+
+
+def _image_bytes(img):
+    shape = getattr(img, "shape", ())
+    n = 1
+    for size in shape:
+        n *= int(size)
+    try:
+        itemsize = np.dtype(img.get_data_dtype()).itemsize
+    except Exception:  # noqa: BLE001 - an estimate
+        itemsize = 8
+    return 352 + n * itemsize
+
+
 def save_result(result, folder, overwrite=False):
     """Save a result to ``folder`` (NIfTI images, TSV matrices, result.json).
 
@@ -290,114 +329,278 @@ def save_result(result, folder, overwrite=False):
     ----------
     result : Result
     folder : str or path-like
-        Created; must not exist unless ``overwrite``.
+        Created; must not exist (or be empty) unless ``overwrite``.
     overwrite : bool, default=False
 
     Returns
     -------
     pathlib.Path
         The folder.
-    """
-    import nibabel as nib
 
+    Raises
+    ------
+    OutputExistsError
+        The folder holds something and ``overwrite`` is false, or another
+        process saved a result there while this one was being written.
+    ResultError
+        The folder cannot be written (read-only, a file in the way, full
+        disk); nothing is left behind.
+    """
     if not isinstance(result, Result):
         raise ResultError(f"save_result expects a brainviz result; got {type(result).__name__}.")
     folder = Path(folder)
-    if folder.exists() and not overwrite:
-        if not folder.is_dir() or any(folder.iterdir()):
-            raise ResultError(
-                f"The result folder {folder} already exists and is not empty "
-                "(pass overwrite=True to replace it)."
-            )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    check_output_folder(folder, overwrite, need_bytes=estimate_result_bytes(result))
     try:
-        manifest = {}
-        scalars = {}
-        for name, kind in result._fields.items():
-            value = getattr(result, name)
-            base = _safe(name.rstrip("_"))
-            if value is None:
-                scalars[name] = None
-            elif kind == "json":
-                scalars[name] = _to_json(value)
-            elif kind == "array":
-                arr = np.asarray(value)
-                names = result._table_names(name)
-                layout = None
-                if arr.ndim <= 2:
-                    files = [f"{base}.tsv"]
-                    if names and arr.dtype.kind in "biuf":
-                        layout = _write_table(tmp / files[0], arr, names)
-                    else:
-                        _write_array(tmp / files[0], arr)
-                else:
-                    files = []
-                    for i, sub in enumerate(arr.reshape((-1,) + arr.shape[-2:])):
-                        files.append(f"{base}_{i:03d}.tsv")
-                        if names and arr.dtype.kind in "biuf":
-                            layout = _write_table(tmp / files[-1], sub, names)
-                        else:
-                            _write_array(tmp / files[-1], sub)
-                manifest[name] = {"kind": kind, "files": files, "dtype": arr.dtype.str,
-                                  "shape": list(arr.shape)}
-                if layout:
-                    manifest[name]["table"] = layout
-            elif kind == "arrays":
-                entries = []
-                names = result._table_names(name)
-                for i, arr in enumerate(value):
-                    arr = np.asarray(arr)
-                    fname = f"{base}_{i:03d}.tsv"
-                    entry = {"file": fname, "dtype": arr.dtype.str, "shape": list(arr.shape)}
-                    if names and arr.dtype.kind in "biuf" and arr.ndim <= 2:
-                        entry["table"] = _write_table(tmp / fname, arr, names)
-                    else:
-                        _write_array(tmp / fname, arr)
-                    entries.append(entry)
-                manifest[name] = {"kind": kind, "items": entries}
-            elif kind == "image":
-                fname = f"{base}.nii.gz"
-                nib.save(value, tmp / fname)
-                manifest[name] = {"kind": kind, "file": fname}
-            elif kind == "images":
-                entries = []
-                for i, (key, img) in enumerate(value.items()):
-                    fname = f"{base}_{i:02d}_{_safe(key)}.nii.gz"
-                    nib.save(img, tmp / fname)
-                    entries.append({"key": _to_json(key), "file": fname})
-                manifest[name] = {"kind": kind, "items": entries}
-        inputs = []
-        for name in result.inputs:
-            entry = {"name": str(name)}
-            if os.path.isfile(str(name)):
-                entry["sha256"] = _sha256(name)
-                entry["size"] = os.path.getsize(name)
-            inputs.append(entry)
-        doc = {
-            "format": "brainviz-result",
-            "format_version": _FORMAT_VERSION,
-            "kind": result._kind,
-            "class": type(result).__name__,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-            "parameters": _to_json(result.params),
-            "fields": scalars,
-            "files": manifest,
-            "inputs": inputs,
-            "versions": _versions(),
-        }
-        (tmp / "result.json").write_text(json.dumps(doc, indent=2))
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultError(f"Cannot create the result folder {folder}: "
+                          f"{exc.strerror or exc}.") from None
+    remove_stale(folder.parent, base=folder.name)  # left by a save that was killed
+    tmp = folder.parent / temp_name(folder.name)
+    try:
+        os.mkdir(tmp)  # the user's umask, unlike tempfile.mkdtemp's 0700
+        _write_result(result, tmp)
+        _move_into_place(tmp, folder, overwrite)
+    except BaseException as exc:
+        remove_tree(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, BrainvizError):
+            raise ResultError(f"Could not save the result to {folder}: "
+                              f"{exc.strerror or exc}") from exc
         raise
     return folder
+
+
+def _move_into_place(tmp, folder, overwrite):
+    if overwrite and (folder.exists() or folder.is_symlink()):
+        old = folder.parent / temp_name(folder.name, ".old")
+        try:
+            os.rename(folder, old)
+        except FileNotFoundError:
+            old = None
+        os.rename(tmp, folder)
+        if old is not None:
+            remove_tree(old)
+        return
+    try:
+        # rename(2) replaces at most an empty folder: a result saved meanwhile
+        # by another process makes it fail instead of being replaced
+        os.rename(tmp, folder)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise OutputExistsError(
+                f"The result folder {folder} was filled by another process while this result "
+                "was being saved (pass overwrite=True to replace it).", path=folder) from None
+        raise
+
+
+def _write_result(result, tmp):
+    import nibabel as nib
+
+    manifest = {}
+    scalars = {}
+    for name, kind in result._fields.items():
+        value = getattr(result, name)
+        base = _safe(name.rstrip("_"))
+        if value is None:
+            scalars[name] = None
+        elif kind == "json":
+            scalars[name] = _to_json(value)
+        elif kind == "array":
+            arr = np.asarray(value)
+            names = result._table_names(name)
+            layout = None
+            if arr.ndim <= 2:
+                files = [f"{base}.tsv"]
+                if names and arr.dtype.kind in "biuf":
+                    layout = _write_table(tmp / files[0], arr, names)
+                else:
+                    _write_array(tmp / files[0], arr)
+            else:
+                files = []
+                for i, sub in enumerate(arr.reshape((-1,) + arr.shape[-2:])):
+                    files.append(f"{base}_{i:03d}.tsv")
+                    if names and arr.dtype.kind in "biuf":
+                        layout = _write_table(tmp / files[-1], sub, names)
+                    else:
+                        _write_array(tmp / files[-1], sub)
+            manifest[name] = {"kind": kind, "files": files, "dtype": arr.dtype.str,
+                              "shape": list(arr.shape)}
+            if layout:
+                manifest[name]["table"] = layout
+        elif kind == "arrays":
+            entries = []
+            names = result._table_names(name)
+            for i, arr in enumerate(value):
+                arr = np.asarray(arr)
+                fname = f"{base}_{i:03d}.tsv"
+                entry = {"file": fname, "dtype": arr.dtype.str, "shape": list(arr.shape)}
+                if names and arr.dtype.kind in "biuf" and arr.ndim <= 2:
+                    entry["table"] = _write_table(tmp / fname, arr, names)
+                else:
+                    _write_array(tmp / fname, arr)
+                entries.append(entry)
+            manifest[name] = {"kind": kind, "items": entries}
+        elif kind == "image":
+            fname = f"{base}.nii.gz"
+            nib.save(value, tmp / fname)
+            manifest[name] = {"kind": kind, "file": fname}
+        elif kind == "images":
+            entries = []
+            for i, (key, img) in enumerate(value.items()):
+                fname = f"{base}_{i:02d}_{_safe(key)}.nii.gz"
+                nib.save(img, tmp / fname)
+                entries.append({"key": _to_json(key), "file": fname})
+            manifest[name] = {"kind": kind, "items": entries}
+    inputs = []
+    for name in result.inputs:
+        entry = {"name": str(name)}
+        if os.path.isfile(str(name)):
+            entry["sha256"] = _sha256(name)
+            entry["size"] = os.path.getsize(name)
+        inputs.append(entry)
+    doc = {
+        "format": "brainviz-result",
+        "format_version": _FORMAT_VERSION,
+        "kind": result._kind,
+        "class": type(result).__name__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "parameters": _to_json(result.params),
+        "fields": scalars,
+        "files": manifest,
+        "inputs": inputs,
+        "versions": _versions(),
+    }
+    (tmp / "result.json").write_text(json.dumps(doc, indent=2))
+
+
+# --- reading back: the schema of result.json ----------------------------------------
+_FILE_NAME = _schema.Pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}",
+                             "a plain file name inside the folder (letters, digits, '_', '.', '-')")
+_SHAPE = _schema.List(_schema.Int(0, 2**31), max_len=4)
+_DTYPE = _schema.Str(16, allow_empty=False)
+#: How a table with a header row is laid out (see ``_write_table``).
+_TABLE = _schema.Dict({"header": _schema.Bool(), "row_names": _schema.Bool(),
+                       "n_columns": _schema.Int(0, 2**31)},
+                      required=("n_columns",), max_len=10)
+_FILE_ENTRIES = {
+    "array": _schema.Dict({"kind": _schema.Enum("array"),
+                           "files": _schema.List(_FILE_NAME, max_len=100_000),
+                           "dtype": _DTYPE, "shape": _SHAPE, "table": _TABLE},
+                          required=("kind", "files", "dtype", "shape")),
+    "arrays": _schema.Dict({"kind": _schema.Enum("arrays"),
+                            "items": _schema.List(_schema.Dict(
+                                {"file": _FILE_NAME, "dtype": _DTYPE, "shape": _SHAPE,
+                                 "table": _TABLE},
+                                required=("file", "dtype", "shape")), max_len=100_000)},
+                           required=("kind", "items")),
+    "image": _schema.Dict({"kind": _schema.Enum("image"), "file": _FILE_NAME},
+                          required=("kind", "file")),
+    "images": _schema.Dict({"kind": _schema.Enum("images"),
+                            "items": _schema.List(_schema.Dict(
+                                {"key": _schema.Str(1000), "file": _FILE_NAME},
+                                required=("key", "file")), max_len=10_000)},
+                           required=("kind", "items")),
+}
+_NUMBER = _schema.Num(finite=False)
+_TEXTS = _schema.List(_schema.AnyOf(_schema.Str(1000), _NUMBER), max_len=1_000_000)
+#: Types of the JSON fields the result classes hold (others: any JSON, depth-checked).
+_JSON_FIELDS = {
+    "mean_score_": _NUMBER,
+    "chance_level_": _NUMBER,
+    "pvalue_": _schema.AnyOf(_schema.Null(), _NUMBER),
+    "classes_": _TEXTS,
+    "n_samples_": _schema.Int(0),
+    "n_voxels_": _schema.Int(0),
+    "region_labels_": _TEXTS,
+    "labels_": _schema.AnyOf(_schema.Null(), _TEXTS),
+    "kind_": _schema.Str(100),
+}
+_RESULT_SCHEMA = _schema.Dict(
+    {
+        "format": _schema.Enum("brainviz-result"),
+        "format_version": _schema.Int(1, _FORMAT_VERSION),
+        "kind": _schema.Enum(*_RESULT_CLASSES),
+        "class": _schema.Str(100),
+        "created": _schema.Str(100),
+        "parameters": _schema.Dict(max_len=1000),
+        "fields": _schema.Dict(max_len=1000),
+        "files": _schema.Dict(max_len=1000),
+        "inputs": _schema.List(_schema.Dict({"name": _schema.Str(4096),
+                                             "sha256": _schema.Str(64),
+                                             "size": _schema.Int(0)},
+                                            required=("name",)), max_len=100_000),
+        "versions": _schema.Dict(values=_schema.Str(200), max_len=100),
+    },
+    required=("format", "format_version", "kind", "fields", "files"),
+)
+_MAX_ELEMENTS = 2**31  # per array: a bigger shape is a corrupt or hostile record
+
+
+def _check_dtype(text, label, where):
+    try:
+        dtype = np.dtype(text)
+    except (TypeError, ValueError):
+        dtype = None
+    # every table a result holds is numeric (scores, matrices, coordinates, indices)
+    if dtype is None or dtype.kind not in "biuf":
+        raise ResultError(f"{label}: {where}.dtype: expected a numeric data type (bool, int, "
+                          f"uint, float); got {text!r}.")
+    return text
+
+
+def _check_shape(shape, label, where):
+    n = 1
+    for size in shape:
+        n *= size
+    if n > _MAX_ELEMENTS:
+        raise ResultError(f"{label}: {where}.shape: expected at most {_MAX_ELEMENTS} values; "
+                          f"got shape {shape}.")
+    return tuple(shape)
+
+
+def _validate_document(doc, cls, label):
+    """Check everything result.json says against what ``cls`` holds; one line on failure."""
+    for name, value in doc["fields"].items():
+        if name in cls._fields and value is not None:
+            _schema.validate(value, _JSON_FIELDS.get(name, _schema.Json()), label,
+                             where=f"fields.{name}")
+    for name, entry in doc["files"].items():
+        kind = cls._fields.get(name)
+        if kind is None:
+            continue  # a field this version does not know: not read
+        if kind not in _FILE_ENTRIES:
+            raise ResultError(f"{label}: files.{name}: expected no file entry (the field is "
+                              f"stored in 'fields'); got {_schema._describe(entry)}.")
+        _schema.validate(entry, _FILE_ENTRIES[kind], label, where=f"files.{name}")
+        items = entry.get("items", [entry])
+        for i, item in enumerate(items):
+            where = f"files.{name}" + (f".items[{i}]" if "items" in entry else "")
+            if "dtype" in item:
+                _check_dtype(item["dtype"], label, where)
+                shape = _check_shape(item["shape"], label, where)
+                if kind == "array":
+                    expected = 1 if len(shape) <= 2 else int(np.prod(shape[:-2]))
+                    if len(item["files"]) != expected:
+                        raise ResultError(
+                            f"{label}: {where}.files: expected {expected} file(s) for shape "
+                            f"{list(shape)}; got {len(item['files'])}.")
+
+
+def _inside(folder, fname, label):
+    """The path of ``fname`` in ``folder``: a plain file there, never a link out of it."""
+    path = folder / fname
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise ResultError(f"The result folder {folder} lacks {fname}.") from None
+    except OSError as exc:
+        raise ResultError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise ResultError(f"{label}: {fname} is a symbolic link; a result folder holds its own "
+                          "files only.")
+    if not stat.S_ISREG(st.st_mode):
+        raise ResultError(f"{label}: {fname} is not a regular file.")
+    return path
 
 
 def load_result(folder):
@@ -412,36 +615,37 @@ def load_result(folder):
     Result
         A DecodingResult, RegionResult or ConnectivityResult equal to the
         one saved.
-    """
-    import nibabel as nib
 
+    Raises
+    ------
+    ResultError
+        The folder is not a result, or ``result.json`` does not follow its
+        schema (one line naming the file and the key), or a file it names is
+        missing, outside the folder, a link, or unreadable.
+    MemoryLimitError
+        An image or table is bigger than the memory brainviz allows.
+    """
     folder = Path(folder)
     doc_path = folder / "result.json"
-    if not doc_path.is_file():
+    if not folder.is_dir() or not (doc_path.is_file() or doc_path.is_symlink()):
         raise ResultError(f"{folder} is not a brainviz result folder (no result.json).")
-    try:
-        doc = json.loads(doc_path.read_text())
-    except ValueError as exc:
-        raise ResultError(f"{doc_path} is not valid JSON: {exc}") from None
-    if doc.get("format") != "brainviz-result" or doc.get("kind") not in _RESULT_CLASSES:
-        raise ResultError(f"{doc_path} is not a brainviz result (kind {doc.get('kind')!r}).")
+    label = str(doc_path)
+    _inside(folder, "result.json", label)
+    doc = _schema.read_json(doc_path, label, max_bytes=256 << 20)
+    if not isinstance(doc, dict) or doc.get("format") != "brainviz-result" or \
+            doc.get("kind") not in _RESULT_CLASSES:
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        raise ResultError(f"{doc_path} is not a brainviz result (kind {kind!r}).")
+    _schema.validate(doc, _RESULT_SCHEMA, label)
     module, cls_name = _RESULT_CLASSES[doc["kind"]]
     cls = getattr(importlib.import_module(f"{__package__}.{module}"), cls_name)
+    _validate_document(doc, cls, label)
 
     def image(fname):
-        path = folder / fname
-        if not path.is_file():
-            raise ResultError(f"The result folder {folder} lacks {fname}.")
-        img = nib.load(path)
-        return nib.Nifti1Image(np.asanyarray(img.dataobj), img.affine, img.header)
+        return _read_image(_inside(folder, fname, label))
 
     def array(fname, dtype, shape, table=None):
-        path = folder / fname
-        if not path.is_file():
-            raise ResultError(f"The result folder {folder} lacks {fname}.")
-        if table:
-            return _read_table(path, dtype, shape, table)
-        return _read_array(path, dtype, shape)
+        return _read_array_checked(_inside(folder, fname, label), dtype, shape, table)
 
     fields = {}
     for name, kind in cls._fields.items():
@@ -471,3 +675,46 @@ def load_result(folder):
     result.saved_inputs = doc.get("inputs", [])
     result.versions = doc.get("versions", {})
     return result
+
+
+def _read_array_checked(path, dtype, shape, table=None):
+    from ..data._volume_io import check_allocation
+
+    n = 1
+    for size in shape:
+        n *= size
+    check_allocation(max(os.path.getsize(path), n * np.dtype(dtype).itemsize), str(path),
+                     "reading this table")
+    try:
+        if table:
+            return _read_table(path, dtype, shape, table)
+        return _read_array(path, dtype, shape)
+    except (ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultError(f"{path}: expected a table of shape {list(shape)} and type {dtype}; "
+                          f"{reason}.") from None
+
+
+def _read_image(path):
+    import nibabel as nib
+
+    from ..data import _volume_io
+
+    try:
+        img = nib.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - nibabel raises many types for bad files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultError(f"{path}: not a readable NIfTI image ({reason}).") from None
+    if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)) or \
+            type(img).__name__.startswith("Cifti"):
+        raise ResultError(f"{path}: expected a NIfTI image; got {type(img).__name__}.")
+    label = str(path)
+    _volume_io.check_header_size(img, label)
+    _volume_io.check_data_size(img, label)
+    _volume_io.check_allocation(_volume_io.data_bytes(img), label, "reading this image")
+    try:
+        data = np.asanyarray(img.dataobj)
+    except Exception as exc:  # noqa: BLE001 - a damaged body
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultError(f"{path}: its image data cannot be read ({reason}).") from None
+    return nib.Nifti1Image(data, img.affine, img.header)

@@ -196,13 +196,14 @@ class SearchlightJob(DecodingJob):
         params = dict(radius=float(self.radius), estimator=self.estimator, C=float(self.C),
                       cv=self.cv, n_folds=self.n_folds, scoring=self.scoring,
                       random_state=self.random_state)
-        with d.parallel.context():
-            scores = cached_call(
-                d.memory, _searchlight_step, d.data_key, X, d.y, d.groups, mask_out,
+        with d.parallel.context() as runner:
+            scores = runner.call(
+                cached_call, d.memory, _searchlight_step, d.data_key, X, d.y, d.groups, mask_out,
                 n_chunks=int(self.n_chunks), progress=prog.sub(0.05, 1.0),
                 n_jobs=d.parallel.n_jobs,
                 ignore=("X", "mask_img", "progress", "n_jobs", "n_chunks"),
-                kind="searchlight", params=params, inputs=summary, log=prog.log, **params,
+                kind="searchlight", params=params, inputs=summary, log=prog.log,
+                on_retry=prog.log, **params,
             )
         mask = np.asanyarray(mask_out.dataobj).astype(bool)
         best = np.unravel_index(np.argmax(np.where(mask, scores, -np.inf)), mask.shape)

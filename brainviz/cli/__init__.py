@@ -11,8 +11,11 @@ that runs it. Command modules import heavy libraries inside that function only,
 so ``brainviz --version`` and ``brainviz info`` stay fast.
 """
 import argparse
+import contextlib
 import importlib
+import logging
 import sys
+import warnings
 
 from .._version import __version__
 from ..exceptions import BrainvizError
@@ -47,6 +50,7 @@ def build_parser():
         ),
     )
     parser.add_argument("--version", action="version", version=f"brainviz {__version__}")
+    parser.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
     desktop = parser.add_mutually_exclusive_group()
     desktop.add_argument("--install-desktop", action="store_true",
                          help="add brainviz to the desktop's application menu (a desktop entry "
@@ -57,7 +61,41 @@ def build_parser():
     for module_name in _COMMAND_MODULES.values():
         module = importlib.import_module(module_name, __name__)
         module.add_parser(subparsers)
+    for sub in subparsers.choices.values():
+        if not any("--verbose" in a.option_strings for a in sub._actions):
+            sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help=_VERBOSE_HELP)
     return parser
+
+
+_VERBOSE_HELP = "show the log lines and warnings of the libraries brainviz uses, in full"
+
+
+@contextlib.contextmanager
+def _terminal_manners(command, verbose):
+    """Library chatter off the terminal unless --verbose; warnings as one line each.
+
+    nibabel logs header fixes ("vox offset ... setting to minimum value") to
+    stderr through its own handler: kept quiet. A warning (a cache that cannot
+    be written...) is printed as ``brainviz COMMAND: warning: ...`` instead of
+    Python's two lines with a source line.
+    """
+    nib_logger = logging.getLogger("nibabel")
+    level = nib_logger.level
+    show = warnings.showwarning
+    if not verbose:
+        nib_logger.setLevel(logging.CRITICAL + 1)
+
+        def one_line(message, category, filename, lineno, file=None, line=None):
+            text = " ".join(str(message).split())
+            print(f"brainviz {command}: warning: {text}", file=file or sys.stderr)
+
+        warnings.showwarning = one_line
+    try:
+        yield
+    finally:
+        nib_logger.setLevel(level)
+        warnings.showwarning = show
 
 
 def _open_window(files):
@@ -87,7 +125,8 @@ def main(argv=None):
         parser.print_help()
         return 0
     try:
-        status = args.func(args)
+        with _terminal_manners(args.command, getattr(args, "verbose", False)):
+            status = args.func(args)
     except BrainvizError as exc:
         print(f"brainviz {args.command}: error: {exc}", file=sys.stderr)
         return 1

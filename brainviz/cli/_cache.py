@@ -25,6 +25,29 @@ def _human(n):
     return f"{n:.1f} TB"  # pragma: no cover
 
 
+def _leftovers(cache, folder):
+    """Lines about what is in the cache but not a usable entry (orphans, unsigned entries)."""
+    lines = []
+    orphans = cache.find_orphans(folder)
+    if orphans:
+        size = sum(_size(p) for p in orphans)
+        lines.append(f"{len(orphans)} temporary file(s) left by interrupted or failed writes "
+                     f"({_human(size)}): removed when the next job uses the cache, or by "
+                     "'brainviz cache clear'")
+    unsigned = [e for e in cache.list_cache_entries(folder, include_unsigned=True) if not e.signed]
+    if unsigned:
+        lines.append(f"{len(unsigned)} entr{'y' if len(unsigned) == 1 else 'ies'} not signed by "
+                     "brainviz for this user: never loaded (computed again when needed); "
+                     "'brainviz cache clear' removes them")
+    return lines
+
+
+def _size(path):
+    from .._files import tree_size
+
+    return tree_size(path)
+
+
 def run(args):
     from .. import _config
     from ..backend import cache
@@ -33,10 +56,15 @@ def run(args):
     if args.action == "size":
         entries = cache.list_cache_entries(folder)
         print(f"{_human(cache.cache_size(folder))} in {len(entries)} entries ({folder})")
+        for line in _leftovers(cache, folder):
+            print(line)
     elif args.action == "list":
         entries = cache.list_cache_entries(folder)
+        extra = _leftovers(cache, folder)
         if not entries:
             print(f"the cache at {folder} is empty")
+            for line in extra:
+                print(line)
             return 0
         print(f"{'last use':19}  {'size':>9}  {'kind':24}  id / parameters / inputs")
         for e in reversed(entries):  # most recent first
@@ -47,8 +75,10 @@ def run(args):
                 print(f"{'':56}{params}")
             if e.inputs:
                 print(f"{'':56}{e.inputs}")
+        for line in extra:
+            print(line)
     else:
-        if args.remove:
+        if args.remove is not None:
             cache.remove_cache_entry(args.remove, folder)
             print(f"removed {args.remove}")
         else:

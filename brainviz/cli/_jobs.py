@@ -10,6 +10,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from ._validate import number_type
+
 _COMMANDS = ("decode", "regions", "connectivity", "searchlight")
 
 
@@ -67,7 +69,8 @@ def _common(parser):
                         help="cache folder (default: BRAINVIZ_CACHE_DIR or the platform's cache folder, "
                              "~/.cache/brainviz on Linux)")
     parser.add_argument("--no-cache", action="store_true", help="run without the cache")
-    parser.add_argument("--n-jobs", type=int, default=None, help="parallel workers (-1: all cores)")
+    parser.add_argument("--n-jobs", type=number_type("--n-jobs", integer=True, low=-4096, high=4096),
+                        default=None, help="parallel workers (-1: all cores)")
     parser.add_argument("--backend", default=None, metavar="NAME",
                         choices=_Allowed("_parallel", "_BACKENDS"),
                         help="joblib backend, one of: %(choices)s")
@@ -87,9 +90,12 @@ def _cleaning(parser, per="run"):
     g.add_argument("--confounds-param", action="append", default=None, metavar="NAME=VALUE",
                    help="a load_confounds parameter, e.g. motion=full or fd_threshold=0.5 "
                         "(repeat for several)")
-    g.add_argument("--high-pass", type=float, default=None, metavar="HZ")
-    g.add_argument("--low-pass", type=float, default=None, metavar="HZ")
-    g.add_argument("--t-r", type=float, default=None, metavar="SECONDS",
+    g.add_argument("--high-pass", type=number_type("--high-pass", low=0, high=1e6, low_open=True),
+                   default=None, metavar="HZ")
+    g.add_argument("--low-pass", type=number_type("--low-pass", low=0, high=1e6, low_open=True),
+                   default=None, metavar="HZ")
+    g.add_argument("--t-r", type=number_type("--t-r", low=0, high=1e5, low_open=True),
+                   default=None, metavar="SECONDS",
                    help="repetition time (default: from the images' header)")
     g.add_argument("--no-standardize", action="store_true", help="do not z-score the signals")
     g.add_argument("--no-detrend", action="store_true", help="do not detrend the signals")
@@ -115,8 +121,8 @@ def _add_decode(subparsers):
                      help="labels file: '<label> [<run>]' lines, or a TSV/CSV with a header")
     lab.add_argument("--events", nargs="+", metavar="TSV",
                      help="BIDS events.tsv files (onset, duration, trial_type), one per run image")
-    p.add_argument("--hrf-delay", type=float, default=5.0, metavar="SECONDS",
-                   help="with --events: stimulus-to-volume delay (default 5 s)")
+    p.add_argument("--hrf-delay", type=number_type("--hrf-delay", low=-1e5, high=1e5), default=5.0,
+                   metavar="SECONDS", help="with --events: stimulus-to-volume delay (default 5 s)")
     p.add_argument("--no-event-label", default="rest", metavar="LABEL",
                    help="with --events: label of volumes under no event (default rest)")
     p.add_argument("--drop-no-event", action="store_true",
@@ -129,17 +135,22 @@ def _add_decode(subparsers):
     p.add_argument("--estimator", default="svc", metavar="NAME",
                    choices=_Allowed("decoding", "DecodingJob", "estimator"),
                    help="one of: %(choices)s (default: %(default)s)")
-    p.add_argument("--C", type=float, default=1.0, dest="C", help="inverse regularisation")
+    p.add_argument("--C", type=number_type("--C", low=0, low_open=True), default=1.0, dest="C",
+                   help="inverse regularisation")
     p.add_argument("--cv", default="leave-one-run-out", metavar="NAME",
                    choices=_Allowed("decoding", "DecodingJob", "cv"),
                    help="cross-validation, one of: %(choices)s (default: %(default)s)")
-    p.add_argument("--folds", type=int, default=5, help="folds for --cv kfold")
+    p.add_argument("--folds", type=number_type("--folds", integer=True, low=2, high=10_000),
+                   default=5, help="folds for --cv kfold")
     p.add_argument("--classes", default=None, help="comma-separated labels to decode")
     p.add_argument("--exclude", default=None,
                    help="comma-separated labels to leave out (e.g. rest)")
-    p.add_argument("--screening", type=float, default=None, metavar="PERCENTILE",
+    p.add_argument("--screening", type=number_type("--screening", low=0, high=100, low_open=True),
+                   default=None, metavar="PERCENTILE",
                    help="ANOVA screening: keep this percentile of voxels")
-    p.add_argument("--permutations", type=int, default=0, help="permutation test size")
+    p.add_argument("--permutations", type=number_type("--permutations", integer=True, low=0,
+                                                       high=1_000_000),
+                   default=0, help="permutation test size")
     _cleaning(p, "run")
     _common(p)
     p.set_defaults(func=run_decode)
@@ -154,11 +165,14 @@ def _add_regions(subparsers):
     p.add_argument("--method", default="canica", metavar="NAME",
                    choices=_Allowed("regions", "RegionJob", "method"),
                    help="one of: %(choices)s (default: %(default)s)")
-    p.add_argument("--n-components", type=int, default=20)
-    p.add_argument("--smoothing", type=float, default=6.0, help="FWHM in mm (0: none)")
+    p.add_argument("--n-components", type=number_type("--n-components", integer=True, low=1,
+                                                       high=100_000), default=20)
+    p.add_argument("--smoothing", type=number_type("--smoothing", low=0, high=1000), default=6.0,
+                   help="FWHM in mm (0: none)")
     p.add_argument("--extract-regions", action="store_true",
                    help="split components into connected regions")
-    p.add_argument("--min-region-size", type=float, default=1350, help="mm^3")
+    p.add_argument("--min-region-size", type=number_type("--min-region-size", low=0, high=1e12),
+                   default=1350, help="mm^3")
     p.add_argument("--mask", default=None, metavar="FILE")
     _cleaning(p, "subject")
     _common(p)
@@ -190,9 +204,11 @@ def _add_connectivity(subparsers):
                    choices=_Allowed("connectivity", "ConnectivityJob", "cov_estimator"),
                    help="one of: %(choices)s (ledoit_wolf: nilearn's default, shrinkage; "
                         "empirical: Pearson)")
-    p.add_argument("--sparse-cv", type=int, default=None, metavar="FOLDS",
+    p.add_argument("--sparse-cv", type=number_type("--sparse-cv", integer=True, low=2,
+                                                   high=10_000), default=None, metavar="FOLDS",
                    help="CV folds of the sparse estimator (default: scikit-learn's, 5)")
-    p.add_argument("--radius", type=float, default=5.0, help="sphere radius in mm")
+    p.add_argument("--radius", type=number_type("--radius", low=0, high=1000, low_open=True),
+                   default=5.0, help="sphere radius in mm")
     p.add_argument("--mask", default=None, metavar="FILE")
     _cleaning(p, "subject")
     _common(p)
@@ -212,20 +228,23 @@ def _add_searchlight(subparsers):
     lab.add_argument("--events", nargs="+", metavar="TSV", help="BIDS events.tsv, one per run")
     p.add_argument("--label-column", default=None)
     p.add_argument("--runs", default=None, metavar="COLUMN|FILE")
-    p.add_argument("--hrf-delay", type=float, default=5.0, metavar="SECONDS")
+    p.add_argument("--hrf-delay", type=number_type("--hrf-delay", low=-1e5, high=1e5), default=5.0,
+                   metavar="SECONDS")
     p.add_argument("--no-event-label", default="rest", metavar="LABEL")
     p.add_argument("--drop-no-event", action="store_true")
     p.add_argument("--mask", default=None, metavar="FILE",
                    help="the voxels to centre spheres on (and to read)")
-    p.add_argument("--radius", type=float, default=6.0, help="sphere radius in mm (default 6)")
+    p.add_argument("--radius", type=number_type("--radius", low=0, high=1000, low_open=True),
+                   default=6.0, help="sphere radius in mm (default 6)")
     p.add_argument("--estimator", default="svc", metavar="NAME",
                    choices=_Allowed("searchlight", "SearchlightJob", "estimator"),
                    help="one of: %(choices)s (default: %(default)s)")
-    p.add_argument("--C", type=float, default=1.0, dest="C")
+    p.add_argument("--C", type=number_type("--C", low=0, low_open=True), default=1.0, dest="C")
     p.add_argument("--cv", default="leave-one-run-out", metavar="NAME",
                    choices=_Allowed("searchlight", "SearchlightJob", "cv"),
                    help="one of: %(choices)s (default: %(default)s)")
-    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--folds", type=number_type("--folds", integer=True, low=2, high=10_000),
+                   default=5)
     p.add_argument("--classes", default=None, help="comma-separated labels to decode")
     p.add_argument("--exclude", default=None, help="comma-separated labels to leave out")
     _cleaning(p, "run")
@@ -278,19 +297,63 @@ def _run_job(name, job, args, *run_args, **run_kwargs):
     except (ValueError, OSError) as exc:
         # errors from nilearn / scikit-learn: one line, not a traceback
         raise JobError(f"{name} failed: {exc}".replace("\n", " ")) from exc
+    except MemoryError as exc:
+        reason = " ".join(str(exc).split()) or "an allocation failed"
+        raise JobError(f"{name} failed: out of memory ({reason}); use fewer or smaller images, "
+                       "or a machine with more memory") from exc
     finally:
         bar.close()
 
 
-def _check_output(args):
-    from pathlib import Path
+def _check_output(args, imgs=(), n_maps=2):
+    """Before computing: OUTDIR can be written and has room; the settings are valid.
 
-    from ..exceptions import ResultError
+    The result's size is estimated from the first image's grid: ``n_maps``
+    float32 maps of it, plus a mask.
+    """
+    from .. import _config
+    from .._files import check_output_folder
+    from ..exceptions import OutputExistsError
 
-    out = Path(args.output)
-    if out.exists() and not args.overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise ResultError(f"The result folder {out} already exists and is not empty "
-                          "(use --overwrite to replace it).")
+    # environment settings fail now, not after the masking has run
+    _config.get_cache_max_bytes()
+    _config.get_max_memory()
+    _config.get_n_jobs(args.n_jobs)
+    need = _estimate_bytes(imgs, n_maps)
+    try:
+        check_output_folder(args.output, args.overwrite, need_bytes=need)
+    except OutputExistsError as exc:
+        raise OutputExistsError(_overwrite_words(exc), path=exc.path) from None
+
+
+def _overwrite_words(exc):
+    """The library says 'pass overwrite=True'; the command line says --overwrite."""
+    return str(exc).replace("pass overwrite=True", "use --overwrite")
+
+
+def _estimate_bytes(imgs, n_maps):
+    voxels = 0
+    for path in list(imgs)[:1]:
+        try:
+            import nibabel as nib
+
+            shape = nib.load(str(path)).shape
+        except Exception:  # noqa: BLE001 - the job itself names a bad input
+            return 0
+        voxels = 1
+        for size in shape[:3]:
+            voxels *= int(size)
+    return voxels * 4 * (n_maps + 1)
+
+
+def _save(result, args):
+    from ..backend import save_result
+    from ..exceptions import OutputExistsError
+
+    try:
+        return save_result(result, args.output, overwrite=args.overwrite)
+    except OutputExistsError as exc:
+        raise OutputExistsError(_overwrite_words(exc), path=exc.path) from None
 
 
 def _write_figures(result, folder):
@@ -342,13 +405,14 @@ def _classes(args, present):
 
 
 def run_decode(args):
-    from ..backend import DecodingJob, save_result
+    from ..backend import DecodingJob
 
-    _check_output(args)
     labels, runs, events, present = _labels_and_events(args)
+    classes = _classes(args, present)
+    _check_output(args, args.imgs, n_maps=len(classes or present or [None, None]))
     job = DecodingJob(
         estimator=args.estimator, C=args.C, cv=args.cv, n_folds=args.folds,
-        classes=_classes(args, present), screening_percentile=args.screening,
+        classes=classes, screening_percentile=args.screening,
         n_permutations=args.permutations, hrf_delay=args.hrf_delay,
         no_event_label=None if args.drop_no_event else args.no_event_label,
         memory=_memory(args), n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
@@ -357,7 +421,7 @@ def run_decode(args):
     imgs = args.imgs[0] if len(args.imgs) == 1 and not events else args.imgs
     result = _run_job("decode", job, args, imgs, labels, runs=runs, mask=args.mask,
                       events=events, confounds=args.confounds)
-    save_result(result, args.output, overwrite=args.overwrite)
+    _save(result, args)
     _write_figures(result, args.output)
     extra = f", p={result.pvalue_:.4f}" if result.pvalue_ is not None else ""
     print(f"decode: {len(result.scores_)} folds, mean {job.scoring} {result.mean_score_:.3f} "
@@ -366,13 +430,14 @@ def run_decode(args):
 
 
 def run_searchlight(args):
-    from ..backend import SearchlightJob, save_result
+    from ..backend import SearchlightJob
 
-    _check_output(args)
     labels, runs, events, present = _labels_and_events(args)
+    classes = _classes(args, present)
+    _check_output(args, args.imgs, n_maps=1)
     job = SearchlightJob(
         radius=args.radius, estimator=args.estimator, C=args.C, cv=args.cv, n_folds=args.folds,
-        classes=_classes(args, present), hrf_delay=args.hrf_delay,
+        classes=classes, hrf_delay=args.hrf_delay,
         no_event_label=None if args.drop_no_event else args.no_event_label,
         memory=_memory(args), n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
         **_cleaning_params(args),
@@ -380,16 +445,16 @@ def run_searchlight(args):
     imgs = args.imgs[0] if len(args.imgs) == 1 and not events else args.imgs
     result = _run_job("searchlight", job, args, imgs, labels, runs=runs, mask=args.mask,
                       events=events, confounds=args.confounds)
-    save_result(result, args.output, overwrite=args.overwrite)
+    _save(result, args)
     print(f"searchlight: radius {args.radius} mm, {result.n_voxels_} spheres, best score "
           f"{result.best_score_:.3f} (chance {result.chance_level_:.3f}) -> {args.output}")
     return 0
 
 
 def run_regions(args):
-    from ..backend import RegionJob, save_result
+    from ..backend import RegionJob
 
-    _check_output(args)
+    _check_output(args, args.imgs, n_maps=2 * args.n_components + 1)
     job = RegionJob(
         method=args.method, n_components=args.n_components,
         smoothing_fwhm=args.smoothing or None, extract_regions=args.extract_regions,
@@ -397,7 +462,7 @@ def run_regions(args):
         backend=args.backend, scheduler=args.scheduler, **_cleaning_params(args),
     )
     result = _run_job("regions", job, args, args.imgs, mask=args.mask, confounds=args.confounds)
-    save_result(result, args.output, overwrite=args.overwrite)
+    _save(result, args)
     _write_figures(result, args.output)
     print(f"regions: {result.components_img_.shape[3]} components, "
           f"{len(result.region_labels_)} regions -> {args.output}")
@@ -405,7 +470,7 @@ def run_regions(args):
 
 
 def run_connectivity(args):
-    from ..backend import ConnectivityJob, load_result, save_result
+    from ..backend import ConnectivityJob, load_result
     from ..backend.connectivity import _is_timeseries_files, load_node_coords
     from ..exceptions import ParameterError
 
@@ -440,7 +505,7 @@ def run_connectivity(args):
         if labels and not _is_timeseries_files(args.inputs or ["x"]):
             kwargs["labels"] = labels
     result = _run_job("connectivity", job, args, inputs, confounds=args.confounds, **kwargs)
-    save_result(result, args.output, overwrite=args.overwrite)
+    _save(result, args)
     _write_figures(result, args.output)
     print(f"connectivity: {args.kind}, {result.matrix_.shape[0]} nodes, "
           f"{result.matrices_.shape[0]} subject(s) -> {args.output}")

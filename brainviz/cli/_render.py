@@ -189,17 +189,10 @@ def add_parser(subparsers):
 
 
 def _number(text, option, positive=False):
-    from ..exceptions import ParameterError
+    from ._validate import number
 
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ParameterError(f"{option} must be a number; got {text!r}") from None
-    if positive and not value > 0:
-        raise ParameterError(f"{option} must be a positive number; got {text!r}")
-    return value
+    # finite: nan and inf (or 1e999) parse as floats but draw a blank figure
+    return number(text, option, low=0 if positive else None, low_open=positive)
 
 
 def _parse_size(text):
@@ -225,7 +218,7 @@ def _parse_cursor(text, option="--cursor"):
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         values = ()
-    if len(values) != 3 or not np.all(np.isfinite(values)):
+    if len(values) != 3 or not np.all(np.isfinite(values)) or np.max(np.abs(values)) > 1e6:
         raise ParameterError(f"{option} must be X,Y,Z: three finite numbers of mm; got {text!r}")
     return values
 
@@ -418,12 +411,20 @@ def _finite(text, option):
     return value
 
 
+def _load_for_drawing(path):
+    """A volume whose frames fit the memory limit (checked from the header, before drawing)."""
+    from ..data import load_volume
+
+    volume = load_volume(path)
+    volume.check_drawable()
+    return volume
+
+
 def _stat_layer(source):
     """A statistical map layer from a file, or from a result folder (``DIR`` or ``DIR#NAME``)."""
     from pathlib import Path
 
     from .. import model
-    from ..data import load_volume
     from ..exceptions import ParameterError
 
     folder, _, key = str(source).partition("#")
@@ -447,17 +448,17 @@ def _stat_layer(source):
             raise ParameterError(f"--stat {source}: no map {key!r} in the result; its maps are "
                                  f"{names}")
         return layer
-    return model.StatMapLayer().set_volume(load_volume(source))
+    return model.StatMapLayer().set_volume(_load_for_drawing(source))
 
 
 def _make_layer(spec, args):
     from .. import model
-    from ..data import load_coords, load_matrix, load_volume
+    from ..data import load_coords, load_matrix
     from ..session import layer_from_spec, open_surface
 
     flag, value = spec["flag"], spec["value"]
     if flag == "anatomy":
-        vol = load_volume(value)
+        vol = _load_for_drawing(value)
         cls = model.SeriesLayer if vol.ndim == 4 and vol.n_frames > 1 else model.AnatomyLayer
         return cls().set_volume(vol)
     if flag == "stat":
@@ -465,7 +466,7 @@ def _make_layer(spec, args):
     if flag == "glass":
         return model.GlassBrainLayer().set_volume(None)
     if flag == "regions":
-        vol = load_volume(value)
+        vol = _load_for_drawing(value)
         cls = model.ComponentsLayer if vol.ndim == 4 and vol.n_frames > 1 else model.LabelLayer
         return cls().set_volume(vol)
     if flag == "connectome" and _is_result_dir(value):

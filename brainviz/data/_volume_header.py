@@ -21,6 +21,9 @@ def validate(img, label):
             f"'{label}' has an invalid header: it announces dimensions {shape}; expected "
             "positive sizes for every axis (a 3D or 4D image)."
         )
+    from ._volume_io import check_header_size
+
+    check_header_size(img, label)
     dtype = on_disk_dtype(img)
     if dtype.kind == "c":
         raise UnsupportedDataError(
@@ -106,11 +109,18 @@ def affine_source(img):
 
 def _reshaped(img, shape):
     """Same image, new shape (only trailing singleton dims change), still lazy."""
+    from ._volume_io import SqueezedProxy
+
     proxy = img.dataobj
+    data = None
     if hasattr(proxy, "reshape"):
-        data = proxy.reshape(shape)
-    else:
-        data = np.reshape(np.asanyarray(proxy), shape)
+        try:
+            data = proxy.reshape(shape)
+        except TypeError:  # nibabel's AFNI proxy cannot be reshaped: stay lazy another way
+            data = None
+    if data is None:
+        data = SqueezedProxy(proxy, shape) if hasattr(proxy, "__getitem__") and \
+            not isinstance(proxy, np.ndarray) else np.reshape(np.asanyarray(proxy), shape)
     new = img.__class__(data, best_affine(img), img.header.copy())
     _copy_codes(img.header, new.header, best_affine(img))
     return new

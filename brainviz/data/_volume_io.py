@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import (
+    DimensionError,
     EmptyFileError,
     ImageFileError,
     ImageNotFoundError,
+    MemoryLimitError,
     NotAFileError,
     TruncatedFileError,
     UnsupportedFormatError,
@@ -26,13 +28,52 @@ __all__ = [
     "check_data_size",
     "read_error",
     "ReorientedProxy",
+    "SqueezedProxy",
     "strip_image_suffix",
+    "check_allocation",
+    "check_header_size",
+    "data_bytes",
+    "describe_non_volume",
 ]
 
 EXPECTED_FORMATS = (
-    "a NIfTI-1/2 (.nii, .nii.gz), Analyze (.hdr/.img) or MGH (.mgh, .mgz) image"
+    "a NIfTI-1/2 (.nii, .nii.gz), Analyze (.hdr/.img) or MGH (.mgh, .mgz) image "
+    "(or AFNI .HEAD/.BRIK, Philips PAR/REC, MINC)"
 )
-_SUFFIXES = (".nii.gz", ".nii", ".hdr.gz", ".img.gz", ".hdr", ".img", ".mgz", ".mgh", ".gz")
+_SUFFIXES = (".nii.gz", ".nii", ".hdr.gz", ".img.gz", ".hdr", ".img", ".mgz", ".mgh",
+             ".brik.gz", ".brik", ".head", ".par", ".rec", ".mnc", ".gz")
+
+#: Files nibabel (or its sub-packages) can read that are not volumes, by suffix:
+#: what they are and what to do instead.
+_NOT_VOLUMES = (
+    ((".gii", ".gii.gz"),
+     "a GIfTI surface; open it as a surface (brainviz.data.load_surface, or "
+     "brainviz.data.load_surface_data for values on a surface)"),
+    ((".dconn.nii", ".dtseries.nii", ".dscalar.nii", ".dlabel.nii", ".pconn.nii",
+      ".ptseries.nii", ".pscalar.nii", ".pdconn.nii", ".dpconn.nii", ".pconnseries.nii",
+      ".pconnscalar.nii", ".dfan.nii", ".fiberTemp.nii"),
+     "a CIFTI-2 file (data on grayordinates, not on a voxel grid); brainviz does not read "
+     "CIFTI: use a volume (NIfTI) export of the data"),
+    ((".trk", ".tck", ".trx"),
+     "a tractography (streamlines) file; brainviz shows volumes, surfaces and connectomes, "
+     "not streamlines"),
+    ((".dcm", ".ima"),
+     "a DICOM file; convert the series to NIfTI first (e.g. with dcm2niix)"),
+    ((".v",),
+     "an ECAT PET file; convert it to NIfTI first (e.g. nibabel.save(nibabel.ecat.load(path), "
+     "'out.nii.gz'))"),
+    ((".annot", ".label", ".curv", ".thickness", ".sulc", ".area", ".pial", ".white",
+      ".inflated", ".sphere", ".orig", ".smoothwm"),
+     "a FreeSurfer surface or surface-data file; open it as a surface "
+     "(brainviz.data.load_surface, brainviz.data.load_surface_data)"),
+)
+
+# Image kinds stored as a header + data pair: (header suffix, data suffix, what).
+_PAIRS = (
+    (".hdr", ".img", "an Analyze / NIfTI pair: a .hdr header next to its .img data file"),
+    (".par", ".rec", "a Philips PAR/REC pair: a .PAR header next to its .REC data file"),
+    (".head", ".brik", "an AFNI pair: a +orig/+tlrc .HEAD header next to its .BRIK data file"),
+)
 
 # Compressed files whose gzip trailer does not match the size the header
 # announces are verified by decompressing them, up to this compressed size;
@@ -54,15 +95,42 @@ def _is_gzip(path):
 
 
 def _companion(path):
-    """The other file of an Analyze / NIfTI pair, or None."""
+    """``(the other file of a header + data pair, what the pair is)``, or ``(None, None)``.
+
+    The companion is looked for with the case of ``path`` (``.PAR`` -> ``.REC``,
+    ``.par`` -> ``.rec``), then with the other case; AFNI data may be gzipped
+    (``.BRIK.gz``); an Analyze ``.hdr.gz`` goes with an ``.img.gz``.
+    """
     name = path.name
     lowered = name.lower()
-    for a, b in ((".hdr", ".img"), (".img", ".hdr")):
-        for gz in ("", ".gz"):
-            if lowered.endswith(a + gz):
-                stem = name[: -len(a + gz)]
-                upper = name[-len(a + gz):][1].isupper()
-                return path.with_name(stem + (b.upper() if upper else b) + gz)
+    for head, data, what in _PAIRS:
+        for mine, other in ((head, data), (data, head)):
+            for gz in ("", ".gz"):
+                if not lowered.endswith(mine + gz):
+                    continue
+                if gz and mine not in (".hdr", ".img", ".brik"):
+                    continue
+                stem = name[: -len(mine + gz)]
+                suffix = other.upper() if name[len(stem) + 1].isupper() else other
+                if mine in (".hdr", ".img"):
+                    other_gzs = (gz,)
+                else:
+                    other_gzs = ("", ".gz") if other == ".brik" else ("",)
+                for candidate in (suffix, suffix.swapcase()):
+                    for g in other_gzs:
+                        found = path.with_name(stem + candidate + g)
+                        if found.is_file():
+                            return found, what
+                return path.with_name(stem + suffix + other_gzs[0]), what
+    return None, None
+
+
+def describe_non_volume(path):
+    """What a file that is not a volume is, from its name (or None when it may be one)."""
+    lowered = str(path).lower()
+    for suffixes, what in _NOT_VOLUMES:
+        if lowered.endswith(tuple(s.lower() for s in suffixes)):
+            return what
     return None
 
 
@@ -81,11 +149,11 @@ def check_path(path):
         raise EmptyFileError(
             f"Cannot open '{path}': the file is empty (0 bytes). Expected {EXPECTED_FORMATS}."
         )
-    companion = _companion(path)
+    companion, what = _companion(path)
     if companion is not None and not companion.is_file():
         raise ImageNotFoundError(
             f"Cannot open '{path}': its companion file '{companion.name}' is missing. "
-            "Expected an Analyze / NIfTI pair: a .hdr header next to its .img data file."
+            f"Expected {what}."
         )
 
 
@@ -118,14 +186,28 @@ def _gzip_stream_size(path, stop_after=None):
 
 
 def open_image(path):
-    """``nibabel.load`` with errors translated; keeps .gz files open for streaming."""
+    """``nibabel.load`` with errors translated; keeps .gz files open for streaming.
+
+    Files nibabel opens that are not volumes (GIfTI surfaces, CIFTI-2 files,
+    streamlines, DICOM, ...) give an :class:`UnsupportedFormatError` that says
+    what the file is and what to do with it.
+    """
     import nibabel as nib
 
     kwargs = {"keep_file_open": True} if _is_gzip(path) else {}
+    not_volume = describe_non_volume(path)
     try:
-        return nib.load(str(path), **kwargs)
+        img = nib.load(str(path), **kwargs)
     except Exception as exc:  # nibabel raises many types for bad files
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if not_volume is not None:
+            raise UnsupportedFormatError(f"Cannot open '{path}' as a volume: it is {not_volume}.") \
+                from exc
+        if isinstance(exc, ImportError) and str(path).lower().endswith(".mnc"):
+            raise UnsupportedFormatError(
+                f"Cannot read '{path}': it is a MINC2 image, which nibabel reads with the h5py "
+                f"package ({reason}); install it (pip install h5py) or convert the file to NIfTI."
+            ) from exc
         if _is_gzip(path):
             try:
                 size, complete = _gzip_stream_size(path)
@@ -141,6 +223,72 @@ def open_image(path):
             f"Cannot read '{path}': it is not {EXPECTED_FORMATS} that nibabel can read "
             f"({reason})."
         ) from exc
+    kind = _non_volume_kind(img)
+    if kind is not None:
+        raise UnsupportedFormatError(f"Cannot open '{path}' as a volume: it is {kind}.")
+    return img
+
+
+def _non_volume_kind(img):
+    """What a loaded nibabel object that is not a volume is, or None for a volume."""
+    import nibabel as nib
+
+    name = type(img).__name__
+    if name == "GiftiImage":
+        return _NOT_VOLUMES[0][1]
+    if name.startswith("Cifti"):
+        return _NOT_VOLUMES[1][1]
+    if not isinstance(img, nib.spatialimages.SpatialImage):
+        return f"read by nibabel as a {name}, which is not a volume on a voxel grid"
+    return None
+
+
+def _n_voxels(shape):
+    n = 1
+    for size in shape:
+        n *= int(size)  # Python integers: a corrupt header cannot overflow
+    return n
+
+
+def data_bytes(img, dtype=None):
+    """Bytes the whole data of ``img`` take in ``dtype`` (default: its on-disk type)."""
+    if dtype is None:
+        try:
+            dtype = img.get_data_dtype()
+        except Exception:  # noqa: BLE001 - in-memory images of unusual classes
+            dtype = getattr(img.dataobj, "dtype", np.float64)
+    return _n_voxels(img.shape) * np.dtype(dtype).itemsize
+
+
+def check_header_size(img, label):
+    """Refuse a header whose sizes no file can hold (a corrupt or hostile header)."""
+    n = _n_voxels(img.shape)
+    if n * 16 >= 2**63:
+        raise DimensionError(
+            f"'{label}' has an invalid header: its dimensions {tuple(int(s) for s in img.shape)} "
+            f"announce {n} voxels, more than any file can hold; the header is corrupt."
+        )
+
+
+def check_allocation(nbytes, label, what="reading it",
+                     advice="crop or downsample it first (e.g. nilearn.image.resample_img)"):
+    """Refuse, before allocating, to hold more than ``BRAINVIZ_MAX_MEMORY`` allows.
+
+    Raises
+    ------
+    MemoryLimitError
+        One line naming the file, the size needed, the limit and what to do.
+    """
+    from .. import _config
+    from .._files import human_bytes
+
+    limit = _config.get_max_memory()
+    if nbytes > limit:
+        raise MemoryLimitError(
+            f"'{label}' is too big: {what} needs {human_bytes(nbytes)} of memory, more than the "
+            f"{human_bytes(limit)} brainviz allows (BRAINVIZ_MAX_MEMORY; by default half the "
+            f"available memory); {advice}, or raise BRAINVIZ_MAX_MEMORY."
+        )
 
 
 def _data_extent(img):
@@ -154,7 +302,7 @@ def _data_extent(img):
     filename = getattr(holder, "filename", None)
     if filename is None:
         return None
-    nbytes = int(np.prod(proxy.shape, dtype=np.int64)) * np.dtype(proxy.dtype).itemsize
+    nbytes = _n_voxels(proxy.shape) * np.dtype(proxy.dtype).itemsize
     return Path(filename), int(offset) + nbytes
 
 
@@ -274,3 +422,43 @@ class ReorientedProxy:
         if key in ((), (Ellipsis,), (slice(None),) * self.ndim):
             return self.__array__()
         return self.__array__()[key]
+
+
+class SqueezedProxy:
+    """A lazy array seen with its trailing singleton dimensions dropped.
+
+    For array proxies whose own ``reshape`` fails (nibabel's AFNI proxy):
+    indexing adds the dropped axes back (index 0) and reads only what is asked.
+    """
+
+    is_proxy = True
+
+    def __init__(self, inner, shape):
+        self.inner = inner
+        self.shape = tuple(shape)
+        self.ndim = len(self.shape)
+        self.dtype = getattr(inner, "dtype", np.dtype(np.float64))
+        self._extra = len(inner.shape) - self.ndim
+
+    @property
+    def slope(self):
+        return getattr(self.inner, "slope", 1.0)
+
+    @property
+    def inter(self):
+        return getattr(self.inner, "inter", 0.0)
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(np.asanyarray(self.inner).reshape(self.shape), dtype=dtype)
+
+    def __getitem__(self, key):
+        if not isinstance(key, tuple):
+            key = (key,)
+        if any(k is None for k in key) or sum(k is Ellipsis for k in key) > 1:
+            return self.__array__()[key]
+        if Ellipsis in key:
+            i = key.index(Ellipsis)
+            fill = self.ndim - (len(key) - 1)
+            key = key[:i] + (slice(None),) * fill + key[i + 1:]
+        key = key + (slice(None),) * (self.ndim - len(key))
+        return np.asanyarray(self.inner[key + (0,) * self._extra])

@@ -16,6 +16,16 @@ defined up to a shift and orientation is a guess). This is nibabel's
 (``"none"``); MGH images carry their own ``vox2ras`` matrix (``"header"``).
 A singular or non-finite affine is an :class:`~brainviz.exceptions.AffineError`.
 
+Memory
+------
+Reading a frame whole (:meth:`Volume.get_frame`, :meth:`Volume.get_data`) is
+refused with a :class:`~brainviz.exceptions.MemoryLimitError` when it would
+take more than ``BRAINVIZ_MAX_MEMORY`` (by default half the available memory;
+see :func:`brainviz._config.get_max_memory`), estimated from the header before
+anything is read. :meth:`Volume.robust_range`, :attr:`Volume.kind` and
+:meth:`Volume.summary` never need the whole array: they read blocks of about
+8 MB, whatever the image's size.
+
 Axis-aligned images, whatever their storage order (RAS, LAS, LPS, ...), are
 re-oriented to RAS by :meth:`Volume.as_ras` by flipping and transposing axes
 (no resampling, still lazy). Oblique images (:attr:`Volume.is_oblique`) are
@@ -42,7 +52,7 @@ from ..exceptions import DataValueError, ParameterError
 from . import _volume_header as _hdr
 from . import _volume_io as _io
 from ._volume_checks import check_mask, require_3d, require_4d
-from ._volume_stats import compute_robust_range, guess_kind
+from ._volume_stats import KindStats, compute_robust_range
 
 __all__ = ["Volume", "ValueRange", "load_volume", "check_mask", "require_3d", "require_4d"]
 
@@ -55,7 +65,7 @@ numpy's "linear" method, over every voxel of every frame).
 
 _RAS = np.array([[0, 1], [1, 1], [2, 1]])
 _OBLIQUE_TOL = 1e-3
-_CHUNK_BYTES = 4 * 2**20  # robust_range reads this much (at least one frame) at a time
+_CHUNK_BYTES = 8 * 2**20  # robust_range and kind read this much float32 data at a time
 
 
 def load_volume(src, *, name=None):
@@ -65,8 +75,11 @@ def load_volume(src, *, name=None):
     ----------
     src : str, path-like, nibabel image or Volume
         A NIfTI-1/2 (``.nii``, ``.nii.gz``), Analyze (``.hdr``/``.img``) or
-        MGH (``.mgh``, ``.mgz``) file, an in-memory nibabel image, or a
-        :class:`Volume` (returned as is).
+        MGH (``.mgh``, ``.mgz``) file (also what nibabel reads as a volume:
+        AFNI ``+orig.HEAD``/``.BRIK``, Philips PAR/REC, MINC1), an in-memory
+        nibabel image, or a :class:`Volume` (returned as is). Other files
+        nibabel opens (GIfTI, CIFTI-2, streamlines, DICOM...) are refused with
+        a line saying what they are.
     name : str, default=None
         Display name; by default the file name without its extension.
 
@@ -208,6 +221,8 @@ class Volume:
             units = tuple(header.get_xyzt_units())
         except AttributeError:
             units = ("mm", "msec") if "tr" in getattr(header, "keys", list)() else ("unknown", "unknown")
+        except (KeyError, ValueError):  # a code the NIfTI standard does not define
+            units = ("unknown", "unknown")
         if self.ndim != 4:
             return units, None
         if "tr" in getattr(header, "keys", list)():  # MGH: TR in milliseconds
@@ -225,7 +240,8 @@ class Volume:
 
     @property
     def format(self):
-        """Human name of the file format (``"NIfTI-1"``, ``"NIfTI-2"``, ``"Analyze"``, ``"MGH"``)."""
+        """Human name of the file format (``"NIfTI-1"``, ``"NIfTI-2"``, ``"Analyze"``, ``"MGH"``,
+        ``"AFNI (HEAD/BRIK)"``, ``"Philips PAR/REC"``, ``"MINC1"``)."""
         import nibabel as nib
 
         header = self.img.header
@@ -237,7 +253,9 @@ class Volume:
             return "MGH"
         if isinstance(header, nib.analyze.AnalyzeHeader):
             return "Analyze"
-        return type(self.img).__name__
+        names = {"AFNIImage": "AFNI (HEAD/BRIK)", "PARRECImage": "Philips PAR/REC",
+                 "Minc1Image": "MINC1", "Minc2Image": "MINC2"}
+        return names.get(type(self.img).__name__, type(self.img).__name__)
 
     def __repr__(self):
         shape = "x".join(map(str, self.shape))
@@ -252,6 +270,35 @@ class Volume:
             if translated is not None:
                 raise translated from exc
             raise
+
+    def check_frame_memory(self):
+        """Raise MemoryLimitError now if reading one frame would pass the memory limit.
+
+        Estimated from the header (nothing is read): one frame as float32 plus
+        its on-disk copy.
+        """
+        voxels = int(np.prod(self.shape[:3], dtype=object))
+        _io.check_allocation(voxels * (4 + self.dtype.itemsize), self.label,
+                             f"reading one {'x'.join(map(str, self.shape[:3]))} frame as float32")
+
+    def check_drawable(self, max_extent_mm=1e5):
+        """Raise now if this volume cannot be drawn: frames too big, or not brain-sized.
+
+        A header with absurd voxel sizes (1e30 mm) gives a world extent no
+        camera can frame: the figure would be blank. Checked from the header.
+        """
+        from ..exceptions import AffineError
+
+        self.check_frame_memory()
+        extent = np.abs(self.affine[:3, :3]) @ np.asarray(self.shape[:3], dtype=float)
+        if not np.all(np.isfinite(extent)) or extent.max() > max_extent_mm or \
+                self.voxel_size.min() < 1e-6:
+            vox = " x ".join(f"{v:.4g}" for v in self.voxel_size)
+            raise AffineError(
+                f"'{self.label}' has voxels of {vox} mm, a field of view of {extent.max():.4g} mm: "
+                f"expected a brain-sized image (voxels above 1e-6 mm, at most {max_extent_mm:g} mm "
+                "across); check the header's voxel sizes (pixdim) and affine."
+            )
 
     def get_frame(self, index=0):
         """Return one 3D frame as float32, scaled, reading only that frame.
@@ -273,6 +320,7 @@ class Volume:
         (nibabel uses ``indexed_gzip`` for fast random access when installed).
         """
         index = self._check_frame(index)
+        self.check_frame_memory()
         if self.ndim == 3:
             data = self._read(())
             if isinstance(self.img.dataobj, np.ndarray) and np.shares_memory(data, self.img.dataobj):
@@ -283,7 +331,8 @@ class Volume:
             if cached is not None:  # the whole series is in memory (time courses): no reading
                 return np.array(cached[..., index])
             data = self._read((Ellipsis, index))
-        return np.asarray(data, dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: inf, not finite
+            return np.asarray(data, dtype=np.float32)
 
     def _check_frame(self, index):
         try:
@@ -319,21 +368,65 @@ class Volume:
             "an image with at least one finite value."
         )
 
+    def _block_keys(self, overlap=False):
+        """Index keys that read the data in file order, each at most about one chunk.
+
+        Yields ``(key, core)``: ``core`` is the size of the block's own voxels
+        (3D blocks), or ``None`` for a block of whole frames. Several small
+        frames go in one block; a frame bigger than a chunk is read in slabs of
+        planes, and a plane bigger than a chunk in rows. With ``overlap``, a
+        3D block also holds the next row and plane (for neighbour statistics).
+        """
+        nx, ny, nz = self.shape[:3]
+        nt = self.n_frames
+        plane = nx * ny * 4
+        frame = plane * nz
+        if isinstance(self.img.dataobj, _io.ReorientedProxy):
+            # reads whole frames only (it re-orients them in memory)
+            for t in range(nt):
+                yield ((Ellipsis, t) if self.ndim == 4 else ()), (nx, ny, nz)
+            return
+        if self.ndim == 4 and not overlap and frame <= _CHUNK_BYTES:
+            step = max(1, _CHUNK_BYTES // max(frame, 1))
+            for t in range(0, nt, step):
+                yield (Ellipsis, slice(t, min(t + step, nt))), None
+            return
+        for t in range(nt):
+            tail = (t,) if self.ndim == 4 else ()
+            if plane <= _CHUNK_BYTES:
+                dk = max(1, _CHUNK_BYTES // plane - (1 if overlap else 0))
+                for k0 in range(0, nz, dk):
+                    k1 = min(k0 + dk, nz)
+                    ek = 1 if overlap and k1 < nz else 0
+                    yield (slice(None), slice(None), slice(k0, k1 + ek)) + tail, (nx, ny, k1 - k0)
+            else:
+                dj = max(1, _CHUNK_BYTES // (nx * 4 * (2 if overlap else 1)) - 1)
+                for k in range(nz):
+                    ek = 1 if overlap and k + 1 < nz else 0
+                    for j0 in range(0, ny, dj):
+                        j1 = min(j0 + dj, ny)
+                        ej = 1 if overlap and j1 < ny else 0
+                        yield ((slice(None), slice(j0, j1 + ej), slice(k, k + 1 + ek)) + tail,
+                               (nx, j1 - j0, 1))
+
+    def _block(self, key):
+        with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: inf, not finite
+            return np.asarray(self._read(key), dtype=np.float32)
+
     def _chunks(self):
-        """Callable yielding the whole data in blocks of frames (for two-pass statistics)."""
-        if self.ndim == 3:
-            frame = [self.get_frame(0)]
-            return lambda: iter(frame)
-        frame_bytes = int(np.prod(self.shape[:3])) * 4
-        step = max(1, _CHUNK_BYTES // max(frame_bytes, 1))
-        total = frame_bytes * self.n_frames
-        if total <= 4 * _CHUNK_BYTES:  # small: read once, pass twice
-            blocks = [self._read((Ellipsis, slice(i, i + step))) for i in range(0, self.n_frames, step)]
+        """Callable yielding the whole data in blocks (for two-pass statistics).
+
+        Memory stays about one chunk whatever the image's size; small images
+        (up to four chunks) are read once and passed over twice.
+        """
+        keys = [key for key, _ in self._block_keys()]
+        if int(np.prod(self.shape, dtype=object)) * 4 <= 4 * _CHUNK_BYTES:
+            blocks = [self._block(key) for key in keys]
             return lambda: iter(blocks)
 
         def generate():
-            for i in range(0, self.n_frames, step):
-                yield self._read((Ellipsis, slice(i, i + step)))
+            for key in keys:
+                yield self._block(key)
 
         return generate
 
@@ -392,8 +485,14 @@ class Volume:
                 if self.n_frames > 1:
                     self._kind = "4D series"
                 else:
+                    # block by block: never the whole volume in memory
+                    stats = KindStats()
+                    for key, core in self._block_keys(overlap=True):
+                        stats.add(self._block(key), core)
+                    if stats.n_finite == 0:
+                        raise self._all_nan_error()
                     name = self.path.name if self.path is not None else self.name
-                    self._kind = guess_kind(self.get_data(), name=name)
+                    self._kind = stats.kind(name)
             return self._kind
 
     # --- geometry ----------------------------------------------------------------
@@ -585,6 +684,8 @@ class Volume:
         for axis, (world, _) in enumerate(ornt):
             sizes[int(world)] = self.voxel_size[axis]
         interpolation = "nearest" if self.n_frames == 1 and self.kind in ("mask", "label image") else "continuous"
+        _io.check_allocation(int(np.prod(self.shape, dtype=object)) * 4 * 3, self.label,
+                             "resampling this oblique image onto an axis-aligned grid")
         new = resample_img(
             self.to_image(), target_affine=np.diag(sizes), interpolation=interpolation,
             force_resample=True, copy_header=True,

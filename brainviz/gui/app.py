@@ -474,6 +474,24 @@ class MainWindow(HasTraits):
         except Exception as exc:
             self.report_error(exc, f"Could not open the session {Path(path).name}")
             return None
+        # all or nothing: what the window showed comes back if replacing it fails
+        camera = self.get_camera() if self.figure is not None else dict(self.session.camera)
+        before = (list(self.session.layers), list(self.session.jobs), self.session.cursor,
+                  camera, self.session.path, self.session.title)
+        try:
+            self._replace_session(session, path)
+        except Exception as exc:
+            self._replace_session_state(*before)
+            self.report_error(exc, f"Could not open the session {Path(path).name}")
+            return None
+        if missing:
+            names = ", ".join(missing)
+            self.report_error(SessionFileError(
+                f"These files of the session were moved or deleted and were not opened: {names}",
+                missing=missing), f"Session {Path(path).name}")
+        return self.session
+
+    def _replace_session(self, session, path):
         # emptied in place: views following the list see item events, not a new list
         del self.session.layers[:]
         for layer in session.layers:
@@ -483,12 +501,18 @@ class MainWindow(HasTraits):
         self.session.title = session.title
         self.session.camera = session.camera  # the binding points the scene's camera
         self.session.path = str(path)
-        if missing:
-            names = ", ".join(missing)
-            self.report_error(SessionFileError(
-                f"These files of the session were moved or deleted and were not opened: {names}",
-                missing=missing), f"Session {Path(path).name}")
-        return self.session
+
+    def _replace_session_state(self, layers, jobs, cursor, camera, path, title):
+        del self.session.layers[:]
+        self.session.layers.extend(layers)  # the same layers, names kept
+        self.session.jobs[:] = jobs
+        self.session.cursor = cursor
+        self.session.title = title
+        self.session.path = path
+        try:
+            self.session.camera = camera  # the binding points the scene's camera back
+        except Exception:  # noqa: BLE001 - the view is cosmetic; the layers are back
+            pass
 
     # --- export ---------------------------------------------------------------
     def export_figure(self, options=None):

@@ -204,7 +204,7 @@ def _size_docks(main, ui, size):
 
     width, height = size
     left = min(max(250, int(0.2 * width)), 360)
-    right = min(max(250, int(0.21 * width)), 380)
+    right = min(max(270, int(0.21 * width)), 380)
     main.resizeDocks([ui.docks["Layers"]], [left], QtCore.Qt.Horizontal)
     main.resizeDocks([ui.docks["Jobs"]], [right], QtCore.Qt.Horizontal)
     main.resizeDocks([ui.docks["Console"]], [max(120, int(0.2 * height))], QtCore.Qt.Vertical)

@@ -41,6 +41,10 @@ class TimeCoursePanel:
         self.axes = self.figure.add_subplot(111)
         self.figure.subplots_adjust(left=0.07, right=0.99, bottom=0.28, top=0.95)
         self.canvas = FigureCanvasQTAgg(self.figure)
+        # the frame markers are animated artists: a new frame restores the saved
+        # background and draws only them (blitting), not the whole figure
+        self._background = None
+        self.canvas.mpl_connect("draw_event", self._on_draw)
         layout.addWidget(self.canvas, 1)
         self.widget = widget
         self._stale = True
@@ -84,6 +88,7 @@ class TimeCoursePanel:
         self._stale = False
         self._drawn_empty = not layers
         ax = self.axes
+        self._background = None
         ax.clear()
         self.lines, self.markers = {}, {}
         data = self.series()
@@ -93,7 +98,8 @@ class TimeCoursePanel:
             (line,) = ax.plot(times, values, lw=1, label=layer.name)
             self.lines[layer] = line
             frame_t = times[min(max(layer.frame, 0), len(times) - 1)]
-            self.markers[layer] = ax.axvline(frame_t, color=line.get_color(), lw=1, ls="--")
+            self.markers[layer] = ax.axvline(frame_t, color=line.get_color(), lw=1, ls="--",
+                                             animated=True)
         if data:
             tr_known = any(layer.tr > 0 for layer, _, _ in data)
             ax.set_xlabel("time (s)" if tr_known else "frame")
@@ -113,8 +119,23 @@ class TimeCoursePanel:
         times = self.lines[event.object].get_xdata()
         t = times[min(max(int(event.new), 0), len(times) - 1)]
         marker.set_xdata([t, t])
-        if self.widget.isVisible():
+        if not self.widget.isVisible():
+            return
+        if self._background is None:
             self.canvas.draw_idle()
+        else:
+            self.canvas.restore_region(self._background)
+            self._draw_markers()
+            self.canvas.blit(self.figure.bbox)
+
+    def _on_draw(self, event):
+        """After a full draw (without the animated markers): keep it, then add the markers."""
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._draw_markers()
+
+    def _draw_markers(self):
+        for marker in getattr(self, "markers", {}).values():
+            self.axes.draw_artist(marker)
 
     def target(self):
         """The 4D layer Play steps through: the selected one, else the first."""

@@ -80,6 +80,10 @@ class SliceView(HasTraits):
 
         fig = self.figure
         fig.scene.background = (0.0, 0.0, 0.0)
+        # voxels drawn as they are, crisp, with no anti-aliasing pass: Mayavi's default
+        # 4x multisampling doubled the cost of every 2D frame under software rendering
+        fig.scene.render_window.multi_samples = 0
+        fig.scene.renderer.use_fxaa = False
         with disable_render(fig):
             self.binding = bind(self.window.session, fig, on_error=self.window.report_error,
                                 registry=SLICE_VISUALS, axis=self.axis)
@@ -324,6 +328,8 @@ class Viewer(HasTraits):
         self.layout_box.setCurrentText(self.layout)
         self.layout_box.currentTextChanged.connect(lambda text: setattr(self, "layout", text))
         row.addWidget(self.layout_box)
+        for button in (*self.view_buttons.values(), reset, self.export_button):
+            _fit_text(button)
         return row
 
     def _cursor_tools(self):
@@ -356,10 +362,12 @@ class Viewer(HasTraits):
             button = QtGui.QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(lambda checked=False, w=which: self.window.go_to_peak(w))
+            _fit_text(button)
             row.addWidget(button)
         centre = QtGui.QPushButton("Centre")
         centre.setToolTip("Put the cursor at the centre of the selected layer and frame it")
         centre.clicked.connect(lambda checked=False: self.window.centre_on_layer())
+        _fit_text(centre)
         row.addWidget(centre)
         row.addStretch(1)
         return row
@@ -381,12 +389,18 @@ class Viewer(HasTraits):
         for name, (row, col) in places.items():
             grid.addWidget(self._widgets[name], row, col)
             self._widgets[name].show()
-        # a hidden view is not rendered (its visuals still follow the session)
+        # a hidden view is neither rendered nor updated: its binding keeps what changes
+        # and applies it once when the view is shown again
         for name, figure in self._figures().items():
             if figure is not None:
                 hidden = name not in places
+                binding = self._bindings().get(name)
+                if binding is not None and hidden:
+                    binding.pause()
                 figure.scene.disable_render = hidden
                 if not hidden:
+                    if binding is not None:
+                        binding.resume()
                     figure.scene.render()
         for k in range(3):
             grid.setRowStretch(k, 1 if k < (2 if self.layout == "2D + 3D" else 1) else 0)
@@ -399,6 +413,11 @@ class Viewer(HasTraits):
         figures = {view.view: view.figure for view in self.slice_views}
         figures["3d"] = self.window.figure
         return figures
+
+    def _bindings(self):
+        bindings = {view.view: view.binding for view in self.slice_views}
+        bindings["3d"] = self.window.binding
+        return bindings
 
     def shown_views(self):
         """Names of the views the layout shows ("3d", "sagittal", ...)."""
@@ -456,3 +475,10 @@ class Viewer(HasTraits):
             self.window.session.move_cursor(layer.data.voxel_centre(ijk))
         except (ValueError, Exception) as exc:  # noqa: BLE001
             self.window.report_error(exc, "The voxel takes three whole numbers")
+
+
+def _fit_text(button):
+    """Let a push button shrink to its text: Qt's styles hold every push button at 80 px
+    or more, which made the viewer's toolbars wider than the space between the docks at
+    1280 pixels (so the docks were squeezed and their forms cut off)."""
+    button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)

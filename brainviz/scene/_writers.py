@@ -4,7 +4,6 @@ Split from :mod:`brainviz.scene.export` (which re-exports these names):
 nothing here renders, so these helpers need neither Mayavi nor VTK.
 """
 import os
-import tempfile
 from collections import namedtuple
 from pathlib import Path
 
@@ -81,15 +80,23 @@ def check_output_path(path, transparent=False, montage=False):
 
 
 def _temporary_path(path):
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".part",
-                               dir=str(path.parent) or ".")
-    os.close(fd)
-    return Path(tmp)
+    """A new hidden file next to ``path`` whose name says which process writes it.
+
+    Temporary files of ``path`` left by a process that was killed are removed
+    first (see :mod:`brainviz._files`).
+    """
+    from .._files import remove_stale, temp_name
+
+    folder = path.parent if str(path.parent) else Path(".")
+    remove_stale(folder, base=path.stem)
+    tmp = folder / temp_name(path.stem, path.suffix + ".part")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return tmp
 
 
 def _replace(tmp, path):
     try:
-        # mkstemp creates files readable by the owner only; give the figure
+        # the temporary file is readable by the owner only; give the figure
         # the mode any new file gets (or keep the mode of the file replaced).
         if path.exists():
             mode = path.stat().st_mode & 0o777

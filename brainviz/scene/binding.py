@@ -119,6 +119,13 @@ def draw_session(session, size=(600, 600), bgcolor=(1.0, 1.0, 1.0), figure=None,
 _LAYER_EVENTS = "layers:items:data_changed"
 
 
+class _Change:
+    """What a trait-change event carries that :meth:`SceneBinding._display_changed` reads."""
+
+    def __init__(self, obj, name):
+        self.object, self.name = obj, name
+
+
 class SceneBinding:
     """Visuals for the layers of a session, restyled when their display traits change.
 
@@ -147,6 +154,10 @@ class SceneBinding:
         session.observe(self._camera_changed, "camera")
         session.observe(self._title_changed, "title")
         self._title_actor = None
+        #: While paused (a view the window hides), display and cursor changes wait here
+        #: and are applied once on :meth:`resume`: a hidden view does no work per frame.
+        self._paused = False
+        self._pending = {}
         with disable_render(figure):
             for layer in session.layers:
                 self._add(layer)
@@ -175,6 +186,30 @@ class SceneBinding:
                 self._remove(layer)
         if _BINDINGS.get(self.figure) is self:
             del _BINDINGS[self.figure]
+
+    @property
+    def paused(self):
+        return self._paused
+
+    def pause(self):
+        """Stop applying display and cursor changes until :meth:`resume` (the view is hidden).
+
+        Layers added or removed, and new data, are still drawn at once.
+        """
+        self._paused = True
+
+    def resume(self):
+        """Apply what changed while paused (each layer trait once, the cursor once)."""
+        if not self._paused:
+            return
+        self._paused = False
+        pending, self._pending = self._pending, {}
+        with disable_render(self.figure):
+            for (layer, name) in pending:
+                if layer in self.session.layers and name != "cursor":
+                    self._display_changed(_Change(layer, name))
+            if (None, "cursor") in pending:
+                self._cursor_changed(None)
 
     def add_layer(self, layer):
         """Draw ``layer`` now, then add it to the session; a layer that cannot be drawn raises
@@ -282,6 +317,9 @@ class SceneBinding:
 
     def _display_changed(self, event):
         layer = event.object
+        if self._paused:
+            self._pending[(layer, event.name)] = True
+            return
         visual = self.visuals.get(layer)
         if visual is None:
             if event.name == "visible" or layer.data is not None:
@@ -303,6 +341,9 @@ class SceneBinding:
                 self._update_over_anatomy()
 
     def _cursor_changed(self, event):
+        if self._paused:
+            self._pending[(None, "cursor")] = True
+            return
         cursor = np.asarray(self.session.cursor, dtype=float)
         with disable_render(self.figure):
             for layer, visual in self.visuals.items():

@@ -133,13 +133,28 @@ class PlaneVisual(Visual):
         image.GetPointData().SetScalars(array)
         image.Modified()
         # the collapsed axis tells the image actor which way the slice faces
-        self.actor.display_extent = [v for n in dims for v in (0, n - 1)]
+        self.actor._vtk_obj.SetDisplayExtent(*[v for n in dims for v in (0, n - 1)])
         self._index = index
 
     @on_trait_change("cursor, depth, visible, show_slices")
     def _update_plane(self):
+        """Per cursor move: straight VTK calls, with TVTK's re-reading of every trait of the
+        objects touched turned off (it was a third of the Python time of a move). The image
+        data, the actor's position, visibility and display extent are only ever set here."""
+        from tvtk.tvtk_base import global_disable_update
+
         if self.actor is None:
             return
+        with global_disable_update():
+            self._place_plane()
+        self.render()
+
+    @property
+    def shown(self):
+        """Whether the plane is drawn now (visible, slices on, the cursor inside the image)."""
+        return self.actor is not None and bool(self.actor._vtk_obj.GetVisibility())
+
+    def _place_plane(self):
         k = self.axis
         index = int(round((float(self.cursor[k]) - self.grid.origin[k]) / self.grid.spacing[k]))
         inside = 0 <= index < self.grid.shape[k]
@@ -150,9 +165,9 @@ class PlaneVisual(Visual):
         at = self.grid.origin[k] + index * self.grid.spacing[k]
         position = [0.0, 0.0, 0.0]
         position[k] = float(self.cursor[k]) - at + self.toward * _DEPTH_STEP * (self.depth + 1)
-        self.actor.position = position
-        self.actor.visibility = bool(self.visible and self.show_slices and inside)
-        self.render()
+        actor = self.actor._vtk_obj
+        actor.SetPosition(*position)
+        actor.SetVisibility(int(bool(self.visible and self.show_slices and inside)))
 
     @on_trait_change("opacity")
     def _update_opacity(self):
@@ -429,7 +444,8 @@ class CursorCross:
 
         self.figure, self.view = figure, view
         self.axis = AXES[view][0]
-        self._source = tvtk.PolyData()
+        self._source = tvtk.PolyData(points=np.zeros((4, 3)), lines=np.array([[0, 1], [2, 3]]))
+        self._points = self._source._vtk_obj.GetPoints()
         mapper = tvtk.PolyDataMapper()
         mapper.set_input_data(self._source)
         self.actor = tvtk.Actor(mapper=mapper)
@@ -467,11 +483,17 @@ class CursorCross:
             a, b = c.copy(), c.copy()
             a[axis], b[axis] = lo[axis] - 20, hi[axis] + 20
             pts += [a, b]
-        self._source.points = np.array(pts)
-        self._source.lines = np.array([[0, 1], [2, 3]])
-        self._source.modified()
-        name = "xyz"[k]
-        self.coord_text.input = f"{name} = {float(cursor[k]):.1f} mm"
+        from tvtk.tvtk_base import global_disable_update
+
+        # straight VTK calls on every cursor move (no TVTK trait re-reading); the
+        # points and the text are only ever set here
+        with global_disable_update():
+            points = self._points
+            for i, p in enumerate(pts):
+                points.SetPoint(i, *p)
+            points.Modified()
+            self._source._vtk_obj.Modified()
+            self.coord_text._vtk_obj.SetInput(f"{'xyz'[k]} = {float(cursor[k]):.1f} mm")
 
 
 def view_frame(bounds, view, margin=1.08):

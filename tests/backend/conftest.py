@@ -77,3 +77,34 @@ def resting_data():
         imgs.append(nib.Nifti1Image(data.astype(np.float32), affine))
     mask = nib.Nifti1Image(np.ones(shape, np.uint8), affine)
     return {"imgs": imgs, "mask": mask, "maps": maps, "affine": affine}
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Mount a small tmpfs (root on Linux only): ``tmpfs(name, size="3M", ro=False)``.
+
+    Returns the mount point, or ``None`` where no tmpfs can be mounted (the
+    test then falls back to a monkeypatched writer). Unmounted after the test.
+    """
+    import os
+    import subprocess
+    import sys
+
+    mounted = []
+
+    def mount(name="mnt", size="3M", ro=False):
+        point = tmp_path / name
+        point.mkdir()
+        if sys.platform != "linux" or os.geteuid() != 0:
+            return None
+        options = f"size={size}" + (",ro" if ro else "")
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                              capture_output=True)
+        if proc.returncode != 0:
+            return None
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], capture_output=True)

@@ -161,8 +161,16 @@ def test_layout_switch(window, qtbot):
     assert window.viewer.shown_views() == ["3d"]
     window.ui.actions["layout_2d"].trigger()
     assert set(window.viewer.shown_views()) == {"sagittal", "coronal", "axial"}
+    # the hidden 3D scene does no work while the cursor moves, and catches up when shown
+    motor = next(lay for lay in window.session.layers if lay.name == "motor activation")
+    visual = window.binding.visual_for(motor)
+    before = np.array(visual.cursor)
+    window.session.move_cursor((10.0, -20.0, 30.0))
+    np.testing.assert_allclose(visual.cursor, before)
+    np.testing.assert_allclose(window.viewer.axial.binding.visual_for(motor).cursor, (10, -20, 30))
     window.ui.actions["layout_2d3d"].trigger()
     assert len(window.viewer.shown_views()) == 4
+    np.testing.assert_allclose(visual.cursor, (10, -20, 30))
 
 
 # --------------------------------------------------------------------------- cursor tools

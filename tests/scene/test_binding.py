@@ -253,6 +253,32 @@ def test_every_slice_follows_the_cursor_whatever_the_order(offscreen, map_first)
     assert all(not ipw.visible for ipw in map_visual.back_slices)
 
 
+def test_a_paused_binding_catches_up_once_on_resume(offscreen):
+    """A view the window hides does no work per cursor move or frame; shown again it has
+    the latest cursor and display settings, as if it had followed all along."""
+    stat = make_layer(model.StatMapLayer)
+    session = model.Session()
+    session.add_layer(stat)
+    _, binding = draw_session(session, size=(100, 100))
+    visual = binding.visual_for(stat)
+    session.move_cursor((4.0, 4.0, 4.0))
+    binding.pause()
+    calls = []
+    original = visual.apply_layer_trait
+    visual.apply_layer_trait = lambda layer, name: calls.append(name) or original(layer, name)
+    for k in range(5):
+        session.move_cursor((float(k), -8.0, 20.0))
+        stat.threshold = 1.0 + k / 10
+    np.testing.assert_allclose(visual.cursor, (4, 4, 4))  # nothing applied while paused
+    assert calls == []
+    binding.resume()
+    np.testing.assert_allclose(visual.cursor, (4, -8, 20))
+    assert calls == ["threshold"]  # once, with the last value
+    assert visual.threshold == pytest.approx(1.4)
+    session.move_cursor((1.0, 2.0, 3.0))  # and it follows again
+    np.testing.assert_allclose(visual.cursor, (1, 2, 3))
+
+
 def test_cursor_must_be_finite():
     from brainviz.exceptions import ParameterError
 
