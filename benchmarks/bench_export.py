@@ -13,11 +13,19 @@ brain, 264-node Power 2011 connectome with 1,000 edges), built once with
    ``mayavi.mlab.savefig(size=...)`` on the same figure (goal: time ratio
    <= 1.2), and whether each file has the requested size (mayavi divides the
    size by an integer magnification and rounds down);
-3. with ``--big``, an 8000 x 8000 export (time, size, peak RSS growth).
+3. with ``--big``, an 8000 x 8000 export (time, size, peak RSS growth);
+4. a single view of nilearn's motor map, each as a whole process (start to file
+   written, wall time and the process' own peak RSS from ``os.wait4``):
+   ``brainviz render --stat MOTOR -o f.png`` vs ``nilearn.plotting.plot_stat_map(MOTOR,
+   output_file=...)`` (goal: ratios at most 1.0);
+5. a 36-frame 800 x 800 rotation movie (MP4) of the demo scene (template slices and
+   the motor map's isosurfaces): ``brainviz.scene.movies.save_movie`` on a drawn
+   scene, and ``brainviz render --demo --movie rotate`` as a whole process (goal:
+   under 15 s).
 
 Usage::
 
-    python benchmarks/bench_export.py [--repeat 3] [--big] [--out DIR]
+    python benchmarks/bench_export.py [--repeat 3] [--big] [--out DIR] [--only 4,5]
 
 The machine is shared: wall times grow with the load average (printed), so
 process CPU times are printed next to them.
@@ -81,7 +89,10 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="runs of each export (median reported)")
     parser.add_argument("--big", action="store_true", help="also export 8000 x 8000")
     parser.add_argument("--out", default=None, help="folder for the images (default: a temporary one)")
+    parser.add_argument("--only", default="1,2,3,4,5",
+                        help="comma-separated sections to run (default: all)")
     args = parser.parse_args(argv)
+    only = {int(v) for v in args.only.split(",") if v.strip()}
 
     from mayavi import mlab
 
@@ -91,6 +102,10 @@ def main(argv=None):
     out = args.out or tempfile.mkdtemp(prefix="bench_export_")
     os.makedirs(out, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; images in {out}")
+    if only & {4, 5}:
+        peers_and_movie(out, args.repeat, only)
+    if not only & {1, 2, 3}:
+        return
 
     (figure, binding, missing), build_s, _ = _timed(build_full_scene)
     visuals = {type(layer).__name__: visual for layer, visual in binding.visuals.items()}
@@ -152,6 +167,81 @@ def main(argv=None):
               f"({'requested size' if size == (8000, 8000) else 'WRONG SIZE'}); process peak RSS "
               f"+{_maxrss_mb() - rss_before:.0f} MB; window still {tuple(figure.scene.render_window.size)}")
     mlab.close(figure)
+
+
+def _process(cmd):
+    """Run ``cmd``; return (wall seconds, peak RSS in MB) of that process alone."""
+    import subprocess
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("DISPLAY", None)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def peers_and_movie(out, repeat, only):
+    import sys
+
+    from brainviz.data import load_motor_activation
+
+    motor = str(load_motor_activation().path)
+    if 4 in only:
+        ours = [sys.executable, "-m", "brainviz", "render", "--stat", motor,
+                "-o", os.path.join(out, "brainviz_single.png")]
+        theirs = [sys.executable, "-c",
+                  "from nilearn import plotting; plotting.plot_stat_map("
+                  f"{motor!r}, output_file={os.path.join(out, 'nilearn_single.png')!r})"]
+        # one warm-up run of each (file caches, demo data), then alternate
+        _process(ours), _process(theirs)
+        runs = {"brainviz": [], "nilearn": []}
+        for _ in range(repeat):
+            runs["brainviz"].append(_process(ours))
+            runs["nilearn"].append(_process(theirs))
+        med = {k: (statistics.median(w for w, _ in v), statistics.median(m for _, m in v))
+               for k, v in runs.items()}
+        print(f"\n4. single view of nilearn's motor map, whole process (median of {repeat}; "
+              f"load average {os.getloadavg()[0]:.2f})")
+        print(f"   brainviz render --stat MOTOR -o f.png      {med['brainviz'][0]:6.2f} s   "
+              f"peak RSS {med['brainviz'][1]:6.0f} MB")
+        print(f"   nilearn plot_stat_map(MOTOR, output_file)  {med['nilearn'][0]:6.2f} s   "
+              f"peak RSS {med['nilearn'][1]:6.0f} MB")
+        print(f"   ratio brainviz / nilearn: wall {med['brainviz'][0] / med['nilearn'][0]:.2f}, "
+              f"peak memory {med['brainviz'][1] / med['nilearn'][1]:.2f} (goal <= 1.0 each)")
+    if 5 in only:
+        from mayavi import mlab
+
+        from brainviz.scene.binding import draw_session
+        from brainviz.scene.movies import save_movie
+        from brainviz.session import make_demo_session
+
+        session = make_demo_session(connectome=False)
+        figure, _ = draw_session(session, size=(800, 800), view="left")
+        figure.scene.render()
+        path = os.path.join(out, "rotation.mp4")
+        _, wall, cpu = _timed(lambda: save_movie(path, figure, kind="rotate", n_frames=36,
+                                                 size=(800, 800)))
+        mlab.close(figure)
+        import imageio.v2 as imageio
+
+        reader = imageio.get_reader(path, format="FFMPEG")
+        n = sum(1 for _ in reader)
+        shape = reader.get_meta_data().get("size")
+        reader.close()
+        whole, rss = _process([sys.executable, "-m", "brainviz", "render", "--demo", "--movie",
+                               "rotate", "--size", "800x800", "-o",
+                               os.path.join(out, "rotation_cli.mp4")])
+        print(f"\n5. 36-frame 800 x 800 rotation movie of the demo scene (load average "
+              f"{os.getloadavg()[0]:.2f})")
+        print(f"   save_movie on the drawn scene: {wall:.1f} s wall / {cpu:.1f} s CPU -> {n} frames "
+              f"of {shape[0]} x {shape[1]} (goal: under 15 s)")
+        print(f"   brainviz render --demo --movie rotate --size 800x800 (whole process): "
+              f"{whole:.1f} s, peak RSS {rss:.0f} MB")
 
 
 if __name__ == "__main__":

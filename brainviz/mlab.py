@@ -47,6 +47,7 @@ __all__ = [
     "on_pick",
     "savefig",
     "montage",
+    "movie",
 ]
 
 #: nilearn's plotting names accepted here -> the layer setting they mean.
@@ -242,6 +243,12 @@ def stat_map(img, threshold=None, cmap="cold_hot", figure=None, **settings):
     layer : StatMapLayer
         ``layer.threshold = 4`` restyles it in place.
 
+    Notes
+    -----
+    The first map of a figure whose cursor was never moved puts the cursor (where
+    the slices cross) at its peak (:func:`brainviz.session.peak_cursor`), as
+    ``brainviz render`` does; :func:`cursor` moves it anywhere.
+
     Warns
     -----
     EmptyOverlayWarning
@@ -266,7 +273,16 @@ def stat_map(img, threshold=None, cmap="cold_hot", figure=None, **settings):
 
     layer = StatMapLayer(cmap=check_colormap(cmap, parameter="cmap")).set_volume(load_volume(img))
     settings["threshold"] = 0.0 if threshold is None else threshold
-    return _add("stat_map", layer, settings, figure)
+    session = _binding(figure).session
+    first = not [lay for lay in session.layers if isinstance(lay, StatMapLayer)]
+    _add("stat_map", layer, settings, figure)
+    if first and tuple(session.cursor) == (0.0, 0.0, 0.0):
+        # the first map of a figure whose cursor was never moved: slices through its peak,
+        # as brainviz render and the window place them
+        from .session import peak_cursor
+
+        session.move_cursor(peak_cursor(layer))
+    return layer
 
 
 def surface(img=None, surf_mesh=None, hemi="both", figure=None, **settings):
@@ -657,8 +673,13 @@ def on_pick(callback, figure=None, **kwargs):
     return _on_pick(_binding(figure).figure, callback, **kwargs)
 
 
-def savefig(path, size=None, figure=None, **kwargs):
-    """Save the figure to ``path`` (PNG, JPEG, TIFF, PDF, SVG, EPS).
+def savefig(path, size=None, figure=None, decorate=True, **kwargs):
+    """Save the figure to ``path`` (PNG, JPEG, TIFF, PDF, SVG, EPS) as ``brainviz render`` does.
+
+    The brain is autocropped to fill the frame, with a colour bar per shown map, the
+    facing slice's coordinate and L/R over it, legends and the title outside it
+    (:func:`brainviz.scene.figures.compose_figure`); ``decorate=False`` writes the bare
+    scene at the window's framing (:func:`brainviz.scene.export.savefig`).
 
     Parameters
     ----------
@@ -666,12 +687,22 @@ def savefig(path, size=None, figure=None, **kwargs):
     size : (int, int), default=None
         Pixels; the window's size by default.
     figure : Scene, default=None
+    decorate : bool, default=True
     **kwargs
-        ``width_mm``, ``dpi``, ``transparent``, ... of :func:`brainviz.scene.export.savefig`.
+        ``width_mm``, ``dpi``, ``transparent``, ``dark``, ``margin``, ``zoom``, ``font``,
+        ``colorbar`` (None for none), ``title``... of
+        :func:`~brainviz.scene.figures.compose_figure`; with ``decorate=False`` those of
+        :func:`brainviz.scene.export.savefig`.
 
     Returns
     -------
     path : pathlib.Path
+
+    Warns
+    -----
+    EmptyOverlayWarning
+        When the figure would show nothing of a layer (a map with no slices and no
+        isosurface, a glass brain with nothing inside): the warning names what to add.
 
     Examples
     --------
@@ -683,9 +714,67 @@ def savefig(path, size=None, figure=None, **kwargs):
     >>> path.name
     'anatomy.png'
     """
-    from .scene.export import savefig as _savefig
+    binding = _binding(figure)
+    if not decorate:
+        from .scene.export import savefig as _savefig
 
-    return _savefig(path, figure=_binding(figure).figure, size=size, **kwargs)
+        return _savefig(path, figure=binding.figure, size=size, **kwargs)
+    from .scene.figures import save_figure
+
+    _warn_empty(binding.session)
+    if size is None and "width_mm" not in kwargs:
+        size = tuple(int(v) for v in binding.figure.scene.render_window.size)
+    return save_figure(path, binding.figure, views=None, size=size, **kwargs)
+
+
+def _warn_empty(session):
+    from .exceptions import EmptyOverlayWarning
+    from .session import describe_empty
+
+    for note in describe_empty(session):
+        warnings.warn(note, EmptyOverlayWarning, stacklevel=3)
+
+
+def movie(path, kind="rotate", figure=None, n_frames=36, fps=12, **kwargs):
+    """Write a movie of the figure: a full turn about the vertical axis (``kind="rotate"``) or
+    the frames of its 4D map or series (``kind="frames"``), as MP4 or GIF.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.mp4`` or ``.gif``.
+    kind : {"rotate", "frames"}, default="rotate"
+    figure : Scene, default=None
+    n_frames : int, default=36
+        Frames of a turn.
+    fps : float, default=12
+    **kwargs
+        As for :func:`savefig`: ``size``, ``dark``, ``colorbar``, ``margin``, ``zoom``,
+        ``title``, ``font``; ``views`` (a named view to start from); ``layer`` (the 4D
+        layer of a frames movie).
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import brainviz.mlab as bv
+    >>> fig = bv.figure(size=(80, 80))
+    >>> c = bv.connectome(np.array([[0, 1.0], [1.0, 0]]), [(-40, 0, 0), (40, 0, 0)], figure=fig)
+    >>> out = bv.movie(os.path.join(tempfile.mkdtemp(), "turn.gif"), n_frames=4, figure=fig)
+    >>> import imageio.v3 as iio
+    >>> iio.imread(out, index=None).shape[:3]
+    (4, 80, 80)
+    """
+    from .scene.movies import save_movie
+
+    binding = _binding(figure)
+    if "size" not in kwargs and "width_mm" not in kwargs:
+        kwargs["size"] = tuple(int(v) for v in binding.figure.scene.render_window.size)
+    return save_movie(path, binding.figure, kind=kind, n_frames=n_frames, fps=fps, **kwargs)
 
 
 def montage(path, views=("left", "right", "superior"), figure=None, **kwargs):
@@ -700,9 +789,9 @@ def montage(path, views=("left", "right", "superior"), figure=None, **kwargs):
         View names, e.g. ``("left", "medial-left", "right", "medial-right")``.
     figure : Scene, default=None
     **kwargs
-        ``ncols``, ``size``, ``width_mm``, ``dpi``, ``transparent``,
+        ``ncols``, ``size``, ``width_mm``, ``dpi``, ``transparent``, ``dark``,
         ``colorbar`` (a layer, e.g. the one :func:`stat_map` returned; by
-        default the map the figure's colour bar would explain),
+        default one colour bar per shown map),
         ``colorbar_title``, ``title``, ``panel_labels``.
 
     Returns
@@ -724,8 +813,9 @@ def montage(path, views=("left", "right", "superior"), figure=None, **kwargs):
     from .scene.export import save_montage
 
     binding = _binding(figure)
-    bar = kwargs.get("colorbar", binding.colorbar_visual())
+    bar = kwargs.get("colorbar", "auto")
     if isinstance(bar, Layer):
         bar = binding.visual_for(bar)
     kwargs["colorbar"] = bar
+    _warn_empty(binding.session)
     return save_montage(path, figure=binding.figure, views=views, **kwargs)

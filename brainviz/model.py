@@ -140,6 +140,8 @@ class Layer(HasStrictTraits):
     result_folder = Str()
     #: Which output of the result (e.g. "weight_maps/face").
     result_key = Str()
+    #: The group the layer belongs to ("" for none): a job's layers share its title.
+    group = Str()
     #: Built-in data the layer was made from ("builtin:template", ...), for layers
     #: with no file behind them; sessions reopen them from this.
     source = Str()
@@ -203,6 +205,8 @@ class Layer(HasStrictTraits):
         out = {"type": type(self).__name__, "name": self.name, "path": self.path,
                "source": self.source, "result_folder": self.result_folder,
                "result_key": self.result_key}
+        if self.group:
+            out["group"] = self.group
         for name, value in self.display_settings().items():
             out[name] = _jsonable(value)
         return out
@@ -328,6 +332,16 @@ class StatMapLayer(VolumeLayer):
     isosurface_opacity = Range(0.0, 1.0, 1.0, display=True)
     show_colorbar = Bool(False, display=True)
     colorbar_title = Str(display=True)
+    #: A colour map of its own for the negative values ("" for none; e.g. "Blues" under a
+    #: "hot" ``cmap``): positive values go from 0 to the top through ``cmap``, negative
+    #: ones from 0 to the bottom through ``neg_cmap``.
+    neg_cmap = Str(display=True)
+    #: The frame shown of a 4D map.
+    frame = Int(0, display=True)
+
+    frame_high = Property(Int, observe="n_frames")
+    #: The frame as the slider shows it.
+    frame_time = Property(Str, observe="frame, n_frames")
 
     #: Largest |value| (the threshold slider's upper end).
     threshold_high = Float(1.0)
@@ -342,6 +356,18 @@ class StatMapLayer(VolumeLayer):
 
     def _set_threshold_number(self, value):
         self.threshold = float(value)
+
+    def _get_frame_high(self):
+        return max(self.n_frames - 1, 0)
+
+    def _get_frame_time(self):
+        return f"frame {self.frame} of {self.n_frames}"
+
+    @observe("frame, n_frames")
+    def _clip_frame(self, event):
+        clipped = int(min(max(self.frame, 0), max(self.n_frames - 1, 0)))
+        if clipped != self.frame:
+            self.frame = clipped
 
     def _set_ranges(self, volume):
         data = volume.get_frame(0)
@@ -443,6 +469,10 @@ class ConnectomeLayer(Layer):
     show_nodes = Bool(True, display=True)
     show_labels = Bool(False, display=True)
     show_legend = Bool(False, display=True)
+    #: A highlighted edge ``(i, j)`` or node ``(i, -1)`` (drawn thick and bright with the
+    #: nodes' names and the weight, whatever the threshold); ``(-1, -1)``: none. The matrix
+    #: view and clicks in the scene set it.
+    highlight = Tuple(Int(-1), Int(-1), display=True)
 
     #: Largest off-diagonal |weight| (the threshold slider's upper end).
     threshold_high = Float(1.0)
@@ -572,8 +602,9 @@ class GlassBrainLayer(Layer):
     label = "glass brain"
     opacity = Range(0.0, 1.0, 0.15, display=True)
     color = Tuple(Float(0.55), Float(0.55), Float(0.6), display=True)
-    #: The fsaverage5 pial meshes or an isosurface of the MNI152 brain mask.
-    shell = Enum("pial", "mask", display=True)
+    #: An isosurface of the MNI152 brain mask (the whole brain: cerebellum and brainstem
+    #: included) or the fsaverage5 pial meshes (the cortex only).
+    shell = Enum("mask", "pial", display=True)
     #: The blobs (only with a map in ``data``): threshold, colour map, range, colour bar.
     threshold = Threshold(None, allow_none=True, display=True)
     cmap = Enum(DIVERGING_CMAPS[0], DIVERGING_CMAPS + SEQUENTIAL_CMAPS, display=True)
@@ -660,6 +691,8 @@ class JobState(HasTraits):
     shown = Bool(False)
     #: True when the result came from the cache (nothing recomputed).
     from_cache = Bool(False)
+    #: One line of what the job found (mean score and chance, edges kept, regions), when done.
+    headline = Str()
     #: The result object and where it was saved.
     result = Any(transient=True)
     result_folder = Str()
@@ -690,7 +723,8 @@ class JobState(HasTraits):
     def to_dict(self):
         return {"kind": self.kind, "title": self.title, "params": dict(self.params),
                 "inputs": list(self.inputs), "state": self.state,
-                "result_folder": self.result_folder, "from_cache": self.from_cache}
+                "result_folder": self.result_folder, "from_cache": self.from_cache,
+                "headline": self.headline}
 
 
 def _finite_point(value):

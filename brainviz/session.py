@@ -47,6 +47,14 @@ __all__ = [
     "recent_files",
     "add_recent_file",
     "DEMO_THRESHOLD",
+    "peak_cursor",
+    "place_result",
+    "is_native_space",
+    "layers_bounds",
+    "job_title",
+    "result_keys",
+    "result_layer",
+    "describe_empty",
     "readout",
     "format_readout",
     "place_new_layers",
@@ -379,7 +387,14 @@ def _volume(img, name):
 
 
 def layers_from_result(result, folder="", title=""):
-    """Turn a job result into layers (weight maps, components, searchlight scores, connectome).
+    """Turn a job result into layers: weight maps, regions (named), searchlight scores, a
+    connectome.
+
+    A binary decoding gives one weight map (positive weights favour the second class,
+    negative ones the first: the other class's map would be its exact negative); a
+    multi-class decoding one map per class. A regions result gives its regions (the
+    extracted ones when extraction was run) with their names. The layers share the
+    ``group`` ``title``.
 
     A regions result's subjects' own maps (dual regression) are not added: they are 4D
     NIfTI files in the result folder, opened one by one as ComponentsLayer when wanted.
@@ -388,17 +403,36 @@ def layers_from_result(result, folder="", title=""):
     prefix = f"{title}: " if title else ""
     weight_maps = getattr(result, "weight_maps_", None)
     if weight_maps:
-        for cls_name, img in weight_maps.items():
-            layer = layer_from_volume(_volume(img, f"{prefix}weights {cls_name}"),
-                                      layer_type=StatMapLayer, result_folder=folder,
-                                      result_key=f"weight_maps/{cls_name}")
+        classes = [str(c) for c in (getattr(result, "classes_", None) or list(weight_maps))]
+        items = list(weight_maps.items())
+        if len(classes) == 2 and len(items) == 2:
+            negative, positive = classes
+            img = weight_maps.get(positive, items[1][1])
+            layer = layer_from_volume(_volume(img, f"{prefix}weights"), layer_type=StatMapLayer,
+                                      result_folder=folder, result_key=f"weight_maps/{positive}")
+            layer.colorbar_title = f"weights: {positive} (+) vs {negative} (-)"
             layer.threshold = layer.start_threshold()
             layers.append(layer)
+        else:
+            for cls_name, img in items:
+                layer = layer_from_volume(_volume(img, f"{prefix}weights {cls_name}"),
+                                          layer_type=StatMapLayer, result_folder=folder,
+                                          result_key=f"weight_maps/{cls_name}")
+                layer.colorbar_title = f"weights: {cls_name}"
+                layer.threshold = layer.start_threshold()
+                layers.append(layer)
+    regions = getattr(result, "regions_img_", None)
     components = getattr(result, "components_img_", None)
-    if components is not None:
-        vol = _volume(components, f"{prefix}components")
-        layer = ComponentsLayer(result_folder=folder, result_key="components_img")
+    if regions is not None or components is not None:
+        use_regions = regions is not None
+        img = regions if use_regions else components
+        vol = _volume(img, f"{prefix}regions" if use_regions else f"{prefix}components")
+        layer = ComponentsLayer(result_folder=folder,
+                                result_key="regions_img" if use_regions else "components_img")
         layer.set_volume(vol)
+        names = getattr(result, "region_labels_", None) if use_regions else None
+        if names is not None and len(names) == layer.n_frames:
+            layer.names = {k: str(v) for k, v in enumerate(names)}
         layers.append(layer)
     scores = getattr(result, "scores_img_", None)
     if scores is not None:  # a searchlight's score map
@@ -423,7 +457,282 @@ def layers_from_result(result, folder="", title=""):
         # a result is found again through its folder and key, never through the
         # (temporary) file names its images were written under
         layer.path = ""
+        layer.group = title
     return layers
+
+
+def result_keys(result):
+    """The outputs of a result that open as layers: ``weight_maps/<class>``, ``regions_img``,
+    ``components_img``, ``scores_img`` (a searchlight), ``matrix``."""
+    keys = [f"weight_maps/{k}" for k in (getattr(result, "weight_maps_", None) or {})]
+    for key in ("regions_img", "components_img", "scores_img"):
+        if getattr(result, key + "_", None) is not None:
+            keys.append(key)
+    if getattr(result, "matrix_", None) is not None and getattr(result, "coords_", None) is not None:
+        keys.append("matrix")
+    return keys
+
+
+def result_layer(result, key, folder="", title=""):
+    """The layer of one output of a result (see :func:`result_keys`), or None when it has no
+    such output. ``key`` may also be a class name of a decoding ("face")."""
+    if key in (getattr(result, "weight_maps_", None) or {}):
+        key = f"weight_maps/{key}"
+    for layer in layers_from_result(result, folder=folder, title=title):
+        if layer.result_key == key:
+            return layer
+    prefix = f"{title}: " if title else ""
+    layer = None
+    if key.startswith("weight_maps/") and key[12:] in (getattr(result, "weight_maps_", None) or {}):
+        cls_name = key[12:]
+        layer = layer_from_volume(_volume(result.weight_maps_[cls_name], f"{prefix}weights {cls_name}"),
+                                  layer_type=StatMapLayer, result_folder=folder, result_key=key)
+        layer.colorbar_title = f"weights: {cls_name}"
+        layer.threshold = layer.start_threshold()
+    elif key == "components_img" and getattr(result, "components_img_", None) is not None:
+        layer = ComponentsLayer(result_folder=folder, result_key=key)
+        layer.set_volume(_volume(result.components_img_, f"{prefix}components"))
+    if layer is not None:
+        layer.path = ""
+        layer.group = title
+    return layer
+
+
+def job_title(kind, params, labels=None, n_inputs=1, inputs=()):
+    """A readable job name: "decoding: face vs house, svc", "regions: canica, 20 components on
+    3 series", "connectivity: correlation on 2 series"."""
+    params = dict(params or {})
+    if kind == "decoding":
+        classes = params.get("classes")
+        if isinstance(classes, str):
+            classes = [c.strip() for c in classes.split(",") if c.strip()]
+        if not classes and labels is not None:
+            classes = sorted({str(v) for v in labels})
+        classes = [str(c) for c in classes or []]
+        what = " vs ".join(classes) if 1 < len(classes) <= 4 else \
+            (f"{len(classes)} classes" if classes else "")
+        estimator = params.get("estimator", "")
+        return "decoding: " + ", ".join(v for v in (what, estimator) if v)
+    series = f"{n_inputs} series" if n_inputs != 1 else "1 series"
+    if kind == "regions":
+        method = params.get("method", "")
+        n = params.get("n_components")
+        return f"regions: {method}{f', {n} components' if n else ''} on {series}"
+    if kind == "connectivity":
+        return f"connectivity: {params.get('kind', '')} on {series}"
+    return kind
+
+
+def is_native_space(volume):
+    """True when an image says its coordinates are the scanner's (NIfTI sform and qform codes
+    both "unknown" or "scanner"), so it is not in the MNI template's space."""
+    img = getattr(volume, "img", volume)
+    header = getattr(img, "header", None)
+    if header is None or "sform_code" not in header or "qform_code" not in header:
+        return False
+    return max(int(header["sform_code"]), int(header["qform_code"])) <= 1
+
+
+def layers_bounds(layers):
+    """World bounds (xmin, xmax, ymin, ymax, zmin, zmax) in mm of what ``layers`` hold (the
+    volumes' non-zero voxels, the nodes of graphs), or None."""
+    lows, highs = [], []
+    for layer in layers:
+        data = layer.data
+        if data is None:
+            continue
+        if isinstance(layer, ConnectomeLayer):
+            pts = np.asarray(data["coords"], dtype=float)
+        elif hasattr(data, "affine") and hasattr(data, "get_frame"):
+            values = np.asarray(data.get_frame(0))
+            ijk = np.argwhere(np.nan_to_num(values) != 0)
+            if not len(ijk):
+                continue
+            corners = np.array([ijk.min(axis=0), ijk.max(axis=0)], dtype=float)
+            box = np.array([[x, y, z, 1.0] for x in corners[:, 0] for y in corners[:, 1]
+                            for z in corners[:, 2]])
+            pts = (np.asarray(data.affine, dtype=float) @ box.T).T[:, :3]
+        else:
+            continue
+        lows.append(pts.min(axis=0))
+        highs.append(pts.max(axis=0))
+    if not lows:
+        return None
+    lo, hi = np.min(lows, axis=0), np.max(highs, axis=0)
+    return tuple(float(v) for pair in zip(lo, hi) for v in pair)
+
+
+_OVERLAYS = (StatMapLayer, ConnectomeLayer, LabelLayer, SurfaceLayer)
+
+
+def place_result(session, layers, anatomy=None, add=True):
+    """Add a job's layers to ``session`` as a group the scene shows on its own.
+
+    - the other overlays (maps, graphs, regions, surfaces) are hidden (not removed),
+      so the new maps are not drawn over the demo's;
+    - the anatomy is the one the job's images were in: ``anatomy`` (e.g. the job's
+      input series) is shown; a map in the scanner's native space
+      (:func:`is_native_space`) hides the MNI template, and without an anatomy of its
+      own it is drawn on nothing, with a note saying so;
+    - the cursor goes to the first map's peak (:func:`peak_cursor`).
+
+    With ``add=False`` the caller adds the layers itself (the window adds one per
+    event-loop turn); everything else is done here.
+
+    Returns
+    -------
+    notes : list of str
+        What the window's status line (or a script) should say.
+    """
+    notes = []
+    volumes = [lay for lay in layers if lay.data is not None and hasattr(lay.data, "affine")]
+    native = any(is_native_space(lay.data) for lay in volumes)
+    for lay in session.layers:
+        if isinstance(lay, _OVERLAYS) and lay not in layers and lay is not anatomy:
+            lay.visible = False
+    templates = [lay for lay in session.layers_of_type(AnatomyLayer)
+                 if lay is not anatomy and lay.source == "builtin:template"]
+    if anatomy is not None:
+        anatomy.visible = True
+    if native:
+        for lay in templates:
+            lay.visible = False
+        if anatomy is None:
+            notes.append("The result is in the scanner (native) space of its images, not in "
+                         "the MNI template's: it is drawn without the template. Open the "
+                         "images' anatomy to see it in place.")
+        else:
+            notes.append(f"The result is in the native space of its images: drawn over "
+                         f"{anatomy.name!r}, not over the MNI template.")
+    if add:
+        for layer in layers:
+            session.add_layer(layer)
+    maps = [lay for lay in layers if isinstance(lay, StatMapLayer)]
+    if maps:
+        session.move_cursor(peak_cursor(maps[0]))
+    return notes
+
+
+def describe_empty(session):
+    """What a figure of ``session`` would not show, as sentences naming what to add: a map
+    whose slices are off with no isosurface, a glass brain with nothing inside, a figure with
+    nothing visible at all."""
+    from .model import AnatomyLayer, MaskLayer
+
+    notes = []
+    drawn = []
+    for layer in session.layers:
+        if not layer.visible:
+            continue
+        if isinstance(layer, StatMapLayer) and not isinstance(layer, MaskLayer):
+            if layer.show_slices or layer.show_isosurface:
+                drawn.append(layer)
+            else:
+                notes.append(f"the map {layer.name!r} is not drawn: its slices are off "
+                             "(--no-slices) and it has no isosurface; add --isosurface")
+        elif isinstance(layer, (AnatomyLayer, MaskLayer)):
+            if layer.show_slices:
+                drawn.append(layer)
+        elif isinstance(layer, GlassBrainLayer):
+            if layer.data is not None:
+                drawn.append(layer)
+        else:
+            drawn.append(layer)
+    glass = [lay for lay in session.layers if isinstance(lay, GlassBrainLayer) and lay.visible]
+    if not drawn:
+        if glass:
+            notes.append("the figure shows only an empty glass brain: add a map with "
+                         "--stat FILE --isosurface, a connectome (--connectome, --coords) or "
+                         "regions (--regions)")
+        else:
+            notes.append("the figure is empty: nothing visible is drawn; add a map (--stat), "
+                         "an anatomy (--anatomy), a connectome or regions, or turn the slices "
+                         "on")
+    return notes
+
+
+def peak_cursor(layer, frame=None):
+    """The world position (mm, RAS+) of a map's peak: where the cursor goes so that the slices
+    cut through the activation (``brainviz render --cursor peak``, the window, ``brainviz.mlab``).
+
+    The peak is the largest ``|value|`` of the map's strongest cluster (the connected
+    voxels above the 95th percentile of the non-zero ``|values|`` with the largest sum),
+    so one stray voxel does not move the slices away from the activation.
+
+    Parameters
+    ----------
+    layer : Layer, brainviz Volume, nibabel image or path
+        A statistical map (or any volume layer), a glass brain with a map inside, or a
+        surface layer with values (the peak vertex).
+    frame : int, default=None
+        Frame of a 4D image; the layer's own ``frame`` (or 0) when None.
+
+    Returns
+    -------
+    (x, y, z) : tuple of float
+        The voxel centre (or vertex) of the peak; ``(0, 0, 0)`` when the map holds no
+        finite non-zero value.
+
+    Examples
+    --------
+    >>> import numpy as np, nibabel as nib
+    >>> data = np.zeros((5, 6, 7), dtype=np.float32); data[1, 2, 3] = -4.0; data[3, 3, 3] = 2.0
+    >>> peak_cursor(nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0])))
+    (2.0, 4.0, 6.0)
+    """
+    from .model import Layer, SurfaceLayer
+
+    data = layer.data if isinstance(layer, Layer) else layer
+    if isinstance(layer, SurfaceLayer):
+        best, where = 0.0, (0.0, 0.0, 0.0)
+        for part in data or []:
+            if part.values is None:
+                continue
+            values = np.abs(np.nan_to_num(np.asarray(part.values, dtype=float), nan=0.0))
+            k = int(np.argmax(values))
+            if values[k] > best:
+                geometry = layer.mesh or next(iter(part.geometries))
+                best, where = values[k], tuple(float(v) for v in part.geometries[geometry][k])
+        return where
+    if data is None:
+        return (0.0, 0.0, 0.0)
+    if not hasattr(data, "get_frame"):
+        from .data import load_volume
+
+        data = load_volume(data)
+    if frame is None:
+        frame = getattr(layer, "frame", 0) if isinstance(layer, Layer) else 0
+    values = np.abs(np.nan_to_num(np.asarray(data.get_frame(frame), dtype=np.float32), nan=0.0))
+    ijk = _peak_voxel(values)
+    if ijk is None:
+        return (0.0, 0.0, 0.0)
+    xyz = np.asarray(data.affine, dtype=float) @ np.array([*ijk, 1.0])
+    return tuple(float(v) for v in xyz[:3])
+
+
+def _peak_voxel(values):
+    """The voxel of the largest value of ``values`` (>= 0) in its strongest cluster.
+
+    A single stray voxel (or an edge artefact) must not win over an activation: the
+    voxels above the 95th percentile of the non-zero values are grouped in connected
+    clusters, the cluster with the largest summed value is kept, and its largest value
+    is the peak. Ties (a map saturated at its maximum) go to the voxel nearest the
+    centre of the tied ones.
+    """
+    from scipy import ndimage
+
+    nonzero = values[values > 0]
+    if nonzero.size == 0:
+        return None
+    labels, n = ndimage.label(values >= np.percentile(nonzero, 95))
+    if n == 0:
+        return np.unravel_index(int(np.argmax(values)), values.shape)
+    sums = ndimage.sum(values, labels, np.arange(1, n + 1))
+    inside = labels == (int(np.argmax(sums)) + 1)
+    top = values[inside].max()
+    ties = np.argwhere(inside & (values >= top * (1 - 1e-6)))
+    centre = ties.mean(axis=0)
+    return tuple(int(v) for v in ties[np.argmin(((ties - centre) ** 2).sum(axis=1))])
 
 
 # --- what lies under the cursor -----------------------------------------------------------
@@ -562,6 +871,7 @@ def make_demo_session(connectome=True, cache=True):
                         threshold=DEMO_THRESHOLD, show_isosurface=True)
     stat.set_volume(motor)
     session.add_layer(stat)
+    session.move_cursor(peak_cursor(stat))  # the slices cut through the activation
     if connectome:
         layer = ConnectomeLayer(name="demo connectome", source="builtin:demo_connectome",
                                 threshold="98%")
@@ -720,6 +1030,7 @@ def session_from_dict(doc, label="the session"):
             if layer is None:
                 continue
             layer.apply_display(entry)
+            layer.group = str(entry.get("group") or "")
         except Exception as exc:  # noqa: BLE001 - any layer that cannot be built, in one line
             reason = " ".join(str(exc).split()) or type(exc).__name__
             name = f" ({entry.get('name')})" if entry.get("name") else ""
@@ -731,7 +1042,8 @@ def session_from_dict(doc, label="the session"):
                          state=job.get("state", "done") if job.get("state") in
                          ("done", "failed", "cancelled") else "done",
                          result_folder=job.get("result_folder", ""),
-                         from_cache=bool(job.get("from_cache", False)))
+                         from_cache=bool(job.get("from_cache", False)),
+                         headline=str(job.get("headline") or ""))
         session.jobs.append(state)
     cursor = doc.get("cursor")
     if cursor and len(cursor) == 3:
@@ -829,12 +1141,11 @@ def _layer_from_entry(entry, results):
         if folder not in results:
             from .backend import load_result
 
-            results[folder] = layers_from_result(load_result(folder), folder=folder)
-        for layer in results[folder]:
-            if layer.result_key == entry.get("result_key"):
-                layer.name = name or layer.name
-                return layer
-        return None
+            results[folder] = load_result(folder)
+        layer = result_layer(results[folder], entry.get("result_key", ""), folder=folder)
+        if layer is not None:
+            layer.name = name or layer.name
+        return layer
     if issubclass(cls, ConnectomeLayer) and "matrix" in entry:
         layer = ConnectomeLayer(name=name)
         layer.set_graph(entry["matrix"], entry["coords"], entry.get("labels"),

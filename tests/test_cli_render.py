@@ -131,7 +131,8 @@ def test_same_pixels_run_after_run_and_as_a_drawn_session(anat_path, stat_path, 
     from brainviz import model
     from brainviz.data import load_volume
     from brainviz.scene.binding import draw_session
-    from brainviz.scene.export import savefig
+    from brainviz.scene.figures import save_figure
+    from brainviz.session import peak_cursor
 
     args = ["--anatomy", anat_path, "--stat", stat_path, "--threshold", "2", "--views", "left",
             "--size", "160x120"]
@@ -142,9 +143,11 @@ def test_same_pixels_run_after_run_and_as_a_drawn_session(anat_path, stat_path, 
     # The CLI builds a session and draws it: the same session in a script gives the same pixels.
     session = model.Session()
     session.add_layer(model.AnatomyLayer().set_volume(load_volume(anat_path)))
-    session.add_layer(model.StatMapLayer(threshold=2.0).set_volume(load_volume(stat_path)))
+    stat = model.StatMapLayer(threshold=2.0).set_volume(load_volume(stat_path))
+    session.add_layer(stat)
+    session.move_cursor(peak_cursor(stat))  # the CLI's default for a single map
     fig, _ = draw_session(session, size=(160, 120), view="left")
-    savefig(tmp_path / "c.png", fig, size=(160, 120))
+    save_figure(tmp_path / "c.png", fig, size=(160, 120))
     mlab.close(fig)
     np.testing.assert_array_equal(a, _read(tmp_path / "c.png")[0])
     assert a.std() > 10
@@ -209,7 +212,13 @@ def bad_cases(anat_path, stat_path, graph_paths, tmp_path):
         "bad size": (["--size", "big"], r"--size must be"),
         "bad dpi": (["--width-mm", "50", "--dpi", "-1"], r"--dpi must be a positive"),
         "transparent jpeg": ([*base, "--transparent", "-o", ro / "fig.jpg"], r"transparent"),
-        "vector montage": ([*base, "--montage", "-o", ro / "fig.pdf"], r"raster"),
+        "transparent movie": ([*base, "--movie", "rotate", "--transparent", "-o", ro / "m.mp4"],
+                              r"--transparent does not go with --movie"),
+        "movie extension": ([*base, "--movie", "rotate", "-o", ro / "m.avi"],
+                            r"unknown movie extension '\.avi'"),
+        "option before its layer kind": ([*base, "--connectome", matrix, "--coords", coords,
+                                          "--neg-cmap", "Blues"], r"--neg-cmap does not apply"),
+        "bad frame": ([*base, "--stat", stat_path, "--frame", "two"], r"--frame must be a frame"),
         "coords without matrix": ([*base, "--coords", "power"], r"go together"),
         "unknown colour map": ([*base, "--stat", stat_path, "--cmap", "nocmap"], r"nocmap"),
         "unknown atlas file": ([*base, "--connectome", matrix, "--coords", "nowhere.csv"], r"nowhere\.csv"),
@@ -219,7 +228,8 @@ def bad_cases(anat_path, stat_path, graph_paths, tmp_path):
 @pytest.mark.parametrize("case", [
     "unreadable stat file", "missing anatomy", "mismatched matrix", "missing matrix", "unknown view",
     "unknown extension", "unwritable output", "size zero", "size beyond the limit",
-    "width beyond the limit", "bad size", "bad dpi", "transparent jpeg", "vector montage",
+    "width beyond the limit", "bad size", "bad dpi", "transparent jpeg", "transparent movie",
+    "movie extension", "option before its layer kind", "bad frame",
     "coords without matrix", "unknown colour map", "unknown atlas file",
 ])
 def test_bad_input_exits_nonzero_with_one_line_and_writes_nothing(bad_cases, case, capsys):
@@ -252,3 +262,135 @@ def test_demo_from_the_command_line(tmp_path):
     grey = (np.ptp(pixels.astype(int), axis=2) < 10) & (pixels[..., 0] < 200)
     colour = np.ptp(pixels.astype(int), axis=2) > 120
     assert grey.sum() > 500 and colour.sum() > 100
+
+
+# --------------------------------------------------------------------------- layer options
+def _parse(argv):
+    from brainviz.cli import build_parser
+
+    return build_parser().parse_args(["render", *map(str, argv)])
+
+
+def _session_of(argv):
+    from brainviz.cli._render import build_session, plan
+
+    args = _parse(argv)
+    p = plan(args)
+    return build_session(args, p), p
+
+
+def test_layer_options_apply_to_the_layer_before_them(anat_path, stat_path, tmp_path):
+    from brainviz.model import StatMapLayer
+    from brainviz.session import peak_cursor
+
+    session, _ = _session_of(["--anatomy", anat_path, "--stat", stat_path, "--threshold", "2",
+                              "--cmap", "hot", "--neg-cmap", "Blues", "--stat", stat_path,
+                              "--threshold", "4", "--cmap", "viridis", "--vmin", "-1",
+                              "--vmax", "5", "-o", tmp_path / "x.png"])
+    first, second = session.layers_of_type(StatMapLayer)
+    assert (first.threshold, first.cmap, first.neg_cmap) == (2.0, "hot", "Blues")
+    assert (second.threshold, second.cmap, second.vmin, second.vmax) == (4.0, "viridis", -1.0, 5.0)
+    assert second.neg_cmap == ""
+    # the usage of one map keeps working, the setting before or after the map
+    for argv in (["--threshold", "3", "--stat", stat_path], ["--stat", stat_path, "--threshold", "3"]):
+        session, _ = _session_of([*argv, "-o", tmp_path / "x.png"])
+        (layer,) = session.layers_of_type(StatMapLayer)
+        assert layer.threshold == 3.0
+        # one map: the slices cross at its peak
+        assert session.cursor == pytest.approx(peak_cursor(layer))
+    session, _ = _session_of(["--stat", stat_path, "--cursor", "1,2,3", "-o", tmp_path / "x.png"])
+    assert session.cursor == (1.0, 2.0, 3.0)
+
+
+def test_frame_of_a_4d_map_and_a_result_folder_map(tmp_path):
+    import nibabel as nib
+
+    from brainviz.backend import save_result
+    from brainviz.backend.decoding import DecodingResult
+    from brainviz.model import StatMapLayer
+
+    xyz = _mm_grid((20, 27, 22))
+    blob = np.exp(-(((xyz - (30, 0, 20)) ** 2).sum(-1)) / 400).astype(np.float32)
+    four = tmp_path / "four.nii.gz"
+    nib.save(nib.Nifti1Image(np.stack([blob, -blob, 2 * blob], -1), _grid_affine()), four)
+    session, _ = _session_of(["--stat", four, "--frame", "2", "-o", tmp_path / "x.png"])
+    (layer,) = session.layers_of_type(StatMapLayer)
+    assert layer.n_frames == 3 and layer.frame == 2
+    # a binary decoding's folder: its one weight map, or a class's by name
+    img = nib.Nifti1Image(blob, _grid_affine())
+    result = DecodingResult(params={"estimator": "svc"}, scores_=np.array([1.0, 0.5]),
+                            mean_score_=0.75, chance_level_=0.5, classes_=["face", "house"],
+                            confusion_=np.eye(2, dtype=int),
+                            weight_maps_={"face": nib.Nifti1Image(-blob, _grid_affine()),
+                                          "house": img},
+                            mask_img_=nib.Nifti1Image((blob > 0).astype(np.uint8), _grid_affine()))
+    folder = save_result(result, tmp_path / "res")
+    session, _ = _session_of(["--stat", folder, "-o", tmp_path / "x.png"])
+    (layer,) = session.layers_of_type(StatMapLayer)
+    assert layer.result_key == "weight_maps/house" and "house (+) vs face (-)" in layer.colorbar_title
+    session, _ = _session_of(["--stat", f"{folder}#face", "-o", tmp_path / "x.png"])
+    (layer,) = session.layers_of_type(StatMapLayer)
+    np.testing.assert_allclose(layer.data.get_frame(0), -blob)
+    from brainviz.exceptions import ParameterError
+
+    with pytest.raises(ParameterError, match="no map 'shoe'.*face, house"):
+        _session_of(["--stat", f"{folder}#shoe", "-o", tmp_path / "x.png"])
+
+
+def test_two_maps_two_colour_bars_and_zoom(anat_path, stat_path, tmp_path, capsys):
+    out = tmp_path / "two.png"
+    status, _, err = _run(["--anatomy", anat_path, "--stat", stat_path, "--threshold", "2",
+                           "--cmap", "hot", "--stat", stat_path, "--threshold", "2", "--cmap",
+                           "viridis", "--views", "superior", "--size", "240x200", "-o", out], capsys)
+    assert status == 0, err
+    pixels, _ = _read(out)
+    bottom = pixels[int(0.8 * pixels.shape[0]):].astype(int)
+    purple = (bottom[..., 0] < 90) & (bottom[..., 1] < 40) & (bottom[..., 2] > 60)  # viridis' low end
+    black_red = (bottom[..., 0] > 150) & (bottom[..., 1] < 60) & (bottom[..., 2] < 60)  # hot's
+    assert purple.sum() > 10 and black_red.sum() > 10
+    sizes = []
+    for zoom in ("1", "2"):
+        out = tmp_path / f"z{zoom}.png"
+        status, _, err = _run(["--anatomy", anat_path, "--views", "left", "--size", "160x120",
+                               "--no-colorbar", "--zoom", zoom, "--azimuth", "200", "-o", out],
+                              capsys)
+        assert status == 0, err
+        pixels, _ = _read(out)
+        sizes.append((np.abs(pixels.astype(int) - 255).max(axis=2) > 12).sum())
+    assert sizes[1] > 1.3 * sizes[0]
+
+
+def test_distance_keeps_the_autocrop_unless_no_autocrop(anat_path, tmp_path, capsys):
+    """--distance sets the perspective; the view is still cropped to the brain (as the window's
+    export, which the copied render command must give again) unless --no-autocrop."""
+    drawn = {}
+    for extra in ([], ["--no-autocrop"]):
+        out = tmp_path / f"d{len(extra)}.png"
+        status, _, err = _run(["--anatomy", anat_path, "--views", "left", "--size", "160x120",
+                               "--no-colorbar", "--distance", "2000", *extra, "-o", out], capsys)
+        assert status == 0, err
+        pixels, _ = _read(out)
+        drawn[bool(extra)] = (np.abs(pixels.astype(int) - 255).max(axis=2) > 12).sum()
+    assert drawn[False] > 4 * drawn[True] > 0  # from 2 m away the brain is small uncropped
+
+
+def test_empty_glass_figure_warns_what_to_add(stat_path, tmp_path, capsys):
+    out = tmp_path / "glass.png"
+    status, _, err = _run(["--glass", "--no-slices", "--stat", stat_path, "--size", "120x100",
+                           "-o", out], capsys)
+    assert status == 0 and out.is_file()
+    assert "warning: the map 'zmap' is not drawn" in err and "--isosurface" in err
+
+
+def test_native_space_map_is_not_drawn_over_the_template_without_a_word(tmp_path, capsys):
+    import nibabel as nib
+
+    xyz = _mm_grid((20, 27, 22))
+    img = nib.Nifti1Image(np.exp(-((xyz ** 2).sum(-1)) / 400).astype(np.float32), _grid_affine())
+    img.set_sform(_grid_affine(), code=1)  # scanner coordinates
+    img.set_qform(_grid_affine(), code=1)
+    path = tmp_path / "native.nii.gz"
+    nib.save(img, path)
+    session, p = _session_of(["--stat", path, "-o", tmp_path / "x.png"])
+    assert [lay.name for lay in session.layers] == ["native"]
+    assert any("native (scanner) space" in note for note in p["notes"])

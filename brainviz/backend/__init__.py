@@ -25,11 +25,15 @@ _SUBMOD_ATTRS = {
         "JobRunner", "JobHandle", "BaseJob",
     ],
     "results": [
-        "save_result", "load_result", "Result",
+        "save_result", "load_result", "Result", "result_fingerprint",
     ],
     "cache": [
         "check_memory", "CacheEntry", "list_cache_entries", "remove_cache_entry", "clear_cache",
         "cache_size", "enforce_cache_limit",
+    ],
+    "displays": [
+        "ScoresDisplay", "ConfusionDisplay", "MatrixDisplay", "RegionsDisplay",
+        "save_result_figures", "result_headline",
     ],
     "_inputs": [
         "read_labels", "read_runs", "read_events", "events_to_labels",

@@ -99,6 +99,21 @@ def image_name(img):
     return f"<in-memory image {'x'.join(map(str, img.shape))}>"
 
 
+def with_space_of(img, like):
+    """``img`` with the coordinate-space codes (sform/qform) of ``like``: a map computed from
+    scanner-space images says so in its header, as its inputs did (an image built from an
+    affine alone claims an "aligned" space)."""
+    import nibabel as nib
+
+    header = getattr(like, "header", None)
+    if header is None or not hasattr(header, "get_sform") or "sform_code" not in header:
+        return img
+    out = nib.Nifti1Image(np.asanyarray(img.dataobj), img.affine)
+    out.set_sform(img.affine, code=int(header["sform_code"]))
+    out.set_qform(img.affine, code=int(header["qform_code"]))
+    return out
+
+
 def image_fingerprint(img):
     """A small hashable tuple that changes when the image content changes."""
     import joblib

@@ -61,6 +61,13 @@ class ConnectivityResult(Result):
         "estimator_": "json",
     }
 
+    def plot(self, ax=None, networks=None, **kwargs):
+        """Draw the group matrix as a heat map with node labels (ordered by ``networks`` when
+        given) and a colour bar; return the :class:`~brainviz.backend.displays.MatrixDisplay`."""
+        from .displays import MatrixDisplay
+
+        return MatrixDisplay.from_result(self, networks=networks, **kwargs).plot(ax=ax)
+
     def _table_names(self, name):
         labels = [str(v) for v in (self.labels_ or [])]
         if name in ("matrix_", "matrices_"):

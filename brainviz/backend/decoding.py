@@ -74,6 +74,18 @@ class DecodingResult(Result):
         "n_voxels_": "json",
     }
 
+    def plot(self, what="scores", ax=None, **kwargs):
+        """Draw the fold scores against chance (``what="scores"``, with the permutation null when
+        it was run) or the confusion matrix (``what="confusion"``); return the display
+        (:class:`~brainviz.backend.displays.ScoresDisplay` or ``ConfusionDisplay``), whose
+        ``figure_`` holds the figure."""
+        from .displays import ConfusionDisplay, ScoresDisplay
+
+        classes = {"scores": ScoresDisplay, "confusion": ConfusionDisplay}
+        if what not in classes:
+            raise ParameterError(f"what must be one of {sorted(classes)}; got {what!r}")
+        return classes[what].from_result(self, **kwargs).plot(ax=ax)
+
     def _table_names(self, name):
         classes = [str(c) for c in (self.classes_ or [])]
         if name == "scores_":
@@ -531,7 +543,8 @@ class DecodingJob(BaseJob):
                 kind="decoding: fit", params=key_params, inputs=summary, log=prog.log,
                 **fit_kwargs,
             )
-        result = self._make_result(out, out["mask"], names, y)
+        result = self._make_result(out, _inputs.with_space_of(out["mask"], d.img_list[0]), names,
+                                   y)
         result.params["cleaning"] = dict(_cleaning.record(self, t_r, conf_keys),
                                          scrubbed_volumes=int((~kept_volumes).sum()))
         prog(1.0, f"mean score {result.mean_score_:.3f} (chance {result.chance_level_:.3f})")
@@ -681,7 +694,7 @@ class DecodingJob(BaseJob):
         for cls, row in zip(classes, rows):
             vol = np.zeros(mask.shape, dtype=np.float32)
             vol[mask] = row
-            maps[cls] = nib.Nifti1Image(vol, mask_img.affine)
+            maps[cls] = _inputs.with_space_of(nib.Nifti1Image(vol, mask_img.affine), mask_img)
         params = {k: v for k, v in self.get_params().items() if k not in ("memory", "scheduler")}
         return DecodingResult(
             params=params, inputs=names,

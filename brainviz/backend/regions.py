@@ -58,6 +58,13 @@ class RegionResult(Result):
         "mask_img_": "image",
     }
 
+    def plot(self, ax=None, **kwargs):
+        """Draw each region's glass-brain thumbnail and name; return the
+        :class:`~brainviz.backend.displays.RegionsDisplay`."""
+        from .displays import RegionsDisplay
+
+        return RegionsDisplay.from_result(self, **kwargs).plot(ax=ax)
+
     def _table_names(self, name):
         labels = [str(v) for v in (self.region_labels_ or [])]
         if name in ("timeseries_", "individual_timeseries_"):
@@ -425,12 +432,14 @@ class RegionJob(BaseJob):
                         own_maps[_subject_name(names[s], s)] = dual[1]
         params = {k: v for k, v in self.get_params().items() if k not in ("memory", "scheduler")}
         params["cleaning"] = _cleaning.record(self, t_r, conf_keys)
+        like = img_list[0]
         result = RegionResult(
-            params=params, inputs=names, components_img_=comps, regions_img_=regions,
+            params=params, inputs=names, components_img_=_inputs.with_space_of(comps, like),
+            regions_img_=_inputs.with_space_of(regions, like),
             region_labels_=labels, region_index_=np.asarray(index, dtype=int),
             timeseries_=series, individual_maps_=own_maps if self.individual_maps else None,
             individual_timeseries_=own_series if self.individual_maps else None,
-            mask_img_=mask_out,
+            mask_img_=_inputs.with_space_of(mask_out, like),
         )
         prog(1.0, f"{len(labels)} regions")
         return self._set_result(result)

@@ -36,7 +36,7 @@ from .._files import check_output_folder, remove_stale, remove_tree, temp_name
 from .._version import __version__
 from ..exceptions import BrainvizError, OutputExistsError, ResultError
 
-__all__ = ["Result", "save_result", "load_result"]
+__all__ = ["Result", "save_result", "load_result", "result_fingerprint"]
 
 _FORMAT_VERSION = 1
 
@@ -98,6 +98,25 @@ class Result:
         return True
 
     __hash__ = None
+
+    def plot(self, **kwargs):
+        """Draw the result's view (matplotlib, see ``brainviz.backend.displays``) and return
+        the display; ``save_figures`` writes every view into a folder."""
+        raise NotImplementedError(f"{type(self).__name__} has no view")
+
+    def save_figures(self, folder, formats=("png", "svg"), **kwargs):
+        """Write the result's views (PNG and SVG) into ``folder``; return the paths written
+        (see :func:`brainviz.backend.displays.save_result_figures`)."""
+        from .displays import save_result_figures
+
+        return save_result_figures(self, folder, formats=formats, **kwargs)
+
+    @property
+    def headline(self):
+        """One line: the mean score and chance, the edges kept, or the number of regions."""
+        from .displays import result_headline
+
+        return result_headline(self)
 
     def _table_names(self, name):
         """Names for the TSV table of field ``name``, or None for a bare table.
@@ -243,6 +262,34 @@ def _versions():
         except Exception:  # noqa: BLE001 - a version is informative only
             pass
     return out
+
+
+def result_fingerprint(result):
+    """A short hex digest of what a result holds (kind, parameters, inputs and every field):
+    equal results (an identical rerun, a cache hit) have equal fingerprints, so the window
+    saves them once."""
+    h = hashlib.sha256()
+    h.update(json.dumps([result._kind, _to_json(result.params), [str(i) for i in result.inputs]],
+                        sort_keys=True).encode())
+    for name, kind in result._fields.items():
+        value = getattr(result, name)
+        h.update(name.encode())
+        if value is None:
+            h.update(b"none")
+        elif kind == "json":
+            h.update(json.dumps(_to_json(value), sort_keys=True).encode())
+        elif kind in ("array", "arrays"):
+            for arr in (value if kind == "arrays" else [value]):
+                arr = np.ascontiguousarray(arr)
+                h.update(str((arr.dtype.str, arr.shape)).encode())
+                h.update(arr.tobytes() if arr.dtype.kind != "O" else repr(arr.tolist()).encode())
+        elif kind in ("image", "images"):
+            items = value.items() if kind == "images" else [("", value)]
+            for key, img in items:
+                h.update(str(key).encode())
+                h.update(np.asarray(img.affine, dtype=float).tobytes())
+                h.update(np.ascontiguousarray(np.asanyarray(img.dataobj)).tobytes())
+    return h.hexdigest()[:16]
 
 
 def estimate_result_bytes(result):

@@ -68,7 +68,8 @@ def _render_session(session, path, size=(800, 600), montage=False):
     from mayavi import mlab
 
     from ..scene.binding import draw_session
-    from ..scene.export import save_montage, savefig
+    from ..scene.export import save_montage
+    from ..scene.figures import save_figure
 
     mlab.options.offscreen = True
     figure, binding = draw_session(session, size=(600, 600) if montage else size, view="left")
@@ -78,9 +79,8 @@ def _render_session(session, path, size=(800, 600), montage=False):
             from ._render import MONTAGE_VIEWS
 
             return Path(save_montage(path, figure, views=MONTAGE_VIEWS,
-                                     size=(DEFAULT_MONTAGE_WIDTH, None),
-                                     colorbar=binding.colorbar_visual()))
-        return Path(savefig(path, figure=figure))
+                                     size=(DEFAULT_MONTAGE_WIDTH, None), colorbar="auto"))
+        return Path(save_figure(path, figure, size=size))
     finally:
         binding.close()
         mlab.close(figure)

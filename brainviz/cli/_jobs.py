@@ -356,6 +356,17 @@ def _save(result, args):
         raise OutputExistsError(_overwrite_words(exc), path=exc.path) from None
 
 
+def _write_figures(result, folder):
+    """The result's views (scores.png, confusion.png, matrix.png or regions.png, and SVG) beside
+    it; a figure that cannot be drawn is reported, the result stays saved."""
+    try:
+        paths = result.save_figures(folder)
+    except Exception as exc:  # noqa: BLE001 - the result itself is saved
+        print(f"warning: the result's figures could not be written: {exc}", file=sys.stderr)
+        return []
+    return paths
+
+
 def _split(text):
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
@@ -411,6 +422,7 @@ def run_decode(args):
     result = _run_job("decode", job, args, imgs, labels, runs=runs, mask=args.mask,
                       events=events, confounds=args.confounds)
     _save(result, args)
+    _write_figures(result, args.output)
     extra = f", p={result.pvalue_:.4f}" if result.pvalue_ is not None else ""
     print(f"decode: {len(result.scores_)} folds, mean {job.scoring} {result.mean_score_:.3f} "
           f"(chance {result.chance_level_:.3f}{extra}) -> {args.output}")
@@ -451,6 +463,7 @@ def run_regions(args):
     )
     result = _run_job("regions", job, args, args.imgs, mask=args.mask, confounds=args.confounds)
     _save(result, args)
+    _write_figures(result, args.output)
     print(f"regions: {result.components_img_.shape[3]} components, "
           f"{len(result.region_labels_)} regions -> {args.output}")
     return 0
@@ -493,6 +506,7 @@ def run_connectivity(args):
             kwargs["labels"] = labels
     result = _run_job("connectivity", job, args, inputs, confounds=args.confounds, **kwargs)
     _save(result, args)
+    _write_figures(result, args.output)
     print(f"connectivity: {args.kind}, {result.matrix_.shape[0]} nodes, "
           f"{result.matrices_.shape[0]} subject(s) -> {args.output}")
     return 0

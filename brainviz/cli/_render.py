@@ -22,24 +22,62 @@ DEFAULT_SIZE = (800, 600)
 MONTAGE_VIEWS = ("left", "right", "superior", "posterior")
 
 
+#: Options that add a layer, in the order given; the per-layer options that follow one apply
+#: to it (FSLeyes' rule).
+_LAYER_FLAGS = ("anatomy", "stat", "regions", "connectome", "glass", "surface", "surface_data",
+                "layer")
+_LAYER_OPTIONS = ("threshold", "cmap", "neg_cmap", "vmin", "vmax", "frame")
+
+
+class _Ordered(argparse.Action):
+    """Keeps the order of the layer options and of the settings that follow them
+    (``args.sequence``); the attribute itself holds the list of values (layer flags) or
+    the last value (settings), as argparse would."""
+
+    def __init__(self, option_strings, dest, nargs=None, **kwargs):
+        super().__init__(option_strings, dest, nargs=nargs, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        value = True if self.nargs == 0 else values
+        sequence = list(getattr(namespace, "sequence", None) or [])
+        sequence.append((self.dest, value))
+        namespace.sequence = sequence
+        if self.dest in _LAYER_FLAGS and self.dest not in ("glass",):
+            current = list(getattr(namespace, self.dest, None) or [])
+            setattr(namespace, self.dest, current + [value])
+        else:
+            setattr(namespace, self.dest, value)
+
+
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "render",
-        help="render a figure (PNG, TIFF, JPEG, PDF, SVG, EPS) from brain images, no display needed",
+        help="render a figure (PNG, TIFF, JPEG, PDF, SVG, EPS) or a movie (MP4, GIF) from brain "
+             "images, no display needed",
         description=(
             "Build a 3D scene from files and write a figure. Anatomy is the bundled MNI152 "
             "template unless --anatomy is given. One view gives one image; several views (or "
-            "--montage) give a montage with one colour bar. Bad input exits with status 1 and a "
-            "one-line reason, and writes nothing."
+            "--montage) give a montage. Each shown map gets a colour bar, the slices cross at "
+            "the map's peak, the brain is cropped to fill the frame, and legends and text sit "
+            "outside the brains. Layer options (--threshold, --cmap, --neg-cmap, --vmin, --vmax, "
+            "--frame) apply to the layer option before them (--stat, --anatomy, --glass...); "
+            "given before any, to the last map. Bad input exits with status 1 and a one-line "
+            "reason, and writes nothing."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
-            "example:\n  brainviz render --stat zmap.nii.gz --threshold 3.1 --views left,right,superior "
-            "--width-mm 180 --dpi 300 --transparent -o fig.png\n  brainviz render --demo -o demo.png"
+            "examples:\n  brainviz render --stat zmap.nii.gz --threshold 3.1 --views left,right,superior "
+            "--width-mm 180 --dpi 300 --transparent -o fig.png\n"
+            "  brainviz render --stat a.nii.gz --threshold 3 --cmap hot --stat b.nii.gz --threshold 2 "
+            "--cmap Blues -o two_maps.png\n"
+            "  brainviz render --stat decoding_result/ --views superior -o weights.pdf\n"
+            "  brainviz render --demo --movie rotate -o demo.mp4\n"
+            "  brainviz render --demo -o demo.png"
         ),
     )
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
-                        help="output file: .png, .tif/.tiff, .jpg/.jpeg, or .pdf/.svg/.eps (single view)")
+                        help="output file: .png, .tif/.tiff, .jpg/.jpeg, .pdf/.svg/.eps; with "
+                             "--movie .mp4 or .gif")
     parser.add_argument("--demo", action="store_true",
                         help="the built-in demo: MNI template and nilearn's sample motor activation map "
                              "(a montage of four views unless --views is given)")
@@ -48,53 +86,72 @@ def add_parser(subparsers):
     parser.add_argument("--session", metavar="FILE",
                         help="a session saved by the window (File > Save session) or a script: "
                              "its layers, cursor and camera")
-    scene = parser.add_argument_group("scene")
-    scene.add_argument("--anatomy", metavar="FILE",
+    scene = parser.add_argument_group("scene (layers, in the order given)")
+    scene.add_argument("--anatomy", action=_Ordered, metavar="FILE",
                        help="anatomical image for the slices (default: the MNI152 template)")
     scene.add_argument("--no-anatomy", action="store_true", help="draw no anatomy")
-    scene.add_argument("--stat", metavar="FILE", help="statistical map to overlay")
-    scene.add_argument("--threshold", metavar="T",
-                       help="show |value| >= T of the map (the last of --stat, --surface-data, "
-                            "--glass); a percentile such as 95%% works too")
-    scene.add_argument("--cmap", metavar="NAME",
-                       help="colour map of that map (default: cold_hot)")
-    scene.add_argument("--isosurface", action="store_true",
-                       help="also draw the thresholded statistical map as isosurfaces")
-    scene.add_argument("--no-slices", action="store_true", help="hide the orthogonal slices")
-    scene.add_argument("--glass", action="store_true", help="add a translucent glass brain")
-    scene.add_argument("--regions", metavar="FILE", help="label image or 4D components to draw as regions")
-    scene.add_argument("--connectome", metavar="FILE|DIR",
+    scene.add_argument("--stat", action=_Ordered, metavar="FILE|RESULT_DIR[#NAME]",
+                       help="statistical map to overlay (repeatable), or a job's result folder: "
+                            "its map (a decoding's weights; #NAME picks one, e.g. #face)")
+    scene.add_argument("--glass", action=_Ordered, nargs=0, help="add a translucent glass brain")
+    scene.add_argument("--regions", action=_Ordered, metavar="FILE",
+                       help="label image or 4D components to draw as regions")
+    scene.add_argument("--connectome", action=_Ordered, metavar="FILE|DIR",
                        help="connectivity matrix (.csv, .tsv, .txt, .npy), or a result folder of "
                             "'brainviz connectivity' (its matrix, node positions and names)")
     scene.add_argument("--coords", metavar="FILE|NAME",
                        help="node coordinates: a CSV/TSV file (x, y, z[, label, network]) or "
                             "'power' / 'dosenbach' / 'seitzman'")
-    scene.add_argument("--edge-threshold", metavar="X",
-                       help="show edges with |weight| >= X, or a percentile such as 95%%")
-    scene.add_argument("--surface", metavar="MESH",
+    scene.add_argument("--surface", action=_Ordered, metavar="MESH",
                        help="a cortical mesh (GIfTI, FreeSurfer lh.pial...) or 'fsaverage5'")
-    scene.add_argument("--surface-data", metavar="FILE",
+    scene.add_argument("--surface-data", action=_Ordered, metavar="FILE",
                        help="values on the surface: per-vertex data (GIfTI func/shape, "
                             "FreeSurfer curv/thickness, .mgh) or a volume projected onto the mesh "
                             "(on fsaverage5 when --surface is not given)")
-    scene.add_argument("--layer", action="append", default=[], metavar="TYPE=SOURCE",
+    scene.add_argument("--layer", action=_Ordered, metavar="TYPE=SOURCE",
                        help="any layer: TYPE is a layer class (StatMapLayer, AnatomyLayer, "
                             "SeriesLayer, MaskLayer, LabelLayer, ComponentsLayer, ConnectomeLayer, "
                             "SurfaceLayer, GlassBrainLayer), SOURCE a file, builtin:NAME or "
                             "RESULT_DIR#KEY, with ;coords=, ;values=, ;hemi= where they apply "
-                            "(repeatable; drawn after the options above)")
+                            "(repeatable)")
+    per_layer = parser.add_argument_group(
+        "layer settings (apply to the layer option before them; before any: the last map)")
+    per_layer.add_argument("--threshold", action=_Ordered, metavar="T",
+                           help="show |value| >= T; a percentile such as 95%% works too")
+    per_layer.add_argument("--cmap", action=_Ordered, metavar="NAME",
+                           help="colour map (default: cold_hot for maps)")
+    per_layer.add_argument("--neg-cmap", action=_Ordered, metavar="NAME",
+                           help="a colour map of its own for the negative values (e.g. --cmap "
+                                "hot --neg-cmap Blues)")
+    per_layer.add_argument("--vmin", action=_Ordered, metavar="V", help="bottom of the colour range")
+    per_layer.add_argument("--vmax", action=_Ordered, metavar="V", help="top of the colour range")
+    per_layer.add_argument("--frame", action=_Ordered, metavar="N",
+                           help="the frame shown of a 4D image (from 0)")
+    scene.add_argument("--isosurface", action="store_true",
+                       help="also draw the thresholded statistical maps as isosurfaces "
+                            "(coloured by the map's values under them)")
+    scene.add_argument("--no-slices", action="store_true", help="hide the orthogonal slices")
+    scene.add_argument("--edge-threshold", metavar="X",
+                       help="show edges with |weight| >= X, or a percentile such as 95%%")
     scene.add_argument("--set", action="append", default=[], metavar="LAYER.SETTING=VALUE",
                        help="a display setting of a layer, named or numbered from 1, e.g. "
                             "--set 2.threshold=3.5 --set 'zmap.cmap=hot' (repeatable)")
-    scene.add_argument("--cursor", metavar="X,Y,Z",
-                       help="where the slices cross, in mm (default: the session's, else 0,0,0)")
+    scene.add_argument("--cursor", metavar="X,Y,Z|peak",
+                       help="where the slices cross, in mm, or 'peak' (the first map's peak); "
+                            "default: the peak of a single map, else the session's, else 0,0,0")
     camera = parser.add_argument_group("camera (after --views' first view, or the session's)")
     for name, what in (("azimuth", "degrees in the x-y plane from +x (the subject's right)"),
                        ("elevation", "degrees from +z (0: from above, 90: level)"),
-                       ("distance", "mm from the camera to the focal point"),
-                       ("roll", "degrees about the view axis (0: +z up)")):
+                       ("distance", "mm from the camera to the focal point (the perspective; "
+                                    "the figure is still cropped to the brain unless "
+                                    "--no-autocrop)"),
+                       ("roll", "degrees about the view axis (0: +z up)"),
+                       ("zoom", "magnification after the autocrop (> 1: closer)")):
         camera.add_argument(f"--{name}", metavar="X", help=what)
     camera.add_argument("--focal-point", metavar="X,Y,Z", help="the point looked at, in mm")
+    camera.add_argument("--no-autocrop", action="store_true",
+                        help="keep the camera as given: no crop of a single view to what is "
+                             "drawn")
     camera.add_argument("--clip", choices=("left", "right"),
                         help="keep only this hemisphere (as the medial views do)")
     out = parser.add_argument_group("figure")
@@ -108,11 +165,26 @@ def add_parser(subparsers):
                           f"a montage's height follows its layout when only W is given)")
     out.add_argument("--width-mm", type=str, metavar="MM", help="physical width in millimetres (with --dpi)")
     out.add_argument("--dpi", type=str, metavar="DPI", help="dots per inch, written into the file (default 300 with --width-mm)")
-    out.add_argument("--transparent", action="store_true", help="transparent background (PNG, TIFF)")
-    out.add_argument("--title", help="montage title")
-    out.add_argument("--no-colorbar", action="store_true", help="no colour bar in a montage")
+    out.add_argument("--transparent", action="store_true",
+                     help="transparent background (PNG, TIFF); text outlined to read on any colour")
+    out.add_argument("--dark", action="store_true", help="black background, white text")
+    out.add_argument("--margin", metavar="F",
+                     help="room around the brain, a fraction of each panel (default 0.05: the "
+                          "brain fills 90%% of it)")
+    out.add_argument("--font", metavar="NAME",
+                     help="font family of the text (default: Arial/Helvetica where installed, "
+                          "else DejaVu Sans)")
+    out.add_argument("--title", help="figure title")
+    out.add_argument("--no-colorbar", action="store_true", help="no colour bar")
     out.add_argument("--no-labels", action="store_true", help="no view names over the montage panels")
-    parser.set_defaults(func=run)
+    movie = parser.add_argument_group("movie")
+    movie.add_argument("--movie", choices=("rotate", "frames"),
+                       help="rotate: a full turn about the vertical axis; frames: the frames of "
+                            "the 4D map (or series); written as -o .mp4 or .gif")
+    movie.add_argument("--n-frames", metavar="N",
+                       help="frames of a rotation (default 36)")
+    movie.add_argument("--fps", metavar="N", help="frames per second (default 12)")
+    parser.set_defaults(func=run, sequence=[])
     return parser
 
 
@@ -171,6 +243,47 @@ def _check_threshold(text, option):
     return value
 
 
+def _layer_specs(args):
+    """The layer options in the order given, each with the settings that follow it; and the
+    settings given before any layer option (they apply to the last map)."""
+    specs, before = [], {}
+    for dest, value in getattr(args, "sequence", None) or []:
+        if dest in _LAYER_FLAGS:
+            if dest in ("surface", "surface_data") and any(
+                    sp["flag"] == "surface" for sp in specs):
+                continue  # one surface layer for both options
+            specs.append({"flag": "surface" if dest == "surface_data" else dest, "value": value,
+                          "options": {}})
+        elif dest in _LAYER_OPTIONS:
+            (specs[-1]["options"] if specs else before)[dest] = value
+    return specs, before
+
+
+def _check_layer_options(options, where):
+    """Check one layer's settings; return them converted."""
+    from ..exceptions import ParameterError
+    from ..scene.colors import check_colormap
+
+    out = {}
+    for key, value in options.items():
+        option = "--" + key.replace("_", "-")
+        if key == "threshold":
+            out[key] = _check_threshold(value, option)
+        elif key in ("cmap", "neg_cmap"):
+            out[key] = check_colormap(value, parameter=option)
+        elif key in ("vmin", "vmax"):
+            out[key] = _finite(value, option)
+        elif key == "frame":
+            try:
+                out[key] = int(value)
+            except ValueError:
+                raise ParameterError(f"{option} must be a frame number (from 0); got {value!r}"
+                                     + where) from None
+            if out[key] < 0:
+                raise ParameterError(f"{option} must be a frame number (from 0); got {value!r}")
+    return out
+
+
 def plan(args):
     """Check every argument and return what to draw and how to write it (draws nothing)."""
     from ..exceptions import ParameterError
@@ -178,9 +291,20 @@ def plan(args):
     from ..scene.export import MAX_SIZE, check_output_path, resolve_size
 
     views = _check_views(args.views) if args.views else None
-    montage = bool(args.montage or (views is not None and len(views) > 1)
-                   or (args.demo and views is None and not args.session))
-    output, ext = check_output_path(args.output, transparent=args.transparent, montage=montage)
+    movie = args.movie
+    montage = bool(not movie and (args.montage or (views is not None and len(views) > 1)
+                                  or (args.demo and views is None and not args.session)))
+    if movie:
+        from ..scene.movies import check_movie_path
+
+        output, ext = check_movie_path(args.output), None
+        if args.transparent:
+            raise ParameterError("--transparent does not go with --movie (MP4 and GIF frames "
+                                 "are opaque)")
+        if views is not None and len(views) > 1:
+            raise ParameterError("--movie draws one view: give --views with one name")
+    else:
+        output, ext = check_output_path(args.output, transparent=args.transparent, montage=montage)
     views_given = views is not None
     if views is None:
         views = list(MONTAGE_VIEWS) if montage else ["left"]
@@ -200,26 +324,47 @@ def plan(args):
         resolve_size(None, width_mm, None, dpi, aspect=DEFAULT_SIZE[0] / DEFAULT_SIZE[1])
     if args.demo_connectome and not args.demo:
         raise ParameterError("--demo-connectome goes with --demo")
-    if (args.connectome is None) != (args.coords is None) and not _is_result_dir(args.connectome):
+    connectomes = list(args.connectome or [])
+    if (not connectomes) != (args.coords is None) and not (
+            connectomes and all(_is_result_dir(c) for c in connectomes)):
         raise ParameterError("--connectome and --coords go together")
     if args.no_anatomy and args.anatomy:
         raise ParameterError("--anatomy and --no-anatomy contradict each other")
-    threshold = _check_threshold(args.threshold, "--threshold")
-    if args.cmap is not None:
-        from ..scene.colors import check_colormap
-
-        check_colormap(args.cmap, parameter="--cmap")
+    if args.anatomy and len(args.anatomy) > 1:
+        raise ParameterError("give --anatomy once")
+    specs, before = _layer_specs(args)
+    for spec in specs:
+        spec["options"] = _check_layer_options(spec["options"],
+                                               f" (after --{spec['flag'].replace('_', '-')})")
+    before = _check_layer_options(before, "")
     if args.session and args.demo:
         raise ParameterError("--session and --demo: give one")
     focal = _parse_cursor(args.focal_point, "--focal-point") if args.focal_point else None
+    cursor = None
+    if args.cursor:
+        cursor = "peak" if args.cursor.strip().lower() == "peak" else _parse_cursor(args.cursor)
+    margin = _number(args.margin, "--margin")
+    if margin is not None and not 0 <= margin < 0.45:
+        raise ParameterError(f"--margin must be a fraction of the panel between 0 and 0.45; "
+                             f"got {args.margin!r}")
+    if args.font:
+        from ..backend.displays import pick_font
+
+        pick_font(args.font)
+    n_frames = _number(args.n_frames, "--n-frames", positive=True)
+    fps = _number(args.fps, "--fps", positive=True)
+    if n_frames is not None and (n_frames != int(n_frames) or n_frames < 2):
+        raise ParameterError(f"--n-frames must be a whole number >= 2; got {args.n_frames!r}")
     return dict(output=output, ext=ext, views=views, views_given=views_given, montage=montage,
-                size=size, width_mm=width_mm, dpi=dpi, threshold=threshold,
+                size=size, width_mm=width_mm, dpi=dpi, specs=specs, before=before,
                 edge_threshold=_check_threshold(args.edge_threshold, "--edge-threshold"),
-                cursor=_parse_cursor(args.cursor) if args.cursor else None, max_size=MAX_SIZE,
+                cursor=cursor, max_size=MAX_SIZE,
                 azimuth=_finite(args.azimuth, "--azimuth"),
                 elevation=_finite(args.elevation, "--elevation"),
                 distance=_number(args.distance, "--distance", positive=True),
-                roll=_finite(args.roll, "--roll"), focal_point=focal)
+                roll=_finite(args.roll, "--roll"), focal_point=focal,
+                zoom=_number(args.zoom, "--zoom", positive=True), margin=margin,
+                movie=movie, n_frames=int(n_frames) if n_frames else 36, fps=fps or 12.0)
 
 
 def _is_result_dir(path):
@@ -275,15 +420,106 @@ def _load_for_drawing(path):
     return volume
 
 
-def build_session(args, plan_):
-    """The :class:`~brainviz.model.Session` the options describe (files are read here, so bad
-    files fail before anything is drawn)."""
+def _stat_layer(source):
+    """A statistical map layer from a file, or from a result folder (``DIR`` or ``DIR#NAME``)."""
+    from pathlib import Path
+
+    from .. import model
+    from ..exceptions import ParameterError
+
+    folder, _, key = str(source).partition("#")
+    if Path(folder).expanduser().is_dir():
+        from ..backend import load_result
+        from ..session import layers_from_result, result_keys, result_layer
+
+        result = load_result(Path(folder).expanduser())
+        maps = [k for k in result_keys(result) if k.startswith("weight_maps/")]
+        if not key:
+            layers = [lay for lay in layers_from_result(result, folder=str(folder))
+                      if isinstance(lay, model.StatMapLayer)]
+            if len(layers) == 1:
+                return layers[0]
+            names = ", ".join(k.split("/", 1)[1] for k in maps) or "none"
+            raise ParameterError(f"--stat {source}: the result holds several maps ({names}); "
+                                 f"pick one with {folder}#NAME")
+        layer = result_layer(result, key, folder=str(folder))
+        if layer is None or not isinstance(layer, model.StatMapLayer):
+            names = ", ".join(k.split("/", 1)[1] for k in maps) or "none"
+            raise ParameterError(f"--stat {source}: no map {key!r} in the result; its maps are "
+                                 f"{names}")
+        return layer
+    return model.StatMapLayer().set_volume(_load_for_drawing(source))
+
+
+def _make_layer(spec, args):
     from .. import model
     from ..data import load_coords, load_matrix
+    from ..session import layer_from_spec, open_surface
+
+    flag, value = spec["flag"], spec["value"]
+    if flag == "anatomy":
+        vol = _load_for_drawing(value)
+        cls = model.SeriesLayer if vol.ndim == 4 and vol.n_frames > 1 else model.AnatomyLayer
+        return cls().set_volume(vol)
+    if flag == "stat":
+        return _stat_layer(value)
+    if flag == "glass":
+        return model.GlassBrainLayer().set_volume(None)
+    if flag == "regions":
+        vol = _load_for_drawing(value)
+        cls = model.ComponentsLayer if vol.ndim == 4 and vol.n_frames > 1 else model.LabelLayer
+        return cls().set_volume(vol)
+    if flag == "connectome" and _is_result_dir(value):
+        return connectome_from_result(value, args.coords)
+    if flag == "connectome":
+        matrix = load_matrix(value)
+        coords, labels, networks = load_coords(args.coords)
+        if len(coords) != len(matrix):
+            from ..exceptions import ShapeMismatchError
+
+            raise ShapeMismatchError(
+                f"--connectome {value!r} is {len(matrix)} x {len(matrix)} but "
+                f"--coords {args.coords!r} has {len(coords)} nodes; they must match")
+        layer = model.ConnectomeLayer(path=str(value), coords_source=str(args.coords))
+        return layer.set_graph(matrix, coords, labels, networks=networks)
+    if flag == "surface":
+        surface = (args.surface or [None])[-1]
+        mesh = None if surface in (None, "fsaverage5") else surface
+        data = (args.surface_data or [None])[-1]
+        return open_surface(mesh=mesh, values=data)
+    return layer_from_spec(value)
+
+
+def _apply_options(layer, options, flag):
+    from ..exceptions import ParameterError
+
+    for key, value in options.items():
+        if layer.trait(key) is None or key not in layer.display_trait_names():
+            raise ParameterError(f"--{key.replace('_', '-')} does not apply to the "
+                                 f"{layer.label} of --{flag.replace('_', '-')}")
+        layer.apply_display({key: value})
+
+
+def _maps(session):
+    from .. import model
+
+    maps = session.layers_of_type(model.StatMapLayer, model.GlassBrainLayer, model.SurfaceLayer)
+    return [lay for lay in maps if not isinstance(lay, model.MaskLayer)
+            and not (isinstance(lay, model.GlassBrainLayer) and lay.data is None)]
+
+
+def build_session(args, plan_):
+    """The :class:`~brainviz.model.Session` the options describe (files are read here, so bad
+    files fail before anything is drawn). Returns the session; notes for the user (a
+    native-space map, an empty figure) are in ``plan_["notes"]``."""
+    from .. import model
+    from ..exceptions import ParameterError
     from ..session import (
-        apply_setting, layer_from_spec, make_demo_session, open_surface, read_session,
+        apply_setting, describe_empty, is_native_space, make_demo_session, peak_cursor,
+        read_session,
     )
 
+    notes = plan_.setdefault("notes", [])
     if args.session:
         session, missing = read_session(args.session)
         if missing:
@@ -293,58 +529,30 @@ def build_session(args, plan_):
                                  f"{', '.join(missing)}")
     else:
         session = make_demo_session(connectome=args.demo_connectome) if args.demo else model.Session()
+    specs = plan_["specs"]
     # the MNI template under the files given, unless the scene says what to draw itself
-    default_anatomy = not (args.session or args.demo or args.layer or args.no_anatomy
-                           or args.surface or args.surface_data)
-    if args.anatomy:
-        session.add_layer(model.AnatomyLayer().set_volume(_load_for_drawing(args.anatomy)))
-    elif default_anatomy:
+    default_anatomy = not (args.session or args.demo or args.no_anatomy
+                           or any(sp["flag"] in ("anatomy", "layer", "surface") for sp in specs))
+    template = None
+    if default_anatomy:
         from ..data import load_template
 
-        layer = model.AnatomyLayer(name="MNI152 template", source="builtin:template")
-        session.add_layer(layer.set_volume(load_template()))
+        template = model.AnatomyLayer(name="MNI152 template", source="builtin:template")
+        session.add_layer(template.set_volume(load_template()))
+    for spec in specs:
+        layer = _make_layer(spec, args)
+        _apply_options(layer, spec["options"], spec["flag"])
+        session.add_layer(layer)
     if args.no_anatomy:
         for layer in session.layers_of_type(model.AnatomyLayer):
             session.remove_layer(layer)
-    if args.glass:
-        session.add_layer(model.GlassBrainLayer().set_volume(None))
-    if args.stat:
-        layer = model.StatMapLayer().set_volume(_load_for_drawing(args.stat))
-        session.add_layer(layer)
-    if args.regions:
-        vol = _load_for_drawing(args.regions)
-        cls = model.ComponentsLayer if vol.ndim == 4 and vol.n_frames > 1 else model.LabelLayer
-        session.add_layer(cls().set_volume(vol))
-    if args.connectome and _is_result_dir(args.connectome):
-        session.add_layer(connectome_from_result(args.connectome, args.coords))
-    elif args.connectome:
-        matrix = load_matrix(args.connectome)
-        coords, labels, networks = load_coords(args.coords)
-        if len(coords) != len(matrix):
-            from ..exceptions import ShapeMismatchError
-
-            raise ShapeMismatchError(
-                f"--connectome {args.connectome!r} is {len(matrix)} x {len(matrix)} but "
-                f"--coords {args.coords!r} has {len(coords)} nodes; they must match")
-        layer = model.ConnectomeLayer(path=str(args.connectome), coords_source=str(args.coords))
-        session.add_layer(layer.set_graph(matrix, coords, labels, networks=networks))
-    if args.surface or args.surface_data:
-        mesh = None if args.surface in (None, "fsaverage5") else args.surface
-        session.add_layer(open_surface(mesh=mesh, values=args.surface_data))
-    for spec in args.layer:
-        session.add_layer(layer_from_spec(spec))
-    # options of the layers above (the last map, connectome, or all slices)
-    maps = session.layers_of_type(model.StatMapLayer, model.GlassBrainLayer, model.SurfaceLayer)
-    maps = [lay for lay in maps if not isinstance(lay, model.MaskLayer)]
-    target = maps[-1] if maps else None
-    if plan_["threshold"] is not None:
-        if target is None:
-            from ..exceptions import ParameterError
-
-            raise ParameterError("--threshold applies to a map: add --stat, --surface-data or --glass")
-        target.threshold = plan_["threshold"]
-    if args.cmap is not None and target is not None:
-        target.cmap = args.cmap
+    # settings given before any layer option: the last map's (as brainviz render always did)
+    maps = _maps(session)
+    if plan_["before"]:
+        if not maps:
+            names = ", ".join("--" + k.replace("_", "-") for k in plan_["before"])
+            raise ParameterError(f"{names} applies to a map: add --stat, --surface-data or --glass")
+        _apply_options(maps[-1], plan_["before"], "stat")
     if args.isosurface:
         for layer in session.layers_of_type(model.StatMapLayer):
             layer.show_isosurface = True
@@ -357,15 +565,29 @@ def build_session(args, plan_):
             layer.threshold = plan_["edge_threshold"]
     for text in args.set:
         apply_setting(session, text)
-    if plan_["cursor"] is not None:
+    maps = _maps(session)
+    if plan_["cursor"] == "peak":
+        if not maps:
+            raise ParameterError("--cursor peak needs a map (--stat, --surface-data...)")
+        session.move_cursor(peak_cursor(maps[0]))
+    elif plan_["cursor"] is not None:
         session.move_cursor(plan_["cursor"])
+    elif not (args.session or args.demo) and len(maps) == 1:
+        session.move_cursor(peak_cursor(maps[0]))  # the slices cut through the activation
+    # a map in its scanner's own space is not drawn over the MNI template without a word
+    native = [lay for lay in session.layers_of_type(model.StatMapLayer)
+              if is_native_space(lay.data)]
+    if native and template is not None and template in session.layers:
+        session.remove_layer(template)
+        notes.append(f"{native[0].name} is in the native (scanner) space of its images, not "
+                     "in MNI space: drawn without the MNI template; give its anatomy with "
+                     "--anatomy")
     if args.title and not plan_["montage"]:
         session.title = args.title
     if not session.layers:
-        from ..exceptions import ParameterError
-
         raise ParameterError("nothing to draw: give files (--stat, --anatomy, --connectome, "
                              "--surface...), --demo or --session")
+    notes.extend(describe_empty(session))
     return session
 
 
@@ -415,12 +637,24 @@ def _point_camera(binding, args, p):
         set_clipped_hemisphere(figure, -1 if args.clip == "left" else 1)
 
 
+def figure_options(args, p):
+    """The keywords of :func:`brainviz.scene.figures.compose_figure` the options ask for."""
+    options = dict(size=p["size"], width_mm=p["width_mm"], dpi=p["dpi"],
+                   transparent=args.transparent, dark=args.dark, font=args.font,
+                   colorbar=None if args.no_colorbar else "auto")
+    if p["margin"] is not None:
+        options["margin"] = p["margin"]
+    if p["zoom"] is not None:
+        options["zoom"] = p["zoom"]
+    return options
+
+
 def _draw(args, p, session):
     from mayavi import mlab
 
     from ..exceptions import BrainvizError
     from ..scene.binding import draw_session
-    from ..scene.export import save_montage, savefig
+    from ..scene.figures import save_figure
 
     from vtkmodules.vtkCommonCore import vtkLogger
 
@@ -428,19 +662,27 @@ def _draw(args, p, session):
     # command whose point is to need no display.
     vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)
     mlab.options.offscreen = True
+    for note in p.get("notes", []):
+        print(f"brainviz render: warning: {note}", file=sys.stderr)
     figure = None
     try:
         figure, binding = draw_session(session, size=figure_size(p), view=None)
+        options = figure_options(args, p)
         if p["montage"]:
-            colorbar = None if args.no_colorbar else binding.colorbar_visual()
-            path = save_montage(p["output"], figure, views=p["views"], size=p["size"],
-                                width_mm=p["width_mm"], dpi=p["dpi"],
-                                transparent=args.transparent, colorbar=colorbar, title=args.title,
-                                panel_labels=not args.no_labels)
+            path = save_figure(p["output"], figure, views=p["views"], title=args.title,
+                               panel_labels=not args.no_labels, **options)
         else:
             _point_camera(binding, args, p)
-            path = savefig(p["output"], figure, size=p["size"], width_mm=p["width_mm"], dpi=p["dpi"],
-                           transparent=args.transparent)
+            # the window's export crops to what is drawn from its camera (distance included):
+            # so does render, unless told not to
+            fit = "none" if args.no_autocrop else "content"
+            if p["movie"]:
+                from ..scene.movies import save_movie
+
+                path = save_movie(p["output"], figure, kind=p["movie"], n_frames=p["n_frames"],
+                                  fps=p["fps"], fit=fit, **options)
+            else:
+                path = save_figure(p["output"], figure, views=None, fit=fit, **options)
     except BrainvizError as exc:
         print(f"brainviz render: error: {exc}".replace("\n", " "), file=sys.stderr)
         return 1

@@ -50,16 +50,35 @@ def _read_only(img):
 
 @functools.lru_cache(maxsize=8)
 def _template_img(resolution):
-    from nilearn.datasets import load_mni152_template
-
-    return _read_only(load_mni152_template(resolution=resolution))
+    return _read_only(_stored_mni152("template", resolution))
 
 
 @functools.lru_cache(maxsize=8)
 def _brain_mask_img(resolution):
-    from nilearn.datasets import load_mni152_brain_mask
+    return _read_only(_stored_mni152("brain_mask", resolution))
 
-    return _read_only(load_mni152_brain_mask(resolution=resolution))
+
+def _stored_mni152(kind, resolution):
+    """The MNI152 template or brain mask at ``resolution`` mm, kept in the demo-data store
+    after the first time: importing ``nilearn.datasets`` (and scikit-learn with it) to read
+    them costs several seconds, reading the stored arrays a few milliseconds."""
+    import nibabel as nib
+    import nilearn
+
+    from ._store import stored_arrays
+
+    def compute():
+        from nilearn.datasets import load_mni152_brain_mask, load_mni152_template
+
+        loader = load_mni152_template if kind == "template" else load_mni152_brain_mask
+        img = loader(resolution=resolution)
+        dtype = np.float32 if kind == "template" else np.uint8
+        return {"data": np.asarray(img.get_fdata(), dtype=dtype),
+                "affine": np.asarray(img.affine, dtype=float)}
+
+    stored = stored_arrays("mni152_v1", f"{kind}_{resolution}mm_nilearn{nilearn.__version__}",
+                           compute)
+    return nib.Nifti1Image(np.asarray(stored["data"]), np.asarray(stored["affine"], dtype=float))
 
 
 def load_template(resolution=2):

@@ -17,7 +17,7 @@ import numpy as np
 
 from traits.api import Any, HasTraits, Instance, List, Str, observe
 
-from ..model import JobState, Session
+from ..model import JobState, SeriesLayer, Session
 from ..exceptions import ParameterError
 from ..session import (
     SessionFileError, add_recent_file, attach_surface_values, layers_from_result,
@@ -35,9 +35,9 @@ log = logging.getLogger("brainviz.gui")
 _VIEWS = ("left", "right", "anterior", "posterior", "superior", "inferior")
 
 
-def _result_layers(result, folder, kind):
+def _result_layers(result, folder, title):
     # runs on the job thread (see JobBridge): no Qt, no VTK
-    return layers_from_result(result, folder=folder, title=kind)
+    return layers_from_result(result, folder=folder, title=title)
 
 
 class MainWindow(HasTraits):
@@ -55,6 +55,8 @@ class MainWindow(HasTraits):
     viewer = Any()
     #: Undo/redo of layer display edits.
     undo_stack = Any()
+    #: issue 12: the result view (brainviz.gui.results), in its own dock.
+    results_panel = Any()
     export_options = Instance(ExportOptions, ())
 
     readout = Str("Click in a view: the cursor goes there; its position, voxel and values show here.")
@@ -165,6 +167,11 @@ class MainWindow(HasTraits):
             self.populate_panels()
         except Exception as exc:
             self.report_error(exc, "Could not make the jobs panel")
+
+    def _results_panel_default(self):  # issue 12
+        from .results import ResultsPanel
+
+        return ResultsPanel(session=self.session, window=self)
 
     @property
     def figure(self):
@@ -592,22 +599,57 @@ class MainWindow(HasTraits):
         if isinstance(layers, Exception):
             self.report_error(layers, f"The {state.kind} job finished but its result cannot be shown")
             return
-        # one layer per event-loop turn: drawing each is a short stall, not one long one
+        # --- issue 12: results in their place (a group of layers over the anatomy of the
+        # job's images, the other overlays hidden, framed), the headline and the result view
         from pyface.api import GUI
 
+        from ..session import layers_bounds, place_result
+
         pending = list(layers or [])
+        state.headline = getattr(result, "headline", "") or ""
+        anatomy = None
+        for name in state.inputs:
+            try:
+                candidate = self.session.get_layer(name)
+            except KeyError:
+                continue
+            if isinstance(candidate, SeriesLayer):
+                anatomy = candidate
+                break
+        notes = place_result(self.session, pending, anatomy=anatomy, add=False)
 
         def add_next():
+            # one layer per event-loop turn: drawing each is a short stall, not one long one
             if pending:
                 self.session.add_layer(pending.pop(0))
                 GUI.invoke_later(add_next)
             else:
                 state.shown = True
+                self._frame_layers(layers_bounds(layers or []))
+                try:
+                    self.results_panel.show_job(state)
+                    docks = getattr(self.ui, "docks", None) or {}
+                    if "Result" in docks:  # the result view comes to the front
+                        docks["Result"].raise_()
+                except Exception as exc:  # noqa: BLE001
+                    self.report_error(exc, "Could not draw the result view")
 
         add_next()
-        self.status = f"{state.title}: {state.message}"
+        self.status = "   ".join([f"{state.title}: {state.headline or state.message}", *notes])
         if self.cache_panel is not None:
             self.cache_panel.update()
+
+    def _frame_layers(self, bounds):  # issue 12
+        """Point the camera (same direction) so that ``bounds`` fill the scene."""
+        if bounds is None or self.figure is None or self.binding is None:
+            return
+        from ..scene.views import frame_bounds
+
+        try:
+            frame_bounds(self.figure, bounds)
+            self.binding.store_camera()
+        except Exception as exc:  # noqa: BLE001
+            self.report_error(exc, "Could not frame the result")
 
     def _job_failed(self, state, exc, traceback_str):
         self.report_error(exc, f"The job '{state.title}' failed", traceback_str)

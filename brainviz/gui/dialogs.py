@@ -140,7 +140,7 @@ class ExportOptions(HasTraits):
     """Options of the export dialog: those of ``savefig`` and ``save_montage``."""
 
     path = File("figure.png", dialog_style="save")
-    mode = Enum("figure", "montage")
+    mode = Enum("figure", "montage", "movie")
     #: Size in pixels (used when ``use_mm`` is off). A figure of 0 x 0 has the scene's
     #: own size, which gives exactly what ``brainviz render --size WxH`` writes for that
     #: scene; a montage of height 0 takes its height from the layout (width 0: 1200 px).
@@ -157,6 +157,11 @@ class ExportOptions(HasTraits):
     #: A montage's shared colour bar (of a statistical map, else of a connectome),
     #: as ``brainviz render`` draws unless given ``--no-colorbar``.
     colorbar = Bool(True)
+    # issue 12: dark figures, and movies (a turn, or the frames of a 4D image) as MP4/GIF
+    dark = Bool(False)
+    movie = Enum("rotate", "frames")
+    n_frames = Int(36)
+    fps = Int(12)
     message = Str()
 
     traits_view = View(
@@ -168,7 +173,7 @@ class ExportOptions(HasTraits):
                 HGroup(Item("width", enabled_when="not use_mm"),
                        Item("height", enabled_when="not use_mm")),
                 HGroup(Item("width_mm", label="Width (mm)", enabled_when="use_mm"), Item("dpi", label="DPI")),
-                Item("transparent"),
+                HGroup(Item("transparent"), Item("dark", label="Dark background")),
                 label="Size",
                 show_border=True,
             ),
@@ -180,6 +185,13 @@ class ExportOptions(HasTraits):
                 show_border=True,
                 enabled_when="mode == 'montage'",
             ),
+            Group(
+                HGroup(Item("movie", label="Movie"), Item("n_frames", label="Frames (turn)"),
+                       Item("fps", label="Frames/s")),
+                label="Movie (.mp4 or .gif)",
+                show_border=True,
+                enabled_when="mode == 'movie'",
+            ),
             Item("message", style="readonly", show_label=False, visible_when="message", resizable=True),
         ),
         title="Export figure",
@@ -188,7 +200,7 @@ class ExportOptions(HasTraits):
         resizable=True,
     )
 
-    @observe("width, height, width_mm, dpi, views, mode, use_mm, path, transparent")
+    @observe("width, height, width_mm, dpi, views, mode, use_mm, path, transparent, n_frames, fps")
     def _validate(self, event=None):
         self.message = self.problem() or ""
 
@@ -211,8 +223,17 @@ class ExportOptions(HasTraits):
         from ..scene._writers import check_output_path
 
         try:  # the format table says what each file type holds (alpha, montage)
-            check_output_path(Path(self.path).expanduser(), transparent=self.transparent,
-                              montage=self.mode == "montage")
+            if self.mode == "movie":
+                from ..scene.movies import check_movie_path
+
+                if self.transparent:
+                    return "A movie cannot have a transparent background."
+                if self.n_frames < 2 or self.fps < 1:
+                    return "A movie needs at least 2 frames and 1 frame per second."
+                check_movie_path(Path(self.path).expanduser())
+            else:
+                check_output_path(Path(self.path).expanduser(), transparent=self.transparent,
+                                  montage=self.mode == "montage")
         except ExportError as exc:
             return str(exc)
         return None
@@ -239,14 +260,26 @@ class ExportOptions(HasTraits):
         if problem:
             raise ParameterError(f"Export options: {problem}")
         path = Path(self.path).expanduser()
+        # issue 12: the figure brainviz render writes (autocrop, colour bars, labels, legends)
+        from ..scene.figures import save_figure
+
+        bar = "auto" if self.colorbar else None
+        size = self.size_kwargs()
+        if self.mode != "montage" and "size" not in size and "width_mm" not in size:
+            size["size"] = tuple(int(v) for v in figure.scene.render_window.size)
         if self.mode == "figure":
-            return Path(export.savefig(path, figure=figure, transparent=self.transparent,
-                                       **self.size_kwargs()))
+            return Path(save_figure(path, figure, views=None, transparent=self.transparent,
+                                    dark=self.dark, colorbar=bar, **size))
+        if self.mode == "movie":
+            from ..scene.movies import save_movie
+
+            return Path(save_movie(path, figure, kind=self.movie, n_frames=self.n_frames,
+                                   fps=self.fps, dark=self.dark, colorbar=bar, **size))
         return Path(export.save_montage(
             path, figure=figure, views=tuple(self.views), ncols=self.ncols or None,
-            transparent=self.transparent, colorbar=colorbar if self.colorbar else None,
+            transparent=self.transparent, colorbar=bar, dark=self.dark,
             title=self.title or None,
-            panel_labels=self.panel_labels, **self.size_kwargs()))
+            panel_labels=self.panel_labels, **size))
 
 
 _IMAGE_FILTER = ("Brain images and surfaces (*.nii *.nii.gz *.hdr *.img *.mgh *.mgz *.gii *.gii.gz "

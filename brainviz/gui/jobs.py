@@ -184,11 +184,44 @@ class DecodingForm(JobForm):
 
         return DecodingJob
 
+    #: Where the labels come from (the series itself, or the labels file), for the form.
+    labels_info = Str()
+
     @observe("images, labels_file, mask, session.layers.items")
     def _inputs_changed(self, event):
         if not self.images and self.series_names:
             self.images = self.series_names[-1]
+        if self.images and self.mask == _NONE:
+            # issue 12: a mask on the series' grid (the demo's) is chosen by itself
+            self.mask = self._matching_mask() or _NONE
+        self.labels_info = self._describe_labels()
         self.validate()
+
+    def _matching_mask(self):
+        try:
+            series = self._layer(self.images)
+        except KeyError:
+            return ""
+        vol = series.data
+        for layer in reversed(self.session.layers_of_type(MaskLayer)):
+            mask = layer.data
+            if vol is not None and mask is not None and tuple(mask.shape[:3]) == tuple(vol.shape[:3]) \
+                    and np.allclose(mask.affine, vol.affine):
+                return layer.name
+        return ""
+
+    def _describe_labels(self):
+        try:
+            labels, runs = self._labels_runs(self._layer(self.images))
+        except Exception:  # noqa: BLE001 - shown by validate()
+            return ""
+        if labels is None:
+            return ""
+        names = sorted({str(v) for v in labels})
+        shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+        where = "the labels file" if self.labels_file else "the series"
+        runs_text = f", {len(set(np.asarray(runs).tolist()))} runs" if runs is not None else ""
+        return f"{len(labels)} labels from {where}: {shown}{runs_text}"
 
     def _labels_runs(self, layer):
         if self.labels_file:
@@ -222,12 +255,20 @@ class DecodingForm(JobForm):
         return (self._image(layer), labels), kwargs
 
     def title(self):
-        return f"decoding {self.images} ({self.params.values().get('estimator', '')})"
+        from ..session import job_title
+
+        labels = None
+        try:
+            labels, _ = self._labels_runs(self._layer(self.images))
+        except Exception:  # noqa: BLE001 - a title never fails a job
+            pass
+        return job_title("decoding", self.params.values(), labels=labels)
 
     def traits_view(self):
         return View(VGroup(
             Item("images", editor=EnumEditor(name="series_names"), label="4D images"),
             Item("labels_file", width=-130),
+            Item("labels_info", style="readonly", show_label=False, visible_when="labels_info"),
             Item("mask", editor=EnumEditor(name="mask_names")),
             *self.param_items(),
         ))
@@ -274,7 +315,9 @@ class RegionForm(JobForm):
         return ([self._image(self._layer(n)) for n in self.subjects],), {}
 
     def title(self):
-        return f"regions on {len(self.subjects)} series"
+        from ..session import job_title
+
+        return job_title("regions", self.params.values(), n_inputs=len(self.subjects))
 
     def traits_view(self):
         return View(VGroup(
@@ -327,7 +370,9 @@ class ConnectivityForm(JobForm):
         return (), {"imgs": imgs, "atlas": self._image(atlas)}
 
     def title(self):
-        return f"connectivity ({self.params.values().get('kind', '')}) on {len(self.subjects)} series"
+        from ..session import job_title
+
+        return job_title("connectivity", self.params.values(), n_inputs=len(self.subjects))
 
     def traits_view(self):
         return View(VGroup(
@@ -397,6 +442,13 @@ class JobsPanel(HasTraits):
         if self.selected is not None:
             self.window.cancel_job(self.selected)
 
+    @observe("selected")
+    def _show_selected(self, event):  # issue 12: the result view follows the selection
+        panel = getattr(self.window, "results_panel", None)
+        if panel is not None and event.new is not None and event.new.state == "done" \
+                and event.new.result is not None and panel.job is not event.new:
+            panel.show_job(event.new)
+
     @observe("session.jobs.items")
     def _select_new(self, event):
         added = getattr(event, "added", None) or []
@@ -408,11 +460,13 @@ class JobsPanel(HasTraits):
 
         table = TableEditor(
             columns=[
-                ObjectColumn(name="title", label="Job", editable=False, width=0.4),
-                ObjectColumn(name="state", editable=False, width=0.17),
-                ProgressColumn(name="percent", label="Progress", editable=False, width=0.2),
+                ObjectColumn(name="title", label="Job", editable=False, width=0.3),
+                ObjectColumn(name="state", editable=False, width=0.12),
+                ProgressColumn(name="percent", label="Progress", editable=False, width=0.13),
                 ObjectColumn(name="elapsed", label="Time (s)", format="%.1f", editable=False,
-                             width=0.23),
+                             width=0.1),
+                # issue 12: what the job found (mean score and chance, edges, regions)
+                ObjectColumn(name="headline", label="Result", editable=False, width=0.35),
             ],
             selected="selected",
             sortable=False,

@@ -2,7 +2,7 @@
 
 The viewer (3D scene, 2D views, cursor tools, readout) is the central widget and
 keeps most of the width at every size; the layers panel is docked on the left,
-jobs and cache on the right, the console and the time course at the bottom.
+jobs, cache and the result view on the right, the console and the time course at the bottom.
 Docks can be resized, closed and reopened (View menu) or floated.
 
 Menus, in the usual order, with their shortcuts:
@@ -98,7 +98,9 @@ class MainWindowUI:
             self.docks["Console"].setWidget(window.shell_panel.make_widget(self.control))
             self.docks["Time course"].setWidget(window.timecourse.make_widget(self.control))
             self.docks["Console"]._filled = True
-        for name, panel in (("Jobs", window.jobs_panel), ("Cache", window.cache_panel)):
+        # issue 12: the result view (matplotlib) joins them, after the first frame too
+        for name, panel in (("Jobs", window.jobs_panel), ("Cache", window.cache_panel),
+                            ("Result", window.results_panel)):
             if panel is not None and not getattr(self.docks[name], "_filled", False):
                 ui = self.embed(panel, name, scroll=True)
                 compact_combo_boxes(ui.control)
@@ -163,7 +165,8 @@ def build_main_window(window):
     main.setCentralWidget(window.viewer.make_widget(main))
     main.setDockOptions(QtGui.QMainWindow.AnimatedDocks | QtGui.QMainWindow.AllowTabbedDocks)
     areas = {"Layers": QtCore.Qt.LeftDockWidgetArea, "Jobs": QtCore.Qt.RightDockWidgetArea,
-             "Cache": QtCore.Qt.RightDockWidgetArea, "Console": QtCore.Qt.BottomDockWidgetArea,
+             "Cache": QtCore.Qt.RightDockWidgetArea, "Result": QtCore.Qt.RightDockWidgetArea,
+             "Console": QtCore.Qt.BottomDockWidgetArea,
              "Time course": QtCore.Qt.BottomDockWidgetArea}
     for name, area in areas.items():
         dock = QtGui.QDockWidget(name, main)
@@ -173,12 +176,14 @@ def build_main_window(window):
         main.addDockWidget(area, dock)
         ui.docks[name] = dock
     main.tabifyDockWidget(ui.docks["Jobs"], ui.docks["Cache"])
+    main.tabifyDockWidget(ui.docks["Cache"], ui.docks["Result"])
     main.tabifyDockWidget(ui.docks["Console"], ui.docks["Time course"])
     ui.docks["Jobs"].raise_()
     ui.docks["Console"].raise_()
     ui.embed(window.layers_panel, "Layers")
     ui.docks["Jobs"].setWidget(QtGui.QLabel("  The job forms appear once the scene is drawn."))
     ui.docks["Cache"].setWidget(QtGui.QLabel(""))
+    ui.docks["Result"].setWidget(QtGui.QLabel("  A job's result view shows here when it finishes."))
     # the console (an IPython kernel) and the time course (matplotlib) are made after the
     # first frame, with the jobs panel: the brain is on screen first
     ui.docks["Console"].setWidget(QtGui.QLabel("  The IPython console starts once the scene is drawn."))

@@ -79,9 +79,12 @@ def _control(layer_cls, name):
                                       evaluate=lambda t: t if "%" in t else _auto_or_float(t),
                                       format_func=lambda v: "auto" if v is None else str(v)))
     if name == "frame":
+        # a 3D map has no frame to choose: the slider shows for 4D images only
         return [Item(name, label=label, editor=RangeEditor(low=0, high_name="frame_high",
-                                                           mode="slider", is_float=False)),
-                Item("frame_time", style="readonly", show_label=False)]
+                                                           mode="slider", is_float=False),
+                     visible_when="n_frames > 1"),
+                Item("frame_time", style="readonly", show_label=False,
+                     visible_when="n_frames > 1")]
     if name == "mesh":
         return Item(name, label=label, editor=EnumEditor(name="mesh_names"))
     if name == "region":

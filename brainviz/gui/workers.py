@@ -13,7 +13,7 @@ import time
 
 from pyface.api import GUI
 
-__all__ = ["JobBridge", "results_dir"]
+__all__ = ["JobBridge", "results_dir", "saved_folder"]
 
 log = logging.getLogger("brainviz.gui")
 
@@ -25,6 +25,25 @@ def results_dir():
     return _config.get_results_dir()
 
 
+def result_fingerprint(result):
+    from ..backend import result_fingerprint as fingerprint
+
+    return fingerprint(result)
+
+
+def saved_folder(result):
+    """The folder of :func:`results_dir` that already holds ``result`` (same fingerprint), or
+    None."""
+    base = results_dir()
+    if not base.is_dir():
+        return None
+    tail = f"-{result_fingerprint(result)}"
+    for folder in sorted(base.iterdir(), reverse=True):
+        if folder.name.endswith(tail) and (folder / "result.json").is_file():
+            return folder
+    return None
+
+
 class JobBridge:
     """Submit jobs for the window and deliver their events on the GUI thread.
 
@@ -32,7 +51,7 @@ class JobBridge:
     ----------
     on_done : callable(JobState, result, prepared)
         Called on the GUI thread when a job finished (the result is saved).
-    prepare : callable(result, folder, kind) or None
+    prepare : callable(result, folder, title) or None
         Called on the job thread with the finished result (e.g. to turn it into
         layers: reading images and value ranges stays off the GUI thread); what it
         returns is passed to ``on_done`` as ``prepared``.
@@ -66,7 +85,7 @@ class JobBridge:
         state.started = time.time()
         state.finished = 0.0
         state.progress = 0.0
-        folder = results_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self._count}-{state.kind}"
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self._count}-{state.kind}"
         invoke = GUI.invoke_later
 
         def on_progress(fraction, message=""):
@@ -78,18 +97,30 @@ class JobBridge:
         def on_done(result):
             # saving is I/O: done here, on the job thread, not on the GUI thread
             saved = ""
+            folder = results_dir() / stamp
             try:
                 from ..backend import save_result
 
-                save_result(result, folder)
-                saved = str(folder)
+                existing = saved_folder(result)
+                if existing is not None:
+                    # an identical result (a cache hit, a rerun) is already saved: reuse it
+                    saved = str(existing)
+                    invoke(self._log, state, f"same result as {existing.name}: not saved again")
+                else:
+                    folder = folder.with_name(f"{stamp}-{result_fingerprint(result)}")
+                    save_result(result, folder)
+                    saved = str(folder)
+                    try:
+                        result.save_figures(folder)
+                    except Exception as exc:  # noqa: BLE001 - the figures are a convenience
+                        log.warning("could not write the figures of %s: %s", folder, exc)
             except Exception as exc:  # the result is still shown; only saving failed
                 log.warning("could not save the %s result to %s: %s", state.kind, folder, exc)
                 invoke(self._log, state, f"could not save the result to {folder}: {exc}")
             prepared, error = None, None
             if self._prepare is not None:
                 try:
-                    prepared = self._prepare(result, saved, state.kind)
+                    prepared = self._prepare(result, saved, state.title or state.kind)
                 except Exception as exc:  # shown by the window, on its thread
                     error = exc
             invoke(self._done, state, result, saved, prepared, error)

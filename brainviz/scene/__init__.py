@@ -53,6 +53,12 @@ _SUBMOD_ATTRS = {
     "export": [
         "savefig", "save_montage",
     ],
+    "figures": [
+        "compose_figure", "save_figure",
+    ],
+    "movies": [
+        "save_movie",
+    ],
 }
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs=_SUBMOD_ATTRS)

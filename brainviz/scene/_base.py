@@ -48,6 +48,24 @@ def lut_table(name, n=256):
     return np.asarray(get_lut(name, n=n), dtype=np.uint8)
 
 
+def two_map_lut(cmap, neg_cmap, lo, hi, n=256):
+    """The (n, 4) uint8 colours of the range ``lo..hi``: ``cmap`` alone, or with ``neg_cmap``
+    (FSLeyes' negative colour map) positive values from 0 to ``hi`` through ``cmap`` and
+    negative ones from 0 down to ``lo`` through ``neg_cmap``."""
+    base = lut_table(cmap, n)
+    if not neg_cmap:
+        return base
+    values = lo + (np.arange(n) + 0.5) * (hi - lo) / n
+    neg = lut_table(neg_cmap, n)
+    out = np.empty((n, 4), dtype=np.uint8)
+    top = hi if hi > 0 else 1.0
+    bottom = -lo if lo < 0 else 1.0
+    up = values >= 0
+    out[up] = base[np.clip((values[up] / top * (n - 1)).astype(int), 0, n - 1)]
+    out[~up] = neg[np.clip((-values[~up] / bottom * (n - 1)).astype(int), 0, n - 1)]
+    return out
+
+
 class Colormap(TraitType):
     """A colour map name, checked on assignment: a bad name raises ParameterError at once."""
 
@@ -521,7 +539,8 @@ def sync_colorbar(visual):
     if visual.scalar_bar is None:
         visual.scalar_bar = make_colorbar(visual.figure)
     lo, hi = visual.data_range
-    update_colorbar(visual.scalar_bar, visual.cmap, lo, hi, visual.threshold_value, visual.two_sided,
+    cmap = visual.colorbar_lut() if hasattr(visual, "colorbar_lut") else visual.cmap
+    update_colorbar(visual.scalar_bar, cmap, lo, hi, visual.threshold_value, visual.two_sided,
                     visual.colorbar_title or visual.name, visual.visible and visual.show_colorbar)
     visual.render()
 
@@ -532,7 +551,7 @@ def update_colorbar(bar, cmap, vmin, vmax, threshold, two_sided, title, visible)
     The band hidden by the threshold is drawn light grey (those colours are
     not shown in the scene) and the threshold values are annotated.
     """
-    table = lut_table(cmap, N_COLORS)
+    table = lut_table(cmap, N_COLORS) if isinstance(cmap, str) else np.asarray(cmap, np.uint8)
     hidden = threshold_table(table, vmin, vmax, threshold, two_sided)[:, 3] == 0
     table = table.copy()
     table[hidden, :3] = 200

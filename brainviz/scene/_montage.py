@@ -1,16 +1,14 @@
 """Montages: several named views of one figure in a grid, one colour bar in its own strip.
 
-Every panel is rendered by :func:`brainviz.scene.export.render_image` with the
-camera at the same distance from the scene (computed from the scene bounds so
-that the widest view fits), so the brain has the same size in every panel.
-Title, panel labels and the colour bar are drawn with Pillow in strips of
-their own, outside every panel: they can never overlap a brain.
+The panels and their text are laid out by :func:`brainviz.scene.figures.compose_figure`
+(every panel at the same zoom; title, panel labels, colour bars and legends in strips of
+their own, outside every panel: they never overlap a brain). This module keeps the
+colour bar descriptions and the camera geometry of the named views.
 """
 import numpy as np
 
 from ..exceptions import ParameterError
-from ._render import _check_pixels, _scene, _WindowState, render_image, resolve_size
-from ._writers import check_output_path, write_image
+from ._writers import check_output_path
 
 __all__ = ["render_montage", "save_montage", "colorbar_spec", "DEFAULT_MONTAGE_WIDTH"]
 
@@ -87,7 +85,8 @@ def _spec_from(obj):
     if isinstance(cmap, str) and hasattr(obj, "data_range"):
         vmin, vmax = obj.data_range
         title = getattr(obj, "colorbar_title", None) or getattr(obj, "name", None) or None
-        return {"lut": _lut_from_name(cmap), "vmin": vmin, "vmax": vmax,
+        lut = obj.colorbar_lut(256) if hasattr(obj, "colorbar_lut") else _lut_from_name(cmap)
+        return {"lut": lut, "vmin": vmin, "vmax": vmax,
                 "threshold": getattr(obj, "threshold_value", None),
                 "two_sided": bool(getattr(obj, "two_sided", True)), "title": title}
     # Any Mayavi module: its scalar LUT manager.
@@ -103,74 +102,6 @@ def _spec_from(obj):
         "colorbar must be a dict(cmap=, vmin=, vmax=[, threshold=, title=]), a brainviz visual "
         f"with a colour map and range, or a Mayavi module; got {type(obj).__name__}"
     )
-
-
-def _font(px):
-    from PIL import ImageFont
-
-    # Pillow's embedded font: the same glyphs on every machine, so montages
-    # are reproducible pixel for pixel.
-    return ImageFont.load_default(size=max(6, int(round(px))))
-
-
-def _fmt(value):
-    text = f"{value:.3g}"
-    return "0" if text in ("-0", "0") else text
-
-
-def _draw_colorbar(canvas, draw, spec, box, font, color):
-    """Draw a horizontal colour bar with ticks and title inside ``box`` (x0, y0, x1, y1)."""
-    x0, y0, x1, y1 = box
-    fs = font.size
-    title_h = int(round(1.4 * fs)) if spec["title"] else 0
-    bar_h = max(4, int(round(1.1 * fs)))
-    tick = max(2, int(round(0.35 * fs)))
-    top = y0 + title_h
-    if spec["title"]:
-        draw.text(((x0 + x1) / 2, y0), str(spec["title"]), fill=color, font=font, anchor="ma")
-    width = x1 - x0
-    lut = spec["lut"]
-    vmin, vmax, thr = spec["vmin"], spec["vmax"], spec["threshold"]
-    values = vmin + (np.arange(width) + 0.5) / width * (vmax - vmin)
-    index = np.clip(((values - vmin) / (vmax - vmin) * len(lut)).astype(int), 0, len(lut) - 1)
-    row = lut[index].astype(np.uint8)
-    two_sided = spec.get("two_sided", True)
-    if thr is not None:
-        # Values hidden by the threshold are shown as a neutral grey.
-        row[(np.abs(values) if two_sided else values) < thr] = (200, 200, 200)
-    from PIL import Image
-
-    strip = Image.fromarray(np.repeat(row[None], bar_h, axis=0), mode="RGB")
-    canvas.paste(strip, (x0, top))
-    draw.rectangle((x0, top, x1 - 1, top + bar_h - 1), outline=color, width=1)
-    ticks = [vmin, vmax]
-    if vmin < 0 < vmax:
-        ticks.append(0.0)
-    if thr is not None:
-        ticks += [t for t in ((-thr, thr) if two_sided else (thr,)) if vmin < t < vmax]
-    label_y = top + bar_h + tick + 1
-    placed = []  # (left, right) pixel extents of the labels drawn
-    gap = fs * 0.3
-    # The ends first, then zero, then the threshold: a label that would touch
-    # one already drawn is skipped (its tick stays).
-    order = sorted(set(ticks), key=lambda v: (v not in (vmin, vmax), v != 0.0, v))
-    for value in order:
-        x = x0 + int(round((value - vmin) / (vmax - vmin) * (width - 1)))
-        draw.line((x, top + bar_h, x, top + bar_h + tick), fill=color, width=1)
-        text = _fmt(value)
-        length = draw.textlength(text, font=font)
-        anchor = "la" if value == vmin else ("ra" if value == vmax else "ma")
-        left = {"la": x, "ra": x - length, "ma": x - length / 2}[anchor]
-        right = left + length
-        if any(left < r + gap and l < right + gap for l, r in placed):
-            continue
-        draw.text((x, label_y), text, fill=color, font=font, anchor=anchor)
-        placed.append((left, right))
-
-
-def _colorbar_height(spec, fs):
-    return (int(round(1.4 * fs)) if spec["title"] else 0) + max(4, int(round(1.1 * fs))) \
-        + max(2, int(round(0.35 * fs))) + 1 + int(round(1.3 * fs))
 
 
 # --------------------------------------------------------------------------- cameras
@@ -214,35 +145,6 @@ def _auto_aspect(extents):
     return float(np.clip(width / max(height, 1e-6), 0.75, 1.6))
 
 
-def _content_zoom(figure, views, point_camera, aspect, probe_width=192):
-    """The zoom that makes the drawn content of the widest view just fit its panel.
-
-    The bounds-based distance frames every actor's box, which for slices and
-    padded templates is much larger than what is drawn. A small transparent
-    probe render of each view finds the drawn pixels; one zoom for all views
-    keeps the same scale in every panel.
-    """
-
-    width = probe_width
-    height = max(8, int(round(width / aspect)))
-    half = np.array([width / 2.0, height / 2.0])
-    coverage = 0.0
-    for name in views:
-        point_camera(name, 1.0)
-        drawn = render_image(figure, (width, height), transparent=True, multisamples=0,
-                             _redraw=False)[..., 3] > 0
-        ys, xs = np.nonzero(drawn)
-        if xs.size == 0:
-            continue
-        # One probe pixel of slack: the probe is coarse.
-        fx = (max(abs(xs.min() - half[0]), abs(xs.max() + 1 - half[0])) + 1) / half[0]
-        fy = (max(abs(ys.min() - half[1]), abs(ys.max() + 1 - half[1])) + 1) / half[1]
-        coverage = max(coverage, fx, fy)
-    if coverage <= 0:
-        return 1.0
-    return float(np.clip(1.0 / (coverage * _MARGIN), 1.0, 20.0))
-
-
 # --------------------------------------------------------------------------- montage
 def _check_views(views):
     from .views import VIEWS
@@ -262,152 +164,32 @@ def _check_views(views):
 
 def render_montage(figure=None, views=("left", "right", "superior"), ncols=None, size=None,
                    width_mm=None, dpi=None, transparent=False, colorbar=None, colorbar_title=None,
-                   title=None, panel_labels=True, panel_aspect=None, multisamples=4, fit="content"):
-    """Render a montage and return ``(pixels, layout)``; see :func:`save_montage`.
+                   title=None, panel_labels=True, panel_aspect=None, multisamples=4, fit="content",
+                   **kwargs):
+    """Render a montage and return ``(pixels, layout)``; see :func:`save_montage` and
+    :func:`brainviz.scene.figures.compose_figure` (which draws it)."""
+    from .figures import compose_figure, figure_pixels
 
-    Returns
-    -------
-    pixels : ndarray (height, width, 3 or 4) uint8
-    layout : dict
-        Boxes ``(x0, y0, x1, y1)`` in pixels (x1, y1 exclusive): ``"panels"``
-        (one per view), ``"labels"``, ``"title"`` and ``"colorbar"`` (None when
-        absent), plus ``"dpi"``, ``"distance"`` (shared camera distance, mm)
-        and ``"views"``.
-    """
-    from PIL import Image, ImageDraw
-
-    from . import views as views_module
-
-    views = _check_views(views)
-    if fit not in ("content", "bounds"):
-        raise ParameterError(f"fit must be 'content' or 'bounds'; got {fit!r}")
-    figure, scene = _scene(figure)
-    n = len(views)
-    if ncols is None:
-        ncols = n if n <= 3 else int(np.ceil(n / 2))
-    ncols = int(ncols)
-    if ncols < 1:
-        raise ParameterError(f"ncols must be at least 1; got {ncols}")
-    ncols = min(ncols, n)
-    nrows = int(np.ceil(n / ncols))
-    spec = None if colorbar is None else colorbar_spec(colorbar, colorbar_title)
-
-    bounds = views_module.scene_bounds(figure)
-    camera = scene.camera
-    extents = _view_extents(views, bounds, camera.view_angle)
-    if panel_aspect is None:
-        panel_aspect = _auto_aspect(extents)
-    panel_aspect = float(panel_aspect)
-    if not np.isfinite(panel_aspect) or panel_aspect <= 0:
-        raise ParameterError(f"panel_aspect must be a positive number; got {panel_aspect!r}")
-
-    # The total size: a width from size or width_mm/dpi, and the height from
-    # the layout unless size gives it.
-    grid_aspect = ncols * panel_aspect / nrows
-    auto_height = size is None or size[1] is None
-    if size is not None and size[1] is None:
-        width, _, dpi = resolve_size((size[0], 1), None, None, dpi)
-    else:
-        width, height, dpi = resolve_size(size, width_mm, None, dpi, aspect=grid_aspect)
-    if dpi is not None:
-        fs = _LABEL_PT * dpi / 72.0
-        title_fs = _TITLE_PT * dpi / 72.0
-    else:
-        fs = max(10.0, width / 70.0)
-        title_fs = fs * _TITLE_PT / _LABEL_PT
-    font, title_font = _font(fs), _font(title_fs)
-    fs, title_fs = font.size, title_font.size
-    pad = max(2, int(round(0.4 * fs)))
-    title_h = int(round(1.6 * title_fs)) + pad if title else 0
-    label_h = int(round(1.5 * fs)) if panel_labels else 0
-    cbar_h = _colorbar_height(spec, fs) + 2 * pad if spec is not None else 0
-    col_edges = [int(round(i * width / ncols)) for i in range(ncols + 1)]
-    panel_w = min(col_edges[i + 1] - col_edges[i] for i in range(ncols))
-    if auto_height:
-        panel_h = int(round(panel_w / panel_aspect))
-        height = title_h + nrows * (label_h + panel_h) + cbar_h
-    else:
-        panel_h = (height - title_h - cbar_h) // nrows - label_h
-
-    _check_pixels(width, height, "montage size")
-    if panel_h < 1 or panel_w < 1:
-        raise ParameterError(
-            f"The montage size {width} x {height} leaves no room for {nrows} row(s) of panels; "
-            "make it larger"
-        )
-
-    # One camera distance for every view, for the panels' aspect ratio.
-    aspect = panel_w / panel_h
-    distance = _shared_distance(extents, aspect, camera.view_angle)
-    parallel = _shared_parallel_scale(extents, aspect)
-
-    state = _WindowState(scene)
-    had_medial = any(name.startswith("medial") for name in views)
-    view_angle = float(camera.view_angle)
-
-    def point_camera(name, zoom):
-        views_module.set_view(figure, name, distance=distance, bounds=bounds, render=False)
-        if camera.parallel_projection:
-            camera.parallel_scale = parallel / zoom
-        else:
-            # A narrower view angle scales the image exactly (a dolly would
-            # also change the perspective), the same for every panel.
-            camera.view_angle = float(np.degrees(2 * np.arctan(np.tan(np.radians(view_angle) / 2) / zoom)))
-
-    panels = []
-    try:
-        zoom = _content_zoom(figure, views, point_camera, aspect) if fit == "content" else 1.0
-        for name in views:
-            point_camera(name, zoom)
-            panels.append(render_image(figure, (panel_w, panel_h), transparent=transparent,
-                                       multisamples=multisamples, _redraw=False))
-    finally:
-        if had_medial:
-            # A medial view clips the other hemisphere until the next view is set.
-            views_module.set_view(figure, "superior", bounds=bounds, render=False)
-        state.restore()
-
-    bg = tuple(int(round(255 * c)) for c in scene.background)
-    light_bg = transparent or (0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2]) > 127
-    ink = (0, 0, 0, 255) if light_bg else (255, 255, 255, 255)
-    canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0) if transparent else bg + (255,))
-    draw = ImageDraw.Draw(canvas)
-    layout = {"panels": [], "labels": [], "title": None, "colorbar": None, "dpi": dpi,
-              "distance": distance, "zoom": zoom, "views": views}
-    if title:
-        draw.text((width / 2, pad), str(title), fill=ink, font=title_font, anchor="ma")
-        layout["title"] = (0, 0, width, title_h)
-    for i, (name, pixels) in enumerate(zip(views, panels)):
-        row, col = divmod(i, ncols)
-        x0 = col_edges[col] + (col_edges[col + 1] - col_edges[col] - panel_w) // 2
-        y0 = title_h + row * (label_h + panel_h)
-        if panel_labels:
-            label = _PANEL_LABELS.get(name, name)
-            draw.text((x0 + panel_w / 2, y0 + label_h / 2), label, fill=ink, font=font, anchor="mm")
-            layout["labels"].append((x0, y0, x0 + panel_w, y0 + label_h))
-        tile = Image.fromarray(pixels, mode="RGBA" if pixels.shape[2] == 4 else "RGB").convert("RGBA")
-        canvas.paste(tile, (x0, y0 + label_h))
-        layout["panels"].append((x0, y0 + label_h, x0 + panel_w, y0 + label_h + panel_h))
-    if spec is not None:
-        bar_w = int(round(width * 0.5))
-        cx0 = (width - bar_w) // 2
-        cy0 = height - cbar_h + pad
-        box = (cx0, cy0, cx0 + bar_w, height - pad)
-        _draw_colorbar(canvas, draw, spec, box, font, ink)
-        layout["colorbar"] = box
-    mode = "RGBA" if transparent else "RGB"
-    return np.asarray(canvas.convert(mode)), layout
+    fig, layout = compose_figure(
+        figure, views, ncols=ncols, size=size, width_mm=width_mm, dpi=dpi,
+        transparent=transparent, colorbar=colorbar, colorbar_title=colorbar_title,
+        title=title, panel_labels=panel_labels, panel_aspect=panel_aspect,
+        multisamples=multisamples, fit=fit, **kwargs)
+    return figure_pixels(fig, transparent=transparent), layout
 
 
 def save_montage(path, figure=None, views=("left", "right", "superior"), ncols=None, size=None,
                  width_mm=None, dpi=None, transparent=False, colorbar=None, colorbar_title=None,
-                 title=None, panel_labels=True, panel_aspect=None, multisamples=4, fit="content"):
-    """Write several named views of ``figure`` in a grid, with one shared colour bar.
+                 title=None, panel_labels=True, panel_aspect=None, multisamples=4, fit="content",
+                 **kwargs):
+    """Write several named views of ``figure`` in a grid, with one colour bar per map.
 
     Parameters
     ----------
     path : str or path-like
-        Output file: ``.png``, ``.tif``/``.tiff`` or ``.jpg``/``.jpeg``.
+        Output file: ``.png``, ``.tif``/``.tiff``, ``.jpg``/``.jpeg`` (raster), or ``.pdf``,
+        ``.svg``, ``.eps`` (vector: the panels embedded as images at ``dpi``, the colour
+        bars, ticks and text as vectors).
     figure : mayavi Scene, optional
         The figure; the current one when None. Its window and camera are left
         as they were.
@@ -423,25 +205,28 @@ def save_montage(path, figure=None, views=("left", "right", "superior"), ncols=N
         Physical width and resolution (DPI written into the file); fonts are
         sized in points with this DPI (labels 8 pt, title 10 pt).
     transparent : bool, default=False
-        Transparent background (PNG, TIFF), text in black.
-    colorbar : dict, visual or Mayavi module, optional
-        What the shared colour bar shows (see :func:`colorbar_spec`); drawn in
-        its own strip under the panels, so it never overlaps a brain.
+        Transparent background (PNG, TIFF); the text is outlined in white.
+    colorbar : "auto", dict, visual, list or None, default=None
+        What the colour bar shows (see :func:`colorbar_spec`; "auto": every shown map);
+        drawn in its own strip under the panels, so it never overlaps a brain.
     colorbar_title : str, optional
         Title over the colour bar (default: the one found in ``colorbar``).
     title : str, optional
         Figure title, in a strip above the panels.
     panel_labels : bool, default=True
-        Write each view's name above its panel.
+        Write each view's name above its panel (with the facing slice's coordinate and
+        L/R where they apply).
     panel_aspect : float, optional
         Width / height of a panel; by default from the scene bounds.
     multisamples : int, default=4
         Anti-aliasing samples per pixel.
     fit : {"content", "bounds"}, default="content"
-        "bounds" frames the actors' bounding box (slices included, however
-        transparent their background); "content" then zooms in, by the same
-        factor in every panel, until what is drawn in the widest view just
-        fits (found with a small probe render of each view).
+        "content" centres what is drawn in each panel and zooms, by the same factor in
+        every panel, until it fills the widest one up to the margin; "bounds" frames the
+        actors' bounding box.
+    **kwargs
+        ``dark``, ``margin``, ``zoom``, ``font``, ``legend``, ``annotate`` of
+        :func:`brainviz.scene.figures.compose_figure`.
 
     Returns
     -------
@@ -452,19 +237,12 @@ def save_montage(path, figure=None, views=("left", "right", "superior"), ncols=N
     ParameterError
         Unknown view name, bad size; see also :func:`brainviz.scene.export.savefig`.
     ExportError
-        Unwritable path or unknown/vector extension (montages are raster).
-
-    Notes
-    -----
-    Every panel uses the same camera distance, view angle (and parallel
-    scale), computed from the scene bounds and, with ``fit="content"``, the
-    drawn pixels, so that the widest view just fits: the brain has the same
-    size in every panel.
+        Unwritable path or unknown extension.
     """
-    path, ext = check_output_path(path, transparent=transparent, montage=True)
-    pixels, layout = render_montage(
-        figure, views, ncols=ncols, size=size, width_mm=width_mm, dpi=dpi,
-        transparent=transparent, colorbar=colorbar, colorbar_title=colorbar_title, title=title,
-        panel_labels=panel_labels, panel_aspect=panel_aspect, multisamples=multisamples, fit=fit,
-    )
-    return write_image(pixels, path, dpi=layout["dpi"])
+    from .figures import save_figure
+
+    check_output_path(path, transparent=transparent, montage=True)
+    return save_figure(path, figure, views=_check_views(views), ncols=ncols, size=size,
+                       width_mm=width_mm, dpi=dpi, transparent=transparent, colorbar=colorbar,
+                       colorbar_title=colorbar_title, title=title, panel_labels=panel_labels,
+                       panel_aspect=panel_aspect, multisamples=multisamples, fit=fit, **kwargs)

@@ -17,7 +17,7 @@ __all__ = ["EXPORT_FORMATS", "ImageFormat", "RASTER_FORMATS", "VECTOR_FORMATS", 
 #: What a file format can hold: ``name`` (Pillow's, for raster formats), ``raster``
 #: (pixels, written by Pillow) or vector (GL2PS, ``gl2ps`` its format code), ``alpha``
 #: (a transparent background), ``dpi`` (a resolution stored in the file), ``montage``
-#: (montages are raster images).
+#: (composed figures and montages: every format, vector ones through matplotlib).
 ImageFormat = namedtuple("ImageFormat", "name raster alpha dpi montage gl2ps")
 
 #: Every format figures are written in, by extension: the CLI, the export dialog,
@@ -28,9 +28,9 @@ EXPORT_FORMATS = {
     ".tiff": ImageFormat("TIFF", True, True, True, True, None),
     ".jpg": ImageFormat("JPEG", True, False, True, True, None),
     ".jpeg": ImageFormat("JPEG", True, False, True, True, None),
-    ".pdf": ImageFormat("PDF", False, False, False, False, 2),
-    ".svg": ImageFormat("SVG", False, False, True, False, 4),
-    ".eps": ImageFormat("EPS", False, False, False, False, 1),
+    ".pdf": ImageFormat("PDF", False, False, False, True, 2),
+    ".svg": ImageFormat("SVG", False, False, True, True, 4),
+    ".eps": ImageFormat("EPS", False, False, False, True, 1),
 }
 #: Extension -> Pillow format of the raster formats.
 RASTER_FORMATS = {ext: f.name for ext, f in EXPORT_FORMATS.items() if f.raster}

@@ -7,7 +7,9 @@ whose radius follows ``|weight|``, or as plain lines), arrow heads for a
 directed graph (one more glyph mapper) and the node labels (one
 ``vtkLabeledDataMapper``). Restyling (threshold, sizes, colour map, opacity,
 visibility, labels) rewrites arrays of these objects in place; no actor is
-rebuilt.
+rebuilt. A highlighted edge or node (``highlight``, set by the matrix view or a
+click) adds three actors the first time one is asked for (its tube, its spheres,
+its names and weight), rewritten in place afterwards.
 
 Input rules (see :func:`brainviz.scene._graph_input.check_graph`): a square
 matrix with one row per coordinate, symmetric unless ``directed=True``;
@@ -155,7 +157,7 @@ class ConnectomeVisual(Visual):
         "visible": "visible", "opacity": "opacity", "cmap": "cmap", "threshold": "threshold",
         "vmax": "vmax", "node_size": "node_size", "edge_width": "edge_width",
         "edge_mode": "edge_mode", "show_nodes": "show_nodes", "show_labels": "show_labels",
-        "show_legend": "show_legend",
+        "show_legend": "show_legend", "highlight": "highlight",
     }
 
     threshold = _Checked(_check_threshold)
@@ -171,6 +173,9 @@ class ConnectomeVisual(Visual):
     show_nodes = Bool(True)
     #: A legend box of the node colours by network (or label) in the lower-left corner.
     show_legend = Bool(False)
+    #: ``(i, j)``: edge i-j drawn thick and bright (even under the threshold) with both
+    #: nodes' names and the weight; ``(i, -1)``: node i and its drawn edges; ``(-1, -1)``: none.
+    highlight = Any((-1, -1))
 
     #: Read-only after construction.
     directed = Bool(False)
@@ -191,6 +196,7 @@ class ConnectomeVisual(Visual):
     arrow_actor = Any()
     label_actor = Any()
     legend_actor = Any()
+    highlight_actors = List()
 
     @classmethod
     def layer_data(cls, layer):
@@ -206,7 +212,8 @@ class ConnectomeVisual(Visual):
     def __init__(self, matrix, coords, *, threshold=None, node_size=6.0, node_color="auto",
                  networks=None, labels=None, cmap="cold_hot", vmax=None, edge_width=1.2,
                  edge_mode="auto", directed=False, show_labels=False, show_legend=False, opacity=1.0,
-                 node_cmap="viridis", show_nodes=True, visible=True, figure=None, name="connectome"):
+                 node_cmap="viridis", show_nodes=True, visible=True, highlight=(-1, -1), figure=None,
+                 name="connectome"):
         matrix, coords = gi.check_graph(matrix, coords, directed=directed, labels=labels, networks=networks)
         labels = [str(v) for v in labels] if labels is not None else [f"node {k}" for k in range(len(coords))]
         super().__init__(directed=bool(directed), n_nodes=len(coords), coords=coords, matrix=matrix,
@@ -219,7 +226,8 @@ class ConnectomeVisual(Visual):
         self.trait_set(trait_change_notify=False, threshold=threshold, node_size=node_size,
                        cmap=cmap, node_cmap=node_cmap, vmax=vmax, edge_width=edge_width,
                        edge_mode=edge_mode, show_labels=show_labels, show_legend=show_legend,
-                       opacity=opacity, show_nodes=show_nodes, visible=visible)
+                       opacity=opacity, show_nodes=show_nodes, visible=visible,
+                       highlight=self._check_highlight(highlight))
         self._node_rgba = self._resolve_node_colors(node_color)
         self.trait_setq(node_color=node_color)
         self._setup(figure)
@@ -227,7 +235,7 @@ class ConnectomeVisual(Visual):
             self._build()
         self.on_trait_change(self._restyle, "threshold, node_size, node_color, node_cmap, cmap, "
                              "vmax, edge_width, edge_mode, opacity, show_labels, show_nodes, show_legend, "
-                             "visible")
+                             "visible, highlight")
 
     # ------------------------------------------------------------------ build
     def _build(self):
@@ -314,8 +322,115 @@ class ConnectomeVisual(Visual):
         self._update_nodes()
         self._update_edge_colors()
         self._update_edges(warn_stacklevel=5)
+        self._update_highlight()
         self._update_visibility()
         self.figure.scene.add_actors(actors)
+
+    # -------------------------------------------------------------- highlight
+    #: Colour of a highlighted edge and its nodes (bright green: in no edge or network map).
+    HIGHLIGHT_COLOR = (0.1, 0.9, 0.2)
+
+    def _check_highlight(self, value):
+        from ..exceptions import ParameterError
+
+        try:
+            i, j = (int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"highlight must be (i, j) node indices, (i, -1) or (-1, -1); "
+                                 f"got {value!r}") from None
+        n = len(self.coords)
+        if not (-1 <= i < n and -1 <= j < n) or (i == -1 and j != -1) or (i == j and i >= 0):
+            raise ParameterError(f"highlight must be two different nodes among 0..{n - 1}, a "
+                                 f"node and -1, or (-1, -1); got {value!r}")
+        return (i, j)
+
+    def _build_highlight(self):
+        from tvtk.api import tvtk
+
+        self._hl_pd = tvtk.PolyData()
+        self._hl_tube = tvtk.TubeFilter(number_of_sides=16, capping=True)
+        self._hl_tube.set_input_data(self._hl_pd)
+        mapper = tvtk.PolyDataMapper(scalar_visibility=False)
+        mapper.input_connection = self._hl_tube.output_port
+        self._hl_edge_actor = tvtk.Actor(mapper=mapper)
+        self._hl_nodes_pd = tvtk.PolyData()
+        sphere = tvtk.SphereSource(radius=0.5, theta_resolution=24, phi_resolution=16)
+        glyph = tvtk.Glyph3DMapper(scaling=False, scalar_visibility=False)
+        glyph.set_input_data(self._hl_nodes_pd)
+        glyph.set_source_connection(sphere.output_port)
+        self._hl_glyph = glyph
+        self._hl_node_actor = tvtk.Actor(mapper=glyph)
+        for actor in (self._hl_edge_actor, self._hl_node_actor):
+            actor.property.color = self.HIGHLIGHT_COLOR
+            actor.property.ambient = 0.35
+        self._hl_text_pd = tvtk.PolyData()
+        self._hl_text_mapper = tvtk.LabeledDataMapper(label_mode="label_field_data")
+        self._hl_text_mapper.field_data_name = "text"
+        self._hl_text_mapper.set_input_data(self._hl_text_pd)
+        self._hl_text_mapper.label_text_property.trait_set(
+            font_size=14, bold=True, italic=False, shadow=False, color=(0.0, 0.35, 0.05),
+            justification="left", vertical_justification="bottom")
+        self._hl_text_actor = tvtk.Actor2D(mapper=self._hl_text_mapper)
+        self.highlight_actors = [self._hl_edge_actor, self._hl_node_actor, self._hl_text_actor]
+        return self.highlight_actors
+
+    def highlight_text(self):
+        """What the highlight says: ``"a - b: 0.42"`` for an edge, the node's name for a node,
+        "" for none."""
+        i, j = self.highlight
+        if i < 0:
+            return ""
+        if j < 0:
+            return self.labels[i]
+        return f"{self.labels[i]} - {self.labels[j]}: {self.matrix[i, j]:.3g}"
+
+    def _update_highlight(self):
+        from tvtk.api import tvtk
+
+        i, j = self.highlight
+        if not self.highlight_actors:
+            if i < 0:
+                return  # made the first time something is highlighted
+            self.figure.scene.add_actors(self._build_highlight())
+        size = np.broadcast_to(np.asarray(self.node_size, float), (self.n_nodes,))
+        if i < 0:
+            nodes = np.zeros((0, 3))
+            texts, where = [], np.zeros((0, 3))
+            segments = np.zeros((0, 3))
+        elif j < 0:
+            nodes = self.coords[[i]]
+            texts, where = [f"  {self.labels[i]}"], nodes
+            # the node's drawn edges
+            ei, ej, _ = self.shown_edges()
+            mine = (ei == i) | (ej == i)
+            segments = np.empty((2 * int(mine.sum()), 3))
+            segments[0::2], segments[1::2] = self.coords[ei[mine]], self.coords[ej[mine]]
+        else:
+            nodes = self.coords[[i, j]]
+            mid = nodes.mean(axis=0)
+            texts = [f"  {self.labels[i]}", f"  {self.labels[j]}", f"  {self.matrix[i, j]:.3g}"]
+            where = np.vstack([nodes, mid[None]])
+            segments = nodes
+        self._hl_nodes_pd.points = nodes if len(nodes) else np.zeros((0, 3))
+        self._hl_glyph.scaling = True
+        self._hl_glyph.scale_mode = "no_data_scaling"
+        self._hl_glyph.scale_factor = float(1.5 * (size[i] if i >= 0 else 1.0))
+        self._hl_nodes_pd.modified()
+        self._hl_pd.points = segments if len(segments) else np.zeros((0, 3))
+        n_seg = len(segments) // 2
+        lines = np.column_stack([np.arange(0, 2 * n_seg, 2), np.arange(1, 2 * n_seg, 2)])
+        self._hl_pd.lines = lines.astype(np.int64) if n_seg else np.zeros((0, 2), np.int64)
+        self._hl_tube.radius = float(max(self.edge_width, 0.6)) * 1.6
+        self._hl_pd.modified()
+        text_pd = self._hl_text_pd
+        text_pd.points = where if len(where) else np.zeros((0, 3))
+        names = tvtk.StringArray(name="text")
+        for t in texts:
+            names.insert_next_value(t)
+        if text_pd.point_data.has_array("text"):
+            text_pd.point_data.remove_array("text")
+        text_pd.point_data.add_array(names)
+        text_pd.modified()
 
     # ---------------------------------------------------------------- updates
     def _resolve_node_colors(self, node_color):
@@ -449,9 +564,15 @@ class ConnectomeVisual(Visual):
             self.arrow_actor.visibility = self.visible and bool(self._shown.any())
         self.label_actor.visibility = self.visible and self.show_labels
         self.legend_actor.visibility = self.visible and self.show_legend and bool(self.network_colors)
+        on = self.visible and self.highlight[0] >= 0
+        for actor in self.highlight_actors:
+            actor.visibility = on
+        # with a highlight, the rest of the graph steps back so the highlighted edge shows
+        dim = 0.15 if on else 1.0
         for actor in (self.node_actor, self.edge_actor, self.arrow_actor):
             if actor is not None:
-                actor.property.opacity = self.opacity
+                actor.property.opacity = self.opacity * (dim if actor is not self.node_actor
+                                                         else max(dim, 0.4))
 
     def _restyle(self, obj, name, old, new):
         if name in ("node_color", "node_cmap"):
@@ -468,6 +589,10 @@ class ConnectomeVisual(Visual):
                 self._update_edges(warn_stacklevel=6)
         elif name in ("threshold", "edge_width", "edge_mode"):
             self._update_edges(warn_stacklevel=6)
+        if name == "highlight":
+            self.trait_setq(highlight=self._check_highlight(new))
+        if name in ("highlight", "threshold", "edge_width", "node_size", "edge_mode"):
+            self._update_highlight()
         self._update_visibility()
         self.render()
 
@@ -517,4 +642,4 @@ class ConnectomeVisual(Visual):
 
     def _actors(self):
         return [a for a in (self.node_actor, self.edge_actor, self.arrow_actor, self.label_actor,
-                            self.legend_actor) if a is not None]
+                            self.legend_actor, *self.highlight_actors) if a is not None]

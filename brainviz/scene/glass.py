@@ -1,7 +1,8 @@
 """Glass brain: a translucent brain surface with statistical blobs (or a connectome) inside.
 
-The shell is either the fsaverage5 pial surface of both hemispheres or a
-smoothed isosurface of the MNI152 brain mask, in MNI mm. It is drawn in one
+The shell is a smoothed isosurface of the MNI152 brain mask (the whole brain:
+cerebellum and brainstem included, so cerebellar nodes and blobs sit inside it) or
+the fsaverage5 pial surface of both hemispheres (cortex only), in MNI mm. It is drawn in one
 uniform colour, so its translucent layers blend the same in any order and no
 depth peeling is needed; the blobs inside are opaque.
 """
@@ -28,8 +29,9 @@ class GlassBrainVisual(Visual):
         Opacity of the brain shell.
     threshold : float or str, default=None
         Threshold of the blobs (None: half the maximum absolute value).
-    shell : {"pial", "mask"}, default="pial"
-        The fsaverage5 pial meshes, or an isosurface of the MNI152 brain mask.
+    shell : {"mask", "pial"}, default="mask"
+        An isosurface of the MNI152 brain mask (whole brain), or the fsaverage5 pial
+        meshes (cortex only).
     **traits
         ``color``, ``cmap``.
 
@@ -47,7 +49,7 @@ class GlassBrainVisual(Visual):
 
     opacity = Range(0.0, 1.0, 0.15)
     color = Array(dtype=float, shape=(3,), value=np.array([0.55, 0.55, 0.6]))
-    shell = Enum("pial", "mask")
+    shell = Enum("mask", "pial")
     threshold = ThresholdTrait(0.0)
     cmap = Colormap("cold_hot")
     show_colorbar = Bool(False)
@@ -56,7 +58,7 @@ class GlassBrainVisual(Visual):
     #: The blobs (a StatMapVisual drawn as isosurfaces), or None.
     blobs = Instance(StatMapVisual)
 
-    def __init__(self, img=None, figure=None, opacity=0.15, threshold=None, shell="pial",
+    def __init__(self, img=None, figure=None, opacity=0.15, threshold=None, shell="mask",
                  vmax=None, **traits):
         traits.setdefault("name", "glass brain")
         show_colorbar = traits.pop("show_colorbar", False)

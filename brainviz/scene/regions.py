@@ -104,6 +104,7 @@ class RegionsVisual(Visual):
             self._components = np.stack([ras.get_frame(i) for i in range(ras.n_frames)], axis=-1)
             label_data = components_to_labels(self._components, threshold)
             grid = VolumeGrid.from_array(label_data, ras.affine, name=vol.name)
+            self._raw_affine = ras.affine
             self._offset = 1
             default_names = {i: f"component {i}" for i in range(vol.n_frames)}
         else:
@@ -123,6 +124,7 @@ class RegionsVisual(Visual):
             else:
                 first = 0 if self._offset else 1
                 names.update({i + first: str(v) for i, v in enumerate(labels)})
+        grid = _pad_thin_axes(grid)
         traits.setdefault("name", vol.name or "regions")
         super().__init__(grid=grid, names=names, threshold=threshold, **traits)
         self._palette_ids = sorted(names)  # colour i <-> i-th name, stable across thresholds
@@ -243,7 +245,8 @@ class RegionsVisual(Visual):
             return
         if self._components is not None:
             labels = components_to_labels(self._components, self.threshold)
-            self.grid.data = labels.astype(np.float32)
+            self.grid.data = _pad_thin_axes(
+                VolumeGrid.from_array(labels.astype(np.float32), self._raw_affine)).data
             self._refresh_ids()
             self.source.scalar_data = self.grid.data
         with disable_render(self.figure):
@@ -309,6 +312,21 @@ class RegionsVisual(Visual):
 
     def _actors(self):
         return [self.legend] if self.legend is not None else []
+
+
+def _pad_thin_axes(grid):
+    """A label grid one voxel thick along an axis (a single slice) padded with a background
+    voxel on both sides of that axis, so that its regions have a surface to draw (a slab
+    one voxel thick) instead of none."""
+    thin = [axis for axis, n in enumerate(grid.data.shape) if n < 2]
+    if not thin:
+        return grid
+    pad = [(1, 1) if axis in thin else (0, 0) for axis in range(3)]
+    data = np.pad(grid.data, pad, constant_values=0)
+    affine = np.array(grid.affine, dtype=float)
+    for axis in thin:
+        affine[axis, 3] -= affine[axis, axis]
+    return VolumeGrid.from_array(data, affine, name=grid.name)
 
 
 def _region_colors(cmap, n):

@@ -22,7 +22,7 @@ from traits.api import Any, Array, Bool, Float, Instance, Int, Range, on_trait_c
 from .. import model
 from ._base import (
     N_COLORS, Colormap, MappedRange, ThresholdTrait, Visual, VolumeGrid, display_range, lut_table,
-    threshold_table,
+    threshold_table, two_map_lut,
 )
 from ._figure import disable_render
 
@@ -68,6 +68,8 @@ class PlaneVisual(Visual):
         self._volume = load_volume(volume)
         toward = AXES[("sagittal", "coronal", "axial")[axis]][1][axis]
         super().__init__(axis=int(axis), toward=toward, **self._prepare(traits))
+        if self.trait("frame") is not None:  # the frame drawn, known before it is drawn
+            self.trait_setq(frame=int(frame))
         self.grid = VolumeGrid(self._volume, frame=frame)
         self._setup(figure)
         with disable_render(self.figure):
@@ -303,10 +305,14 @@ class MapPlane(MappedRange, PlaneVisual):
         "visible": "visible", "opacity": "opacity", "cmap": "cmap", "threshold": "threshold",
         "vmin": "set_vmin", "vmax": "set_vmax", "symmetric": "symmetric", "two_sided": "two_sided",
         "show_slices": "show_slices", "show_isosurface": "ignore", "isosurface_opacity": "ignore",
-        "show_colorbar": "ignore", "colorbar_title": "ignore",
+        "show_colorbar": "ignore", "colorbar_title": "ignore", "neg_cmap": "neg_cmap",
+        "frame": "frame",
     }
 
     cmap = Colormap("cold_hot")
+    #: A colour map of its own for the negative values ("": none), as the 3D scene draws.
+    neg_cmap = Any("")
+    frame = Int(0)
     threshold = ThresholdTrait(0.0)
     vmin = Float()
     vmax = Float()
@@ -330,11 +336,22 @@ class MapPlane(MappedRange, PlaneVisual):
 
         lo, hi = display_range(self.vmin, self.vmax, self.symmetric, self._data_min, self._data_max)
         t = resolve_threshold(self.threshold, self.grid.data)
-        return threshold_table(lut_table(self.cmap, N_COLORS), lo, hi, t, self.two_sided), (lo, hi)
+        table = two_map_lut(self.cmap, self.neg_cmap, lo, hi, N_COLORS)
+        return threshold_table(table, lo, hi, t, self.two_sided), (lo, hi)
 
-    @on_trait_change("cmap, threshold, vmin, vmax, symmetric, two_sided")
+    @on_trait_change("cmap, neg_cmap, threshold, vmin, vmax, symmetric, two_sided")
     def _restyle(self):
         self._update_table()
+
+    def _frame_changed(self, old, new):
+        """A 4D map shows one frame (the colour range stays the first frame's unless set)."""
+        if self.actor is None or getattr(self._volume, "n_frames", 1) <= 1:
+            return
+        frame = int(min(max(new, 0), self._volume.n_frames - 1))
+        with disable_render(self.figure):
+            self.grid = VolumeGrid(self._volume, frame=frame)
+            self._update_table()  # a percentile threshold follows the frame's values
+            self._set_values()
 
 
 class MaskPlane(MapPlane):

@@ -10,7 +10,9 @@ values in place: nothing is rebuilt and the data are never copied again.
 import warnings
 
 import numpy as np
-from traits.api import Array, Bool, Float, Instance, List, Property, Range, Str, on_trait_change
+from traits.api import (
+    Array, Bool, Float, Instance, Int, List, Property, Range, Str, on_trait_change,
+)
 
 from ..exceptions import DataValueError, EmptyOverlayWarning
 from ._base import (
@@ -62,7 +64,7 @@ class StatMapVisual(MappedRange, GridVisual):
         "vmin": "set_vmin", "vmax": "set_vmax", "symmetric": "symmetric", "two_sided": "two_sided",
         "show_slices": "show_slices", "show_isosurface": "show_isosurface",
         "isosurface_opacity": "isosurface_opacity", "show_colorbar": "show_colorbar",
-        "colorbar_title": "colorbar_title",
+        "colorbar_title": "colorbar_title", "neg_cmap": "neg_cmap", "frame": "frame",
     }
     follows_cursor = True
 
@@ -71,6 +73,12 @@ class StatMapVisual(MappedRange, GridVisual):
     threshold_value = Property(Float, observe="threshold")
     two_sided = Bool(True)
     cmap = Colormap("cold_hot")
+    #: A colour map of its own for the negative values ("" for none): positive values then
+    #: run through ``cmap`` from 0 to the top of the range, negative ones through
+    #: ``neg_cmap`` from 0 down to the bottom (FSLeyes' negative colour map).
+    neg_cmap = Str("")
+    #: The frame drawn of a 4D map (the colour range stays the first frame's unless set).
+    frame = Int(0)
     vmin = Float()
     vmax = Float()
     symmetric = Bool(True)
@@ -89,12 +97,25 @@ class StatMapVisual(MappedRange, GridVisual):
     lut = Instance(object)
     scalar_bar = Instance(object)
 
-    def __init__(self, img, threshold=0.0, cursor=(0.0, 0.0, 0.0), figure=None, **traits):
+    def __init__(self, img, threshold=0.0, cursor=(0.0, 0.0, 0.0), figure=None, frame=0,
+                 **traits):
         self._iso_image = None
         self._iso_contours = []
         self._iso_has = []
-        vol = to_volume(img, "img")
-        grid = VolumeGrid(vol)
+        self._iso_outputs = []
+        from ..data import load_volume
+
+        vol = load_volume(img)
+        if vol.ndim == 4 and vol.n_frames > 1:
+            self._series = vol
+            frame = int(min(max(int(frame), 0), vol.n_frames - 1))
+            grid = VolumeGrid(vol, frame=frame)
+        else:
+            self._series = None
+            vol = to_volume(vol, "img")
+            grid = VolumeGrid(vol)
+            frame = 0
+        traits["frame"] = frame
         finite = grid.data[np.isfinite(grid.data)]
         if finite.size == 0:
             raise DataValueError(
@@ -127,8 +148,16 @@ class StatMapVisual(MappedRange, GridVisual):
         return self._range()
 
     # -- building --------------------------------------------------------
+    def _display_data(self):
+        """What the slices show: the map with its exact zeros (no data) made NaN, so that the
+        colour table never needs a transparent band around 0: an unthresholded map is drawn
+        whole, with no hole where its values cross zero."""
+        data = self.grid.data
+        return np.where(data == 0, np.float32(np.nan), data).astype(np.float32, copy=False)
+
     def _build(self):
-        self.source = scalar_source(self.figure, self.grid, name=self.name)
+        self.source = scalar_source(self.figure, self.grid, data=self._display_data(),
+                                    name=self.name)
         self.slices = make_slices(self.source, self.figure, self.cursor, self.name)
         self.back_slices = make_slices(self.source, self.figure, self.cursor, f"{self.name} (back)")
         self._update_lut()
@@ -143,21 +172,51 @@ class StatMapVisual(MappedRange, GridVisual):
     def _range(self):
         return display_range(self.vmin, self.vmax, self.symmetric, self._data_min, self._data_max)
 
+    def colorbar_lut(self, n=N_COLORS):
+        """The (n, 4) uint8 colours spanning the range, before thresholding: ``cmap``, or with
+        ``neg_cmap`` the two maps meeting at 0."""
+        from ._base import two_map_lut
+
+        lo, hi = self._range()
+        return two_map_lut(self.cmap, self.neg_cmap, lo, hi, n)
+
     def _table(self):
         lo, hi = self._range()
-        base = lut_table(self.cmap, N_COLORS)
+        base = self.colorbar_lut(N_COLORS)
+        if self.threshold_value <= 0:
+            return base  # zeros are NaN (transparent) in the data: no band is hidden
         return threshold_table(base, lo, hi, self.threshold_value, self.two_sided)
 
     def color_at(self, value):
         """RGB (0-1 floats) the colour map gives ``value`` (ignoring the threshold)."""
         lo, hi = self._range()
-        base = lut_table(self.cmap, N_COLORS)
+        base = self.colorbar_lut(N_COLORS)
         i = int(np.clip((float(value) - lo) / (hi - lo) * N_COLORS, 0, N_COLORS - 1))
         return tuple(base[i, :3] / 255.0)
+
+    def _neg_cmap_changed(self, old, new):
+        if new:
+            from .colors import check_colormap
+
+            check_colormap(new, parameter="neg_cmap")
+        self._update_lut()
+
+    def _frame_changed(self, old, new):
+        if self._series is None or self.source is None:
+            return
+        frame = int(min(max(int(new), 0), self._series.n_frames - 1))
+        self.grid = VolumeGrid(self._series, frame=frame)
+        self._iso_image = None
+        with disable_render(self.figure):
+            self.source.scalar_data = self._display_data()
+            self._update_lut()
+        self.render()
 
     # -- trait handlers (in place) ---------------------------------------
     @on_trait_change("threshold, two_sided, cmap, vmin, vmax, symmetric")
     def _update_lut(self):
+        if self.grid is None:
+            return
         if not self.slices:
             return
         with disable_render(self.figure):
@@ -227,15 +286,33 @@ class StatMapVisual(MappedRange, GridVisual):
         self.render()
 
     def _make_isosurface(self):
-        """One smoothed isosurface: image -> flying edges -> windowed sinc -> normals -> actor.
+        """One smoothed isosurface: image -> flying edges -> windowed sinc -> normals; the
+        actor draws a copy of the result coloured by value (:meth:`_color_surface`).
 
         Plain VTK (not an mlab module) so the contour level is the threshold itself
         and the surface is smoothed: coarse maps give staircase blobs otherwise.
         """
         from tvtk.api import tvtk
-        from tvtk.common import configure_input
 
+        contour = tvtk.FlyingEdges3D(compute_normals=False, compute_scalars=False)
+        smooth = tvtk.WindowedSincPolyDataFilter(
+            number_of_iterations=15, pass_band=0.1, boundary_smoothing=False,
+            feature_edge_smoothing=False, non_manifold_smoothing=True, normalize_coordinates=True)
+        smooth.input_connection = contour.output_port
+        normals = tvtk.PolyDataNormals(splitting=False)
+        normals.input_connection = smooth.output_port
+        mapper = tvtk.PolyDataMapper(scalar_visibility=True, color_mode="map_scalars",
+                                     use_lookup_table_scalar_range=False)
+        mapper.lookup_table = tvtk.LookupTable()
+        actor = tvtk.Actor(mapper=mapper)
+        actor.property.specular = 0.3
+        actor.property.specular_power = 20
+        self.figure.scene.add_actor(actor)
+        return contour, normals, actor
+
+    def _iso_input(self):
         if self._iso_image is None:
+            from tvtk.api import tvtk
             from vtkmodules.util.numpy_support import numpy_to_vtk
 
             data = np.nan_to_num(self.grid.data, nan=0.0)
@@ -245,50 +322,86 @@ class StatMapVisual(MappedRange, GridVisual):
             array.SetName("values")
             image._vtk_obj.GetPointData().SetScalars(array)
             self._iso_image = image
-        contour = tvtk.FlyingEdges3D(compute_normals=False, compute_scalars=False)
-        configure_input(contour, self._iso_image)
-        smooth = tvtk.WindowedSincPolyDataFilter(
-            number_of_iterations=15, pass_band=0.1, boundary_smoothing=False,
-            feature_edge_smoothing=False, non_manifold_smoothing=True, normalize_coordinates=True)
-        smooth.input_connection = contour.output_port
-        normals = tvtk.PolyDataNormals(splitting=False)
-        normals.input_connection = smooth.output_port
-        mapper = tvtk.PolyDataMapper(scalar_visibility=False)
-        mapper.input_connection = normals.output_port
-        actor = tvtk.Actor(mapper=mapper)
-        actor.property.specular = 0.3
-        actor.property.specular_power = 20
-        self.figure.scene.add_actor(actor)
-        return contour, actor
+            for contour in self._iso_contours:
+                contour.set_input_data(image)
+        return self._iso_image
+
+    #: How deep under an isosurface (mm) its colour looks for the map's strongest value.
+    ISO_DEPTH = 6.0
+
+    def surface_values(self, points, normals, sign):
+        """The value an isosurface shows at each vertex: the map's extreme (largest for the
+        positive surface, smallest for the negative one) along the normal within
+        :attr:`ISO_DEPTH` mm, so the blobs show where the map is strongest beneath them."""
+        from scipy import ndimage
+
+        data = np.nan_to_num(self.grid.data, nan=0.0)
+        steps = np.linspace(-self.ISO_DEPTH, self.ISO_DEPTH, 9)
+        samples = []
+        for d in steps:
+            ijk = (points + d * normals - self.grid.origin) / self.grid.spacing
+            samples.append(ndimage.map_coordinates(data, ijk.T, order=1, mode="nearest"))
+        samples = np.stack(samples)
+        return samples.max(axis=0) if sign > 0 else samples.min(axis=0)
+
+    def _color_surface(self, normals_filter, actor, sign):
+        """Colour one isosurface by :meth:`surface_values` through the map's colours."""
+        from tvtk.api import tvtk
+        from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+
+        normals_filter.update()
+        out = normals_filter.output
+        polydata = tvtk.PolyData()
+        polydata.deep_copy(out)
+        n_points = polydata.number_of_points
+        if n_points:
+            pts = vtk_to_numpy(polydata._vtk_obj.GetPoints().GetData()).astype(float)
+            nrm_array = polydata._vtk_obj.GetPointData().GetNormals()
+            nrm = vtk_to_numpy(nrm_array).astype(float) if nrm_array is not None else \
+                np.zeros_like(pts)
+            values = self.surface_values(pts, nrm, sign).astype(np.float32)
+            array = numpy_to_vtk(np.ascontiguousarray(values), deep=True)
+            array.SetName("value")
+            polydata._vtk_obj.GetPointData().SetScalars(array)
+        actor.mapper.set_input_data(polydata)
+        lo, hi = self._range()
+        table = self.colorbar_lut(N_COLORS).copy()
+        table[:, 3] = 255  # surfaces are opaque whatever the map's alpha ramp
+        # an opaque NaN colour too: VTK treats a table with any transparent entry as
+        # translucent, and unsorted translucent surfaces show through each other
+        update_lut(actor.mapper.lookup_table, table, (lo, hi), nan_color=(0.5, 0.5, 0.5, 1.0))
+        actor.mapper.scalar_range = (lo, hi)
 
     @on_trait_change("isosurface_opacity")
     def _update_isosurfaces(self):
         if self.grid is None or self.figure is None or not self.show_isosurface:
             return
-        lo, hi = self._range()
         t = max(self.threshold_value, 1e-9 * self._abs_max)
         levels = [t, -t] if self.two_sided else [t, None]
+        data_min = float(np.nanmin(self.grid.data)) if self._series is not None else self._data_min
+        data_max = float(np.nanmax(self.grid.data)) if self._series is not None else self._data_max
         with disable_render(self.figure):
             if not self.isosurfaces:
-                self._iso_contours = []
+                self._iso_contours, self._iso_outputs = [], []
                 for _ in ("positive", "negative"):
-                    contour, actor = self._make_isosurface()
+                    contour, normals, actor = self._make_isosurface()
                     self._iso_contours.append(contour)
+                    self._iso_outputs.append(normals)
                     self.isosurfaces.append(actor)
+            self._iso_input()
             self._iso_has = []
-            for contour, actor, level in zip(self._iso_contours, self.isosurfaces, levels):
+            for contour, normals, actor, level in zip(self._iso_contours, self._iso_outputs,
+                                                      self.isosurfaces, levels):
                 has = level is not None and (
-                    (level > 0 and self._data_max >= level)
-                    or (level < 0 and self._data_min <= level)
+                    (level > 0 and data_max >= level) or (level < 0 and data_min <= level)
                 )
                 self._iso_has.append(has)
-                # An isosurface takes the colour halfway between the threshold and the range end,
-                # so that it reads clearly at any threshold.
                 if level is not None:
-                    end = hi if level > 0 else lo
-                    actor.property.color = self.color_at(0.5 * (level + end))
                     contour.number_of_contours = 1
                     contour.set_value(0, float(level))
+                    if has:
+                        # coloured by the map's values under the surface (not one flat colour)
+                        self._color_surface(normals, actor, 1 if level > 0 else -1)
                 actor.property.opacity = float(self.isosurface_opacity)
                 actor.visibility = bool(self.visible and self.show_isosurface and has)
 

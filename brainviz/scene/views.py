@@ -34,7 +34,7 @@ import numpy as np
 
 from ..exceptions import ParameterError, SceneError
 
-__all__ = ["VIEWS", "DEFAULT_VIEW", "MNI_BRAIN_BOUNDS", "set_view", "reset_view",
+__all__ = ["VIEWS", "DEFAULT_VIEW", "MNI_BRAIN_BOUNDS", "set_view", "reset_view", "frame_bounds",
            "view_direction", "scene_bounds", "clipped_hemisphere", "set_clipped_hemisphere"]
 
 # name -> (direction from the focal point to the camera, view up, hemisphere kept (-1 left, +1 right) or 0)
@@ -277,3 +277,31 @@ def reset_view(figure=None, *, bounds=None, render=True):
     camera : tvtk Camera
     """
     return set_view(figure, DEFAULT_VIEW, bounds=bounds, render=render)
+
+
+def frame_bounds(figure, bounds, *, render=True):
+    """Keep the camera's direction and up, and move it so that ``bounds`` (xmin, xmax, ymin,
+    ymax, zmin, zmax in mm) fill the view with a small margin (a job's maps, a layer)."""
+    scene = _get_scene(figure)
+    box = _check_bounds(bounds)
+    camera = _vtk(scene.camera)
+    renderer = _vtk(scene.renderer)
+    direction = np.asarray(camera.GetPosition(), float) - np.asarray(camera.GetFocalPoint(), float)
+    direction /= max(np.linalg.norm(direction), 1e-12)
+    up = np.asarray(camera.GetViewUp(), float)
+    right = np.cross(-direction, up)
+    center = np.array([(box[0] + box[1]) / 2, (box[2] + box[3]) / 2, (box[4] + box[5]) / 2])
+    corners = np.array([[x, y, z] for x in box[:2] for y in box[2:4] for z in box[4:]]) - center
+    width, height = (int(v) for v in renderer.GetSize())
+    aspect = width / height if width > 0 and height > 0 else 1.0
+    half = max(np.abs(corners @ up).max(), np.abs(corners @ right).max() / aspect, 5.0)
+    tan_half = np.tan(np.radians(camera.GetViewAngle()) / 2.0)
+    distance = _MARGIN * half / tan_half + np.abs(corners @ direction).max()
+    camera.SetFocalPoint(*center)
+    camera.SetPosition(*(center + direction * distance))
+    if camera.GetParallelProjection():
+        camera.SetParallelScale(_MARGIN * half)
+    renderer.ResetCameraClippingRange()
+    if render:
+        scene.render()
+    return scene.camera

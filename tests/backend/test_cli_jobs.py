@@ -34,6 +34,9 @@ def test_decode_haxby_attributes_file(haxby_slice, tmp_path, capsys):
     assert "12 folds" in captured.out and str(out) in captured.out
     res = load_result(out)
     assert res.mean_score_ >= 0.9 and res.classes_ == ["face", "house"]
+    # the result's views are written beside it
+    for name in ("scores.png", "scores.svg", "confusion.png", "confusion.svg"):
+        assert (out / name).stat().st_size > 0
 
 
 def test_decode_tsv_labels_exclude_and_cache_commands(files, capsys):
@@ -92,10 +95,12 @@ def test_regions_then_connectivity(resting_data, tmp_path, capsys):
                  "--mask", str(mask), "-q", "-o", str(tmp_path / "reg")]) == 0
     reg = load_result(tmp_path / "reg")
     assert reg.components_img_.shape[3] == 3 and len(reg.timeseries_) == 3
+    assert (tmp_path / "reg" / "regions.png").is_file() and (tmp_path / "reg" / "regions.svg").is_file()
     assert main(["connectivity", "--from-regions", str(tmp_path / "reg"), "--kind",
                  "partial correlation", "-q", "-o", str(tmp_path / "con")]) == 0
     con = load_result(tmp_path / "con")
     assert con.matrix_.shape == (3, 3) and con.kind_ == "partial correlation"
+    assert (tmp_path / "con" / "matrix.png").is_file() and (tmp_path / "con" / "matrix.svg").is_file()
     labels = np.zeros((10, 11, 9), np.int16)
     for i, m in enumerate(resting_data["maps"]):
         labels[m > 0.3] = i + 1

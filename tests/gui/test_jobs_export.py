@@ -70,9 +70,21 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     assert state.result_folder
     new = window.session.layers[n_layers:]
     assert {type(lay).__name__ for lay in new} == {"StatMapLayer"}
-    assert {lay.name for lay in new} == {f"decoding: weights {c}" for c in ("face", "house", "shoe")}
+    # readable names, one group, shown over the template with the demo's maps set aside
+    assert state.title == "decoding: face vs house vs shoe, logistic_l2"
+    assert {lay.name for lay in new} == {f"{state.title}: weights {c}" for c in ("face", "house", "shoe")}
+    assert {lay.group for lay in new} == {state.title}
     assert all(lay in window.binding.visuals for lay in new)
     assert len(fitted) >= 3  # the three folds were fitted
+    assert not any(lay.visible for lay in window.session.layers[:n_layers]
+                   if type(lay).__name__ in ("StatMapLayer", "ConnectomeLayer"))
+    # the job list's headline and the result view
+    assert state.headline.startswith("accuracy ") and "(chance 0.333)" in state.headline
+    assert window.results_panel.job is state
+    assert set(window.results_panel.displays) == {"scores", "confusion"}
+    from pathlib import Path
+
+    assert (Path(state.result_folder) / "scores.png").is_file()
 
     # a session remembers the job's parameters and reopens its maps from the result folder
     import json
@@ -95,11 +107,33 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     qtbot.waitUntil(lambda: again.shown, timeout=20_000)
     assert again.from_cache, again.log
     assert len(fitted) == n_fits  # nothing recomputed (a count, not a time: the machine is shared)
+    assert again.result_folder == state.result_folder  # a cache hit is not saved twice
     first = new[0].data.get_data()
     second = window.session.layers[-3].data.get_data()
     np.testing.assert_allclose(first, second)
     for layer in list(window.session.layers[n_layers:]):
         window.session.remove_layer(layer)
+    for layer in window.session.layers:
+        layer.visible = True
+
+
+def test_decoding_form_fills_in_the_demo_mask_and_labels(decoding_window):
+    form = decoding_window.jobs_panel.decoding
+    form.mask = "(none)"
+    form.images = ""
+    form.images = "decoding demo"
+    assert form.mask == "decoding demo mask"
+    assert form.labels_info.startswith("144 labels from the series: face, house, shoe")
+
+
+def _click(canvas, axes, xy_data):
+    """A left click on ``axes`` at data coordinates, as matplotlib delivers it."""
+    from matplotlib.backend_bases import MouseEvent
+
+    canvas.draw()
+    x, y = axes.transData.transform(xy_data)
+    event = MouseEvent("button_press_event", canvas, x, y, button=1)
+    canvas.callbacks.process("button_press_event", event)
 
 
 def test_cancel_a_running_job(decoding_window, qtbot):
@@ -117,6 +151,9 @@ def test_cancel_a_running_job(decoding_window, qtbot):
     n_errors = len(window.errors.errors)
     pump(qtbot, 200)
     assert len(window.errors.errors) == n_errors  # cancelling is not an error
+    # the form is shared by the tests: the next job must not inherit 500 permutations
+    window.jobs_panel.decoding.params.n_permutations = 0
+    window.jobs_panel.decoding.params.random_state = 0
 
 
 def test_bad_parameter_is_shown_inline_and_blocks_run(decoding_window, qtbot):
@@ -164,7 +201,7 @@ def test_cache_panel_lists_removes_caps_and_clears(decoding_window, qtbot):
 
 def _cli_demo_scene(window):
     """Make the window's scene the one `brainviz render --stat MOTOR --threshold 3` draws:
-    the template and nilearn's motor map at threshold 3, slices crossing at 0,0,0.
+    the template and nilearn's motor map at threshold 3, slices crossing at the map's peak.
     Returns the map's path and its layer."""
     from brainviz.data import load_motor_activation, load_template
     from brainviz.model import AnatomyLayer
@@ -172,13 +209,15 @@ def _cli_demo_scene(window):
     motor_path = load_motor_activation().path
     assert motor_path is not None
     del window.session.layers[:]
-    window.session.cursor = (0.0, 0.0, 0.0)  # the CLI's default cursor
     template = AnatomyLayer(name="template")
     template.set_volume(load_template())
     window.session.add_layer(template)
     window.open_files([str(motor_path)])
     layer = window.session.layers[-1]
     layer.threshold = 3.0
+    from brainviz.session import peak_cursor
+
+    window.session.move_cursor(peak_cursor(layer))  # the CLI's default for one map
     return motor_path, layer
 
 
@@ -320,6 +359,27 @@ def test_montage_from_the_window_matches_brainviz_render_colour_bar_included(win
     assert (np.abs(strip[..., 0] - strip[..., 2]) > 100).sum() > 200
 
 
+def test_export_dialog_writes_movies(window, qtbot, tmp_path):
+    """The export dialog's movie mode: a turn of the scene as a GIF, the frames asked."""
+    import imageio.v3 as iio
+
+    _cli_demo_scene(window)
+    opts = window.export_options
+    saved = opts.clone_traits()
+    try:
+        opts.trait_set(path=str(tmp_path / "turn.gif"), mode="movie", movie="rotate", n_frames=4,
+                       fps=4, use_mm=False, width=120, height=100, transparent=False)
+        assert opts.problem() is None
+        out = window.export_figure(opts)
+        assert out is not None, window.errors.errors[-1:]
+        opts.transparent = True
+        assert "transparent" in opts.problem()
+    finally:
+        opts.copy_traits(saved)
+    frames = iio.imread(out, index=None)
+    assert frames.shape[:3] == (4, 100, 120)
+
+
 def test_export_dialog_keeps_bad_options_open_and_cancel_writes_nothing(window, qtbot, tmp_path):
     """OK with a bad size keeps the dialog open with the reason; Cancel writes no file."""
     from pyface.qt import QtCore
@@ -376,6 +436,15 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     components.region = 2
     assert window.binding.visuals[components].region == 2  # component 2, numbered from 0
     components.region = -1
+    # the result view lists the regions; a click on one shows it alone
+    results = window.results_panel
+    assert results.job is state and results.regions is components
+    regions_view = results.displays["regions"]
+    assert len(regions_view.axes_) == 5 and state.headline == "5 regions"
+    _click(results.figure.canvas, regions_view.axes_[3], (5, 5))
+    assert components.region == 3 and window.binding.visuals[components].region == 3
+    assert regions_view.selected_ == 3
+    components.region = -1
 
     panel.kind = "connectivity"
     conn = panel.connectivity
@@ -390,6 +459,41 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     assert isinstance(graph, ConnectomeLayer)
     assert graph.data["matrix"].shape == (5, 5) and graph.data["coords"].shape == (5, 3)
     assert graph in window.binding.visuals
+    # the matrix view: a click on a cell highlights that edge and its nodes in the scene
+    from brainviz.gui._vtk_offscreen import render_and_grab
+    from brainviz.scene import picking
+
+    results = window.results_panel
+    assert results.job is state and results.connectome is graph
+    matrix_view = results.displays["matrix"]
+    # the graph alone: the anatomy's axial slice would hide the nodes under it from above
+    shown = [lay for lay in window.session.layers if lay.visible and lay is not graph]
+    for layer in shown:
+        layer.visible = False
+    window.set_view("superior")
+    pump(qtbot, 100)
+    before = render_and_grab(window.figure).astype(int)
+    i, j = 0, 3
+    _click(results.figure.canvas, matrix_view.ax_, matrix_view.position_of(i, j))
+    assert graph.highlight == (i, j)
+    assert matrix_view.highlight_ is not None
+    after = render_and_grab(window.figure).astype(int)
+    height = after.shape[0]
+    coords = graph.data["coords"]
+    changed = np.abs(after - before).sum(axis=2) > 60
+    for t in (0.3, 0.5, 0.7):  # along the edge, between its two nodes
+        x, y = picking.world_to_display(window.figure, coords[i] + t * (coords[j] - coords[i]))[0]
+        row, col = int(round(height - 1 - y)), int(round(x))
+        assert changed[max(row - 3, 0):row + 4, max(col - 3, 0):col + 4].any(), t
+    # a click on a node in the scene outlines its row
+    info = picking.PickInfo(position_mm=tuple(coords[2]), values={},
+                            node=(2, graph.data["labels"][2], tuple(coords[2])), edge=None)
+    results.on_scene_pick(info)
+    assert graph.highlight == (2, -1)
+    assert matrix_view.highlight_.get_width() == 5  # the whole row
+    graph.highlight = (-1, -1)
+    for layer in shown:
+        layer.visible = True
     for layer in [*series, components, graph]:
         window.session.remove_layer(layer)
 

@@ -68,7 +68,9 @@ def make_layer(cls):
         frames = np.stack([_head(), _head()[::-1] * 1.5, _head() * 0.2], axis=-1)
         return cls(name="series").set_volume(_volume(frames, "series"))
     if cls is model.StatMapLayer:
-        return cls(name="zmap", threshold=1.0).set_volume(_volume(_blobs(), "zmap"))
+        # two frames: the blobs, then the blobs moved and weaker (frame 1 looks different)
+        frames = np.stack([_blobs(), np.roll(_blobs(), 4, axis=1) * 0.6], axis=-1)
+        return cls(name="zmap", threshold=1.0).set_volume(_volume(frames, "zmap"))
     if cls is model.MaskLayer:
         return cls(name="mask", opacity=1.0).set_volume(
             _volume((np.abs(_blobs()) > 1).astype(np.float32), "mask"))
@@ -108,6 +110,7 @@ CHANGES = {
         "symmetric": (False, {}), "two_sided": (False, {}), "show_slices": (False, {}),
         "show_isosurface": (True, {}), "isosurface_opacity": (0.3, {"show_isosurface": True}),
         "show_colorbar": (True, {}), "colorbar_title": ("z score", {"show_colorbar": True}),
+        "neg_cmap": ("Greens", {}), "frame": (1, {}),
     },
     model.MaskLayer: {
         "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("Reds", {}),
@@ -121,7 +124,7 @@ CHANGES = {
         "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("RdBu_r", {}),
         "threshold": ("90%", {}), "vmax": (0.35, {}), "node_size": (14.0, {}),
         "edge_width": (3.0, {}), "edge_mode": ("line", {}), "show_nodes": (False, {}),
-        "show_labels": (True, {}), "show_legend": (True, {}),
+        "show_labels": (True, {}), "show_legend": (True, {}), "highlight": ((0, 3), {}),
     },
     model.SurfaceLayer: {
         "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("viridis", {}),
@@ -132,7 +135,7 @@ CHANGES = {
     },
     model.GlassBrainLayer: {
         "visible": (False, {}), "opacity": (0.8, {}), "color": ((0.9, 0.2, 0.2), {}),
-        "shell": ("mask", {}), "threshold": (9.0, {}), "cmap": ("viridis", {}),
+        "shell": ("pial", {}), "threshold": (9.0, {}), "cmap": ("viridis", {}),
         "vmax": (3.0, {}), "show_colorbar": (True, {}),
         "colorbar_title": ("z", {"show_colorbar": True}),
     },

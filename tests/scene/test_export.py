@@ -321,8 +321,8 @@ def test_montage_colorbar_never_overlaps_a_brain(fig, tmp_path):
     assert not inside.any()
     # The colour bar strip sits below every panel and holds the colour bar.
     assert all(p[3] <= y0 for p in layout["panels"])
-    bar = rgba[y0:y1, x0:x1]
-    assert (bar[..., 3] == 255).mean() > 0.2
+    bar = rgba[y0:y1, x0:x1]  # the bar's slot: the bar, its ticks and title
+    assert (bar[..., 3] == 255).mean() > 0.1
     assert ((bar[..., 0] > 200) & (bar[..., 2] < 80)).any()  # the hot end is drawn
     # Every brain pixel lies inside its panel.
     in_panel = np.zeros_like(brain)
@@ -367,8 +367,8 @@ def test_montage_bad_input(fig, tmp_path):
 
     with pytest.raises(ParameterError, match="Unknown view 'sideways'.*left"):
         save_montage(tmp_path / "m.png", fig, views=("left", "sideways"), size=(100, 100))
-    with pytest.raises(ExportError, match="montages are raster"):
-        save_montage(tmp_path / "m.pdf", fig, size=(100, 100))
+    with pytest.raises(ExportError, match="unknown image extension"):
+        save_montage(tmp_path / "m.bmp", fig, size=(100, 100))
     with pytest.raises(ParameterError, match="colorbar"):
         save_montage(tmp_path / "m.png", fig, size=(100, 100), colorbar=object())
     assert list(tmp_path.iterdir()) == []
@@ -420,27 +420,46 @@ def test_tiled_render_matches_one_piece_render(fig, monkeypatch, transparent):
 
 def test_colorbar_tick_labels_never_overlap():
     """A threshold close to the range's ends (a connectome at 98%) must not print
-    '-0.676-0.531': labels that would touch are skipped, the end labels kept."""
-    from PIL import Image, ImageDraw
-
-    from brainviz.scene import _montage
+    '-0.676-0.531': labels that would touch are left out, the end labels kept."""
     from brainviz.scene.colors import get_lut
+    from brainviz.scene.figures import _colorbar_ticks, _fmt, _text_width
 
-    font = _montage._font(14)
     spec = {"title": "r", "lut": get_lut("cold_hot")[:, :3], "vmin": -0.676, "vmax": 0.676,
             "threshold": 0.531, "two_sided": True}
-    drawn = []
-
-    class Recorder(ImageDraw.ImageDraw):
-        def text(self, xy, text, *args, **kwargs):
-            drawn.append((text, self.textbbox(xy, text, font=kwargs.get("font"),
-                                              anchor=kwargs.get("anchor"))))
-            return super().text(xy, text, *args, **kwargs)
-
-    canvas = Image.new("RGB", (470, 80), "white")
-    _montage._draw_colorbar(canvas, Recorder(canvas), spec, (10, 5, 460, 75), font, (0, 0, 0))
-    labels = [t for t, _ in drawn if t != "r"]
+    fs, width = 14.0, 450
+    ticks = _colorbar_ticks(spec, width, fs)
+    labels = [_fmt(t) for t in ticks]
     assert "-0.676" in labels and "0.676" in labels and "0" in labels
-    boxes = sorted(box for t, box in drawn if t != "r")
-    for (l1, _, r1, _), (l2, _, r2, _) in zip(boxes, boxes[1:]):
+    boxes = []
+    for t in ticks:
+        x = (t - spec["vmin"]) / (spec["vmax"] - spec["vmin"]) * width
+        w = _text_width(_fmt(t), fs)
+        left = x if t == spec["vmin"] else (x - w if t == spec["vmax"] else x - w / 2)
+        boxes.append((left, left + w))
+    for (l1, r1), (l2, r2) in zip(boxes, boxes[1:]):
         assert r1 < l2, f"overlapping tick labels: {labels}"
+    # room enough: the thresholds are marked too
+    assert len(_colorbar_ticks(spec, 3000, fs)) == 5
+
+
+def test_vector_montage_has_vector_ticks_and_raster_panels(fig, tmp_path):
+    """An SVG/PDF montage: panels embedded as images at the DPI, the colour bar's ticks and
+    the labels as text."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from brainviz.scene.export import save_montage
+
+    bar = dict(cmap="cold_hot", vmin=-5, vmax=5, threshold=2, title="z score")
+    out = save_montage(tmp_path / "m.svg", fig, views=("left", "superior"), width_mm=80, dpi=150,
+                       colorbar=bar, title="Vector montage")
+    root = ET.parse(out).getroot()
+    texts = {"".join(el.itertext()).strip() for el in root.iter() if el.tag.endswith("}text")}
+    assert {"-5", "-2", "0", "2", "5", "z score", "Vector montage", "Left"} <= texts
+    images = [el for el in root.iter() if el.tag.endswith("}image")]
+    assert len(images) >= 2  # one per panel (the colour bar's strip may be one more)
+    width = float(re.match(r"[0-9.]+", root.get("width")).group(0))
+    assert width == pytest.approx(80 / 25.4 * 72, rel=0.01)  # 80 mm, in points
+    pdf = save_montage(tmp_path / "m.pdf", fig, views=("left", "superior"), width_mm=80, dpi=150,
+                       colorbar=bar)
+    assert pdf.read_bytes()[:5] == b"%PDF-"

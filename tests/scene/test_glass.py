@@ -43,7 +43,9 @@ def test_blobs_show_through_the_glass(figure, blob_map, px):
     from brainviz.scene.glass import GlassBrainVisual
     from brainviz.scene.views import set_view
 
-    g = GlassBrainVisual(blob_map, figure=figure, threshold=3)
+    # blobs are coloured by value: cyan_black_yellow has no white ends (nilearn's cold_hot is
+    # white at its extremes), so the sign reads from the hue
+    g = GlassBrainVisual(blob_map, figure=figure, threshold=3, cmap="cyan_black_yellow")
     set_view(figure, "superior")
     img = px.shot(figure)
     r, c = px.to_pixel(figure, (30, -20, 20))
@@ -64,3 +66,29 @@ def test_4d_map_is_refused(figure, img_4d):
 
     with pytest.raises(DimensionError, match="'img' parameter expected a 3D image"):
         GlassBrainVisual(img_4d, figure=figure)
+
+
+def test_default_shell_is_the_whole_brain_with_cerebellum_and_brainstem(figure, px):
+    """The default outline is the MNI152 brain mask: cerebellar nodes sit inside it (the
+    pial cortex alone stops above them)."""
+    from brainviz.data import load_dosenbach_2010
+    from brainviz.scene.glass import GlassBrainVisual
+    from brainviz.scene.views import set_view
+
+    g = GlassBrainVisual(figure=figure)
+    assert g.shell == "mask"
+    zmin = g.bounds[4]
+    assert zmin < -55  # down to the brainstem and cerebellum
+    atlas = load_dosenbach_2010()
+    cerebellum = np.asarray(atlas.coords)[[n == "cerebellum" for n in atlas.networks]]
+    assert len(cerebellum) > 10 and cerebellum[:, 2].min() > zmin
+    set_view(figure, "left")
+    img = px.shot(figure)
+    drawn = ~px.is_white(img, tol=3)
+    inside = [drawn[px.to_pixel(figure, xyz)] for xyz in cerebellum]
+    assert all(inside)
+    g.shell = "pial"
+    img = px.shot(figure)
+    drawn = ~px.is_white(img, tol=3)
+    # the cortex alone leaves cerebellar nodes outside the outline
+    assert not all(drawn[px.to_pixel(figure, xyz)] for xyz in cerebellum)

@@ -70,3 +70,23 @@ def test_non_integer_3d_image_is_refused(figure, img_3d):
 
     with pytest.raises(DataValueError, match="expected integer labels or a 4D stack"):
         RegionsVisual(img_3d, figure=figure)
+
+
+def test_single_slice_regions_are_drawn(figure, px, capfd):
+    """Regions of single-slice data (one voxel thick, as Haxby's slice) draw as thin slabs,
+    with no VTK error."""
+    from brainviz.scene.regions import RegionsVisual
+
+    data = np.zeros((21, 15, 1), dtype=np.int16)
+    data[2:8, 4:11, 0] = 1
+    data[13:19, 4:11, 0] = 2
+    affine = np.diag([2.0, 2.0, 4.0, 1.0])
+    affine[:3, 3] = (-20, -14, 0)
+    r = RegionsVisual(nib.Nifti1Image(data, affine), figure=figure)
+    assert r.region_ids == [1, 2]
+    px.look_along(figure, "z")
+    img = px.shot(figure)
+    colors = r.colors()
+    assert _close(img[px.to_pixel(figure, (-10, 0, 0))], colors[1])
+    assert _close(img[px.to_pixel(figure, (10, 0, 0))], colors[2])
+    assert "ERR" not in capfd.readouterr().err

@@ -126,7 +126,9 @@ def test_isosurfaces_follow_the_threshold(offscreen_mlab, px):
     from brainviz.scene.statmap import StatMapVisual
 
     fig = offscreen_mlab.figure(size=(150, 150), bgcolor=(1, 1, 1))
-    m = StatMapVisual(_stat(), threshold=2.0, figure=fig, show_slices=False, show_isosurface=True)
+    # isosurfaces are coloured by value: a map without white ends shows the sign as hue
+    m = StatMapVisual(_stat(), threshold=2.0, figure=fig, show_slices=False, show_isosurface=True,
+                      cmap="cyan_black_yellow")
     px.look_along(fig, "z", distance=200)
     img = px.shot(fig)
     hot = (img[..., 0].astype(int) - img[..., 2] > 80).sum()
@@ -172,11 +174,19 @@ def test_bad_colormap_is_refused_on_assignment(figure):
     assert m.cmap == "RdBu_r"
 
 
-def test_4d_map_is_refused(figure, img_4d):
+def test_4d_map_shows_one_frame_at_a_time(figure, img_4d):
     from brainviz.scene.statmap import StatMapVisual
 
-    with pytest.raises(DimensionError, match="'img' parameter expected a 3D image"):
-        StatMapVisual(img_4d, figure=figure)
+    m = StatMapVisual(img_4d, figure=figure)
+    data = img_4d.get_fdata()
+    centre = tuple(np.asarray(img_4d.affine[:3, :3] @ (np.array(data.shape[:3]) // 2)
+                              + img_4d.affine[:3, 3]))
+    ijk = tuple(np.array(data.shape[:3]) // 2)
+    assert m.value_at(centre) == pytest.approx(data[ijk + (0,)], rel=1e-5)
+    m.frame = data.shape[3] - 1
+    assert m.value_at(centre) == pytest.approx(data[ijk + (data.shape[3] - 1,)], rel=1e-5)
+    m.frame = 10_000  # clipped to the last frame
+    assert m.value_at(centre) == pytest.approx(data[ijk + (data.shape[3] - 1,)], rel=1e-5)
 
 
 def test_remove_takes_everything_away(figure, scene, px):

@@ -1,0 +1,205 @@
+"""The result view panel: what a finished job found, as a matplotlib figure linked to the scene.
+
+Self-contained: the window makes one :class:`ResultsPanel` (``ResultsPanel(window=...)``),
+puts it in a tab and calls :meth:`ResultsPanel.show_job` when a job finishes (or is
+selected in the job list). The figures are the result views of
+``brainviz.backend.displays`` (the same as ``result.plot()`` and the files the CLI
+writes), drawn into one figure embedded with a small Qt canvas editor.
+
+Linked views (the panel only edits layers; the scene draws them):
+
+- connectivity: a click on a cell of the matrix sets the job's connectome layer
+  ``highlight = (i, j)`` (the edge and its two nodes, with names and weight, in the
+  scene); a click on a node in the scene sets ``highlight = (i, -1)`` and the matrix
+  outlines that node's row;
+- regions: a click on a region's thumbnail shows that region alone (the layer's
+  ``region``), a click elsewhere shows them all again.
+"""
+import logging
+
+from traits.api import Any, HasTraits, Instance, Str, observe
+from traitsui.api import Item, VGroup, View
+from traitsui.basic_editor_factory import BasicEditorFactory
+from traitsui.qt.editor import Editor
+
+from ..model import ComponentsLayer, ConnectomeLayer, JobState, Session
+
+__all__ = ["ResultsPanel", "FigureEditor"]
+
+log = logging.getLogger("brainviz.gui")
+
+
+class _FigureEditorImpl(Editor):
+    """A matplotlib Figure in a Qt canvas (the figure itself stays the value)."""
+
+    scrollable = True
+
+    def init(self, parent):
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+
+        self.control = FigureCanvasQTAgg(self.value)
+        self.control.setMinimumSize(200, 160)
+
+    def update_editor(self):
+        self.control.draw_idle()
+
+
+class FigureEditor(BasicEditorFactory):
+    """Show a :class:`matplotlib.figure.Figure` trait in a Qt canvas."""
+
+    klass = _FigureEditorImpl
+
+
+def _new_figure():
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(4.0, 3.2), layout="constrained")
+
+
+class ResultsPanel(HasTraits):
+    """The view of one job's result: scores and confusion, a matrix, or regions."""
+
+    session = Instance(Session)
+    #: The main window (for its scene and error handler), or None.
+    window = Any()
+    #: The job shown.
+    job = Instance(JobState)
+    #: What the panel says above the figure (the job's title and headline).
+    caption = Str("Results appear here when a job finishes.")
+    figure = Any()
+    #: The displays drawn (kind -> display).
+    displays = Any(factory=dict)
+    #: The layers the view is linked to (the job's connectome or regions).
+    connectome = Instance(ConnectomeLayer)
+    regions = Instance(ComponentsLayer)
+
+    def __init__(self, **traits):
+        super().__init__(**traits)
+        if self.figure is None:
+            self.figure = _new_figure()
+        self._click_id = None
+        self._remove_pick = None
+
+    # --- showing a job ----------------------------------------------------
+    def show_job(self, state):
+        """Draw the result of ``state`` (a finished JobState); returns the displays."""
+        from ..backend.displays import (
+            ConfusionDisplay, MatrixDisplay, RegionsDisplay, ScoresDisplay,
+        )
+
+        result = getattr(state, "result", None)
+        self.job = state
+        self.figure.clear()
+        self.displays = {}
+        self.connectome = self.regions = None
+        if result is None:
+            self.caption = f"{state.title}: {state.state}" if state is not None else ""
+            self._redraw()
+            return self.displays
+        self.caption = f"{state.title}: {state.headline}" if state.headline else state.title
+        kind = getattr(result, "_kind", "")
+        if kind == "decoding":
+            left, right = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1.0)})
+            self.displays["scores"] = ScoresDisplay.from_result(result).plot(ax=left)
+            self.displays["confusion"] = ConfusionDisplay.from_result(result).plot(ax=right)
+        elif kind == "connectivity":
+            self.connectome = self._job_layer(state, ConnectomeLayer)
+            if self.connectome is not None and self.connectome.data is not None:
+                display = MatrixDisplay.from_layer(self.connectome, title="")
+            else:
+                display = MatrixDisplay.from_result(result, title="")
+            self.displays["matrix"] = display.plot(ax=self.figure.add_subplot())
+        elif kind == "regions":
+            self.regions = self._job_layer(state, ComponentsLayer)
+            display = RegionsDisplay.from_result(result, ncols=3, title="")
+            self.displays["regions"] = display.plot(ax=self.figure.add_subplot())
+        self._connect()
+        self._redraw()
+        return self.displays
+
+    def _job_layer(self, state, cls):
+        if self.session is None:
+            return None
+        found = [lay for lay in self.session.layers_of_type(cls)
+                 if state.result_folder and lay.result_folder == state.result_folder]
+        if not found:
+            found = [lay for lay in self.session.layers_of_type(cls)
+                     if state.title and lay.group == state.title]
+        return found[-1] if found else None
+
+    def _redraw(self):
+        canvas = self.figure.canvas
+        if canvas is not None:
+            canvas.draw_idle()
+
+    # --- linked views -------------------------------------------------------
+    def _connect(self):
+        canvas = self.figure.canvas
+        if canvas is not None and self._click_id is None:
+            self._click_id = canvas.mpl_connect("button_press_event", self.on_click)
+        if self._remove_pick is None and self.window is not None \
+                and getattr(self.window, "figure", None) is not None:
+            try:
+                from ..scene import picking
+
+                self._remove_pick = picking.on_pick(self.window.figure, self.on_scene_pick)
+            except Exception as exc:  # noqa: BLE001 - the view works without scene clicks
+                log.warning("no scene clicks for the result view: %s", exc)
+
+    def on_click(self, event):
+        """A click on the figure: a matrix cell highlights its edge, a region thumbnail shows
+        that region alone."""
+        try:
+            if "matrix" in self.displays and event.inaxes is self.displays["matrix"].ax_:
+                cell = self.displays["matrix"].cell_at(event.xdata, event.ydata)
+                if cell is not None and cell[0] != cell[1] and self.connectome is not None:
+                    self.connectome.highlight = cell
+                elif cell is not None and self.connectome is not None:
+                    self.connectome.highlight = (cell[0], -1)
+            elif "regions" in self.displays:
+                k = self.displays["regions"].region_at(event.inaxes)
+                if self.regions is not None:
+                    self.regions.region = -1 if k is None else k
+                self.displays["regions"].select(k)
+                self._redraw()
+        except Exception as exc:  # noqa: BLE001
+            self._error(exc, "Could not follow the click in the result view")
+
+    def on_scene_pick(self, info):
+        """A click in the scene: a node of the linked connectome highlights its row."""
+        layer = self.connectome
+        if layer is None or info.node is None or layer.data is None:
+            return
+        import numpy as np
+
+        index, _, xyz = info.node
+        coords = np.asarray(layer.data["coords"])
+        if index < len(coords) and np.allclose(coords[index], xyz):
+            layer.highlight = (int(index), -1)
+
+    @observe("connectome:highlight")
+    def _highlight_changed(self, event):
+        display = self.displays.get("matrix")
+        if display is None or self.connectome is None:
+            return
+        i, j = self.connectome.highlight
+        display.highlight(None if i < 0 else i, None if j < 0 else j)
+        self._redraw()
+
+    def _error(self, exc, context):
+        if self.window is not None and hasattr(self.window, "report_error"):
+            self.window.report_error(exc, context)
+        else:
+            raise exc
+
+    def close(self):
+        """Stop following scene clicks."""
+        if self._remove_pick is not None:
+            self._remove_pick()
+            self._remove_pick = None
+
+    def traits_view(self):
+        return View(VGroup(
+            Item("caption", style="readonly", show_label=False),
+            Item("figure", editor=FigureEditor(), show_label=False, resizable=True),
+        ), resizable=True)

@@ -1,0 +1,134 @@
+"""Result views (matplotlib, no VTK or Qt): what they print and paint is read back from the files."""
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from brainviz.backend import (
+    ConnectivityJob, DecodingJob, MatrixDisplay, RegionsDisplay, load_result, save_result,
+)
+from brainviz.backend.regions import RegionResult
+
+
+def _svg_texts(path):
+    """Every piece of text an SVG holds as text (matplotlib with svg.fonttype='none')."""
+    root = ET.parse(path).getroot()
+    return ["".join(el.itertext()).strip() for el in root.iter() if el.tag.endswith("}text")]
+
+
+@pytest.fixture(scope="module")
+def decoding_result(decoding_data):
+    job = DecodingJob(cv="leave-one-run-out", classes=["face", "house"], n_permutations=5,
+                      memory=False)
+    return job.run(decoding_data["img"], decoding_data["labels"], runs=decoding_data["runs"],
+                   mask=decoding_data["mask"])
+
+
+def test_decoding_views_print_the_result_numbers(decoding_result, tmp_path):
+    res = decoding_result
+    save_result(res, tmp_path / "res")
+    paths = load_result(tmp_path / "res").save_figures(tmp_path / "res")
+    assert sorted(p.name for p in paths) == ["confusion.png", "confusion.svg", "scores.png",
+                                             "scores.svg"]
+    texts = _svg_texts(tmp_path / "res" / "scores.svg")
+    means = [float(m.group(1)) for t in texts for m in [re.fullmatch(r"mean (\S+)", t)] if m]
+    assert means == [pytest.approx(res.mean_score_, abs=5e-4)]
+    assert f"chance {res.chance_level_:.3f}" in texts
+    assert any(t.startswith("p = ") and float(t[4:]) == pytest.approx(res.pvalue_, rel=1e-2)
+               for t in texts)
+    # the confusion matrix: one integer per cell, summing to the samples tested
+    texts = _svg_texts(tmp_path / "res" / "confusion.svg")
+    cells = [int(t) for t in texts if t.isdigit()]
+    assert len(cells) == 4 and sum(cells) == res.n_samples_ == int(res.confusion_.sum())
+    assert {"face", "house", "predicted", "true"} <= set(texts)
+
+
+def test_scores_display_keeps_its_handles(decoding_result):
+    disp = decoding_result.plot()
+    assert disp.figure_ is not None and disp.ax_ in disp.figure_.axes
+    assert disp.mean_line_.get_ydata()[0] == pytest.approx(decoding_result.mean_score_)
+    assert disp.chance_line_.get_ydata()[0] == pytest.approx(decoding_result.chance_level_)
+    np.testing.assert_allclose(disp.folds_.get_ydata(), decoding_result.scores_)
+    assert disp.null_ax_ is not None  # a permutation test was run
+    conf = decoding_result.plot("confusion")
+    assert conf.text_.shape == (2, 2) and conf.text_[0, 0].get_text() == str(
+        decoding_result.confusion_[0, 0])
+    with pytest.raises(Exception, match="what must be one of"):
+        decoding_result.plot("roc")
+    assert "accuracy" in decoding_result.headline and "chance 0.500" in decoding_result.headline
+
+
+def test_matrix_image_pixel_has_the_cell_colour(tmp_path, rng):
+    from PIL import Image
+
+    ts = [rng.standard_normal((60, 5)) for _ in range(2)]
+    res = ConnectivityJob(memory=False).run(inputs=ts)
+    paths = res.save_figures(tmp_path, formats=("png",), dpi=100)
+    assert [p.name for p in paths] == ["matrix.png"]
+    disp = MatrixDisplay.from_result(res).plot()
+    disp.figure_.canvas.draw()
+    pixels = np.asarray(Image.open(paths[0]).convert("RGB"))
+    height = pixels.shape[0]
+    i, j = 1, 3
+    x, y = disp.ax_.transData.transform(disp.position_of(i, j))
+    value = np.asarray(res.matrix_)[i, j]
+    expected = np.array(disp.im_.cmap(disp.im_.norm(value))[:3]) * 255
+    got = pixels[int(round(height - y)), int(round(x))]
+    np.testing.assert_allclose(got, expected, atol=3)
+
+
+def test_matrix_ordered_by_network_and_clicks_map_back():
+    m = np.arange(16, dtype=float).reshape(4, 4)
+    m = m + m.T
+    disp = MatrixDisplay(m, labels=list("abcd"), networks=["x", "y", "x", "y"]).plot()
+    assert disp.order_.tolist() == [0, 2, 1, 3]
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["x", "y"]
+    assert len(disp.boundaries_) == 2  # one line across, one down, between the two networks
+    for i, j in [(0, 1), (2, 3), (3, 0)]:
+        assert disp.cell_at(*disp.position_of(i, j)) == (i, j)
+    assert disp.cell_at(-3, 0) is None
+    disp.highlight(2, 1)
+    assert disp.highlight_.get_xy() == (disp.position_of(2, 1)[0] - 0.5,
+                                        disp.position_of(2, 1)[1] - 0.5)
+    disp.highlight(None)
+    assert disp.highlight_ is None
+
+
+def test_regions_view_names_each_region(tmp_path):
+    import nibabel as nib
+
+    shape = (9, 10, 8, 3)
+    maps = np.zeros(shape, dtype=np.float32)
+    maps[1:3, 2:4, 2:4, 0] = 1
+    maps[6:8, 2:4, 2:4, 1] = 2
+    maps[4:6, 7:9, 5:7, 2] = 3
+    affine = np.diag([4.0, 4.0, 4.0, 1.0])
+    img = nib.Nifti1Image(maps, affine)
+    res = RegionResult(components_img_=img, regions_img_=img,
+                       region_labels_=["left blob", "right blob", "front blob"],
+                       region_index_=np.arange(3), timeseries_=[np.zeros((5, 3))],
+                       mask_img_=nib.Nifti1Image(np.ones(shape[:3], np.uint8), affine))
+    disp = res.plot()
+    assert [t.get_text() for t in disp.titles_] == ["left blob", "right blob", "front blob"]
+    assert disp.region_at(disp.axes_[2]) == 2
+    disp.select(1)
+    assert disp.selected_ == 1 and disp.axes_[1].get_frame_on()
+    res.save_figures(tmp_path)
+    texts = _svg_texts(tmp_path / "regions.svg")
+    assert {"left blob", "right blob", "front blob", "3 regions"} <= set(texts)
+    assert res.headline == "3 regions"
+    labels = RegionsDisplay.from_labels(np.argmax(maps, -1) * (maps.max(-1) > 0), affine,
+                                        names={1: "one", 2: "two"}).plot()
+    assert [t.get_text() for t in labels.titles_] == ["one", "two"]
+
+
+def test_pick_font_falls_back_and_names_what_is_installed():
+    from brainviz.backend.displays import pick_font
+    from brainviz.exceptions import ParameterError
+
+    assert pick_font() in {"Arial", "Helvetica", "Liberation Sans", "Nimbus Sans",
+                           "Nimbus Sans L", "TeX Gyre Heros", "DejaVu Sans"}
+    assert pick_font("DejaVu Sans") == "DejaVu Sans"
+    with pytest.raises(ParameterError, match="not installed"):
+        pick_font("No Such Font 123")

@@ -1,0 +1,48 @@
+"""brainviz.session.peak_cursor: where the slices go by default (the map's peak), Qt- and VTK-free."""
+import nibabel as nib
+import numpy as np
+import pytest
+
+from brainviz import model
+from brainviz.data import load_volume
+from brainviz.session import peak_cursor
+
+
+def _affine():
+    affine = np.diag([-3.0, 3.0, 3.0, 1.0])  # stored LAS: the x axis is flipped
+    affine[:3, 3] = (30.0, -20.0, -10.0)
+    return affine
+
+
+def test_peak_is_the_strongest_cluster_not_a_stray_voxel():
+    data = np.zeros((12, 13, 14), dtype=np.float32)
+    data[8:11, 4:8, 5:9] = 3.0           # a 48-voxel activation...
+    data[9, 6, 7] = 4.0                  # ...with its peak here
+    data[1, 1, 1] = -6.0                 # one stray voxel, larger in |value|
+    img = nib.Nifti1Image(data, _affine())
+    expected = tuple(nib.affines.apply_affine(_affine(), (9, 6, 7)))
+    assert peak_cursor(img) == pytest.approx(expected)
+    layer = model.StatMapLayer().set_volume(load_volume(img))
+    assert peak_cursor(layer) == pytest.approx(expected)
+
+
+def test_negative_activation_and_frames():
+    data = np.zeros((6, 7, 8, 2), dtype=np.float32)
+    data[1:3, 1:3, 1:3, 0] = -5.0
+    data[4, 5, 6, 1] = 2.0
+    img = nib.Nifti1Image(data, np.eye(4))
+    assert peak_cursor(img) == pytest.approx((1.0, 1.0, 1.0))  # the tie nearest the centre
+    assert peak_cursor(img, frame=1) == pytest.approx((4.0, 5.0, 6.0))
+
+
+def test_empty_map_gives_the_origin():
+    img = nib.Nifti1Image(np.zeros((4, 4, 4), dtype=np.float32), _affine())
+    assert peak_cursor(img) == (0.0, 0.0, 0.0)
+
+
+def test_motor_map_peak_is_in_the_motor_cortex():
+    # nilearn's find_xyz_cut_coords gives about (37.6, -24.9, 58.7) on this map
+    from brainviz.data import load_motor_activation
+
+    x, y, z = peak_cursor(load_motor_activation())
+    assert np.linalg.norm(np.subtract((x, y, z), (37.6, -24.9, 58.7))) < 6
