@@ -253,6 +253,9 @@ def _pan(camera, dx_ndc, dy_ndc, aspect):
     up = np.asarray(camera.view_up, float)
     right = np.cross(direction, up)
     right /= max(np.linalg.norm(right), 1e-12)
+    # the screen's up: the camera's view-up need not be orthogonal to its direction
+    # (a session may store (0, 0, 1) for an oblique view; VTK orthogonalises it to draw)
+    up = np.cross(right, direction)
     if camera.parallel_projection:
         half_h = camera.parallel_scale
     else:
