@@ -149,6 +149,7 @@ class MainWindow(HasTraits):
                 from ..backend import jobs  # noqa: F401 (scikit-learn, the slow part)
             except Exception as exc:  # populate_panels reports it on the GUI thread
                 log.warning("backend import failed: %s", exc)
+            _preimport_panel_modules()
             GUI.invoke_later(self._populate_if_open)
 
         def on_end(obj, event):
@@ -710,3 +711,17 @@ def main(files=(), demo=None):
     from .launch import main as _main
 
     return _main(files, demo=demo)
+
+
+def _preimport_panel_modules():
+    """Import what the console and the matplotlib panels need (IPython, ipykernel, the
+    matplotlib Qt canvas), off the GUI thread: only modules, no widget is made here. The
+    GUI thread then makes the widgets without a second-long freeze."""
+    import importlib
+
+    for name in ("qtconsole.inprocess", "qtconsole.rich_jupyter_widget",
+                 "matplotlib.figure", "matplotlib.backends.backend_qtagg"):
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - the GUI thread imports (and reports) it again
+            log.warning("could not import %s ahead: %s", name, exc)
