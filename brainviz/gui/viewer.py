@@ -90,6 +90,7 @@ class SliceView(HasTraits):
             self.cross = CursorCross(fig, self.view)
             self.frame()
         self._install_interaction()
+        _no_busy_cursor(fig.scene)
         self.window.session.observe(self._cursor_moved, "cursor")
         self.window.session.observe(self._layers_changed, "layers.items")
 
@@ -195,6 +196,38 @@ class SliceView(HasTraits):
         cursor = np.asarray(self.window.session.cursor, dtype=float)
         cursor[axis] += np.sign(move[axis]) * _step_mm(self.window.session, selected, axis)
         self.window.session.move_cursor(cursor)
+
+
+def _no_busy_cursor(scene):
+    """Stop the scene's widget from setting the busy (wait) cursor around each render.
+
+    TVTK's Qt scene connects that on its first paint; a 2D view renders in a few
+    milliseconds on every cursor move, so the cursor would only flicker, and the two
+    callbacks cost Python time on each render.
+    """
+    from tvtk import messenger
+
+    editor = getattr(scene, "scene_editor", None) or scene  # the TVTK scene of a scene model
+    control = getattr(editor, "_vtk_control", None)
+    render_window = getattr(scene, "render_window", None)
+    if control is None or render_window is None:
+        return
+    vtk_window = getattr(render_window, "_vtk_obj", render_window)
+    tags = []
+
+    def disconnect(obj, event):
+        if getattr(editor, "light_manager", None) is None:
+            return  # not painted yet: TVTK connects its callbacks on the first paint
+        for name, callback in (("StartEvent", "_start_event_callback"),
+                               ("EndEvent", "_end_event_callback")):
+            try:
+                messenger.disconnect(vtk_window, name, getattr(control, callback))
+            except Exception:  # noqa: BLE001 - a TVTK without these callbacks: nothing to do
+                pass
+        while tags:
+            vtk_window.RemoveObserver(tags.pop())
+
+    tags.append(vtk_window.AddObserver("EndEvent", disconnect, -1.0))
 
 
 def _key_filter_class():

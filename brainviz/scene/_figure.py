@@ -94,19 +94,30 @@ def disable_render(figure):
         return
     was_disabled = bool(scene.disable_render)
     # Widgets (image planes) render through the interactor when they are enabled,
-    # bypassing scene.disable_render: hold those renders too.
-    interactor = getattr(scene, "interactor", None)
-    held = interactor is not None and bool(interactor.enable_render)
+    # bypassing scene.disable_render: hold those renders too. The interactor's flag is
+    # read and set on the VTK object itself: through TVTK, each set re-read every trait
+    # of the interactor (about a millisecond, twice per view on every cursor move).
+    from tvtk.tvtk_base import global_disable_update
+
+    interactor = _raw(getattr(scene, "interactor", None))
+    held = interactor is not None and bool(interactor.GetEnableRender())
     scene.disable_render = True
     if held:
-        interactor.enable_render = False
+        with global_disable_update():  # the flag goes back to what TVTK holds below
+            interactor.SetEnableRender(0)
     try:
         yield figure
     finally:
         if held:
-            interactor.enable_render = True
+            with global_disable_update():
+                interactor.SetEnableRender(1)
         # TVTKScene renders by itself when disable_render goes back to False.
         scene.disable_render = was_disabled
+
+
+def _raw(tvtk_object):
+    """The VTK object behind a TVTK wrapper (or the object itself)."""
+    return getattr(tvtk_object, "_vtk_obj", tvtk_object)
 
 
 def render(figure):
