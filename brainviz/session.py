@@ -861,7 +861,7 @@ def make_demo_session(connectome=True, cache=True):
         Keep the demo's arrays in the demo-data folder, so the next start reads two
         small files instead of importing nilearn and resampling the template.
     """
-    template, motor, graph = _demo_parts(cache)
+    template, motor, graph, peak = _demo_parts(cache)
     session = Session()
     anatomy = AnatomyLayer(name="MNI152 template", source="builtin:template")
     anatomy.set_volume(template)
@@ -871,7 +871,8 @@ def make_demo_session(connectome=True, cache=True):
                         threshold=DEMO_THRESHOLD, show_isosurface=True)
     stat.set_volume(motor)
     session.add_layer(stat)
-    session.move_cursor(peak_cursor(stat))  # the slices cut through the activation
+    # the slices cut through the activation (the stored peak spares the start a scipy import)
+    session.move_cursor(peak if peak is not None else peak_cursor(stat))
     if connectome:
         layer = ConnectomeLayer(name="demo connectome", source="builtin:demo_connectome",
                                 threshold="98%")
@@ -884,7 +885,7 @@ def _demo_parts(cache):
     from . import data
 
     if not cache:
-        return data.load_template(), data.load_motor_activation(), demo_connectome()
+        return data.load_template(), data.load_motor_activation(), demo_connectome(), None
     from .data._store import stored_arrays
 
     def compute():
@@ -895,12 +896,13 @@ def _demo_parts(cache):
                 "affine": np.asarray(template.affine, dtype=float),
                 "matrix": matrix, "coords": coords,
                 "meta": {"motor_path": str(motor.path or ""), "labels": labels,
-                         "networks": networks, "template_name": template.name}}
+                         "networks": networks, "template_name": template.name,
+                         "peak": list(peak_cursor(motor))}}
 
-    stored = stored_arrays("window_demo_v2", "demo", compute)
+    stored = stored_arrays("window_demo_v3", "demo", compute)
     meta = stored["meta"]
     if not meta.get("motor_path") or not Path(meta["motor_path"]).is_file():
-        return data.load_template(), data.load_motor_activation(), demo_connectome()
+        return data.load_template(), data.load_motor_activation(), demo_connectome(), None
     import nibabel as nib
 
     template = data.load_volume(nib.Nifti1Image(stored["template"], stored["affine"]),
@@ -908,7 +910,8 @@ def _demo_parts(cache):
     motor = data.load_volume(meta["motor_path"], name="motor activation")
     graph = (np.asarray(stored["matrix"], dtype=float), np.asarray(stored["coords"], dtype=float),
              meta["labels"], meta["networks"])
-    return template, motor, graph
+    peak = meta.get("peak")  # absent from a store written before it was kept
+    return template, motor, graph, (tuple(float(v) for v in peak) if peak else None)
 
 
 # --- session files -------------------------------------------------------------------

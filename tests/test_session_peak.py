@@ -46,3 +46,17 @@ def test_motor_map_peak_is_in_the_motor_cortex():
 
     x, y, z = peak_cursor(load_motor_activation())
     assert np.linalg.norm(np.subtract((x, y, z), (37.6, -24.9, 58.7))) < 6
+
+
+def test_demo_session_starts_at_the_motor_peak_from_the_store_and_without():
+    """The window's demo keeps its peak in its store (no scipy import at start); the stored
+    peak is the one peak_cursor finds, on the first start and on the next."""
+    from brainviz import data
+    from brainviz.session import make_demo_session
+
+    expected = peak_cursor(data.load_motor_activation())
+    first = make_demo_session(connectome=False)     # computes and stores
+    again = make_demo_session(connectome=False)     # reads the store
+    plain = make_demo_session(connectome=False, cache=False)
+    for session in (first, again, plain):
+        assert tuple(session.cursor) == pytest.approx(expected)
