@@ -633,7 +633,10 @@ def view(name=None, azimuth=None, elevation=None, distance=None, roll=None, foca
     angles = dict(azimuth=azimuth, elevation=elevation, distance=distance, roll=roll)
     given = {k: v for k, v in angles.items() if v is not None}
     if name is not None or (not given and focalpoint is None):
-        set_view(binding.figure, name or "left", distance=given.pop("distance", None))
+        if "distance" in given:
+            set_view(binding.figure, name or "left", distance=given.pop("distance"))
+        else:  # framed as the window and `brainviz render` frame it
+            binding.show_view(name or "left")
     if given or focalpoint is not None:
         from .session import camera_with_angles
 

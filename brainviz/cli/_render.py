@@ -623,12 +623,12 @@ def run(args):
 def _point_camera(binding, args, p):
     """The single view's camera: --views' first view, else the session's, else "left"; then the
     angles given."""
-    from ..scene.views import set_view, set_clipped_hemisphere
+    from ..scene.views import set_clipped_hemisphere
     from ..session import camera_with_angles
 
     figure = binding.figure
     if p["views_given"] or not binding.session.camera:
-        set_view(figure, p["views"][0], render=False)
+        binding.show_view(p["views"][0], render=False)  # framed as the window frames it
     angles = {k: p[k] for k in ("azimuth", "elevation", "distance", "roll") if p[k] is not None}
     if angles or p["focal_point"] is not None:
         binding.apply_camera(camera_with_angles(binding.current_camera(),

@@ -212,13 +212,24 @@ class MainWindow(HasTraits):
 
     def set_view(self, name):
         """Show a named view (left, right, anterior, ...) framing the whole brain."""
-        from ..scene.views import set_view
-
         try:
-            set_view(self.figure, name)
-            self.binding.store_camera()
+            # frames what is drawn (the head of an anatomy, not its image's field of view)
+            self.binding.show_view(name)
+            # the view to frame again when the views' sizes settle, unless the camera moves
+            self._named_view = (name, self.binding.current_camera())
         except Exception as exc:
             self.report_error(exc, f"Could not show the {name} view")
+
+    def reframe_named_view(self):
+        """Frame the last named view again (the scene's size changed), unless the camera
+        has been moved since: a user's own view is never taken away."""
+        name, camera = getattr(self, "_named_view", (self.start_view, None))
+        if camera is not None and self.binding is not None:
+            now = self.binding.current_camera()
+            if not all(np.allclose(now[key], camera[key], atol=1e-6)
+                       for key in ("position", "focal_point", "view_up")):
+                return
+        self.set_view(name)
 
     def _enable_slice_dragging(self, figure):
         """Ctrl + drag on a slice of the 3D scene moves it (a plain drag rotates the camera)."""

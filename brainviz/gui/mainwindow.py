@@ -120,7 +120,7 @@ class MainWindowUI:
     def _frame_views(self):
         window = self.window
         if window.figure is not None and not getattr(window, "_camera_from_session", False):
-            window.set_view(window.start_view)
+            window.reframe_named_view()
         for view in window.viewer.slice_views:
             view.frame()
 

@@ -110,12 +110,8 @@ class SliceView(HasTraits):
         """Union of the drawn layers' world bounds (the MNI brain when none is drawn)."""
         from ..scene.views import MNI_BRAIN_BOUNDS
 
-        boxes = [np.asarray(v.bounds) for v in (self.binding.visuals.values() if self.binding else ())]
-        if not boxes:
-            return MNI_BRAIN_BOUNDS
-        b = np.array(boxes)
-        return tuple(float(v) for pair in zip(b[:, 0::2].min(axis=0), b[:, 1::2].max(axis=0))
-                     for v in pair)
+        bounds = self.binding.content_bounds() if self.binding is not None else None
+        return MNI_BRAIN_BOUNDS if bounds is None else bounds
 
     def frame(self):
         """Fit the layers in the view, and redraw the cursor cross."""

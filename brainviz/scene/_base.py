@@ -159,6 +159,12 @@ class Visual(HasTraits):
         """World bounds in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
         raise NotImplementedError
 
+    @property
+    def content_bounds(self):
+        """World bounds of what is drawn, which views frame (an anatomy's head, not the
+        whole field of view of its image); :attr:`bounds` unless a visual knows better."""
+        return self.bounds
+
     def value_at(self, xyz_mm):
         """Return the visual's value(s) at world point(s) ``xyz_mm`` (mm); NaN outside."""
         raise NotImplementedError
@@ -347,6 +353,21 @@ class VolumeGrid:
         hi = self.origin + self.spacing * (np.asarray(self.data.shape) - 1)
         return tuple(float(v) for pair in zip(self.origin, hi) for v in pair)
 
+    def mask_bounds(self, mask):
+        """(xmin, xmax, ...) in mm of the voxel centres where ``mask`` (the grid's shape) is
+        true; the grid's :attr:`bounds` when it is empty or None."""
+        if mask is None or mask.shape != self.data.shape or not mask.any():
+            return self.bounds
+        lo, hi = [], []
+        for axis in range(3):
+            others = tuple(a for a in range(3) if a != axis)
+            hit = np.flatnonzero(mask.any(axis=others))
+            lo.append(hit[0])
+            hi.append(hit[-1])
+        lo = self.origin + self.spacing * np.asarray(lo)
+        hi = self.origin + self.spacing * np.asarray(hi)
+        return tuple(float(v) for pair in zip(lo, hi) for v in pair)
+
     def mm_to_voxel(self, xyz_mm):
         pts, _ = as_points(xyz_mm)
         return (pts - self.origin) / self.spacing
@@ -470,6 +491,11 @@ class GridVisual(Visual):
         """World bounds of the image in mm: (xmin, xmax, ymin, ymax, zmin, zmax)."""
         return self.grid.bounds
 
+    @property
+    def content_bounds(self):
+        """Bounds of the finite non-zero voxels (a map's brain, a label image's regions)."""
+        return nonzero_bounds(self)
+
     def value_at(self, xyz_mm):
         """Image value at world point(s) ``xyz_mm`` (nearest voxel; a map's value is not
         thresholded); NaN outside the volume."""
@@ -569,3 +595,13 @@ def update_colorbar(bar, cmap, vmin, vmax, threshold, two_sided, title, visible)
     bar.visibility = bool(visible)
     bar.modified()
 
+
+def nonzero_bounds(visual):
+    """World bounds of the finite non-zero voxels of ``visual.grid`` (kept per grid)."""
+    grid = visual.grid
+    kept = getattr(visual, "_nonzero_bounds", None)
+    if kept is None or kept[0] is not grid:
+        data = grid.data
+        kept = (grid, grid.mask_bounds(np.isfinite(data) & (data != 0)))
+        visual._nonzero_bounds = kept
+    return kept[1]

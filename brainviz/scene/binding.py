@@ -109,10 +109,7 @@ def draw_session(session, size=(600, 600), bgcolor=(1.0, 1.0, 1.0), figure=None,
     with disable_render(figure):
         binding = bind(session, figure)
         if not session.camera and view:
-            from .views import set_view
-
-            set_view(figure, view, render=False)
-            binding.store_camera()
+            binding.show_view(view, render=False)
     return figure, binding
 
 
@@ -231,6 +228,36 @@ class SceneBinding:
     def visual_for(self, layer):
         """The visual drawing ``layer`` (KeyError when it is not drawn)."""
         return self.visuals[layer]
+
+    def show_view(self, name, render=True):
+        """Point the camera from the named side (:func:`brainviz.scene.views.set_view`),
+        framing what is drawn (:meth:`content_bounds`, as an ellipsoid: the brain fills the
+        view), and keep the camera in the session. The window's view buttons and
+        ``brainviz render``'s single views both come here, so they frame alike."""
+        from .views import set_view
+
+        set_view(self.figure, name, bounds=self.content_bounds(), fit="ellipsoid",
+                 render=render)
+        self.store_camera()
+
+    def content_bounds(self):
+        """Union of the shown layers' :attr:`~brainviz.scene._base.Visual.content_bounds`
+        (xmin, xmax, ymin, ymax, zmin, zmax in mm): what a view frames so that the brain, not
+        the anatomy image's empty field of view, fills it. None when nothing is shown."""
+        boxes = []
+        for layer, visual in self.visuals.items():
+            if not getattr(layer, "visible", True):
+                continue
+            try:
+                boxes.append(np.asarray(visual.content_bounds, dtype=float))
+            except Exception:  # noqa: BLE001 - a visual without bounds is not framed
+                continue
+        boxes = [b for b in boxes if b.shape == (6,) and np.all(np.isfinite(b))]
+        if not boxes:
+            return None
+        b = np.array(boxes)
+        return tuple(float(v) for pair in zip(b[:, 0::2].min(axis=0), b[:, 1::2].max(axis=0))
+                     for v in pair)
 
     def colorbar_visual(self, selected=None):
         """The visual a figure's colour bar explains: a shown map (statistical map, surface,

@@ -194,6 +194,13 @@ class PlaneVisual(Visual):
     def bounds(self):
         return self.grid.bounds
 
+    @property
+    def content_bounds(self):
+        """Bounds of the finite non-zero voxels (a map's brain, a label image's regions)."""
+        from ._base import nonzero_bounds
+
+        return nonzero_bounds(self)
+
     def value_at(self, xyz_mm):
         return self.grid.sample(xyz_mm, order=0)
 
@@ -241,6 +248,11 @@ class GreyPlane(PlaneVisual):
 
     def _values(self):
         return self.grid.data
+
+    @property
+    def content_bounds(self):
+        """The head's bounds (the voxels drawn), not the image's whole field of view."""
+        return self.grid.mask_bounds(self._head_mask()[1])
 
     def _head_mask(self):
         """The head in the first frame (one per grey window; the other frames reuse it)."""

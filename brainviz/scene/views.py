@@ -169,7 +169,7 @@ def set_clipped_hemisphere(figure, keep):
         _clip_hemisphere(renderer, int(np.sign(keep)))
 
 
-def set_view(figure=None, name="left", *, distance=None, bounds=None, render=True):
+def set_view(figure=None, name="left", *, distance=None, bounds=None, render=True, fit="box"):
     """Point the camera of ``figure`` at the brain from the named side.
 
     Parameters
@@ -191,6 +191,10 @@ def set_view(figure=None, name="left", *, distance=None, bounds=None, render=Tru
         the scene is empty.
     render : bool, default=True
         Render the scene after moving the camera.
+    fit : {"box", "ellipsoid"}, default="box"
+        What must fit in the view when ``distance`` is None: the whole bounding box
+        (no corner is ever cut), or the ellipsoid inscribed in it, a brain's shape,
+        which lets the brain fill the view (the window's views use it).
 
     Returns
     -------
@@ -240,7 +244,17 @@ def set_view(figure=None, name="left", *, distance=None, bounds=None, render=Tru
         aspect = width / height if width > 0 and height > 0 else 1.0
         tan_half = np.tan(np.radians(camera.GetViewAngle()) / 2.0)
         half_extent = max(half_h, half_w / aspect, 1e-3)
-        distance = _MARGIN * half_extent / tan_half + half_d
+        if fit == "ellipsoid":
+            # the nearest distance from which every point of the inscribed ellipsoid is
+            # inside the view's cone (with the margin)
+            points = _unit_sphere() * ((box[1::2] - box[0::2]) / 2)
+            lateral = np.maximum(np.abs(points @ up), np.abs(points @ right) / aspect)
+            distance = float(np.max(points @ direction + _MARGIN * lateral / tan_half))
+            distance = max(distance, 1e-3)
+        elif fit == "box":
+            distance = _MARGIN * half_extent / tan_half + half_d
+        else:
+            raise ParameterError(f"fit must be 'box' or 'ellipsoid'; got {fit!r}")
         if camera.GetParallelProjection():
             camera.SetParallelScale(_MARGIN * half_extent)
     else:
@@ -258,6 +272,15 @@ def set_view(figure=None, name="left", *, distance=None, bounds=None, render=Tru
     if render:
         scene.render()
     return scene.camera
+
+
+def _unit_sphere(n=2000):
+    """``n`` points spread evenly on the unit sphere (a Fibonacci lattice)."""
+    k = np.arange(n) + 0.5
+    z = 1.0 - 2.0 * k / n
+    r = np.sqrt(1.0 - z * z)
+    phi = np.pi * (3.0 - np.sqrt(5.0)) * k
+    return np.column_stack([r * np.cos(phi), r * np.sin(phi), z])
 
 
 def reset_view(figure=None, *, bounds=None, render=True):

@@ -141,6 +141,12 @@ class AnatomyVisual(GridVisual):
         return clear_outside_head(data, cutoff, self._data_min, mask=head[1]) \
             if head[1] is not None else data
 
+    @property
+    def content_bounds(self):
+        """The head's bounds (the voxels drawn), not the image's whole field of view."""
+        head = getattr(self, "_head", None)
+        return self.grid.mask_bounds(head[1] if head is not None else None)
+
     def _window(self):
         lo, hi = float(self.vmin), float(self.vmax)
         if hi <= lo:

@@ -173,6 +173,40 @@ def test_layout_switch(window, qtbot):
     np.testing.assert_allclose(visual.cursor, (10, -20, 30))
 
 
+def test_views_frame_the_head_not_the_images_field_of_view(window, qtbot, monkeypatch):
+    """The named views and the 2D views frame what is drawn: the template's head (its
+    1 mm image has a wide empty margin around the brain), so the brain fills the 3D view."""
+    from brainviz.gui._vtk_offscreen import render_and_grab
+
+    template = next(lay for lay in window.session.layers if lay.name == "MNI152 template")
+    visual = window.binding.visual_for(template)
+    content, whole = np.asarray(visual.content_bounds), np.asarray(visual.bounds)
+    assert np.all(content[0::2] >= whole[0::2]) and np.all(content[1::2] <= whole[1::2])
+    assert np.all((whole[1::2] - whole[0::2]) - (content[1::2] - content[0::2]) > 10)
+    axial = window.viewer.axial
+    np.testing.assert_allclose(axial.bounds(), axial.binding.content_bounds())
+
+    def fill():
+        pump(qtbot)
+        pixels = render_and_grab(window.figure).astype(int)
+        drawn = np.abs(pixels - 255).sum(axis=2) > 30  # the background is white
+        rows = np.flatnonzero(drawn.any(axis=1))
+        cols = np.flatnonzero(drawn.any(axis=0))
+        height, width = drawn.shape
+        return max((rows[-1] - rows[0] + 1) / height, (cols[-1] - cols[0] + 1) / width)
+
+    with monkeypatch.context() as patch:  # as before: frame the images' whole fields of view
+        patch.setattr(window.binding, "content_bounds", lambda: None)
+        window.set_view("superior")
+        before = fill()
+    window.set_view("superior")
+    after = fill()
+    print("FILL", before, after)
+    assert after > 0.8 and after > before + 0.1, \
+        f"the brain spans {after:.0%} of the 3D view ({before:.0%} framing the whole image)"
+    window.set_view(window.start_view)
+
+
 # --------------------------------------------------------------------------- cursor tools
 def test_typing_a_coordinate_moves_the_cursor(window, qtbot):
     for box, value in zip(window.viewer.mm_boxes, ("12", "-34.5", "20")):
