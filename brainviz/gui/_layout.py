@@ -1,6 +1,6 @@
 """Keep the docked forms narrow: drop-down lists do not widen to their longest entry."""
 
-__all__ = ["compact_combo_boxes"]
+__all__ = ["compact_combo_boxes", "fit_to_width"]
 
 
 def compact_combo_boxes(widget, chars=10):
@@ -18,3 +18,15 @@ def compact_combo_boxes(widget, chars=10):
         # Qt keeps the minimum size hint it computed from the entries: a minimum
         # width of our own replaces it, so the layout may narrow the box
         combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * 6)
+
+
+def fit_to_width(widget, chars=10, long_label=120):
+    """Let a docked form narrow to its dock: drop-down lists keep a modest width
+    (:func:`compact_combo_boxes`) and long read-only texts (a layer's kind, where it
+    comes from) wrap onto more lines instead of widening the form."""
+    from pyface.qt import QtGui
+
+    compact_combo_boxes(widget, chars)
+    for label in widget.findChildren(QtGui.QLabel):
+        if not label.wordWrap() and label.minimumSizeHint().width() > long_label:
+            label.setWordWrap(True)

@@ -180,7 +180,16 @@ def build_main_window(window):
     main.tabifyDockWidget(ui.docks["Console"], ui.docks["Time course"])
     ui.docks["Jobs"].raise_()
     ui.docks["Console"].raise_()
-    ui.embed(window.layers_panel, "Layers")
+    from pyface.api import GUI
+
+    from ._layout import fit_to_width
+
+    # the recent-files list holds whole paths, a layer's controls long texts: the panel keeps
+    # the dock's width (the controls are made again for each selected layer)
+    layers_ui = ui.embed(window.layers_panel, "Layers")
+    fit_to_width(layers_ui.control)
+    window.layers_panel.observe(
+        lambda event: GUI.invoke_later(fit_to_width, layers_ui.control), "selected")
     ui.docks["Jobs"].setWidget(QtGui.QLabel("  The job forms appear once the scene is drawn."))
     ui.docks["Cache"].setWidget(QtGui.QLabel(""))
     ui.docks["Result"].setWidget(QtGui.QLabel("  A job's result view shows here when it finishes."))

@@ -405,3 +405,21 @@ def test_gifti_surface_and_its_values_open_through_the_file_dialog(window, qtbot
     del window.session.layers[n:]
     for layer in window.session.layers:
         layer.visible = True
+
+
+def test_a_long_recent_path_does_not_widen_the_layers_panel(window, qtbot):
+    """The recent-files box lists whole paths: they are elided in the box, so the layers
+    panel keeps its dock's width (no sideways scrolling for a long path)."""
+    from pyface.qt import QtGui
+
+    long_path = "/data/" + "a_very_long_folder_name/" * 8 + "sub-01_task-motor_bold.nii.gz"
+    window.layers_panel.recent_list = [long_path]
+    window.layers_panel.recent = long_path
+    qtbot.wait(50)
+    dock = window.ui.docks["Layers"]
+    boxes = [c for c in dock.findChildren(QtGui.QComboBox) if c.currentText() == long_path]
+    assert boxes, "the recent-files box is not in the layers dock"
+    box = boxes[0]
+    assert box.fontMetrics().horizontalAdvance(long_path) > dock.width()
+    assert box.minimumWidth() < dock.width() / 2
+    assert box.sizeAdjustPolicy() == QtGui.QComboBox.AdjustToMinimumContentsLengthWithIcon
