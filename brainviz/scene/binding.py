@@ -352,12 +352,15 @@ class SceneBinding:
             if event.name == "visible" or layer.data is not None:
                 self._add(layer)
             return
-        try:
-            visual.apply_layer_trait(layer, event.name)
-        except Exception as exc:  # noqa: BLE001 - one layer never breaks the scene
-            self._error(exc, f"Could not apply {event.name} to layer {layer.name!r}")
-        if event.name in ("visible", "show_slices", "opacity"):
-            self._update_over_anatomy()
+        # one render for the change: a slice widget's SetEnabled renders through the
+        # interactor by itself otherwise (three per map when it is shown or hidden)
+        with disable_render(self.figure):
+            try:
+                visual.apply_layer_trait(layer, event.name)
+            except Exception as exc:  # noqa: BLE001 - one layer never breaks the scene
+                self._error(exc, f"Could not apply {event.name} to layer {layer.name!r}")
+            if event.name in ("visible", "show_slices", "opacity"):
+                self._update_over_anatomy()
 
     def _data_changed(self, event):
         layer = event.object
