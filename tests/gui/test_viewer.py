@@ -442,3 +442,21 @@ def test_each_shortcut_triggers_its_action(window, qtbot, monkeypatch):
         pump(qtbot, 20)
         assert not np.allclose(window.figure.scene.camera.position, before), name
     window.set_view("superior")
+
+
+def test_showing_or_hiding_a_map_renders_the_scene_once(window, qtbot):
+    """A map's three slice widgets used to render the 3D scene one by one when shown or
+    hidden; the binding holds rendering while it applies a display change."""
+    motor = next(lay for lay in window.session.layers if lay.name == "motor activation")
+    render_window = window.figure.scene.render_window
+    renders = []
+    tag = render_window.add_observer("EndEvent", lambda obj, event: renders.append(1))
+    try:
+        for visible in (False, True):
+            del renders[:]
+            motor.visible = visible
+            pump(qtbot)
+            assert 1 <= len(renders) <= 2, f"{len(renders)} renders to {'show' if visible else 'hide'} a map"
+    finally:
+        render_window.remove_observer(tag)
+        motor.visible = True
