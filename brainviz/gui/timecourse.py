@@ -37,9 +37,14 @@ class TimeCoursePanel:
         row.addWidget(self.play_button)
         row.addWidget(self.label, 1)
         layout.addLayout(row)
-        self.figure = Figure(figsize=(6, 1.6), dpi=90)
+        # laid out for the dock's size on each draw: a short dock keeps the axis labels
+        # (a dock tabbed away has no size: nothing to lay out, and nothing to warn about)
+        import warnings
+
+        warnings.filterwarnings("ignore", message="constrained_layout not applied",
+                                category=UserWarning)
+        self.figure = Figure(figsize=(6, 1.6), dpi=90, layout="constrained")
         self.axes = self.figure.add_subplot(111)
-        self.figure.subplots_adjust(left=0.07, right=0.99, bottom=0.28, top=0.95)
         self.canvas = FigureCanvasQTAgg(self.figure)
         # the frame markers are animated artists: a new frame restores the saved
         # background and draws only them (blitting), not the whole figure

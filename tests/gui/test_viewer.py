@@ -308,6 +308,12 @@ def test_time_course_is_the_voxel_series_with_seconds(fresh, qtbot, tmp_path, im
     np.testing.assert_allclose(line.get_ydata(), img_4d.get_fdata()[ijk], rtol=1e-6)
     np.testing.assert_allclose(line.get_xdata(), np.arange(5) * 2.5)
     assert window.timecourse.axes.get_xlabel() == "time (s)"
+    # in a short dock (1280x800) the axis label is still inside the plot's canvas
+    figure = window.timecourse.figure
+    figure.set_size_inches(6.0, 100 / figure.dpi)
+    window.timecourse.canvas.draw()
+    box = window.timecourse.axes.xaxis.label.get_window_extent()
+    assert box.y0 >= 0 and box.y1 <= figure.bbox.height, (box, figure.bbox)
     assert series.frame_time == "frame 2 of 5, t = 5.0 s"
     window.layers_panel.selected = series
     window.timecourse.play(True)
