@@ -367,25 +367,23 @@ class Viewer(HasTraits):
         row = QtGui.QHBoxLayout()
         row.setSpacing(3)
         row.addWidget(QtGui.QLabel("Cursor (mm):"))
-        self.mm_boxes = []
-        for axis in "xyz":
-            box = QtGui.QLineEdit()
-            box.setToolTip(f"{axis} in mm (type and press Enter)")
-            box.setMaximumWidth(70)
-            box.returnPressed.connect(self._mm_typed)
-            row.addWidget(box)
-            self.mm_boxes.append(box)
+        def boxes(axes, tip, width, typed):
+            made = []
+            for axis in axes:
+                box = QtGui.QLineEdit()
+                box.setToolTip(tip.format(axis=axis))
+                box.setMaximumWidth(width)
+                box.returnPressed.connect(typed)
+                row.addWidget(box)
+                made.append(box)
+            return made
+
+        self.mm_boxes = boxes("xyz", "{axis} in mm (type and press Enter)", 70, self._mm_typed)
         self.voxel_label = QtGui.QLabel("voxel:")
         self.voxel_label.setFixedWidth(self.voxel_label.fontMetrics().averageCharWidth() * 22)
         row.addWidget(self.voxel_label)
-        self.voxel_boxes = []
-        for axis in "ijk":
-            box = QtGui.QLineEdit()
-            box.setToolTip(f"voxel index {axis} of the selected layer (type and press Enter)")
-            box.setMaximumWidth(52)
-            box.returnPressed.connect(self._voxel_typed)
-            row.addWidget(box)
-            self.voxel_boxes.append(box)
+        self.voxel_boxes = boxes("ijk", "voxel index {axis} of the selected layer (type and press "
+                                 "Enter)", 52, self._voxel_typed)
         for text, which, tip in (("Peak +", "max", "Go to the largest value of the selected layer"),
                                  ("Peak \u2212", "min", "Go to the smallest value of the selected layer")):
             button = QtGui.QPushButton(text)
