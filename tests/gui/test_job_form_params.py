@@ -9,22 +9,34 @@ def test_forms_pick_up_the_cleaning_parameters(job_class):
     from brainviz import backend
     from brainviz.gui.jobs import _Params
 
+    from brainviz.gui.jobs import Cleaning
+
     cls = getattr(backend, job_class)
-    params = _Params(cls)
-    cleaning = {"detrend", "standardize", "high_pass", "low_pass", "t_r", "confounds_strategy",
-                "confounds_params"}
-    assert cleaning <= set(params.names)
+    cleaning = Cleaning()
+    params = _Params(cls, cleaning=cleaning)
+    # typed: the filters and TR; chosen: the confounds strategy and its parameters
+    assert {"detrend", "standardize", "high_pass", "low_pass", "t_r"} <= set(params.names)
+    assert not {"confounds_strategy", "confounds_params"} & set(params.names)
     params.high_pass = "0.01"
     params.t_r = "2.5"
-    params.confounds_strategy = "motion, wm_csf"
-    params.confounds_params = "motion=full, fd_threshold=0.4"
+    cleaning.fmriprep = True
+    cleaning.strategy = ["wm_csf", "motion"]
+    cleaning.fd_threshold = 0.4  # scrub's: not passed without scrub
     job = cls(**params.values())
     job._check_params()
     assert job.high_pass == 0.01 and job.t_r == 2.5
-    assert job.confounds_strategy == ["motion", "wm_csf"]
-    params.confounds_strategy = "movement"
+    assert job.confounds_strategy == ["motion", "wm_csf"] and job.confounds_params is None
+    cleaning.strategy = ["motion", "scrub"]
+    cleaning.motion = "basic"
+    job = cls(**params.values())
+    job._check_params()
+    # only what differs from load_confounds' own defaults, as a script would pass it
+    assert job.confounds_params == {"motion": "basic", "fd_threshold": 0.4}
+    cleaning.strategy = []
     with pytest.raises(Exception, match="confounds_strategy"):
         cls(**params.values())._check_params()
+    cleaning.fmriprep = False
+    assert cls(**params.values()).confounds_strategy is None
 
 
 def test_connectivity_form_offers_the_estimator_and_folds():
