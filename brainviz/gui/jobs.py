@@ -10,7 +10,7 @@ from traits.api import (
     Any, Bool, Button, Enum, File, Float, HasTraits, Instance, Int, List, Property, Str, observe,
 )
 from traitsui.api import (
-    CheckListEditor, EnumEditor, HGroup, InstanceEditor, Item, TableEditor, VGroup, View,
+    CheckListEditor, EnumEditor, Handler, HGroup, InstanceEditor, Item, TableEditor, VGroup, View,
 )
 from traitsui.table_column import ObjectColumn
 
@@ -27,7 +27,10 @@ _CONFOUNDS_PARAMS = {"confounds_strategy", "confounds_params"}
 _NONE = "(none)"
 # shorter labels where the parameter's own name would widen the form past the panel
 # (the tooltip gives the name, as a script would write it)
-_LABELS = {"screening_percentile": "Screening %", "spacenet_max_iter": "Max. iterations",
+_LABELS = {"screening_percentile": "Screening %", "spacenet_max_iter": "Max. iter.",
+           "no_event_label": "Rest label", "hrf_delay": "HRF delay", "individual_maps": "Own maps",
+           "extract_regions": "Regions", "min_region_size": "Min. region",
+           "cov_estimator": "Covariance", "high_pass": "High-pass", "low_pass": "Low-pass",
            "n_permutations": "Permutations", "random_state": "Random seed", "cv": "CV",
            "n_folds": "Folds", "n_components": "Components", "n_jobs": "Jobs",
            "tr": "TR (s)", "t_r": "TR (s)", "fwhm": "FWHM (mm)", "smoothing_fwhm": "FWHM (mm)",
@@ -121,9 +124,14 @@ _STRATEGY_PARAMS = {
     "tedana": ("tedana", ("aggressive", "non-aggressive")),
     "demean": (None, bool),
 }
-_STRATEGY_LABELS = {"fd_threshold": "FD threshold", "std_dvars_threshold": "DVARS threshold",
-                    "n_compcor": "CompCor comps", "global_signal": "Global signal",
-                    "wm_csf": "WM/CSF", "ica_aroma": "ICA-AROMA", "compcor": "CompCor"}
+_STRATEGY_LABELS = {"fd_threshold": "FD max", "std_dvars_threshold": "DVARS max",
+                    "n_compcor": "N CompCor", "global_signal": "Global",
+                    "wm_csf": "WM/CSF", "ica_aroma": "AROMA", "compcor": "CompCor",
+                    "motion": "Motion", "scrub": "Scrub", "tedana": "Tedana", "demean": "Demean"}
+# the strategies' names in the check list (short enough for two columns in the dock)
+_STRATEGY_SHORT = {"motion": "motion", "high_pass": "high-pass", "wm_csf": "WM/CSF",
+                   "global_signal": "global", "scrub": "scrub", "compcor": "CompCor",
+                   "non_steady_state": "non-steady", "ica_aroma": "AROMA", "tedana": "tedana"}
 _FMRIPREP_NAMES = ("_desc-confounds_timeseries.tsv", "_desc-confounds_regressors.tsv")
 
 
@@ -239,28 +247,40 @@ class Cleaning(HasTraits):
                 params[name] = value
         return {"confounds_strategy": strategy, "confounds_params": params or None}
 
-    def traits_view(self):
-        items = [Item(name, label=_STRATEGY_LABELS.get(name, name.replace("_", " ").capitalize()),
-                      tooltip=f"load_confounds({name}=...)",
-                      visible_when=("fmriprep" if owner is None
-                                    else f"fmriprep and {owner!r} in strategy"))
-                 for name, (owner, _) in _STRATEGY_PARAMS.items()]
-        return View(VGroup(
-            HGroup(Item("files_text", style="readonly", label="Confounds",
+    def view_items(self, prefix="", when=""):
+        """The panel's items, for a form's own groups (``prefix``: "object.cleaning.";
+        ``when``: that trait's name in the form's visible_when expressions)."""
+        def vis(expr):
+            return expr.replace("$", when)
+
+        params = [Item(f"{prefix}{name}",
+                       label=_STRATEGY_LABELS.get(name, name.replace("_", " ").capitalize()),
+                       tooltip=f"load_confounds({name}=...)",
+                       visible_when=vis("$fmriprep" if owner is None
+                                        else f"$fmriprep and {owner!r} in $strategy"))
+                  for name, (owner, _) in _STRATEGY_PARAMS.items()]
+        return [
+            VGroup(Item(f"{prefix}files_text", style="readonly", label="Confounds",
                         tooltip="confounds=[...]: one table per run (decoding) or subject, in "
                                 "order: CSV/TSV/.1D/.npy, or fMRIPrep's "
-                                "*_desc-confounds_timeseries.tsv", springy=True),
-                   Item("choose", show_label=False), Item("clear", show_label=False,
-                                                          enabled_when="files")),
-            Item("info", style="readonly", show_label=False, visible_when="info"),
-            Item("fmriprep", label="fMRIPrep",
-                 tooltip="read the files with nilearn.interfaces.fmriprep.load_confounds "
-                         "(confounds_strategy=...)"),
-            Item("strategy", editor=CheckListEditor(values=list(_STRATEGIES), cols=2),
-                 style="custom", label="Strategy", visible_when="fmriprep",
-                 tooltip="load_confounds(strategy=...)"),
-            *items,
-        ))
+                                "*_desc-confounds_timeseries.tsv"),
+                   Item(f"{prefix}info", style="readonly", show_label=False,
+                        visible_when=vis("$info"))),
+            HGroup(Item(f"{prefix}choose", show_label=False,
+                        tooltip="choose the confounds files: one per run or subject, in order"),
+                   Item(f"{prefix}clear", show_label=False, enabled_when=vis("$files"))),
+            VGroup(Item(f"{prefix}fmriprep", label="fMRIPrep",
+                        tooltip="read the files with nilearn.interfaces.fmriprep.load_confounds "
+                                "(confounds_strategy=...)")),
+            VGroup(Item(f"{prefix}strategy", editor=CheckListEditor(
+                values=[(v, _STRATEGY_SHORT[v]) for v in _STRATEGIES], cols=1),
+                style="custom", tooltip="load_confounds(strategy=...)"),
+                show_labels=False, visible_when=vis("$fmriprep")),
+            VGroup(*params),
+        ]
+
+    def traits_view(self):
+        return View(VGroup(*self.view_items()))
 
 
 def _stat(path):
@@ -341,14 +361,14 @@ class JobForm(HasTraits):
     def form_items(self):
         """Basic parameters, cleaning (confounds, TR, filters), then the advanced ones."""
         return [
-            *self.param_items(self.basic_params),
+            VGroup(*self.param_items(self.basic_params)),
             VGroup(*self.param_items(self.cleaning_params),
                    Item("tr_info", style="readonly", show_label=False, visible_when="tr_info"),
-                   Item("cleaning", style="custom", editor=InstanceEditor(), show_label=False),
-                   label="Cleaning", show_border=True),
-            Item("advanced", label="More parameters",
-                 tooltip="the job's other parameters (their defaults are the job's)"),
-            VGroup(*self.param_items(self.advanced_names()), visible_when="advanced"),
+                   *self.cleaning.view_items("object.cleaning.", "cleaning."),
+                   label="Cleaning", show_border=False),
+            VGroup(Item("advanced", label="Advanced",
+                        tooltip="the job's other parameters (their defaults are the job's)"),
+                   VGroup(*self.param_items(self.advanced_names()), visible_when="advanced")),
         ]
 
     def _cleaning_default(self):
@@ -696,8 +716,10 @@ class RegionForm(JobForm):
 
     def traits_view(self):
         return View(VGroup(
-            Item("subjects", editor=CheckListEditor(name="series_names"), style="custom",
-                 label="4D series"),
+            # own group: the layers' names take the whole width, not the value column
+            VGroup(Item("subjects", editor=CheckListEditor(name="series_names"), style="custom",
+                        tooltip="one 4D series per subject"),
+                   label="4D series", show_labels=False),
             *self.form_items(),
         ))
 
@@ -763,11 +785,25 @@ class ConnectivityForm(JobForm):
 
     def traits_view(self):
         return View(VGroup(
-            Item("subjects", editor=CheckListEditor(name="series_names"), style="custom",
-                 label="4D series"),
+            # own group: the layers' names take the whole width, not the value column
+            VGroup(Item("subjects", editor=CheckListEditor(name="series_names"), style="custom",
+                        tooltip="one 4D series per subject"),
+                   label="4D series", show_labels=False),
             Item("atlas", editor=EnumEditor(name="atlas_names")),
             *self.form_items(),
         ))
+
+
+class _FitTheDock(Handler):
+    """Once the panel is built: texts wrap and drop-down lists stay narrow, so the forms fit
+    a narrow dock (1280x800) without a horizontal scroll bar."""
+
+    def init(self, info):
+        from ._layout import compact_combo_boxes, wrap_labels
+
+        compact_combo_boxes(info.ui.control)
+        wrap_labels(info.ui.control)
+        return True
 
 
 class JobsPanel(HasTraits):
@@ -861,15 +897,18 @@ class JobsPanel(HasTraits):
             auto_size=True,
         )
         return View(VGroup(
-            Item("kind", label="New job"),
-            Item("decoding", style="custom", editor=InstanceEditor(), show_label=False,
-                 visible_when="kind == 'decoding'"),
-            Item("searchlight", style="custom", editor=InstanceEditor(), show_label=False,
-                 visible_when="kind == 'searchlight'"),
-            Item("regions", style="custom", editor=InstanceEditor(), show_label=False,
-                 visible_when="kind == 'regions'"),
-            Item("connectivity", style="custom", editor=InstanceEditor(), show_label=False,
-                 visible_when="kind == 'connectivity'"),
+            VGroup(Item("kind", label="New job")),
+            # own group, no label column: the form's own labels line up the whole width
+            VGroup(
+                Item("decoding", style="custom", editor=InstanceEditor(), show_label=False,
+                     visible_when="kind == 'decoding'"),
+                Item("searchlight", style="custom", editor=InstanceEditor(), show_label=False,
+                     visible_when="kind == 'searchlight'"),
+                Item("regions", style="custom", editor=InstanceEditor(), show_label=False,
+                     visible_when="kind == 'regions'"),
+                Item("connectivity", style="custom", editor=InstanceEditor(), show_label=False,
+                     visible_when="kind == 'connectivity'"),
+                show_labels=False),
             Item("form_problem", style="readonly", show_label=False, visible_when="form_problem",
                  resizable=True),
             HGroup(Item("run", show_label=False, enabled_when="form_valid"),
@@ -879,7 +918,7 @@ class JobsPanel(HasTraits):
             VGroup(Item("selected_message", style="readonly", label="Status", resizable=True)),
             VGroup(Item("selected_log", style="readonly", height=80), show_labels=False),
             scrollable=True,
-        ))
+        ), handler=_FitTheDock())
 
 
 def jsonable(params):
