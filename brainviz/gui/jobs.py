@@ -183,8 +183,11 @@ class Cleaning(HasTraits):
     def __init__(self, **traits):
         defaults = _load_confounds_defaults()
         self._defaults = defaults
-        for name, (_, kind) in _STRATEGY_PARAMS.items():
-            default = defaults.get(name)
+        # the parameters this nilearn's load_confounds has (older ones lack tedana)
+        self._offered = [n for n in _STRATEGY_PARAMS if n in defaults]
+        for name in self._offered:
+            kind = _STRATEGY_PARAMS[name][1]
+            default = defaults[name]
             if isinstance(kind, tuple):
                 self.add_trait(name, Enum(default, list(kind)))
             elif kind is bool:
@@ -236,7 +239,8 @@ class Cleaning(HasTraits):
             return {"confounds_strategy": None, "confounds_params": None}
         strategy = [s for s in _STRATEGIES if s in self.strategy]
         params = {}
-        for name, (owner, kind) in _STRATEGY_PARAMS.items():
+        for name in self._offered:
+            owner = _STRATEGY_PARAMS[name][0]
             if owner is not None and owner not in strategy:
                 continue
             value = getattr(self, name)
@@ -258,7 +262,7 @@ class Cleaning(HasTraits):
                        tooltip=f"load_confounds({name}=...)",
                        visible_when=vis("$fmriprep" if owner is None
                                         else f"$fmriprep and {owner!r} in $strategy"))
-                  for name, (owner, _) in _STRATEGY_PARAMS.items()]
+                  for name, (owner, _) in _STRATEGY_PARAMS.items() if name in self._offered]
         return [
             VGroup(Item(f"{prefix}files_text", style="readonly", label="Confounds",
                         tooltip="confounds=[...]: one table per run (decoding) or subject, in "
@@ -375,7 +379,7 @@ class JobForm(HasTraits):
         cleaning = Cleaning()
         cleaning.observe(lambda event: self.validate(), "files.items, fmriprep, strategy.items")
         cleaning.observe(lambda event: self.validate(),
-                         ",".join(n for n in _STRATEGY_PARAMS))
+                         ",".join(cleaning._offered))
         return cleaning
 
     def _params_default(self):

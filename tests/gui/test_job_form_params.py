@@ -59,3 +59,18 @@ def test_the_jobs_panel_offers_a_searchlight_form_with_its_radius():
     assert isinstance(panel.form, SearchlightForm)
     assert "radius" in panel.form.params.names and panel.form.params.radius == 6.0
     assert panel.form_problem.startswith("Load a 4D series")  # its inputs are the decoding form's
+
+
+def test_the_confounds_panel_offers_what_the_installed_load_confounds_takes(monkeypatch):
+    """An older nilearn's load_confounds has no tedana: the form offers it no parameter."""
+    from brainviz.gui import jobs
+
+    real = jobs._load_confounds_defaults()
+    monkeypatch.setattr(jobs, "_load_confounds_defaults",
+                        lambda: {k: v for k, v in real.items() if k != "tedana"})
+    form = jobs.RegionForm()
+    assert "tedana" not in form.cleaning._offered and "motion" in form.cleaning._offered
+    form.cleaning.fmriprep = True
+    form.cleaning.strategy = ["motion", "tedana"]
+    form.cleaning.motion = "basic"  # observed: the form checks again
+    assert form.params.values()["confounds_params"] == {"motion": "basic"}
