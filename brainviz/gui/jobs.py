@@ -375,9 +375,19 @@ class JobForm(HasTraits):
                    VGroup(*self.param_items(self.advanced_names()), visible_when="advanced")),
         ]
 
+    #: the confounds panel's choices, mirrored so that the form's visible_when
+    #: expressions (strategies, their parameters) are evaluated again when they change
+    _cleaning_shown = Any()
+
+    def _cleaning_changed_shown(self, event):
+        self._cleaning_shown = (self.cleaning.fmriprep, tuple(self.cleaning.strategy),
+                                bool(self.cleaning.files), bool(self.cleaning.info))
+        self.validate()
+
     def _cleaning_default(self):
         cleaning = Cleaning()
-        cleaning.observe(lambda event: self.validate(), "files.items, fmriprep, strategy.items")
+        cleaning.observe(self._cleaning_changed_shown,
+                         "files.items, fmriprep, strategy.items, info")
         cleaning.observe(lambda event: self.validate(),
                          ",".join(cleaning._offered))
         return cleaning

@@ -56,6 +56,10 @@ def test_job_forms_need_no_horizontal_scroll_bar_at_1280x800(window_1280, qapp):
                     (kind, everything)
             # the dock is the window's narrow right column, not widened to fit the form
             assert dock.width() <= 0.25 * window.ui.control.width()
+            # ticking fMRIPrep shows the strategies (and unticking hides them) in every form
+            shown = [b for b in dock.findChildren(QtGui.QCheckBox)
+                     if b.text() == "non-steady" and b.isVisible()]
+            assert len(shown) == (1 if everything else 0), (kind, everything)
         form.advanced = False
         form.cleaning.fmriprep = False
         form.cleaning.strategy = []
