@@ -34,6 +34,7 @@ __all__ = [
     "is_stale",
     "remove_stale",
     "remove_tree",
+    "write_atomic",
     "check_output_folder",
     "human_bytes",
 ]
@@ -124,6 +125,25 @@ def remove_tree(path):
     # rmtree never follows links inside the tree (it unlinks them)
     shutil.rmtree(path, onerror=onerror)
     return errors
+
+
+def write_atomic(path, write):
+    """Write the file ``path`` whole or not at all.
+
+    ``write(tmp)`` writes a temporary file in the same folder (a name of
+    :func:`temp_name`, with ``path``'s suffix), which is then renamed into
+    place; if anything fails the temporary file is removed, ``path`` is left
+    as it was, and the error is raised. Returns ``path`` as a Path.
+    """
+    path = Path(path)
+    tmp = path.with_name(temp_name(path.stem, path.suffix))
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        remove_tree(tmp)
+        raise
+    return path
 
 
 def remove_stale(folder, base=None):

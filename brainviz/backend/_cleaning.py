@@ -131,8 +131,18 @@ def record(job, t_r, confounds_keys):
             "high_pass": job.high_pass, "low_pass": job.low_pass, "t_r": t_r,
             "confounds_strategy": _as_list(job.confounds_strategy),
             "confounds_params": strategy_params(type(job).__name__, job.confounds_params),
-            "confounds": [None if k is None else (k[1] if k[0] == "file" else str(k[0]))
-                          for k in confounds_keys]}
+            "confounds": [_recorded(k) for k in confounds_keys]}
+
+
+def _recorded(key):
+    """A confounds entry as result.json names it: the file (fMRIPrep's too), or "array"."""
+    if key is None:
+        return None
+    if key[0] == "file":
+        return key[1]
+    if key[0] == "fmriprep":  # the table read by load_confounds
+        return key[1][1] if isinstance(key[1], tuple) else str(key[1])
+    return str(key[0])
 
 
 def header_t_r(img):

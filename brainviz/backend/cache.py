@@ -46,7 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _config
-from .._files import STALE_AFTER, is_stale, is_temp_name, remove_stale, remove_tree, temp_name
+from .._files import (
+    STALE_AFTER, is_stale, is_temp_name, remove_stale, remove_tree, temp_name, write_atomic,
+)
 from ..exceptions import CacheError, CacheWarning, ParameterError
 
 __all__ = [
@@ -495,12 +497,11 @@ def _touch_sidecar(item, kind, params, inputs):
             "last_use": time.time(),
         }
     )
-    tmp = path.with_name(temp_name(_SIDECAR))
+    text = json.dumps(info)
     try:
-        tmp.write_text(json.dumps(info))
-        os.replace(tmp, path)
+        write_atomic(path, lambda tmp: tmp.write_text(text))
     except OSError:  # browser information only: never fails a job
-        remove_tree(tmp)
+        pass
 
 
 def _jsonable(value):

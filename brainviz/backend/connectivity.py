@@ -98,20 +98,30 @@ def label_centroids(labels_img, background=0):
     if data.ndim == 4:
         data = data[..., 0]
     affine = img.affine
-    ids = [v for v in np.unique(data) if v != background]
+    uniq, index = np.unique(data, return_inverse=True)
+    index = index.reshape(data.shape) + 1  # 1..n: each label's box in one pass
+    boxes = ndimage.find_objects(index)
+    ids = [v for v in uniq if v != background]
     x0 = int((np.linalg.inv(affine) @ [0.0, 0.0, 0.0, 1.0])[0])
+    # the left part is i < x0 (Python's slicing of the whole axis, negative x0 included)
+    split = slice(x0, None).indices(data.shape[0])[0]
     centres = []
     for v in ids:
-        region = data == v
+        # within the label's bounding box: the same voxels, parts and centre as in the
+        # whole volume (scan order is kept), without a pass over the volume per label
+        box = boxes[int(np.searchsorted(uniq, v))]
+        region = index[box] == np.searchsorted(uniq, v) + 1
+        at = min(max(split - box[0].start, 0), region.shape[0])
         left, right = region.copy(), region.copy()
-        left[x0:] = False
-        right[:x0] = False
+        left[at:] = False
+        right[:at] = False
         if left.any() or not right.any():
             region = left
         parts, _ = ndimage.label(region)
         count = np.bincount(parts.ravel())
         count[0] = 0
-        centres.append(ndimage.center_of_mass(parts == count.argmax()))
+        centre = ndimage.center_of_mass(parts == count.argmax())
+        centres.append([c + b.start for c, b in zip(centre, box)])
     xyz = np.asarray(centres, dtype=float).reshape(-1, 3)
     return ids, xyz @ affine[:3, :3].T + affine[:3, 3]
 
@@ -210,17 +220,33 @@ def _subject_matrix(ts, kind, cov_estimator, sparse_cv):
 _CLEAN_IGNORE = ("memory", "extract_args", "confounds", "sample_mask", "summary")
 
 
-def _subject_task(memory, series, clean_spec, kind, cov_estimator, sparse_cv):
-    """All of one subject's work, as one joblib task: time series, cleaning, matrix."""
-    if clean_spec is not None:
-        ts = cached_call(memory, _clean_step, memory, *clean_spec, ignore=_CLEAN_IGNORE,
-                         kind="connectivity: cleaning", inputs=clean_spec[-1])
-    else:
-        ts = series
-    if kind == "tangent":
-        return ts, None, None
+def _cleaned(memory, clean_spec):
+    return cached_call(memory, _clean_step, memory, *clean_spec, ignore=_CLEAN_IGNORE,
+                       kind="connectivity: cleaning", inputs=clean_spec[-1])
+
+
+def _matrix_step(memory, clean_key, clean_spec, kind, cov_estimator, sparse_cv):
+    """One subject's cleaned series and matrix (cached: keyed by the cleaning step's key, so
+    a rerun with one more subject loads the others' matrices)."""
+    ts = _cleaned(memory, clean_spec)
     mat, alpha = _subject_matrix(ts, kind, cov_estimator, sparse_cv)
     return ts, mat, alpha
+
+
+def _subject_task(memory, series, clean_spec, kind, cov_estimator, sparse_cv):
+    """All of one subject's work, as one joblib task: time series, cleaning, matrix."""
+    if clean_spec is None:  # series given as arrays (cheap): nothing cached
+        if kind == "tangent":
+            return series, None, None
+        mat, alpha = _subject_matrix(series, kind, cov_estimator, sparse_cv)
+        return series, mat, alpha
+    if kind == "tangent":  # the matrices are a group fit
+        return _cleaned(memory, clean_spec), None, None
+    # the cleaning step's key: extraction key, cleaning settings, confounds' fingerprint
+    clean_key = (clean_spec[0], clean_spec[3], clean_spec[4])
+    return cached_call(memory, _matrix_step, memory, clean_key, clean_spec, kind,
+                       cov_estimator, sparse_cv, ignore=("memory", "clean_spec"),
+                       kind=f"connectivity: {kind}", inputs=clean_spec[-1])
 
 
 class ConnectivityJob(BaseJob):

@@ -505,10 +505,10 @@ class DecodingJob(BaseJob):
         """
         d = self._prepare(imgs, labels, runs, mask, events, confounds, progress, cancel_event,
                           log)
-        prog, parallel, names, y, groups, keep, memory, t_r = (
-            d.prog, d.parallel, d.names, d.y, d.groups, d.keep, d.memory, d.t_r)
-        clean_args, clean_ignore, data_key = d.clean_args, d.clean_ignore, d.data_key
-        conf_keys, kept_volumes, img_keys = d.conf_keys, d.kept_volumes, d.img_keys
+        prog, parallel, names, y, groups, memory, t_r = (
+            d.prog, d.parallel, d.names, d.y, d.groups, d.memory, d.t_r)
+        data_key, conf_keys, kept_volumes, img_keys = (
+            d.data_key, d.conf_keys, d.kept_volumes, d.img_keys)
         fit_kwargs = dict(
             y=y, groups=groups, estimator=self.estimator, C=float(self.C),
             screening_percentile=self.screening_percentile, cv=self.cv,
@@ -520,21 +520,12 @@ class DecodingJob(BaseJob):
         key_params = {k: v for k, v in fit_kwargs.items() if k not in ("y", "groups")}
         summary = _summary(img_keys)
 
-        sel = np.flatnonzero(keep)
         if is_cached(memory, _fit_step, data_key, None, mask_img=None, progress=None,
                      n_jobs=None, ignore=fit_ignore, **fit_kwargs):
             prog.log("decoding: identical run found in the cache")
             X_sel, mask_out = None, None
         else:
-            prog(0.02, "masking and cleaning images")
-            X, mask_out = cached_call(
-                memory, _clean_step, *clean_args, ignore=clean_ignore,
-                kind="decoding: cleaning", inputs=summary, log=prog.log,
-                params=_cleaning_params(self, t_r),
-            )
-            X_sel = X[sel] if not keep.all() else X
-            del X
-            prog.check_cancel()
+            X_sel, mask_out = self._cleaned_samples(d, 0.02)
         with parallel.context() as runner:
             out = runner.call(
                 cached_call, memory, _fit_step, data_key, X_sel, mask_img=mask_out,
@@ -651,6 +642,20 @@ class DecodingJob(BaseJob):
             memory=memory, t_r=t_r, clean_args=clean_args, clean_ignore=clean_ignore,
             data_key=data_key, conf_keys=conf_keys, kept_volumes=kept_volumes,
             img_keys=img_keys, img_list=img_list, mask_img=mask_img)
+
+    def _cleaned_samples(self, d, at):
+        """The masked, cleaned data of the kept samples (rows of ``d.y``) and the mask: the
+        cached cleaning step that decoding and searchlight share."""
+        d.prog(at, "masking and cleaning images")
+        X, mask_out = cached_call(
+            d.memory, _clean_step, *d.clean_args, ignore=d.clean_ignore,
+            kind="decoding: cleaning", inputs=_summary(d.img_keys), log=d.prog.log,
+            params=_cleaning_params(self, d.t_r),
+        )
+        if not d.keep.all():
+            X = X[np.flatnonzero(d.keep)]
+        d.prog.check_cancel()
+        return X, mask_out
 
     def _labels_from_events(self, events, labels, runs, img_list, names, frames, t_r):
         """Per-volume labels and runs from one BIDS events.tsv per run (image)."""

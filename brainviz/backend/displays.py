@@ -22,7 +22,6 @@ No pyplot is needed: figures are plain :class:`matplotlib.figure.Figure`
 objects with an Agg canvas, so the window and job threads can draw them; they
 show in a notebook as they are.
 """
-import os
 from pathlib import Path
 
 import numpy as np
@@ -145,17 +144,16 @@ class _Display:
         """
         if self.figure_ is None:
             self.plot()
+        from .._files import write_atomic
+
         path = Path(path)
-        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        try:
+
+        def write(tmp):
             with self._style():
                 self.figure_.savefig(tmp, dpi=dpi, transparent=transparent,
                                      format=path.suffix.lstrip(".").lower() or "png")
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+
+        return write_atomic(path, write)
 
     def _repr_png_(self):  # notebooks show the display itself
         import io

@@ -179,20 +179,13 @@ class SearchlightJob(DecodingJob):
         """
         import nibabel as nib
 
-        from .decoding import _cleaning_params, _clean_step, _summary
+        from .decoding import _summary
 
         d = self._prepare(imgs, labels, runs, mask, events, confounds, progress, cancel_event,
                           log)
         prog = d.prog
         summary = _summary(d.img_keys)
-        prog(0.01, "masking and cleaning images")
-        X, mask_out = cached_call(
-            d.memory, _clean_step, *d.clean_args, ignore=d.clean_ignore,
-            kind="decoding: cleaning", inputs=summary, log=prog.log,
-            params=_cleaning_params(self, d.t_r),
-        )
-        X = X[np.flatnonzero(d.keep)] if not d.keep.all() else X
-        prog.check_cancel()
+        X, mask_out = self._cleaned_samples(d, 0.01)
         params = dict(radius=float(self.radius), estimator=self.estimator, C=float(self.C),
                       cv=self.cv, n_folds=self.n_folds, scoring=self.scoring,
                       random_state=self.random_state)

@@ -1,6 +1,6 @@
 """Keep the docked forms narrow: drop-down lists do not widen to their longest entry."""
 
-__all__ = ["compact_combo_boxes", "fit_to_width"]
+__all__ = ["compact_combo_boxes", "fit_to_width", "wrap_labels"]
 
 
 def compact_combo_boxes(widget, chars=10):
@@ -30,3 +30,14 @@ def fit_to_width(widget, chars=10, long_label=120):
     for label in widget.findChildren(QtGui.QLabel):
         if not label.wordWrap() and label.minimumSizeHint().width() > long_label:
             label.setWordWrap(True)
+
+
+def wrap_labels(widget):
+    """Let the read-only texts in ``widget`` (a job's label counts, the confounds summary)
+    wrap onto more lines rather than widen their panel. Item labels ("Mask:") stay whole."""
+    from pyface.qt import QtGui
+
+    for label in widget.findChildren(QtGui.QLabel):
+        if not label.text().rstrip().endswith(":"):
+            label.setWordWrap(True)
+            label.setMinimumWidth(0)

@@ -300,3 +300,15 @@ def ask_open_session(parent=None):
 def ask_save_file(parent=None, title="Save", filter="Sessions (*.json)", default=""):
     path, _ = QtGui.QFileDialog.getSaveFileName(parent, title, default, filter)
     return path or None
+
+
+_CONFOUNDS_FILTER = ("Confounds (*.tsv *.csv *.txt *.1D *.npy);;"
+                     "fMRIPrep confounds (*_desc-confounds_timeseries.tsv);;All files (*)")
+
+
+def ask_confounds_files(parent=None, directory=""):
+    """Ask for confounds tables, one per run or subject; return a list of paths (empty when
+    cancelled)."""
+    paths, _ = QtGui.QFileDialog.getOpenFileNames(
+        parent, "Confounds: one table per run or subject, in order", directory, _CONFOUNDS_FILTER)
+    return list(paths)

@@ -10,7 +10,7 @@ from traits.api import (
     Any, Bool, Button, Enum, File, Float, HasTraits, Instance, Int, List, Property, Str, observe,
 )
 from traitsui.api import (
-    CheckListEditor, EnumEditor, HGroup, InstanceEditor, Item, TableEditor, VGroup, View,
+    CheckListEditor, EnumEditor, Handler, HGroup, InstanceEditor, Item, TableEditor, VGroup, View,
 )
 from traitsui.table_column import ObjectColumn
 
@@ -22,10 +22,15 @@ __all__ = ["JobForm", "DecodingForm", "SearchlightForm", "RegionForm", "Connecti
 
 # parameters the window sets itself (cache, parallelism) rather than the form
 _HIDDEN_PARAMS = {"memory", "n_jobs", "backend", "scheduler", "verbose"}
+# set by the form's confounds panel (choices, not text): see Cleaning
+_CONFOUNDS_PARAMS = {"confounds_strategy", "confounds_params"}
 _NONE = "(none)"
 # shorter labels where the parameter's own name would widen the form past the panel
 # (the tooltip gives the name, as a script would write it)
-_LABELS = {"screening_percentile": "Screening %", "spacenet_max_iter": "Max. iterations",
+_LABELS = {"screening_percentile": "Screening %", "spacenet_max_iter": "Max. iter.",
+           "no_event_label": "Rest label", "hrf_delay": "HRF delay", "individual_maps": "Own maps",
+           "extract_regions": "Regions", "min_region_size": "Min. region",
+           "cov_estimator": "Covariance", "high_pass": "High-pass", "low_pass": "Low-pass",
            "n_permutations": "Permutations", "random_state": "Random seed", "cv": "CV",
            "n_folds": "Folds", "n_components": "Components", "n_jobs": "Jobs",
            "tr": "TR (s)", "t_r": "TR (s)", "fwhm": "FWHM (mm)", "smoothing_fwhm": "FWHM (mm)",
@@ -35,13 +40,16 @@ _LABELS = {"screening_percentile": "Screening %", "spacenet_max_iter": "Max. ite
 class _Params(HasTraits):
     """Job parameters as traits, built from a job class (defaults and allowed values)."""
 
+    #: the form's confounds panel (Cleaning): its choices join the values
+    cleaning = Any()
+
     def __init__(self, job_class, **traits):
         super().__init__(**traits)
         self._job_class = job_class
         self._names = []
         choices = getattr(job_class, "_choices", {})
         for name, default in job_class().get_params(deep=False).items():
-            if name in _HIDDEN_PARAMS:
+            if name in _HIDDEN_PARAMS or name in _CONFOUNDS_PARAMS:
                 continue
             if name in choices:
                 allowed = list(choices[name])
@@ -76,6 +84,8 @@ class _Params(HasTraits):
             if isinstance(value, str) and self.trait(name).handler.__class__.__name__ == "Str":
                 value = _parse_text(value)
             out[name] = value
+        if self.cleaning is not None:
+            out.update(self.cleaning.values())
         return out
 
     def default_traits_view(self):
@@ -93,6 +103,209 @@ def _parse_text(text):
             pass
     if "," in text:
         return [t.strip() for t in text.split(",") if t.strip()]
+    return text
+
+
+# --- confounds: files (one per run or subject) and load_confounds' strategies ---------------
+# nilearn.interfaces.fmriprep.load_confounds' strategies, as the window offers them
+_STRATEGIES = ("motion", "high_pass", "wm_csf", "global_signal", "scrub", "compcor",
+               "non_steady_state", "ica_aroma", "tedana")
+_LEVELS = ("basic", "power2", "derivatives", "full")
+#: load_confounds' main parameters: their choices, and the strategy each belongs to
+_STRATEGY_PARAMS = {
+    "motion": ("motion", _LEVELS), "wm_csf": ("wm_csf", _LEVELS),
+    "global_signal": ("global_signal", _LEVELS),
+    "scrub": ("scrub", int), "fd_threshold": ("scrub", float),
+    "std_dvars_threshold": ("scrub", float),
+    "compcor": ("compcor", ("anat_combined", "anat_separated", "temporal",
+                            "temporal_anat_combined", "temporal_anat_separated")),
+    "n_compcor": ("compcor", str),
+    "ica_aroma": ("ica_aroma", ("full", "basic")),
+    "tedana": ("tedana", ("aggressive", "non-aggressive")),
+    "demean": (None, bool),
+}
+_STRATEGY_LABELS = {"fd_threshold": "FD max", "std_dvars_threshold": "DVARS max",
+                    "n_compcor": "N CompCor", "global_signal": "Global",
+                    "wm_csf": "WM/CSF", "ica_aroma": "AROMA", "compcor": "CompCor",
+                    "motion": "Motion", "scrub": "Scrub", "tedana": "Tedana", "demean": "Demean"}
+# the strategies' names in the check list (short enough for two columns in the dock)
+_STRATEGY_SHORT = {"motion": "motion", "high_pass": "high-pass", "wm_csf": "WM/CSF",
+                   "global_signal": "global", "scrub": "scrub", "compcor": "CompCor",
+                   "non_steady_state": "non-steady", "ica_aroma": "AROMA", "tedana": "tedana"}
+_FMRIPREP_NAMES = ("_desc-confounds_timeseries.tsv", "_desc-confounds_regressors.tsv")
+
+
+def _load_confounds_defaults():
+    """load_confounds' own defaults (strategy included), read from its signature."""
+    import inspect
+
+    from nilearn.interfaces.fmriprep import load_confounds
+
+    return {name: p.default for name, p in inspect.signature(load_confounds).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def is_fmriprep_confounds(path):
+    """True for an fMRIPrep confounds table (by its BIDS name, or its trans_x column)."""
+    name = str(path)
+    if name.endswith(_FMRIPREP_NAMES):
+        return True
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            header = f.readline()
+    except OSError:
+        return False
+    return "trans_x" in header.split("\t")
+
+
+class Cleaning(HasTraits):
+    """The confounds of a job: one table per run (decoding) or subject, read as plain arrays
+    (CSV/TSV/.1D/.npy) or through nilearn's ``load_confounds`` with a strategy.
+
+    :meth:`values` gives the job's ``confounds_strategy`` and ``confounds_params``
+    as the API and the CLI take them: only the parameters that differ from
+    ``load_confounds``' own defaults are passed.
+    """
+
+    #: the chosen confounds files, one per run or subject, in order
+    files = List(Str)
+    choose = Button("Confounds...")
+    clear = Button("Clear")
+    #: read the files with nilearn's load_confounds (fMRIPrep tables)
+    fmriprep = Bool(False)
+    strategy = List(Str)
+    #: what the files hold (or the one-line problem), for the form
+    info = Str()
+    files_text = Property(Str, observe="files.items")
+    #: the widget the file dialog is parented to (the window's), or None
+    parent = Any()
+
+    def __init__(self, **traits):
+        defaults = _load_confounds_defaults()
+        self._defaults = defaults
+        # the parameters this nilearn's load_confounds has (older ones lack tedana)
+        self._offered = [n for n in _STRATEGY_PARAMS if n in defaults]
+        for name in self._offered:
+            kind = _STRATEGY_PARAMS[name][1]
+            default = defaults[name]
+            if isinstance(kind, tuple):
+                self.add_trait(name, Enum(default, list(kind)))
+            elif kind is bool:
+                self.add_trait(name, Bool(bool(default)))
+            elif kind is int:
+                self.add_trait(name, Int(int(default)))
+            elif kind is float:
+                self.add_trait(name, Float(float(default)))
+            else:
+                self.add_trait(name, Str(str(default)))
+        super().__init__(**traits)
+
+    def _get_files_text(self):
+        if not self.files:
+            return "(none)"
+        from pathlib import Path
+
+        names = [Path(f).name for f in self.files]
+        return names[0] if len(names) == 1 else f"{len(names)} files: {names[0]}, ..."
+
+    def _choose_fired(self):
+        from .dialogs import ask_confounds_files
+
+        directory = ""
+        if self.files:
+            from pathlib import Path
+
+            directory = str(Path(self.files[0]).parent)
+        paths = ask_confounds_files(self.parent, directory)
+        if paths:  # cancelled: the files stay
+            self.set_files(paths)
+
+    def _clear_fired(self):
+        self.set_files([])
+
+    def set_files(self, paths):
+        """Take the files the picker returned (nothing changes when it was cancelled)."""
+        paths = [str(p) for p in paths or []]
+        if paths and all(is_fmriprep_confounds(p) for p in paths) and not self.fmriprep:
+            # fMRIPrep's tables have hundreds of columns: read them as nilearn does
+            self.fmriprep = True
+            if not self.strategy:
+                self.strategy = list(self._defaults.get("strategy") or ())
+        self.files = paths
+
+    def values(self):
+        """``confounds_strategy`` and ``confounds_params`` for the job."""
+        if not self.fmriprep:
+            return {"confounds_strategy": None, "confounds_params": None}
+        strategy = [s for s in _STRATEGIES if s in self.strategy]
+        params = {}
+        for name in self._offered:
+            owner = _STRATEGY_PARAMS[name][0]
+            if owner is not None and owner not in strategy:
+                continue
+            value = getattr(self, name)
+            if name == "n_compcor":
+                value = value.strip()
+                value = int(value) if value.isdigit() else value
+            if value != self._defaults.get(name):
+                params[name] = value
+        return {"confounds_strategy": strategy, "confounds_params": params or None}
+
+    def view_items(self, prefix="", when=""):
+        """The panel's items, for a form's own groups (``prefix``: "object.cleaning.";
+        ``when``: that trait's name in the form's visible_when expressions)."""
+        def vis(expr):
+            return expr.replace("$", when)
+
+        params = [Item(f"{prefix}{name}",
+                       label=_STRATEGY_LABELS.get(name, name.replace("_", " ").capitalize()),
+                       tooltip=f"load_confounds({name}=...)",
+                       visible_when=vis("$fmriprep" if owner is None
+                                        else f"$fmriprep and {owner!r} in $strategy"))
+                  for name, (owner, _) in _STRATEGY_PARAMS.items() if name in self._offered]
+        return [
+            VGroup(Item(f"{prefix}files_text", style="readonly", label="Confounds",
+                        tooltip="confounds=[...]: one table per run (decoding) or subject, in "
+                                "order: CSV/TSV/.1D/.npy, or fMRIPrep's "
+                                "*_desc-confounds_timeseries.tsv"),
+                   Item(f"{prefix}info", style="readonly", show_label=False,
+                        visible_when=vis("$info"))),
+            HGroup(Item(f"{prefix}choose", show_label=False,
+                        tooltip="choose the confounds files: one per run or subject, in order"),
+                   Item(f"{prefix}clear", show_label=False, enabled_when=vis("$files"))),
+            VGroup(Item(f"{prefix}fmriprep", label="fMRIPrep",
+                        tooltip="read the files with nilearn.interfaces.fmriprep.load_confounds "
+                                "(confounds_strategy=...)")),
+            VGroup(Item(f"{prefix}strategy", editor=CheckListEditor(
+                values=[(v, _STRATEGY_SHORT[v]) for v in _STRATEGIES], cols=1),
+                style="custom", tooltip="load_confounds(strategy=...)"),
+                show_labels=False, visible_when=vis("$fmriprep")),
+            VGroup(*params),
+        ]
+
+    def traits_view(self):
+        return View(VGroup(*self.view_items()))
+
+
+def _stat(path):
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (None, None)
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _confounds_summary(out, frames):
+    """"6 regressors per run", "24 regressors, 3 of 600 volumes scrubbed"."""
+    widths = sorted({0 if v is None else v.shape[1] for v, _ in out})
+    width = str(widths[0]) if len(widths) == 1 else f"{widths[0]}-{widths[-1]}"
+    text = f"{len(out)} file{'s' if len(out) != 1 else ''}, {width} regressors each"
+    if frames is not None:
+        dropped = sum(n - len(sm) for (_, sm), n in zip(out, frames) if sm is not None)
+        if dropped:
+            text += f", {dropped} of {sum(frames)} volumes scrubbed"
     return text
 
 
@@ -126,15 +339,61 @@ class JobForm(HasTraits):
     def job_class(self):
         raise NotImplementedError
 
-    def param_items(self):
-        """The parameters as items of the form itself (one label column with the inputs)."""
+    #: parameters shown first; the rest are under "More parameters"
+    basic_params = ()
+    #: the cleaning parameters shown with the confounds
+    cleaning_params = ("t_r", "high_pass", "low_pass")
+    cleaning = Instance(Cleaning)
+    #: show the advanced parameters (a collapsible group)
+    advanced = Bool(False)
+    #: the TR the job will use when "TR (s)" is empty (from the series' header)
+    tr_info = Str()
+
+    def param_items(self, names=None):
+        """The parameters as items of the form itself (one label column with the inputs):
+        short labels, the parameter's name in the tooltip."""
         cls = self.job_class().__name__
+        names = self.params.names if names is None else [n for n in names if n in self.params.names]
         return [Item(f"object.params.{name}", label=_LABELS.get(name, name.replace("_", " ").capitalize()),
                      tooltip=f"{cls}({name}=...)")
-                for name in self.params.names]
+                for name in names]
+
+    def advanced_names(self):
+        shown = set(self.basic_params) | set(self.cleaning_params)
+        return [n for n in self.params.names if n not in shown]
+
+    def form_items(self):
+        """Basic parameters, cleaning (confounds, TR, filters), then the advanced ones."""
+        return [
+            VGroup(*self.param_items(self.basic_params)),
+            VGroup(*self.param_items(self.cleaning_params),
+                   Item("tr_info", style="readonly", show_label=False, visible_when="tr_info"),
+                   *self.cleaning.view_items("object.cleaning.", "cleaning."),
+                   label="Cleaning", show_border=False),
+            VGroup(Item("advanced", label="Advanced",
+                        tooltip="the job's other parameters (their defaults are the job's)"),
+                   VGroup(*self.param_items(self.advanced_names()), visible_when="advanced")),
+        ]
+
+    #: the confounds panel's choices, mirrored so that the form's visible_when
+    #: expressions (strategies, their parameters) are evaluated again when they change
+    _cleaning_shown = Any()
+
+    def _cleaning_changed_shown(self, event):
+        self._cleaning_shown = (self.cleaning.fmriprep, tuple(self.cleaning.strategy),
+                                bool(self.cleaning.files), bool(self.cleaning.info))
+        self.validate()
+
+    def _cleaning_default(self):
+        cleaning = Cleaning()
+        cleaning.observe(self._cleaning_changed_shown,
+                         "files.items, fmriprep, strategy.items, info")
+        cleaning.observe(lambda event: self.validate(),
+                         ",".join(cleaning._offered))
+        return cleaning
 
     def _params_default(self):
-        params = _Params(self.job_class())
+        params = _Params(self.job_class(), cleaning=self.cleaning)
         params.on_trait_change(lambda: self.validate())
         return params
 
@@ -151,17 +410,87 @@ class JobForm(HasTraits):
         try:
             problem = self.check_inputs()
             if not problem:
-                self.make_job()
+                job = self.make_job()
+                problem = self.check_confounds(job)
         except Exception as exc:
             problem = str(exc)
         self.problem = problem or ""
+        self.tr_info = self._describe_tr()
         return self.problem
+
+    # --- cleaning ---------------------------------------------------------------------
+    #: what one confounds file goes with
+    confounds_unit = "subject"
+
+    def confounds_frames(self):
+        """Volumes of each run/subject the confounds go with (None when unknown)."""
+        return None
+
+    def _series_tr(self):
+        """The first chosen series' TR from its header (s), or None."""
+        return None
+
+    def _describe_tr(self):
+        if self.params is None or self.params.values().get("t_r") is not None:
+            return ""
+        tr = self._series_tr()
+        if tr:
+            return f"TR {tr:g} s, from the series' header"
+        return ""
+
+    def check_confounds(self, job):
+        """The confounds files, read as the job will read them: one line when they do not fit.
+        Sets the panel's ``info`` (regressors per file, scrubbed volumes)."""
+        cleaning = self.cleaning
+        files = list(cleaning.files)
+        if not files:
+            cleaning.info = ("confounds found beside each fMRIPrep image" if cleaning.fmriprep
+                             else "")
+            return ""
+        frames = self.confounds_frames()
+        unit = self.confounds_unit
+        if frames is not None and len(files) != len(frames):
+            cleaning.info = ""
+            return (f"{len(files)} confounds file{'s' if len(files) != 1 else ''} for "
+                    f"{len(frames)} {unit}{'s' if len(frames) != 1 else ''}: choose one per "
+                    f"{unit}, in order.")
+        from ..backend import _cleaning
+
+        key = (tuple((f, *_stat(f)) for f in files), repr(cleaning.values()),
+               None if frames is None else tuple(frames))
+        cached = getattr(self, "_confounds_checked", None)
+        if cached is None or cached[0] != key:
+            try:
+                if frames is None:
+                    out = [(_cleaning.read_table(f, "confounds")[0], None) for f in files]
+                else:
+                    out, _ = _cleaning.resolve_confounds(job, files, None, frames, what=unit)
+                info, problem = _confounds_summary(out, frames), ""
+            except Exception as exc:  # noqa: BLE001 - one line in the form
+                info, problem = "", " ".join(str(exc).split())
+            cached = self._confounds_checked = (key, info, problem)
+        cleaning.info = cached[1]
+        return cached[2]
+
+    def confounds_kwargs(self):
+        files = list(self.cleaning.files)
+        return {"confounds": files} if files else {}
 
     def check_inputs(self):
         return ""
 
     def _layer(self, name):
         return self.session.get_layer(name)
+
+    def _series_tr_of(self, names):
+        for name in names:
+            try:
+                tr = getattr(self._layer(name), "tr", 0.0)
+            except KeyError:
+                continue
+            if tr and tr > 0:
+                return float(tr)
+        return None
 
     def _image(self, layer):
         vol = layer.data
@@ -172,19 +501,23 @@ class JobForm(HasTraits):
 
 
 class DecodingForm(JobForm):
-    """Decoding: one 4D series, its labels (and runs), an optional mask."""
+    """Decoding: one 4D series, its labels (and runs) or its BIDS events, an optional mask."""
 
     kind = "decoding"
     images = Str()
-    labels_file = File(desc="labels (and runs) per volume; not needed when the series carries them")
+    labels_file = File(desc="labels (and runs) per volume, or the run's BIDS events.tsv; not "
+                            "needed when the series carries its labels")
     mask = Str(_NONE)
+    basic_params = ("estimator", "cv", "n_folds", "C")
+    confounds_unit = "run"
 
     def job_class(self):
         from ..backend import DecodingJob
 
         return DecodingJob
 
-    #: Where the labels come from (the series itself, or the labels file), for the form.
+    #: Where the labels come from (the series itself, the labels file or the events) and how
+    #: many volumes got each label, for the form.
     labels_info = Str()
 
     @observe("images, labels_file, mask, session.layers.items")
@@ -194,8 +527,12 @@ class DecodingForm(JobForm):
         if self.images and self.mask == _NONE:
             # issue 12: a mask on the series' grid (the demo's) is chosen by itself
             self.mask = self._matching_mask() or _NONE
-        self.labels_info = self._describe_labels()
         self.validate()
+
+    def validate(self):
+        problem = super().validate()
+        self.labels_info = self._describe_labels()
+        return problem
 
     def _matching_mask(self):
         try:
@@ -210,6 +547,18 @@ class DecodingForm(JobForm):
                 return layer.name
         return ""
 
+    def is_events(self):
+        """True when the labels file is a BIDS events.tsv (onset, duration, trial_type)."""
+        if not self.labels_file:
+            return False
+        try:
+            with open(self.labels_file, encoding="utf-8", errors="replace") as f:
+                header = f.readline().lower()
+        except OSError:
+            return False
+        cells = {c.strip() for c in header.replace(",", "\t").split("\t")}
+        return {"onset", "duration"} <= cells
+
     def _describe_labels(self):
         try:
             labels, runs = self._labels_runs(self._layer(self.images))
@@ -217,13 +566,37 @@ class DecodingForm(JobForm):
             return ""
         if labels is None:
             return ""
-        names = sorted({str(v) for v in labels})
-        shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+        names, counts = np.unique(np.array(["(left out)" if v is None else str(v) for v in labels]),
+                                  return_counts=True)
+        pairs = [f"{n} {c}" for n, c in zip(names, counts)]
+        shown = ", ".join(pairs[:6]) + (", ..." if len(pairs) > 6 else "")
+        if self.is_events():
+            p = self.params.values()
+            return (f"{len(labels)} volumes from the events (TR {self._events_tr():g} s, delay "
+                    f"{p.get('hrf_delay')} s): {shown}")
         where = "the labels file" if self.labels_file else "the series"
-        runs_text = f", {len(set(np.asarray(runs).tolist()))} runs" if runs is not None else ""
+        runs_text = f"; {len(set(np.asarray(runs).tolist()))} runs" if runs is not None else ""
         return f"{len(labels)} labels from {where}: {shown}{runs_text}"
 
+    def _events_tr(self):
+        t_r = self.params.values().get("t_r")
+        return float(t_r) if t_r is not None else self._series_tr()
+
+    def _series_tr(self):
+        return self._series_tr_of([self.images])
+
     def _labels_runs(self, layer):
+        if self.labels_file and self.is_events():
+            from ..backend import events_to_labels, read_events
+
+            t_r = self._events_tr()
+            if not t_r:
+                raise ValueError(f"{layer.name} has no TR in its header: type the TR (s) for "
+                                 "the events.")
+            p = self.params.values()
+            labels = events_to_labels(read_events(self.labels_file), layer.n_frames, t_r,
+                                      p.get("hrf_delay", 5.0), p.get("no_event_label"))
+            return np.asarray(labels, dtype=object), None
         if self.labels_file:
             from ..backend import read_labels
 
@@ -237,19 +610,41 @@ class DecodingForm(JobForm):
         if not self.images:
             return "Load a 4D series (File > Open, or File > Decoding demo data) to decode."
         layer = self._layer(self.images)
-        labels, _ = self._labels_runs(layer)
+        labels, runs = self._labels_runs(layer)
         if labels is None:
-            return f"{layer.name} has no labels: choose a labels file (one label per volume)."
+            return (f"{layer.name} has no labels: choose a labels file (one label per volume) "
+                    "or the run's events.tsv.")
         if len(labels) != layer.n_frames:
             return (f"{len(labels)} labels for {layer.n_frames} volumes in {layer.name}: "
                     "there must be one label per volume.")
+        if self.params.values().get("cv") == "leave-one-run-out" and (
+                runs is None or len(set(np.asarray(runs).tolist())) < 2):
+            where = "the events give one run" if self.is_events() else f"{layer.name} has one run"
+            return f"cv='leave-one-run-out' needs at least two runs; {where}: use cv='kfold'."
         return ""
 
+    def confounds_frames(self):
+        try:
+            layer = self._layer(self.images)
+            labels, runs = self._labels_runs(layer)
+        except Exception:  # noqa: BLE001 - check_inputs says why
+            return None
+        if runs is None:
+            return [layer.n_frames]
+        runs = np.asarray(runs)
+        return [int((runs == r).sum()) for r in dict.fromkeys(runs.tolist())]
+
     def run_args(self):
-        """Return (args, kwargs) for ``DecodingJob.run``."""
+        """Return (args, kwargs) for ``DecodingJob.run``, as the API and the CLI give them."""
         layer = self._layer(self.images)
-        labels, runs = self._labels_runs(layer)
-        kwargs = {"runs": runs}
+        kwargs = self.confounds_kwargs()
+        if self.is_events():
+            # the job reads the events itself (one events.tsv for the one run)
+            kwargs["events"] = [self.labels_file]
+            labels = None
+        else:
+            labels, runs = self._labels_runs(layer)
+            kwargs["runs"] = runs
         if self.mask and self.mask != _NONE:
             kwargs["mask"] = self._image(self._layer(self.mask))
         return (self._image(layer), labels), kwargs
@@ -260,6 +655,7 @@ class DecodingForm(JobForm):
         labels = None
         try:
             labels, _ = self._labels_runs(self._layer(self.images))
+            labels = [v for v in labels if v is not None]
         except Exception:  # noqa: BLE001 - a title never fails a job
             pass
         return job_title("decoding", self.params.values(), labels=labels)
@@ -267,10 +663,12 @@ class DecodingForm(JobForm):
     def traits_view(self):
         return View(VGroup(
             Item("images", editor=EnumEditor(name="series_names"), label="4D images"),
-            Item("labels_file", width=-130),
+            Item("labels_file", label="Labels", width=-100,
+                 tooltip="labels=... (one per volume, with runs) or events=[...] (BIDS "
+                         "events.tsv: onset, duration, trial_type)"),
             Item("labels_info", style="readonly", show_label=False, visible_when="labels_info"),
             Item("mask", editor=EnumEditor(name="mask_names")),
-            *self.param_items(),
+            *self.form_items(),
         ))
 
 
@@ -278,6 +676,7 @@ class SearchlightForm(DecodingForm):
     """Searchlight: the decoding form's inputs, a sphere radius; a map of scores."""
 
     kind = "searchlight"
+    basic_params = ("radius", "estimator", "cv", "n_folds")
 
     def job_class(self):
         from ..backend import SearchlightJob
@@ -294,6 +693,7 @@ class RegionForm(JobForm):
 
     kind = "regions"
     subjects = List(Str)
+    basic_params = ("method", "n_components")
 
     def job_class(self):
         from ..backend import RegionJob
@@ -311,8 +711,17 @@ class RegionForm(JobForm):
             return "Choose at least one 4D series (one per subject)."
         return ""
 
+    def confounds_frames(self):
+        try:
+            return [self._layer(n).n_frames for n in self.subjects]
+        except KeyError:
+            return None
+
+    def _series_tr(self):
+        return self._series_tr_of(self.subjects)
+
     def run_args(self):
-        return ([self._image(self._layer(n)) for n in self.subjects],), {}
+        return ([self._image(self._layer(n)) for n in self.subjects],), self.confounds_kwargs()
 
     def title(self):
         from ..session import job_title
@@ -321,9 +730,11 @@ class RegionForm(JobForm):
 
     def traits_view(self):
         return View(VGroup(
-            Item("subjects", editor=CheckListEditor(name="series_names"), style="custom",
-                 label="4D series"),
-            *self.param_items(),
+            # own group: the layers' names take the whole width, not the value column
+            VGroup(Item("subjects", editor=CheckListEditor(name="series_names"), style="custom",
+                        tooltip="one 4D series per subject"),
+                   label="4D series", show_labels=False),
+            *self.form_items(),
         ))
 
 
@@ -333,6 +744,7 @@ class ConnectivityForm(JobForm):
     kind = "connectivity"
     subjects = List(Str)
     atlas = Str()
+    basic_params = ("kind", "cov_estimator")
 
     def job_class(self):
         from ..backend import ConnectivityJob
@@ -365,9 +777,20 @@ class ConnectivityForm(JobForm):
         for job in self.session.jobs:
             if (job.kind == "regions" and job.result is not None and atlas.result_folder
                     and job.result_folder == atlas.result_folder):
-                return (), {"inputs": job.result}
+                return (), {"inputs": job.result, **self.confounds_kwargs()}
         imgs = [self._image(self._layer(n)) for n in self.subjects]
-        return (), {"imgs": imgs, "atlas": self._image(atlas)}
+        return (), {"imgs": imgs, "atlas": self._image(atlas), **self.confounds_kwargs()}
+
+    def confounds_frames(self):
+        if not self.atlas or self._atlas_has_timeseries():
+            return None  # the regions job's subjects: the job checks them
+        try:
+            return [self._layer(n).n_frames for n in self.subjects]
+        except KeyError:
+            return None
+
+    def _series_tr(self):
+        return self._series_tr_of(self.subjects)
 
     def title(self):
         from ..session import job_title
@@ -376,11 +799,25 @@ class ConnectivityForm(JobForm):
 
     def traits_view(self):
         return View(VGroup(
-            Item("subjects", editor=CheckListEditor(name="series_names"), style="custom",
-                 label="4D series"),
+            # own group: the layers' names take the whole width, not the value column
+            VGroup(Item("subjects", editor=CheckListEditor(name="series_names"), style="custom",
+                        tooltip="one 4D series per subject"),
+                   label="4D series", show_labels=False),
             Item("atlas", editor=EnumEditor(name="atlas_names")),
-            *self.param_items(),
+            *self.form_items(),
         ))
+
+
+class _FitTheDock(Handler):
+    """Once the panel is built: texts wrap and drop-down lists stay narrow, so the forms fit
+    a narrow dock (1280x800) without a horizontal scroll bar."""
+
+    def init(self, info):
+        from ._layout import compact_combo_boxes, wrap_labels
+
+        compact_combo_boxes(info.ui.control)
+        wrap_labels(info.ui.control)
+        return True
 
 
 class JobsPanel(HasTraits):
@@ -474,15 +911,18 @@ class JobsPanel(HasTraits):
             auto_size=True,
         )
         return View(VGroup(
-            Item("kind", label="New job"),
-            Item("decoding", style="custom", editor=InstanceEditor(), show_label=False,
-                 visible_when="kind == 'decoding'"),
-            Item("searchlight", style="custom", editor=InstanceEditor(), show_label=False,
-                 visible_when="kind == 'searchlight'"),
-            Item("regions", style="custom", editor=InstanceEditor(), show_label=False,
-                 visible_when="kind == 'regions'"),
-            Item("connectivity", style="custom", editor=InstanceEditor(), show_label=False,
-                 visible_when="kind == 'connectivity'"),
+            VGroup(Item("kind", label="New job")),
+            # own group, no label column: the form's own labels line up the whole width
+            VGroup(
+                Item("decoding", style="custom", editor=InstanceEditor(), show_label=False,
+                     visible_when="kind == 'decoding'"),
+                Item("searchlight", style="custom", editor=InstanceEditor(), show_label=False,
+                     visible_when="kind == 'searchlight'"),
+                Item("regions", style="custom", editor=InstanceEditor(), show_label=False,
+                     visible_when="kind == 'regions'"),
+                Item("connectivity", style="custom", editor=InstanceEditor(), show_label=False,
+                     visible_when="kind == 'connectivity'"),
+                show_labels=False),
             Item("form_problem", style="readonly", show_label=False, visible_when="form_problem",
                  resizable=True),
             HGroup(Item("run", show_label=False, enabled_when="form_valid"),
@@ -492,7 +932,7 @@ class JobsPanel(HasTraits):
             VGroup(Item("selected_message", style="readonly", label="Status", resizable=True)),
             VGroup(Item("selected_log", style="readonly", height=80), show_labels=False),
             scrollable=True,
-        ))
+        ), handler=_FitTheDock())
 
 
 def jsonable(params):

@@ -156,15 +156,20 @@ def test_adding_a_subject_recomputes_only_its_steps(resting_data, tmp_path, monk
     assert len(series.calls) == len(dual.calls) == 4
 
     extract = _Where(monkeypatch, con, "_extract_step")
+    matrix = _Where(monkeypatch, con, "_subject_matrix")
     labels = np.zeros((10, 11, 9), np.int16)
     for i, m in enumerate(r["maps"]):
         labels[m > 0.3] = i + 1
     atlas = nib.Nifti1Image(labels, r["affine"])
     cjob = ConnectivityJob(memory=tmp_path / "cache")
-    cjob.run(r["imgs"], atlas=atlas)
-    assert len(extract.calls) == 3
-    cjob.run([*r["imgs"], fourth], atlas=atlas)
-    assert len(extract.calls) == 4  # only the new subject's extraction
+    first = cjob.run(r["imgs"], atlas=atlas)
+    assert len(extract.calls) == len(matrix.calls) == 3
+    more = cjob.run([*r["imgs"], fourth], atlas=atlas)
+    # only the new subject's extraction and matrix; the others' matrices come from the cache
+    assert len(extract.calls) == len(matrix.calls) == 4
+    np.testing.assert_array_equal(more.matrices_[:3], first.matrices_)
+    uncached = ConnectivityJob(memory=False).run([*r["imgs"], fourth], atlas=atlas)
+    np.testing.assert_allclose(more.matrices_, uncached.matrices_, atol=1e-12)
 
 
 def test_connectivity_n_jobs_reaches_joblib(resting_data, monkeypatch):

@@ -9,22 +9,34 @@ def test_forms_pick_up_the_cleaning_parameters(job_class):
     from brainviz import backend
     from brainviz.gui.jobs import _Params
 
+    from brainviz.gui.jobs import Cleaning
+
     cls = getattr(backend, job_class)
-    params = _Params(cls)
-    cleaning = {"detrend", "standardize", "high_pass", "low_pass", "t_r", "confounds_strategy",
-                "confounds_params"}
-    assert cleaning <= set(params.names)
+    cleaning = Cleaning()
+    params = _Params(cls, cleaning=cleaning)
+    # typed: the filters and TR; chosen: the confounds strategy and its parameters
+    assert {"detrend", "standardize", "high_pass", "low_pass", "t_r"} <= set(params.names)
+    assert not {"confounds_strategy", "confounds_params"} & set(params.names)
     params.high_pass = "0.01"
     params.t_r = "2.5"
-    params.confounds_strategy = "motion, wm_csf"
-    params.confounds_params = "motion=full, fd_threshold=0.4"
+    cleaning.fmriprep = True
+    cleaning.strategy = ["wm_csf", "motion"]
+    cleaning.fd_threshold = 0.4  # scrub's: not passed without scrub
     job = cls(**params.values())
     job._check_params()
     assert job.high_pass == 0.01 and job.t_r == 2.5
-    assert job.confounds_strategy == ["motion", "wm_csf"]
-    params.confounds_strategy = "movement"
+    assert job.confounds_strategy == ["motion", "wm_csf"] and job.confounds_params is None
+    cleaning.strategy = ["motion", "scrub"]
+    cleaning.motion = "basic"
+    job = cls(**params.values())
+    job._check_params()
+    # only what differs from load_confounds' own defaults, as a script would pass it
+    assert job.confounds_params == {"motion": "basic", "fd_threshold": 0.4}
+    cleaning.strategy = []
     with pytest.raises(Exception, match="confounds_strategy"):
         cls(**params.values())._check_params()
+    cleaning.fmriprep = False
+    assert cls(**params.values()).confounds_strategy is None
 
 
 def test_connectivity_form_offers_the_estimator_and_folds():
@@ -47,3 +59,18 @@ def test_the_jobs_panel_offers_a_searchlight_form_with_its_radius():
     assert isinstance(panel.form, SearchlightForm)
     assert "radius" in panel.form.params.names and panel.form.params.radius == 6.0
     assert panel.form_problem.startswith("Load a 4D series")  # its inputs are the decoding form's
+
+
+def test_the_confounds_panel_offers_what_the_installed_load_confounds_takes(monkeypatch):
+    """An older nilearn's load_confounds has no tedana: the form offers it no parameter."""
+    from brainviz.gui import jobs
+
+    real = jobs._load_confounds_defaults()
+    monkeypatch.setattr(jobs, "_load_confounds_defaults",
+                        lambda: {k: v for k, v in real.items() if k != "tedana"})
+    form = jobs.RegionForm()
+    assert "tedana" not in form.cleaning._offered and "motion" in form.cleaning._offered
+    form.cleaning.fmriprep = True
+    form.cleaning.strategy = ["motion", "tedana"]
+    form.cleaning.motion = "basic"  # observed: the form checks again
+    assert form.params.values()["confounds_params"] == {"motion": "basic"}

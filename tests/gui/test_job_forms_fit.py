@@ -1,0 +1,65 @@
+"""At 1280x800 the job forms fit their dock: no horizontal scroll bar, whatever is shown."""
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.gui]
+
+
+@pytest.fixture
+def window_1280(qapp, gui_env):
+    from brainviz.gui import create_window
+
+    win = create_window(demo=True, show_errors=False, window_size=(1280, 800))
+    deadline = time.monotonic() + 120
+    while (win.jobs_panel is None or win.cache_panel is None) and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.01)
+    assert win.jobs_panel is not None
+    yield win
+    win.errors.close_all()
+    win.shutdown()
+    win.ui.dispose()
+
+
+def _pump(qapp, n=20):
+    for _ in range(n):
+        qapp.processEvents()
+        time.sleep(0.005)
+
+
+def test_job_forms_need_no_horizontal_scroll_bar_at_1280x800(window_1280, qapp):
+    from pyface.qt import QtGui
+
+    window = window_1280
+    assert window.load_decoding_demo() is not None
+    dock = window.ui.docks["Jobs"]
+    dock.raise_()
+    panel = window.jobs_panel
+    for kind in ("decoding", "searchlight", "regions", "connectivity"):
+        panel.kind = kind
+        form = panel.form
+        for everything in (False, True):
+            # everything shown: the advanced parameters, and each load_confounds strategy
+            # with its parameters
+            form.advanced = everything
+            form.cleaning.fmriprep = everything
+            form.cleaning.strategy = ["motion", "wm_csf", "global_signal", "scrub", "compcor",
+                                      "ica_aroma", "tedana"] if everything else []
+            _pump(qapp)
+            areas = [a for a in dock.findChildren(QtGui.QScrollArea) if a.isVisible()]
+            assert areas
+            for area in areas:
+                bar = area.horizontalScrollBar()
+                assert bar.maximum() == 0, (kind, everything, area.widget().minimumSizeHint())
+                assert area.widget().minimumSizeHint().width() <= area.viewport().width(), \
+                    (kind, everything)
+            # the dock is the window's narrow right column, not widened to fit the form
+            assert dock.width() <= 0.25 * window.ui.control.width()
+            # ticking fMRIPrep shows the strategies (and unticking hides them) in every form
+            shown = [b for b in dock.findChildren(QtGui.QCheckBox)
+                     if b.text() == "non-steady" and b.isVisible()]
+            assert len(shown) == (1 if everything else 0), (kind, everything)
+        form.advanced = False
+        form.cleaning.fmriprep = False
+        form.cleaning.strategy = []
