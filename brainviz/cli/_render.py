@@ -609,6 +609,11 @@ def run(args):
     import os
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if getattr(args, "whole_process", False) and "pyface.toolkit" not in sys.modules:
+        # A process that only writes a file needs no GUI toolkit: Mayavi's offscreen engine
+        # runs on the null one, and Qt is not loaded (45 MB, a few tenths of a second).
+        # Only for the whole process: the toolkit, once chosen, is the process's for good.
+        os.environ.setdefault("ETS_TOOLKIT", "null")
     from ..exceptions import BrainvizError
 
     try:
