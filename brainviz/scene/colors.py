@@ -33,6 +33,7 @@ __all__ = [
     "check_colormap",
     "get_lut",
     "symmetric_range",
+    "vivid_ends",
     "map_values_to_colors",
     "qualitative_colors",
     "colors_for_labels",
@@ -171,6 +172,51 @@ def get_lut(name, n=256, *, alpha=1.0):
     lut[:, :3] = np.round(np.clip(rgb, 0.0, 1.0) * 255)
     lut[:, 3] = round(float(alpha) * 255)
     return lut
+
+
+def vivid_ends(lut, min_saturation=0.85, min_value=0.7):
+    """``lut`` with its pale ends made the last vivid colour before them.
+
+    Colour maps for signed statistics (nilearn's ``cold_hot``, ``hot``) fade to white at
+    their ends: an isosurface coloured through them is white where the map is strongest,
+    and white on a shaded surface reads as a highlight, not as a peak. The entries at
+    either end that are light (HSV value >= ``min_value``) and pale (saturation below
+    ``min_saturation``) take the colour of the first vivid entry inwards (yellow and cyan
+    for ``cold_hot``), as the red-yellow and blue-cyan maps of MRIcroGL or FSLeyes end.
+    Entries between the ends are kept, and so are ends that fade to grey or black
+    (``gray``, ``viridis``).
+
+    Parameters
+    ----------
+    lut : ndarray, shape (n, 3|4)
+        Colours, uint8 (0-255) or float (0-1).
+
+    Returns
+    -------
+    ndarray
+        A copy of ``lut``, same shape and dtype.
+
+    Examples
+    --------
+    >>> vivid_ends(get_lut("cold_hot", 5))[:, :3].tolist()  # white ends -> cyan, yellow
+    [[0, 255, 255], [0, 0, 255], [0, 0, 0], [255, 0, 0], [255, 255, 0]]
+    """
+    lut = np.asarray(lut)
+    out = lut.copy()
+    rgb = lut[:, :3].astype(float) / (255.0 if lut.dtype.kind in "ui" else 1.0)
+    top, bottom = rgb.max(axis=1), rgb.min(axis=1)
+    saturated = (top - bottom) >= min_saturation * np.maximum(top, 1e-9)
+    pale = (top >= min_value) & ~saturated
+    rest = np.flatnonzero(~pale)
+    if rest.size == 0:
+        return out
+    first, last = rest[0], rest[-1]
+    # only a tail that ends on a vivid colour (not grey's white fading to dark grey)
+    if saturated[first]:
+        out[:first, :3] = lut[first, :3]
+    if saturated[last]:
+        out[last + 1:, :3] = lut[last, :3]
+    return out
 
 
 def symmetric_range(values, vmax=None):
