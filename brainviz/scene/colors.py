@@ -181,8 +181,9 @@ def vivid_ends(lut, min_saturation=0.85, min_value=0.7):
     their ends: an isosurface coloured through them is white where the map is strongest,
     and white on a shaded surface reads as a highlight, not as a peak. The entries at
     either end that are light (HSV value >= ``min_value``) and pale (saturation below
-    ``min_saturation``) take the colour of the first vivid entry inwards (yellow and cyan
-    for ``cold_hot``), as the red-yellow and blue-cyan maps of MRIcroGL or FSLeyes end.
+    ``min_saturation``) are left out and the colours between them stretched over the whole
+    table, so that it ends on its last vivid colours (yellow and cyan for ``cold_hot``), as
+    the red-yellow and blue-cyan maps of MRIcroGL or FSLeyes end.
     Entries between the ends are kept, and so are ends that fade to grey or black
     (``gray``, ``viridis``).
 
@@ -198,8 +199,8 @@ def vivid_ends(lut, min_saturation=0.85, min_value=0.7):
 
     Examples
     --------
-    >>> vivid_ends(get_lut("cold_hot", 5))[:, :3].tolist()  # white ends -> cyan, yellow
-    [[0, 255, 255], [0, 0, 255], [0, 0, 0], [255, 0, 0], [255, 255, 0]]
+    >>> vivid_ends(get_lut("cold_hot", 256))[[0, 127, 128, 255], :3].tolist()  # cyan, yellow
+    [[34, 255, 255], [0, 0, 13], [13, 0, 0], [255, 255, 34]]
     """
     lut = np.asarray(lut)
     out = lut.copy()
@@ -212,10 +213,14 @@ def vivid_ends(lut, min_saturation=0.85, min_value=0.7):
         return out
     first, last = rest[0], rest[-1]
     # only a tail that ends on a vivid colour (not grey's white fading to dark grey)
-    if saturated[first]:
-        out[:first, :3] = lut[first, :3]
-    if saturated[last]:
-        out[last + 1:, :3] = lut[last, :3]
+    first = first if saturated[first] else 0
+    last = last if saturated[last] else len(lut) - 1
+    if first == 0 and last == len(lut) - 1:
+        return out
+    # the colours from the first to the last vivid one, stretched over the whole table: every
+    # value keeps a colour of its own (a clamped tail would draw a range of values alike)
+    index = np.round(np.linspace(first, last, len(lut))).astype(int)
+    out[:, :3] = lut[index, :3]
     return out
 
 
