@@ -805,8 +805,9 @@ def montage(path, views=("left", "right", "superior"), figure=None, **kwargs):
     --------
     >>> import os, tempfile
     >>> import brainviz.mlab as bv
+    >>> from brainviz.data import load_motor_activation
     >>> fig = bv.figure(size=(100, 100))
-    >>> g = bv.glass_brain(figure=fig)
+    >>> g = bv.glass_brain(load_motor_activation(), threshold=3, figure=fig)
     >>> out = bv.montage(os.path.join(tempfile.mkdtemp(), "m.png"), views="left,superior",
     ...                  size=(200, None), figure=fig)
     >>> out.name

@@ -1,11 +1,13 @@
 """brainviz.mlab: every function's docstring example runs offscreen; mixing with mayavi.mlab."""
 import doctest
+import warnings
 
 import numpy as np
 import pytest
 
 import brainviz.mlab as bv
-from brainviz.exceptions import ParameterError
+from brainviz.data import load_motor_activation
+from brainviz.exceptions import EmptyOverlayWarning, ParameterError
 from brainviz.scene.binding import binding_for
 
 pytestmark = pytest.mark.render
@@ -33,7 +35,10 @@ def test_docstring_example_runs(name):
     tests = finder.find(func, f"brainviz.mlab.{name}", globs={})
     assert tests and tests[0].examples, f"no runnable example in brainviz.mlab.{name}"
     for test in tests:
-        runner.run(test)
+        # an example draws something: a figure it leaves empty warns, and fails here
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", EmptyOverlayWarning)
+            runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} example(s) of brainviz.mlab.{name} failed"
 
@@ -82,8 +87,10 @@ def test_figures_use_fxaa_and_exports_still_multisample(tmp_path):
     fig = bv.figure(size=(120, 120))
     assert fig.scene.render_window.multi_samples == 0
     assert fig.scene.renderer.use_fxaa
-    bv.glass_brain(figure=fig)
-    out = bv.savefig(tmp_path / "aa.png", figure=fig)
+    bv.glass_brain(load_motor_activation(), threshold=3, figure=fig)  # not empty: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EmptyOverlayWarning)
+        out = bv.savefig(tmp_path / "aa.png", figure=fig)
     pixels = np.asarray(Image.open(out).convert("L"), dtype=int)
     assert pixels.shape == (120, 120)
     assert len(np.unique(pixels)) > 8  # smooth edges, not just two levels

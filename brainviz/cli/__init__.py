@@ -106,6 +106,7 @@ def _open_window(files):
 
 def main(argv=None):
     """Entry point of the ``brainviz`` console script; returns the exit status."""
+    whole_process = argv is None  # the process's own command line (not a call from Python)
     argv = list(sys.argv[1:] if argv is None else argv)
     # ``brainviz`` and ``brainviz FILE...`` open the window.
     first = next((a for a in argv if not a.startswith("-")), None)
@@ -116,6 +117,7 @@ def main(argv=None):
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.whole_process = whole_process
     if args.install_desktop or args.uninstall_desktop:
         from . import _desktop
 

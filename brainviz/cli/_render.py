@@ -609,6 +609,11 @@ def run(args):
     import os
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if getattr(args, "whole_process", False) and "pyface.toolkit" not in sys.modules:
+        # A process that only writes a file needs no GUI toolkit: Mayavi's offscreen engine
+        # runs on the null one, and Qt is not loaded (45 MB, a few tenths of a second).
+        # Only for the whole process: the toolkit, once chosen, is the process's for good.
+        os.environ.setdefault("ETS_TOOLKIT", "null")
     from ..exceptions import BrainvizError
 
     try:
@@ -653,8 +658,8 @@ def _draw(args, p, session):
     from mayavi import mlab
 
     from ..exceptions import BrainvizError
+    from ..scene._figure import close_figure, hold_renders, new_figure
     from ..scene.binding import draw_session
-    from ..scene.figures import save_figure
 
     from vtkmodules.vtkCommonCore import vtkLogger
 
@@ -666,28 +671,37 @@ def _draw(args, p, session):
         print(f"brainviz render: warning: {note}", file=sys.stderr)
     figure = None
     try:
-        figure, binding = draw_session(session, size=figure_size(p), view=None)
-        options = figure_options(args, p)
-        if p["montage"]:
-            path = save_figure(p["output"], figure, views=p["views"], title=args.title,
-                               panel_labels=not args.no_labels, **options)
-        else:
-            _point_camera(binding, args, p)
-            # the window's export crops to what is drawn from its camera (distance included):
-            # so does render, unless told not to
-            fit = "none" if args.no_autocrop else "content"
-            if p["movie"]:
-                from ..scene.movies import save_movie
-
-                path = save_movie(p["output"], figure, kind=p["movie"], n_frames=p["n_frames"],
-                                  fps=p["fps"], fit=fit, **options)
-            else:
-                path = save_figure(p["output"], figure, views=None, fit=fit, **options)
+        # Nothing is shown: the scene is drawn only by the export's own renders (none while
+        # the visuals are built, none to put the window back after the export).
+        figure = new_figure(size=figure_size(p))
+        with hold_renders(figure, render_after=False):
+            figure, binding = draw_session(session, size=figure_size(p), view=None,
+                                           figure=figure)
+            path = _export(args, p, figure, binding)
     except BrainvizError as exc:
         print(f"brainviz render: error: {exc}".replace("\n", " "), file=sys.stderr)
         return 1
     finally:
         if figure is not None:
-            mlab.close(figure)
+            close_figure(figure)
     print(f"brainviz render: wrote {path}")
     return 0
+
+
+def _export(args, p, figure, binding):
+    from ..scene.figures import save_figure
+
+    options = figure_options(args, p)
+    if p["montage"]:
+        return save_figure(p["output"], figure, views=p["views"], title=args.title,
+                           panel_labels=not args.no_labels, **options)
+    _point_camera(binding, args, p)
+    # the window's export crops to what is drawn from its camera (distance included):
+    # so does render, unless told not to
+    fit = "none" if args.no_autocrop else "content"
+    if p["movie"]:
+        from ..scene.movies import save_movie
+
+        return save_movie(p["output"], figure, kind=p["movie"], n_frames=p["n_frames"],
+                          fps=p["fps"], fit=fit, **options)
+    return save_figure(p["output"], figure, views=None, fit=fit, **options)

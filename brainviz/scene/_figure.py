@@ -13,6 +13,8 @@ __all__ = [
     "get_figure",
     "new_figure",
     "disable_render",
+    "close_figure",
+    "hold_renders",
     "render",
     "figure_visuals",
     "screenshot",
@@ -118,6 +120,47 @@ def disable_render(figure):
 def _raw(tvtk_object):
     """The VTK object behind a TVTK wrapper (or the object itself)."""
     return getattr(tvtk_object, "_vtk_obj", tvtk_object)
+
+
+@contextlib.contextmanager
+def hold_renders(figure, render_after=True):
+    """While inside, changes to the scene (a camera moved, a trait set) do not render it.
+
+    Unlike :func:`disable_render` this leaves the interactor's renders on: exports read
+    their pixels through ``vtkWindowToImageFilter``, which renders through the interactor.
+    With ``render_after=False`` nothing is rendered on the way out either (the figure is
+    about to be closed, or put back by the caller).
+    """
+    scene = figure.scene
+    if scene is None or scene.disable_render:
+        yield figure
+        return
+    scene.disable_render = True
+    try:
+        yield figure
+    finally:
+        if render_after:
+            scene.disable_render = False
+        else:
+            # without the render TVTKScene does when the trait goes back to False
+            scene.trait_setq(disable_render=False)
+
+
+def close_figure(figure):
+    """Close ``figure`` without drawing it again.
+
+    Closing a Mayavi figure disables each image-plane widget, and every widget
+    disabled renders the whole scene through the interactor (24 renders, about
+    a second, for a figure of template and map slices): nothing is shown any
+    more, so rendering is turned off first.
+    """
+    scene = getattr(figure, "scene", None)
+    if scene is not None:
+        interactor = _raw(getattr(scene, "interactor", None))
+        if interactor is not None:
+            interactor.SetEnableRender(0)
+        scene.disable_render = True
+    _mlab().close(figure)
 
 
 def render(figure):

@@ -33,6 +33,7 @@ __all__ = [
     "check_colormap",
     "get_lut",
     "symmetric_range",
+    "vivid_ends",
     "map_values_to_colors",
     "qualitative_colors",
     "colors_for_labels",
@@ -171,6 +172,56 @@ def get_lut(name, n=256, *, alpha=1.0):
     lut[:, :3] = np.round(np.clip(rgb, 0.0, 1.0) * 255)
     lut[:, 3] = round(float(alpha) * 255)
     return lut
+
+
+def vivid_ends(lut, min_saturation=0.85, min_value=0.7):
+    """``lut`` with its pale ends made the last vivid colour before them.
+
+    Colour maps for signed statistics (nilearn's ``cold_hot``, ``hot``) fade to white at
+    their ends: an isosurface coloured through them is white where the map is strongest,
+    and white on a shaded surface reads as a highlight, not as a peak. The entries at
+    either end that are light (HSV value >= ``min_value``) and pale (saturation below
+    ``min_saturation``) are left out and the colours between them stretched over the whole
+    table, so that it ends on its last vivid colours (yellow and cyan for ``cold_hot``), as
+    the red-yellow and blue-cyan maps of MRIcroGL or FSLeyes end.
+    Entries between the ends are kept, and so are ends that fade to grey or black
+    (``gray``, ``viridis``).
+
+    Parameters
+    ----------
+    lut : ndarray, shape (n, 3|4)
+        Colours, uint8 (0-255) or float (0-1).
+
+    Returns
+    -------
+    ndarray
+        A copy of ``lut``, same shape and dtype.
+
+    Examples
+    --------
+    >>> vivid_ends(get_lut("cold_hot", 256))[[0, 127, 128, 255], :3].tolist()  # cyan, yellow
+    [[34, 255, 255], [0, 0, 13], [13, 0, 0], [255, 255, 34]]
+    """
+    lut = np.asarray(lut)
+    out = lut.copy()
+    rgb = lut[:, :3].astype(float) / (255.0 if lut.dtype.kind in "ui" else 1.0)
+    top, bottom = rgb.max(axis=1), rgb.min(axis=1)
+    saturated = (top - bottom) >= min_saturation * np.maximum(top, 1e-9)
+    pale = (top >= min_value) & ~saturated
+    rest = np.flatnonzero(~pale)
+    if rest.size == 0:
+        return out
+    first, last = rest[0], rest[-1]
+    # only a tail that ends on a vivid colour (not grey's white fading to dark grey)
+    first = first if saturated[first] else 0
+    last = last if saturated[last] else len(lut) - 1
+    if first == 0 and last == len(lut) - 1:
+        return out
+    # the colours from the first to the last vivid one, stretched over the whole table: every
+    # value keeps a colour of its own (a clamped tail would draw a range of values alike)
+    index = np.round(np.linspace(first, last, len(lut))).astype(int)
+    out[:, :3] = lut[index, :3]
+    return out
 
 
 def symmetric_range(values, vmax=None):

@@ -147,6 +147,56 @@ def hide_edge_on_slices(figure, binding=None):
             actor.SetVisibility(was)
 
 
+#: Opacity of a connectome's nodes and edges in a panel where they lie over a map's slice.
+GRAPH_OVER_MAP_OPACITY = 0.3
+
+
+def _shows_map_on_slices(binding):
+    from .. import model
+
+    return any(isinstance(layer, model.StatMapLayer) and layer.visible and layer.show_slices
+               and not isinstance(layer, model.MaskLayer) for layer in binding.session.layers)
+
+
+def _mostly_in_front(coords, binding, direction):
+    """Whether most of ``coords`` lie between the camera and the slice facing it."""
+    axis = int(np.argmax(np.abs(direction)))
+    side = np.sign(direction[axis])  # the camera is on this side of the slice
+    coords = np.asarray(coords, dtype=float).reshape(-1, 3)
+    if not len(coords):
+        return False
+    ahead = side * (coords[:, axis] - float(binding.session.cursor[axis])) > 0
+    return bool(ahead.mean() > 0.5)
+
+
+@contextlib.contextmanager
+def _faded_graphs(binding, direction):
+    """In a panel that faces a slice showing a map (the lateral view opposite the peak's
+    hemisphere...), a connectome lying mostly between the camera and that slice hides the
+    map behind a tangle of tubes: its nodes and edges are drawn see-through for that panel
+    (the panels where it lies mostly behind the slice keep it as it is)."""
+    if binding is None or not _facing_slice(binding, direction) or \
+            not _shows_map_on_slices(binding):
+        yield
+        return
+    from .connectome import ConnectomeVisual
+
+    saved = []
+    for visual in binding.visuals.values():
+        if not isinstance(visual, ConnectomeVisual) or \
+                not _mostly_in_front(visual.coords, binding, direction):
+            continue
+        for actor in (visual.node_actor, visual.edge_actor, getattr(visual, "arrow_actor", None)):
+            if actor is not None:
+                saved.append((actor, actor.property.opacity))
+                actor.property.opacity = min(actor.property.opacity, GRAPH_OVER_MAP_OPACITY)
+    try:
+        yield
+    finally:
+        for actor, opacity in saved:
+            actor.property.opacity = opacity
+
+
 def _facing_slice(binding, direction):
     """``"x = 39"`` for the slice facing the camera (|cos| > 0.9), or ""."""
     if not _slice_visuals(binding):
@@ -569,8 +619,10 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                 apply(cam)
                 _zoom(camera, used_zoom, cam["view_angle"], cam["parallel_scale"])
                 final_cameras.append(name_camera(None))
-                panels.append(render_image(figure, (panel_w, panel_h), transparent=transparent,
-                                           multisamples=multisamples, _redraw=False))
+                with _faded_graphs(binding, _view_direction(camera)):
+                    panels.append(render_image(figure, (panel_w, panel_h),
+                                               transparent=transparent,
+                                               multisamples=multisamples, _redraw=False))
     finally:
         if any(name and name.startswith("medial") for name in names):
             views_module.set_view(figure, "superior", bounds=bounds, render=False)

@@ -174,11 +174,21 @@ class StatMapVisual(MappedRange, GridVisual):
 
     def colorbar_lut(self, n=N_COLORS):
         """The (n, 4) uint8 colours spanning the range, before thresholding: ``cmap``, or with
-        ``neg_cmap`` the two maps meeting at 0."""
+        ``neg_cmap`` the two maps meeting at 0.
+
+        With isosurfaces shown, ends that fade to white take their last vivid colour
+        (:func:`~brainviz.scene.colors.vivid_ends`: yellow and cyan for ``cold_hot``): a
+        surface white at its peak reads as a highlight. The slices and the colour bar use
+        the same table, so the colour bar stays the key to every colour drawn."""
         from ._base import two_map_lut
 
         lo, hi = self._range()
-        return two_map_lut(self.cmap, self.neg_cmap, lo, hi, n)
+        lut = two_map_lut(self.cmap, self.neg_cmap, lo, hi, n)
+        if self.show_isosurface:
+            from .colors import vivid_ends
+
+            lut = vivid_ends(lut)
+        return lut
 
     def _table(self):
         lo, hi = self._range()
@@ -213,7 +223,7 @@ class StatMapVisual(MappedRange, GridVisual):
         self.render()
 
     # -- trait handlers (in place) ---------------------------------------
-    @on_trait_change("threshold, two_sided, cmap, vmin, vmax, symmetric")
+    @on_trait_change("threshold, two_sided, cmap, vmin, vmax, symmetric, show_isosurface")
     def _update_lut(self):
         if self.grid is None:
             return

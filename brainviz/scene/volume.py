@@ -315,9 +315,30 @@ def clear_outside_head(data, cutoff, background, cache=True, mask=None):
         mask = head_mask(data, cutoff, store=cache)
     if mask is None or np.shape(mask) != np.shape(data):
         return data
-    out = data.copy()
-    out[~mask & np.isfinite(data)] = min(float(background), float(cutoff)) - 1.0
+    # floats: the cleared value is far outside an integer type's range
+    out = data.astype(np.float32) if data.dtype.kind in "iub" else data.copy()
+    out[~mask & np.isfinite(out)] = cleared_value(cutoff, background)
     return out
+
+
+#: How far below the transparency cutoff cleared voxels go, in units of the cutoff's distance
+#: from the background (:func:`cleared_value`).
+_CLEARED_DEPTH = 1e6
+
+
+def cleared_value(cutoff, background):
+    """The value of the voxels cleared outside the head: far below ``cutoff``.
+
+    The slices are resampled linearly (between voxel planes, and in the plane): a sample
+    between an edge voxel of the head and a cleared one takes a value between the two.
+    One voxel below the cutoff, about a sixth of those samples fell between the cutoff and
+    the grey window, the band drawn as the window's darkest colour: a black stair-stepped
+    line along every edge of the head. A million times further down, the samples go from
+    tissue to transparent within a millionth of a voxel.
+    """
+    cutoff, background = float(cutoff), float(background)
+    low = min(background, cutoff)
+    return low - _CLEARED_DEPTH * max(abs(cutoff - background), 1e-3 * max(abs(low), 1.0))
 
 
 def _robust_window(vol, finite):

@@ -149,3 +149,19 @@ def test_names_accepted_without_matplotlib_are_matplotlib_maps():
         assert name in matplotlib.colormaps and f"{name}_r" in matplotlib.colormaps, name
         assert colors.check_colormap(name) == name
         assert colors.get_lut(name, n=8).shape == (8, 4)
+
+
+def test_vivid_ends_turns_only_pale_ends_that_follow_a_vivid_colour():
+    from brainviz.scene.colors import get_lut, vivid_ends
+
+    cold_hot = get_lut("cold_hot", 256)
+    vivid = vivid_ends(cold_hot)
+    assert (cold_hot[0, :3] == 255).all() and (cold_hot[-1, :3] == 255).all()  # white ends
+    assert vivid[-1, 2] < 60 and vivid[-1, 0] == 255 and vivid[-1, 1] == 255  # yellow
+    assert vivid[0, 0] < 60 and vivid[0, 1] == 255 and vivid[0, 2] == 255  # cyan
+    assert vivid[127:129, :3].max() < 20  # black at zero, as cold_hot
+    # stretched, not clamped: nearly every entry keeps a colour of its own
+    assert len(np.unique(vivid[:, :3], axis=0)) >= 0.75 * len(np.unique(cold_hot[:, :3], axis=0))
+    assert vivid.dtype == cold_hot.dtype and vivid.shape == cold_hot.shape
+    for name in ("gray", "viridis", "Blues"):  # ends that fade to grey or are vivid already
+        assert (vivid_ends(get_lut(name, 256)) == get_lut(name, 256)).all()

@@ -319,3 +319,34 @@ def test_empty_figure_warns_what_to_add(drawn, tmp_path):
     fig, _ = drawn(session)
     with pytest.warns(EmptyOverlayWarning, match="isosurface"):
         bv.savefig(tmp_path / "empty.png", figure=fig, size=(120, 100))
+
+
+def test_a_graph_in_front_of_the_facing_map_slice_is_drawn_see_through(drawn):
+    """The demo's "Left" panel: a connectome lying between the camera and the slice with the
+    map hides it; in that panel (only) its nodes and edges are see-through, and they are
+    put back afterwards."""
+    from brainviz.scene import figures
+
+    session = _session(threshold=2.0)
+    session.move_cursor((35.0, -10.0, 30.0))  # the sagittal slice in the right hemisphere
+    coords = np.array([[-50.0, -40, 20], [-40, 10, 30], [-30, -60, 0], [-45, 0, 50]])
+    matrix = np.ones((4, 4)) - np.eye(4)
+    session.add_layer(model.ConnectomeLayer(name="graph", threshold=0.5).set_graph(matrix, coords))
+    fig, binding = drawn(session)
+    graph = [v for layer, v in binding.visuals.items() if isinstance(layer, model.ConnectomeLayer)][0]
+    seen = {}
+    real = figures.render_image
+
+    def spy(*args, **kwargs):
+        seen[len(seen)] = (graph.node_actor.property.opacity, graph.edge_actor.property.opacity)
+        return real(*args, **kwargs)
+
+    figures.render_image = spy
+    try:
+        _, layout = figures.compose_figure(fig, ["left", "right"], size=(400, None))
+    finally:
+        figures.render_image = real
+    panel_opacities = [seen[k] for k in sorted(seen)][-2:]  # the two panels, after the probes
+    assert max(panel_opacities[0]) <= figures.GRAPH_OVER_MAP_OPACITY  # left: graph in front
+    assert min(panel_opacities[1]) == 1.0  # right: the graph is behind the slice
+    assert graph.node_actor.property.opacity == 1.0 and graph.edge_actor.property.opacity == 1.0

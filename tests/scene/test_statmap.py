@@ -202,3 +202,27 @@ def test_remove_takes_everything_away(figure, scene, px):
     assert not ((img[..., 0].astype(int) - img[..., 2]) > 80).any()
     assert not ((img[..., 2].astype(int) - img[..., 0]) > 80).any()
     assert figure_visuals(figure) == [scene]
+
+
+def test_cold_hot_isosurfaces_are_coloured_at_their_peaks(offscreen_mlab, px):
+    """cold_hot ends in white: isosurfaces (and their colour bar) end in yellow and cyan
+    instead, so a peak reads as a colour, not as a highlight."""
+    from brainviz.scene.colors import get_lut
+    from brainviz.scene.statmap import StatMapVisual
+
+    fig = offscreen_mlab.figure(size=(160, 160), bgcolor=(0, 0, 0))
+    m = StatMapVisual(_stat(peak=9.0), threshold=2.0, figure=fig, show_slices=False,
+                      show_isosurface=True, cmap="cold_hot", vmax=9.0)
+    top, bottom = m.colorbar_lut(256)[-1, :3].astype(int), m.colorbar_lut(256)[0, :3].astype(int)
+    assert top[0] > 200 and top[1] > 200 and top[2] < 60  # yellow, not white
+    assert bottom[2] > 200 and bottom[1] > 200 and bottom[0] < 60  # cyan, not white
+    # the slices' own table is nilearn's cold_hot when no isosurface is drawn
+    m.show_isosurface = False
+    assert (m.colorbar_lut(256)[-1, :3] == get_lut("cold_hot", 256)[-1, :3]).all()
+    m.show_isosurface = True
+    px.look_along(fig, "z", distance=200)
+    img = px.shot(fig).astype(int)
+    drawn = img.max(axis=2) > 40
+    near_white = drawn & (img.min(axis=2) > 200)
+    assert drawn.sum() > 200
+    assert near_white.sum() < 0.02 * drawn.sum()

@@ -233,3 +233,24 @@ def test_head_mask_is_kept_on_disk_and_matches_the_computed_one(tmp_path, monkey
     monkeypatch.setattr(_masks, "_HEAD_MASKS_KEPT", 2)
     volume.clear_outside_head(data, 0.7, 0.0)
     assert len(list((tmp_path / "data" / "head_masks_v2").glob("*.npz"))) == 2
+
+
+def test_slices_between_voxel_planes_have_no_black_rim_at_the_head_edge(figure, blob_img):
+    """A slice between two voxel planes is resampled linearly: samples between an edge voxel
+    of the head and a cleared one must go from tissue to transparent, not through the band
+    below the grey window that draws black (a stair-stepped black line around the head)."""
+    from tvtk.api import tvtk
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+
+    a = _anatomy(blob_img, figure, cursor=(0.8, -1.9, 2.6))  # off the 3 mm voxel planes
+    figure.scene.render()
+    cutoff, (window_low, _) = a._lut_range()[0], a._window()
+    assert window_low > cutoff  # the band [cutoff, window_low) exists: it draws black
+    for ipw in a.slices:
+        reslice = tvtk.to_vtk(ipw.ipw).GetResliceOutput()
+        values = vtk_to_numpy(reslice.GetPointData().GetScalars())
+        tissue = values > cutoff
+        assert tissue.sum() > 50  # the slice cuts the head
+        black = (values >= cutoff) & (values < window_low)
+        # the head holds no value below 50: only a resampled edge could fall in the band
+        assert black.sum() == 0, f"{black.sum()} samples of the head's edge draw black"
