@@ -353,19 +353,26 @@ class VolumeGrid:
         hi = self.origin + self.spacing * (np.asarray(self.data.shape) - 1)
         return tuple(float(v) for pair in zip(self.origin, hi) for v in pair)
 
-    def mask_bounds(self, mask):
-        """(xmin, xmax, ...) in mm of the voxel centres where ``mask`` (the grid's shape) is
-        true; the grid's :attr:`bounds` when it is empty or None."""
-        if mask is None or mask.shape != self.data.shape or not mask.any():
-            return self.bounds
+    def voxel_box(self, mask):
+        """``(lo, hi)`` voxel indices (hi exclusive) of the box around the voxels where
+        ``mask`` (the grid's shape) is true; the whole grid when it is empty or None."""
+        shape = np.asarray(self.data.shape[:3])
+        if mask is None or mask.shape[:3] != tuple(shape) or not mask.any():
+            return np.zeros(3, dtype=int), shape.astype(int)
         lo, hi = [], []
         for axis in range(3):
             others = tuple(a for a in range(3) if a != axis)
             hit = np.flatnonzero(mask.any(axis=others))
             lo.append(hit[0])
-            hi.append(hit[-1])
-        lo = self.origin + self.spacing * np.asarray(lo)
-        hi = self.origin + self.spacing * np.asarray(hi)
+            hi.append(hit[-1] + 1)
+        return np.asarray(lo, dtype=int), np.asarray(hi, dtype=int)
+
+    def mask_bounds(self, mask):
+        """(xmin, xmax, ...) in mm of the voxel centres where ``mask`` (the grid's shape) is
+        true; the grid's :attr:`bounds` when it is empty or None."""
+        lo, hi = self.voxel_box(mask)
+        lo = self.origin + self.spacing * lo
+        hi = self.origin + self.spacing * (hi - 1)
         return tuple(float(v) for pair in zip(lo, hi) for v in pair)
 
     def mm_to_voxel(self, xyz_mm):

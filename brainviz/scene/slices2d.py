@@ -83,10 +83,33 @@ class PlaneVisual(Visual):
         return self.grid.data
 
     def _slice(self, index):
-        """The 2D values of the plane at voxel ``index`` along the view's axis (a view)."""
-        where = [slice(None)] * 3
+        """The 2D values of the plane at voxel ``index`` along the view's axis (a view),
+        within :meth:`_crop`."""
+        return self._shown[self._where(index)]
+
+    def _where(self, index):
+        lo, hi = self._crop()
+        where = [slice(int(a), int(b)) for a, b in zip(lo, hi)]
         where[self.axis] = index
-        return self._shown[tuple(where)]
+        return tuple(where)
+
+    def _content_mask(self):
+        """Where the layer has something to draw: its finite non-zero voxels (kept per grid)."""
+        kept = getattr(self, "_nonzero", None)
+        if kept is None or kept[0] is not self.grid:
+            data = self.grid.data
+            kept = self._nonzero = (self.grid, np.isfinite(data) & (data != 0))
+        return kept[1]
+
+    def _crop(self):
+        """``(lo, hi)`` voxel box of :meth:`_content_mask`: a slice is drawn within it, so an
+        image's empty margin is neither copied to VTK nor textured on every cursor move."""
+        mask = self._content_mask()
+        key = (self.grid, mask)
+        kept = getattr(self, "_crop_kept", None)
+        if kept is None or kept[0][0] is not key[0] or kept[0][1] is not key[1]:
+            kept = self._crop_kept = (key, self.grid.voxel_box(mask))
+        return kept[1]
 
     def _table(self):
         """(n, 4) uint8 colour table and its value range."""
@@ -120,10 +143,11 @@ class PlaneVisual(Visual):
 
         k = self.axis
         plane = np.asarray(self._slice(index), dtype=np.float32)
-        dims = list(self.grid.shape)
+        lo, hi = self._crop()
+        dims = [int(v) for v in hi - lo]
         dims[k] = 1
-        origin = np.array(self.grid.origin, dtype=float)
-        origin[k] += index * self.grid.spacing[k]
+        origin = np.array(self.grid.origin, dtype=float) + lo * self.grid.spacing
+        origin[k] = self.grid.origin[k] + index * self.grid.spacing[k]
         image = self._image._vtk_obj
         image.SetDimensions(*dims)
         image.SetSpacing(*self.grid.spacing)
@@ -196,10 +220,12 @@ class PlaneVisual(Visual):
 
     @property
     def content_bounds(self):
-        """Bounds of the finite non-zero voxels (a map's brain, a label image's regions)."""
-        from ._base import nonzero_bounds
-
-        return nonzero_bounds(self)
+        """Bounds of what is drawn (:meth:`_content_mask`): a map's brain, a label image's
+        regions, an anatomy's head."""
+        lo, hi = self._crop()  # kept: the 2D views ask on every cursor move
+        grid = self.grid
+        lo, hi = grid.origin + grid.spacing * lo, grid.origin + grid.spacing * (hi - 1)
+        return tuple(float(v) for pair in zip(lo, hi) for v in pair)
 
     def value_at(self, xyz_mm):
         return self.grid.sample(xyz_mm, order=0)
@@ -249,10 +275,9 @@ class GreyPlane(PlaneVisual):
     def _values(self):
         return self.grid.data
 
-    @property
-    def content_bounds(self):
-        """The head's bounds (the voxels drawn), not the image's whole field of view."""
-        return self.grid.mask_bounds(self._head_mask()[1])
+    def _content_mask(self):
+        """The head (the voxels drawn), not the image's whole field of view."""
+        return self._head_mask()[1]
 
     def _head_mask(self):
         """The head in the first frame (one per grey window; the other frames reuse it)."""
@@ -268,14 +293,13 @@ class GreyPlane(PlaneVisual):
 
     def _slice(self, index):
         """The slice, with what lies outside the head below the table (not drawn)."""
-        where = [slice(None)] * 3
-        where[self.axis] = index
-        plane = self._shown[tuple(where)]
+        where = self._where(index)
+        plane = self._shown[where]
         cutoff, mask = self._head_mask()
         if mask is None:
             return plane
         out = np.array(plane, dtype=np.float32)
-        outside = ~mask[tuple(where)] & np.isfinite(out)
+        outside = ~mask[where] & np.isfinite(out)
         out[outside] = min(float(self._background), float(cutoff)) - 1.0
         return out
 

@@ -145,7 +145,11 @@ class AnatomyVisual(GridVisual):
     def content_bounds(self):
         """The head's bounds (the voxels drawn), not the image's whole field of view."""
         head = getattr(self, "_head", None)
-        return self.grid.mask_bounds(head[1] if head is not None else None)
+        mask = head[1] if head is not None else None
+        kept = getattr(self, "_head_bounds", None)
+        if kept is None or kept[0] is not mask or kept[1] is not self.grid:
+            kept = self._head_bounds = (mask, self.grid, self.grid.mask_bounds(mask))
+        return kept[2]
 
     def _window(self):
         lo, hi = float(self.vmin), float(self.vmax)

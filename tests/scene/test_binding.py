@@ -417,3 +417,36 @@ def test_2d_views_draw_each_volume_layer_and_follow_the_cursor(offscreen, cls):
     session.move_cursor((16.0, 0.0, -30.0))  # another axial slice
     np.testing.assert_allclose(plane.cursor, (16, 0, -30))
     assert plane.actor.bounds[4] == pytest.approx(-30, abs=0.5)  # the plane is at the cursor
+
+
+def test_a_2d_plane_hands_vtk_only_the_box_of_what_it_draws(offscreen):
+    """A map with an empty margin: each cursor move copies (and textures) the slice within
+    the box of its non-zero voxels, placed at their world position, with their values."""
+    import nibabel as nib
+
+    from brainviz.data import load_volume
+    from brainviz.scene.slices2d import SLICE_VISUALS
+
+    data = np.zeros((30, 32, 28), dtype=np.float32)
+    data[8:20, 10:25, 5:22] = np.arange(12 * 15 * 17, dtype=np.float32).reshape(12, 15, 17) + 1
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    affine[:3, 3] = (-30.0, -32.0, -20.0)
+    layer = model.StatMapLayer(name="boxed", threshold=0.0).set_volume(
+        load_volume(nib.Nifti1Image(data, affine)))
+    session = model.Session()
+    session.add_layer(layer)
+    xyz = affine @ np.array([12, 14, 9, 1.0])
+    session.move_cursor(xyz[:3])
+    figure = offscreen.figure(size=(120, 120), bgcolor=(0, 0, 0))
+    binding = bind(session, figure, registry=SLICE_VISUALS, axis=2)
+    plane = binding.visual_for(layer)
+    image = plane._image._vtk_obj
+    assert tuple(image.GetDimensions()) == (12, 15, 1)
+    np.testing.assert_allclose(image.GetOrigin(), affine[:3, :3] @ (8, 10, 9) + affine[:3, 3])
+    np.testing.assert_allclose(plane.content_bounds,
+                               (-14.0, 8.0, -12.0, 16.0, -10.0, 22.0))
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+
+    shown = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(15, 12)  # (j, i): x fastest
+    expected = plane._shown[8:20, 10:25, 9]
+    np.testing.assert_allclose(shown.T, expected)
