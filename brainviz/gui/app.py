@@ -628,7 +628,12 @@ class MainWindow(HasTraits):
             if isinstance(candidate, SeriesLayer):
                 anatomy = candidate
                 break
-        notes = place_result(self.session, pending, anatomy=anatomy, add=False)
+        def place():
+            # in the next event-loop turn: the turn that says "done" stays short
+            notes = place_result(self.session, pending, anatomy=anatomy, add=False)
+            self.status = "   ".join([f"{state.title}: {state.headline or state.message}",
+                                      *notes])
+            add_next()
 
         def add_next():
             # one layer per event-loop turn: drawing each is a short stall, not one long one
@@ -646,10 +651,10 @@ class MainWindow(HasTraits):
                 except Exception as exc:  # noqa: BLE001
                     self.report_error(exc, "Could not draw the result view")
 
-        add_next()
-        self.status = "   ".join([f"{state.title}: {state.headline or state.message}", *notes])
+        self.status = f"{state.title}: {state.headline or state.message}"
+        GUI.invoke_later(place)
         if self.cache_panel is not None:
-            self.cache_panel.update()
+            GUI.invoke_later(self.cache_panel.update)
 
     def _frame_layers(self, bounds):  # issue 12
         """Point the camera (same direction) so that ``bounds`` fill the scene."""
