@@ -162,12 +162,47 @@ class MainWindow(HasTraits):
         observer = render_window.add_observer("EndEvent", on_end)
 
     def _populate_if_open(self):
-        if self.ui is None or getattr(self.ui, "control", None) is None:
+        """Make the side panels and dock them, one step per event-loop turn (the forms, the
+        console, the time course, the cache and the result view each take a fraction of
+        a second: together they froze the window for over a second). The cache panel is
+        the window's last, when every dock is filled."""
+        from pyface.api import GUI
+
+        def is_open():
+            return self.ui is not None and getattr(self.ui, "control", None) is not None
+
+        if not is_open():
             return  # the window closed meanwhile
-        try:
-            self.populate_panels()
-        except Exception as exc:
-            self.report_error(exc, "Could not make the jobs panel")
+        made = {}
+
+        def jobs():
+            if self.jobs_panel is None:
+                self.jobs_panel = JobsPanel(session=self.session, window=self)
+
+        def cache():
+            if self.cache_panel is None:
+                panel = CachePanel(window=self)
+                panel.update()
+                made["cache"] = panel
+
+        def finish():
+            if self.cache_panel is None and "cache" in made:
+                self.cache_panel = made["cache"]
+
+        steps = [jobs, cache,
+                 *self.ui.docking_steps(cache_panel=lambda: self.cache_panel or made.get("cache")),
+                 finish]
+
+        def run(steps):
+            if not steps or not is_open():
+                return
+            try:
+                steps[0]()
+            except Exception as exc:  # noqa: BLE001 - one panel never stops the others
+                self.report_error(exc, "Could not make the side panels")
+            GUI.invoke_later(run, steps[1:])
+
+        run(steps)
 
     def _results_panel_default(self):  # issue 12
         from .results import ResultsPanel

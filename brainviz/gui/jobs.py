@@ -5,6 +5,8 @@ defaults, ``_choices`` for the allowed values), so the window offers exactly
 what the backend accepts; the form checks them as they are typed and shows the
 problem inline. Inputs are chosen from the loaded layers.
 """
+import functools
+
 import numpy as np
 from traits.api import (
     Any, Bool, Button, Enum, File, Float, HasTraits, Instance, Int, List, Property, Str, observe,
@@ -137,6 +139,11 @@ _FMRIPREP_NAMES = ("_desc-confounds_timeseries.tsv", "_desc-confounds_regressors
 
 def _load_confounds_defaults():
     """load_confounds' own defaults (strategy included), read from its signature."""
+    return dict(_confounds_signature_defaults())
+
+
+@functools.lru_cache(maxsize=1)
+def _confounds_signature_defaults():
     import inspect
 
     from nilearn.interfaces.fmriprep import load_confounds

@@ -91,21 +91,40 @@ class MainWindowUI:
     def dock_panels(self):
         """Show the jobs and cache panels, the console and the time course (made after the
         first frame) in their docks."""
-        from ._layout import compact_combo_boxes
+        for step in self.docking_steps():
+            step()
 
+    def docking_steps(self, cache_panel=None):
+        """The steps of :meth:`dock_panels`, each short enough for one event-loop turn (the
+        window runs them one per turn after its first frame). ``cache_panel``: a callable
+        giving the cache panel when it is not the window's yet."""
         window = self.window
-        if not getattr(self.docks["Console"], "_filled", False):
-            self.docks["Console"].setWidget(window.shell_panel.make_widget(self.control))
-            self.docks["Time course"].setWidget(window.timecourse.make_widget(self.control))
-            self.docks["Console"]._filled = True
+
+        def widget(name, make):
+            def step():
+                if not getattr(self.docks[name], "_filled", False):
+                    self.docks[name].setWidget(make(self.control))
+                    self.docks[name]._filled = True
+            return step
+
+        def panel(name, get):
+            def step():
+                from ._layout import compact_combo_boxes
+
+                obj = get()
+                if obj is not None and not getattr(self.docks[name], "_filled", False):
+                    ui = self.embed(obj, name, scroll=True)
+                    compact_combo_boxes(ui.control)
+                    self.docks[name]._filled = True
+            return step
+
         # issue 12: the result view (matplotlib) joins them, after the first frame too
-        for name, panel in (("Jobs", window.jobs_panel), ("Cache", window.cache_panel),
-                            ("Result", window.results_panel)):
-            if panel is not None and not getattr(self.docks[name], "_filled", False):
-                ui = self.embed(panel, name, scroll=True)
-                compact_combo_boxes(ui.control)
-                self.docks[name]._filled = True
-        self.settle()
+        return [widget("Console", window.shell_panel.make_widget),
+                widget("Time course", window.timecourse.make_widget),
+                panel("Jobs", lambda: window.jobs_panel),
+                panel("Cache", cache_panel or (lambda: window.cache_panel)),
+                panel("Result", lambda: window.results_panel),
+                self.settle]
 
     def settle(self):
         """Once the window is shown and laid out: give the docks their widths and frame
