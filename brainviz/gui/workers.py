@@ -44,6 +44,52 @@ def saved_folder(result):
     return None
 
 
+_FIGURES_CODE = ("import sys\n"
+                 "from brainviz.backend.results import load_result\n"
+                 "load_result(sys.argv[1]).save_figures(sys.argv[1])\n")
+
+
+def start_figures(result, folder):
+    """Start writing a saved result's figures (PNG and SVG) into its ``folder`` in a child
+    process; return it (None when they were written here instead).
+
+    matplotlib's Agg holds the GIL while it draws: on the job thread, a decoding's views
+    froze the window's event loop for half a second as the job ended. The child writes
+    them while the window shows the result; the job thread then waits for it (see
+    :func:`finish_figures`) without holding the GIL.
+    """
+    import subprocess
+    import sys
+
+    try:
+        return subprocess.Popen([sys.executable, "-c", _FIGURES_CODE, str(folder)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    except (OSError, ValueError) as exc:
+        log.info("figures written on the job thread (no child process: %s)", exc)
+        result.save_figures(folder)
+        return None
+
+
+def finish_figures(proc, folder, timeout=600):
+    """Wait for :func:`start_figures`' child; a failure is logged (the figures are a
+    convenience: the result is saved and shown)."""
+    import subprocess
+
+    if proc is None:
+        return
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        log.warning("the figures of %s took over %d s: stopped", folder, timeout)
+        return
+    if proc.returncode != 0:
+        lines = (err or "").strip().splitlines()
+        log.warning("could not write the figures of %s: %s", folder,
+                    lines[-1] if lines else f"exit status {proc.returncode}")
+
+
 class JobBridge:
     """Submit jobs for the window and deliver their events on the GUI thread.
 
@@ -96,7 +142,7 @@ class JobBridge:
 
         def on_done(result):
             # saving is I/O: done here, on the job thread, not on the GUI thread
-            saved = ""
+            saved, figures = "", None
             folder = results_dir() / stamp
             try:
                 from ..backend import save_result
@@ -111,7 +157,7 @@ class JobBridge:
                     save_result(result, folder)
                     saved = str(folder)
                     try:
-                        result.save_figures(folder)
+                        figures = start_figures(result, folder)
                     except Exception as exc:  # noqa: BLE001 - the figures are a convenience
                         log.warning("could not write the figures of %s: %s", folder, exc)
             except Exception as exc:  # the result is still shown; only saving failed
@@ -124,6 +170,7 @@ class JobBridge:
                 except Exception as exc:  # shown by the window, on its thread
                     error = exc
             invoke(self._done, state, result, saved, prepared, error)
+            finish_figures(figures, saved)
 
         def on_error(exc, traceback_str):
             invoke(self._failed, state, exc, traceback_str)

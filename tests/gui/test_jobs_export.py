@@ -84,7 +84,9 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     assert set(window.results_panel.displays) == {"scores", "confusion"}
     from pathlib import Path
 
-    assert (Path(state.result_folder) / "scores.png").is_file()
+    # the figures are written by a child process while the window shows the result
+    qtbot.waitUntil(lambda: (Path(state.result_folder) / "scores.png").is_file()
+                    and (Path(state.result_folder) / "confusion.svg").is_file(), timeout=120_000)
 
     # a session remembers the job's parameters and reopens its maps from the result folder
     import json
