@@ -177,7 +177,7 @@ class StatMapVisual(MappedRange, GridVisual):
         ``neg_cmap`` the two maps meeting at 0.
 
         With isosurfaces shown, ends that fade to white take their last vivid colour
-        (:func:`~brainviz.scene.colors.vivid_ends`: yellow and cyan for ``cold_hot``): a
+        (``brainviz.scene.colors.vivid_ends``: yellow and cyan for ``cold_hot``): a
         surface white at its peak reads as a highlight. The slices and the colour bar use
         the same table, so the colour bar stays the key to every colour drawn."""
         from ._base import two_map_lut
