@@ -433,6 +433,13 @@ class JobForm(HasTraits):
         """Volumes of each run/subject the confounds go with (None when unknown)."""
         return None
 
+    def _frames_of(self, names):
+        """Volumes of each named series layer (None when one is not loaded)."""
+        try:
+            return [self._layer(n).n_frames for n in names]
+        except KeyError:
+            return None
+
     def _series_tr(self):
         """The first chosen series' TR from its header (s), or None."""
         return None
@@ -719,10 +726,7 @@ class RegionForm(JobForm):
         return ""
 
     def confounds_frames(self):
-        try:
-            return [self._layer(n).n_frames for n in self.subjects]
-        except KeyError:
-            return None
+        return self._frames_of(self.subjects)
 
     def _series_tr(self):
         return self._series_tr_of(self.subjects)
@@ -791,10 +795,7 @@ class ConnectivityForm(JobForm):
     def confounds_frames(self):
         if not self.atlas or self._atlas_has_timeseries():
             return None  # the regions job's subjects: the job checks them
-        try:
-            return [self._layer(n).n_frames for n in self.subjects]
-        except KeyError:
-            return None
+        return self._frames_of(self.subjects)
 
     def _series_tr(self):
         return self._series_tr_of(self.subjects)
