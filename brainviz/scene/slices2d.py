@@ -156,9 +156,36 @@ class PlaneVisual(Visual):
         array.SetName("values")
         image.GetPointData().SetScalars(array)
         image.Modified()
-        # the collapsed axis tells the image actor which way the slice faces
-        self.actor._vtk_obj.SetDisplayExtent(*[v for n in dims for v in (0, n - 1)])
         self._index = index
+        self._fit_extent()
+
+    def _fit_extent(self):
+        """Draw only the box of the slice's coloured (not transparent) pixels.
+
+        The colours are mapped once per slice anyway; their alpha channel gives the box,
+        and the image actor's display extent limits the textured quad to it. A software
+        renderer pays for every pixel a quad covers, transparent or not: a thresholded map
+        is a small blob, not a brain-sized quad, and a slice with nothing drawn is hidden.
+        """
+        from vtkmodules.util.numpy_support import vtk_to_numpy
+
+        colors = self._colors._vtk_obj
+        colors.Update()
+        output = colors.GetOutput()
+        dims = output.GetDimensions()
+        alpha = vtk_to_numpy(output.GetPointData().GetScalars())[:, 3]
+        drawn = (alpha.reshape(dims[::-1]) > 0).transpose()  # (x, y, z) as the image's extent
+        extent = []
+        for axis in range(3):
+            hits = np.flatnonzero(drawn.any(axis=tuple(a for a in range(3) if a != axis)))
+            if hits.size == 0:
+                break
+            extent += [int(hits[0]), int(hits[-1])]
+        self._drawn = len(extent) == 6
+        if not self._drawn:  # nothing coloured: keep a valid extent, the actor is hidden
+            extent = [v for n in dims for v in (0, n - 1)]
+        # the collapsed axis tells the image actor which way the slice faces
+        self.actor._vtk_obj.SetDisplayExtent(*extent)
 
     @on_trait_change("cursor, depth, visible, show_slices")
     def _update_plane(self):
@@ -191,7 +218,8 @@ class PlaneVisual(Visual):
         position[k] = float(self.cursor[k]) - at + self.toward * _DEPTH_STEP * (self.depth + 1)
         actor = self.actor._vtk_obj
         actor.SetPosition(*position)
-        actor.SetVisibility(int(bool(self.visible and self.show_slices and inside)))
+        drawn = getattr(self, "_drawn", True)
+        actor.SetVisibility(int(bool(self.visible and self.show_slices and inside and drawn)))
 
     @on_trait_change("opacity")
     def _update_opacity(self):
@@ -208,6 +236,9 @@ class PlaneVisual(Visual):
         update_lut(self._lut, table, value_range)
         self._colors.modified()
         self.actor.property.opacity = float(self.opacity)
+        if self._index is not None:  # a new table colours other pixels: draw their box
+            self._fit_extent()
+            self._place_plane()
         self.render()
 
     def ignore(self, value):

@@ -450,3 +450,39 @@ def test_a_2d_plane_hands_vtk_only_the_box_of_what_it_draws(offscreen):
     shown = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(15, 12)  # (j, i): x fastest
     expected = plane._shown[8:20, 10:25, 9]
     np.testing.assert_allclose(shown.T, expected)
+
+
+def test_a_2d_plane_textures_only_its_coloured_pixels(offscreen):
+    """The quad drawn is the box of the pixels the colour table makes visible: a blob above
+    the threshold, not the map's whole box. A slice with nothing above it hides the plane;
+    a lower threshold widens the box again."""
+    import nibabel as nib
+
+    from brainviz.data import load_volume
+    from brainviz.scene.slices2d import SLICE_VISUALS, setup_view
+
+    data = np.full((30, 32, 28), 1.0, dtype=np.float32)  # everywhere: 1 (below threshold)
+    data[12:15, 20:24, 10] = 5.0  # a blob in slice k=10 only
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    layer = model.StatMapLayer(name="blob", threshold=3.0).set_volume(
+        load_volume(nib.Nifti1Image(data, affine)))
+    session = model.Session()
+    session.add_layer(layer)
+    session.move_cursor((26.0, 42.0, 20.0))  # voxel (13, 21, 10)
+    figure = offscreen.figure(size=(120, 120), bgcolor=(0, 0, 0))
+    binding = bind(session, figure, registry=SLICE_VISUALS, axis=2)
+    plane = binding.visual_for(layer)
+    setup_view(figure, "axial", plane.bounds)
+    actor = plane.actor._vtk_obj
+    assert tuple(actor.GetDisplayExtent()) == (12, 14, 20, 23, 0, 0)
+    assert actor.GetVisibility() == 1
+    shot = _shot(figure)
+    assert (shot.max(axis=-1) > 40).sum() > 10, "the blob is not drawn"
+
+    session.move_cursor((26.0, 42.0, 30.0))  # slice k=15: all below the threshold
+    assert actor.GetVisibility() == 0
+    assert (_shot(figure).max(axis=-1) > 40).sum() == 0
+
+    layer.threshold = 0.5  # now every voxel is coloured: the whole slice
+    assert actor.GetVisibility() == 1
+    assert tuple(actor.GetDisplayExtent()) == (0, 29, 0, 31, 0, 0)
