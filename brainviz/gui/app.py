@@ -152,12 +152,22 @@ class MainWindow(HasTraits):
             _preimport_panel_modules()
             GUI.invoke_later(self._populate_if_open)
 
+        def make_slice_views(steps):
+            if steps and self.ui is not None and getattr(self.ui, "control", None) is not None:
+                try:
+                    steps[0]()
+                except Exception as exc:  # noqa: BLE001 - the 3D scene keeps working
+                    self.report_error(exc, "Could not make the 2D views")
+                GUI.invoke_later(make_slice_views, steps[1:])
+
         def on_end(obj, event):
             if not state:
                 state["done"] = True
                 render_window.remove_observer(observer)
                 threading.Thread(target=import_backend, name="brainviz-backend-import",
                                  daemon=True).start()
+                # the 2D views, one per event-loop turn: the brain is on screen first
+                GUI.invoke_later(make_slice_views, self.viewer.slice_view_steps())
 
         observer = render_window.add_observer("EndEvent", on_end)
 

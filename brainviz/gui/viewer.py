@@ -66,7 +66,11 @@ class SliceView(HasTraits):
 
     @property
     def figure(self):
-        return getattr(self.scene, "mayavi_scene", None)
+        """The view's Mayavi figure once its scene widget exists (None before)."""
+        figure = getattr(self.scene, "mayavi_scene", None)
+        if figure is None or getattr(figure.scene, "render_window", None) is None:
+            return None
+        return figure
 
     @property
     def axis(self):
@@ -296,10 +300,16 @@ class Viewer(HasTraits):
                                      kind="subpanel")
         self._uis.append(ui)
         self._widgets["3d"] = ui.control
+        # The 2D views are made just after the 3D scene's first frame (make_slice_views):
+        # their scene widgets and GL contexts took over a second of the launch. Until
+        # then each place holds a black pane of the views' background.
         for view in self.slice_views:
-            ui = view.edit_traits(parent=self._grid_host, kind="subpanel")
-            self._uis.append(ui)
-            self._widgets[view.view] = ui.control
+            pane = QtGui.QWidget(self._grid_host)
+            pane.setAutoFillBackground(True)
+            palette = pane.palette()
+            palette.setColor(pane.backgroundRole(), QtGui.QColor(0, 0, 0))
+            pane.setPalette(palette)
+            self._widgets[view.view] = pane
         outer.addWidget(self._grid_host, 1)
         outer.addLayout(self._cursor_tools())
         self._readout_label = QtGui.QLabel("")
@@ -315,6 +325,29 @@ class Viewer(HasTraits):
         self.window.session.observe(self._cursor_moved, "layers.items")
         self.widget = widget
         return widget
+
+    def slice_view_steps(self):
+        """One step per 2D view that makes its scene widget in the place held for it (the
+        window runs them one per event-loop turn after the 3D scene's first frame)."""
+        return [lambda view=view: self._make_slice_widget(view) for view in self.slice_views]
+
+    def make_slice_views(self):
+        """Make every 2D view not made yet, now."""
+        for step in self.slice_view_steps():
+            step()
+
+    def _make_slice_widget(self, view):
+        if getattr(self, "_grid", None) is None or view.view in getattr(self, "_made", set()):
+            return
+        self._made = getattr(self, "_made", set()) | {view.view}
+        ui = view.edit_traits(parent=self._grid_host, kind="subpanel")
+        self._uis.append(ui)
+        pane = self._widgets[view.view]
+        self._widgets[view.view] = ui.control
+        self._grid.removeWidget(pane)
+        pane.hide()
+        pane.deleteLater()
+        self._arrange()
 
     def dispose(self):
         from traits.observation.exceptions import NotifierNotFound
