@@ -20,7 +20,7 @@ def compact_combo_boxes(widget, chars=10):
         combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * 6)
 
 
-def fit_to_width(widget, chars=10, long_label=120):
+def fit_to_width(widget, chars=10, long_label=60):
     """Let a docked form narrow to its dock: drop-down lists keep a modest width
     (:func:`compact_combo_boxes`) and long read-only texts (a layer's kind, where it
     comes from) wrap onto more lines instead of widening the form."""
@@ -28,8 +28,17 @@ def fit_to_width(widget, chars=10, long_label=120):
 
     compact_combo_boxes(widget, chars)
     for label in widget.findChildren(QtGui.QLabel):
+        item_label = label.text().rstrip().endswith(":")  # "Colour map:": one line if it can
+        if not label.wordWrap() and label.minimumSizeHint().width() > 2 * long_label:
+            label.setWordWrap(True)
+        if item_label:
+            continue
         if not label.wordWrap() and label.minimumSizeHint().width() > long_label:
             label.setWordWrap(True)
+        if label.wordWrap():
+            # a wrapped text's own minimum is a guess from its longest line: a small
+            # minimum of our own lets the dock decide, the text taking more lines
+            label.setMinimumWidth(min(label.minimumSizeHint().width(), 4 * chars))
 
 
 def wrap_labels(widget):

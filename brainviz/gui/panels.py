@@ -10,6 +10,7 @@ import time
 from traits.api import (
     Any, Button, Float, HasTraits, Instance, List, Str, observe,
 )
+from traits.trait_types import BaseRange
 from traitsui.api import (
     EnumEditor, HGroup, InstanceEditor, Item, RangeEditor, TableEditor, TextEditor, VGroup,
     View, spring,
@@ -54,6 +55,49 @@ def _auto_or_float(text):
     return float(text)
 
 
+class CompactRangeEditor(RangeEditor):
+    """A range slider and its text box, without the range's end labels: in the narrow Layers
+    dock the two labels made each slider row wider than the dock. The range is in the
+    slider's tooltip."""
+
+    def _get_simple_editor_class(self):
+        return _compact_slider_class()
+
+
+def _compact_slider_class():
+    from traitsui.qt.range_editor import SimpleSliderEditor
+
+    global _CompactSlider
+    if _CompactSlider is None:
+        class CompactSlider(SimpleSliderEditor):
+            def init(self, parent):
+                super().init(parent)
+                self._label_lo.hide()
+                self._label_hi.hide()
+                self._tip = self.control.slider.toolTip()
+                self._show_range()
+
+            def _show_range(self):
+                if getattr(self, "_tip", None) is None:
+                    return
+                span = f"from {self.string_value(self.low)} to {self.string_value(self.high)}"
+                self.control.slider.setToolTip(f"{self._tip} ({span})" if self._tip else span)
+
+            def _low_changed(self, low):
+                super()._low_changed(low)
+                self._show_range()
+
+            def _high_changed(self, high):
+                super()._high_changed(high)
+                self._show_range()
+
+        _CompactSlider = CompactSlider
+    return _CompactSlider
+
+
+_CompactSlider = None
+
+
 def _control(layer_cls, name):
     """The control(s) of one display setting: an Item, or a list of Items (threshold: text box
     and slider, both setting ``threshold``)."""
@@ -65,7 +109,7 @@ def _control(layer_cls, name):
                  editor=TextEditor(auto_set=False, enter_set=True,
                                    evaluate=lambda t: _auto_or_float(t) if "%" not in t else t)),
             Item("threshold_number", show_label=False, tooltip="Drag to set the threshold",
-                 editor=RangeEditor(low=0.0, high_name="threshold_high", mode="slider",
+                 editor=CompactRangeEditor(low=0.0, high_name="threshold_high", mode="slider",
                                     format_str="%.4g")),
         ]
     if name in ("vmin", "vmax") or (name == "threshold" and trait.handler is not None
@@ -80,7 +124,7 @@ def _control(layer_cls, name):
                                       format_func=lambda v: "auto" if v is None else str(v)))
     if name == "frame":
         # a 3D map has no frame to choose: the slider shows for 4D images only
-        return [Item(name, label=label, editor=RangeEditor(low=0, high_name="frame_high",
+        return [Item(name, label=label, editor=CompactRangeEditor(low=0, high_name="frame_high",
                                                            mode="slider", is_float=False),
                      visible_when="n_frames > 1"),
                 Item("frame_time", style="readonly", show_label=False,
@@ -90,7 +134,13 @@ def _control(layer_cls, name):
     if name == "region":
         return Item(name, label=label, editor=EnumEditor(name="region_choices"))
     if name in ("opacity", "isosurface_opacity", "surface_opacity"):
-        return Item(name, label=label, editor=RangeEditor(low=0.0, high=1.0, mode="slider"))
+        return Item(name, label=label, editor=CompactRangeEditor(low=0.0, high=1.0, mode="slider"))
+    handler = trait.handler
+    if isinstance(handler, BaseRange) and isinstance(handler._low, (int, float)) \
+            and isinstance(handler._high, (int, float)):  # node size, edge width...
+        return Item(name, label=label, editor=CompactRangeEditor(
+            low=handler._low, high=handler._high, mode="slider",
+            is_float=isinstance(handler._low, float) or isinstance(handler._high, float)))
     return Item(name, label=label)
 
 
@@ -111,8 +161,15 @@ def layer_view(layer_cls):
     for name in layer_cls.display_trait_names():
         control = _control(layer_cls, name)
         items += control if isinstance(control, list) else [control]
-    items.append(Item("summary_text", style="readonly", show_label=False, resizable=True))
+    items.append(Item("summary_text", style="readonly", show_label=False, resizable=True,
+                      editor=TextEditor(format_func=_breakable_path)))
     return View(VGroup(*items))
+
+
+def _breakable_path(text):
+    """``text`` with a line-break opportunity (a zero-width space) after each path separator:
+    a file's path wraps in the narrow Layers dock instead of widening it."""
+    return str(text).replace("/", "/\u200b").replace("\\", "\\\u200b")
 
 
 def _register_views():

@@ -63,3 +63,24 @@ def test_job_forms_need_no_horizontal_scroll_bar_at_1280x800(window_1280, qapp):
         form.advanced = False
         form.cleaning.fmriprep = False
         form.cleaning.strategy = []
+
+
+def test_layer_controls_need_no_horizontal_scroll_bar_at_1280x800(window_1280, qapp):
+    """Every layer's controls (the threshold and opacity sliders are the widest rows) fit the
+    Layers dock: the sliders carry their range in the tooltip, not as labels beside them."""
+    from pyface.qt import QtGui
+
+    window = window_1280
+    dock = window.ui.docks["Layers"]
+    for layer in window.session.layers:
+        window.layers_panel.selected = layer
+        _pump(qapp, 40)
+        areas = [a for a in dock.findChildren(QtGui.QScrollArea) if a.isVisible()]
+        assert areas
+        for area in areas:
+            assert area.horizontalScrollBar().maximum() == 0, (
+                layer.name, area.widget().minimumSizeHint().width(), area.viewport().width())
+        sliders = [s for s in dock.findChildren(QtGui.QSlider) if s.isVisible()]
+        assert sliders, layer.name
+        for slider in sliders:
+            assert " to " in slider.toolTip(), slider.toolTip()
