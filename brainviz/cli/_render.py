@@ -614,6 +614,10 @@ def run(args):
         # runs on the null one, and Qt is not loaded (45 MB, a few tenths of a second).
         # Only for the whole process: the toolkit, once chosen, is the process's for good.
         os.environ.setdefault("ETS_TOOLKIT", "null")
+        # and only the VTK modules it draws with: not all of VTK (75 MB, 1.3 s)
+        from ..scene._vtk_lazy import load_vtk_on_demand
+
+        load_vtk_on_demand()
     from ..exceptions import BrainvizError
 
     try:
