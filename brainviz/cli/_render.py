@@ -701,7 +701,7 @@ def _export(args, p, figure, binding):
     options = figure_options(args, p)
     if p["montage"]:
         return save_figure(p["output"], figure, views=p["views"], title=args.title,
-                           panel_labels=not args.no_labels, **options)
+                           panel_labels=not args.no_labels, release=True, **options)
     _point_camera(binding, args, p)
     # the window's export crops to what is drawn from its camera (distance included):
     # so does render, unless told not to
@@ -711,4 +711,6 @@ def _export(args, p, figure, binding):
 
         return save_movie(p["output"], figure, kind=p["movie"], n_frames=p["n_frames"],
                           fps=p["fps"], fit=fit, **options)
-    return save_figure(p["output"], figure, views=None, fit=fit, **options)
+    # nothing is rendered after the still's panels: their graphics memory goes before the
+    # text is laid out
+    return save_figure(p["output"], figure, views=None, fit=fit, release=True, **options)

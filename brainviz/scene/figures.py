@@ -384,7 +384,7 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                    transparent=False, dark=False, colorbar="auto", colorbar_title=None,
                    legend=True, panel_labels=None, annotate=True, margin=DEFAULT_MARGIN,
                    zoom=1.0, fit="content", title=None, font=None, ncols=None,
-                   panel_aspect=None, multisamples=4):
+                   panel_aspect=None, multisamples=4, release=False):
     """Render the panels of a figure and lay them out with their text; see the module docstring.
 
     Parameters
@@ -427,6 +427,11 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
         Font family (``brainviz.backend.displays.pick_font``).
     ncols, panel_aspect, multisamples
         As :func:`brainviz.scene._montage.save_montage`.
+    release : bool, default=False
+        Free the graphics memory of the figure's window (its OpenGL context) once the
+        panels are rendered, before the text is laid out: for a process that renders
+        nothing more (``brainviz render``). The window renders again when asked, with a
+        new context.
 
     Returns
     -------
@@ -440,11 +445,6 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
         ``"dpi"`` (asked, for the file), ``"figure_dpi"``, ``"zoom"``, ``"views"``,
         ``"cameras"`` (each panel's camera as rendered), ``"text_color"``.
     """
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from ..backend.displays import _rc
     from . import views as views_module
 
     figure, scene = _scene(figure)
@@ -628,7 +628,16 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
             views_module.set_view(figure, "superior", bounds=bounds, render=False)
         state.restore()
 
-    # -- compose with matplotlib
+    if release:
+        state.window.Finalize()  # see the docstring: a new OpenGL context at the next render
+
+    # -- compose with matplotlib (imported only now: its memory comes after the renders')
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from ..backend.displays import _rc
+
     with matplotlib.rc_context(_rc(font, dark)):
         fig = Figure(figsize=(width / figure_dpi, height / figure_dpi), dpi=figure_dpi)
         FigureCanvasAgg(fig)
