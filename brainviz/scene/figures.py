@@ -384,7 +384,7 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                    transparent=False, dark=False, colorbar="auto", colorbar_title=None,
                    legend=True, panel_labels=None, annotate=True, margin=DEFAULT_MARGIN,
                    zoom=1.0, fit="content", title=None, font=None, ncols=None,
-                   panel_aspect=None, multisamples=4, release=False):
+                   panel_aspect=None, multisamples=4, release=False, render_panels=True):
     """Render the panels of a figure and lay them out with their text; see the module docstring.
 
     Parameters
@@ -427,6 +427,9 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
         Font family (``brainviz.backend.displays.pick_font``).
     ncols, panel_aspect, multisamples
         As :func:`brainviz.scene._montage.save_montage`.
+    render_panels : bool, default=True
+        False: the panels are left the background's colour, for a caller that renders
+        them itself (a movie renders its panel again for every frame).
     release : bool, default=False
         Free the graphics memory of the figure's window (its OpenGL context) once the
         panels are rendered, before the text is laid out: for a process that renders
@@ -619,6 +622,12 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                 apply(cam)
                 _zoom(camera, used_zoom, cam["view_angle"], cam["parallel_scale"])
                 final_cameras.append(name_camera(None))
+                if not render_panels:
+                    fill = (0.0, 0.0, 0.0) if dark else background
+                    panels.append(np.empty((panel_h, panel_w, 4 if transparent else 3), np.uint8))
+                    panels[-1][...] = np.round(np.asarray(fill[:3] + ((0.0,) if transparent
+                                                                      else ())) * 255)
+                    continue
                 with _faded_graphs(binding, _view_direction(camera)):
                     panels.append(render_image(figure, (panel_w, panel_h),
                                                transparent=transparent,
