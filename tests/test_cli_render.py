@@ -272,8 +272,9 @@ def test_the_command_loads_only_the_vtk_modules_it_draws_with(anat_path, stat_pa
     argv = ["--anatomy", anat_path, "--stat", stat_path, "--isosurface", "--glass",
             "--size", "240x180"]
     alone = tmp_path / "alone.png"
+    command = ["brainviz", "render", *map(str, argv), "-o", str(alone)]
     code = ("import sys; from brainviz.cli import main; "
-            f"sys.argv = ['brainviz', 'render', *{[str(a) for a in argv]!r}, '-o', {str(alone)!r}]; "
+            f"sys.argv = {command!r}; "
             "rc = main(); import vtk; "
             "print(rc, type(vtk).__name__, "
             "sum(m.startswith('vtkmodules.vtk') for m in sys.modules), "

@@ -107,7 +107,8 @@ def _make_loader(entry):
         return None
     key = digest(os.path.abspath(zip_path), stat.st_size, stat.st_mtime_ns,
                  sys.implementation.cache_tag, importlib.util.MAGIC_NUMBER)
-    return _Loader(os.fspath(entry), importer, os.fspath(get_data_dir() / "tvtk_bytecode" / key), names)
+    folder = os.fspath(get_data_dir() / "tvtk_bytecode" / key)
+    return _Loader(os.fspath(entry), importer, folder, names)
 
 
 def keep_tvtk_bytecode():
