@@ -34,6 +34,7 @@ import argparse
 import os
 import resource
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -169,25 +170,34 @@ def main(argv=None):
     mlab.close(figure)
 
 
+#: Runs the command given on its command line and prints its wall time, peak RSS (KB) and
+#: exit status. A process forked from this benchmark starts with this benchmark's resident
+#: pages (Mayavi, a drawn scene: hundreds of MB), and its ru_maxrss never reads below them;
+#: forked from this small launcher instead, it reads the command's own peak.
+_LAUNCHER = (
+    "import os, subprocess, sys, time\n"
+    "start = time.perf_counter()\n"
+    "proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(proc.pid, 0)\n"
+    "print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def _process(cmd):
     """Run ``cmd``; return (wall seconds, peak RSS in MB) of that process alone."""
     import subprocess
 
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     env.pop("DISPLAY", None)
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024.0
+    out = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], capture_output=True,
+                         text=True, env=env, check=True).stdout.split()
+    wall, maxrss_kb, returncode = float(out[-3]), int(out[-2]), int(out[-1])
+    if returncode:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {returncode}")
+    return wall, maxrss_kb / 1024.0
 
 
 def peers_and_movie(out, repeat, only):
-    import sys
-
     from brainviz.data import load_motor_activation
 
     motor = str(load_motor_activation().path)

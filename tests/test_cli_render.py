@@ -264,6 +264,39 @@ def test_demo_from_the_command_line(tmp_path):
     assert grey.sum() > 500 and colour.sum() > 100
 
 
+def test_the_command_loads_only_the_vtk_modules_it_draws_with(anat_path, stat_path, tmp_path,
+                                                             capsys):
+    """The command's own process imports VTK module by module as names are used
+    (brainviz.scene._vtk_lazy), and draws the same pixels as a render in a process that
+    imported all of VTK."""
+    argv = ["--anatomy", anat_path, "--stat", stat_path, "--isosurface", "--glass",
+            "--size", "240x180"]
+    alone = tmp_path / "alone.png"
+    command = ["brainviz", "render", *map(str, argv), "-o", str(alone)]
+    code = ("import sys; from brainviz.cli import main; "
+            f"sys.argv = {command!r}; "
+            "rc = main(); import vtk; "
+            "print(rc, type(vtk).__name__, "
+            "sum(m.startswith('vtkmodules.vtk') for m in sys.modules), "
+            "'vtkmodules.vtkIOExodus' in sys.modules, hasattr(vtk, 'vtkNoSuchClass'), "
+            "vtk._whole is not None)")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("DISPLAY", None)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    rc, kind, n_modules, exodus, missing, whole = proc.stdout.split()[-6:]
+    assert (rc, kind, exodus) == ("0", "_OnDemand", "False")
+    assert int(n_modules) < 60  # of the 150-odd that ``import vtk`` loads
+    # a name VTK does not have is looked up in all of VTK, and is not there
+    assert (missing, whole) == ("False", "True")
+    here = tmp_path / "here.png"
+    status, _, err = _run([*argv, "-o", here], capsys)
+    assert status == 0, err
+    assert "vtkmodules.vtkIOExodus" in sys.modules  # this process has all of VTK
+    np.testing.assert_array_equal(_read(alone)[0], _read(here)[0])
+
+
 # --------------------------------------------------------------------------- layer options
 def _parse(argv):
     from brainviz.cli import build_parser

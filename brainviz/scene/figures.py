@@ -384,7 +384,7 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                    transparent=False, dark=False, colorbar="auto", colorbar_title=None,
                    legend=True, panel_labels=None, annotate=True, margin=DEFAULT_MARGIN,
                    zoom=1.0, fit="content", title=None, font=None, ncols=None,
-                   panel_aspect=None, multisamples=4):
+                   panel_aspect=None, multisamples=4, release=False, render_panels=True):
     """Render the panels of a figure and lay them out with their text; see the module docstring.
 
     Parameters
@@ -427,6 +427,14 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
         Font family (``brainviz.backend.displays.pick_font``).
     ncols, panel_aspect, multisamples
         As :func:`brainviz.scene._montage.save_montage`.
+    render_panels : bool, default=True
+        False: the panels are left the background's colour, for a caller that renders
+        them itself (a movie renders its panel again for every frame).
+    release : bool, default=False
+        Free the graphics memory of the figure's window (its OpenGL context) once the
+        panels are rendered, before the text is laid out: for a process that renders
+        nothing more (``brainviz render``). The window renders again when asked, with a
+        new context.
 
     Returns
     -------
@@ -440,11 +448,6 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
         ``"dpi"`` (asked, for the file), ``"figure_dpi"``, ``"zoom"``, ``"views"``,
         ``"cameras"`` (each panel's camera as rendered), ``"text_color"``.
     """
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from ..backend.displays import _rc
     from . import views as views_module
 
     figure, scene = _scene(figure)
@@ -619,6 +622,12 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                 apply(cam)
                 _zoom(camera, used_zoom, cam["view_angle"], cam["parallel_scale"])
                 final_cameras.append(name_camera(None))
+                if not render_panels:
+                    fill = (0.0, 0.0, 0.0) if dark else background
+                    panels.append(np.empty((panel_h, panel_w, 4 if transparent else 3), np.uint8))
+                    panels[-1][...] = np.round(np.asarray(fill[:3] + ((0.0,) if transparent
+                                                                      else ())) * 255)
+                    continue
                 with _faded_graphs(binding, _view_direction(camera)):
                     panels.append(render_image(figure, (panel_w, panel_h),
                                                transparent=transparent,
@@ -628,7 +637,16 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
             views_module.set_view(figure, "superior", bounds=bounds, render=False)
         state.restore()
 
-    # -- compose with matplotlib
+    if release:
+        state.window.Finalize()  # see the docstring: a new OpenGL context at the next render
+
+    # -- compose with matplotlib (imported only now: its memory comes after the renders')
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from ..backend.displays import _rc
+
     with matplotlib.rc_context(_rc(font, dark)):
         fig = Figure(figsize=(width / figure_dpi, height / figure_dpi), dpi=figure_dpi)
         FigureCanvasAgg(fig)
@@ -674,7 +692,7 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                 layout["lr"].append(None)
             layout["slice_labels"].append(coord)
             top = y0 + label_h
-            fig.figimage(pixels, xo=x0, yo=height - top - panel_h, origin="upper", zorder=1)
+            _add_panel(fig, pixels, x0, height - top - panel_h)
             layout["panels"].append((x0, top, x0 + panel_w, top + panel_h))
         y = title_h + nrows * (label_h + panel_h)
         if legend_h:
@@ -686,6 +704,44 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                                                   height, fs, tick_fs, pad, ink, text_kw, px)
             layout["colorbar"] = layout["colorbars"][0]
     return fig, layout
+
+
+_PANEL_IMAGE = []
+
+
+def _add_panel(fig, pixels, xo, yo):
+    """``fig.figimage(pixels, xo=xo, yo=yo, origin="upper", zorder=1)``, drawn on a raster
+    canvas as the panel's own bytes when they are opaque.
+
+    A figure image is drawn 1:1, but matplotlib's raster path still resamples it through
+    float RGBA copies: 45 MB at the peak for one 800 x 530 panel, more than the rest of
+    the figure. Transparent panels, vector output and other DPIs take matplotlib's own
+    path.
+    """
+    if not _PANEL_IMAGE:
+        from matplotlib.image import FigureImage
+        from matplotlib.transforms import IdentityTransform
+
+        class PanelImage(FigureImage):
+            def make_image(self, renderer, magnification=1.0, unsampled=False):
+                a = self._A
+                fig_w, fig_h = self.figure.canvas.get_width_height()
+                if (unsampled or magnification != 1.0 or renderer.dpi != self.figure.dpi
+                        or self.get_alpha() is not None or a.dtype != np.uint8 or a.ndim != 3
+                        or a.shape[2] != 3 or self.ox < 0 or self.oy < 0
+                        or self.ox + a.shape[1] > fig_w or self.oy + a.shape[0] > fig_h):
+                    return super().make_image(renderer, magnification, unsampled)
+                rgba = np.empty(a.shape[:2] + (4,), np.uint8)
+                rgba[..., :3] = a[::-1]  # bottom row first, as Agg draws them
+                rgba[..., 3] = 255
+                return rgba, self.ox, self.oy, IdentityTransform()
+
+        _PANEL_IMAGE.append(PanelImage)
+    image = _PANEL_IMAGE[0](fig, offsetx=xo, offsety=yo, origin="upper", zorder=1)
+    image.set_array(pixels)
+    fig.images.append(image)  # as Figure.figimage does
+    image._remove_method = fig.images.remove
+    return image
 
 
 def _content_columns(pixels, background, transparent):

@@ -173,8 +173,9 @@ def save_movie(path, figure=None, kind="rotate", n_frames=36, fps=12.0, layer=No
         fit = options.pop("fit", "content")
         if kind == "rotate":
             # the layout of the first frame; a turning camera has no fixed L/R nor facing slice
+            # (its panel is rendered for each frame: not here)
             fig, layout = figures.compose_figure(figure, None, fit="none", annotate=False,
-                                                 **dict(options, zoom=1.0))
+                                                 render_panels=False, **dict(options, zoom=1.0))
             x0, y0, x1, y1 = layout["panels"][0]
             camera = _camera_dict(scene.camera)
             if fit == "content":

@@ -319,8 +319,11 @@ def clear_outside_head(data, cutoff, background, cache=True, mask=None):
         mask = head_mask(data, cutoff, store=cache)
     if mask is None or np.shape(mask) != np.shape(data):
         return data
-    # floats: the cleared value is far outside an integer type's range
-    out = data.astype(np.float32) if data.dtype.kind in "iub" else data.copy()
+    # floats: the cleared value is far outside an integer type's range. In Fortran order:
+    # Mayavi hands the array to VTK as ravel(transpose(data)), a view of a Fortran array
+    # but a second whole copy of a C one.
+    out = np.array(data, dtype=np.float32 if data.dtype.kind in "iub" else data.dtype,
+                   order="F")
     out[~mask & np.isfinite(out)] = cleared_value(cutoff, background)
     return out
 

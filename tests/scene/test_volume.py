@@ -192,6 +192,19 @@ def test_template_background_noise_is_cleared_for_display():
     assert shown[brain].mean() > 0.99
 
 
+def test_cleared_copy_reaches_vtk_without_another_copy():
+    """The cleared copy is Fortran-ordered, so Mayavi's ravel(transpose(data)) for VTK is a
+    view of it, not a second whole copy of the volume."""
+    from brainviz.scene.volume import clear_outside_head
+
+    data = np.zeros((7, 8, 9), np.float32)
+    data[2:5, 2:6, 2:7] = 1.0
+    data[0, 0, 0] = 0.2  # a speck outside the head
+    out = clear_outside_head(data, 0.1, 0.0, cache=False)
+    assert out.flags.f_contiguous and out[0, 0, 0] < 0.1 and out[3, 3, 3] == 1.0
+    assert np.shares_memory(np.ravel(np.transpose(out)), out)
+
+
 def test_head_mask_is_kept_on_disk_and_matches_the_computed_one(tmp_path, monkeypatch):
     """The slices' head mask is stored by a hash of the voxels: the next start reads it
     (no scipy.ndimage import, which a new process would pay for); other data or another
