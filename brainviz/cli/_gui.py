@@ -125,6 +125,11 @@ def run_window(files):
     if missing:
         print(f"brainviz: error: file not found: {', '.join(missing)}", file=sys.stderr)
         return 2
+    # the `brainviz` process loads TVTK's classes from kept bytecode (about a second of
+    # compiling before the first frame otherwise), as `brainviz render` does
+    from ..scene._tvtk_bytecode import keep_tvtk_bytecode
+
+    keep_tvtk_bytecode()
     ok, reason = has_display()
     if not ok:
         try:
