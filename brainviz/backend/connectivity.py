@@ -286,6 +286,9 @@ class ConnectivityJob(BaseJob):
     random_state : int, default=0
     memory, n_jobs, backend, scheduler
         As for :class:`~brainviz.backend.DecodingJob`; each subject is one task.
+        When no backend is chosen (by ``backend``, ``BRAINVIZ_BACKEND`` or the
+        caller's ``joblib.parallel_config``) the tasks run on ``n_jobs``
+        threads: their work releases the GIL, and threads start no interpreters.
     """
 
     _kind = "connectivity"
@@ -427,7 +430,14 @@ class ConnectivityJob(BaseJob):
                 for s in range(n_subjects)
             )
             done = []
-            results = Parallel(n_jobs=parallel.n_jobs, return_as="generator")(tasks)
+            # threads unless a backend was chosen (the job's backend=, BRAINVIZ_BACKEND, the
+            # caller's joblib.parallel_config): a subject's steps are numpy, scipy.ndimage
+            # and BLAS work that releases the GIL, so threads share the driver's imports and
+            # the images' page cache, where a process pool first starts interpreters that
+            # import nilearn and scikit-learn (seconds each, longer than 20 subjects' work
+            # on two cores: benchmarks/bench_jobs.py, section 7)
+            results = Parallel(n_jobs=parallel.active_n_jobs(), prefer="threads",
+                               return_as="generator")(tasks)
             for s, res in enumerate(results):
                 done.append(res)
                 prog(0.02 + 0.9 * (s + 1) / n_subjects, f"subject {s + 1}/{n_subjects}")
