@@ -184,6 +184,7 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
     from nilearn.maskers import NiftiLabelsMasker
 
     from brainviz.backend import connectivity as con
+    from brainviz.backend._cleaning import no_standardize
 
     atlas, imgs = _label_atlas_case(rng, tmp_path)
     for img in imgs:
@@ -191,7 +192,8 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
         with pytest.warns(UserWarning, match="Non-finite values") if img is not imgs[1] \
                 else warnings.catch_warnings():
             ours = con._extract_step(None, atlas, None, 5.0, None, img, None, None, None)
-        ref = NiftiLabelsMasker(atlas, standardize=None, detrend=False).fit_transform(img)
+        ref = NiftiLabelsMasker(atlas, standardize=no_standardize(),
+                                detrend=False).fit_transform(img)
         assert ours.shape == (20, 4) and ours.dtype == np.float32
         np.testing.assert_array_equal(ours, ref.astype(np.float32))
     # what it does not do goes through nilearn's masker: a mask, smoothing, another grid
