@@ -287,33 +287,40 @@ def _subject_matrix(ts, kind, cov_estimator, sparse_cv):
 _CLEAN_IGNORE = ("memory", "extract_args", "confounds", "sample_mask", "summary")
 
 
-def _cleaned(memory, clean_spec):
+def _cleaned(memory, clean_spec, log=None):
     return cached_call(memory, _clean_step, memory, *clean_spec, ignore=_CLEAN_IGNORE,
-                       kind="connectivity: cleaning", inputs=clean_spec[-1])
+                       kind="connectivity: cleaning", inputs=clean_spec[-1], log=log)
 
 
-def _matrix_step(memory, clean_key, clean_spec, kind, cov_estimator, sparse_cv):
+def _matrix_step(memory, clean_key, clean_spec, kind, cov_estimator, sparse_cv, log=None):
     """One subject's cleaned series and matrix (cached: keyed by the cleaning step's key, so
     a rerun with one more subject loads the others' matrices)."""
-    ts = _cleaned(memory, clean_spec)
+    ts = _cleaned(memory, clean_spec, log)
     mat, alpha = _subject_matrix(ts, kind, cov_estimator, sparse_cv)
     return ts, mat, alpha
 
 
 def _subject_task(memory, series, clean_spec, kind, cov_estimator, sparse_cv):
-    """All of one subject's work, as one joblib task: time series, cleaning, matrix."""
+    """All of one subject's work, as one joblib task: time series, cleaning, matrix.
+
+    Returns (series, matrix, alpha, log lines): a worker (a process, a dask worker) cannot
+    call the job's log, so what its cache loads comes back with its result.
+    """
+    lines = []
     if clean_spec is None:  # series given as arrays (cheap): nothing cached
         if kind == "tangent":
-            return series, None, None
+            return series, None, None, lines
         mat, alpha = _subject_matrix(series, kind, cov_estimator, sparse_cv)
-        return series, mat, alpha
+        return series, mat, alpha, lines
     if kind == "tangent":  # the matrices are a group fit
-        return _cleaned(memory, clean_spec), None, None
+        return _cleaned(memory, clean_spec, lines.append), None, None, lines
     # the cleaning step's key: extraction key, cleaning settings, confounds' fingerprint
     clean_key = (clean_spec[0], clean_spec[3], clean_spec[4])
-    return cached_call(memory, _matrix_step, memory, clean_key, clean_spec, kind,
-                       cov_estimator, sparse_cv, ignore=("memory", "clean_spec"),
-                       kind=f"connectivity: {kind}", inputs=clean_spec[-1])
+    out = cached_call(memory, _matrix_step, memory, clean_key, clean_spec, kind,
+                      cov_estimator, sparse_cv, lines.append,
+                      ignore=("memory", "clean_spec", "log"), kind=f"connectivity: {kind}",
+                      inputs=clean_spec[-1], log=lines.append)
+    return (*out, lines)
 
 
 class ConnectivityJob(BaseJob):
@@ -481,11 +488,6 @@ class ConnectivityJob(BaseJob):
 
         from joblib import Parallel, delayed
 
-        from .cache import is_cached
-
-        for spec in specs or ():  # the workers cannot call log: say it from here
-            if is_cached(memory, _clean_step, memory, *spec, ignore=_CLEAN_IGNORE):
-                prog.log("connectivity: cleaning: loaded from the cache")
         prog(0.02, f"{self.kind}: {n_subjects} subject(s), {n} regions")
         sparse_cv = self.sparse_cv
 
@@ -506,6 +508,8 @@ class ConnectivityJob(BaseJob):
             results = Parallel(n_jobs=parallel.active_n_jobs(), prefer="threads",
                                return_as="generator")(tasks)
             for s, res in enumerate(results):
+                for line in res[3]:  # what the subject's worker loaded from the cache
+                    prog.log(line)
                 done.append(res)
                 prog(0.02 + 0.9 * (s + 1) / n_subjects, f"subject {s + 1}/{n_subjects}")
             return done

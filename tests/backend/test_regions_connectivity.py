@@ -142,7 +142,13 @@ def test_connectivity_keyword_inputs_and_cache_log(resting_data, tmp_path):
     a = job.run(imgs=resting_data["imgs"], atlas=atlas)
     lines = []
     b = job.run(imgs=resting_data["imgs"], atlas=atlas, log=lines.append)
-    assert a == b and lines.count("connectivity: cleaning: loaded from the cache") == 3
+    # each subject's matrix comes from the cache, as its worker says
+    assert a == b and lines == ["connectivity: correlation: loaded from the cache"] * 3
+    lines.clear()
+    job.set_params(kind="partial correlation").run(imgs=resting_data["imgs"], atlas=atlas,
+                                                   log=lines.append)
+    assert lines == ["connectivity: cleaning: loaded from the cache"] * 3  # new matrices
+    job.set_params(kind="correlation")
     c = ConnectivityJob(memory=False).run(timeseries=[np.asarray(t) for t in [
         np.random.default_rng(0).standard_normal((30, 3))]])
     assert c.matrix_.shape == (3, 3)
