@@ -16,7 +16,7 @@ plain (Pearson) estimate.
 import numpy as np
 
 from ..exceptions import DataValueError, ParameterError, ShapeMismatchError
-from . import _cleaning, _inputs
+from . import _cleaning, _inputs, _parallel
 from .cache import cached_call, check_memory
 from .jobs import BaseJob
 from .results import Result
@@ -506,7 +506,7 @@ class ConnectivityJob(BaseJob):
             # import nilearn and scikit-learn (seconds each, longer than 20 subjects' work
             # on two cores: benchmarks/bench_jobs.py, section 7)
             results = Parallel(n_jobs=parallel.active_n_jobs(), prefer="threads",
-                               return_as="generator")(tasks)
+                               return_as=_parallel.return_as("threads"))(tasks)
             for s, res in enumerate(results):
                 for line in res[3]:  # what the subject's worker loaded from the cache
                     prog.log(line)

@@ -229,3 +229,30 @@ def test_connectivity_from_a_label_atlas_is_nilearns(rng, tmp_path):
     ref = ConnectivityMeasure(kind="correlation").fit_transform(series)
     np.testing.assert_allclose(res.matrices_, ref, atol=1e-6)
     assert res.labels_ == ["region 2", "region 5", "region 9", "region 40"]
+
+
+def test_the_multiprocessing_backend_is_run_not_refused(rng, decoding_data):
+    """backend='multiprocessing' is one of the allowed values: joblib's multiprocessing
+    backend gives no generator, so the jobs take its results as a list."""
+    import joblib
+
+    from brainviz.backend import DecodingJob
+    from brainviz.backend._parallel import return_as
+
+    for backend, expected in (("sequential", "generator"), ("threading", "generator"),
+                              ("loky", "generator"), ("multiprocessing", "list")):
+        with joblib.parallel_config(backend):  # results as they come wherever joblib can
+            assert return_as() == return_as("threads") == expected
+    series = [rng.standard_normal((40, 4)) for _ in range(3)]
+    ref = ConnectivityJob(memory=False).run(series)
+    res = ConnectivityJob(backend="multiprocessing", n_jobs=2, memory=False).run(series)
+    np.testing.assert_allclose(res.matrices_, ref.matrices_)
+    with joblib.parallel_config("multiprocessing", n_jobs=2):  # the caller's choice
+        res = ConnectivityJob(memory=False).run(series)
+    np.testing.assert_allclose(res.matrices_, ref.matrices_)
+    d = decoding_data
+    kw = dict(classes=["face", "house"], memory=False)
+    one = DecodingJob(**kw).run(d["img"], d["labels"], runs=d["runs"], mask=d["mask"])
+    two = DecodingJob(backend="multiprocessing", n_jobs=2, **kw).run(
+        d["img"], d["labels"], runs=d["runs"], mask=d["mask"])
+    np.testing.assert_allclose(two.scores_, one.scores_)
