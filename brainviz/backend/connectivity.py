@@ -505,13 +505,15 @@ class ConnectivityJob(BaseJob):
             # the images' page cache, where a process pool first starts interpreters that
             # import nilearn and scikit-learn (seconds each, longer than 20 subjects' work
             # on two cores: benchmarks/bench_jobs.py, section 7)
-            results = Parallel(n_jobs=parallel.active_n_jobs(), prefer="threads",
-                               return_as=_parallel.return_as("threads"))(tasks)
-            for s, res in enumerate(results):
-                for line in res[3]:  # what the subject's worker loaded from the cache
-                    prog.log(line)
-                done.append(res)
-                prog(0.02 + 0.9 * (s + 1) / n_subjects, f"subject {s + 1}/{n_subjects}")
+            n_jobs = parallel.active_n_jobs()
+            with _parallel.inner_threads_limited(n_jobs, prefer="threads"):
+                results = Parallel(n_jobs=n_jobs, prefer="threads",
+                                   return_as=_parallel.return_as("threads"))(tasks)
+                for s, res in enumerate(results):
+                    for line in res[3]:  # what the subject's worker loaded from the cache
+                        prog.log(line)
+                    done.append(res)
+                    prog(0.02 + 0.9 * (s + 1) / n_subjects, f"subject {s + 1}/{n_subjects}")
             return done
 
         with parallel.context() as runner:
