@@ -16,7 +16,7 @@ plain (Pearson) estimate.
 import numpy as np
 
 from ..exceptions import DataValueError, ParameterError, ShapeMismatchError
-from . import _cleaning, _inputs
+from . import _cleaning, _inputs, _parallel
 from .cache import cached_call, check_memory
 from .jobs import BaseJob
 from .results import Result
@@ -154,10 +154,77 @@ def map_centroids(maps_img):
     return (maps_img.affine[:3, :3] @ xyz.T).T + maps_img.affine[:3, 3]
 
 
+def _label_nodes(atlas_key, atlas_img):
+    """:func:`label_centroids`, cached by the atlas' fingerprint (a rerun or a new subject
+    does not place the nodes again: a tenth of a second for 260 labels on a 3 mm grid)."""
+    return label_centroids(atlas_img)
+
+
 # --- per-subject steps (module level: joblib hashes their code) -------------------
 def _extract_step(atlas_key, atlas_img, coords, radius, img_key, img, mask_key, mask_img,
                   smoothing_fwhm):
     """One subject's raw region signals (no cleaning: that is the next, separately cached step)."""
+    if _label_means_apply(atlas_img, coords, img, mask_img, smoothing_fwhm):
+        return _label_means(img, atlas_img)
+    return _masker_signals(atlas_img, coords, radius, img, mask_img, smoothing_fwhm)
+
+
+def _label_means_apply(atlas_img, coords, img, mask_img, smoothing_fwhm):
+    """Whether :func:`_label_means` gives NiftiLabelsMasker's signals here: a 3D integer
+    label atlas on the image's own grid (nothing to resample), no mask, no smoothing."""
+    if coords is not None or mask_img is not None or smoothing_fwhm is not None:
+        return False
+    if atlas_img is None or len(atlas_img.shape) != 3 or len(img.shape) != 4:
+        return False
+    if tuple(atlas_img.shape) != tuple(img.shape[:3]):
+        return False
+    if not np.array_equal(np.asarray(atlas_img.affine), np.asarray(img.affine)):
+        return False
+    return np.issubdtype(atlas_img.get_data_dtype(), np.integer)
+
+
+def _label_means(img, atlas_img, block=32):
+    """Each label's mean signal, (n_volumes, n_labels) float32, labels in increasing order
+    (0 is the background): what ``NiftiLabelsMasker(atlas).fit_transform(img)`` extracts
+    (strategy "mean", non-finite values counted as 0), to the last bit.
+
+    nilearn averages volume by volume over the whole grid (``scipy.ndimage.mean``: a copy
+    of each volume and a float64 copy of it, then a sum per label in C order); here only
+    the atlas' voxels are read, a block of volumes at a time, and summed per label in the
+    same order and precision, so the sums are the same numbers, in a tenth of the time.
+    """
+    import warnings
+
+    labels = np.ascontiguousarray(np.asanyarray(atlas_img.dataobj)).ravel()  # C order
+    inside = np.flatnonzero(labels != 0)
+    inside = inside[np.argsort(labels[inside], kind="stable")]  # by label, C order within
+    ids, starts, counts = np.unique(labels[inside], return_index=True, return_counts=True)
+    shape = tuple(atlas_img.shape)
+    # the images' voxel order is Fortran's (one volume after another)
+    voxels = np.ravel_multi_index(np.unravel_index(inside, shape), shape, order="F")
+    data = np.asanyarray(img.dataobj)  # a memory map of an uncompressed file
+    n_t = data.shape[3]
+    volumes = data.reshape((-1, n_t), order="F").T  # (n_t, n_voxels), a view
+    out = np.empty((n_t, len(ids)), np.float32)
+    warned = False
+    for t0 in range(0, n_t, block):
+        t1 = min(t0 + block, n_t)
+        values = np.asarray(volumes[t0:t1].take(voxels, axis=1), dtype=np.float64)
+        if not np.issubdtype(data.dtype, np.integer):
+            bad = ~np.isfinite(values)
+            if bad.any():
+                if not warned:  # nilearn's warning, once
+                    warnings.warn("Non-finite values detected. These values will be replaced "
+                                  "with zeros.", UserWarning, stacklevel=2)
+                    warned = True
+                values[bad] = 0.0
+        out[t0:t1] = np.add.reduceat(values, starts, axis=1) / counts
+    return out
+
+
+def _masker_signals(atlas_img, coords, radius, img, mask_img, smoothing_fwhm):
+    """Raw region signals through nilearn's maskers (spheres, maps, or a label atlas
+    to resample, mask or smooth)."""
     from nilearn.maskers import NiftiLabelsMasker, NiftiMapsMasker, NiftiSpheresMasker
 
     common = dict(standardize=_cleaning.no_standardize(), detrend=False,
@@ -220,33 +287,40 @@ def _subject_matrix(ts, kind, cov_estimator, sparse_cv):
 _CLEAN_IGNORE = ("memory", "extract_args", "confounds", "sample_mask", "summary")
 
 
-def _cleaned(memory, clean_spec):
+def _cleaned(memory, clean_spec, log=None):
     return cached_call(memory, _clean_step, memory, *clean_spec, ignore=_CLEAN_IGNORE,
-                       kind="connectivity: cleaning", inputs=clean_spec[-1])
+                       kind="connectivity: cleaning", inputs=clean_spec[-1], log=log)
 
 
-def _matrix_step(memory, clean_key, clean_spec, kind, cov_estimator, sparse_cv):
+def _matrix_step(memory, clean_key, clean_spec, kind, cov_estimator, sparse_cv, log=None):
     """One subject's cleaned series and matrix (cached: keyed by the cleaning step's key, so
     a rerun with one more subject loads the others' matrices)."""
-    ts = _cleaned(memory, clean_spec)
+    ts = _cleaned(memory, clean_spec, log)
     mat, alpha = _subject_matrix(ts, kind, cov_estimator, sparse_cv)
     return ts, mat, alpha
 
 
 def _subject_task(memory, series, clean_spec, kind, cov_estimator, sparse_cv):
-    """All of one subject's work, as one joblib task: time series, cleaning, matrix."""
+    """All of one subject's work, as one joblib task: time series, cleaning, matrix.
+
+    Returns (series, matrix, alpha, log lines): a worker (a process, a dask worker) cannot
+    call the job's log, so what its cache loads comes back with its result.
+    """
+    lines = []
     if clean_spec is None:  # series given as arrays (cheap): nothing cached
         if kind == "tangent":
-            return series, None, None
+            return series, None, None, lines
         mat, alpha = _subject_matrix(series, kind, cov_estimator, sparse_cv)
-        return series, mat, alpha
+        return series, mat, alpha, lines
     if kind == "tangent":  # the matrices are a group fit
-        return _cleaned(memory, clean_spec), None, None
+        return _cleaned(memory, clean_spec, lines.append), None, None, lines
     # the cleaning step's key: extraction key, cleaning settings, confounds' fingerprint
     clean_key = (clean_spec[0], clean_spec[3], clean_spec[4])
-    return cached_call(memory, _matrix_step, memory, clean_key, clean_spec, kind,
-                       cov_estimator, sparse_cv, ignore=("memory", "clean_spec"),
-                       kind=f"connectivity: {kind}", inputs=clean_spec[-1])
+    out = cached_call(memory, _matrix_step, memory, clean_key, clean_spec, kind,
+                      cov_estimator, sparse_cv, lines.append,
+                      ignore=("memory", "clean_spec", "log"), kind=f"connectivity: {kind}",
+                      inputs=clean_spec[-1], log=lines.append)
+    return (*out, lines)
 
 
 class ConnectivityJob(BaseJob):
@@ -286,6 +360,9 @@ class ConnectivityJob(BaseJob):
     random_state : int, default=0
     memory, n_jobs, backend, scheduler
         As for :class:`~brainviz.backend.DecodingJob`; each subject is one task.
+        When no backend is chosen (by ``backend``, ``BRAINVIZ_BACKEND`` or the
+        caller's ``joblib.parallel_config``) the tasks run on ``n_jobs``
+        threads: their work releases the GIL, and threads start no interpreters.
     """
 
     _kind = "connectivity"
@@ -411,11 +488,6 @@ class ConnectivityJob(BaseJob):
 
         from joblib import Parallel, delayed
 
-        from .cache import is_cached
-
-        for spec in specs or ():  # the workers cannot call log: say it from here
-            if is_cached(memory, _clean_step, memory, *spec, ignore=_CLEAN_IGNORE):
-                prog.log("connectivity: cleaning: loaded from the cache")
         prog(0.02, f"{self.kind}: {n_subjects} subject(s), {n} regions")
         sparse_cv = self.sparse_cv
 
@@ -427,10 +499,21 @@ class ConnectivityJob(BaseJob):
                 for s in range(n_subjects)
             )
             done = []
-            results = Parallel(n_jobs=parallel.n_jobs, return_as="generator")(tasks)
-            for s, res in enumerate(results):
-                done.append(res)
-                prog(0.02 + 0.9 * (s + 1) / n_subjects, f"subject {s + 1}/{n_subjects}")
+            # threads unless a backend was chosen (the job's backend=, BRAINVIZ_BACKEND, the
+            # caller's joblib.parallel_config): a subject's steps are numpy, scipy.ndimage
+            # and BLAS work that releases the GIL, so threads share the driver's imports and
+            # the images' page cache, where a process pool first starts interpreters that
+            # import nilearn and scikit-learn (seconds each, longer than 20 subjects' work
+            # on two cores: benchmarks/bench_jobs.py, section 7)
+            n_jobs = parallel.active_n_jobs()
+            with _parallel.inner_threads_limited(n_jobs, prefer="threads"):
+                results = Parallel(n_jobs=n_jobs, prefer="threads",
+                                   return_as=_parallel.return_as("threads"))(tasks)
+                for s, res in enumerate(results):
+                    for line in res[3]:  # what the subject's worker loaded from the cache
+                        prog.log(line)
+                    done.append(res)
+                    prog(0.02 + 0.9 * (s + 1) / n_subjects, f"subject {s + 1}/{n_subjects}")
             return done
 
         with parallel.context() as runner:
@@ -533,7 +616,9 @@ class ConnectivityJob(BaseJob):
                 node_coords = map_centroids(atlas_img)
                 labels = [f"map {i}" for i in range(atlas_img.shape[3])]
             else:
-                ids, node_coords = label_centroids(atlas_img)
+                ids, node_coords = cached_call(
+                    memory, _label_nodes, atlas_key, atlas_img, ignore=("atlas_img",),
+                    kind="connectivity: atlas nodes", inputs=_inputs.image_name(atlas_img))
                 labels = [f"region {int(i)}" for i in ids]
             coords_arg = None
         else:

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from ..exceptions import DataValueError, ParameterError, ShapeMismatchError
-from . import _cleaning, _inputs
+from . import _cleaning, _inputs, _parallel
 from .cache import cached_call, check_memory, is_cached
 from .jobs import BaseJob
 from .results import Result
@@ -306,7 +306,7 @@ def _fit_step(data_key, X, y, groups, estimator, C, screening_percentile, cv, n_
     )
     scores, coefs = [], []
     confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    parallel = Parallel(n_jobs=n_jobs, return_as=_parallel.return_as())
     for i, ((train, test), (pred, coef)) in enumerate(zip(splits, parallel(tasks))):
         scores.append(score_fn(y[test], pred))
         confusion += confusion_matrix(y[test], pred, labels=classes)

@@ -16,7 +16,7 @@ The work, and what is cached where:
 import numpy as np
 
 from ..exceptions import DataValueError, ParameterError
-from . import _cleaning, _inputs
+from . import _cleaning, _inputs, _parallel
 from .cache import cached_call, check_memory
 from .jobs import BaseJob
 from .results import Result
@@ -417,7 +417,8 @@ class RegionJob(BaseJob):
                                                            names)
                     )
                     done = []
-                    outs = Parallel(n_jobs=parallel.n_jobs, return_as="generator")(tasks)
+                    outs = Parallel(n_jobs=parallel.n_jobs,
+                                    return_as=_parallel.return_as())(tasks)
                     for s, out in enumerate(outs):
                         done.append(out)
                         prog(0.6 + 0.4 * (s + 1) / len(img_list),

@@ -11,6 +11,7 @@ spreading the chunks.
 import numpy as np
 
 from ..exceptions import ParameterError
+from . import _parallel
 from .cache import cached_call
 from .decoding import DecodingJob, _make_estimator, _splits
 from .results import Result
@@ -86,7 +87,8 @@ def _searchlight_step(data_key, X, y, groups, mask_img, radius, estimator, C, cv
                                     n_folds, scoring, random_state) for chunk in chunks)
     scores = np.zeros(mask.shape, dtype=np.float32)
     done = 0
-    for chunk, values in zip(chunks, Parallel(n_jobs=n_jobs, return_as="generator")(tasks)):
+    for chunk, values in zip(chunks, Parallel(n_jobs=n_jobs,
+                                              return_as=_parallel.return_as())(tasks)):
         scores[tuple(chunk.T)] = values
         done += len(chunk)
         progress(done / len(centres), f"{done}/{len(centres)} spheres")

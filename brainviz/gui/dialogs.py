@@ -312,3 +312,14 @@ def ask_confounds_files(parent=None, directory=""):
     paths, _ = QtGui.QFileDialog.getOpenFileNames(
         parent, "Confounds: one table per run or subject, in order", directory, _CONFOUNDS_FILTER)
     return list(paths)
+
+
+_EVENTS_FILTER = "BIDS events (*_events.tsv *.tsv);;All files (*)"
+
+
+def ask_events_files(parent=None, directory=""):
+    """Ask for BIDS events.tsv files, one per run; return a list of paths (empty when
+    cancelled)."""
+    paths, _ = QtGui.QFileDialog.getOpenFileNames(
+        parent, "Events: one events.tsv per run, in order", directory, _EVENTS_FILTER)
+    return list(paths)

@@ -515,13 +515,24 @@ class JobForm(HasTraits):
 
 
 class DecodingForm(JobForm):
-    """Decoding: one 4D series, its labels (and runs) or its BIDS events, an optional mask."""
+    """Decoding: one 4D series with its labels (and runs) or its BIDS events, or several
+    runs (one 4D series each) with one events.tsv per run; an optional mask."""
 
     kind = "decoding"
     images = Str()
     labels_file = File(desc="labels (and runs) per volume, or the run's BIDS events.tsv; not "
                             "needed when the series carries its labels")
     mask = Str(_NONE)
+    #: further runs of the task (series layers), after ``images``, in the layers' order
+    more_runs = List(Str)
+    other_series_names = Property(List(Str), observe="images, session.layers.items")
+    #: one BIDS events.tsv per run (``images``' first, then ``more_runs``'), in order
+    events_files = List(Str)
+    choose_events = Button("Events...")
+    clear_events = Button("Clear")
+    events_text = Property(Str, observe="events_files.items")
+    #: the widget the file dialog is parented to (the window's), or None
+    parent = Any()
     basic_params = ("estimator", "cv", "n_folds", "C")
     confounds_unit = "run"
 
@@ -534,7 +545,8 @@ class DecodingForm(JobForm):
     #: many volumes got each label, for the form.
     labels_info = Str()
 
-    @observe("images, labels_file, mask, session.layers.items")
+    @observe("images, labels_file, mask, more_runs.items, events_files.items, "
+             "session.layers.items")
     def _inputs_changed(self, event):
         if not self.images and self.series_names:
             self.images = self.series_names[-1]
@@ -542,6 +554,57 @@ class DecodingForm(JobForm):
             # issue 12: a mask on the series' grid (the demo's) is chosen by itself
             self.mask = self._matching_mask() or _NONE
         self.validate()
+
+    # --- runs and their events ---------------------------------------------------------
+    def _get_other_series_names(self):
+        return [n for n in self.series_names if n != self.images]
+
+    def _get_events_text(self):
+        if not self.events_files:
+            return "(none)"
+        from pathlib import Path
+
+        names = [Path(f).name for f in self.events_files]
+        return names[0] if len(names) == 1 else f"{len(names)} files: {names[0]}, ..."
+
+    def _choose_events_fired(self):
+        from pathlib import Path
+
+        from . import dialogs
+
+        directory = str(Path(self.events_files[0]).parent) if self.events_files else ""
+        paths = dialogs.ask_events_files(self.parent, directory)
+        if paths:  # cancelled: the files stay
+            # BIDS names sort by run (run-1, run-2, ...): the order of the runs
+            self.events_files = sorted(str(p) for p in paths)
+
+    def _clear_events_fired(self):
+        self.events_files = []
+
+    def run_names(self):
+        """The chosen runs' series layers: ``images``, then ``more_runs`` in layer order."""
+        more = set(self.more_runs)
+        return [self.images] + [n for n in self.other_series_names if n in more]
+
+    def _runs_with_events(self):
+        """True when the labels come from one events.tsv per run (the Events... files)."""
+        return bool(self.events_files) or len(self.run_names()) > 1
+
+    def _events_labels_runs(self):
+        """Labels of every run's volumes from its events.tsv, and each volume's run."""
+        from ..backend import events_to_labels, read_events
+
+        layers = [self._layer(n) for n in self.run_names()]
+        t_r = self._events_tr()
+        if not t_r:
+            raise ValueError(f"{layers[0].name} has no TR in its header: type the TR (s) for "
+                             "the events.")
+        p = self.params.values()
+        labels = [events_to_labels(read_events(f), layer.n_frames, t_r,
+                                   p.get("hrf_delay", 5.0), p.get("no_event_label"))
+                  for f, layer in zip(self.events_files, layers)]
+        runs = np.concatenate([np.full(layer.n_frames, i) for i, layer in enumerate(layers)])
+        return np.concatenate(labels).astype(object), runs
 
     def validate(self):
         problem = super().validate()
@@ -574,16 +637,24 @@ class DecodingForm(JobForm):
         return {"onset", "duration"} <= cells
 
     def _describe_labels(self):
+        if self._runs_with_events():
+            try:
+                if self.check_inputs():
+                    return ""
+                labels, _ = self._events_labels_runs()
+            except Exception:  # noqa: BLE001 - shown by validate()
+                return ""
+            n = len(self.run_names())
+            where = "the events" if n == 1 else f"{n} runs' events"
+            return (f"{len(labels)} volumes from {where} (TR {self._events_tr():g} s, delay "
+                    f"{self.params.values().get('hrf_delay')} s): {self._label_counts(labels)}")
         try:
             labels, runs = self._labels_runs(self._layer(self.images))
         except Exception:  # noqa: BLE001 - shown by validate()
             return ""
         if labels is None:
             return ""
-        names, counts = np.unique(np.array(["(left out)" if v is None else str(v) for v in labels]),
-                                  return_counts=True)
-        pairs = [f"{n} {c}" for n, c in zip(names, counts)]
-        shown = ", ".join(pairs[:6]) + (", ..." if len(pairs) > 6 else "")
+        shown = self._label_counts(labels)
         if self.is_events():
             p = self.params.values()
             return (f"{len(labels)} volumes from the events (TR {self._events_tr():g} s, delay "
@@ -592,12 +663,19 @@ class DecodingForm(JobForm):
         runs_text = f"; {len(set(np.asarray(runs).tolist()))} runs" if runs is not None else ""
         return f"{len(labels)} labels from {where}: {shown}{runs_text}"
 
+    @staticmethod
+    def _label_counts(labels):
+        names, counts = np.unique(np.array(["(left out)" if v is None else str(v) for v in labels]),
+                                  return_counts=True)
+        pairs = [f"{n} {c}" for n, c in zip(names, counts)]
+        return ", ".join(pairs[:6]) + (", ..." if len(pairs) > 6 else "")
+
     def _events_tr(self):
         t_r = self.params.values().get("t_r")
         return float(t_r) if t_r is not None else self._series_tr()
 
     def _series_tr(self):
-        return self._series_tr_of([self.images])
+        return self._series_tr_of(self.run_names() if self.images else [])
 
     def _labels_runs(self, layer):
         if self.labels_file and self.is_events():
@@ -623,6 +701,8 @@ class DecodingForm(JobForm):
     def check_inputs(self):
         if not self.images:
             return "Load a 4D series (File > Open, or File > Decoding demo data) to decode."
+        if self._runs_with_events():
+            return self._check_runs_with_events()
         layer = self._layer(self.images)
         labels, runs = self._labels_runs(layer)
         if labels is None:
@@ -637,7 +717,24 @@ class DecodingForm(JobForm):
             return f"cv='leave-one-run-out' needs at least two runs; {where}: use cv='kfold'."
         return ""
 
+    def _check_runs_with_events(self):
+        names = self.run_names()
+        n, k = len(names), len(self.events_files)
+        if self.labels_file:
+            return ("Choose either a labels file (one run) or one events.tsv per run "
+                    "(Events...), not both.")
+        if k != n:
+            return (f"{k} events file{'s' if k != 1 else ''} for {n} run{'s' if n != 1 else ''}"
+                    f" ({', '.join(names)}): choose one events.tsv per run, in order.")
+        self._events_labels_runs()  # a file that is no events.tsv: its one line
+        if self.params.values().get("cv") == "leave-one-run-out" and n < 2:
+            return ("cv='leave-one-run-out' needs at least two runs; the events give one run: "
+                    "add runs or use cv='kfold'.")
+        return ""
+
     def confounds_frames(self):
+        if self._runs_with_events():
+            return self._frames_of(self.run_names())
         try:
             layer = self._layer(self.images)
             labels, runs = self._labels_runs(layer)
@@ -652,6 +749,11 @@ class DecodingForm(JobForm):
         """Return (args, kwargs) for ``DecodingJob.run``, as the API and the CLI give them."""
         layer = self._layer(self.images)
         kwargs = self.confounds_kwargs()
+        if self._runs_with_events():  # one 4D image per run, the job reads each one's events
+            kwargs["events"] = list(self.events_files)
+            if self.mask and self.mask != _NONE:
+                kwargs["mask"] = self._image(self._layer(self.mask))
+            return ([self._image(self._layer(n)) for n in self.run_names()], None), kwargs
         if self.is_events():
             # the job reads the events itself (one events.tsv for the one run)
             kwargs["events"] = [self.labels_file]
@@ -668,7 +770,8 @@ class DecodingForm(JobForm):
 
         labels = None
         try:
-            labels, _ = self._labels_runs(self._layer(self.images))
+            labels, _ = (self._events_labels_runs() if self._runs_with_events()
+                         else self._labels_runs(self._layer(self.images)))
             labels = [v for v in labels if v is not None]
         except Exception:  # noqa: BLE001 - a title never fails a job
             pass
@@ -680,6 +783,20 @@ class DecodingForm(JobForm):
             Item("labels_file", label="Labels", width=-100,
                  tooltip="labels=... (one per volume, with runs) or events=[...] (BIDS "
                          "events.tsv: onset, duration, trial_type)"),
+            # own group: the layers' names take the whole width, not the value column
+            VGroup(Item("more_runs", editor=CheckListEditor(name="other_series_names"),
+                        style="custom", tooltip="further runs of the task, one 4D series each, "
+                                                "with their events.tsv (Events...)"),
+                   label="More runs", show_labels=False,
+                   visible_when="len(other_series_names) > 0"),
+            # the file names on their own line, the buttons below (as the confounds'), so
+            # that the form fits a narrow dock
+            Item("events_text", style="readonly", label="Events",
+                 tooltip="events=[...]: one BIDS events.tsv per run (onset, duration, "
+                         "trial_type), in the runs' order"),
+            HGroup(Item("choose_events", show_label=False,
+                        tooltip="choose the runs' events.tsv files: one per run"),
+                   Item("clear_events", show_label=False, enabled_when="events_files")),
             Item("labels_info", style="readonly", show_label=False, visible_when="labels_info"),
             Item("mask", editor=EnumEditor(name="mask_names")),
             *self.form_items(),

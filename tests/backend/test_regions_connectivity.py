@@ -142,9 +142,117 @@ def test_connectivity_keyword_inputs_and_cache_log(resting_data, tmp_path):
     a = job.run(imgs=resting_data["imgs"], atlas=atlas)
     lines = []
     b = job.run(imgs=resting_data["imgs"], atlas=atlas, log=lines.append)
-    assert a == b and lines.count("connectivity: cleaning: loaded from the cache") == 3
+    # each subject's matrix comes from the cache, as its worker says
+    assert a == b and lines == ["connectivity: correlation: loaded from the cache"] * 3
+    lines.clear()
+    job.set_params(kind="partial correlation").run(imgs=resting_data["imgs"], atlas=atlas,
+                                                   log=lines.append)
+    assert lines == ["connectivity: cleaning: loaded from the cache"] * 3  # new matrices
+    job.set_params(kind="correlation")
     c = ConnectivityJob(memory=False).run(timeseries=[np.asarray(t) for t in [
         np.random.default_rng(0).standard_normal((30, 3))]])
     assert c.matrix_.shape == (3, 3)
     with pytest.raises(ParameterError, match="exactly one of inputs, imgs=, timeseries="):
         job.run(resting_data["imgs"], imgs=resting_data["imgs"], atlas=atlas)
+
+
+def _label_atlas_case(rng, tmp_path):
+    """A (7, 8, 9) label atlas with gaps in its values, a one-voxel label and a label
+    present only once, and 4D images in three storages (float32 in memory with a NaN
+    and an inf, int16 with a scale factor in a file, float64 gzipped)."""
+    import nibabel as nib
+
+    shape = (7, 8, 9)
+    affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    affine[:3, 3] = [-10, -12, -13]
+    labels = rng.choice(np.array([0, 2, 5, 40], np.int16), size=shape)
+    labels[3, 4, 5] = 9  # one voxel
+    atlas = nib.Nifti1Image(labels, affine)
+    data = (100 + 10 * rng.standard_normal(shape + (20,))).astype(np.float32)
+    data[3, 4, 5, 6] = np.nan
+    data[1, 2, 3, 4] = np.inf
+    floats = nib.Nifti1Image(data, affine)
+    scaled = nib.Nifti1Image(np.round(np.nan_to_num(data, posinf=0) * 50).astype(np.int16),
+                             affine)
+    scaled.header.set_slope_inter(0.02, 1.5)
+    nib.save(scaled, tmp_path / "scaled.nii")
+    nib.save(nib.Nifti1Image(data.astype(np.float64), affine), tmp_path / "f64.nii.gz")
+    imgs = [floats, nib.load(tmp_path / "scaled.nii"), nib.load(tmp_path / "f64.nii.gz")]
+    return atlas, imgs
+
+
+def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
+    """A label atlas on the images' grid is averaged without NiftiLabelsMasker's per-volume
+    passes over the whole grid; the signals are its signals, bit for bit."""
+    import warnings
+
+    import nibabel as nib
+    from nilearn.maskers import NiftiLabelsMasker
+
+    from brainviz.backend import connectivity as con
+    from brainviz.backend._cleaning import no_standardize
+
+    atlas, imgs = _label_atlas_case(rng, tmp_path)
+    for img in imgs:
+        assert con._label_means_apply(atlas, None, img, None, None)
+        with pytest.warns(UserWarning, match="Non-finite values") if img is not imgs[1] \
+                else warnings.catch_warnings():
+            ours = con._extract_step(None, atlas, None, 5.0, None, img, None, None, None)
+        ref = NiftiLabelsMasker(atlas, standardize=no_standardize(),
+                                detrend=False).fit_transform(img)
+        assert ours.shape == (20, 4) and ours.dtype == np.float32
+        np.testing.assert_array_equal(ours, ref.astype(np.float32))
+    # what it does not do goes through nilearn's masker: a mask, smoothing, another grid
+    img = imgs[0]
+    mask = nib.Nifti1Image((rng.random(atlas.shape) > 0.3).astype(np.uint8), atlas.affine)
+    moved = atlas.affine.copy()
+    moved[0, 3] += 3.0
+    shifted = nib.Nifti1Image(np.asanyarray(atlas.dataobj), moved)
+    assert not con._label_means_apply(atlas, None, img, mask, None)
+    assert not con._label_means_apply(atlas, None, img, None, 6.0)
+    assert not con._label_means_apply(shifted, None, img, None, None)
+    assert not con._label_means_apply(nib.Nifti1Image(np.asanyarray(atlas.dataobj) * 1.0,
+                                                      atlas.affine), None, img, None, None)
+
+
+def test_connectivity_from_a_label_atlas_is_nilearns(rng, tmp_path):
+    """The job on images + label atlas = NiftiLabelsMasker (detrend, z-score) +
+    ConnectivityMeasure, per subject."""
+    from nilearn.connectome import ConnectivityMeasure
+    from nilearn.maskers import NiftiLabelsMasker
+
+    atlas, imgs = _label_atlas_case(rng, tmp_path)
+    imgs = imgs[1:]  # on disk: the job's inputs as a study gives them
+    res = ConnectivityJob(memory=tmp_path / "cache", n_jobs=2).run(imgs, atlas=atlas)
+    masker = NiftiLabelsMasker(atlas, standardize="zscore_sample", detrend=True)
+    series = [masker.fit_transform(img) for img in imgs]
+    ref = ConnectivityMeasure(kind="correlation").fit_transform(series)
+    np.testing.assert_allclose(res.matrices_, ref, atol=1e-6)
+    assert res.labels_ == ["region 2", "region 5", "region 9", "region 40"]
+
+
+def test_the_multiprocessing_backend_is_run_not_refused(rng, decoding_data):
+    """backend='multiprocessing' is one of the allowed values: joblib's multiprocessing
+    backend gives no generator, so the jobs take its results as a list."""
+    import joblib
+
+    from brainviz.backend import DecodingJob
+    from brainviz.backend._parallel import return_as
+
+    for backend, expected in (("sequential", "generator"), ("threading", "generator"),
+                              ("loky", "generator"), ("multiprocessing", "list")):
+        with joblib.parallel_config(backend):  # results as they come wherever joblib can
+            assert return_as() == return_as("threads") == expected
+    series = [rng.standard_normal((40, 4)) for _ in range(3)]
+    ref = ConnectivityJob(memory=False).run(series)
+    res = ConnectivityJob(backend="multiprocessing", n_jobs=2, memory=False).run(series)
+    np.testing.assert_allclose(res.matrices_, ref.matrices_)
+    with joblib.parallel_config("multiprocessing", n_jobs=2):  # the caller's choice
+        res = ConnectivityJob(memory=False).run(series)
+    np.testing.assert_allclose(res.matrices_, ref.matrices_)
+    d = decoding_data
+    kw = dict(classes=["face", "house"], memory=False)
+    one = DecodingJob(**kw).run(d["img"], d["labels"], runs=d["runs"], mask=d["mask"])
+    two = DecodingJob(backend="multiprocessing", n_jobs=2, **kw).run(
+        d["img"], d["labels"], runs=d["runs"], mask=d["mask"])
+    np.testing.assert_allclose(two.scores_, one.scores_)

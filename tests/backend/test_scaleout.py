@@ -187,3 +187,60 @@ def test_connectivity_n_jobs_reaches_joblib(resting_data, monkeypatch):
     ConnectivityJob(n_jobs=2, backend="threading", memory=False).run(
         r["imgs"], coords=[(0, 0, 0), (10, 10, 10)])
     assert (2, "ThreadingBackend") in seen
+
+
+def test_connectivity_runs_on_threads_unless_a_backend_is_chosen(resting_data, monkeypatch):
+    """No backend given: the subjects' tasks run on threads (no interpreters to start);
+    the job's backend= and the caller's joblib.parallel_config still decide when given."""
+    import joblib
+
+    seen = []
+    real = joblib.Parallel.__init__
+
+    def spy(self, *a, **k):
+        real(self, *a, **k)
+        seen.append((self.n_jobs, type(self._backend).__name__))  # the job's, then nilearn's
+
+    monkeypatch.setattr(joblib.Parallel, "__init__", spy)
+    r = resting_data
+    coords = [(0, 0, 0), (10, 10, 10)]
+    ConnectivityJob(n_jobs=2, memory=False).run(r["imgs"], coords=coords)
+    assert seen[0] == (2, "ThreadingBackend")  # the job's own
+    seen.clear()
+    ConnectivityJob(n_jobs=2, backend="loky", memory=False).run(r["imgs"], coords=coords)
+    assert seen[0] == (2, "LokyBackend")  # the job's own
+    seen.clear()
+    with joblib.parallel_config("loky", n_jobs=2):
+        ConnectivityJob(memory=False).run(r["imgs"], coords=coords)
+    assert seen[0] == (2, "LokyBackend")  # the caller's
+    seen.clear()
+    with joblib.parallel_config(n_jobs=2):  # n_jobs alone: threads, the caller's n_jobs
+        ConnectivityJob(memory=False).run(r["imgs"], coords=coords)
+    assert seen[0] == (2, "ThreadingBackend")  # the job's own
+
+
+def test_threaded_subjects_run_with_one_blas_thread_each(resting_data, monkeypatch):
+    """Two subjects at once on threads: their BLAS pools are limited to one thread (as
+    joblib does in worker processes), else they oversubscribe the cores; one at a time,
+    BLAS keeps its own width."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    seen = []
+    real = con._subject_task
+
+    def spy(*a, **k):
+        seen.append(blas_threads())
+        return real(*a, **k)
+
+    monkeypatch.setattr(con, "_subject_task", spy)
+    series = [np.random.default_rng(s).standard_normal((40, 4)) for s in range(3)]
+    width = blas_threads()
+    ConnectivityJob(n_jobs=2, memory=False).run(series)
+    assert seen == [1, 1, 1]
+    assert blas_threads() == width  # given back after the job
+    seen.clear()
+    ConnectivityJob(n_jobs=1, memory=False).run(series)
+    assert seen == [width] * 3

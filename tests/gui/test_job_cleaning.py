@@ -44,6 +44,8 @@ def demo_form(window):
     form.images = "decoding demo"
     form.mask = "decoding demo mask"
     form.labels_file = ""
+    form.more_runs = []
+    form.events_files = []
     form.params.reset()
     form.cleaning.set_files([])
     form.cleaning.fmriprep = False
@@ -189,3 +191,97 @@ def test_events_tsv_as_the_labels_file_shows_the_volumes_per_label(demo_form, tm
     args, kwargs = form.run_args()
     assert args[1] is None and kwargs["events"] == [str(events)] and "runs" not in kwargs
     form.labels_file = ""
+
+
+def _pick_events(monkeypatch, form, paths):
+    """Choose events files as the "Events..." button does (its dialog answers ``paths``)."""
+    from brainviz.gui import dialogs
+
+    monkeypatch.setattr(dialogs, "ask_events_files", lambda parent=None, directory="": paths)
+    form.choose_events = True  # the button
+
+
+def test_several_runs_with_their_events_decode_as_the_api_does(
+        window, demo_form, qtbot, tmp_path, monkeypatch):
+    """Issue 13 item 2 in the window: one 4D series per run, each with its BIDS events.tsv,
+    gives the job what ``DecodingJob.run(runs, events=[...])`` gets."""
+    import nibabel as nib
+
+    from brainviz.backend import DecodingJob, events_to_labels, load_result, read_events
+
+    form = demo_form
+    demo = window.session.get_layer("decoding demo")
+    img = demo.data.to_image()
+    data = np.asanyarray(img.dataobj)
+    bolds, events = [], []
+    for r in range(3):  # the demo's 144 volumes as three runs of 48, TR 2.5 s in the header
+        part = nib.Nifti1Image(np.array(data[..., 48 * r:48 * (r + 1)]), img.affine)
+        part.header.set_xyzt_units("mm", "sec")
+        part.header["pixdim"][4] = 2.5
+        bolds.append(tmp_path / f"sub-01_task-x_run-{r + 1}_bold.nii.gz")
+        nib.save(part, bolds[-1])
+        # the run's blocks from the demo's own labels (onsets 5 s before: the delay)
+        labels = np.asarray(demo.labels)[48 * r:48 * (r + 1)]
+        lines, start = ["onset\tduration\ttrial_type"], 0
+        for i in range(1, 49):
+            if i == 48 or labels[i] != labels[start]:
+                if labels[start] != "rest":
+                    lines.append(f"{start * 2.5 - 5.0:g}\t{(i - start) * 2.5:g}\t{labels[start]}")
+                start = i
+        events.append(tmp_path / f"sub-01_task-x_run-{r + 1}_events.tsv")
+        events[-1].write_text("\n".join(lines) + "\n")
+    runs = window.open_files([str(b) for b in bolds])
+    names = [lay.name for lay in runs]
+    assert len(names) == 3
+    try:
+        form.images = names[0]
+        assert set(names[1:]) <= set(form.other_series_names) and names[0] not in \
+            form.other_series_names
+        form.more_runs = names[:0:-1]  # ticked in any order: the runs keep the layers' order
+        assert form.run_names() == names
+        assert form.problem == (f"0 events files for 3 runs ({', '.join(names)}): choose one "
+                                "events.tsv per run, in order.")
+        _pick_events(monkeypatch, form, [str(e) for e in events[:2]])
+        assert form.problem.startswith("2 events files for 3 runs")
+        # the dialog's order does not matter: BIDS names sort by run
+        _pick_events(monkeypatch, form, [str(e) for e in events[::-1]])
+        assert form.events_files == [str(e) for e in events]
+        assert form.events_text == f"3 files: {events[0].name}, ..."
+        assert form.problem == "", form.problem
+        expected = np.concatenate([events_to_labels(read_events(e), 48, 2.5, 5.0, "rest")
+                                   for e in events]).astype(str)
+        np.testing.assert_array_equal(expected, np.asarray(demo.labels))  # made from them
+        names_, counts = np.unique(expected, return_counts=True)
+        shown = ", ".join(f"{n} {c}" for n, c in zip(names_, counts))
+        assert form.labels_info == f"144 volumes from 3 runs' events (TR 2.5 s, delay 5.0 s): " \
+                                   f"{shown}"
+        assert form.confounds_frames() == [48, 48, 48]
+        form.labels_file = str(events[0])  # a labels file as well: one line says which
+        assert "either a labels file" in form.problem
+        form.labels_file = ""
+        _pick_events(monkeypatch, form, [str(tmp_path / "missing_events.tsv")] * 3)
+        assert "missing_events.tsv does not exist" in form.problem
+        _pick_events(monkeypatch, form, [str(e) for e in events])
+        form.params.estimator = "logistic_l2"
+        assert form.validate() == "", form.problem
+
+        n = len(window.session.jobs)
+        window.jobs_panel.run = True
+        qtbot.waitUntil(lambda: len(window.session.jobs) == n + 1, timeout=5000)
+        state = window.session.jobs[-1]
+        qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=180_000)
+        assert state.state == "done", (state.message, state.traceback)
+        qtbot.waitUntil(lambda: state.shown, timeout=20_000)
+        in_window = load_result(state.result_folder)
+        mask = window.session.get_layer("decoding demo mask").data.to_image()
+        direct = DecodingJob(estimator="logistic_l2").run(
+            [str(b) for b in bolds], events=[str(e) for e in events], mask=mask)
+        assert len(direct.scores_) == 3  # leave-one-run-out over the three runs
+        np.testing.assert_allclose(in_window.scores_, direct.scores_)
+        for layer in [lay for lay in window.session.layers if lay.group == state.title]:
+            window.session.remove_layer(layer)
+    finally:
+        form.more_runs = []
+        form.events_files = []
+        for layer in runs:
+            window.session.remove_layer(layer)
