@@ -164,6 +164,7 @@ class MainWindow(HasTraits):
             if not state:
                 state["done"] = True
                 render_window.remove_observer(observer)
+                _freeze_startup_objects()  # what the first frame needed stays
                 threading.Thread(target=import_backend, name="brainviz-backend-import",
                                  daemon=True).start()
                 # the 2D views, one per event-loop turn: the brain is on screen first
@@ -198,6 +199,7 @@ class MainWindow(HasTraits):
         def finish():
             if self.cache_panel is None and "cache" in made:
                 self.cache_panel = made["cache"]
+            _freeze_startup_objects()
 
         steps = [jobs, cache,
                  *self.ui.docking_steps(cache_panel=lambda: self.cache_panel or made.get("cache")),
@@ -678,7 +680,7 @@ class MainWindow(HasTraits):
             notes = place_result(self.session, pending, anatomy=anatomy, add=False)
             self.status = "   ".join([f"{state.title}: {state.headline or state.message}",
                                       *notes])
-            add_next()
+            GUI.invoke_later(add_next)  # the first layer in a turn of its own
 
         def add_next():
             # one layer per event-loop turn: drawing each is a short stall, not one long one
@@ -772,6 +774,21 @@ def main(files=(), demo=None):
     from .launch import main as _main
 
     return _main(files, demo=demo)
+
+
+def _freeze_startup_objects():
+    """Keep the start-up's objects (Mayavi's engine, the scenes, the panels, the imported
+    modules: millions of them) out of Python's full garbage collections from now on.
+
+    Each full collection walked them all: a pause of about half a second, at a random
+    moment, often while a job's results were drawn. ``gc.freeze`` moves the objects alive
+    now to a generation the collector never scans; what is made later is collected as
+    before (what the start-up left as garbage stays: a few thousand objects). Called at
+    the start-up's stages (window built, first frame, panels made).
+    """
+    import gc
+
+    gc.freeze()
 
 
 def _preimport_panel_modules():

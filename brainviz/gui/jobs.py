@@ -944,6 +944,13 @@ class _FitTheDock(Handler):
         wrap_labels(info.ui.control)
         return True
 
+    def object_kind_changed(self, info):
+        """Another kind's form was just built: fit it too (once it is laid out)."""
+        if info.initialized and info.ui.control is not None:
+            from pyface.api import GUI
+
+            GUI.invoke_later(self.init, info)
+
 
 class JobsPanel(HasTraits):
     """New-job forms, the job list (state, progress, elapsed) and the selected job's log."""
@@ -1038,16 +1045,11 @@ class JobsPanel(HasTraits):
         return View(VGroup(
             VGroup(Item("kind", label="New job")),
             # own group, no label column: the form's own labels line up the whole width
-            VGroup(
-                Item("decoding", style="custom", editor=InstanceEditor(), show_label=False,
-                     visible_when="kind == 'decoding'"),
-                Item("searchlight", style="custom", editor=InstanceEditor(), show_label=False,
-                     visible_when="kind == 'searchlight'"),
-                Item("regions", style="custom", editor=InstanceEditor(), show_label=False,
-                     visible_when="kind == 'regions'"),
-                Item("connectivity", style="custom", editor=InstanceEditor(), show_label=False,
-                     visible_when="kind == 'connectivity'"),
-                show_labels=False),
+            # the chosen kind's form only: the four built at once took about a second of
+            # the window's start-up in one event-loop turn; another kind's form is built
+            # when it is chosen
+            VGroup(Item("form", style="custom", editor=InstanceEditor(), show_label=False),
+                   show_labels=False),
             Item("form_problem", style="readonly", show_label=False, visible_when="form_problem",
                  resizable=True),
             HGroup(Item("run", show_label=False, enabled_when="form_valid"),

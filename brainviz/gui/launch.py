@@ -84,6 +84,9 @@ def create_window(files=(), demo=None, show_errors=True, scene_size=(600, 500),
     elif demo:  # a Session, or a future of one
         window.load_demo(demo)
     window.build_ui()
+    from .app import _freeze_startup_objects
+
+    _freeze_startup_objects()  # the window's objects: out of every full collection
     window.ui.control.show()
     GUI.invoke_later(window.ui.settle)  # docks and views framed at the window's real size
     _install_drop(window)

@@ -54,6 +54,15 @@ class TimeCoursePanel:
         self.widget = widget
         self._stale = True
         widget.showEvent = lambda event: self._update() if self._stale else None
+        resized = self.canvas.resizeEvent
+
+        def on_resize(event):  # a dock opened from a collapsed height draws what it missed
+            resized(event)
+            if self._stale and not self._collapsed():
+                self._update()
+
+        self.canvas.resizeEvent = on_resize
+        self._drawn_layers = None
         for handler, expression in self._expressions():
             self.window.session.observe(handler, expression)
         self._update()
@@ -62,7 +71,7 @@ class TimeCoursePanel:
     def _expressions(self):
         from traits.observation.api import trait
 
-        return ((self._update, "cursor"), (self._update, "layers.items"),
+        return ((self._update, "cursor"), (self._layers_changed, "layers.items"),
                 # only a frame change: adding or removing layers is the line above's
                 (self._update_frame, trait("layers", notify=False).list_items(notify=False)
                  .trait("frame", optional=True)))
@@ -81,16 +90,29 @@ class TimeCoursePanel:
             out.append((layer, times, values))
         return out
 
+    def _collapsed(self):
+        """True when the canvas is too short to show a plot (a dock squeezed to its title)."""
+        return self.canvas.height() < 40
+
+    def _layers_changed(self, event=None):
+        """Layers added or removed: redraw only when the 4D layers plotted change (a map
+        added as a job's result is not a time course)."""
+        if self._stale or self._drawn_layers != self.series_layers():
+            self._update()
+
     def _update(self, event=None):
         if self.widget is None:
             return
         layers = self.series_layers()
         if not layers and not self.lines and getattr(self, "_drawn_empty", False):
             return  # nothing to plot, and nothing plotted: no redraw on every cursor move
-        if not self.widget.isVisible():
-            self._stale = True  # drawn when the dock is shown
+        if not self.widget.isVisible() or self._collapsed():
+            # drawn when the dock is shown or given room: reading a voxel's series from a
+            # compressed 4D file and laying out a collapsed figure took most of a second
+            self._stale = True
             return
         self._stale = False
+        self._drawn_layers = layers
         self._drawn_empty = not layers
         ax = self.axes
         self._background = None

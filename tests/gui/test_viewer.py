@@ -296,9 +296,23 @@ def test_time_course_is_the_voxel_series_with_seconds(fresh, qtbot, tmp_path, im
     img_4d.header.set_xyzt_units("mm", "sec")
     img_4d.header["pixdim"][4] = 2.5
     path = _save(img_4d, tmp_path / "run.nii.gz")
+    # the time course dock in front, with room for a plot (a canvas squeezed to a few
+    # pixels is not drawn, and draws what it missed when given room)
+    from pyface.qt import QtCore
+
+    dock = window.ui.docks["Time course"]
+    dock.raise_()
+    window.ui.control.resizeDocks([dock], [60], QtCore.Qt.Vertical)
+    pump(qtbot, 20)
     window.open_files([path])
     series = window.session.layers[-1]
     assert isinstance(series, SeriesLayer) and series.tr == 2.5
+    window.session.move_cursor((0.0, 0.0, 0.0))
+    pump(qtbot, 20)
+    assert window.timecourse._stale and series not in window.timecourse.lines
+    window.ui.control.resizeDocks([dock], [260], QtCore.Qt.Vertical)
+    pump(qtbot, 40)
+    assert not window.timecourse._stale and series in window.timecourse.lines
     ijk = (3, 4, 5)
     xyz = img_4d.affine[:3, :3] @ np.asarray(ijk, float) + img_4d.affine[:3, 3]
     window.session.move_cursor(xyz)
