@@ -27,6 +27,9 @@ def fit_to_width(widget, chars=10, long_label=60):
     from pyface.qt import QtGui
 
     compact_combo_boxes(widget, chars)
+    for edit in widget.findChildren(QtGui.QLineEdit):
+        if not edit.hasFocus():  # a long layer name shows its start, not its end
+            edit.setCursorPosition(0)
     for label in widget.findChildren(QtGui.QLabel):
         item_label = label.text().rstrip().endswith(":")  # "Colour map:": one line if it can
         if not label.wordWrap() and label.minimumSizeHint().width() > 2 * long_label:
