@@ -70,17 +70,13 @@ def _save(path, arrays):
             packed[name + _SHAPE] = np.asarray(value.shape)
         else:
             packed[name] = value
-    folder, name = os.path.split(os.fspath(path))
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp.npz")
+    from .._files import write_atomic
+
     try:
-        os.makedirs(folder, exist_ok=True)
-        np.savez(tmp, **packed)
-        os.replace(tmp, path)
+        os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
+        write_atomic(path, lambda tmp: np.savez(tmp, **packed))
     except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass  # best effort: the next process computes it again
 
 
 def _prune(folder, keep):

@@ -53,17 +53,14 @@ class _Loader(importlib.abc.Loader):
             pass
         origin = os.path.join(self.entry, leaf + ".py")
         code = compile(self.get_source(fullname), origin, "exec", dont_inherit=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
+        from .._files import write_atomic
+
+        data = _HEADER + marshal.dumps(code)
         try:
             os.makedirs(self.folder, exist_ok=True)
-            with open(tmp, "wb") as f:
-                f.write(_HEADER + marshal.dumps(code))
-            os.replace(tmp, path)
+            write_atomic(path, lambda tmp: tmp.write_bytes(data))
         except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            pass  # best effort: the next process compiles it again
         return code
 
 
