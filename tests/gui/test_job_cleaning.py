@@ -85,13 +85,7 @@ def test_fmriprep_confounds_picked_in_the_form_clean_the_job_as_the_api_does(
     assert form.cleaning.info == "6 files, 6 regressors each"
     assert form.tr_info == "TR 2.5 s, from the series' header"
 
-    n = len(window.session.jobs)
-    window.jobs_panel.run = True
-    qtbot.waitUntil(lambda: len(window.session.jobs) == n + 1, timeout=5000)
-    state = window.session.jobs[-1]
-    qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=180_000)
-    assert state.state == "done", (state.message, state.traceback)
-    qtbot.waitUntil(lambda: state.shown, timeout=20_000)
+    state = _run_from_the_panel(window, qtbot)
     doc = json.loads((Path(state.result_folder) / "result.json").read_text())
     recorded = doc["parameters"]["cleaning"]
     assert recorded["confounds_strategy"] == ["motion"]
@@ -265,13 +259,7 @@ def test_several_runs_with_their_events_decode_as_the_api_does(
         form.params.estimator = "logistic_l2"
         assert form.validate() == "", form.problem
 
-        n = len(window.session.jobs)
-        window.jobs_panel.run = True
-        qtbot.waitUntil(lambda: len(window.session.jobs) == n + 1, timeout=5000)
-        state = window.session.jobs[-1]
-        qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=180_000)
-        assert state.state == "done", (state.message, state.traceback)
-        qtbot.waitUntil(lambda: state.shown, timeout=20_000)
+        state = _run_from_the_panel(window, qtbot)
         in_window = load_result(state.result_folder)
         mask = window.session.get_layer("decoding demo mask").data.to_image()
         direct = DecodingJob(estimator="logistic_l2").run(
@@ -285,3 +273,15 @@ def test_several_runs_with_their_events_decode_as_the_api_does(
         form.events_files = []
         for layer in runs:
             window.session.remove_layer(layer)
+
+
+def _run_from_the_panel(window, qtbot):
+    """Press the panel's Run button; return the job's state once it is done and shown."""
+    n = len(window.session.jobs)
+    window.jobs_panel.run = True
+    qtbot.waitUntil(lambda: len(window.session.jobs) == n + 1, timeout=5000)
+    state = window.session.jobs[-1]
+    qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=180_000)
+    assert state.state == "done", (state.message, state.traceback)
+    qtbot.waitUntil(lambda: state.shown, timeout=20_000)
+    return state
