@@ -152,14 +152,6 @@ class MainWindow(HasTraits):
             _preimport_panel_modules()
             GUI.invoke_later(self._populate_if_open)
 
-        def make_slice_views(steps):
-            if steps and self.ui is not None and getattr(self.ui, "control", None) is not None:
-                try:
-                    steps[0]()
-                except Exception as exc:  # noqa: BLE001 - the 3D scene keeps working
-                    self.report_error(exc, "Could not make the 2D views")
-                GUI.invoke_later(make_slice_views, steps[1:])
-
         def on_end(obj, event):
             if not state:
                 state["done"] = True
@@ -168,7 +160,8 @@ class MainWindow(HasTraits):
                 threading.Thread(target=import_backend, name="brainviz-backend-import",
                                  daemon=True).start()
                 # the 2D views, one per event-loop turn: the brain is on screen first
-                GUI.invoke_later(make_slice_views, self.viewer.slice_view_steps())
+                GUI.invoke_later(self._run_steps, self.viewer.slice_view_steps(),
+                                 "Could not make the 2D views")
 
         observer = render_window.add_observer("EndEvent", on_end)
 
@@ -177,12 +170,7 @@ class MainWindow(HasTraits):
         console, the time course, the cache and the result view each take a fraction of
         a second: together they froze the window for over a second). The cache panel is
         the window's last, when every dock is filled."""
-        from pyface.api import GUI
-
-        def is_open():
-            return self.ui is not None and getattr(self.ui, "control", None) is not None
-
-        if not is_open():
+        if not self._is_open():
             return  # the window closed meanwhile
         made = {}
 
@@ -205,16 +193,23 @@ class MainWindow(HasTraits):
                  *self.ui.docking_steps(cache_panel=lambda: self.cache_panel or made.get("cache")),
                  finish]
 
-        def run(steps):
-            if not steps or not is_open():
-                return
-            try:
-                steps[0]()
-            except Exception as exc:  # noqa: BLE001 - one panel never stops the others
-                self.report_error(exc, "Could not make the side panels")
-            GUI.invoke_later(run, steps[1:])
+        self._run_steps(steps, "Could not make the side panels")
 
-        run(steps)
+    def _is_open(self):
+        return self.ui is not None and getattr(self.ui, "control", None) is not None
+
+    def _run_steps(self, steps, context):
+        """Run ``steps`` one per event-loop turn while the window is open; a step that fails
+        is reported (``context``) and never stops the others."""
+        from pyface.api import GUI
+
+        if not steps or not self._is_open():
+            return
+        try:
+            steps[0]()
+        except Exception as exc:  # noqa: BLE001
+            self.report_error(exc, context)
+        GUI.invoke_later(self._run_steps, steps[1:], context)
 
     def _results_panel_default(self):  # issue 12
         from .results import ResultsPanel

@@ -300,7 +300,7 @@ class Viewer(HasTraits):
                                      kind="subpanel")
         self._uis.append(ui)
         self._widgets["3d"] = ui.control
-        # The 2D views are made just after the 3D scene's first frame (make_slice_views):
+        # The 2D views are made just after the 3D scene's first frame (slice_view_steps):
         # their scene widgets and GL contexts took over a second of the launch. Until
         # then each place holds a black pane of the views' background.
         for view in self.slice_views:
@@ -330,11 +330,6 @@ class Viewer(HasTraits):
         """One step per 2D view that makes its scene widget in the place held for it (the
         window runs them one per event-loop turn after the 3D scene's first frame)."""
         return [lambda view=view: self._make_slice_widget(view) for view in self.slice_views]
-
-    def make_slice_views(self):
-        """Make every 2D view not made yet, now."""
-        for step in self.slice_view_steps():
-            step()
 
     def _make_slice_widget(self, view):
         if getattr(self, "_grid", None) is None or view.view in getattr(self, "_made", set()):
