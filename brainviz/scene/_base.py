@@ -9,6 +9,7 @@ with it. :mod:`brainviz.scene.binding` uses that table and nothing else, so a
 layer trait without a handler is an error a test finds, never a silent no-op.
 """
 import textwrap
+import weakref
 
 import numpy as np
 from traits.api import Any, Bool, HasTraits, Instance, Str, TraitType
@@ -316,6 +317,33 @@ class VolumeGrid:
     frame : int, default=0
         Frame to read from a 4D volume.
     """
+
+    #: grids in use, by (volume, frame): the views of one layer share one grid (its float32
+    #: copy, its statistics and its head mask) instead of each reading and copying the image
+    _shared = weakref.WeakValueDictionary()
+
+    @classmethod
+    def shared(cls, volume, frame=0):
+        """The grid of ``volume``'s ``frame`` that the visuals drawing it already use (a new
+        one when none is alive). A grid holds its volume, so the key cannot outlive it.
+        The grid's data must be treated as read-only."""
+        key = (id(volume), int(frame))
+        grid = cls._shared.get(key)
+        if grid is None or grid.volume is not volume:
+            grid = cls(volume, frame=frame)
+            cls._shared[key] = grid
+        return grid
+
+    def memo(self, key, compute):
+        """``compute()``, once per grid and ``key`` (statistics of the values, masks)."""
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
+    def finite(self):
+        """The finite values (a 1D copy, computed once per grid)."""
+        return self.memo("finite", lambda: self.data[np.isfinite(self.data)])
 
     def __init__(self, volume, frame=0):
         ras = volume.as_ras()

@@ -81,17 +81,20 @@ def binding_for(figure):
     return _BINDINGS.get(figure)
 
 
-def bind(session, figure, on_error=None, registry=None, **view):
+def bind(session, figure, on_error=None, registry=None, defer=None, **view):
     """Draw ``session`` into ``figure`` and keep them in step; returns the :class:`SceneBinding`.
 
     ``registry`` and ``view`` (e.g. ``axis=2``) make other kinds of view, such as the 2D
-    views of :mod:`brainviz.scene.slices2d`. A binding the figure already had is closed
-    first (its visuals removed).
+    views of :mod:`brainviz.scene.slices2d`. ``defer`` (a callable taking a callable)
+    draws the layers added later when it calls it, not at once: a window gives each view
+    its own event-loop turn. A binding the figure already had is closed first (its
+    visuals removed).
     """
     old = _BINDINGS.get(figure)
     if old is not None:
         old.close(remove_visuals=True)
-    binding = SceneBinding(session, figure, on_error=on_error, registry=registry, **view)
+    binding = SceneBinding(session, figure, on_error=on_error, registry=registry, defer=defer,
+                           **view)
     _BINDINGS[figure] = binding
     return binding
 
@@ -135,11 +138,14 @@ class SceneBinding:
         that cannot be drawn never stops the others. None: raise.
     """
 
-    def __init__(self, session, figure, on_error=None, registry=None, **view):
+    def __init__(self, session, figure, on_error=None, registry=None, defer=None, **view):
         self.session = session
         self.figure = figure
         self.on_error = on_error
         self.registry = registry
+        #: None, or how added layers are drawn later (see :func:`bind`)
+        self.defer = defer
+        self._deferred = set()  # layers added, to be drawn later
         #: Keywords every visual of this view is made with (a 2D view's axis).
         self.view = view
         #: layer -> visual, in layer order.
@@ -335,10 +341,27 @@ class SceneBinding:
             # the whole list was replaced
             removed = [lay for lay in self.visuals if lay not in self.session.layers]
             added = [lay for lay in self.session.layers if lay not in self.visuals]
+        if added and self.defer is not None:
+            self._deferred.update(added)
+            self.defer(lambda layers=tuple(added): self._add_later(layers))
+            added = []
         with disable_render(self.figure):
             for layer in removed:
                 self._remove(layer)
             for layer in added:
+                self._add(layer)
+            self._update_over_anatomy()
+
+    def _add_later(self, layers):
+        """Draw the deferred ``layers`` still in the session and not drawn yet, and render."""
+        self._deferred.difference_update(layers)
+        if _BINDINGS.get(self.figure) is not self:
+            return  # closed meanwhile
+        layers = [lay for lay in layers if lay in self.session.layers and lay not in self.visuals]
+        if not layers:
+            return
+        with disable_render(self.figure):
+            for layer in layers:
                 self._add(layer)
             self._update_over_anatomy()
 
@@ -349,6 +372,8 @@ class SceneBinding:
             return
         visual = self.visuals.get(layer)
         if visual is None:
+            if layer in self._deferred:
+                return  # drawn soon, as it is then
             if event.name == "visible" or layer.data is not None:
                 self._add(layer)
             return

@@ -70,7 +70,7 @@ class PlaneVisual(Visual):
         super().__init__(axis=int(axis), toward=toward, **self._prepare(traits))
         if self.trait("frame") is not None:  # the frame drawn, known before it is drawn
             self.trait_setq(frame=int(frame))
-        self.grid = VolumeGrid(self._volume, frame=frame)
+        self.grid = VolumeGrid.shared(self._volume, frame=frame)
         self._setup(figure)
         with disable_render(self.figure):
             self._build()
@@ -280,14 +280,16 @@ class GreyPlane(PlaneVisual):
     def _prepare(self, traits):
         from .volume import _background_level, _robust_window
 
-        grid = VolumeGrid(self._volume, frame=int(traits.get("frame", 0)))
-        finite = grid.data[np.isfinite(grid.data)]
+        grid = VolumeGrid.shared(self._volume, frame=int(traits.get("frame", 0)))
+        finite = grid.finite()
         if finite.size == 0:
             from ..exceptions import DataValueError
 
             raise DataValueError(f"The image {self._volume.name!r} holds no finite value.")
-        self._background = _background_level(finite)
-        self._auto_window = _robust_window(self._volume, finite)
+        # computed once per grid: the three views (and the 3D scene) share them
+        self._background = grid.memo("background", lambda: _background_level(finite))
+        self._auto_window = grid.memo("robust window",
+                                      lambda: _robust_window(self._volume, finite))
         for name, value in zip(("vmin", "vmax"), self._auto_window):
             if traits.get(name) is None:
                 traits[name] = value
@@ -319,7 +321,9 @@ class GreyPlane(PlaneVisual):
         if head is None or head[0] != cutoff:
             from ..data._masks import head_mask
 
-            self._head = head = (cutoff, head_mask(self.grid.data, cutoff))
+            grid = self.grid
+            self._head = head = (cutoff, grid.memo(("head mask", cutoff),
+                                                   lambda: head_mask(grid.data, cutoff)))
         return head
 
     def _slice(self, index):
@@ -361,7 +365,7 @@ class GreyPlane(PlaneVisual):
                 self._index = None
                 self._update_plane()
             else:
-                self.grid = VolumeGrid(self._volume, frame=frame)
+                self.grid = VolumeGrid.shared(self._volume, frame=frame)
                 self._set_values()
 
 
@@ -387,14 +391,20 @@ class MapPlane(MappedRange, PlaneVisual):
     two_sided = Bool(True)
 
     def _prepare(self, traits):
-        data = np.asarray(self._volume.get_frame(0), dtype=float)
-        finite = data[np.isfinite(data)]
-        self._data_min = float(finite.min()) if finite.size else 0.0
-        self._data_max = float(finite.max()) if finite.size else 1.0
+        def value_range():
+            data = np.asarray(self._volume.get_frame(0), dtype=float)
+            finite = data[np.isfinite(data)]
+            low = float(finite.min()) if finite.size else 0.0
+            high = float(finite.max()) if finite.size else 1.0
+            absolute = float(np.abs(finite).max()) if finite.size else 1.0
+            return low, high, absolute
+
+        # the first frame's range, computed once for the three views
+        low, high, absolute = VolumeGrid.shared(self._volume, 0).memo("map range", value_range)
+        self._data_min, self._data_max = low, high
         if self._data_max <= self._data_min:
             self._data_max = self._data_min + 1
-        self._abs_max = float(np.abs(finite).max()) if finite.size else 1.0
-        self._abs_max = self._abs_max or 1.0
+        self._abs_max = absolute or 1.0
         self._init_range(traits)
         return traits
 
@@ -416,7 +426,7 @@ class MapPlane(MappedRange, PlaneVisual):
             return
         frame = int(min(max(new, 0), self._volume.n_frames - 1))
         with disable_render(self.figure):
-            self.grid = VolumeGrid(self._volume, frame=frame)
+            self.grid = VolumeGrid.shared(self._volume, frame=frame)
             self._update_table()  # a percentile threshold follows the frame's values
             self._set_values()
 

@@ -109,11 +109,11 @@ class StatMapVisual(MappedRange, GridVisual):
         if vol.ndim == 4 and vol.n_frames > 1:
             self._series = vol
             frame = int(min(max(int(frame), 0), vol.n_frames - 1))
-            grid = VolumeGrid(vol, frame=frame)
+            grid = VolumeGrid.shared(vol, frame=frame)
         else:
             self._series = None
             vol = to_volume(vol, "img")
-            grid = VolumeGrid(vol)
+            grid = VolumeGrid.shared(vol)
             frame = 0
         traits["frame"] = frame
         finite = grid.data[np.isfinite(grid.data)]
@@ -215,7 +215,7 @@ class StatMapVisual(MappedRange, GridVisual):
         if self._series is None or self.source is None:
             return
         frame = int(min(max(int(new), 0), self._series.n_frames - 1))
-        self.grid = VolumeGrid(self._series, frame=frame)
+        self.grid = VolumeGrid.shared(self._series, frame=frame)
         self._iso_image = None
         with disable_render(self.figure):
             self.source.scalar_data = self._display_data()

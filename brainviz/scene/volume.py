@@ -76,18 +76,20 @@ class AnatomyVisual(GridVisual):
 
     def __init__(self, img, cursor=(0.0, 0.0, 0.0), figure=None, **traits):
         vol, grid = self._make_grid(img, traits)
-        finite = grid.data[np.isfinite(grid.data)]
+        finite = grid.finite()
         if finite.size == 0:
             from ..exceptions import DataValueError
 
             raise DataValueError(f"The anatomy image {grid.name!r} holds no finite value.")
-        self._data_min = _background_level(finite)
-        self._auto_window = _robust_window(vol, finite)
+        # computed once per grid: the 2D views drawing the same image share them
+        self._data_min = grid.memo("background", lambda: _background_level(finite))
+        self._auto_window = grid.memo("robust window", lambda: _robust_window(vol, finite))
         for name, value in zip(("vmin", "vmax"), self._auto_window):
             if traits.get(name) is None:
                 traits[name] = value
         traits.setdefault("name", grid.name or "anatomy")
-        traits.setdefault("isosurface_level", _brain_level(finite))
+        traits.setdefault("isosurface_level", grid.memo("brain level",
+                                                        lambda: _brain_level(finite)))
         super().__init__(grid=grid, cursor=np.asarray(cursor, dtype=float), **traits)
         self._setup(figure)
         with disable_render(self.figure):
@@ -95,7 +97,7 @@ class AnatomyVisual(GridVisual):
 
     def _make_grid(self, img, traits):
         vol = to_volume(img, "img")
-        return vol, VolumeGrid(vol)
+        return vol, VolumeGrid.shared(vol)
 
     def set_vmin(self, value):
         """Low end of the grey window; None: the robust window's (2nd percentile of the tissue)."""
@@ -137,7 +139,8 @@ class AnatomyVisual(GridVisual):
             from ..data._masks import head_mask
 
             # one mask per window: a new frame of a series reuses it (no new hash, no ndimage)
-            self._head = head = (cutoff, head_mask(data, cutoff))
+            self._head = head = (cutoff, self.grid.memo(("head mask", cutoff),
+                                                        lambda: head_mask(data, cutoff)))
         return clear_outside_head(data, cutoff, self._data_min, mask=head[1]) \
             if head[1] is not None else data
 
@@ -395,13 +398,13 @@ class SeriesVisual(AnatomyVisual):
 
         vol = load_volume(img)
         self._series = vol
-        return vol, VolumeGrid(vol, frame=self._frame0)
+        return vol, VolumeGrid.shared(vol, frame=self._frame0)
 
     def _frame_changed(self, old, new):
         if self.source is None:
             return
         frame = int(min(max(new, 0), max(getattr(self._series, "n_frames", 1) - 1, 0)))
-        self.grid = VolumeGrid(self._series, frame=frame)
+        self.grid = VolumeGrid.shared(self._series, frame=frame)
         with disable_render(self.figure):
             self.source.scalar_data = self._display_data()
             self._update_lut()

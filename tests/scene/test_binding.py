@@ -486,3 +486,47 @@ def test_a_2d_plane_textures_only_its_coloured_pixels(offscreen):
     layer.threshold = 0.5  # now every voxel is coloured: the whole slice
     assert actor.GetVisibility() == 1
     assert tuple(actor.GetDisplayExtent()) == (0, 29, 0, 31, 0, 0)
+
+
+def test_a_deferring_binding_draws_added_layers_when_its_call_runs(offscreen):
+    """A window gives each 2D view its own event-loop turn for a new layer: the binding hands
+    the drawing to ``defer`` and draws the layer, as it is then, when that call runs; a layer
+    removed meanwhile is never drawn."""
+    from brainviz.scene.slices2d import SLICE_VISUALS
+
+    session = model.Session()
+    session.add_layer(make_layer(model.AnatomyLayer))
+    figure = offscreen.figure(size=(120, 120), bgcolor=(0, 0, 0))
+    waiting = []
+    binding = bind(session, figure, registry=SLICE_VISUALS, axis=2, defer=waiting.append)
+    assert len(binding.visuals) == 1 and waiting == []  # what is there at once
+    stat, gone = make_layer(model.StatMapLayer), make_layer(model.StatMapLayer)
+    gone.name = "gone"
+    session.add_layer(stat)
+    session.add_layer(gone)
+    stat.threshold = 2.5  # before it is drawn: not drawn early, applied when drawn
+    assert stat not in binding.visuals and len(waiting) == 2
+    session.remove_layer(gone)
+    for call in waiting:
+        call()
+    assert binding.visual_for(stat).threshold == pytest.approx(2.5)
+    assert gone not in binding.visuals
+
+
+def test_the_views_of_a_layer_share_its_grid_and_head_mask(offscreen, monkeypatch):
+    """The 3D scene and the three 2D views of one image read, copy and measure it once."""
+    from brainviz.data import _masks
+    from brainviz.scene.slices2d import SLICE_VISUALS
+
+    calls = []
+    original = _masks.head_mask
+    monkeypatch.setattr(_masks, "head_mask", lambda *a, **k: calls.append(1) or original(*a, **k))
+    anatomy = make_layer(model.AnatomyLayer)
+    session = model.Session()
+    session.add_layer(anatomy)
+    _, binding = draw_session(session, size=(100, 100))
+    bindings = [bind(session, offscreen.figure(size=(100, 100)), registry=SLICE_VISUALS, axis=a)
+                for a in range(3)]
+    grids = {id(b.visual_for(anatomy).grid) for b in [binding, *bindings]}
+    assert len(grids) == 1
+    assert len(calls) == 1
