@@ -11,6 +11,7 @@ anywhere go to :meth:`MainWindow.report_error` (one message box each); the
 window keeps working.
 """
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -152,15 +153,19 @@ class MainWindow(HasTraits):
             _preimport_panel_modules()
             GUI.invoke_later(self._populate_if_open)
 
+        def start_import():
+            threading.Thread(target=import_backend, name="brainviz-backend-import",
+                             daemon=True).start()
+
         def on_end(obj, event):
             if not state:
                 state["done"] = True
                 render_window.remove_observer(observer)
                 _freeze_startup_objects()  # what the first frame needed stays
-                threading.Thread(target=import_backend, name="brainviz-backend-import",
-                                 daemon=True).start()
-                # the 2D views, one per event-loop turn: the brain is on screen first
-                GUI.invoke_later(self._run_steps, self.viewer.slice_view_steps(),
+                # the 2D views, one per event-loop turn: the brain is on screen first. The
+                # imports start after them: an import thread holding the GIL half the time
+                # made each view's turn longer.
+                GUI.invoke_later(self._run_steps, [*self.viewer.slice_view_steps(), start_import],
                                  "Could not make the 2D views")
 
         observer = render_window.add_observer("EndEvent", on_end)
@@ -194,6 +199,38 @@ class MainWindow(HasTraits):
                  finish]
 
         self._run_steps(steps, "Could not make the side panels")
+
+    def later(self, call):
+        """Run ``call`` in an event-loop turn of its own, after the calls already waiting
+        (one per turn: the 2D views draw a new layer each in its own turn). A call that
+        fails is reported and never stops the others."""
+        from pyface.api import GUI
+
+        queue = self.__dict__.setdefault("_later_calls", [])
+        queue.append(call)
+        if len(queue) == 1:
+            GUI.invoke_later(self._run_later)
+
+    @property
+    def drawing_pending(self):
+        """True while calls queued by :meth:`later` (the 2D views drawing new layers) wait."""
+        return bool(self.__dict__.get("_later_calls"))
+
+    def _run_later(self):
+        from pyface.api import GUI
+
+        queue = self.__dict__.get("_later_calls") or []
+        if not queue:
+            return
+        try:
+            if self._is_open():
+                queue[0]()
+        except Exception as exc:  # noqa: BLE001
+            self.report_error(exc, "Could not draw a layer")
+        finally:
+            queue.pop(0)
+            if queue:
+                GUI.invoke_later(self._run_later)
 
     def _is_open(self):
         return self.ui is not None and getattr(self.ui, "control", None) is not None
@@ -678,10 +715,12 @@ class MainWindow(HasTraits):
             GUI.invoke_later(add_next)  # the first layer in a turn of its own
 
         def add_next():
-            # one layer per event-loop turn: drawing each is a short stall, not one long one
+            # one layer per event-loop turn: drawing each is a short stall, not one long one.
+            # The 2D views draw it in turns of their own (queued by add_layer), before the
+            # next layer comes.
             if pending:
                 self.session.add_layer(pending.pop(0))
-                GUI.invoke_later(add_next)
+                self.later(add_next)
             else:
                 state.shown = True
                 self._frame_layers(layers_bounds(layers or []))
@@ -792,8 +831,22 @@ def _preimport_panel_modules():
     GUI thread then makes the widgets without a second-long freeze."""
     import importlib
 
+    # ipykernel's debugger warns about frozen modules when imported: not for users (as the
+    # console does before it starts its kernel)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     for name in ("qtconsole.inprocess", "qtconsole.rich_jupyter_widget",
-                 "matplotlib.figure", "matplotlib.backends.backend_qtagg"):
+                 "matplotlib.figure", "matplotlib.backends.backend_qtagg",
+                 # the in-process kernel's own imports (its debugger imports debugpy: a
+                 # quarter of a second on the GUI thread when the console was made)
+                 "ipykernel.inprocess.ipkernel", "ipykernel.debugger",
+                 "IPython.core.completerlib", "tornado.platform.asyncio",
+                 # what the job forms import when they are made: the cleaning options
+                 # (nilearn's fMRIPrep interface), the inputs' checks, the result view
+                 "brainviz.backend.cache", "brainviz.backend._cleaning",
+                 "brainviz.backend._inputs", "brainviz.backend._parallel",
+                 "brainviz.backend.results", "brainviz._schema", "nilearn.interfaces.fmriprep",
+                 "sklearn.preprocessing", "traitsui.extras.progress_column",
+                 "brainviz.gui.results"):
         try:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - the GUI thread imports (and reports) it again

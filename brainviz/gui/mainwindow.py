@@ -221,6 +221,9 @@ def build_main_window(window):
     status = QtGui.QLabel(window.status)
     main.statusBar().addWidget(status, 1)
     window.observe(lambda event: status.setText(event.new), "status")
+    # the docks' sizes before the window is shown: the scene's first frame is drawn at its
+    # final size (sized after, the 3D scene was drawn twice)
+    _size_docks(main, ui, size)
     return ui
 
 

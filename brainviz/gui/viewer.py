@@ -12,7 +12,7 @@ Mouse in 3D: drag rotates (trackball), the wheel zooms, the middle button pans;
 Ctrl + drag on a slice moves that slice (the cursor along its axis).
 """
 import numpy as np
-from traits.api import Any, Enum, HasTraits, Instance, Str, observe
+from traits.api import Any, Bool, Enum, HasTraits, Instance, Str, observe
 
 from ..scene.slices2d import AXES
 
@@ -51,6 +51,10 @@ class SliceView(HasTraits):
     scene = Any()
     binding = Any()
     cross = Any()
+    #: When true, the scene's activation does not draw the layers: :meth:`bind_layers` does,
+    #: later (the window's start-up makes the widget in one event-loop turn and draws the
+    #: layers in the next).
+    defer_binding = Bool(False)
 
     def _scene_default(self):
         return _scene_model()
@@ -78,19 +82,30 @@ class SliceView(HasTraits):
 
     @observe("scene:activated")
     def _activated(self, event):
-        from ..scene._figure import disable_render
-        from ..scene.binding import bind
-        from ..scene.slices2d import SLICE_VISUALS, CursorCross
-
         fig = self.figure
         fig.scene.background = (0.0, 0.0, 0.0)
         # voxels drawn as they are, crisp, with no anti-aliasing pass: Mayavi's default
         # 4x multisampling doubled the cost of every 2D frame under software rendering
         fig.scene.render_window.multi_samples = 0
         fig.scene.renderer.use_fxaa = False
+        if not self.defer_binding:
+            self.bind_layers()
+
+    def bind_layers(self):
+        """Draw the session's layers in the view and follow the session (once)."""
+        from ..scene._figure import disable_render
+        from ..scene.binding import bind
+        from ..scene.slices2d import SLICE_VISUALS, CursorCross
+
+        fig = self.figure
+        if fig is None or self.binding is not None:
+            return
         with disable_render(fig):
+            # a layer added later is drawn in a turn of the window's own (each 2D view in
+            # its own turn): adding a map does not freeze the window four views long
             self.binding = bind(self.window.session, fig, on_error=self.window.report_error,
-                                registry=SLICE_VISUALS, axis=self.axis)
+                                registry=SLICE_VISUALS, axis=self.axis,
+                                defer=getattr(self.window, "later", None))
             self.cross = CursorCross(fig, self.view)
             self.frame()
         self._install_interaction()
@@ -301,14 +316,17 @@ class Viewer(HasTraits):
         self._uis.append(ui)
         self._widgets["3d"] = ui.control
         # The 2D views are made just after the 3D scene's first frame (slice_view_steps):
-        # their scene widgets and GL contexts took over a second of the launch. Until
-        # then each place holds a black pane of the views' background.
+        # their scene widgets and GL contexts took over a second of the launch. Each has
+        # a black pane of the views' background, its place in the grid; the view is made
+        # inside it, so the grid is never re-laid out for it.
         for view in self.slice_views:
             pane = QtGui.QWidget(self._grid_host)
             pane.setAutoFillBackground(True)
             palette = pane.palette()
             palette.setColor(pane.backgroundRole(), QtGui.QColor(0, 0, 0))
             pane.setPalette(palette)
+            pane_layout = QtGui.QVBoxLayout(pane)
+            pane_layout.setContentsMargins(0, 0, 0, 0)
             self._widgets[view.view] = pane
         outer.addWidget(self._grid_host, 1)
         outer.addLayout(self._cursor_tools())
@@ -329,20 +347,36 @@ class Viewer(HasTraits):
     def slice_view_steps(self):
         """One step per 2D view that makes its scene widget in the place held for it (the
         window runs them one per event-loop turn after the 3D scene's first frame)."""
-        return [lambda view=view: self._make_slice_widget(view) for view in self.slice_views]
+        steps = []
+        for view in self.slice_views:
+            steps += [lambda view=view: self._make_slice_widget(view, defer_binding=True),
+                      lambda view=view: self._bind_slice_view(view)]
+        return steps
 
-    def _make_slice_widget(self, view):
+    def _bind_slice_view(self, view):
+        """Draw the layers in a 2D view made with its binding deferred (its own turn)."""
+        if view.figure is None or view.binding is not None:
+            return
+        view.bind_layers()  # drawn (framed) there
+        if self._widgets[view.view].isHidden():
+            self._show_figure(view.view, False)  # a view the layout hides waits, paused
+
+    def _make_slice_widget(self, view, defer_binding=False):
         if getattr(self, "_grid", None) is None or view.view in getattr(self, "_made", set()):
             return
+        from pyface.qt import QtCore
+
         self._made = getattr(self, "_made", set()) | {view.view}
-        ui = view.edit_traits(parent=self._grid_host, kind="subpanel")
-        self._uis.append(ui)
         pane = self._widgets[view.view]
-        self._widgets[view.view] = ui.control
-        self._grid.removeWidget(pane)
-        pane.hide()
-        pane.deleteLater()
-        self._arrange()
+        # made in its pane: the scene's native window is a child of the pane's, never over
+        # the other views (the 3D scene was exposed, and redrawn, as each view appeared)
+        pane.setAttribute(QtCore.Qt.WA_NativeWindow)
+        view.defer_binding = defer_binding
+        ui = view.edit_traits(parent=pane, kind="subpanel")
+        self._uis.append(ui)
+        pane.layout().addWidget(ui.control)
+        ui.control.show()
+        self._show_figure(view.view, not pane.isHidden())
 
     def dispose(self):
         from traits.observation.exceptions import NotifierNotFound
@@ -444,25 +478,29 @@ class Viewer(HasTraits):
         for name, (row, col) in places.items():
             grid.addWidget(self._widgets[name], row, col)
             self._widgets[name].show()
-        # a hidden view is neither rendered nor updated: its binding keeps what changes
-        # and applies it once when the view is shown again
-        for name, figure in self._figures().items():
-            if figure is not None:
-                hidden = name not in places
-                binding = self._bindings().get(name)
-                if binding is not None and hidden:
-                    binding.pause()
-                figure.scene.disable_render = hidden
-                if not hidden:
-                    if binding is not None:
-                        binding.resume()
-                    figure.scene.render()
+        for name in self._figures():
+            self._show_figure(name, name in places)
         for k in range(3):
             grid.setRowStretch(k, 1 if k < (2 if self.layout == "2D + 3D" else 1) else 0)
             grid.setColumnStretch(k, 1 if k < {"2D + 3D": 2, "3D only": 1, "2D only": 3}[self.layout]
                                   else 0)
         if self.layout_box.currentText() != self.layout:
             self.layout_box.setCurrentText(self.layout)
+
+    def _show_figure(self, name, shown):
+        """A hidden view is neither rendered nor updated: its binding keeps what changes
+        and applies it once when the view is shown again."""
+        figure = self._figures().get(name)
+        if figure is None:
+            return
+        binding = self._bindings().get(name)
+        if binding is not None and not shown:
+            binding.pause()
+        figure.scene.disable_render = not shown
+        if shown:
+            if binding is not None:
+                binding.resume()
+            figure.scene.render()
 
     def _figures(self):
         figures = {view.view: view.figure for view in self.slice_views}

@@ -125,3 +125,46 @@ def test_first_frame_needs_neither_scikit_learn_nor_matplotlib(tmp_path):
         fatal = out.stderr.find("Fatal Python error")
         assert out.returncode == 0, out.stderr[fatal:fatal + 3000] if fatal >= 0 else out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[] 3 True True"
+
+
+def test_the_3d_scene_is_drawn_once_at_its_final_size_while_the_window_fills(tmp_path):
+    """After the first frame the 2D views, their layers and the side panels are made: the 3D
+    scene keeps the size of its first frame (the docks sized after it drew the scene again at
+    another size), and each 2D view is made, then drawn, in turns of their own."""
+    code = (
+        "import time\n"
+        "from brainviz.gui.viewer import Viewer\n"
+        "from brainviz.gui import create_window\n"
+        "from pyface.qt import QtCore\n"
+        "w = create_window(demo=True, show_errors=False, window_size=(1000, 700))\n"
+        "rw = w.figure.scene.render_window\n"
+        "sizes, during = [], []\n"
+        "rw.add_observer('EndEvent', lambda o, e: sizes.append(tuple(rw.size)))\n"
+        "for name in ('_make_slice_widget', '_bind_slice_view'):\n"
+        "    def wrap(original):\n"
+        "        def step(self, *args, **kwargs):\n"
+        "            n = len(sizes)\n"
+        "            original(self, *args, **kwargs)\n"
+        "            during.append(len(sizes) - n)\n"
+        "        return step\n"
+        "    setattr(Viewer, name, wrap(getattr(Viewer, name)))\n"
+        "app = QtCore.QCoreApplication.instance()\n"
+        "t0 = time.time()\n"
+        "while (w.jobs_panel is None or w.cache_panel is None) and time.time() - t0 < 120:\n"
+        "    app.processEvents()\n"
+        "    time.sleep(0.01)\n"
+        "for _ in range(50):\n"
+        "    app.processEvents()\n"
+        "final = tuple(rw.size)\n"
+        "print(sizes[0] == final, len(during), w.errors.errors == [])\n"
+        "w.shutdown()\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ETS_TOOLKIT="qt",
+               BRAINVIZ_DATA_DIR=str(tmp_path / "demo_data"))
+    out = subprocess.run([sys.executable, "-X", "faulthandler", "-c", code], capture_output=True,
+                         text=True, env=env, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    first_at_final_size, steps, no_errors = out.stdout.strip().splitlines()[-1].split()
+    assert first_at_final_size == "True"  # the docks had their sizes before the first frame
+    assert steps == "6"  # each 2D view: made, then its layers drawn, in turns of their own
+    assert no_errors == "True"

@@ -48,6 +48,7 @@ def fresh(window, qtbot):
     window.session.layers.extend(saved)
     window.errors.close_all()
     pump(qtbot)
+    qtbot.waitUntil(lambda: not window.drawing_pending)  # the 2D views draw them a turn later
 
 
 def _save(img, path):
