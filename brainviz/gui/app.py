@@ -722,15 +722,26 @@ class MainWindow(HasTraits):
                 self.session.add_layer(pending.pop(0))
                 self.later(add_next)
             else:
-                state.shown = True
                 self._frame_layers(layers_bounds(layers or []))
-                try:
-                    self.results_panel.show_job(state)
-                    docks = getattr(self.ui, "docks", None) or {}
-                    if "Result" in docks:  # the result view comes to the front
-                        docks["Result"].raise_()
-                except Exception as exc:  # noqa: BLE001
-                    self.report_error(exc, "Could not draw the result view")
+                docks = getattr(self.ui, "docks", None) or {}
+                if "Result" in docks:  # the result view comes to the front (and gets its size)
+                    docks["Result"].raise_()
+                self.later(show_view)
+
+        def show_view():
+            # the result view is made and laid out in this turn and drawn in the next
+            try:
+                self.results_panel.show_job(state, draw=False)
+            except Exception as exc:  # noqa: BLE001
+                self.report_error(exc, "Could not draw the result view")
+            self.later(draw_view)
+
+        def draw_view():
+            try:
+                self.results_panel.draw_now()
+            except Exception as exc:  # noqa: BLE001
+                self.report_error(exc, "Could not draw the result view")
+            state.shown = True
 
         self.status = f"{state.title}: {state.headline or state.message}"
         GUI.invoke_later(place)

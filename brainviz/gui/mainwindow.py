@@ -107,14 +107,16 @@ class MainWindowUI:
                     self.docks[name]._filled = True
             return step
 
-        def panel(name, get):
+        def panel(name, get, wrap=False):
             def step():
-                from ._layout import compact_combo_boxes
+                from ._layout import compact_combo_boxes, wrap_labels
 
                 obj = get()
                 if obj is not None and not getattr(self.docks[name], "_filled", False):
                     ui = self.embed(obj, name, scroll=True)
                     compact_combo_boxes(ui.control)
+                    if wrap:  # a long text takes more lines, never widens the dock
+                        wrap_labels(ui.control)
                     self.docks[name]._filled = True
             return step
 
@@ -123,7 +125,9 @@ class MainWindowUI:
                 widget("Time course", window.timecourse.make_widget),
                 panel("Jobs", lambda: window.jobs_panel),
                 panel("Cache", cache_panel or (lambda: window.cache_panel)),
-                panel("Result", lambda: window.results_panel),
+                # the caption (a job's title and headline) wraps: a long one widened the
+                # result view past the dock, which then scrolled sideways
+                panel("Result", lambda: window.results_panel, wrap=True),
                 self.settle]
 
     def settle(self):

@@ -81,14 +81,19 @@ class ResultsPanel(HasTraits):
         self._remove_pick = None
 
     # --- showing a job ----------------------------------------------------
-    def show_job(self, state):
-        """Draw the result of ``state`` (a finished JobState); returns the displays."""
+    def show_job(self, state, draw=True):
+        """Draw the result of ``state`` (a finished JobState); returns the displays.
+
+        With ``draw=False`` the figure is made and laid out but not drawn: the caller draws
+        it (:meth:`draw_now`) in another event-loop turn.
+        """
         from ..backend.displays import (
             ConfusionDisplay, MatrixDisplay, RegionsDisplay, ScoresDisplay,
         )
 
         result = getattr(state, "result", None)
         self.job = state
+        self._thaw_layout()
         self.figure.clear()
         self.displays = {}
         self.connectome = self.regions = None
@@ -99,9 +104,11 @@ class ResultsPanel(HasTraits):
         self.caption = f"{state.title}: {state.headline}" if state.headline else state.title
         kind = getattr(result, "_kind", "")
         if kind == "decoding":
-            left, right = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1.0)})
+            left, right = self._decoding_axes()
             self.displays["scores"] = ScoresDisplay.from_result(result).plot(ax=left)
             self.displays["confusion"] = ConfusionDisplay.from_result(result).plot(ax=right)
+            for ax in (left, right):  # a long title takes two lines in a narrow view
+                ax.title.set_wrap(True)
         elif kind == "connectivity":
             self.connectome = self._job_layer(state, ConnectomeLayer)
             if self.connectome is not None and self.connectome.data is not None:
@@ -114,8 +121,31 @@ class ResultsPanel(HasTraits):
             display = RegionsDisplay.from_result(result, ncols=3, title="")
             self.displays["regions"] = display.plot(ax=self.figure.add_subplot())
         self._connect()
-        self._redraw()
+        if draw:
+            self._redraw()
+        elif self.figure.canvas is not None:
+            self._layout_now()
         return self.displays
+
+    def draw_now(self):
+        """Draw the figure in its canvas now (after ``show_job(..., draw=False)``)."""
+        canvas = self.figure.canvas
+        if canvas is not None:
+            canvas.draw()
+
+    def _decoding_axes(self):
+        """The scores' and the confusion's axes: side by side in a wide view, one above the
+        other in a narrow one (a side dock), the view then tall enough for both."""
+        canvas = self.figure.canvas
+        width = canvas.width() if hasattr(canvas, "width") else 0
+        height = canvas.height() if hasattr(canvas, "height") else 0
+        if hasattr(canvas, "setMinimumHeight"):
+            canvas.setMinimumHeight(160)
+        if width and height and width < 1.4 * height:
+            if hasattr(canvas, "setMinimumHeight"):
+                canvas.setMinimumHeight(2 * max(220, int(0.8 * width)))
+            return self.figure.subplots(2, 1, gridspec_kw={"height_ratios": (1.0, 1.1)})
+        return self.figure.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1.0)})
 
     def _job_layer(self, state, cls):
         if self.session is None:
@@ -130,7 +160,40 @@ class ResultsPanel(HasTraits):
     def _redraw(self):
         canvas = self.figure.canvas
         if canvas is not None:
+            self._layout_now()
             canvas.draw_idle()
+
+    def _layout_now(self):
+        """Lay the figure out now and keep that layout for the drawing, which comes in the
+        next event-loop turn: the constrained layout (the size of every text) and the
+        drawing, one after the other, were the longest stall as a job's results appeared.
+        The layout is made again when the canvas changes size, and before a new job."""
+        from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+        figure, canvas = self.figure, self.figure.canvas
+        engine = figure.get_layout_engine()
+        if not isinstance(engine, ConstrainedLayoutEngine) or not hasattr(canvas, "width"):
+            return
+        from pyface.qt import QtCore, QtGui
+
+        # the canvas at the size the panel gives it now (a new caption, a raised dock: the
+        # caption's layout, then the scroll area's, then the canvas's)
+        for _ in range(3):
+            QtGui.QApplication.sendPostedEvents(None, QtCore.QEvent.LayoutRequest)
+        if canvas.width() <= 1 or canvas.height() <= 1:
+            return
+        if getattr(self, "_resize_id", None) is None:
+            self._resize_id = canvas.mpl_connect("resize_event", lambda event: self._thaw_layout())
+        engine.execute(figure)
+        figure.set_layout_engine("none")
+        self._frozen_engine = engine
+
+    def _thaw_layout(self):
+        """The figure lays itself out again at its next drawing (see :meth:`_layout_now`)."""
+        engine = getattr(self, "_frozen_engine", None)
+        if engine is not None:
+            self._frozen_engine = None
+            self.figure.set_layout_engine(engine)
 
     # --- linked views -------------------------------------------------------
     def _connect(self):

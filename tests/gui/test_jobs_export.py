@@ -82,6 +82,15 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     assert state.headline.startswith("accuracy ") and "(chance 0.333)" in state.headline
     assert window.results_panel.job is state
     assert set(window.results_panel.displays) == {"scores", "confusion"}
+    # the view fits its dock: the headline wraps instead of widening it (the confusion
+    # matrix was cut off at the dock's edge), and a narrow view stacks the two plots
+    canvas = window.results_panel.figure.canvas
+    dock = window.ui.docks["Result"]
+    assert canvas.width() <= dock.width()
+    scores, confusion = (window.results_panel.displays[k].ax_ for k in ("scores", "confusion"))
+    side_by_side = confusion.get_position().x0 >= scores.get_position().x1
+    assert side_by_side == (canvas.width() >= 1.4 * canvas.height())
+    assert scores.get_position().width > 0.3 and confusion.get_position().height > 0.2
     from pathlib import Path
 
     # the figures are written by a child process while the window shows the result
