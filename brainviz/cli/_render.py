@@ -58,11 +58,12 @@ def add_parser(subparsers):
             "Build a 3D scene from files and write a figure. Anatomy is the bundled MNI152 "
             "template unless --anatomy is given. One view gives one image; several views (or "
             "--montage) give a montage. Each shown map gets a colour bar, the slices cross at "
-            "the map's peak, the brain is cropped to fill the frame, and legends and text sit "
-            "outside the brains. Layer options (--threshold, --cmap, --neg-cmap, --vmin, --vmax, "
-            "--frame) apply to the layer option before them (--stat, --anatomy, --glass...); "
-            "given before any, to the last map. Bad input exits with status 1 and a one-line "
-            "reason, and writes nothing."
+            "the map's peak (a left or right view of the other hemisphere shows the mirrored "
+            "sagittal slice, in its own), the brain is cropped to fill the frame, and legends "
+            "and text sit outside the brains. Layer options (--threshold, --cmap, --neg-cmap, "
+            "--vmin, --vmax, --frame) apply to the layer option before them (--stat, --anatomy, "
+            "--glass...); given before any, to the last map. Bad input exits with status 1 "
+            "and a one-line reason, and writes nothing."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
