@@ -712,7 +712,11 @@ def _draw(args, p, session):
     try:
         # Nothing is shown: the scene is drawn only by the export's own renders (none while
         # the visuals are built, none to put the window back after the export).
-        figure = new_figure(size=figure_size(p))
+        # Made small, then given its size: Mayavi renders a new figure a dozen times while
+        # setting it up, each a whole multisampled frame at the figure's size (a few tenths
+        # of a second under software OpenGL), and nothing of them is kept.
+        figure = new_figure(size=(16, 16))
+        figure.scene.render_window.size = figure_size(p)
         with hold_renders(figure, render_after=False):
             figure, binding = draw_session(session, size=figure_size(p), view=None,
                                            figure=figure)
