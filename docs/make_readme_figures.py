@@ -5,7 +5,7 @@
 - ``montage.png``: ``brainviz render --demo --glass --no-slices --isosurface --views
   left,superior,right --size 1200`` (the motor map's blobs coloured by value in the
   whole-brain glass outline);
-- ``single_view.png``: ``brainviz render --demo --views left`` (one view: the slices at the
+- ``single_view.png``: ``brainviz render --demo --views right`` (one view: the slices at the
   map's peak, the slice coordinate, the colour bar, autocropped);
 - ``decoding_result.png``: the result view of a decoding job on the decoding demo
   (fold scores against chance with the permutation null, confusion matrix);
@@ -29,7 +29,7 @@ def _renders(out):
     _render(["--demo", "--glass", "--no-slices", "--isosurface", "--views", "left,superior,right",
              "--size", "1200", "--title", "Motor activation (z > 3), nilearn sample map",
              "-o", str(out / "montage.png")])
-    _render(["--demo", "--views", "left", "--size", "800x640", "-o", str(out / "single_view.png")])
+    _render(["--demo", "--views", "right", "--size", "800x640", "-o", str(out / "single_view.png")])
 
 
 def _decoding(out):

@@ -5,6 +5,7 @@ Most tests call :func:`brainviz.cli.main` in-process on tiny seeded images
 built-in demo.
 """
 import os
+import platform
 import subprocess
 import sys
 
@@ -264,11 +265,39 @@ def test_demo_from_the_command_line(tmp_path):
     assert grey.sum() > 500 and colour.sum() > 100
 
 
+_GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+#: Frees a 30 MB block (glibc then maps only blocks above 30 MB on their own, unless the
+#: threshold is held), then an 8 MB one: ``freed`` is how many MB of it the process gave
+#: back to the system.
+_FREED_BLOCK = ("import numpy as np; "
+                "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * 4096; "
+                "big = np.ones(30 * 2**20, np.uint8); del big; "
+                "block = np.ones(8 * 2**20, np.uint8); before = rss(); del block; "
+                "freed = (before - rss()) / 2**20 if sys.platform.startswith('linux') else 0; ")
+
+
+@pytest.mark.skipif(not _GLIBC, reason="glibc's malloc")
+@pytest.mark.parametrize("held", [False, True])
+def test_large_blocks_freed_go_back_to_the_system(held):
+    """map_large_blocks holds glibc's threshold for mapping a block on its own: a block
+    freed after a larger one is given back to the system (without it, it stays in the
+    heap, and in the process's peak)."""
+    setup = "from brainviz.cli._render import map_large_blocks; assert map_large_blocks(); "
+    code = "import sys; " + (setup if held else "") + _FREED_BLOCK + "print(freed)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    freed = float(proc.stdout.split()[-1])
+    assert (freed > 7) if held else (freed < 1)
+
+
 def test_the_command_loads_only_the_vtk_modules_it_draws_with(anat_path, stat_path, tmp_path,
                                                              capsys):
     """The command's own process imports VTK module by module as names are used
-    (brainviz.scene._vtk_lazy), and draws the same pixels as a render in a process that
-    imported all of VTK."""
+    (brainviz.scene._vtk_lazy), gives large freed blocks back to the system
+    (map_large_blocks), and draws the same pixels as a render in a process that imported
+    all of VTK."""
     argv = ["--anatomy", anat_path, "--stat", stat_path, "--isosurface", "--glass",
             "--size", "240x180"]
     alone = tmp_path / "alone.png"
@@ -276,17 +305,20 @@ def test_the_command_loads_only_the_vtk_modules_it_draws_with(anat_path, stat_pa
     code = ("import sys; from brainviz.cli import main; "
             f"sys.argv = {command!r}; "
             "rc = main(); import vtk; "
+            f"{_FREED_BLOCK}"
             "print(rc, type(vtk).__name__, "
             "sum(m.startswith('vtkmodules.vtk') for m in sys.modules), "
             "'vtkmodules.vtkIOExodus' in sys.modules, hasattr(vtk, 'vtkNoSuchClass'), "
-            "vtk._whole is not None)")
+            "vtk._whole is not None, freed)")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     env.pop("DISPLAY", None)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=240)
     assert proc.returncode == 0, proc.stderr
-    rc, kind, n_modules, exodus, missing, whole = proc.stdout.split()[-6:]
+    rc, kind, n_modules, exodus, missing, whole, freed = proc.stdout.split()[-7:]
     assert (rc, kind, exodus) == ("0", "_OnDemand", "False")
+    if _GLIBC:
+        assert float(freed) > 7  # of the 8 MB block freed
     assert int(n_modules) < 60  # of the 150-odd that ``import vtk`` loads
     # a name VTK does not have is looked up in all of VTK, and is not there
     assert (missing, whole) == ("False", "True")

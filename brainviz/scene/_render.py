@@ -213,7 +213,15 @@ def _grab(window, width, height, scale=1):
         w2i.SetScale(scale, scale)
         # Lines and points keep their width across tiles instead of growing.
         w2i.FixBoundaryOn()
-    w2i.Update()
+    # No swap: a swap resolves the samples again into the display framebuffer, which is
+    # not read here (a whole-frame pass, a quarter of a movie frame's time under software
+    # OpenGL; the pixels read are the same).
+    swap = window.GetSwapBuffers()
+    window.SetSwapBuffers(0)
+    try:
+        w2i.Update()
+    finally:
+        window.SetSwapBuffers(swap)
     image = w2i.GetOutput()
     nx, ny, _ = image.GetDimensions()
     tw, th = window.GetSize()

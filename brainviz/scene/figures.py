@@ -165,8 +165,62 @@ def _mostly_in_front(coords, binding, direction):
     coords = np.asarray(coords, dtype=float).reshape(-1, 3)
     if not len(coords):
         return False
-    ahead = side * (coords[:, axis] - float(binding.session.cursor[axis])) > 0
+    ahead = side * (coords[:, axis] - _slice_position(binding, direction, axis)) > 0
     return bool(ahead.mean() > 0.5)
+
+
+#: How far from the midline (mm) the cursor must be for a lateral view from the other side
+#: to show the mirrored sagittal slice (:func:`_sagittal_for_view`).
+MIDLINE_MM = 2.0
+
+
+def _sagittal_for_view(binding, direction):
+    """The x (mm) of the sagittal slices in a panel looking from ``direction``: the cursor's,
+    or its mirror when the camera looks from the other hemisphere; None when the panel does
+    not face the sagittal slice.
+
+    A lateral view shows the hemisphere facing the camera, as nilearn's and MRIcroGL's
+    left and right views do. With the cursor in the right hemisphere (the peak at x = 39),
+    the left view would look through the whole left hemisphere (its blobs, its connectome)
+    at a slice of the right one: it shows the slice at x = -39 instead, and says so.
+    """
+    if binding is None or not _slice_visuals(binding) or abs(direction[0]) < 0.9:
+        return None
+    x = float(binding.session.cursor[0])
+    if x * direction[0] < 0 and abs(x) >= MIDLINE_MM:  # the camera and the slice on two sides
+        return -x
+    return x
+
+
+def _slice_position(binding, direction, axis):
+    """Where the panel looking from ``direction`` draws the slices across ``axis`` (mm)."""
+    if axis == 0:
+        x = _sagittal_for_view(binding, direction)
+        if x is not None:
+            return x
+    return float(binding.session.cursor[axis])
+
+
+@contextlib.contextmanager
+def _sagittal_at(binding, x):
+    """While inside, the sagittal slices are drawn at ``x`` mm (None: where they are); the
+    session's cursor does not move, and the slices go back on the way out."""
+    shift = 0.0 if binding is None or x is None else x - float(binding.session.cursor[0])
+    if shift == 0.0:
+        yield
+        return
+    saved = []
+    for visual in _slice_visuals(binding):
+        for group in (visual.slices, getattr(visual, "back_slices", []) or []):
+            if group:  # x, y, z: a map's planes sit a hair off the cursor, kept
+                widget = group[0].ipw
+                saved.append((widget, float(widget.slice_position)))
+                widget.slice_position = saved[-1][1] + shift
+    try:
+        yield
+    finally:
+        for widget, position in saved:
+            widget.slice_position = position
 
 
 @contextlib.contextmanager
@@ -204,7 +258,7 @@ def _facing_slice(binding, direction):
     axis = int(np.argmax(np.abs(direction)))
     if abs(direction[axis]) < 0.9:
         return ""
-    value = float(binding.session.cursor[axis])
+    value = _slice_position(binding, direction, axis)
     text = f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
     return f"{'xyz'[axis]} = {text}"
 
@@ -599,7 +653,9 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                 for cam in cameras:
                     apply(cam)
                     _zoom(camera, 1.0, cam["view_angle"], cam["parallel_scale"])
-                    boxes.append(_probe_box(figure, probe_w, probe_h))
+                    with _sagittal_at(binding, _sagittal_for_view(binding,
+                                                                  _view_direction(camera))):
+                        boxes.append(_probe_box(figure, probe_w, probe_h))
             need = 0.0
             for k, box in enumerate(boxes):
                 if box is None:
@@ -628,7 +684,9 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                     panels[-1][...] = np.round(np.asarray(fill[:3] + ((0.0,) if transparent
                                                                       else ())) * 255)
                     continue
-                with _faded_graphs(binding, _view_direction(camera)):
+                direction = _view_direction(camera)
+                with _sagittal_at(binding, _sagittal_for_view(binding, direction)), \
+                        _faded_graphs(binding, direction):
                     panels.append(render_image(figure, (panel_w, panel_h),
                                                transparent=transparent,
                                                multisamples=multisamples, _redraw=False))

@@ -187,6 +187,13 @@ def save_movie(path, figure=None, kind="rotate", n_frames=36, fps=12.0, layer=No
             x0, y0, x1, y1 = layout["panels"][0]
             panel_camera = layout["cameras"][0]
         base = figures.figure_pixels(fig)
+        # a frames movie's lateral view shows the sagittal slice its label names (a turn's
+        # camera faces no slice for long: its slices stay at the cursor)
+        sagittal = None
+        if kind == "frames":
+            direction = np.subtract(panel_camera["position"], panel_camera["focal_point"])
+            direction = direction / max(np.linalg.norm(direction), 1e-12)
+            sagittal = figures._sagittal_for_view(binding, direction)
         writer = _Writer(path, fps)
         # the window is sized once for every frame; between frames only the camera (or the
         # map's frame) changes, with the scene's own renders held (the grab renders)
@@ -194,6 +201,7 @@ def save_movie(path, figure=None, kind="rotate", n_frames=36, fps=12.0, layer=No
                 figures.hide_edge_on_slices(figure, binding), \
                 figures._background(scene, (0.0, 0.0, 0.0) if options.get("dark") else None), \
                 hold_renders(figure, render_after=False), \
+                figures._sagittal_at(binding, sagittal), \
                 frame_grabber(figure, (x1 - x0, y1 - y0), multisamples=4) as grab:
             for k in range(n_frames):
                 if kind == "rotate":

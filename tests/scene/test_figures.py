@@ -145,8 +145,9 @@ def test_no_edge_on_needles_outside_the_brain(drawn, view):
     from brainviz.scene.figures import compose_figure, figure_pixels
 
     session = _session(stat=False)
-    # near the side and the back: the face-on slice is small, the edge-on planes are not
-    session.move_cursor((50.0, -85.0, 25.0))
+    # near the side and the back: the face-on slice is small, the edge-on planes are not (the
+    # left side: a left view shows the slice of the hemisphere facing it)
+    session.move_cursor((-50.0, -85.0, 25.0))
     fig, binding = drawn(session, view=view)
     compose, layout = compose_figure(fig, [view], size=(240, 200), colorbar=None)
     pixels = figure_pixels(compose)
@@ -350,3 +351,33 @@ def test_a_graph_in_front_of_the_facing_map_slice_is_drawn_see_through(drawn):
     assert max(panel_opacities[0]) <= figures.GRAPH_OVER_MAP_OPACITY  # left: graph in front
     assert min(panel_opacities[1]) == 1.0  # right: the graph is behind the slice
     assert graph.node_actor.property.opacity == 1.0 and graph.edge_actor.property.opacity == 1.0
+
+
+def test_a_lateral_view_from_the_other_hemisphere_shows_its_own_hemispheres_slice(drawn):
+    """The demo's "Left" panel looked through the whole left hemisphere at the slice at the
+    peak (x = 39): a lateral view from the other side of the midline shows the mirrored
+    sagittal slice, in the hemisphere facing the camera, and says so; the cursor and the
+    slices stay where they were."""
+    from brainviz.scene import figures
+
+    session = _session(threshold=2.0)  # the blob in the left hemisphere (x = -35)
+    session.move_cursor((35.0, -10.0, 30.0))  # the sagittal slice in the right hemisphere
+    fig, binding = drawn(session)
+    widgets = [group[0].ipw for visual in figures._slice_visuals(binding)
+               for group in (visual.slices, getattr(visual, "back_slices", []) or []) if group]
+    before = [float(w.slice_position) for w in widgets]
+    composed, layout = figures.compose_figure(fig, ["left", "right"], size=(400, None))
+    assert layout["slice_labels"] == ["x = -35", "x = 35"]
+    assert tuple(session.cursor) == (35.0, -10.0, 30.0)
+    assert [float(w.slice_position) for w in widgets] == before
+    # the left panel is the one drawn with the cursor at x = -35 (the slice through the blob)
+    x0, y0, x1, y1 = layout["panels"][0]
+    mirrored = figures.figure_pixels(composed)[y0:y1, x0:x1]
+    session.move_cursor((-35.0, -10.0, 30.0))
+    composed, layout = figures.compose_figure(fig, ["left", "right"], size=(400, None))
+    assert layout["slice_labels"] == ["x = -35", "x = 35"]
+    np.testing.assert_array_equal(figures.figure_pixels(composed)[y0:y1, x0:x1], mirrored)
+    # near the midline the slice stays where the cursor is
+    session.move_cursor((1.0, -10.0, 30.0))
+    _, layout = figures.compose_figure(fig, ["left", "right"], size=(400, None))
+    assert layout["slice_labels"] == ["x = 1", "x = 1"]

@@ -141,6 +141,31 @@ def test_isosurfaces_follow_the_threshold(offscreen_mlab, px):
     assert px.is_white(img).all()
 
 
+def test_isosurface_colours_need_no_scipy_ndimage(offscreen_mlab, monkeypatch):
+    """The isosurfaces sample their map with numpy (brainviz render does not import
+    scipy.ndimage for them), and the values are scipy's."""
+    from scipy import ndimage
+
+    from brainviz.scene.statmap import StatMapVisual, trilinear
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("scipy.ndimage.map_coordinates called")
+
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(7, 8, 9)).astype(np.float32)
+    ijk = rng.uniform(-2, 11, size=(3, 5000))  # inside and outside the grid
+    expected = ndimage.map_coordinates(data, ijk, order=1, mode="nearest")
+    monkeypatch.setattr(ndimage, "map_coordinates", refuse)
+    values = trilinear(data, ijk)
+    assert values.dtype == np.float32
+    np.testing.assert_array_equal(values, expected)
+    fig = offscreen_mlab.figure(size=(80, 80), bgcolor=(1, 1, 1))
+    m = StatMapVisual(_stat(), threshold=2.0, figure=fig, show_slices=False, show_isosurface=True)
+    surface = m.surface_values(np.array([[6.0, 0, 0], [-12.0, 0, 0]]), np.array([[1.0, 0, 0]] * 2),
+                               1)
+    assert surface[0] == pytest.approx(6.0, rel=0.05) and surface[1] < 6.0
+
+
 def test_colorbar_with_title_and_threshold_marked(figure, px):
     from brainviz.scene.statmap import StatMapVisual
 
