@@ -7,7 +7,8 @@ once). Hashing is then cheap, so an identical rerun costs a few file reads.
 
 Each cache entry is a joblib folder ``<cache>/joblib/<func id>/<args hash>/``
 holding ``output.pkl`` and ``metadata.json`` (joblib's format), ``brainviz.sig``
-and ``brainviz.json`` (ours: job kind, key parameters, input summary, last use).
+and ``brainviz.json`` (ours: job kind, key parameters, input summary; its
+modification time is the entry's last use, set again by each cache hit).
 
 Trust
 -----
@@ -306,8 +307,26 @@ def _verify(root, item):
 
 
 # --- cached calls ------------------------------------------------------------------------
+# One joblib MemorizedFunc per (Memory, function, ignored arguments), made once: it keeps the
+# function's source and code check, which joblib otherwise redoes for each new MemorizedFunc
+# (reading func_code.py and the function's source on every cached call of a fresh process).
+_MEMORIZED = weakref.WeakKeyDictionary()
+
+
 def _memorized(memory, func, ignore):
-    return memory.cache(func, ignore=list(ignore))
+    key = (func, tuple(ignore))
+    try:
+        per_memory = _MEMORIZED[memory]
+    except (KeyError, TypeError):
+        per_memory = {}
+        try:
+            _MEMORIZED[memory] = per_memory
+        except TypeError:  # a Memory that cannot be referenced weakly: made each time
+            return memory.cache(func, ignore=list(ignore))
+    memorized = per_memory.get(key)
+    if memorized is None:
+        memorized = per_memory[key] = memory.cache(func, ignore=list(ignore))
+    return memorized
 
 
 def _item_dir(memory, memorized, args, kwargs):
@@ -423,7 +442,7 @@ def cached_call(memory, func, *args, ignore=(), kind=None, params=None, inputs=N
         else:
             if log is not None:
                 log(f"{kind or func.__name__}: loaded from the cache")
-            _touch_sidecar(item, kind, params, inputs)
+            _note_use(item, kind, params, inputs)
             return out
     if reason is not None:
         warnings.warn(
@@ -478,6 +497,23 @@ def _store(memory, root, item, out, duration):
         for path in written:
             remove_tree(path)
         raise
+
+
+def _note_use(item, kind, params, inputs):
+    """A cache hit: the sidecar's modification time becomes the entry's last use.
+
+    Its text (kind, parameters, inputs) was written with the entry and does not change
+    on a hit, so it is not rewritten (a read, a write and a rename per hit: about 3 ms,
+    60 ms on a rerun over 20 subjects); a missing or unreadable sidecar is written whole.
+    """
+    path = item / _SIDECAR
+    try:
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            os.utime(path, follow_symlinks=False)
+            return
+    except (OSError, NotImplementedError):
+        pass
+    _touch_sidecar(item, kind, params, inputs)
 
 
 def _touch_sidecar(item, kind, params, inputs):
@@ -721,7 +757,14 @@ def list_cache_entries(cache_dir=None, include_unsigned=False):
             continue
         rel = item.relative_to(root).as_posix()
         func_id = item.parent.relative_to(root).as_posix()
+        # the last use: the sidecar's time (a cache hit sets it, see _note_use), else
+        # the time written in it, else the output's
         last_use = side.get("last_use")
+        try:
+            if side:
+                last_use = os.lstat(item / _SIDECAR).st_mtime
+        except OSError:
+            pass
         entries.append(
             CacheEntry(
                 id=rel,
