@@ -666,25 +666,52 @@ def find_orphans(cache_dir=None):
 
 
 def _find_orphans_in(root):
+    # run at the start of every job over the whole cache: one scandir per folder, and a
+    # Path made only for names that can be temporary (brainviz's start with a dot,
+    # joblib's hold "-<pid>-"), not for each entry's four files
     orphans = []
     now = time.time()
-    for dirpath, dirnames, files in _walk(root):
-        here = Path(dirpath)
+    if not root.is_dir() or root.is_symlink():
+        return orphans
+    stack = [os.fspath(root)]
+    while stack:
+        here = stack.pop()
+        files, dirnames = [], []
+        try:
+            with os.scandir(here) as it:
+                for entry in it:
+                    try:
+                        is_dir = entry.is_dir()  # as os.walk sorts them: links to folders too
+                    except OSError:
+                        is_dir = False
+                    if not is_dir:
+                        files.append(entry.name)
+                        continue
+                    dirnames.append(entry.name)
+                    try:
+                        if not entry.is_symlink():  # never entered (os.walk, followlinks=False)
+                            stack.append(entry.path)
+                    except OSError:
+                        pass
+        except OSError:
+            continue
         for name in files + [d for d in dirnames if is_temp_name(d)]:
-            path = here / name
+            if not (name.startswith(".") or "-" in name):
+                continue
+            path = Path(here, name)
             if (is_temp_name(name) and is_stale(path)) or _is_joblib_temp_stale(path):
                 orphans.append(path)
-        if _ENTRY_DIR.match(here.name) and here != root:
-            names = set(files)
-            if _OUTPUT in names and _METADATA in names:
+        name = os.path.basename(here)
+        if _ENTRY_DIR.match(name) and here != os.fspath(root):
+            if _OUTPUT in files and _METADATA in files:
                 continue
             try:
                 age = now - os.lstat(here).st_mtime
             except OSError:
                 continue
-            if age > _INCOMPLETE_AFTER and not any(is_temp_name(n) and not is_stale(here / n)
-                                                   for n in names):
-                orphans.append(here)
+            if age > _INCOMPLETE_AFTER and not any(is_temp_name(n) and not is_stale(Path(here, n))
+                                                   for n in files):
+                orphans.append(Path(here))
     return orphans
 
 
