@@ -183,7 +183,7 @@ def _label_means_apply(atlas_img, coords, img, mask_img, smoothing_fwhm):
     return np.issubdtype(atlas_img.get_data_dtype(), np.integer)
 
 
-def _label_means(img, atlas_img, block=32):
+def _label_means(img, atlas_img, block=None):
     """Each label's mean signal, (n_volumes, n_labels) float32, labels in increasing order
     (0 is the background): what ``NiftiLabelsMasker(atlas).fit_transform(img)`` extracts
     (strategy "mean", non-finite values counted as 0), to the last bit.
@@ -192,6 +192,11 @@ def _label_means(img, atlas_img, block=32):
     of each volume and a float64 copy of it, then a sum per label in C order); here only
     the atlas' voxels are read, a block of volumes at a time, and summed per label in the
     same order and precision, so the sums are the same numbers, in a tenth of the time.
+
+    ``block`` volumes at a time (default: as many as keep the float64 block near 2 MiB, so
+    that it stays in the processor's cache between the gather and the sums: on a 3 mm
+    grid, 4 volumes of 70,000 atlas voxels took 36 ms of CPU per subject where 32 took 66).
+    Each volume's sums are the same whatever the block.
     """
     import warnings
 
@@ -206,6 +211,8 @@ def _label_means(img, atlas_img, block=32):
     n_t = data.shape[3]
     volumes = data.reshape((-1, n_t), order="F").T  # (n_t, n_voxels), a view
     out = np.empty((n_t, len(ids)), np.float32)
+    if block is None:
+        block = int(min(32, max(1, round((2 << 20) / (8 * max(len(inside), 1))))))
     warned = False
     for t0 in range(0, n_t, block):
         t1 = min(t0 + block, n_t)

@@ -202,6 +202,10 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
                                 detrend=False).fit_transform(img)
         assert ours.shape == (20, 4) and ours.dtype == np.float32
         np.testing.assert_array_equal(ours, ref.astype(np.float32))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for block in (1, 3):  # volumes read at a time: the same sums, bit for bit
+                np.testing.assert_array_equal(con._label_means(img, atlas, block=block), ours)
     # what it does not do goes through nilearn's masker: a mask, smoothing, another grid
     img = imgs[0]
     mask = nib.Nifti1Image((rng.random(atlas.shape) > 0.3).astype(np.uint8), atlas.affine)
