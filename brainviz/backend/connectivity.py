@@ -154,6 +154,31 @@ def map_centroids(maps_img):
     return (maps_img.affine[:3, :3] @ xyz.T).T + maps_img.affine[:3, 3]
 
 
+class _Background:
+    """``func(*args, **kwargs)`` on a thread of its own; :meth:`result` waits for it and
+    returns its value or raises its error."""
+
+    def __init__(self, func, *args, **kwargs):
+        import threading
+
+        self._out = self._exc = None
+
+        def target():
+            try:
+                self._out = func(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - raised again by result()
+                self._exc = exc
+
+        self._thread = threading.Thread(target=target, name="brainviz-nodes", daemon=True)
+        self._thread.start()
+
+    def result(self):
+        self._thread.join()
+        if self._exc is not None:
+            raise self._exc
+        return self._out
+
+
 def _label_nodes(atlas_key, atlas_img):
     """:func:`label_centroids`, cached by the atlas' fingerprint (a rerun or a new subject
     does not place the nodes again: a tenth of a second for 260 labels on a 3 mm grid)."""
@@ -474,7 +499,10 @@ class ConnectivityJob(BaseJob):
                 node_coords = _as_coords(coords)
             self._check_series(series)
             series = self._clean_given_series(series, confounds)
-        n = series[0].shape[1] if series is not None else len(node_coords)
+        if series is not None:
+            n = series[0].shape[1]
+        else:  # a label atlas' nodes may still be being placed (_Background)
+            n = len(node_labels) if isinstance(node_coords, _Background) else len(node_coords)
         if series is not None:
             self._check_estimable(series, n)
         n_subjects = len(series) if series is not None else len(specs)
@@ -482,7 +510,7 @@ class ConnectivityJob(BaseJob):
             raise DataValueError(f"kind='tangent' needs two or more subjects; got {n_subjects}.")
         if node_coords is None:
             node_coords = np.full((n, 3), np.nan)
-        if node_coords.shape != (n, 3):
+        if not isinstance(node_coords, _Background) and node_coords.shape != (n, 3):
             raise ShapeMismatchError(
                 f"There are {n} regions but coords has shape {node_coords.shape}; "
                 f"expected ({n}, 3)."
@@ -525,6 +553,8 @@ class ConnectivityJob(BaseJob):
 
         with parallel.context() as runner:
             out = runner.call(all_subjects, on_retry=prog.log)
+        if isinstance(node_coords, _Background):
+            _, node_coords = node_coords.result()
         if series is None:  # extracted: check what came out
             self._check_estimable([o[0] for o in out], n)
         estimator = {"cov_estimator": self.cov_estimator}
@@ -623,10 +653,14 @@ class ConnectivityJob(BaseJob):
                 node_coords = map_centroids(atlas_img)
                 labels = [f"map {i}" for i in range(atlas_img.shape[3])]
             else:
-                ids, node_coords = cached_call(
-                    memory, _label_nodes, atlas_key, atlas_img, ignore=("atlas_img",),
-                    kind="connectivity: atlas nodes", inputs=_inputs.image_name(atlas_img))
+                # placing the nodes (a cold cache: 50 ms of Python for 260 labels) runs
+                # while the subjects' tasks do; the labels are known at once
+                ids = [v for v in np.unique(np.asanyarray(atlas_img.dataobj)) if v != 0]
                 labels = [f"region {int(i)}" for i in ids]
+                node_coords = _Background(
+                    cached_call, memory, _label_nodes, atlas_key, atlas_img,
+                    ignore=("atlas_img",), kind="connectivity: atlas nodes",
+                    inputs=_inputs.image_name(atlas_img))
             coords_arg = None
         else:
             coords_arg = [tuple(map(float, c)) for c in _as_coords(coords)]
