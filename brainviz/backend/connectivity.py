@@ -179,6 +179,12 @@ class _Background:
         return self._out
 
 
+def _atlas_nodes(placing):
+    """(coords (n, 3), names) of a label atlas' nodes from their :class:`_Background`."""
+    ids, coords = placing.result()
+    return coords, [f"region {int(i)}" for i in ids]
+
+
 def _label_nodes(atlas_key, atlas_img):
     """:func:`label_centroids`, cached by the atlas' fingerprint (a rerun or a new subject
     does not place the nodes again: a tenth of a second for 260 labels on a 3 mm grid)."""
@@ -499,10 +505,16 @@ class ConnectivityJob(BaseJob):
                 node_coords = _as_coords(coords)
             self._check_series(series)
             series = self._clean_given_series(series, confounds)
+        # a label atlas' nodes are placed while the subjects run (_Background), unless
+        # names given for them must be counted first
+        nodes_later = isinstance(node_coords, _Background)
+        if nodes_later and labels is not None:
+            node_coords, node_labels = _atlas_nodes(node_coords)
+            nodes_later = False
         if series is not None:
             n = series[0].shape[1]
-        else:  # a label atlas' nodes may still be being placed (_Background)
-            n = len(node_labels) if isinstance(node_coords, _Background) else len(node_coords)
+        else:
+            n = None if nodes_later else len(node_coords)
         if series is not None:
             self._check_estimable(series, n)
         n_subjects = len(series) if series is not None else len(specs)
@@ -510,7 +522,7 @@ class ConnectivityJob(BaseJob):
             raise DataValueError(f"kind='tangent' needs two or more subjects; got {n_subjects}.")
         if node_coords is None:
             node_coords = np.full((n, 3), np.nan)
-        if not isinstance(node_coords, _Background) and node_coords.shape != (n, 3):
+        if not nodes_later and node_coords.shape != (n, 3):
             raise ShapeMismatchError(
                 f"There are {n} regions but coords has shape {node_coords.shape}; "
                 f"expected ({n}, 3)."
@@ -519,11 +531,13 @@ class ConnectivityJob(BaseJob):
             node_labels = [str(v) for v in labels]
             if len(node_labels) != n:
                 raise ShapeMismatchError(f"There are {n} regions but {len(node_labels)} labels.")
-        node_labels = node_labels or [f"node {i}" for i in range(n)]
+        if not nodes_later:
+            node_labels = node_labels or [f"node {i}" for i in range(n)]
 
         from joblib import Parallel, delayed
 
-        prog(0.02, f"{self.kind}: {n_subjects} subject(s), {n} regions")
+        prog(0.02, f"{self.kind}: {n_subjects} subject(s), "
+                   + ("the atlas' regions" if nodes_later else f"{n} regions"))
         sparse_cv = self.sparse_cv
 
         def all_subjects():  # run again as a whole if dask loses a worker (steps are cached)
@@ -553,8 +567,9 @@ class ConnectivityJob(BaseJob):
 
         with parallel.context() as runner:
             out = runner.call(all_subjects, on_retry=prog.log)
-        if isinstance(node_coords, _Background):
-            _, node_coords = node_coords.result()
+        if nodes_later:
+            node_coords, node_labels = _atlas_nodes(node_coords)
+            n = len(node_labels)
         if series is None:  # extracted: check what came out
             self._check_estimable([o[0] for o in out], n)
         estimator = {"cov_estimator": self.cov_estimator}
@@ -654,9 +669,7 @@ class ConnectivityJob(BaseJob):
                 labels = [f"map {i}" for i in range(atlas_img.shape[3])]
             else:
                 # placing the nodes (a cold cache: 50 ms of Python for 260 labels) runs
-                # while the subjects' tasks do; the labels are known at once
-                ids = [v for v in np.unique(np.asanyarray(atlas_img.dataobj)) if v != 0]
-                labels = [f"region {int(i)}" for i in ids]
+                # while the subjects' tasks do: see _atlas_nodes
                 node_coords = _Background(
                     cached_call, memory, _label_nodes, atlas_key, atlas_img,
                     ignore=("atlas_img",), kind="connectivity: atlas nodes",
