@@ -105,17 +105,17 @@ def _link_inside(root, path):
         rel = path.relative_to(root)
     except ValueError:
         return path
-    current = root
+    current = os.fspath(root)  # joined as strings: this runs on every cached call
     for part in ("",) + rel.parts:
-        current = current / part if part else current
+        current = os.path.join(current, part) if part else current
         try:
             st = os.lstat(current)
         except FileNotFoundError:
             return None
         except OSError:
-            return current
+            return Path(current)
         if stat.S_ISLNK(st.st_mode):
-            return current
+            return Path(current)
     return None
 
 
