@@ -36,6 +36,7 @@ list``).
 """
 import hashlib
 import hmac
+import io
 import json
 import os
 import re
@@ -277,9 +278,15 @@ def _has_metadata(item):
     return isinstance(meta, dict) and "duration" in meta
 
 
+#: Outputs up to this size are read once, checked and unpickled from memory (one pass over
+#: the file, and what is unpickled is the very bytes checked); larger ones are read twice
+#: from the file (memory bounded).
+_READ_WHOLE = 16 << 20
+
+
 def _verify(root, item):
-    """(open output file positioned at 0, None) when the entry is valid and signed by us;
-    (None, reason) otherwise, reason None for a plain miss."""
+    """(open output file, or its bytes as a BytesIO, positioned at 0, None) when the entry
+    is valid and signed by us; (None, reason) otherwise, reason None for a plain miss."""
     try:
         f = _open_output(item)
     except OSError as exc:
@@ -295,12 +302,24 @@ def _verify(root, item):
         except FileNotFoundError:
             f.close()
             return None, "it is not signed by brainviz for this user"
-        expected = _signature(_entry_id(root, item), _digest(f))
+        src = f
+        if os.fstat(f.fileno()).st_size <= _READ_WHOLE:
+            data = f.read(_READ_WHOLE + 1)
+            if len(data) <= _READ_WHOLE:
+                src = io.BytesIO(data)
+                f.close()
+                digest = hashlib.sha256(data).hexdigest()
+            else:  # it grew meanwhile
+                f.seek(0)
+                digest = _digest(f)
+        else:
+            digest = _digest(f)
+        expected = _signature(_entry_id(root, item), digest)
         if not hmac.compare_digest(stored, expected):
-            f.close()
+            src.close()
             return None, "its signature does not match its content"
-        f.seek(0)
-        return f, None
+        src.seek(0)
+        return src, None
     except OSError as exc:
         f.close()
         return None, f"it cannot be read ({exc.strerror or exc})"
