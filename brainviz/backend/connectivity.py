@@ -331,18 +331,20 @@ def _cleaned(memory, clean_spec, log=None):
 
 
 def _matrix_step(memory, clean_key, clean_spec, kind, cov_estimator, sparse_cv, log=None):
-    """One subject's cleaned series and matrix (cached: keyed by the cleaning step's key, so
-    a rerun with one more subject loads the others' matrices)."""
+    """One subject's matrix, with its series' shape (cached: keyed by the cleaning step's
+    key, so a rerun with one more subject loads the others' matrices; the series themselves
+    stay in the cleaning step's entry, which a rerun does not read)."""
     ts = _cleaned(memory, clean_spec, log)
     mat, alpha = _subject_matrix(ts, kind, cov_estimator, sparse_cv)
-    return ts, mat, alpha
+    return tuple(np.shape(ts)), mat, alpha
 
 
 def _subject_task(memory, series, clean_spec, kind, cov_estimator, sparse_cv):
     """All of one subject's work, as one joblib task: time series, cleaning, matrix.
 
-    Returns (series, matrix, alpha, log lines): a worker (a process, a dask worker) cannot
-    call the job's log, so what its cache loads comes back with its result.
+    Returns (series or, for a cached matrix, its shape; matrix; alpha; log lines): a worker
+    (a process, a dask worker) cannot call the job's log, so what its cache loads comes back
+    with its result.
     """
     lines = []
     if clean_spec is None:  # series given as arrays (cheap): nothing cached
@@ -617,9 +619,10 @@ class ConnectivityJob(BaseJob):
         if self.cov_estimator != "empirical" or not needs_inverse:
             return
         for s, ts in enumerate(series):
-            if ts.shape[0] <= n:
+            n_t = ts[0] if isinstance(ts, tuple) else ts.shape[0]  # a shape, or the series
+            if n_t <= n:
                 raise DataValueError(
-                    f"Subject {s}'s time series has {ts.shape[0]} time points for {n} regions: "
+                    f"Subject {s}'s time series has {n_t} time points for {n} regions: "
                     f"kind={self.kind!r} with cov_estimator='empirical' needs more time points "
                     "than regions (the covariance must be invertible); use "
                     "cov_estimator='ledoit_wolf' (shrinkage), which works with fewer."
