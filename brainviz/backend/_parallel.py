@@ -27,7 +27,7 @@ from .. import _config
 from ..exceptions import JobError, ParameterError
 
 __all__ = ["parallel_context", "check_backend", "ParallelSpec", "check_parallel", "Parallel",
-           "MAX_ATTEMPTS", "return_as", "inner_threads_limited"]
+           "MAX_ATTEMPTS", "return_as", "inner_threads_limited", "threads_unless_chosen"]
 
 #: Runs of one step on a dask cluster that loses workers, before giving up.
 MAX_ATTEMPTS = 3
@@ -88,6 +88,63 @@ def inner_threads_limited(n_jobs, prefer=None):
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
+        yield
+
+
+#: joblib's name for :func:`_limited_threading_backend`'s backend
+THREADS = "brainviz-threads"
+
+
+def _limited_threading_backend():
+    """joblib's threading backend, with BLAS and OpenMP pools held to one thread from the
+    start to the end of each ``Parallel`` call that runs several tasks at once."""
+    from joblib.parallel import ThreadingBackend
+
+    class LimitedThreadingBackend(ThreadingBackend):
+        _limits = None
+
+        def configure(self, n_jobs=1, parallel=None, **backend_kwargs):
+            # one task at a time falls back to the sequential backend here (BLAS unlimited)
+            n_jobs = super().configure(n_jobs, parallel, **backend_kwargs)
+            if self._limits is None:
+                from threadpoolctl import threadpool_limits
+
+                self._limits = threadpool_limits(limits=1)
+            return n_jobs
+
+        def terminate(self):
+            try:
+                super().terminate()
+            finally:
+                if self._limits is not None:
+                    self._limits.restore_original_limits()
+                    self._limits = None
+
+    return LimitedThreadingBackend
+
+
+@contextlib.contextmanager
+def threads_unless_chosen():
+    """Every ``joblib.Parallel`` call inside, the job's own and a library's (nilearn's
+    per-subject reduction and ICA restarts), runs on threads with one BLAS thread per task
+    while it runs, unless a backend was chosen (the job's ``backend=``, ``BRAINVIZ_BACKEND``,
+    the caller's ``joblib.parallel_config``); ``"threading"`` chosen gets the same limit.
+
+    Threads share the driver's imports and page cache, where a process pool first starts
+    interpreters that import nilearn and scikit-learn (seconds each); the BLAS limit is what
+    joblib does in its worker processes: two tasks on two cores otherwise run four spinning
+    BLAS threads. Serial steps between the calls (a group decomposition) keep BLAS's width.
+    """
+    import joblib
+    import joblib.parallel
+
+    backend, _ = joblib.parallel.get_active_backend(prefer="threads")
+    if type(backend) is not joblib.parallel.ThreadingBackend:  # loky, dask, sequential...
+        yield
+        return
+    if THREADS not in joblib.parallel.BACKENDS:
+        joblib.register_parallel_backend(THREADS, _limited_threading_backend())
+    with joblib.parallel_config(backend=THREADS):
         yield
 
 

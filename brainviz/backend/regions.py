@@ -12,6 +12,11 @@ The work, and what is cached where:
 - per subject, one joblib task each: the region time series (NiftiMapsMasker)
   and the dual regression giving the subject's own maps and time series, each
   cached per subject.
+
+Unless a backend is chosen, the per-subject work (nilearn's reduction and ICA
+restarts, then the job's tasks) runs on threads with one BLAS thread per task
+(``_parallel.threads_unless_chosen``): the numbers are nilearn's with ``n_jobs``
+worker processes, without starting them.
 """
 import numpy as np
 
@@ -370,7 +375,9 @@ class RegionJob(BaseJob):
             n_epochs=self.n_epochs, random_state=self.random_state,
         )
         prog(0.02, f"{self.method}: learning {self.n_components} components")
-        with parallel.context() as runner:
+        # threads (one BLAS thread per task) for nilearn's per-subject reduction and ICA
+        # restarts and for our per-subject tasks, unless a backend was chosen
+        with parallel.context() as runner, _parallel.threads_unless_chosen():
             comps, mask_out = runner.call(
                 cached_call, memory, _decompose_step, img_keys, img_list, mask_key, mask_img,
                 conf_keys, conf, n_jobs=parallel.active_n_jobs(), nilearn_memory=memory,
@@ -417,8 +424,8 @@ class RegionJob(BaseJob):
                                                            names)
                     )
                     done = []
-                    outs = Parallel(n_jobs=parallel.n_jobs,
-                                    return_as=_parallel.return_as())(tasks)
+                    outs = Parallel(n_jobs=parallel.n_jobs, prefer="threads",
+                                    return_as=_parallel.return_as("threads"))(tasks)
                     for s, out in enumerate(outs):
                         done.append(out)
                         prog(0.6 + 0.4 * (s + 1) / len(img_list),

@@ -1,5 +1,4 @@
 """The cache: call counting, browser, size cap, read-only / full disk, killed writes."""
-import json
 import multiprocessing
 import os
 import signal
@@ -86,9 +85,7 @@ def test_size_cap_evicts_least_recently_used(decoding_data, tmp_path, monkeypatc
     entries = {e.kind: e for e in cache.list_cache_entries(tmp_path)}
     # make the masking entry the least recently used
     side = entries["decoding: masking"].path / "brainviz.json"
-    info = json.loads(side.read_text())
-    info["last_use"] = 1.0
-    side.write_text(json.dumps(info))
+    os.utime(side, (1.0, 1.0))  # the sidecar's time is the entry's last use
     total = sum(e.size for e in cache.list_cache_entries(tmp_path))
     evicted = cache.enforce_cache_limit(tmp_path, max_bytes=total - 1)
     assert [e.kind for e in evicted] == ["decoding: masking"]
@@ -96,6 +93,32 @@ def test_size_cap_evicts_least_recently_used(decoding_data, tmp_path, monkeypatc
     monkeypatch.setenv("BRAINVIZ_CACHE_MAX_BYTES", "1")
     _run(decoding_data, tmp_path, classes=["face", "house"], C=0.5)
     assert [e.kind for e in cache.list_cache_entries(tmp_path)] == ["decoding: fit"]
+
+
+def _doubled(x):
+    return 2 * x
+
+
+def test_a_cache_hit_sets_the_last_use_without_rewriting_the_sidecar(tmp_path):
+    memory = cache.check_memory(tmp_path)
+    cache.cached_call(memory, _doubled, np.arange(3), kind="test: doubled", inputs="three")
+    (entry,) = cache.list_cache_entries(tmp_path)
+    side = entry.path / "brainviz.json"
+    os.utime(side, (1000.0, 1000.0))
+    text, inode = side.read_bytes(), os.stat(side).st_ino
+    before = time.time() - 1
+    out = cache.cached_call(memory, _doubled, np.arange(3), kind="test: doubled",
+                            inputs="three")
+    assert out.tolist() == [0, 2, 4]
+    (entry,) = cache.list_cache_entries(tmp_path)
+    assert entry.last_use >= before  # the hit counts as a use (least-recently-used order)
+    # the same file, not rewritten (a rewrite renames a new file in: a new inode)
+    assert side.read_bytes() == text and os.stat(side).st_ino == inode
+    assert entry.kind == "test: doubled" and entry.inputs == "three"
+    side.unlink()  # a hit on an entry without its sidecar writes it whole
+    cache.cached_call(memory, _doubled, np.arange(3), kind="test: doubled", inputs="three")
+    (entry,) = cache.list_cache_entries(tmp_path)
+    assert entry.kind == "test: doubled" and entry.last_use >= before
 
 
 def test_read_only_cache_folder_runs_uncached_with_warning(decoding_data, tmp_path, counters):

@@ -173,7 +173,10 @@ class _Planted:
         return (open, (self.marker, "w"))
 
 
-def test_a_planted_pickle_is_never_loaded(decoding_data, tmp_path, fits):
+@pytest.mark.parametrize("read", ["whole", "streamed"])
+def test_a_planted_pickle_is_never_loaded(decoding_data, tmp_path, fits, read, monkeypatch):
+    if read == "streamed":  # outputs larger than _READ_WHOLE are checked from the file
+        monkeypatch.setattr(cache, "_READ_WHOLE", 0)
     folder = tmp_path / "c"
     ref = _run(decoding_data, folder)
     marker = tmp_path / "code-ran"
@@ -183,6 +186,7 @@ def test_a_planted_pickle_is_never_loaded(decoding_data, tmp_path, fits):
                                           r"match its content"):
         again = _run(decoding_data, folder)
     assert not marker.exists() and again == ref and len(fits) == 8
+    assert _run(decoding_data, folder) == ref and len(fits) == 8  # signed again: loaded
 
 
 def test_an_unsigned_entry_is_a_miss_with_a_warning(decoding_data, tmp_path, fits):

@@ -202,6 +202,10 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
                                 detrend=False).fit_transform(img)
         assert ours.shape == (20, 4) and ours.dtype == np.float32
         np.testing.assert_array_equal(ours, ref.astype(np.float32))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for block in (1, 3):  # volumes read at a time: the same sums, bit for bit
+                np.testing.assert_array_equal(con._label_means(img, atlas, block=block), ours)
     # what it does not do goes through nilearn's masker: a mask, smoothing, another grid
     img = imgs[0]
     mask = nib.Nifti1Image((rng.random(atlas.shape) > 0.3).astype(np.uint8), atlas.affine)
@@ -229,6 +233,14 @@ def test_connectivity_from_a_label_atlas_is_nilearns(rng, tmp_path):
     ref = ConnectivityMeasure(kind="correlation").fit_transform(series)
     np.testing.assert_allclose(res.matrices_, ref, atol=1e-6)
     assert res.labels_ == ["region 2", "region 5", "region 9", "region 40"]
+    assert res.coords_.shape == (4, 3) and np.isfinite(res.coords_).all()
+    # names for the atlas' regions are counted before any subject's work
+    named = ConnectivityJob(memory=tmp_path / "cache").run(imgs, atlas=atlas,
+                                                          labels=["a", "b", "c", "d"])
+    assert named.labels_ == ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(named.coords_, res.coords_)
+    with pytest.raises(ShapeMismatchError, match="There are 4 regions but 3 labels"):
+        ConnectivityJob(memory=False).run(imgs, atlas=atlas, labels=["a", "b", "c"])
 
 
 def test_the_multiprocessing_backend_is_run_not_refused(rng, decoding_data):

@@ -244,3 +244,70 @@ def test_threaded_subjects_run_with_one_blas_thread_each(resting_data, monkeypat
     seen.clear()
     ConnectivityJob(n_jobs=1, memory=False).run(series)
     assert seen == [width] * 3
+
+
+def test_region_job_runs_on_threads_with_one_blas_thread_per_task(resting_data, monkeypatch):
+    """No backend chosen: nilearn's per-subject reduction and ICA restarts and the job's
+    per-subject tasks run on threads, BLAS held to one thread in each; the group step
+    between them keeps BLAS's width. A chosen backend still decides. The components are
+    those of n_jobs=1 and of nilearn's CanICA fitted directly."""
+    import warnings
+
+    import nilearn.decomposition._base as nl_base
+    import nilearn.decomposition._multi_pca as nl_pca
+    import nilearn.decomposition.canica as nl_canica
+    from nilearn.decomposition import CanICA
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    seen = []
+
+    def spy(module, name):
+        real = getattr(module, name)
+
+        def wrapper(*a, **k):
+            seen.append((name, threading.current_thread() is threading.main_thread(),
+                         blas_threads()))
+            return real(*a, **k)
+
+        monkeypatch.setattr(module, name, functools.wraps(real)(wrapper))
+
+    spy(nl_base, "_mask_and_reduce_single")  # each subject's masking and PCA
+    spy(nl_pca, "randomized_svd")  # the group PCA
+    spy(nl_canica, "fastica")  # the ICA restarts
+    spy(reg, "_subject_task")  # each subject's time series and dual regression
+    r = resting_data
+    width = blas_threads()
+    params = dict(n_components=3, smoothing_fwhm=None, memory=False)
+    two = RegionJob(n_jobs=2, **params).run(r["imgs"], mask=r["mask"])
+    by_step = {}
+    for name, main, blas in seen:
+        by_step.setdefault(name, set()).add((main, blas))
+    assert by_step["_mask_and_reduce_single"] == {(False, 1)}
+    assert by_step["fastica"] == {(False, 1)}
+    assert by_step["_subject_task"] == {(False, 1)}
+    assert by_step["randomized_svd"] == {(True, width)}  # serial: BLAS's own width
+    assert blas_threads() == width  # given back after the job
+    seen.clear()
+    one = RegionJob(n_jobs=1, **params).run(r["imgs"], mask=r["mask"])
+    assert {main for _, main, _ in seen} == {True}
+    seen.clear()
+    RegionJob(n_jobs=2, backend="sequential", **params).run(r["imgs"], mask=r["mask"])
+    assert {main for _, main, _ in seen} == {True}  # the chosen backend
+    # the same numbers as nilearn's CanICA fitted directly: with n_jobs=1, and with n_jobs=2
+    # (loky workers, one BLAS thread each; written here as n_jobs=1 under a one-thread
+    # BLAS limit, the same computations without starting worker processes): on these tiny
+    # data the number of BLAS threads alone changes which ICA restart wins
+    from threadpoolctl import threadpool_limits
+
+    ref = dict(n_components=3, mask=r["mask"], smoothing_fwhm=None, random_state=0,
+               standardize="zscore_sample")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref_one = CanICA(**ref).fit(r["imgs"]).components_img_.get_fdata()
+        with threadpool_limits(limits=1):
+            ref_two = CanICA(**ref).fit(r["imgs"]).components_img_.get_fdata()
+    np.testing.assert_allclose(one.components_img_.get_fdata(), ref_one, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(two.components_img_.get_fdata(), ref_two, rtol=0, atol=1e-10)
