@@ -726,6 +726,10 @@ class MainWindow(HasTraits):
                 docks = getattr(self.ui, "docks", None) or {}
                 if "Result" in docks:  # the result view comes to the front (and gets its size)
                     docks["Result"].raise_()
+                try:
+                    self.results_panel.prepare(state)
+                except Exception as exc:  # noqa: BLE001
+                    self.report_error(exc, "Could not draw the result view")
                 self.later(show_view)
 
         def show_view():

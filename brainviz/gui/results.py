@@ -133,17 +133,39 @@ class ResultsPanel(HasTraits):
         if canvas is not None:
             canvas.draw()
 
-    def _decoding_axes(self):
-        """The scores' and the confusion's axes: side by side in a wide view, one above the
-        other in a narrow one (a side dock), the view then tall enough for both."""
+    def prepare(self, state):
+        """Before :meth:`show_job` (an event-loop turn earlier): clear the view and give it
+        the size ``state``'s kind of result needs. The canvas' resize then draws an empty
+        figure, not the new one a second time."""
+        self._thaw_layout()
+        self.figure.clear()
+        self._size_for(getattr(getattr(state, "result", None), "_kind", ""))
+        self._redraw()
+
+    def _stacked(self):
+        """Whether a decoding result's two plots go one above the other (a narrow view)."""
         canvas = self.figure.canvas
         width = canvas.width() if hasattr(canvas, "width") else 0
         height = canvas.height() if hasattr(canvas, "height") else 0
-        if hasattr(canvas, "setMinimumHeight"):
-            canvas.setMinimumHeight(160)
-        if width and height and width < 1.4 * height:
-            if hasattr(canvas, "setMinimumHeight"):
-                canvas.setMinimumHeight(2 * max(220, int(0.8 * width)))
+        return bool(width and height and width < 1.4 * height)
+
+    def _size_for(self, kind):
+        """A narrow view stacking a decoding result's plots is made tall enough for both
+        (its dock scrolls)."""
+        canvas = self.figure.canvas
+        if not hasattr(canvas, "setMinimumHeight"):
+            return
+        height = 160
+        if kind == "decoding" and self._stacked():
+            height = 2 * max(220, int(0.8 * canvas.width()))
+        if canvas.minimumHeight() != height:
+            canvas.setMinimumHeight(height)
+
+    def _decoding_axes(self):
+        """The scores' and the confusion's axes: side by side in a wide view, one above the
+        other in a narrow one (a side dock)."""
+        self._size_for("decoding")
+        if self._stacked():
             return self.figure.subplots(2, 1, gridspec_kw={"height_ratios": (1.0, 1.1)})
         return self.figure.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1.0)})
 
