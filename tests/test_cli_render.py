@@ -317,8 +317,10 @@ def test_the_command_loads_only_the_vtk_modules_it_draws_with(anat_path, stat_pa
     assert proc.returncode == 0, proc.stderr
     rc, kind, n_modules, exodus, missing, whole, freed = proc.stdout.split()[-7:]
     assert (rc, kind, exodus) == ("0", "_OnDemand", "False")
-    if _GLIBC:
-        assert float(freed) > 7  # of the 8 MB block freed
+    # Whether a freed block goes back to the system is proved in a clean process by
+    # test_large_blocks_freed_go_back_to_the_system, not here: in the command's process an
+    # 8 MB request may be served from a free chunk the heap kept from before the threshold
+    # was set (a fresh-clone CI run read 0 MB freed once; every rerun read 8).
     assert int(n_modules) < 60  # of the 150-odd that ``import vtk`` loads
     # a name VTK does not have is looked up in all of VTK, and is not there
     assert (missing, whole) == ("False", "True")
