@@ -165,8 +165,8 @@ class MainWindow(HasTraits):
                 # the 2D views, one per event-loop turn: the brain is on screen first. The
                 # imports start after them: an import thread holding the GIL half the time
                 # made each view's turn longer.
-                GUI.invoke_later(self._run_steps, [*self.viewer.slice_view_steps(), start_import],
-                                 "Could not make the 2D views")
+                self._run_steps([*self.viewer.slice_view_steps(), start_import],
+                                "Could not make the 2D views")
 
         observer = render_window.add_observer("EndEvent", on_end)
 
@@ -200,20 +200,22 @@ class MainWindow(HasTraits):
 
         self._run_steps(steps, "Could not make the side panels")
 
-    def later(self, call):
+    def later(self, call, context="Could not draw a layer"):
         """Run ``call`` in an event-loop turn of its own, after the calls already waiting
-        (one per turn: the 2D views draw a new layer each in its own turn). A call that
-        fails is reported and never stops the others."""
+        (one per turn: the start-up's staged steps, each 2D view drawing a new layer). A
+        call that fails is reported (``context``) and never stops the others; none runs
+        once the window is closed."""
         from pyface.api import GUI
 
         queue = self.__dict__.setdefault("_later_calls", [])
-        queue.append(call)
+        queue.append((call, context))
         if len(queue) == 1:
             GUI.invoke_later(self._run_later)
 
     @property
     def drawing_pending(self):
-        """True while calls queued by :meth:`later` (the 2D views drawing new layers) wait."""
+        """True while calls queued by :meth:`later` (start-up steps, 2D views drawing new
+        layers) wait."""
         return bool(self.__dict__.get("_later_calls"))
 
     def _run_later(self):
@@ -222,11 +224,12 @@ class MainWindow(HasTraits):
         queue = self.__dict__.get("_later_calls") or []
         if not queue:
             return
+        call, context = queue[0]
         try:
             if self._is_open():
-                queue[0]()
+                call()
         except Exception as exc:  # noqa: BLE001
-            self.report_error(exc, "Could not draw a layer")
+            self.report_error(exc, context)
         finally:
             queue.pop(0)
             if queue:
@@ -236,17 +239,10 @@ class MainWindow(HasTraits):
         return self.ui is not None and getattr(self.ui, "control", None) is not None
 
     def _run_steps(self, steps, context):
-        """Run ``steps`` one per event-loop turn while the window is open; a step that fails
-        is reported (``context``) and never stops the others."""
-        from pyface.api import GUI
-
-        if not steps or not self._is_open():
-            return
-        try:
-            steps[0]()
-        except Exception as exc:  # noqa: BLE001
-            self.report_error(exc, context)
-        GUI.invoke_later(self._run_steps, steps[1:], context)
+        """Run ``steps`` one per event-loop turn (through :meth:`later`) while the window is
+        open; a step that fails is reported (``context``) and never stops the others."""
+        for step in steps:
+            self.later(step, context)
 
     def _results_panel_default(self):  # issue 12
         from .results import ResultsPanel

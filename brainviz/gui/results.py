@@ -140,7 +140,8 @@ class ResultsPanel(HasTraits):
         self._thaw_layout()
         self.figure.clear()
         self._size_for(getattr(getattr(state, "result", None), "_kind", ""))
-        self._redraw()
+        if self.figure.canvas is not None:  # nothing to lay out: the empty view is drawn
+            self.figure.canvas.draw_idle()
 
     def _stacked(self):
         """Whether a decoding result's two plots go one above the other (a narrow view)."""
