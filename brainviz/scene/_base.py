@@ -30,7 +30,11 @@ __all__ = [
     "as_points",
     "to_volume",
     "scalar_source",
+    "SlicePlane",
     "make_slices",
+    "reset_clipping",
+    "set_slice_positions",
+    "slice_position",
     "threshold_table",
     "resolve_threshold",
     "make_colorbar",
@@ -464,54 +468,195 @@ def update_lut(lut, table, data_range, nan_color=(0.0, 0.0, 0.0, 0.0)):
     return lut
 
 
-def _texture_actor(renderer, widget):
-    """The actor of an image plane widget (VTK keeps it private): the one sharing its property."""
-    prop = widget._vtk_obj.GetTexturePlaneProperty()
-    actors = renderer._vtk_obj.GetActors()
-    actors.InitTraversal()
-    for _ in range(actors.GetNumberOfItems()):
-        actor = actors.GetNextActor()
-        if actor.GetProperty() is prop:
-            return actor
-    return None
+class SlicePlane:
+    """One slice of a volume in the 3D scene, across ``axis`` at ``position`` (mm).
+
+    The image is resampled on the plane (linearly between voxel planes, at the voxel
+    centres within it), coloured by a lookup table and drawn as a textured quad that
+    spans the voxels' edges. It replaces Mayavi's image plane widget: nobody grabs a
+    slice (they move with the session's cursor), and the widget's machinery (a Mayavi
+    module, five actors, interactor observers, TVTK's copy of every trait after each
+    change) took about 15 ms to make per plane, six planes per map, and part of every
+    cursor move. A position outside the image's voxels hides the plane, as in the 2D
+    views (the widget drew the image's last slice there).
+    """
+
+    def __init__(self, src, figure, axis, position, name="", force_opaque=False):
+        from vtkmodules.vtkCommonMath import vtkMatrix4x4
+        from vtkmodules.vtkFiltersSources import vtkPlaneSource
+        from vtkmodules.vtkImagingCore import vtkImageMapToColors, vtkImageReslice
+        from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTexture
+
+        self.axis = int(axis)
+        self.name = name
+        self._figure = figure
+        output = src.outputs[0]  # Mayavi's ArraySource: its image placed in world mm
+        output = getattr(output, "_vtk_obj", output)
+        if output.IsA("vtkAlgorithm"):
+            output.Update()
+            image = output.GetOutputDataObject(0)
+        else:
+            image = output
+        self._shape = tuple(int(v) for v in image.GetDimensions())
+        self._spacing = np.array(image.GetSpacing(), dtype=float)
+        self._origin = np.array(image.GetOrigin(), dtype=float)
+        k = self.axis
+        self._inplane = [a for a in range(3) if a != k]
+        a1, a2 = self._inplane
+        axes = vtkMatrix4x4()  # output (u, v) -> input: u along a1, v along a2
+        for row in range(3):
+            axes.SetElement(row, 0, float(row == a1))
+            axes.SetElement(row, 1, float(row == a2))
+            axes.SetElement(row, 2, float(row == k))
+        self._axes = axes
+        reslice = vtkImageReslice()
+        if output.IsA("vtkAlgorithm"):
+            reslice.SetInputConnection(output.GetOutputPort())
+        else:
+            reslice.SetInputData(output)
+        reslice.SetResliceAxes(axes)
+        reslice.SetOutputDimensionality(2)
+        reslice.SetInterpolationModeToLinear()
+        reslice.SetOutputSpacing(self._spacing[a1], self._spacing[a2], 1.0)
+        reslice.SetOutputOrigin(self._origin[a1], self._origin[a2], 0.0)
+        reslice.SetOutputExtent(0, self._shape[a1] - 1, 0, self._shape[a2] - 1, 0, 0)
+        reslice.SetBackgroundLevel(float("nan"))
+        self._reslice = reslice
+        colors = vtkImageMapToColors()
+        colors.SetInputConnection(reslice.GetOutputPort())
+        colors.SetOutputFormatToRGBA()
+        colors.PassAlphaToOutputOn()
+        self._colors = colors
+        texture = vtkTexture()
+        texture.SetInputConnection(colors.GetOutputPort())
+        texture.InterpolateOn()
+        texture.RepeatOff()
+        texture.SetColorModeToDirectScalars()
+        self._texture = texture
+        plane = vtkPlaneSource()
+        self._plane = plane
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputConnection(plane.GetOutputPort())
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        actor.SetTexture(texture)
+        prop = actor.GetProperty()
+        prop.SetAmbient(1.0)  # the image's own colours: no shading (as the widget drew them)
+        prop.SetDiffuse(0.0)
+        prop.SetSpecular(0.0)
+        prop.SetInterpolationToFlat()
+        if force_opaque:
+            actor.SetForceOpaque(True)
+        self.actor = actor
+        self._visible = True
+        self._inside = True
+        self._position = None
+        self.position = position
+        figure.scene.renderer._vtk_obj.AddActor(actor)
+
+    # -- what the visuals set ------------------------------------------------------------
+    @property
+    def position(self):
+        """Where the plane cuts, in mm along its axis."""
+        return self._position
+
+    @position.setter
+    def position(self, value):
+        # to a nanometre: a position reached by sums (a figure panel's shift) draws the
+        # same pixels as the same position set directly
+        value = round(float(value), 6)
+        if value == self._position:
+            return
+        self._position = value
+        k = self.axis
+        first = self._origin[k]
+        last = first + (self._shape[k] - 1) * self._spacing[k]
+        half = 0.5 * self._spacing[k]
+        self._inside = bool(first - half <= value <= last + half)
+        # sampled within the voxels' centres (a plane within half a voxel of the edge shows
+        # the edge voxels), drawn exactly at the cursor
+        self._axes.SetElement(k, 3, min(max(value, first), last))
+        self._axes.Modified()
+        a1, a2 = self._inplane
+        lo = self._origin - 0.5 * self._spacing
+        hi = self._origin + (np.array(self._shape) - 0.5) * self._spacing
+        corner = lo.copy()
+        corner[k] = value
+        point1, point2 = corner.copy(), corner.copy()
+        point1[a1] = hi[a1]
+        point2[a2] = hi[a2]
+        self._plane.SetOrigin(*corner)
+        self._plane.SetPoint1(*point1)
+        self._plane.SetPoint2(*point2)
+        self._show()
+
+    @property
+    def visible(self):
+        return self._visible
+
+    @visible.setter
+    def visible(self, value):
+        self._visible = bool(value)
+        self._show()
+
+    def _show(self):
+        self.actor.SetVisibility(int(self._visible and self._inside))
+
+    @property
+    def opacity(self):
+        return float(self.actor.GetProperty().GetOpacity())
+
+    @opacity.setter
+    def opacity(self, value):
+        self.actor.GetProperty().SetOpacity(float(value))
+
+    @property
+    def lookup_table(self):
+        return self._colors.GetLookupTable()
+
+    @lookup_table.setter
+    def lookup_table(self, lut):
+        lut = getattr(lut, "_vtk_obj", lut)
+        self._colors.SetLookupTable(lut)
+
+    def resliced(self):
+        """The values on the plane (vtkImageData), as the texture's colours are mapped from."""
+        self._reslice.Update()
+        return self._reslice.GetOutput()
+
+    def remove(self):
+        self._figure.scene.renderer._vtk_obj.RemoveActor(self.actor)
 
 
 def make_slices(src, figure, cursor, name, force_opaque=False):
-    """Three image plane widgets (x, y, z) through ``cursor`` (mm).
+    """Three :class:`SlicePlane` (x, y, z) of the Mayavi source ``src`` through ``cursor`` (mm).
 
-    With ``force_opaque`` the planes' texture actors are drawn in the opaque
-    pass: voxels made fully transparent by the lookup table (background) are
-    discarded, everything else hides what lies behind it, so three crossing
-    planes sort correctly without depth peeling.
+    With ``force_opaque`` the planes are drawn in the opaque pass: voxels made fully
+    transparent by the lookup table (background) are discarded, everything else hides
+    what lies behind it, so three crossing planes sort correctly without depth peeling.
     """
-    from mayavi import mlab
+    return [SlicePlane(src, figure, axis, pos, name=f"{name} {_AXES[axis]}",
+                       force_opaque=force_opaque)
+            for axis, pos in enumerate(cursor)]
 
-    planes = []
-    renderer = figure.scene.renderer
-    for axis, pos in zip(_AXES, cursor):
-        ipw = mlab.pipeline.image_plane_widget(
-            src, plane_orientation=f"{axis}_axes", figure=figure, name=f"{name} {axis}"
-        )
-        w = ipw.ipw
-        w.margin_size_x = w.margin_size_y = 0.0
-        w.display_text = False
-        # The window is ours: a right-drag must not rewrite it.
-        w.user_controlled_lookup_table = True
-        w.texture_interpolate = True
-        w.reslice_interpolate = "linear"
-        w.plane_property.opacity = 0.0
-        w.selected_plane_property.opacity = 0.0
-        w.slice_position = float(pos)
-        # The planes are drawn, not grabbed: a drag that starts on a slice rotates the
-        # camera as anywhere else; slices move with the cursor (session.cursor).
-        w.interaction = False
-        # vtkImagePlaneWidget keeps its texture actor private: find it in the renderer.
-        actor = _texture_actor(renderer, w)
-        ipw._brainviz_actor = actor
-        if force_opaque and actor is not None:
-            actor.SetForceOpaque(True)
-        planes.append(ipw)
-    return planes
+
+def slice_position(plane):
+    """Where the slice ``plane`` (a :class:`SlicePlane`) cuts, in mm along its axis."""
+    return float(plane.position)
+
+
+def set_slice_positions(planes, positions):
+    """Move each slice of ``planes`` to its position (mm).
+
+    The camera's clipping range is the caller's: a slice moved towards the camera may
+    leave the range computed before (see :func:`reset_clipping`)."""
+    for plane, pos in zip(planes, positions):
+        plane.position = pos
+
+
+def reset_clipping(figure):
+    """Fit the camera's near and far planes to what is drawn now (slices moved)."""
+    figure.scene.renderer._vtk_obj.ResetCameraClippingRange()
 
 
 class GridVisual(Visual):
@@ -538,6 +683,12 @@ class GridVisual(Visual):
 
     def _pipeline_roots(self):
         return [self.source] if self.source is not None else []
+
+    def remove(self):
+        with disable_render(self.figure):
+            for plane in [*getattr(self, "slices", []), *getattr(self, "back_slices", [])]:
+                plane.remove()
+        super().remove()
 
 
 

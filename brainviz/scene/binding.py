@@ -407,6 +407,9 @@ class SceneBinding:
                         visual.cursor = cursor
                     except Exception as exc:  # noqa: BLE001
                         self._error(exc, f"Could not move the slices of {layer.name!r}")
+            if self.visuals and self.registry is None:  # the 3D scene (2D views keep theirs)
+                # a slice moved towards the camera stays inside the clipping range
+                self.figure.scene.renderer._vtk_obj.ResetCameraClippingRange()
 
     def _title_changed(self, event):
         text = self.session.title

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..exceptions import ParameterError
 from . import _montage
+from ._base import reset_clipping, set_slice_positions, slice_position
 from ._render import _check_pixels, _scene, _WindowState, render_image, resolve_size
 from ._writers import EXPORT_FORMATS, _replace, _temporary_path, check_output_path, write_image
 
@@ -110,10 +111,8 @@ def _slice_actors(binding):
     out = []
     for visual in _slice_visuals(binding):
         for group in (visual.slices, getattr(visual, "back_slices", []) or []):
-            for axis, ipw in enumerate(group):
-                actor = getattr(ipw, "_brainviz_actor", None)
-                if actor is not None:
-                    out.append((axis, actor))
+            for plane in group:
+                out.append((plane.axis, plane.actor))
     return out
 
 
@@ -213,14 +212,18 @@ def _sagittal_at(binding, x):
     for visual in _slice_visuals(binding):
         for group in (visual.slices, getattr(visual, "back_slices", []) or []):
             if group:  # x, y, z: a map's planes sit a hair off the cursor, kept
-                widget = group[0].ipw
-                saved.append((widget, float(widget.slice_position)))
-                widget.slice_position = saved[-1][1] + shift
+                plane = group[0]
+                saved.append((plane, slice_position(plane)))
+                set_slice_positions([plane], [saved[-1][1] + shift])
+    if saved:
+        reset_clipping(binding.figure)
     try:
         yield
     finally:
-        for widget, position in saved:
-            widget.slice_position = position
+        for plane, position in saved:
+            set_slice_positions([plane], [position])
+        if saved:
+            reset_clipping(binding.figure)
 
 
 @contextlib.contextmanager

@@ -17,8 +17,8 @@ from traits.api import (
 from ..exceptions import DataValueError, EmptyOverlayWarning
 from ._base import (
     N_COLORS, Colormap, GridVisual, MappedRange, ThresholdTrait, VolumeGrid, display_range, lut_table,
-    make_slices, resolve_threshold, scalar_source, sync_colorbar, threshold_table, to_volume,
-    update_lut,
+    make_slices, resolve_threshold, scalar_source, set_slice_positions, sync_colorbar,
+    threshold_table, to_volume, update_lut,
 )
 from ._figure import disable_render
 
@@ -233,8 +233,8 @@ class StatMapVisual(MappedRange, GridVisual):
             new = self.lut is None
             self.lut = update_lut(self.lut, self._table(), self._range())
             if new:
-                for ipw in self.slices + self.back_slices:
-                    ipw.ipw.lookup_table = self.lut
+                for plane in self.slices + self.back_slices:
+                    plane.lookup_table = self.lut
             self._update_isosurfaces()
             self._update_colorbar()
 
@@ -259,11 +259,9 @@ class StatMapVisual(MappedRange, GridVisual):
 
     @on_trait_change("cursor")
     def _update_cursor(self):
-        for ipw, pos in zip(self.slices, self.cursor):
-            offset = _PLANE_OFFSET if self.over_anatomy else 0.0
-            ipw.ipw.slice_position = float(pos) + offset
-        for ipw, pos in zip(self.back_slices, self.cursor):
-            ipw.ipw.slice_position = float(pos) - _PLANE_OFFSET
+        offset = _PLANE_OFFSET if self.over_anatomy else 0.0
+        set_slice_positions(self.slices, [float(pos) + offset for pos in self.cursor])
+        set_slice_positions(self.back_slices, [float(pos) - _PLANE_OFFSET for pos in self.cursor])
         self.render()
 
     def _over_anatomy_changed(self):
@@ -275,18 +273,18 @@ class StatMapVisual(MappedRange, GridVisual):
 
     @on_trait_change("opacity")
     def _update_opacity(self):
-        for ipw in self.slices + self.back_slices:
-            ipw.ipw.texture_plane_property.opacity = float(self.opacity)
+        for plane in self.slices + self.back_slices:
+            plane.opacity = float(self.opacity)
         self.render()
 
     @on_trait_change("visible, show_slices, show_isosurface")
     def _update_visibility(self):
         show = bool(self.visible and self.show_slices)
-        for ipw in self.slices:
-            ipw.visible = show
+        for plane in self.slices:
+            plane.visible = show
         # Behind-the-plane copies only matter when opaque anatomy planes hide one side.
-        for ipw in self.back_slices:
-            ipw.visible = show and self.over_anatomy
+        for plane in self.back_slices:
+            plane.visible = show and self.over_anatomy
         if self.show_isosurface and not self.isosurfaces and self.source is not None:
             self._update_isosurfaces()
         for actor, has in zip(self.isosurfaces, self._iso_has):

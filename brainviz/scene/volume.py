@@ -11,7 +11,8 @@ import numpy as np
 from traits.api import Array, Bool, Float, Instance, Int, List, Property, Range, on_trait_change
 
 from ._base import (
-    Colormap, GridVisual, VolumeGrid, lut_table, make_slices, scalar_source, to_volume, update_lut,
+    Colormap, GridVisual, VolumeGrid, lut_table, make_slices, scalar_source, set_slice_positions,
+    to_volume, update_lut,
 )
 from ._figure import disable_render
 
@@ -185,32 +186,29 @@ class AnatomyVisual(GridVisual):
         lut.below_range_color = (*bg[:3], 0.0)
         if self.lut is None:
             self.lut = lut
-            for ipw in self.slices:
-                ipw.ipw.lookup_table = lut
+            for plane in self.slices:
+                plane.lookup_table = lut
         self.render()
 
     @on_trait_change("cursor")
     def _update_cursor(self):
         if not self.slices:
             return
-        for ipw, pos in zip(self.slices, self.cursor):
-            ipw.ipw.slice_position = float(pos)
+        set_slice_positions(self.slices, self.cursor)
         self.render()
 
     @on_trait_change("opacity")
     def _update_opacity(self):
-        for ipw in self.slices:
-            ipw.ipw.texture_plane_property.opacity = float(self.opacity)
+        for plane in self.slices:
+            plane.opacity = float(self.opacity)
             # opaque pass only while fully opaque: translucent slices must blend
-            actor = getattr(ipw, "_brainviz_actor", None)
-            if actor is not None:
-                actor.SetForceOpaque(self.opacity >= 1.0)
+            plane.actor.SetForceOpaque(self.opacity >= 1.0)
         self.render()
 
     @on_trait_change("visible, show_slices")
     def _update_visibility(self):
-        for ipw in self.slices:
-            ipw.visible = bool(self.visible and self.show_slices)
+        for plane in self.slices:
+            plane.visible = bool(self.visible and self.show_slices)
         if self.volume_module is not None:
             self.volume_module.visible = bool(self.visible and self.show_volume)
         if self.isosurface_module is not None:

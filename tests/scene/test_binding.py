@@ -226,7 +226,9 @@ def test_every_display_trait_changes_the_pixels(offscreen, cls):
 
 # --------------------------------------------------------------------------- cursor
 def _slice_positions(visual):
-    return np.array([ipw.ipw.slice_position for ipw in visual.slices])
+    from brainviz.scene._base import slice_position
+
+    return np.array([slice_position(ipw) for ipw in visual.slices])
 
 
 @pytest.mark.parametrize("map_first", [True, False], ids=["map then anatomy", "anatomy then map"])

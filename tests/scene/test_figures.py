@@ -161,7 +161,7 @@ def test_no_edge_on_needles_outside_the_brain(drawn, view):
     for key, value in layout["cameras"][0].items():
         setattr(camera, key, value)
     fig.scene.renderer.reset_camera_clipping_range()
-    actors = [ipw._brainviz_actor for ipw in visual.slices]
+    actors = [plane.actor for plane in visual.slices]
     for k, actor in enumerate(actors):
         actor.SetVisibility(k == axis)
     alone = _drawn_mask(render_image(fig, (x1 - x0, y1 - y0)))
@@ -363,13 +363,15 @@ def test_a_lateral_view_from_the_other_hemisphere_shows_its_own_hemispheres_slic
     session = _session(threshold=2.0)  # the blob in the left hemisphere (x = -35)
     session.move_cursor((35.0, -10.0, 30.0))  # the sagittal slice in the right hemisphere
     fig, binding = drawn(session)
-    widgets = [group[0].ipw for visual in figures._slice_visuals(binding)
+    from brainviz.scene._base import slice_position
+
+    widgets = [group[0] for visual in figures._slice_visuals(binding)
                for group in (visual.slices, getattr(visual, "back_slices", []) or []) if group]
-    before = [float(w.slice_position) for w in widgets]
+    before = [slice_position(w) for w in widgets]
     composed, layout = figures.compose_figure(fig, ["left", "right"], size=(400, None))
     assert layout["slice_labels"] == ["x = -35", "x = 35"]
     assert tuple(session.cursor) == (35.0, -10.0, 30.0)
-    assert [float(w.slice_position) for w in widgets] == before
+    assert [slice_position(w) for w in widgets] == before
     # the left panel is the one drawn with the cursor at x = -35 (the slice through the blob)
     x0, y0, x1, y1 = layout["panels"][0]
     mirrored = figures.figure_pixels(composed)[y0:y1, x0:x1]
