@@ -729,9 +729,17 @@ class MainWindow(HasTraits):
                 self.later(show_view)
 
         def show_view():
-            # the result view is made and laid out in this turn and drawn in the next
+            # the result view is made in this turn, laid out in the next and drawn in the
+            # one after (each of the three was a long stall of its own)
             try:
-                self.results_panel.show_job(state, draw=False)
+                self.results_panel.show_job(state, draw=False, layout=False)
+            except Exception as exc:  # noqa: BLE001
+                self.report_error(exc, "Could not draw the result view")
+            self.later(layout_view)
+
+        def layout_view():
+            try:
+                self.results_panel.layout_now()
             except Exception as exc:  # noqa: BLE001
                 self.report_error(exc, "Could not draw the result view")
             self.later(draw_view)
