@@ -180,14 +180,11 @@ class AnatomyVisual(GridVisual):
             return
         lut = update_lut(self.lut, self._lut_table(), self._lut_range())
         lut.use_below_range_color = bool(self.transparent_background)
-        # Texture filtering mixes edge texels with this colour: the figure's background
-        # colour (fully transparent) leaves no dark fringe around the brain.
-        bg = tuple(getattr(self.figure.scene, "background", (0.0, 0.0, 0.0)))
-        lut.below_range_color = (*bg[:3], 0.0)
         if self.lut is None:
             self.lut = lut
             for plane in self.slices:
                 plane.lookup_table = lut
+        self._update_below_range()
         self.render()
 
     @on_trait_change("cursor")
@@ -201,9 +198,24 @@ class AnatomyVisual(GridVisual):
     def _update_opacity(self):
         for plane in self.slices:
             plane.opacity = float(self.opacity)
-            # opaque pass only while fully opaque: translucent slices must blend
-            plane.actor.SetForceOpaque(self.opacity >= 1.0)
+            # opaque pass (a cut-out) only while fully opaque: translucent slices must blend
+            plane.set_opaque(self.opacity >= 1.0)
+        self._update_below_range()
         self.render()
+
+    def _update_below_range(self):
+        """The colour of the voxels cleared outside the head, which texture filtering mixes
+        with the head's edge texels: transparent black for opaque slices (cut-outs, which
+        divide the filtered colour by its alpha: the edge keeps the tissue's colour);
+        the figure's background colour, transparent, for translucent ones (no dark fringe
+        blended around the brain)."""
+        if self.lut is None:
+            return
+        if self.opacity >= 1.0:
+            self.lut.below_range_color = (0.0, 0.0, 0.0, 0.0)
+        else:
+            bg = tuple(getattr(self.figure.scene, "background", (0.0, 0.0, 0.0)))
+            self.lut.below_range_color = (*bg[:3], 0.0)
 
     @on_trait_change("visible, show_slices")
     def _update_visibility(self):

@@ -268,3 +268,29 @@ def test_slices_between_voxel_planes_have_no_black_rim_at_the_head_edge(figure, 
         # cutoff and 50 (tissue between 50 and the window's low end draws black, rightly)
         black = (values >= cutoff) & (values < min(window_low, 50.0))
         assert black.sum() == 0, f"{black.sum()} samples of the head's edge draw black"
+
+
+def test_the_heads_edge_has_no_fringe_of_the_background_colour(offscreen_mlab, blob_img, px):
+    """Opaque slices are cut-outs: texture filtering between the head's edge texels and the
+    cleared voxels around them draws nothing or the tissue's colour, never a line of the
+    colour the cleared voxels are mapped to. Seen against something behind the slice (a
+    black wall), the old slices drew a stair-stepped line of the figure's background colour
+    (here red) around the head."""
+    from mayavi import mlab
+
+    fig = offscreen_mlab.figure(size=(300, 300), bgcolor=(1, 0, 0))
+    a = _anatomy(blob_img, fig, cursor=(0.0, 0.0, 0.0), vmin=0, vmax=200)
+    for plane in a.slices[:2]:
+        plane.visible = False  # the axial slice alone, seen face-on from above
+    # a black wall below the slice, wider than the view: every pixel is the wall or the head
+    x = np.array([[-200.0, -200.0], [200.0, 200.0]])
+    y = np.array([[-200.0, 200.0], [-200.0, 200.0]])
+    mlab.mesh(x, y, np.full_like(x, -30.0), color=(0, 0, 0), figure=fig)
+    px.look_along(fig, "z")
+    fig.scene.camera.parallel_scale = 40.0  # the head fills the view, the wall around it
+    pixels = px.shot(fig).astype(int)
+    r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    head = (np.abs(r - g) < 12) & (np.abs(g - b) < 12) & (r > 20)  # grey: the slice
+    assert head.sum() > 2000 and (r < 20).sum() > 2000  # the head, and the wall around it
+    reddish = (r - np.maximum(g, b)) > 40
+    assert reddish.sum() == 0, f"{reddish.sum()} pixels of the background colour at the edge"
