@@ -342,6 +342,9 @@ class Viewer(HasTraits):
         self.window.session.observe(self._cursor_moved, "cursor")
         self.window.session.observe(self._cursor_moved, "layers.items")
         self.widget = widget
+        # where the cursor is now (a demo or the files opened set it before these tools
+        # existed): they were empty until the cursor first moved
+        self._cursor_moved()
         return widget
 
     def slice_view_steps(self):

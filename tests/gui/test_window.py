@@ -35,6 +35,12 @@ def test_demo_window_has_the_three_demo_layers_drawn(window):
     assert pixels.std() > 10
     coloured = np.abs(pixels[..., 0].astype(int) - pixels[..., 2].astype(int)) > 60
     assert coloured.sum() > 20
+    # the cursor tools and the readout show where the cursor is from the start (they were
+    # empty until the cursor first moved)
+    cursor = window.session.cursor
+    assert [float(box.text()) for box in window.viewer.mm_boxes] == pytest.approx(cursor, abs=0.05)
+    assert all(box.text().isdigit() for box in window.viewer.voxel_boxes)
+    assert f"{cursor[0]:.1f}" in window.readout and "MNI152" in window.readout
 
 
 def test_open_files_same_path_as_the_file_dialog(window, qtbot, img_3d, tmp_path, monkeypatch):
