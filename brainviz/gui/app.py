@@ -726,30 +726,14 @@ class MainWindow(HasTraits):
                     self.results_panel.prepare(state)
                 except Exception as exc:  # noqa: BLE001
                     self.report_error(exc, "Could not draw the result view")
-                self.later(show_view)
-
-        def show_view():
-            # the result view is made in this turn, laid out in the next and drawn in the
-            # one after (each of the three was a long stall of its own)
-            try:
-                self.results_panel.show_job(state, draw=False, layout=False)
-            except Exception as exc:  # noqa: BLE001
-                self.report_error(exc, "Could not draw the result view")
-            self.later(layout_view)
-
-        def layout_view():
-            try:
-                self.results_panel.layout_now()
-            except Exception as exc:  # noqa: BLE001
-                self.report_error(exc, "Could not draw the result view")
-            self.later(draw_view)
-
-        def draw_view():
-            try:
-                self.results_panel.draw_now()
-            except Exception as exc:  # noqa: BLE001
-                self.report_error(exc, "Could not draw the result view")
-            state.shown = True
+                # the result view is made in one turn, laid out in the next and drawn in
+                # the one after (each of the three was a long stall of its own); a step
+                # that fails is reported and the next still runs
+                panel = self.results_panel
+                for step in (lambda: panel.show_job(state, draw=False, layout=False),
+                             panel.layout_now, panel.draw_now):
+                    self.later(step, "Could not draw the result view")
+                self.later(lambda: setattr(state, "shown", True))
 
         self.status = f"{state.title}: {state.headline or state.message}"
         GUI.invoke_later(place)
