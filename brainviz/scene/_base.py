@@ -34,7 +34,6 @@ __all__ = [
     "make_slices",
     "reset_clipping",
     "set_slice_positions",
-    "slice_position",
     "threshold_table",
     "resolve_threshold",
     "make_colorbar",
@@ -478,7 +477,7 @@ class SlicePlane:
     module, five actors, interactor observers, TVTK's copy of every trait after each
     change) took about 15 ms to make per plane, six planes per map, and part of every
     cursor move. A position outside the image's voxels hides the plane, as in the 2D
-    views (the widget drew the image's last slice there).
+    views (vtkImagePlaneWidget restricted its plane to the volume: the edge slice).
     """
 
     def __init__(self, src, figure, axis, position, name="", force_opaque=False):
@@ -664,11 +663,6 @@ def make_slices(src, figure, cursor, name, force_opaque=False):
     return [SlicePlane(src, figure, axis, pos, name=f"{name} {_AXES[axis]}",
                        force_opaque=force_opaque)
             for axis, pos in enumerate(cursor)]
-
-
-def slice_position(plane):
-    """Where the slice ``plane`` (a :class:`SlicePlane`) cuts, in mm along its axis."""
-    return float(plane.position)
 
 
 def set_slice_positions(planes, positions):

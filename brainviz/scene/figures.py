@@ -28,7 +28,7 @@ import numpy as np
 
 from ..exceptions import ParameterError
 from . import _montage
-from ._base import reset_clipping, set_slice_positions, slice_position
+from ._base import reset_clipping, set_slice_positions
 from ._render import _check_pixels, _scene, _WindowState, render_image, resolve_size
 from ._writers import EXPORT_FORMATS, _replace, _temporary_path, check_output_path, write_image
 
@@ -213,7 +213,7 @@ def _sagittal_at(binding, x):
         for group in (visual.slices, getattr(visual, "back_slices", []) or []):
             if group:  # x, y, z: a map's planes sit a hair off the cursor, kept
                 plane = group[0]
-                saved.append((plane, slice_position(plane)))
+                saved.append((plane, plane.position))
                 set_slice_positions([plane], [saved[-1][1] + shift])
     if saved:
         reset_clipping(binding.figure)

@@ -226,9 +226,7 @@ def test_every_display_trait_changes_the_pixels(offscreen, cls):
 
 # --------------------------------------------------------------------------- cursor
 def _slice_positions(visual):
-    from brainviz.scene._base import slice_position
-
-    return np.array([slice_position(ipw) for ipw in visual.slices])
+    return np.array([plane.position for plane in visual.slices])
 
 
 @pytest.mark.parametrize("map_first", [True, False], ids=["map then anatomy", "anatomy then map"])

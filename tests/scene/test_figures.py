@@ -363,15 +363,13 @@ def test_a_lateral_view_from_the_other_hemisphere_shows_its_own_hemispheres_slic
     session = _session(threshold=2.0)  # the blob in the left hemisphere (x = -35)
     session.move_cursor((35.0, -10.0, 30.0))  # the sagittal slice in the right hemisphere
     fig, binding = drawn(session)
-    from brainviz.scene._base import slice_position
-
     widgets = [group[0] for visual in figures._slice_visuals(binding)
                for group in (visual.slices, getattr(visual, "back_slices", []) or []) if group]
-    before = [slice_position(w) for w in widgets]
+    before = [w.position for w in widgets]
     composed, layout = figures.compose_figure(fig, ["left", "right"], size=(400, None))
     assert layout["slice_labels"] == ["x = -35", "x = 35"]
     assert tuple(session.cursor) == (35.0, -10.0, 30.0)
-    assert [slice_position(w) for w in widgets] == before
+    assert [w.position for w in widgets] == before
     # the left panel is the one drawn with the cursor at x = -35 (the slice through the blob)
     x0, y0, x1, y1 = layout["panels"][0]
     mirrored = figures.figure_pixels(composed)[y0:y1, x0:x1]

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from brainviz.exceptions import DimensionError
-from brainviz.scene._base import slice_position
 
 pytestmark = pytest.mark.render
 
@@ -45,12 +44,12 @@ def test_cursor_moves_all_three_slices(figure, px):
     data = np.tile(np.arange(20, dtype=np.float32)[:, None, None], (1, 8, 9)) + 1
     img = nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0]))
     a = _anatomy(img, figure, cursor=(10, 4, 6), vmin=1, vmax=20)
-    assert [slice_position(ipw) for ipw in a.slices] == [10, 4, 6]
+    assert [plane.position for plane in a.slices] == [10, 4, 6]
     px.look_along(figure, "x")
     mid = px.to_pixel(figure, (10, 7, 4))
     before = int(px.shot(figure)[mid].mean())
     a.cursor = (30, 8, 10)
-    assert [slice_position(ipw) for ipw in a.slices] == [30, 8, 10]
+    assert [plane.position for plane in a.slices] == [30, 8, 10]
     after = int(px.shot(figure)[mid].mean())
     assert after > before + 60  # value 6 -> 16 on a 1..20 grey window
 
