@@ -177,7 +177,14 @@ def _label_atlas_case(rng, tmp_path):
     scaled.header.set_slope_inter(0.02, 1.5)
     nib.save(scaled, tmp_path / "scaled.nii")
     nib.save(nib.Nifti1Image(data.astype(np.float64), affine), tmp_path / "f64.nii.gz")
-    imgs = [floats, nib.load(tmp_path / "scaled.nii"), nib.load(tmp_path / "f64.nii.gz")]
+    # stored integers, unscaled (summed as int64): the full int16 range, and uint8
+    ints = rng.integers(-32768, 32768, shape + (20,)).astype(np.int16)
+    raw = nib.Nifti1Image(ints, affine)
+    raw.header.set_slope_inter(1, 0)
+    nib.save(raw, tmp_path / "int16.nii")
+    small = nib.Nifti1Image(rng.integers(0, 256, shape + (20,)).astype(np.uint8), affine)
+    imgs = [floats, nib.load(tmp_path / "scaled.nii"), nib.load(tmp_path / "f64.nii.gz"),
+            nib.load(tmp_path / "int16.nii"), small]
     return atlas, imgs
 
 
@@ -195,7 +202,7 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
     atlas, imgs = _label_atlas_case(rng, tmp_path)
     for img in imgs:
         assert con._label_means_apply(atlas, None, img, None, None)
-        with pytest.warns(UserWarning, match="Non-finite values") if img is not imgs[1] \
+        with pytest.warns(UserWarning, match="Non-finite values") if img in (imgs[0], imgs[2]) \
                 else warnings.catch_warnings():
             ours = con._extract_step(None, atlas, None, 5.0, None, img, None, None, None)
         ref = NiftiLabelsMasker(atlas, standardize=no_standardize(),
