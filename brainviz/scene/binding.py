@@ -478,9 +478,15 @@ class SceneBinding:
     def _reorder(self):
         order = {lay: k for k, lay in enumerate(self.session.layers)}
         self.visuals = dict(sorted(self.visuals.items(), key=lambda kv: order.get(kv[0], 1e9)))
+        planes = []
         for depth, visual in enumerate(self.visuals.values()):
             if visual.trait("depth") is not None:  # 2D views: later layers on top
                 visual.depth = depth
+                planes.append(visual)
+        if planes:
+            from .slices2d import stack_planes
+
+            stack_planes(self.figure, planes)
 
     def _remove(self, layer, keep_observers=False):
         if not keep_observers:

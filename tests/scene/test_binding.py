@@ -419,6 +419,41 @@ def test_2d_views_draw_each_volume_layer_and_follow_the_cursor(offscreen, cls):
     assert plane.actor.bounds[4] == pytest.approx(-30, abs=0.5)  # the plane is at the cursor
 
 
+def test_2d_views_draw_the_later_layer_on_top_after_any_reordering(offscreen):
+    """The planes are blended in the renderer's order (no order-independent transparency
+    pass): a layer put back under another (an undone removal) is drawn under it, and a
+    half-transparent layer over it shows it through."""
+    from brainviz.data import load_volume
+    from brainviz.scene.slices2d import SLICE_VISUALS, setup_view
+
+    data = np.zeros(_SHAPE, dtype=np.float32)
+    data[6:14, 8:16, 8:12] = 5.0  # the same block in both layers
+    red, blue = (model.MaskLayer(name=name, cmap=cmap, opacity=opacity).set_volume(
+        load_volume(nib.Nifti1Image(data, _AFFINE), name=name))
+        for name, cmap, opacity in (("red", "Reds", 0.5), ("blue", "Blues", 1.0)))
+    session = model.Session()
+    session.add_layer(red)
+    session.add_layer(blue)
+    session.move_cursor((0.0, 0.0, 0.0))
+    figure = offscreen.figure(size=(120, 120), bgcolor=(0, 0, 0))
+    binding = bind(session, figure, registry=SLICE_VISUALS, axis=2)
+    setup_view(figure, "axial", binding.visual_for(red).bounds)
+    assert not figure.scene.renderer.use_oit
+
+    def seen():
+        r, _, b = _shot(figure)[50:70, 50:70].reshape(-1, 3).mean(axis=0)
+        return {name for name, v in (("red", r), ("blue", b)) if v > 40}
+
+    assert seen() == {"blue"}  # opaque blue on top
+    session.remove_layer(blue)  # removed, then put back first (as undo does): under red
+    session.layers.insert(0, blue)
+    assert [lay.name for lay in session.layers] == ["blue", "red"]
+    assert seen() == {"red", "blue"}  # half-transparent red over blue
+    session.remove_layer(blue)  # and on top again
+    session.add_layer(blue)
+    assert seen() == {"blue"}
+
+
 def test_a_2d_plane_hands_vtk_only_the_box_of_what_it_draws(offscreen):
     """A map with an empty margin: each cursor move copies (and textures) the slice within
     the box of its non-zero voxels, placed at their world position, with their values."""
