@@ -616,6 +616,11 @@ class SlicePlane:
         self._cutout = opaque
 
     @property
+    def cutout(self):
+        """Whether the plane is drawn as a cut-out (:meth:`set_opaque`)."""
+        return self._cutout
+
+    @property
     def visible(self):
         return self._visible
 

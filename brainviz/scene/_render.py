@@ -139,12 +139,16 @@ def _renderers(render_window):
 
 
 class _WindowState:
-    """Everything export touches on a render window, saved and put back exactly."""
+    """Everything export touches on a render window, saved and put back exactly; the maps'
+    cut-out slices are blended meanwhile (:func:`brainviz.scene.statmap.blend_for_export`)."""
 
     def __init__(self, scene):
         from tvtk.api import tvtk
 
+        from .statmap import blend_for_export
+
         self.scene = scene
+        self.blended = blend_for_export(scene)
         self.window = tvtk.to_vtk(scene.render_window)
         self.size = tuple(self.window.GetSize())
         self.samples = self.window.GetMultiSamples()
@@ -159,6 +163,10 @@ class _WindowState:
             )
 
     def restore(self, redraw=True):
+        from .statmap import restore_cutouts
+
+        restore_cutouts(self.blended)
+        self.blended = []
         win = self.window
         win.SetMultiSamples(self.samples)
         win.SetSize(*self.size)

@@ -8,6 +8,7 @@ Threshold, colour map, range and opacity change lookup tables and contour
 values in place: nothing is rebuilt and the data are never copied again.
 """
 import warnings
+import weakref
 
 import numpy as np
 from traits.api import (
@@ -22,7 +23,10 @@ from ._base import (
 )
 from ._figure import disable_render
 
-__all__ = ["StatMapVisual", "MaskVisual"]
+__all__ = ["StatMapVisual", "MaskVisual", "blend_for_export", "restore_cutouts"]
+
+#: Every map visual made (weakly): an export finds the cut-out slices of its figure here.
+_MAPS = weakref.WeakSet()
 
 # Overlay planes sit this far (mm) in front of and behind the anatomy planes
 # so that neither hides the other, whichever side the camera is on.
@@ -91,6 +95,9 @@ class StatMapVisual(MappedRange, GridVisual):
     colorbar_title = Str()
 
     over_anatomy = Bool(False)
+    #: Draw the slices as cut-outs while the map is fully opaque (see :meth:`_opaque`);
+    #: exports turn it off for the images they write (:func:`blend_for_export`).
+    cutouts = Bool(True)
     slices = List()
     back_slices = List()
     isosurfaces = List()
@@ -137,6 +144,7 @@ class StatMapVisual(MappedRange, GridVisual):
         self._setup(figure)
         with disable_render(self.figure):
             self._build()
+        _MAPS.add(self)
         self._check_empty()
 
     def _get_threshold_value(self):
@@ -195,7 +203,24 @@ class StatMapVisual(MappedRange, GridVisual):
         base = self.colorbar_lut(N_COLORS)
         if self.threshold_value <= 0:
             return base  # zeros are NaN (transparent) in the data: no band is hidden
-        return threshold_table(base, lo, hi, self.threshold_value, self.two_sided)
+        table = threshold_table(base, lo, hi, self.threshold_value, self.two_sided)
+        if self._opaque():  # cut-outs divide the filtered colour by its alpha
+            table[table[:, 3] == 0, :3] = 0
+        return table
+
+    def _opaque(self):
+        """Whether the slices are drawn as cut-outs in the opaque pass (see
+        :meth:`SlicePlane.set_opaque`): while the layer is fully opaque, on screen. A
+        scene whose slices are all cut-outs skips VTK's order-independent transparency
+        pass, a fixed 3 ms of every frame under software rendering; a blob's edge is then
+        the line where the filtered alpha crosses one half. Exports blend the slices
+        (:func:`blend_for_export`): their multisampling smooths no cut-out's edge, and
+        a blended edge fades."""
+        return self.cutouts and float(self.opacity) >= 1.0
+
+    def _cutouts_changed(self):
+        if self.slices:
+            self._update_opacity()
 
     def color_at(self, value):
         """RGB (0-1 floats) the colour map gives ``value`` (ignoring the threshold)."""
@@ -273,8 +298,13 @@ class StatMapVisual(MappedRange, GridVisual):
 
     @on_trait_change("opacity")
     def _update_opacity(self):
-        for plane in self.slices + self.back_slices:
+        planes = self.slices + self.back_slices
+        changed = any(plane.cutout != self._opaque() for plane in planes)
+        for plane in planes:
             plane.opacity = float(self.opacity)
+            plane.set_opaque(self._opaque())
+        if changed:
+            self._update_lut()  # the hidden entries' colour follows
         self.render()
 
     @on_trait_change("visible, show_slices, show_isosurface")
@@ -418,6 +448,27 @@ class StatMapVisual(MappedRange, GridVisual):
 
     def _actors(self):
         return list(self.isosurfaces) + ([self.scalar_bar] if self.scalar_bar is not None else [])
+
+
+def blend_for_export(scene):
+    """Blend the cut-out slices of the maps drawn in ``scene`` (a TVTK scene) for an
+    export; returns what :func:`restore_cutouts` takes to put them back."""
+    switched = []
+    for visual in list(_MAPS):
+        figure = visual.figure
+        if visual.cutouts and figure is not None and figure.scene is scene:
+            with disable_render(figure):
+                visual.cutouts = False
+            switched.append(visual)
+    return switched
+
+
+def restore_cutouts(switched):
+    """Undo :func:`blend_for_export`."""
+    for visual in switched:
+        if visual.figure is not None and visual.figure.scene is not None:
+            with disable_render(visual.figure):
+                visual.cutouts = True
 
 
 class MaskVisual(StatMapVisual):

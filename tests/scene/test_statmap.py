@@ -70,6 +70,58 @@ def test_two_sided_threshold_colours_and_restyle_in_place(figure, scene, px):
     assert m.lut is lut and m.source is source
 
 
+def test_opaque_map_slices_are_cut_outs_and_translucent_ones_blend(figure, scene, px):
+    """A fully opaque map draws its slices in the opaque pass (cut-outs, hidden colours
+    transparent black): the scene then has no translucent geometry and skips VTK's
+    order-independent transparency pass. At opacity 0.5, and in exports, they blend."""
+    from brainviz.scene.statmap import StatMapVisual
+
+    m = StatMapVisual(_stat(), threshold=2.0, cmap="cyan_black_yellow", figure=figure,
+                      over_anatomy=True)
+    renderer = figure.scene.renderer._vtk_obj
+    props = [renderer.GetViewProps().GetItemAsObject(i)
+             for i in range(renderer.GetViewProps().GetNumberOfItems())]
+
+    def translucent():
+        return any(p.GetVisibility() and p.HasTranslucentPolygonalGeometry() for p in props)
+
+    planes = m.slices + m.back_slices
+    pos, far = px.to_pixel(figure, (6, 0, 0)), px.to_pixel(figure, (0, 20, 0))
+    assert all(p.cutout for p in planes) and not translucent()
+    hidden = m.lut._vtk_obj.GetTable()
+    rgba = np.array([hidden.GetTuple4(i) for i in range(hidden.GetNumberOfTuples())])
+    assert (rgba[rgba[:, 3] == 0, :3] == 0).all()  # cut-outs divide colours by alpha
+    img = px.shot(figure)
+    opaque_hot = _colour(img, pos)
+    assert _is_hot(opaque_hot) and px.is_grey(img[far][None])[0]
+    m.opacity = 0.5
+    assert not any(p.cutout for p in planes) and translucent()
+    img = px.shot(figure)
+    half = _colour(img, pos)
+    assert half[0] < opaque_hot[0] - 30 and px.is_grey(img[far][None])[0]  # anatomy shows
+    m.opacity = 1.0
+    assert all(p.cutout for p in planes) and not translucent()
+    np.testing.assert_allclose(_colour(px.shot(figure), pos), opaque_hot, atol=2)
+    # an export blends them (multisampling smooths no cut-out's edge), then puts them back
+    from brainviz.scene import _render
+    from brainviz.scene.export import render_image
+
+    seen = []
+    grab = _render._grab
+
+    def spy(*args, **kwargs):
+        seen.append([p.cutout for p in planes])
+        return grab(*args, **kwargs)
+
+    _render._grab = spy
+    try:
+        render_image(figure, (80, 60))
+    finally:
+        _render._grab = grab
+    assert seen and not any(any(s) for s in seen)
+    assert all(p.cutout for p in planes) and not translucent()
+
+
 def test_threshold_hiding_everything_warns_and_draws_nothing(figure, scene, px):
     from brainviz.scene.statmap import StatMapVisual
 
