@@ -265,11 +265,15 @@ class MainWindow(HasTraits):
     def _scene_activated(self, event):
         from ..scene._figure import disable_render, use_fast_antialiasing
         from ..scene.binding import bind
+        from ._still import StillAntialiasing
 
         fig = self.figure
         # the same background as brainviz.mlab.figure() and `brainviz render`, so exports match
         fig.scene.background = (1.0, 1.0, 1.0)
         use_fast_antialiasing(fig)
+        # frames of a cursor move or a turn skip FXAA; one anti-aliased frame follows
+        self._still = StillAntialiasing(fig)
+        self.session.observe(self._still.moving, "cursor")
         with disable_render(fig):
             self.binding = bind(self.session, fig, on_error=self.report_error)
         try:
@@ -788,6 +792,10 @@ class MainWindow(HasTraits):
         self.shell_panel.shutdown()
         self.undo_stack.close()
         self.viewer.dispose()
+        still = self.__dict__.get("_still")
+        if still is not None:
+            self.session.observe(still.moving, "cursor", remove=True)
+            still.close()
         if self.binding is not None:
             self.binding.close()
         # the start-up's frozen objects go back to the collector: left frozen, the scenes'

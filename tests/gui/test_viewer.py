@@ -88,6 +88,27 @@ def test_a_drag_that_starts_over_the_brain_rotates_the_camera(window, qtbot):
     window.set_view("superior")
 
 
+def test_the_3d_scene_skips_fxaa_while_things_move_and_draws_it_at_rest(window, qtbot):
+    """Frames of a cursor move or a turn skip the FXAA pass; once nothing has moved for a
+    moment one anti-aliased frame is drawn (the figure rests as it was made: FXAA on)."""
+    fig = window.figure
+    renderer = fig.scene.renderer._vtk_obj
+    qtbot.waitUntil(lambda: window._still.resting, timeout=3000)
+    assert renderer.GetUseFXAA()
+    window.session.move_cursor((10.0, -20.0, 15.0))
+    assert not renderer.GetUseFXAA() and not window._still.resting
+    qtbot.waitUntil(lambda: window._still.resting, timeout=3000)
+    assert renderer.GetUseFXAA()
+    x, y = _display(fig, (0, 0, 0))  # a turn of the camera: the same
+    _mouse(fig, [("LeftButtonPressEvent", (x, y)), ("MouseMoveEvent", (x + 30, y + 10))])
+    assert not renderer.GetUseFXAA()
+    _mouse(fig, [("LeftButtonReleaseEvent", (x + 30, y + 10))])
+    qtbot.waitUntil(lambda: window._still.resting, timeout=3000)
+    window.session.move_cursor((0, 0, 0))
+    window.set_view("superior")
+    qtbot.waitUntil(lambda: window._still.resting, timeout=3000)
+
+
 def test_ctrl_drag_on_a_slice_moves_it(window, qtbot):
     hidden = [lay for lay in window.session.layers if not isinstance(lay, AnatomyLayer)]
     for layer in hidden:  # only the anatomy's slices under the mouse
