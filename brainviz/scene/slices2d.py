@@ -118,14 +118,21 @@ class PlaneVisual(Visual):
     def _build(self):
         from tvtk.api import tvtk
 
+        from vtkmodules.vtkCommonDataModel import vtkImageData
+
         self._shown = self._values()
         self._index = None
-        self._image = tvtk.ImageData()
+        # Plain VTK images, changed on every cursor move (TVTK's wrappers would relay each
+        # change to Python): the slice's values, placed in the world (one voxel thick along
+        # the view's axis); the same values as a flat image (rows along the first in-plane
+        # axis: VTK maps colours row by row, and a sagittal slice's rows along x are one
+        # pixel long: 1.2 ms a slice instead of 0.2); their colours, placed as the values.
+        self._image, self._flat, self._rgba = vtkImageData(), vtkImageData(), vtkImageData()
         self._lut = tvtk.LookupTable()
         self._colors = tvtk.ImageMapToColors(lookup_table=self._lut, output_format="rgba")
-        self._colors.set_input_data(self._image)
+        self._colors._vtk_obj.SetInputData(self._flat)
         self.actor = tvtk.ImageActor(interpolate=False)
-        self.actor.mapper.input_connection = self._colors.output_port
+        self.actor.mapper._vtk_obj.SetInputData(self._rgba)
         self._update_table()
         self._update_plane()
         self.figure.scene.add_actor(self.actor)
@@ -148,14 +155,18 @@ class PlaneVisual(Visual):
         dims[k] = 1
         origin = np.array(self.grid.origin, dtype=float) + lo * self.grid.spacing
         origin[k] = self.grid.origin[k] + index * self.grid.spacing[k]
-        image = self._image._vtk_obj
-        image.SetDimensions(*dims)
-        image.SetSpacing(*self.grid.spacing)
-        image.SetOrigin(*origin)
         array = numpy_to_vtk(np.expand_dims(plane, k).ravel(order="F"), deep=True)
         array.SetName("values")
-        image.GetPointData().SetScalars(array)
-        image.Modified()
+        for image in (self._image, self._rgba):
+            image.SetDimensions(*dims)
+            image.SetSpacing(*self.grid.spacing)
+            image.SetOrigin(*origin)
+        self._image.GetPointData().SetScalars(array)
+        self._image.Modified()
+        flat = self._flat  # the same memory order: x, then y, then z
+        flat.SetDimensions(*[n for a, n in enumerate(dims) if a != k], 1)
+        flat.GetPointData().SetScalars(array)
+        flat.Modified()
         self._index = index
         self._fit_extent()
 
@@ -171,9 +182,12 @@ class PlaneVisual(Visual):
 
         colors = self._colors._vtk_obj
         colors.Update()
-        output = colors.GetOutput()
-        dims = output.GetDimensions()
-        alpha = vtk_to_numpy(output.GetPointData().GetScalars())[:, 3]
+        rgba = colors.GetOutput().GetPointData().GetScalars()
+        shown = self._rgba
+        shown.GetPointData().SetScalars(rgba)  # shared, placed as the values are
+        shown.Modified()
+        dims = shown.GetDimensions()
+        alpha = vtk_to_numpy(rgba)[:, 3]
         drawn = (alpha.reshape(dims[::-1]) > 0).transpose()  # (x, y, z) as the image's extent
         extent = []
         for axis in range(3):

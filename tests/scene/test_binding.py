@@ -475,7 +475,7 @@ def test_a_2d_plane_hands_vtk_only_the_box_of_what_it_draws(offscreen):
     figure = offscreen.figure(size=(120, 120), bgcolor=(0, 0, 0))
     binding = bind(session, figure, registry=SLICE_VISUALS, axis=2)
     plane = binding.visual_for(layer)
-    image = plane._image._vtk_obj
+    image = plane._image
     assert tuple(image.GetDimensions()) == (12, 15, 1)
     np.testing.assert_allclose(image.GetOrigin(), affine[:3, :3] @ (8, 10, 9) + affine[:3, 3])
     np.testing.assert_allclose(plane.content_bounds,
