@@ -109,7 +109,7 @@ class SliceView(HasTraits):
             self.cross = CursorCross(fig, self.view)
             self.frame()
         self._install_interaction()
-        _no_busy_cursor(fig.scene)
+        _plain_renders(fig.scene)
         self.window.session.observe(self._cursor_moved, "cursor")
         self.window.session.observe(self._layers_changed, "layers.items")
 
@@ -213,12 +213,20 @@ class SliceView(HasTraits):
         self.window.session.move_cursor(cursor)
 
 
-def _no_busy_cursor(scene):
-    """Stop the scene's widget from setting the busy (wait) cursor around each render.
+def _plain_renders(scene):
+    """A 2D view's renders, with nothing a flat image needs not: once TVTK's Qt scene has
+    set itself up on its first paint, this undoes three things it did then.
 
-    TVTK's Qt scene connects that on its first paint; a 2D view renders in a few
-    milliseconds on every cursor move, so the cursor would only flicker, and the two
-    callbacks cost Python time on each render.
+    - The busy (wait) cursor around each render: a 2D view renders in a few milliseconds
+      on every cursor move, so the cursor would only flicker, and the two callbacks cost
+      Python time on each render. With them gone, nothing listens to the window's start
+      and end of render through TVTK's messenger: the two VTK observers that relay those
+      events to it are removed too (0.5 ms a frame: an empty 2D view rendered in 1.55 ms
+      with them, 0.98 ms without).
+    - The light kit's five lights (two-sided): the planes show their colour table's
+      colours unshaded (ambient 1, diffuse 0) and the cross is lines, so the pixels are
+      the same without lights, but each fragment computed all five (one 1 mm anatomy
+      plane drew in 2.4 ms with them, about 1 ms without).
     """
     from tvtk import messenger
 
@@ -241,6 +249,16 @@ def _no_busy_cursor(scene):
                 pass
         while tags:
             vtk_window.RemoveObserver(tags.pop())
+        slots = getattr(getattr(messenger, "_messenger", None), "_signals", {})
+        listening = slots.get(id(vtk_window), {})
+        for name in ("StartEvent", "EndEvent"):
+            if not listening.get(name):  # only TVTK's relay to its messenger observes it
+                vtk_window.RemoveObservers(name)
+        renderers = vtk_window.GetRenderers()
+        for i in range(renderers.GetNumberOfItems()):
+            renderer = renderers.GetItemAsObject(i)
+            renderer.SetAutomaticLightCreation(0)
+            renderer.RemoveAllLights()
 
     tags.append(vtk_window.AddObserver("EndEvent", disconnect, -1.0))
 

@@ -544,6 +544,9 @@ class SlicePlane:
         prop.SetDiffuse(0.0)
         prop.SetSpecular(0.0)
         prop.SetInterpolationToFlat()
+        # and no lights computed for nothing: the scene's five (its light kit) cost each of
+        # the slices' fragments a loop over them; the colours are the same without
+        prop.LightingOff()
         self.actor = actor
         self._cutout = False
         self.set_opaque(force_opaque)

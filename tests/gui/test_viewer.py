@@ -177,6 +177,37 @@ def test_arrow_keys_and_page_keys_step_one_voxel(fresh, qtbot, tmp_path, img_3d)
     assert window.session.cursor == pytest.approx((3.0, 3.0, 4.0))
 
 
+def test_2d_views_render_without_python_observers(window, qtbot):
+    """A 2D view renders on every cursor move: no busy cursor around it, no Python call
+    relaying the start and end of its renders to TVTK's messenger (0.5 ms a frame), and
+    no lights (its planes are unshaded: the same pixels as under the light kit)."""
+    import vtk
+
+    from brainviz.gui._vtk_offscreen import render_and_grab
+
+    window.set_layout("2D + 3D")
+    qtbot.waitUntil(lambda: not window.drawing_pending)
+    pump(qtbot)
+    for view in (window.viewer.sagittal, window.viewer.coronal, window.viewer.axial):
+        vtk_window = view.figure.scene.render_window._vtk_obj
+        assert not vtk_window.HasObserver("StartEvent")
+        assert not vtk_window.HasObserver("EndEvent")
+        assert view.figure.scene.renderer._vtk_obj.GetLights().GetNumberOfItems() == 0
+    window.session.move_cursor((10.0, 0.0, 0.0))
+    pump(qtbot)
+    assert window.viewer.axial.figure.scene.busy is False
+    figure = window.viewer.axial.figure
+    renderer = figure.scene.renderer._vtk_obj
+    unlit = render_and_grab(figure)
+    assert (unlit.max(axis=-1) > 60).sum() > 1000  # the anatomy and the map are drawn
+    kit = vtk.vtkLightKit()
+    kit.AddLightsToRenderer(renderer)
+    renderer.SetTwoSidedLighting(1)
+    lit = render_and_grab(figure)
+    renderer.RemoveAllLights()
+    np.testing.assert_array_equal(lit, unlit)
+
+
 def test_layout_switch(window, qtbot):
     assert set(window.viewer.shown_views()) == {"3d", "sagittal", "coronal", "axial"}
     window.ui.actions["layout_3d"].trigger()
