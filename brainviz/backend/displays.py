@@ -233,14 +233,14 @@ class ScoresDisplay(_Display):
                                          label=f"mean {_fmt(self.mean_score)}")
             self.chance_line_ = ax.axhline(self.chance_level, color="0.5", lw=1.2, ls="--",
                                            label=f"chance {_fmt(self.chance_level)}")
-            # the numbers in a legend in the lower left, where scores above chance never are
+            ax.set_xlim(0.4, n + 0.6)
+            ax.set_ylim(min(0.0, float(np.min(self.scores, initial=1.0)) - 0.02), 1.02)
+            # the numbers in a legend in the tallest band free of lines and folds
             self.legend_ = ax.legend(handles=[self.mean_line_, self.chance_line_, self.folds_],
-                                     loc="lower left", frameon=False)
+                                     frameon=False, **self._legend_place(ax))
             texts = self.legend_.get_texts()
             self.mean_text_, self.chance_text_ = texts[0], texts[1]
             self.mean_text_.set_fontweight("bold")
-            ax.set_xlim(0.4, n + 0.6)
-            ax.set_ylim(min(0.0, float(np.min(self.scores, initial=1.0)) - 0.02), 1.02)
             ax.set_xticks(folds if n <= 20 else np.linspace(1, n, 6).round().astype(int))
             ax.set_xlabel("cross-validation fold")
             ax.set_ylabel(self.scoring.replace("_", " "))
@@ -261,6 +261,18 @@ class ScoresDisplay(_Display):
                                               transform=null.transAxes, ha="center", va="bottom",
                                               fontsize=8)
         return self
+
+
+    def _legend_place(self, ax):
+        """``loc`` and anchor of the legend: the middle of the tallest horizontal band that
+        no line (chance, mean) and no fold's score crosses (a narrow view's legend, in the
+        lower left, sat on the chance line)."""
+        y0, y1 = ax.get_ylim()
+        levels = np.r_[self.chance_level, self.mean_score, self.scores]
+        levels = np.sort(np.clip((levels[np.isfinite(levels)] - y0) / (y1 - y0), 0.0, 1.0))
+        edges = np.r_[0.0, levels, 1.0]
+        k = int(np.argmax(np.diff(edges)))
+        return {"loc": "center left", "bbox_to_anchor": (0.0, (edges[k] + edges[k + 1]) / 2)}
 
 
 class ConfusionDisplay(_Display):

@@ -59,6 +59,34 @@ def test_scores_display_keeps_its_handles(decoding_result):
     assert "accuracy" in decoding_result.headline and "chance 0.500" in decoding_result.headline
 
 
+@pytest.mark.parametrize("scores, chance, size", [
+    ([0.96, 1.0, 0.96, 1.0, 1.0, 1.0], 1 / 3, (2.7, 2.2)),  # a narrow result view
+    ([0.96, 1.0, 0.96, 1.0, 1.0, 1.0], 1 / 3, (4.2, 3.0)),
+    ([0.9, 0.85, 0.95, 0.9], 0.5, (2.7, 2.2)),
+    ([0.3, 0.45, 0.5, 0.35, 0.4], 0.125, (2.7, 2.2)),
+], ids=["3-class narrow", "3-class wide", "2-class narrow", "8-class narrow"])
+def test_scores_legend_lies_on_no_line_and_no_fold(scores, chance, size):
+    """The legend sits in an empty band: between the chance line and the lowest score, or
+    under the chance line, whichever is taller (in a narrow view it sat on the chance line)."""
+    import matplotlib.pyplot as plt
+
+    from brainviz.backend.displays import ScoresDisplay
+
+    fig, ax = plt.subplots(figsize=size, dpi=100, layout="constrained")
+    try:
+        d = ScoresDisplay(scores, chance, permutation_scores=np.linspace(0.1, 0.4, 20),
+                          pvalue=0.05, title="face vs house").plot(ax=ax)
+        fig.canvas.draw()
+        box = d.legend_.get_window_extent()
+        for level in (d.chance_level, d.mean_score):
+            y = ax.transData.transform((1.0, level))[1]
+            assert not box.y0 <= y <= box.y1, level
+        for x, y in ax.transData.transform(np.c_[np.arange(1, len(scores) + 1), scores]):
+            assert not (box.x0 - 4 <= x <= box.x1 + 4 and box.y0 - 4 <= y <= box.y1 + 4)
+    finally:
+        plt.close(fig)
+
+
 def test_matrix_image_pixel_has_the_cell_colour(tmp_path, rng):
     from PIL import Image
 
