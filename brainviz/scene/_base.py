@@ -344,6 +344,27 @@ class VolumeGrid:
             memo[key] = compute()
         return memo[key]
 
+    @classmethod
+    def map_range(cls, volume):
+        """``(min, max, max |v|)`` of the finite values of all of ``volume``'s frames (None
+        when it has none), read one frame at a time and computed once per volume: a 4D
+        map's colours and colour bar then hold for every frame (the first frame's range
+        saturated the stronger frames after it), in the 3D scene, the 2D views and the
+        frames of a movie alike."""
+        def compute():
+            ras = volume.as_ras()
+            n = int(getattr(ras, "n_frames", 1)) if getattr(ras, "ndim", 3) == 4 else 1
+            low, high, top = np.inf, -np.inf, 0.0
+            for k in range(n):
+                data = cls.shared(volume, k).data if k == 0 else ras.get_frame(k)
+                finite = data[np.isfinite(data)]
+                if finite.size:
+                    low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+                    top = max(top, float(np.abs(finite).max()))
+            return None if low > high else (low, high, top)
+
+        return cls.shared(volume, 0).memo("map range, all frames", compute)
+
     def finite(self):
         """The finite values (a 1D copy, computed once per grid)."""
         return self.memo("finite", lambda: self.data[np.isfinite(self.data)])

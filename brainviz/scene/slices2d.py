@@ -405,16 +405,8 @@ class MapPlane(MappedRange, PlaneVisual):
     two_sided = Bool(True)
 
     def _prepare(self, traits):
-        def value_range():
-            data = np.asarray(self._volume.get_frame(0), dtype=float)
-            finite = data[np.isfinite(data)]
-            low = float(finite.min()) if finite.size else 0.0
-            high = float(finite.max()) if finite.size else 1.0
-            absolute = float(np.abs(finite).max()) if finite.size else 1.0
-            return low, high, absolute
-
-        # the first frame's range, computed once for the three views
-        low, high, absolute = VolumeGrid.shared(self._volume, 0).memo("map range", value_range)
+        # every frame's range, computed once for the three views and the 3D scene
+        low, high, absolute = VolumeGrid.map_range(self._volume) or (0.0, 1.0, 1.0)
         self._data_min, self._data_max = low, high
         if self._data_max <= self._data_min:
             self._data_max = self._data_min + 1

@@ -123,14 +123,13 @@ class StatMapVisual(MappedRange, GridVisual):
             grid = VolumeGrid.shared(vol)
             frame = 0
         traits["frame"] = frame
-        finite = grid.data[np.isfinite(grid.data)]
-        if finite.size == 0:
+        value_range = VolumeGrid.map_range(vol)  # every frame's
+        if value_range is None:
             raise DataValueError(
                 f"The statistical map {grid.name!r} holds no finite value (all NaN)."
             )
-        self._data_min = float(finite.min())
-        self._data_max = float(finite.max())
-        self._abs_max = float(np.abs(finite).max()) or 1.0
+        self._data_min, self._data_max, self._abs_max = value_range
+        self._abs_max = self._abs_max or 1.0
         if self._data_max <= self._data_min:
             self._data_max = self._data_min + 1
         self._init_range(traits)

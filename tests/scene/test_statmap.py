@@ -266,6 +266,30 @@ def test_4d_map_shows_one_frame_at_a_time(figure, img_4d):
     assert m.value_at(centre) == pytest.approx(data[ijk + (data.shape[3] - 1,)], rel=1e-5)
 
 
+def test_a_4d_maps_colour_range_holds_for_every_frame(figure):
+    """The automatic range spans all frames, in the 3D scene and in the 2D views (with the
+    first frame's, a stronger later frame saturated and the colour bar misread it)."""
+    from brainviz import model
+    from brainviz.scene.binding import bind
+    from brainviz.scene.slices2d import SLICE_VISUALS
+    from brainviz.scene.statmap import StatMapVisual
+
+    one = _stat()
+    data = np.stack([one.get_fdata(), 3.0 * one.get_fdata()], axis=-1).astype(np.float32)
+    img = nib.Nifti1Image(data, one.affine)
+    m = StatMapVisual(img, figure=figure)
+    assert (m.vmin, m.vmax) == pytest.approx((-18.0, 18.0), abs=0.3)  # 3 x 6, not 6
+    m.frame = 1
+    assert (m.vmin, m.vmax) == pytest.approx((-18.0, 18.0), abs=0.3)  # the same for frame 1
+    session = model.Session()
+    from brainviz.data import load_volume
+
+    layer = model.StatMapLayer(name="4d").set_volume(load_volume(img, name="4d"))
+    session.add_layer(layer)
+    plane = bind(session, figure, registry=SLICE_VISUALS, axis=2).visual_for(layer)
+    assert (plane.vmin, plane.vmax) == pytest.approx((-18.0, 18.0), abs=0.3)
+
+
 def test_remove_takes_everything_away(figure, scene, px):
     from brainviz.scene._figure import figure_visuals
     from brainviz.scene.statmap import StatMapVisual
