@@ -66,11 +66,15 @@ def _output_path(name=DEMO_PNG):
 def _render_session(session, path, size=(800, 600), montage=False):
     """Draw ``session`` offscreen and save it with the export code, as ``brainviz render``."""
     from mayavi import mlab
+    from vtkmodules.vtkCommonCore import vtkLogger
 
     from ..scene.binding import draw_session
     from ..scene.export import save_montage
     from ..scene.figures import save_figure
 
+    # VTK logs a warning when it falls back from X to EGL: the line printed above already
+    # says there is no display (as in `brainviz render`)
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)
     mlab.options.offscreen = True
     figure, binding = draw_session(session, size=(600, 600) if montage else size, view="left")
     try:

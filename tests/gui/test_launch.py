@@ -54,6 +54,7 @@ def test_brainviz_without_display_renders_the_demo(tmp_path):
     out = tmp_path / _gui.DEMO_PNG
     assert f"rendering the demo figure to {out} instead" in lines[0]  # said before it is written
     assert lines[-1] == f"brainviz: wrote {out}"
+    assert "WARN" not in proc.stderr and "X server" not in proc.stderr  # VTK's X fallback
     from PIL import Image
 
     img = np.asarray(Image.open(out).convert("RGB"), dtype=float)
