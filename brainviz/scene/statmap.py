@@ -95,8 +95,9 @@ class StatMapVisual(MappedRange, GridVisual):
     colorbar_title = Str()
 
     over_anatomy = Bool(False)
-    #: Draw the slices as cut-outs while the map is fully opaque (see :meth:`_opaque`);
-    #: exports turn it off for the images they write (:func:`blend_for_export`).
+    #: Draw the slices as cut-outs (in the opaque pass) while the map is fully opaque: a
+    #: scene with no translucent slice skips VTK's order-independent transparency pass on
+    #: every frame. Exports turn it off for the images they write, whose slices blend.
     cutouts = Bool(True)
     slices = List()
     back_slices = List()
