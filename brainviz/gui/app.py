@@ -265,12 +265,14 @@ class MainWindow(HasTraits):
     def _scene_activated(self, event):
         from ..scene._figure import disable_render, use_fast_antialiasing
         from ..scene.binding import bind
+        from ..scene.statmap import interactive_cutouts
         from ._still import StillAntialiasing
 
         fig = self.figure
         # the same background as brainviz.mlab.figure() and `brainviz render`, so exports match
         fig.scene.background = (1.0, 1.0, 1.0)
         use_fast_antialiasing(fig)
+        interactive_cutouts(fig)  # opaque maps' slices skip the transparency pass
         # frames of a cursor move or a turn skip FXAA; one anti-aliased frame follows
         self._still = StillAntialiasing(fig)
         self.session.observe(self._still.moving, "cursor")

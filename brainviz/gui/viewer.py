@@ -249,10 +249,12 @@ def _plain_renders(scene):
                 pass
         while tags:
             vtk_window.RemoveObserver(tags.pop())
-        slots = getattr(getattr(messenger, "_messenger", None), "_signals", {})
-        listening = slots.get(id(vtk_window), {})
+        slots = getattr(getattr(messenger, "_messenger", None), "_signals", None)
+        listening = slots.get(id(vtk_window), {}) if isinstance(slots, dict) else None
         for name in ("StartEvent", "EndEvent"):
-            if not listening.get(name):  # only TVTK's relay to its messenger observes it
+            # only TVTK's relay to its messenger observes it (a TVTK whose messenger cannot
+            # be read keeps its observers)
+            if listening is not None and not listening.get(name):
                 vtk_window.RemoveObservers(name)
         renderers = vtk_window.GetRenderers()
         for i in range(renderers.GetNumberOfItems()):

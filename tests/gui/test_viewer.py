@@ -95,6 +95,8 @@ def test_the_3d_scene_skips_fxaa_while_things_move_and_draws_it_at_rest(window, 
     renderer = fig.scene.renderer._vtk_obj
     qtbot.waitUntil(lambda: window._still.resting, timeout=3000)
     assert renderer.GetUseFXAA()
+    maps = [v for lay, v in window.binding.visuals.items() if isinstance(lay, StatMapLayer)]
+    assert maps and all(p.cutout for v in maps for p in v.slices)  # no transparency pass
     window.session.move_cursor((10.0, -20.0, 15.0))
     assert not renderer.GetUseFXAA() and not window._still.resting
     qtbot.waitUntil(lambda: window._still.resting, timeout=3000)

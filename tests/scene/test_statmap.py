@@ -71,9 +71,10 @@ def test_two_sided_threshold_colours_and_restyle_in_place(figure, scene, px):
 
 
 def test_opaque_map_slices_are_cut_outs_and_translucent_ones_blend(figure, scene, px):
-    """A fully opaque map draws its slices in the opaque pass (cut-outs, hidden colours
-    transparent black): the scene then has no translucent geometry and skips VTK's
-    order-independent transparency pass. At opacity 0.5, and in exports, they blend."""
+    """A fully opaque map in an interactive scene draws its slices in the opaque pass
+    (cut-outs, hidden colours transparent black): the scene then has no translucent geometry
+    and skips VTK's order-independent transparency pass. At opacity 0.5, in exports and in
+    a figure made only to be exported, they blend."""
     from brainviz.scene.statmap import StatMapVisual
 
     m = StatMapVisual(_stat(), threshold=2.0, cmap="cyan_black_yellow", figure=figure,
@@ -87,6 +88,11 @@ def test_opaque_map_slices_are_cut_outs_and_translucent_ones_blend(figure, scene
 
     planes = m.slices + m.back_slices
     pos, far = px.to_pixel(figure, (6, 0, 0)), px.to_pixel(figure, (0, 20, 0))
+    # a figure made to be exported keeps blended slices; the window's scene asks for them
+    assert not any(p.cutout for p in planes) and translucent()
+    from brainviz.scene.statmap import interactive_cutouts
+
+    interactive_cutouts(figure)
     assert all(p.cutout for p in planes) and not translucent()
     hidden = m.lut._vtk_obj.GetTable()
     rgba = np.array([hidden.GetTuple4(i) for i in range(hidden.GetNumberOfTuples())])
