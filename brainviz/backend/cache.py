@@ -303,9 +303,12 @@ def _verify(root, item):
             f.close()
             return None, "it is not signed by brainviz for this user"
         src = f
-        if os.fstat(f.fileno()).st_size <= _READ_WHOLE:
-            data = f.read(_READ_WHOLE + 1)
-            if len(data) <= _READ_WHOLE:
+        size = os.fstat(f.fileno()).st_size
+        if size <= _READ_WHOLE:
+            # its size and one byte more (a growing file is seen); a read of _READ_WHOLE
+            # bytes would allocate (and page in) 16 MiB for each small entry
+            data = f.read(size + 1)
+            if len(data) == size:
                 src = io.BytesIO(data)
                 f.close()
                 digest = hashlib.sha256(data).hexdigest()
