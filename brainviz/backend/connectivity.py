@@ -13,6 +13,8 @@ With the defaults, a subject's matrix is exactly
 (Ledoit-Wolf shrinkage, as nilearn); ``cov_estimator="empirical"`` gives the
 plain (Pearson) estimate.
 """
+import threading
+
 import numpy as np
 
 from ..exceptions import DataValueError, ParameterError, ShapeMismatchError
@@ -181,8 +183,6 @@ class _Background:
     returns its value or raises its error."""
 
     def __init__(self, func, *args, **kwargs):
-        import threading
-
         self._out = self._exc = None
 
         def target():
@@ -218,7 +218,7 @@ def _extract_step(atlas_key, atlas_img, coords, radius, img_key, img, mask_key, 
                   smoothing_fwhm):
     """One subject's raw region signals (no cleaning: that is the next, separately cached step)."""
     if _label_means_apply(atlas_img, coords, img, mask_img, smoothing_fwhm):
-        return _label_means(img, atlas_img)
+        return _label_means(img, atlas_img, plan_key=atlas_key)
     return _masker_signals(atlas_img, coords, radius, img, mask_img, smoothing_fwhm)
 
 
@@ -236,7 +236,41 @@ def _label_means_apply(atlas_img, coords, img, mask_img, smoothing_fwhm):
     return np.issubdtype(atlas_img.get_data_dtype(), np.integer)
 
 
-def _label_means(img, atlas_img, block=None):
+#: the last atlases' voxel orders (see _label_plan), by fingerprint; a lock makes the
+#: subjects' tasks on threads compute each once
+_PLANS = {}
+_PLANS_LOCK = threading.Lock()
+
+
+def _label_plan(atlas_img, key=None):
+    """(voxels, starts, counts, n_labels) of a label atlas, for :func:`_label_means`: its
+    voxels' indices in the images' (Fortran) order, sorted by label and in C order within a
+    label, and where each label's run starts and how long it is.
+
+    With ``key`` (the atlas' fingerprint), kept for the next subjects (the two last
+    atlases): 5 ms per subject on a 3 mm grid, a tenth of its work, done once per job.
+    """
+    if key is not None:
+        with _PLANS_LOCK:
+            plan = _PLANS.get(key)
+            if plan is None:
+                plan = _PLANS[key] = _label_plan(atlas_img)
+                while len(_PLANS) > 2:
+                    _PLANS.pop(next(iter(_PLANS)))
+        return plan
+    labels = np.ascontiguousarray(np.asanyarray(atlas_img.dataobj)).ravel()  # C order
+    inside = np.flatnonzero(labels != 0)
+    inside = inside[np.argsort(labels[inside], kind="stable")]  # by label, C order within
+    ids, starts, counts = np.unique(labels[inside], return_index=True, return_counts=True)
+    shape = tuple(atlas_img.shape)
+    # the images' voxel order is Fortran's (one volume after another)
+    voxels = np.ravel_multi_index(np.unravel_index(inside, shape), shape, order="F")
+    for a in (voxels, starts, counts):
+        a.setflags(write=False)  # shared by the subjects' tasks
+    return voxels, starts, counts, len(ids)
+
+
+def _label_means(img, atlas_img, block=None, plan_key=None):
     """Each label's mean signal, (n_volumes, n_labels) float32, labels in increasing order
     (0 is the background): what ``NiftiLabelsMasker(atlas).fit_transform(img)`` extracts
     (strategy "mean", non-finite values counted as 0), to the last bit.
@@ -255,22 +289,19 @@ def _label_means(img, atlas_img, block=None):
     float64 copy: every partial sum is an integer far below 2**53, which float64 holds
     exactly, so the sums are the very numbers nilearn's float64 sums are (a quarter less
     CPU per subject on the 3 mm bench grid).
+
+    ``plan_key``: the atlas' fingerprint, under which its voxel order is kept for the
+    next subjects (:func:`_label_plan`).
     """
     import warnings
 
-    labels = np.ascontiguousarray(np.asanyarray(atlas_img.dataobj)).ravel()  # C order
-    inside = np.flatnonzero(labels != 0)
-    inside = inside[np.argsort(labels[inside], kind="stable")]  # by label, C order within
-    ids, starts, counts = np.unique(labels[inside], return_index=True, return_counts=True)
-    shape = tuple(atlas_img.shape)
-    # the images' voxel order is Fortran's (one volume after another)
-    voxels = np.ravel_multi_index(np.unravel_index(inside, shape), shape, order="F")
+    voxels, starts, counts, n_labels = _label_plan(atlas_img, plan_key)
     data = np.asanyarray(img.dataobj)  # a memory map of an uncompressed file
     n_t = data.shape[3]
     volumes = data.reshape((-1, n_t), order="F").T  # (n_t, n_voxels), a view
-    out = np.empty((n_t, len(ids)), np.float32)
+    out = np.empty((n_t, n_labels), np.float32)
     if block is None:
-        block = int(min(32, max(1, round((2 << 20) / (8 * max(len(inside), 1))))))
+        block = int(min(32, max(1, round((2 << 20) / (8 * max(len(voxels), 1))))))
     warned = False
     exact_ints = np.issubdtype(data.dtype, np.integer) and data.dtype.itemsize <= 2
     for t0 in range(0, n_t, block):

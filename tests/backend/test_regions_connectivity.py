@@ -213,6 +213,20 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
             warnings.simplefilter("ignore")
             for block in (1, 3):  # volumes read at a time: the same sums, bit for bit
                 np.testing.assert_array_equal(con._label_means(img, atlas, block=block), ours)
+            # as a job's tasks call it: the atlas' voxel order kept under its fingerprint
+            np.testing.assert_array_equal(
+                con._extract_step(("atlas", 1), atlas, None, 5.0, None, img, None, None, None),
+                ours)
+    assert ("atlas", 1) in con._PLANS
+    # another atlas under another fingerprint: its own voxel order, not the kept one
+    other = nib.Nifti1Image(np.where(np.asanyarray(atlas.dataobj) == 5, 0,
+                                     np.asanyarray(atlas.dataobj)).astype(np.int16),
+                            atlas.affine)
+    ref = NiftiLabelsMasker(other, standardize=no_standardize(),
+                            detrend=False).fit_transform(imgs[3])
+    ours = con._extract_step(("atlas", 2), other, None, 5.0, None, imgs[3], None, None, None)
+    assert ours.shape == (20, 3)
+    np.testing.assert_array_equal(ours, ref.astype(np.float32))
     # what it does not do goes through nilearn's masker: a mask, smoothing, another grid
     img = imgs[0]
     mask = nib.Nifti1Image((rng.random(atlas.shape) > 0.3).astype(np.uint8), atlas.affine)
