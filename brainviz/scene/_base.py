@@ -344,26 +344,52 @@ class VolumeGrid:
             memo[key] = compute()
         return memo[key]
 
+    #: each volume's range over all its frames (see map_range), kept as long as the volume
+    _ranges = weakref.WeakKeyDictionary()
+
     @classmethod
     def map_range(cls, volume):
         """``(min, max, max |v|)`` of the finite values of all of ``volume``'s frames (None
         when it has none), read one frame at a time and computed once per volume: a 4D
         map's colours and colour bar then hold for every frame (the first frame's range
         saturated the stronger frames after it), in the 3D scene, the 2D views and the
-        frames of a movie alike."""
-        def compute():
-            ras = volume.as_ras()
-            n = int(getattr(ras, "n_frames", 1)) if getattr(ras, "ndim", 3) == 4 else 1
-            low, high, top = np.inf, -np.inf, 0.0
-            for k in range(n):
-                data = cls.shared(volume, k).data if k == 0 else ras.get_frame(k)
-                finite = data[np.isfinite(data)]
-                if finite.size:
-                    low, high = min(low, float(finite.min())), max(high, float(finite.max()))
-                    top = max(top, float(np.abs(finite).max()))
-            return None if low > high else (low, high, top)
+        frames of a movie alike.
 
-        return cls.shared(volume, 0).memo("map range, all frames", compute)
+        Kept with the volume, not with a frame's grid: a grid nothing holds any more (a
+        layer opened at another frame) is gone, and each view read every frame again
+        (a 100-frame 2 mm ``.nii.gz``: seconds each).
+        """
+        try:
+            return cls._ranges[volume]
+        except KeyError:
+            pass
+        except TypeError:  # cannot be referenced weakly: computed each time
+            return cls._frames_range(volume)
+        out = cls._ranges[volume] = cls._frames_range(volume)
+        return out
+
+    @classmethod
+    def _frames_range(cls, volume):
+        ras = volume.as_ras()
+        n = int(getattr(ras, "n_frames", 1)) if getattr(ras, "ndim", 3) == 4 else 1
+        low, high, top = np.inf, -np.inf, 0.0
+        for k in range(n):
+            grid = cls._shared.get((id(volume), k))
+            data = grid.data if grid is not None and grid.volume is volume else (
+                ras.get_frame(k) if n > 1 else cls.shared(volume, 0).data)
+            if not data.size:
+                continue
+            # min and max first (two passes): a non-finite value shows in them as nan or
+            # inf, and only then are the finite values copied out
+            lo, hi = float(data.min()), float(data.max())
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                finite = data[np.isfinite(data)]
+                if not finite.size:
+                    continue
+                lo, hi = float(finite.min()), float(finite.max())
+            low, high = min(low, lo), max(high, hi)
+            top = max(top, abs(lo), abs(hi))
+        return None if low > high else (low, high, top)
 
     def finite(self):
         """The finite values (a 1D copy, computed once per grid)."""

@@ -296,6 +296,39 @@ def test_a_4d_maps_colour_range_holds_for_every_frame(figure):
     assert (plane.vmin, plane.vmax) == pytest.approx((-18.0, 18.0), abs=0.3)
 
 
+def test_a_4d_maps_range_is_read_once_per_volume_and_skips_non_finite_values(monkeypatch):
+    """Every frame is read once per volume, whichever frame's grid is alive (each 2D view
+    read them all again when the layer was opened at another frame); nan and inf count
+    for nothing."""
+    import gc
+
+    from brainviz.data import load_volume
+    from brainviz.data.volumes import Volume
+    from brainviz.scene._base import VolumeGrid
+
+    one = _stat().get_fdata().astype(np.float32)
+    frames = np.stack([one, 3.0 * one, one], axis=-1)
+    frames[1, 1, 1, 0] = np.nan
+    frames[2, 2, 2, 2] = np.inf
+    frames[3, 3, 3, 2] = -np.inf
+    volume = load_volume(nib.Nifti1Image(frames, _stat().affine), name="three")
+    reads = []
+    real = Volume.get_frame
+    monkeypatch.setattr(Volume, "get_frame", lambda self, k=0: reads.append(k) or real(self, k))
+    low, high, top = VolumeGrid.map_range(volume)
+    finite = frames[np.isfinite(frames)]
+    assert (low, high, top) == (finite.min(), finite.max(), np.abs(finite).max())
+    assert sorted(reads) == [0, 1, 2]
+    gc.collect()  # no frame-0 grid is alive now; a view opens frame 2
+    grid = VolumeGrid.shared(volume, 2)
+    assert VolumeGrid.map_range(volume) == (low, high, top)
+    assert sorted(reads) == [0, 1, 2, 2]  # only frame 2's grid read it again
+    del grid
+    empty = load_volume(nib.Nifti1Image(np.full((3, 3, 3, 2), np.nan, np.float32),
+                                        np.eye(4)), name="empty")
+    assert VolumeGrid.map_range(empty) is None
+
+
 def test_remove_takes_everything_away(figure, scene, px):
     from brainviz.scene._figure import figure_visuals
     from brainviz.scene.statmap import StatMapVisual
