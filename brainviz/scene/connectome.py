@@ -17,6 +17,7 @@ NaN weights are no edge (with a warning); nodes outside the MNI brain are
 drawn with a warning naming them; a threshold that hides every edge draws no
 edge and warns with :class:`~brainviz.exceptions.EmptyOverlayWarning`.
 """
+import contextlib
 import warnings
 
 import numpy as np
@@ -595,6 +596,48 @@ class ConnectomeVisual(Visual):
             self._update_highlight()
         self._update_visibility()
         self.render()
+
+    @contextlib.contextmanager
+    def only_nodes(self, keep):
+        """While inside, only the nodes where ``keep`` (a boolean per node) is true are
+        drawn, with the shown edges between two of them; everything is put back on the way
+        out. A figure's panel uses it to leave out the part of a graph that lies between
+        its camera and the slice it faces."""
+        keep = np.asarray(keep, dtype=bool).reshape(-1)
+        if keep.shape != (self.n_nodes,):
+            raise ValueError(f"keep needs one value per node ({self.n_nodes}); got {keep.size}")
+        size = np.broadcast_to(np.asarray(self.node_size, dtype=np.float32), (self.n_nodes,))
+        self._node_size.from_array(np.where(keep, size, 0.0).astype(np.float32))
+        self._node_pd.modified()
+        edges = self._shown & keep[self._ei] & keep[self._ej]
+        self._edge_pd.lines = _segments(np.flatnonzero(edges))
+        self._edge_pd.modified()
+        if self.directed:
+            self._set_arrows_shown(edges)
+        labels = self.label_actor.visibility if self.label_actor is not None else None
+        if labels:  # names of left-out nodes would float alone
+            self.label_actor.visibility = False
+        try:
+            yield
+        finally:
+            self._update_nodes()
+            self._edge_pd.lines = _segments(np.flatnonzero(self._shown))
+            self._edge_pd.modified()
+            if self.directed:
+                self._set_arrows_shown(self._shown)
+            if labels:
+                self.label_actor.visibility = labels
+
+    def _set_arrows_shown(self, shown):
+        from tvtk.api import tvtk
+
+        pd = self._arrow_pd.point_data
+        if pd.has_array("shown"):
+            pd.remove_array("shown")
+        arr = tvtk.UnsignedCharArray(name="shown")
+        arr.from_array(np.asarray(shown, dtype=np.uint8))
+        pd.add_array(arr)
+        self._arrow_pd.modified()
 
     # ------------------------------------------------------------------ query
     @property

@@ -146,8 +146,9 @@ def hide_edge_on_slices(figure, binding=None):
             actor.SetVisibility(was)
 
 
-#: Opacity of a connectome's nodes and edges in a panel where they lie over a map's slice.
-GRAPH_OVER_MAP_OPACITY = 0.3
+#: In a panel facing a map's slice with a connectome mostly in front of it, the nodes farther
+#: than this (mm) in front of the slice are left out, with their edges.
+GRAPH_SLAB_MM = 15.0
 
 
 def _shows_map_on_slices(binding):
@@ -227,31 +228,34 @@ def _sagittal_at(binding, x):
 
 
 @contextlib.contextmanager
-def _faded_graphs(binding, direction):
-    """In a panel that faces a slice showing a map (the lateral view opposite the peak's
-    hemisphere...), a connectome lying mostly between the camera and that slice hides the
-    map behind a tangle of tubes: its nodes and edges are drawn see-through for that panel
-    (the panels where it lies mostly behind the slice keep it as it is)."""
+def _graphs_near_slice(binding, direction):
+    """In a panel that faces a slice showing a map (the posterior view of a coronal slice
+    through the motor cortex...), a connectome lying mostly between the camera and that
+    slice hides the map behind a tangle of tubes. For that panel only, its nodes more than
+    :data:`GRAPH_SLAB_MM` in front of the slice are left out, with their edges; the nodes
+    near the slice and behind it stay as they are (the panels where the graph lies mostly
+    behind the slice keep all of it).
+
+    Drawing the whole graph see-through instead (the earlier rule) still left a faded
+    tangle of nodes and tubes over the map, and the nodes near the slice, the ones that
+    belong with it, faded with the rest."""
     if binding is None or not _facing_slice(binding, direction) or \
             not _shows_map_on_slices(binding):
         yield
         return
     from .connectome import ConnectomeVisual
 
-    saved = []
-    for visual in binding.visuals.values():
-        if not isinstance(visual, ConnectomeVisual) or \
-                not _mostly_in_front(visual.coords, binding, direction):
-            continue
-        for actor in (visual.node_actor, visual.edge_actor, getattr(visual, "arrow_actor", None)):
-            if actor is not None:
-                saved.append((actor, actor.property.opacity))
-                actor.property.opacity = min(actor.property.opacity, GRAPH_OVER_MAP_OPACITY)
-    try:
+    axis = int(np.argmax(np.abs(direction)))
+    side = np.sign(direction[axis])  # the camera is on this side of the slice
+    position = _slice_position(binding, direction, axis)
+    with contextlib.ExitStack() as stack:
+        for visual in binding.visuals.values():
+            if not isinstance(visual, ConnectomeVisual) or \
+                    not _mostly_in_front(visual.coords, binding, direction):
+                continue
+            ahead = side * (np.asarray(visual.coords, dtype=float)[:, axis] - position)
+            stack.enter_context(visual.only_nodes(ahead <= GRAPH_SLAB_MM))
         yield
-    finally:
-        for actor, opacity in saved:
-            actor.property.opacity = opacity
 
 
 def _facing_slice(binding, direction):
@@ -689,7 +693,7 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
                     continue
                 direction = _view_direction(camera)
                 with _sagittal_at(binding, _sagittal_for_view(binding, direction)), \
-                        _faded_graphs(binding, direction):
+                        _graphs_near_slice(binding, direction):
                     panels.append(render_image(figure, (panel_w, panel_h),
                                                transparent=transparent,
                                                multisamples=multisamples, _redraw=False))

@@ -319,6 +319,31 @@ def test_directed_graph_draws_arrows(fig):
     assert _count(_shot(fig), _reddish) < with_arrows  # the heads add red pixels near the targets
 
 
+def test_only_nodes_draws_a_subset_and_puts_everything_back(fig):
+    """A figure's panel leaves out part of a graph for one render: left-out nodes draw at
+    size 0, edges (and arrow heads) only between kept nodes, labels hidden; then all is back."""
+    from brainviz.scene.connectome import ConnectomeVisual
+
+    d = np.array([[0, 0.9, 0], [0, 0, 0], [-0.7, 0.5, 0]])
+    vis = ConnectomeVisual(d, COORDS, directed=True, figure=fig, show_labels=True,
+                           labels=["a", "b", "c"])
+    sizes = vis._node_size.to_array().copy()
+    shown = vis._arrow_pd.point_data.get_array("shown").to_array().copy()
+    with vis.only_nodes([True, True, False]):  # node 2 out: only 0 -> 1 stays
+        assert vis._node_size.to_array().tolist() == [sizes[0], sizes[1], 0.0]
+        assert vis._edge_pd.lines.number_of_cells == 1
+        kept = vis._arrow_pd.point_data.get_array("shown").to_array()
+        assert kept.sum() == 1 and kept[np.flatnonzero(shown)].sum() == 1
+        assert not vis.label_actor.visibility
+    assert (vis._node_size.to_array() == sizes).all()
+    assert vis._edge_pd.lines.number_of_cells == 3
+    assert (vis._arrow_pd.point_data.get_array("shown").to_array() == shown).all()
+    assert vis.label_actor.visibility
+    with pytest.raises(ValueError, match="one value per node"):
+        with vis.only_nodes([True]):
+            pass
+
+
 @pytest.mark.render
 def test_value_at_reports_edge_weight(fig):
     vis = _make(fig, edge_width=2.0)

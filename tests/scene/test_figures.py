@@ -322,24 +322,32 @@ def test_empty_figure_warns_what_to_add(drawn, tmp_path):
         bv.savefig(tmp_path / "empty.png", figure=fig, size=(120, 100))
 
 
-def test_a_graph_in_front_of_the_facing_map_slice_is_drawn_see_through(drawn):
-    """The demo's "Left" panel: a connectome lying between the camera and the slice with the
-    map hides it; in that panel (only) its nodes and edges are see-through, and they are
-    put back afterwards."""
+def test_a_graph_in_front_of_the_facing_map_slice_keeps_only_its_nodes_near_the_slice(drawn):
+    """The demo's "Posterior" panel: a connectome lying between the camera and the slice
+    with the map hides it. In that panel (only) its nodes more than GRAPH_SLAB_MM in front
+    of the slice are left out with their edges; the others are drawn as they are, and
+    everything is put back afterwards."""
     from brainviz.scene import figures
 
     session = _session(threshold=2.0)
     session.move_cursor((35.0, -10.0, 30.0))  # the sagittal slice in the right hemisphere
-    coords = np.array([[-50.0, -40, 20], [-40, 10, 30], [-30, -60, 0], [-45, 0, 50]])
-    matrix = np.ones((4, 4)) - np.eye(4)
+    # the left view shows the slice at x = -35: these nodes lie 15, 5, -5, 10 and 35 mm in
+    # front of it (the last one beyond the slab)
+    coords = np.array([[-50.0, -40, 20], [-40, 10, 30], [-30, -60, 0], [-45, 0, 50],
+                       [-70, -20, 10]])
+    matrix = np.ones((5, 5)) - np.eye(5)
     session.add_layer(model.ConnectomeLayer(name="graph", threshold=0.5).set_graph(matrix, coords))
     fig, binding = drawn(session)
     graph = [v for layer, v in binding.visuals.items() if isinstance(layer, model.ConnectomeLayer)][0]
+    sizes = graph._node_size.to_array().copy()
+    assert (sizes > 0).all() and graph._edge_pd.lines.number_of_cells == 10
     seen = {}
     real = figures.render_image
 
     def spy(*args, **kwargs):
-        seen[len(seen)] = (graph.node_actor.property.opacity, graph.edge_actor.property.opacity)
+        seen[len(seen)] = (graph._node_size.to_array().copy(),
+                           graph._edge_pd.lines.number_of_cells,
+                           graph.node_actor.property.opacity)
         return real(*args, **kwargs)
 
     figures.render_image = spy
@@ -347,10 +355,13 @@ def test_a_graph_in_front_of_the_facing_map_slice_is_drawn_see_through(drawn):
         _, layout = figures.compose_figure(fig, ["left", "right"], size=(400, None))
     finally:
         figures.render_image = real
-    panel_opacities = [seen[k] for k in sorted(seen)][-2:]  # the two panels, after the probes
-    assert max(panel_opacities[0]) <= figures.GRAPH_OVER_MAP_OPACITY  # left: graph in front
-    assert min(panel_opacities[1]) == 1.0  # right: the graph is behind the slice
-    assert graph.node_actor.property.opacity == 1.0 and graph.edge_actor.property.opacity == 1.0
+    left, right = [seen[k] for k in sorted(seen)][-2:]  # the two panels, after the probes
+    assert left[0].tolist() == [*sizes[:4], 0.0]  # the node 35 mm in front is left out
+    assert left[1] == 6  # the edges among the four others
+    assert left[2] == 1.0  # drawn as they are
+    assert (right[0] == sizes).all() and right[1] == 10  # right: the graph is behind the slice
+    assert (graph._node_size.to_array() == sizes).all()  # all put back
+    assert graph._edge_pd.lines.number_of_cells == 10
 
 
 def test_a_lateral_view_from_the_other_hemisphere_shows_its_own_hemispheres_slice(drawn):
