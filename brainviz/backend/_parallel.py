@@ -22,6 +22,8 @@ the scheduler.
 """
 import contextlib
 import os
+import sys
+import threading
 
 from .. import _config
 from ..exceptions import JobError, ParameterError
@@ -85,10 +87,32 @@ def inner_threads_limited(n_jobs, prefer=None):
             or backend.effective_n_jobs(n_jobs) <= 1):
         yield
         return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
+    with one_blas_thread():
         yield
+
+
+_CONTROLLER = {"controller": None, "modules": -1}
+_CONTROLLER_LOCK = threading.Lock()
+
+
+def one_blas_thread():
+    """threadpoolctl's limit of every BLAS and OpenMP pool to one thread, what
+    ``threadpool_limits(limits=1)`` gives (a context manager, or call its
+    ``restore_original_limits``).
+
+    ``threadpool_limits`` inspects every library the process has loaded each time: 6 ms in
+    a job's process, at the start of every parallel step, twice at the start of a
+    connectivity run on two threads. The controller is made once here, and made again only
+    after a module was imported (a new module can load a new BLAS or OpenMP library).
+    """
+    from threadpoolctl import ThreadpoolController
+
+    with _CONTROLLER_LOCK:
+        if _CONTROLLER["controller"] is None or _CONTROLLER["modules"] != len(sys.modules):
+            _CONTROLLER["controller"] = ThreadpoolController()
+            _CONTROLLER["modules"] = len(sys.modules)
+        controller = _CONTROLLER["controller"]
+    return controller.limit(limits=1)
 
 
 #: joblib's name for :func:`_limited_threading_backend`'s backend
@@ -107,9 +131,7 @@ def _limited_threading_backend():
             # one task at a time falls back to the sequential backend here (BLAS unlimited)
             n_jobs = super().configure(n_jobs, parallel, **backend_kwargs)
             if self._limits is None:
-                from threadpoolctl import threadpool_limits
-
-                self._limits = threadpool_limits(limits=1)
+                self._limits = one_blas_thread()
             return n_jobs
 
         def terminate(self):

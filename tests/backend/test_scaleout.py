@@ -246,6 +246,35 @@ def test_threaded_subjects_run_with_one_blas_thread_each(resting_data, monkeypat
     assert seen == [width] * 3
 
 
+def test_the_blas_limit_reuses_its_controller_until_a_module_is_imported(monkeypatch):
+    """Making threadpoolctl's controller inspects every loaded library (6 ms in a job's
+    process): it is made once, and again after an import, which can load a new library."""
+    import sys
+    import types
+
+    import threadpoolctl
+
+    from brainviz.backend import _parallel
+
+    def blas_threads():  # (threadpool_info makes a controller of its own each time)
+        return max(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                   if i["user_api"] == "blas")
+
+    monkeypatch.setitem(_parallel._CONTROLLER, "controller", None)
+    width = blas_threads()
+    made = []
+    for _ in range(2):
+        with _parallel.one_blas_thread():
+            made.append(_parallel._CONTROLLER["controller"])
+            assert blas_threads() == 1
+        assert blas_threads() == width
+    assert made[0] is made[1]
+    monkeypatch.setitem(sys.modules, "brainviz_test_imported", types.ModuleType("imported"))
+    with _parallel.one_blas_thread():
+        assert blas_threads() == 1
+    assert _parallel._CONTROLLER["controller"] is not made[0] and blas_threads() == width
+
+
 def test_region_job_runs_on_threads_with_one_blas_thread_per_task(resting_data, monkeypatch):
     """No backend chosen: nilearn's per-subject reduction and ICA restarts and the job's
     per-subject tasks run on threads, BLAS held to one thread in each; the group step
