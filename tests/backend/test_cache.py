@@ -1,4 +1,5 @@
 """The cache: call counting, browser, size cap, read-only / full disk, killed writes."""
+import json
 import multiprocessing
 import os
 import signal
@@ -84,8 +85,8 @@ def test_size_cap_evicts_least_recently_used(decoding_data, tmp_path, monkeypatc
     _run(decoding_data, tmp_path, classes=["face", "house"])
     entries = {e.kind: e for e in cache.list_cache_entries(tmp_path)}
     # make the masking entry the least recently used
-    side = entries["decoding: masking"].path / "brainviz.json"
-    os.utime(side, (1.0, 1.0))  # the sidecar's time is the entry's last use
+    meta = entries["decoding: masking"].path / "metadata.json"
+    os.utime(meta, (1.0, 1.0))  # the metadata's time is the entry's last use
     total = sum(e.size for e in cache.list_cache_entries(tmp_path))
     evicted = cache.enforce_cache_limit(tmp_path, max_bytes=total - 1)
     assert [e.kind for e in evicted] == ["decoding: masking"]
@@ -99,13 +100,16 @@ def _doubled(x):
     return 2 * x
 
 
-def test_a_cache_hit_sets_the_last_use_without_rewriting_the_sidecar(tmp_path):
+def test_a_cache_hit_sets_the_last_use_without_rewriting_the_metadata(tmp_path):
     memory = cache.check_memory(tmp_path)
     cache.cached_call(memory, _doubled, np.arange(3), kind="test: doubled", inputs="three")
     (entry,) = cache.list_cache_entries(tmp_path)
-    side = entry.path / "brainviz.json"
-    os.utime(side, (1000.0, 1000.0))
-    text, inode = side.read_bytes(), os.stat(side).st_ino
+    # two files per entry: the output and the metadata (signature and browser fields in it)
+    assert sorted(p.name for p in entry.path.iterdir()) == ["metadata.json", "output.pkl"]
+    meta = entry.path / "metadata.json"
+    assert json.loads(meta.read_text())["brainviz"]["kind"] == "test: doubled"
+    os.utime(meta, (1000.0, 1000.0))
+    text, inode = meta.read_bytes(), os.stat(meta).st_ino
     before = time.time() - 1
     out = cache.cached_call(memory, _doubled, np.arange(3), kind="test: doubled",
                             inputs="three")
@@ -113,12 +117,42 @@ def test_a_cache_hit_sets_the_last_use_without_rewriting_the_sidecar(tmp_path):
     (entry,) = cache.list_cache_entries(tmp_path)
     assert entry.last_use >= before  # the hit counts as a use (least-recently-used order)
     # the same file, not rewritten (a rewrite renames a new file in: a new inode)
-    assert side.read_bytes() == text and os.stat(side).st_ino == inode
+    assert meta.read_bytes() == text and os.stat(meta).st_ino == inode
     assert entry.kind == "test: doubled" and entry.inputs == "three"
-    side.unlink()  # a hit on an entry without its sidecar writes it whole
+
+
+def test_entries_of_the_older_three_file_format_still_load_and_list(tmp_path):
+    """Entries written before the signature and the browser fields moved into the
+    metadata (brainviz.sig and brainviz.json beside it) are still hits, listed with their
+    fields; a hit sets their brainviz.json's time, or writes it whole when it is gone."""
+    memory = cache.check_memory(tmp_path)
     cache.cached_call(memory, _doubled, np.arange(3), kind="test: doubled", inputs="three")
     (entry,) = cache.list_cache_entries(tmp_path)
-    assert entry.kind == "test: doubled" and entry.last_use >= before
+    meta_path = entry.path / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    ours = meta.pop("brainviz")
+    meta_path.write_text(json.dumps(meta))  # as an older version wrote it
+    (entry.path / "brainviz.sig").write_text(ours["signature"])
+    side = entry.path / "brainviz.json"
+    side.write_text(json.dumps({"kind": "older: doubled", "params": {}, "inputs": "3",
+                                "last_use": 5.0}))
+    os.utime(side, (1000.0, 1000.0))
+    (entry,) = cache.list_cache_entries(tmp_path)
+    assert entry.signed and entry.kind == "older: doubled" and entry.last_use == 1000.0
+    output = entry.path / "output.pkl"
+    inode = os.stat(output).st_ino  # a recomputed entry renames a new output in
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "not signed" warning: a plain hit
+        out = cache.cached_call(memory, _doubled, np.arange(3), kind="older: doubled")
+    assert out.tolist() == [0, 2, 4] and os.stat(output).st_ino == inode
+    before = time.time() - 1
+    (entry,) = cache.list_cache_entries(tmp_path)
+    assert entry.last_use >= before and meta_path.read_text() == json.dumps(meta)
+    side.unlink()  # a hit on an older entry without its brainviz.json writes it whole
+    cache.cached_call(memory, _doubled, np.arange(3), kind="older: doubled")
+    (entry,) = cache.list_cache_entries(tmp_path)
+    assert os.stat(output).st_ino == inode
+    assert entry.kind == "older: doubled" and entry.last_use >= before
 
 
 def test_read_only_cache_folder_runs_uncached_with_warning(decoding_data, tmp_path, counters):

@@ -74,7 +74,8 @@ def test_cache_disk_filling_during_a_job_runs_it_uncached_with_one_warning(
     # nothing half-written is left where the browser and the next job look
     assert cache.find_orphans(where) == []
     for entry in cache.list_cache_entries(where):
-        assert (entry.path / "brainviz.sig").is_file()
+        meta = json.loads((entry.path / "metadata.json").read_text())
+        assert len(meta["brainviz"]["signature"]) == 64
 
 
 def test_temporary_files_of_killed_writes_are_counted_then_cleaned_on_next_use(
@@ -194,7 +195,9 @@ def test_an_unsigned_entry_is_a_miss_with_a_warning(decoding_data, tmp_path, fit
     ref = _run(decoding_data, folder)
     marker = tmp_path / "code-ran"
     fit = next(e for e in cache.list_cache_entries(folder) if e.kind == "decoding: fit")
-    (fit.path / "brainviz.sig").unlink()  # as if written by someone else
+    meta = json.loads((fit.path / "metadata.json").read_text())
+    del meta["brainviz"]["signature"]  # as if written by someone else
+    (fit.path / "metadata.json").write_text(json.dumps(meta))
     (fit.path / "output.pkl").write_bytes(pickle.dumps(_Planted(str(marker))))
     with pytest.warns(CacheWarning, match=r"not signed by brainviz for this user"):
         again = _run(decoding_data, folder)
@@ -253,10 +256,12 @@ def test_sidecar_and_metadata_are_plain_json_never_trusted_for_code(decoding_dat
     folder = tmp_path / "c"
     _run(decoding_data, folder)
     fit = next(e for e in cache.list_cache_entries(folder) if e.kind == "decoding: fit")
-    (fit.path / "brainviz.json").write_text(json.dumps({"kind": ["not", "text"],
-                                                       "last_use": "soon"}))
+    meta = json.loads((fit.path / "metadata.json").read_text())
+    meta["brainviz"].update(kind=["not", "text"], last_use="soon", params="none")
+    (fit.path / "metadata.json").write_text(json.dumps(meta))
     listed = {e.id: e for e in cache.list_cache_entries(folder)}[fit.id]
     assert listed.kind == "['not', 'text']" and isinstance(listed.last_use, float)
+    assert listed.params == {}  # not a dict: no parameters
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="pid checks")
