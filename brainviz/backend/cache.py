@@ -322,11 +322,6 @@ def _verify_meta(root, item):
         return None, f"its output cannot be opened safely ({exc.strerror or exc})", None
     if f is None:
         return None, None, None
-    src, reason, meta = _check_signed(root, item, f)
-    return src, reason, meta
-
-
-def _check_signed(root, item, f):
     meta = None
     try:
         meta = _read_metadata(item)

@@ -217,7 +217,8 @@ def _label_nodes(atlas_key, atlas_img):
 # --- per-subject steps (module level: joblib hashes their code) -------------------
 def _extract_step(atlas_key, atlas_img, coords, radius, img_key, img, mask_key, mask_img,
                   smoothing_fwhm):
-    """One subject's raw region signals (no cleaning: that is the next, separately cached step)."""
+    """One subject's raw region signals, cached apart from the cleaning that follows (a new
+    cleaning reuses them)."""
     if _label_means_apply(atlas_img, coords, img, mask_img, smoothing_fwhm):
         return _label_means(img, atlas_img, plan_key=atlas_key)
     return _masker_signals(atlas_img, coords, radius, img, mask_img, smoothing_fwhm)

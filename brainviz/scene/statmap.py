@@ -305,10 +305,11 @@ class StatMapVisual(MappedRange, GridVisual):
     @on_trait_change("opacity")
     def _update_opacity(self):
         planes = self.slices + self.back_slices
-        changed = any(plane.cutout != self._opaque() for plane in planes)
+        opaque = self._opaque()
+        changed = any(plane.cutout != opaque for plane in planes)
         for plane in planes:
             plane.opacity = float(self.opacity)
-            plane.set_opaque(self._opaque())
+            plane.set_opaque(opaque)
         if changed:
             self._update_lut()  # the hidden entries' colour follows
         self.render()
