@@ -29,7 +29,7 @@ from .. import _config
 from ..exceptions import JobError, ParameterError
 
 __all__ = ["parallel_context", "check_backend", "ParallelSpec", "check_parallel", "Parallel",
-           "MAX_ATTEMPTS", "return_as", "inner_threads_limited", "threads_unless_chosen"]
+           "MAX_ATTEMPTS", "return_as", "one_blas_thread", "threads_unless_chosen"]
 
 #: Runs of one step on a dask cluster that loses workers, before giving up.
 MAX_ATTEMPTS = 3
@@ -67,28 +67,6 @@ def return_as(prefer=None):
     if isinstance(backend, sequential) or getattr(backend, "supports_return_generator", True):
         return "generator"
     return "list"
-
-
-@contextlib.contextmanager
-def inner_threads_limited(n_jobs, prefer=None):
-    """BLAS and OpenMP pools limited to one thread while joblib's threading backend runs
-    several tasks at once, as joblib limits them in its worker processes.
-
-    Each task's numpy calls (a covariance, a detrend) would otherwise start a BLAS pool
-    as wide as the machine: two tasks on two cores then run four spinning BLAS threads,
-    and 20 subjects on 2 threads took as long as on one (benchmarks/bench_jobs.py,
-    section 7). threadpoolctl's limit holds for the whole process while it lasts.
-    """
-    import joblib.parallel
-
-    backend, _ = joblib.parallel.get_active_backend(prefer=prefer)
-    sequential = getattr(joblib.parallel, "SequentialBackend", ())
-    if (isinstance(backend, sequential) or not getattr(backend, "uses_threads", False)
-            or backend.effective_n_jobs(n_jobs) <= 1):
-        yield
-        return
-    with one_blas_thread():
-        yield
 
 
 _CONTROLLER = {"controller": None, "modules": -1}

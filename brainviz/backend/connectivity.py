@@ -620,9 +620,14 @@ class ConnectivityJob(BaseJob):
             # and BLAS work that releases the GIL, so threads share the driver's imports and
             # the images' page cache, where a process pool first starts interpreters that
             # import nilearn and scikit-learn (seconds each, longer than 20 subjects' work
-            # on two cores: benchmarks/bench_jobs.py, section 7)
+            # on two cores: benchmarks/bench_jobs.py, section 7).
+            # BLAS holds one thread while the subjects run here, at any n_jobs: a subject's
+            # products (regions x time points) are too small for a BLAS pool to gain, which
+            # spins on the other cores instead (n_jobs=1 on two cores: the same wall time,
+            # 1.0 s of CPU instead of 0.6 s, and BLAS threads still spinning after the job).
+            # Where the tasks run in other processes (loky, dask) the limit is moot here.
             n_jobs = parallel.active_n_jobs()
-            with _parallel.inner_threads_limited(n_jobs, prefer="threads"):
+            with _parallel.one_blas_thread():
                 results = Parallel(n_jobs=n_jobs, prefer="threads",
                                    return_as=_parallel.return_as("threads"))(tasks)
                 for s, res in enumerate(results):
