@@ -245,9 +245,11 @@ _PLANS_LOCK = threading.Lock()
 
 
 def _label_plan(atlas_img, key=None):
-    """(voxels, starts, counts, n_labels) of a label atlas, for :func:`_label_means`: its
-    voxels' indices in the images' (Fortran) order, sorted by label and in C order within a
-    label, and where each label's run starts and how long it is.
+    """(voxels, by_address, starts, counts, n_labels) of a label atlas, for
+    :func:`_label_means`: its voxels' indices in the images' (Fortran) order, sorted by
+    label and in C order within a label (nilearn's order of summing), the same sorted by
+    label and by address within a label (for integer sums, whose order does not matter:
+    a third faster to gather), and where each label's run starts and how long it is.
 
     With ``key`` (the atlas' fingerprint), kept for the next subjects (the two last
     atlases): 5 ms per subject on a 3 mm grid, a tenth of its work, done once per job.
@@ -267,9 +269,12 @@ def _label_plan(atlas_img, key=None):
     shape = tuple(atlas_img.shape)
     # the images' voxel order is Fortran's (one volume after another)
     voxels = np.ravel_multi_index(np.unravel_index(inside, shape), shape, order="F")
-    for a in (voxels, starts, counts):
+    in_memory = np.asanyarray(atlas_img.dataobj).ravel(order="F")
+    by_address = np.flatnonzero(in_memory != 0)  # in the images' order
+    by_address = by_address[np.argsort(in_memory[by_address], kind="stable")]
+    for a in (voxels, by_address, starts, counts):
         a.setflags(write=False)  # shared by the subjects' tasks
-    return voxels, starts, counts, len(ids)
+    return voxels, by_address, starts, counts, len(ids)
 
 
 def _label_means(img, atlas_img, block=None, plan_key=None):
@@ -290,14 +295,16 @@ def _label_means(img, atlas_img, block=None, plan_key=None):
     Stored integers of at most 16 bits (int16 BOLD series) are summed as int64, without a
     float64 copy: every partial sum is an integer far below 2**53, which float64 holds
     exactly, so the sums are the very numbers nilearn's float64 sums are (a quarter less
-    CPU per subject on the 3 mm bench grid).
+    CPU per subject on the 3 mm bench grid). Their order does not change them either, so
+    each label's voxels are read in the order they lie in memory (a gather a quarter
+    faster than in nilearn's C order).
 
     ``plan_key``: the atlas' fingerprint, under which its voxel order is kept for the
     next subjects (:func:`_label_plan`).
     """
     import warnings
 
-    voxels, starts, counts, n_labels = _label_plan(atlas_img, plan_key)
+    voxels, by_address, starts, counts, n_labels = _label_plan(atlas_img, plan_key)
     data = np.asanyarray(img.dataobj)  # a memory map of an uncompressed file
     n_t = data.shape[3]
     volumes = data.reshape((-1, n_t), order="F").T  # (n_t, n_voxels), a view
@@ -306,6 +313,8 @@ def _label_means(img, atlas_img, block=None, plan_key=None):
         block = int(min(32, max(1, round((2 << 20) / (8 * max(len(voxels), 1))))))
     warned = False
     exact_ints = np.issubdtype(data.dtype, np.integer) and data.dtype.itemsize <= 2
+    if exact_ints:
+        voxels = by_address
     for t0 in range(0, n_t, block):
         t1 = min(t0 + block, n_t)
         if exact_ints:

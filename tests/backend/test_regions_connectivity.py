@@ -219,6 +219,12 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
                 con._extract_step(("atlas", 1), atlas, None, 5.0, None, img, None, None, None),
                 ours)
     assert ("atlas", 1) in con._PLANS
+    # stored integers are gathered in memory order within each label (their sums do not
+    # depend on the order): the same voxels per label, in increasing address
+    voxels, by_address, starts, counts, _ = con._PLANS[("atlas", 1)]
+    for a, b in zip(np.split(voxels, starts[1:]), np.split(by_address, starts[1:])):
+        np.testing.assert_array_equal(np.sort(a), b)
+    assert not np.array_equal(voxels, by_address)  # C order is not the images' order
     # another atlas under another fingerprint: its own voxel order, not the kept one
     other = nib.Nifti1Image(np.where(np.asanyarray(atlas.dataobj) == 5, 0,
                                      np.asanyarray(atlas.dataobj)).astype(np.int16),
