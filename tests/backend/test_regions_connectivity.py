@@ -184,8 +184,10 @@ def _label_atlas_case(rng, tmp_path):
     raw.header.set_slope_inter(1, 0)
     nib.save(raw, tmp_path / "int16.nii")
     small = nib.Nifti1Image(rng.integers(0, 256, shape + (20,)).astype(np.uint8), affine)
+    # float32 with a NaN and an inf, uncompressed and unscaled (read a block at a time)
+    nib.save(nib.Nifti1Image(data, affine), tmp_path / "f32.nii")
     imgs = [floats, nib.load(tmp_path / "scaled.nii"), nib.load(tmp_path / "f64.nii.gz"),
-            nib.load(tmp_path / "int16.nii"), small]
+            nib.load(tmp_path / "int16.nii"), small, nib.load(tmp_path / "f32.nii")]
     return atlas, imgs
 
 
@@ -203,7 +205,8 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
     atlas, imgs = _label_atlas_case(rng, tmp_path)
     for img in imgs:
         assert con._label_means_apply(atlas, None, img, None, None)
-        with pytest.warns(UserWarning, match="Non-finite values") if img in (imgs[0], imgs[2]) \
+        with pytest.warns(UserWarning, match="Non-finite values") \
+                if img in (imgs[0], imgs[2], imgs[5]) \
                 else warnings.catch_warnings():
             ours = con._extract_step(None, atlas, None, 5.0, None, img, None, None, None)
         ref = NiftiLabelsMasker(atlas, standardize=no_standardize(),
@@ -245,6 +248,51 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
     assert not con._label_means_apply(shifted, None, img, None, None)
     assert not con._label_means_apply(nib.Nifti1Image(np.asanyarray(atlas.dataobj) * 1.0,
                                                       atlas.affine), None, img, None, None)
+
+
+def test_uncompressed_volumes_are_read_a_block_at_a_time(rng, tmp_path, monkeypatch):
+    """An uncompressed file's volumes come from reads into one buffer, not through the
+    memory map (page faults, and unmapping flushes the other threads' TLBs); a file cut
+    short meanwhile is one clear error naming it."""
+    import os
+
+    import nibabel as nib
+
+    from brainviz.backend import connectivity as con
+
+    _, imgs = _label_atlas_case(rng, tmp_path)
+    for img in (imgs[3], imgs[5]):  # int16 and float32 files
+        data = np.asanyarray(img.dataobj)
+        assert isinstance(data, np.memmap)  # what nibabel gives for them
+        whole = data.reshape((-1, 20), order="F").T
+        for block in (1, 3, 20, 50):
+            spans, buffers = [], set()
+            for t0, t1, volumes in con._volume_blocks(data, block, "x"):
+                assert not isinstance(volumes, np.memmap) and volumes.dtype == data.dtype
+                np.testing.assert_array_equal(volumes, whole[t0:t1])
+                spans.append((t0, t1))
+                buffers.add(volumes.__array_interface__["data"][0])
+            assert spans == [(t0, min(t0 + block, 20)) for t0 in range(0, 20, block)]
+            assert len(buffers) == 1  # one buffer, reused for each block
+    # the buffer holds at most _READ_BUFFER bytes: fewer volumes a block, one at least
+    data = np.asanyarray(imgs[3].dataobj)
+    volume = int(np.prod(data.shape[:3])) * data.itemsize
+    for limit, per_block in ((2 * volume + 1, 2), (volume // 2, 1)):
+        monkeypatch.setattr(con, "_READ_BUFFER", limit)
+        assert [t1 - t0 for t0, t1, _ in con._volume_blocks(data, 8, "x")] == [per_block] * (
+            20 // per_block)
+    monkeypatch.undo()
+    # in memory (or decompressed): views of the array itself
+    data = np.asanyarray(imgs[2].dataobj)
+    for t0, t1, volumes in con._volume_blocks(data, 7, "x"):
+        assert np.shares_memory(volumes, data)
+    # cut short after it was opened
+    path = tmp_path / "short.nii"
+    nib.save(nib.Nifti1Image(np.asanyarray(imgs[3].dataobj), imgs[3].affine), path)
+    data = np.asanyarray(nib.load(path).dataobj)
+    os.truncate(path, os.path.getsize(path) - 100)
+    with pytest.raises(DataValueError, match="short.nii ends before its volume 19"):
+        list(con._volume_blocks(data, 4, "short.nii"))
 
 
 def test_connectivity_from_a_label_atlas_is_nilearns(rng, tmp_path):
