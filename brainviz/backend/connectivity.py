@@ -310,21 +310,26 @@ def _label_means(img, atlas_img, block=None, plan_key=None):
     voxels, by_address, starts, counts, n_labels = _label_plan(atlas_img, plan_key)
     data = np.asanyarray(img.dataobj)  # a memory map of an uncompressed file
     n_t = data.shape[3]
-    out = np.empty((n_t, n_labels), np.float32)
     if block is None:
         block = int(min(32, max(1, round((2 << 20) / (8 * max(len(voxels), 1))))))
-    warned = False
     exact_ints = np.issubdtype(data.dtype, np.integer) and data.dtype.itemsize <= 2
-    if exact_ints:
-        voxels = by_address
+    floats = not np.issubdtype(data.dtype, np.integer)
+    # Few numpy calls a block: the sums go straight into one array, divided once at the
+    # end. Each call gives the interpreter up and takes it back, and with two threads
+    # taking it back often means waiting for the other one.
+    dtype = np.int64 if exact_ints else np.float64
+    sums = np.empty((n_t, n_labels), dtype)
+    warned = False
     for t0, t1, volumes in _volume_blocks(data, block, _inputs.image_name(img)):
         if exact_ints:
-            sums = np.add.reduceat(volumes.take(voxels, axis=1), starts, axis=1,
-                                   dtype=np.int64)
-            out[t0:t1] = sums.astype(np.float64) / counts
+            np.add.reduceat(volumes.take(by_address, axis=1), starts, axis=1, dtype=dtype,
+                            out=sums[t0:t1])
             continue
         values = np.asarray(volumes.take(voxels, axis=1), dtype=np.float64)
-        if not np.issubdtype(data.dtype, np.integer):
+        np.add.reduceat(values, starts, axis=1, dtype=dtype, out=sums[t0:t1])
+        # a non-finite value makes its label's sum non-finite: only then are the values
+        # looked at (a sum can also overflow to inf; then it is nilearn's inf, no warning)
+        if floats and not np.isfinite(sums[t0:t1]).all():
             bad = ~np.isfinite(values)
             if bad.any():
                 if not warned:  # nilearn's warning, once
@@ -332,8 +337,8 @@ def _label_means(img, atlas_img, block=None, plan_key=None):
                                   "with zeros.", UserWarning, stacklevel=2)
                     warned = True
                 values[bad] = 0.0
-        out[t0:t1] = np.add.reduceat(values, starts, axis=1) / counts
-    return out
+                np.add.reduceat(values, starts, axis=1, dtype=dtype, out=sums[t0:t1])
+    return (sums / counts).astype(np.float32)
 
 
 #: the most bytes :func:`_volume_blocks` reads at a time (fewer volumes a block if needed)

@@ -222,6 +222,18 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
                 con._extract_step(("atlas", 1), atlas, None, 5.0, None, img, None, None, None),
                 ours)
     assert ("atlas", 1) in con._PLANS
+    # sums that overflow to inf are nilearn's inf, with no warning (no value is non-finite)
+    huge = np.nan_to_num(np.asanyarray(imgs[2].dataobj), posinf=0.0)
+    huge[np.asanyarray(atlas.dataobj) == 5, 7] = 1.5e308
+    huge = nib.Nifti1Image(huge, atlas.affine)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's "overflow"
+        warnings.filterwarnings("error", message="Non-finite")
+        ours = con._label_means(huge, atlas)
+    ref = NiftiLabelsMasker(atlas, standardize=no_standardize(),
+                            detrend=False).fit_transform(huge)
+    assert np.isposinf(ours[7, 1]) and np.isfinite(ours[6]).all()
+    np.testing.assert_array_equal(ours, ref.astype(np.float32))
     # stored integers are gathered in memory order within each label (their sums do not
     # depend on the order): the same voxels per label, in increasing address
     voxels, by_address, starts, counts, _ = con._PLANS[("atlas", 1)]
