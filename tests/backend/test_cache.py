@@ -121,6 +121,50 @@ def test_a_cache_hit_sets_the_last_use_without_rewriting_the_metadata(tmp_path):
     assert entry.kind == "test: doubled" and entry.inputs == "three"
 
 
+def test_outputs_are_python_pickles_and_joblib_pickles_still_load(tmp_path):
+    """An entry's output is Python's pickle (protocol 5) after brainviz's magic, its
+    signature taken from the bytes as written; outputs in joblib's format (entries of
+    older versions, a compressed joblib.Memory given by the caller) still load."""
+    import hashlib
+    import pickle
+
+    from joblib import numpy_pickle
+
+    memory = cache.check_memory(tmp_path / "c")
+    x = np.arange(12.0).reshape(3, 4)[:, ::2]  # not contiguous
+    out = cache.cached_call(memory, _doubled, x, kind="test: doubled")
+    (entry,) = cache.list_cache_entries(tmp_path / "c")
+    data = (entry.path / "output.pkl").read_bytes()
+    assert data.startswith(cache._MAGIC)
+    np.testing.assert_array_equal(pickle.loads(data[len(cache._MAGIC):]), out)
+    meta = json.loads((entry.path / "metadata.json").read_text())
+    root = cache._root_of(memory)
+    assert meta["brainviz"]["signature"] == cache._signature(
+        cache._entry_id(root, entry.path), hashlib.sha256(data).hexdigest())
+    # joblib's format, signed as brainviz signs: a hit, not a warning or a recompute
+    with open(entry.path / "output.pkl", "wb") as f:
+        numpy_pickle.dump(2 * x, f)
+    digest = hashlib.sha256((entry.path / "output.pkl").read_bytes()).hexdigest()
+    meta["brainviz"]["signature"] = cache._signature(cache._entry_id(root, entry.path),
+                                                     digest)
+    (entry.path / "metadata.json").write_text(json.dumps(meta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = cache.cached_call(memory, _doubled, x, kind="test: doubled")
+    np.testing.assert_array_equal(again, 2 * x)
+    assert (entry.path / "output.pkl").read_bytes()[:1] == b"\x80"  # not rewritten
+    # a compressed Memory keeps joblib's (compressed) format, and its entries load
+    zipped = cache.check_memory(Memory(str(tmp_path / "z"), compress=3, verbose=0))
+    first = cache.cached_call(zipped, _doubled, x, kind="test: doubled")
+    (entry,) = cache.list_cache_entries(tmp_path / "z")
+    assert not (entry.path / "output.pkl").read_bytes().startswith(cache._MAGIC)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = cache.cached_call(zipped, _doubled, x, kind="test: doubled")
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(second, 2 * x)
+
+
 def test_entries_of_the_older_three_file_format_still_load_and_list(tmp_path):
     """Entries written before the signature and the browser fields moved into the
     metadata (brainviz.sig and brainviz.json beside it) are still hits, listed with their
@@ -168,12 +212,10 @@ def test_read_only_cache_folder_runs_uncached_with_warning(decoding_data, tmp_pa
 
 
 def test_full_disk_runs_uncached_with_warning(decoding_data, tmp_path, monkeypatch):
-    from joblib import _store_backends
-
     def no_space(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_store_backends.numpy_pickle, "dump", no_space)
+    monkeypatch.setattr(cache, "_dump_output", no_space)
     with pytest.warns(CacheWarning, match="Could not store a cache entry"):
         res = _run(decoding_data, tmp_path, classes=["face", "house"])
     assert res.mean_score_ >= 0.9
@@ -182,9 +224,7 @@ def test_full_disk_runs_uncached_with_warning(decoding_data, tmp_path, monkeypat
 
 def _slow_writer_child(data, folder, flag):
     """Run a job whose cache writes hang half-way (so the parent can kill it)."""
-    from joblib import _store_backends
-
-    real_dump = _store_backends.numpy_pickle.dump
+    real_dump = cache._dump_output
 
     def slow_dump(value, f, *args, **kwargs):
         real_dump(value, f, *args, **kwargs)
@@ -193,7 +233,7 @@ def _slow_writer_child(data, folder, flag):
         open(flag, "w").close()
         time.sleep(60)
 
-    _store_backends.numpy_pickle.dump = slow_dump
+    cache._dump_output = slow_dump
     _run(data, folder, classes=["face", "house"])
 
 

@@ -49,10 +49,8 @@ def test_cache_disk_filling_during_a_job_runs_it_uncached_with_one_warning(
     if where is not None:  # leave room for the first entries only
         (where / "filler").write_bytes(b"0" * (256 * 1024 - 40 * 1024))
     else:  # no tmpfs here: every entry after the first fails as on a full disk
-        from joblib import numpy_pickle
-
         where = tmp_path / "cache"
-        real_dump = numpy_pickle.dump
+        real_dump = cache._dump_output
         count = {"n": 0}
 
         def filling_dump(value, f, *a, **k):
@@ -62,7 +60,7 @@ def test_cache_disk_filling_during_a_job_runs_it_uncached_with_one_warning(
                 raise OSError(errno.ENOSPC, "No space left on device")
             return real_dump(value, f, *a, **k)
 
-        monkeypatch.setattr(numpy_pickle, "dump", filling_dump)
+        monkeypatch.setattr(cache, "_dump_output", filling_dump)
     ref = _run(decoding_data, False)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
@@ -103,16 +101,14 @@ def test_temporary_files_of_killed_writes_are_counted_then_cleaned_on_next_use(
 
 
 def _slow_writer_child(data, folder, flag):
-    from joblib import numpy_pickle
-
-    real_dump = numpy_pickle.dump
+    real_dump = cache._dump_output
 
     def slow_dump(value, f, *args, **kwargs):
         real_dump(value, f, *args, **kwargs)
         open(flag, "w").close()
         time.sleep(60)
 
-    numpy_pickle.dump = slow_dump
+    cache._dump_output = slow_dump
     _run(data, folder)
 
 
