@@ -368,15 +368,20 @@ def no_standardize():
 
 
 def clean_signals(signals, confounds=None, sample_mask=None, *, detrend, standardize,
-                  high_pass=None, low_pass=None, t_r=None):
-    """``nilearn.signal.clean`` of one run (float32 out); volumes outside sample_mask dropped."""
+                  high_pass=None, low_pass=None, t_r=None, dtype=np.float32):
+    """``nilearn.signal.clean`` of one run; volumes outside sample_mask dropped.
+
+    ``dtype``: the output's (float32 keeps a decoding's voxels small); None keeps what
+    nilearn gives, the input's float type (a connectivity's few region signals, so that
+    their matrices are those of nilearn's own pipeline).
+    """
     from nilearn.signal import clean
 
     signals = np.asarray(signals)
     nothing = (confounds is None and sample_mask is None and high_pass is None
                and low_pass is None and not detrend and not standardize)
     if nothing:
-        return signals.astype(np.float32, copy=False)
+        return signals if dtype is None else signals.astype(dtype, copy=False)
     kwargs = {}
     if sample_mask is not None:
         kwargs["sample_mask"] = sample_mask
@@ -389,7 +394,7 @@ def clean_signals(signals, confounds=None, sample_mask=None, *, detrend, standar
         confounds=confounds, high_pass=high_pass, low_pass=low_pass,
         t_r=t_r if t_r is not None else 2.5, ensure_finite=True, **kwargs,
     )
-    return np.asarray(out, dtype=np.float32)
+    return np.asarray(out, dtype=dtype)
 
 
 def check_t_r(job, t_r):

@@ -278,9 +278,10 @@ def _label_plan(atlas_img, key=None):
 
 
 def _label_means(img, atlas_img, block=None, plan_key=None):
-    """Each label's mean signal, (n_volumes, n_labels) float32, labels in increasing order
-    (0 is the background): what ``NiftiLabelsMasker(atlas).fit_transform(img)`` extracts
-    (strategy "mean", non-finite values counted as 0), to the last bit.
+    """Each label's mean signal, (n_volumes, n_labels), labels in increasing order (0 is
+    the background): what ``NiftiLabelsMasker(atlas).fit_transform(img)`` extracts
+    (strategy "mean", non-finite values counted as 0), to the last bit, in its type
+    (float32 for float32 data, float64 otherwise).
 
     nilearn averages volume by volume over the whole grid (``scipy.ndimage.mean``: a copy
     of each volume and a float64 copy of it, then a sum per label in C order); here only
@@ -338,7 +339,7 @@ def _label_means(img, atlas_img, block=None, plan_key=None):
                     warned = True
                 values[bad] = 0.0
                 np.add.reduceat(values, starts, axis=1, dtype=dtype, out=sums[t0:t1])
-    return (sums / counts).astype(np.float32)
+    return (sums / counts).astype(np.float32 if data.dtype == np.float32 else np.float64)
 
 
 #: the most bytes :func:`_volume_blocks` reads at a time (fewer volumes a block if needed)
@@ -401,7 +402,7 @@ def _masker_signals(atlas_img, coords, radius, img, mask_img, smoothing_fwhm):
         masker = NiftiMapsMasker(atlas_img, mask_img=mask_img, **common)
     else:
         masker = NiftiLabelsMasker(atlas_img, mask_img=mask_img, **common)
-    return masker.fit_transform(img).astype(np.float32)
+    return masker.fit_transform(img)  # in its type: float32 for float32 data, or float64
 
 
 def _clean_step(memory, extract_key, extract_args, extract_ignore, clean_key, confounds_key,
@@ -419,7 +420,7 @@ def _clean_step(memory, extract_key, extract_args, extract_ignore, clean_key, co
     detrend, standardize, high_pass, low_pass, t_r = clean_key[:5]
     return _cleaning.clean_signals(raw, confounds, sample_mask, detrend=detrend,
                                    standardize=standardize, high_pass=high_pass,
-                                   low_pass=low_pass, t_r=t_r)
+                                   low_pass=low_pass, t_r=t_r, dtype=None)
 
 
 def _estimator(name):
@@ -439,10 +440,13 @@ def _partial_from_precision(prec):
 
 def _subject_matrix(ts, kind, cov_estimator, sparse_cv):
     """One subject's matrix (every kind but tangent); returns (matrix, alpha or None)."""
-    ts = np.asarray(ts, dtype=float)
+    ts = np.asarray(ts)  # float32 series stay float32, as nilearn's own pipeline has them
+    if not np.issubdtype(ts.dtype, np.floating):
+        ts = ts.astype(float)
     if kind == "sparse inverse covariance":
         from sklearn.covariance import GraphicalLassoCV
 
+        ts = np.asarray(ts, dtype=float)
         z = (ts - ts.mean(0)) / np.maximum(ts.std(0), 1e-12)
         model = GraphicalLassoCV(cv=sparse_cv).fit(z)
         return _partial_from_precision(model.precision_), float(model.alpha_)
@@ -711,7 +715,7 @@ class ConnectivityJob(BaseJob):
 
             measure = ConnectivityMeasure(kind="tangent",
                                           cov_estimator=_estimator(self.cov_estimator))
-            mats = np.asarray(measure.fit_transform([np.asarray(o[0], float) for o in out]))
+            mats = np.asarray(measure.fit_transform([np.asarray(o[0]) for o in out]))
             group = np.asarray(cov_to_corr(measure.mean_))
         else:
             mats = np.asarray([o[1] for o in out])
@@ -774,8 +778,8 @@ class ConnectivityJob(BaseJob):
         self._cleaning_record = dict(_cleaning.record(self, t_r, keys), applied=True)
         return [
             _cleaning.clean_signals(ts, c, sm, detrend=self.detrend, standardize=self.standardize,
-                                    high_pass=self.high_pass, low_pass=self.low_pass, t_r=t_r)
-            .astype(float)
+                                    high_pass=self.high_pass, low_pass=self.low_pass, t_r=t_r,
+                                    dtype=float)
             for ts, (c, sm) in zip(series, conf)
         ]
 

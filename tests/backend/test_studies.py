@@ -139,7 +139,7 @@ def test_confound_regression_removes_a_planted_signal(roi_series, tmp_path):
     cleaned = job.run(planted, confounds=[conf_file]).matrix_
     ref = ConnectivityMeasure(kind="correlation").fit_transform(
         [clean(planted, confounds=confound)])[0]
-    np.testing.assert_allclose(cleaned, ref, atol=1e-6)
+    np.testing.assert_allclose(cleaned, ref, atol=1e-12)
     # the planted drift dominates the raw matrix; regression takes it out again
     off = ~np.eye(31, dtype=bool)
     assert np.abs(dirty - raw)[off].mean() > 0.3
@@ -151,7 +151,7 @@ def test_confound_regression_removes_a_planted_signal(roi_series, tmp_path):
         planted, confounds=[confound])
     ref = ConnectivityMeasure(kind="correlation").fit_transform(
         [clean(planted, confounds=confound, high_pass=0.01, low_pass=0.1, t_r=1.89)])[0]
-    np.testing.assert_allclose(filtered.matrix_, ref, atol=1e-6)
+    np.testing.assert_allclose(filtered.matrix_, ref, atol=1e-12)
     doc = json.loads((save_result(filtered, tmp_path / "r") / "result.json").read_text())
     assert doc["parameters"]["high_pass"] == 0.01 and doc["parameters"]["t_r"] == 1.89
     with pytest.raises(ParameterError, match=r"high_pass/low_pass .* need the repetition time"):
@@ -215,7 +215,7 @@ def test_fmriprep_confounds_strategy_equals_nilearn_load_confounds(tmp_path, rng
     res = job.run(series, confounds=[str(tmp_path / f"{stem.name}_desc-confounds_timeseries.tsv")])
     ref = ConnectivityMeasure(kind="correlation").fit_transform(
         [clean(series, confounds=np.asarray(conf), sample_mask=sample_mask)])[0]
-    np.testing.assert_allclose(res.matrix_, ref, atol=1e-6)
+    np.testing.assert_allclose(res.matrix_, ref, atol=1e-12)
     with pytest.raises(ParameterError, match=r"'confounds_strategy' .* among .*'motion'.*got"):
         ConnectivityJob(confounds_strategy="movement").run(series)
     with pytest.raises(ParameterError, match=r"'confounds_params' .* name=value pairs"):
