@@ -9,11 +9,11 @@ Each cache entry is a joblib folder ``<cache>/joblib/<func id>/<args hash>/``
 holding ``output.pkl`` (Python's pickle, protocol 5, after a short magic; joblib's
 format in entries of older versions and in a compressed joblib.Memory) and
 ``metadata.json`` (joblib's format), with ours inside the metadata under
-``"brainviz"``: the signature, the job kind, key parameters and an input summary. The metadata's modification time is the entry's last use,
-set again by each cache hit. Two files per entry: each new file costs the file
-system an inode (0.6-1.2 ms of kernel time each on a busy ext4), and entries
-written by older versions (the signature in ``brainviz.sig``, the rest in
-``brainviz.json``) are still read.
+``"brainviz"``: the signature, the job kind, key parameters and an input summary.
+The metadata's modification time is the entry's last use, set again by each cache
+hit. Two files per entry: each new file costs the file system an inode (0.6-1.2 ms
+of kernel time each on a busy ext4), and entries written by older versions (the
+signature in ``brainviz.sig``, the rest in ``brainviz.json``) are still read.
 
 Trust
 -----

@@ -354,10 +354,10 @@ def _volume_blocks(data, block, name):
     the map: each block is read from the file into one buffer of at most
     :data:`_READ_BUFFER` bytes (fewer volumes a block where ``block`` would not fit, one
     at least), reused for the next (so each yielded array is valid until the next one).
-    Through the map, every page of the
-    file is a page fault, and unmapping it flushes the other threads' TLBs; from a buffer
-    the gather finds the volumes in the processor's cache: 20 subjects of 150 volumes on a
-    3 mm grid, label means in 0.25 s instead of 0.38 s.
+    Through the map, every page of the file is a page fault, and unmapping it flushes the
+    other threads' TLBs; from a buffer the gather finds the volumes in the processor's
+    cache: 20 subjects of 150 volumes on a 3 mm grid, label means in 0.25 s instead of
+    0.38 s.
     """
     import os
 
