@@ -221,6 +221,9 @@ def test_corrupt_file_gives_an_error_dialog_and_the_window_keeps_working(window,
 
 
 def test_shell_line_changes_the_scene(window, qtbot):
+    # the scene settled after the previous test's last change (removing a layer re-frames
+    # the camera on the next turn of the event loop)
+    pump(qtbot, 100)
     before = grab(window)
     ns = window.shell_panel.execute("session.layers[0].visible = False")
     pump(qtbot, 100)
