@@ -225,7 +225,20 @@ def test_label_atlas_signals_are_nilearns_to_the_last_bit(rng, tmp_path):
                 con._extract_step(("atlas", 1), atlas, None, 5.0, None, img, None, None, None),
                 ours)
     assert ("atlas", 1) in con._PLANS
-    # sums that overflow to inf are nilearn's inf, with no warning (no value is non-finite)
+    # int16 sums in int32 where they cannot overflow it, int64 where they could: a label
+    # of 65,600 voxels at 32,767 sums past 2**31
+    big = np.ones((41, 40, 40), np.int16)
+    big[0, 0, :10] = 2
+    big_atlas = nib.Nifti1Image(big, atlas.affine)
+    full = np.full(big.shape + (3,), 32767, np.int16)
+    full[..., 1] = -32768
+    full[3, 4, 5, 2] = 7
+    full = nib.Nifti1Image(full, atlas.affine)
+    full.header.set_slope_inter(1, 0)
+    ref = NiftiLabelsMasker(big_atlas, standardize=no_standardize(),
+                            detrend=False).fit_transform(full)
+    np.testing.assert_array_equal(con._label_means(full, big_atlas), ref)
+    assert ref[0, 0] == 32767 and ref[1, 0] == -32768
     huge = np.nan_to_num(np.asanyarray(imgs[2].dataobj), posinf=0.0)
     huge[np.asanyarray(atlas.dataobj) == 5, 7] = 1.5e308
     huge = nib.Nifti1Image(huge, atlas.affine)
