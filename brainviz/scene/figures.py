@@ -848,9 +848,28 @@ def _text_style(ink, transparent, px):
 
 def _legend_layout(legends, width, fs, pad):
     """Rows of legend items: ``(rows, [(row, x, text, rgb or None)])`` (a heading has no
-    colour)."""
+    colour).
+
+    As few rows as fit ``width``, filled evenly: the narrowest width that keeps that
+    number of rows lays them out, so a wrapped legend does not end in one item alone.
+    """
     if not legends:
         return 0, []
+    rows, items = _legend_rows(legends, width, fs, pad)
+    if rows > 1:
+        lo, hi = 0.0, float(width)
+        while hi - lo > 1.0:  # the row count only grows as the width shrinks
+            mid = (lo + hi) / 2
+            if _legend_rows(legends, mid, fs, pad)[0] == rows:
+                hi = mid
+            else:
+                lo = mid
+        rows, items = _legend_rows(legends, hi, fs, pad)
+    return rows, items
+
+
+def _legend_rows(legends, width, fs, pad):
+    """:func:`_legend_layout`'s rows, each filled as far as ``width`` allows."""
     items = []
     row, x = 0, pad
     marker = 1.1 * fs

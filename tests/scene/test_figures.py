@@ -392,3 +392,27 @@ def test_a_lateral_view_from_the_other_hemisphere_shows_its_own_hemispheres_slic
     session.move_cursor((1.0, -10.0, 30.0))
     _, layout = figures.compose_figure(fig, ["left", "right"], size=(400, None))
     assert layout["slice_labels"] == ["x = 1", "x = 1"]
+
+
+def test_a_wrapped_legend_fills_its_rows_evenly():
+    """A legend too wide for one row takes as few rows as greedy filling would, filled
+    evenly: the demo's six networks at 1200 px no longer leave 'sensorimotor' alone on a
+    second row. Every item stays inside the width; a legend that fits stays one row."""
+    from brainviz.scene.figures import _legend_layout, _legend_rows, _text_width
+
+    names = ["cerebellum", "cingulo-opercular", "default", "fronto-parietal", "occipital",
+             "sensorimotor"]
+    legends = [("demo connectome: networks", [(n, (0.5, 0.5, 0.5)) for n in names])]
+    fs, pad = 18, 10
+    greedy_rows, greedy = _legend_rows(legends, 1200, fs, pad)
+    assert greedy_rows == 2 and [t for r, _, t, _ in greedy if r == 1] == ["sensorimotor"]
+    rows, items = _legend_layout(legends, 1200, fs, pad)
+    assert rows == 2
+    per_row = [[t for r, _, t, _ in items if r == k] for k in range(rows)]
+    assert sorted(t for row in per_row for t in row) == sorted(names + [legends[0][0] + ":"])
+    assert min(len(row) for row in per_row) >= 3
+    ends = [x + 1.1 * fs + 0.4 * fs + _text_width(t, fs) for _, x, t, rgb in items if rgb]
+    assert max(ends) <= 1200 - pad
+    assert _legend_layout(legends, 2000, fs, pad)[0] == 1
+    assert _legend_layout(legends, 600, fs, pad)[0] == _legend_rows(legends, 600, fs, pad)[0]
+    assert _legend_layout([], 1200, fs, pad) == (0, [])
