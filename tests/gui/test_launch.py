@@ -29,11 +29,17 @@ def test_unreachable_x_display_counts_as_none(monkeypatch):
 
 
 def test_output_goes_to_a_temp_dir_when_cwd_is_read_only(tmp_path, monkeypatch):
+    import tempfile
+
     monkeypatch.chdir(tmp_path)
     assert _gui._output_path() == tmp_path / _gui.DEMO_PNG
     monkeypatch.setattr(_gui.os, "access", lambda path, mode: False)
+    # the system's temporary folder, here one inside tmp_path (nothing left in /tmp)
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     out = _gui._output_path()
-    assert out.parent != tmp_path and out.parent.is_dir() and out.name == _gui.DEMO_PNG
+    assert out.parent.parent == tmp_path / "tmp" and out.parent.is_dir()
+    assert out.parent.name.startswith("brainviz-") and out.name == _gui.DEMO_PNG
 
 
 def test_missing_file_is_named_and_exits_non_zero(tmp_path, capsys):
