@@ -584,7 +584,6 @@ def compose_figure(figure=None, views=None, *, size=None, width_mm=None, dpi=Non
 
     # -- per panel: the cameras (named views or the figure's), texts over the panel
     state = _WindowState(scene)
-    base_angle, base_scale = float(camera.view_angle), float(camera.parallel_scale)
     cameras = []  # dicts to restore per panel
 
     if not single:
