@@ -14,6 +14,7 @@ With the defaults, a subject's matrix is exactly
 (Ledoit-Wolf shrinkage, as nilearn); ``cov_estimator="empirical"`` gives the
 plain (Pearson) estimate.
 """
+import contextlib
 import threading
 
 import numpy as np
@@ -672,7 +673,7 @@ class ConnectivityJob(BaseJob):
         if not nodes_later:
             node_labels = node_labels or [f"node {i}" for i in range(n)]
 
-        from joblib import Parallel, delayed
+        from joblib import delayed
 
         prog(0.02, f"{self.kind}: {n_subjects} subject(s), "
                    + ("the atlas' regions" if nodes_later else f"{n} regions"))
@@ -698,9 +699,8 @@ class ConnectivityJob(BaseJob):
             # 1.0 s of CPU instead of 0.6 s, and BLAS threads still spinning after the job).
             # Where the tasks run in other processes (loky, dask) the limit is moot here.
             n_jobs = parallel.active_n_jobs()
-            with _parallel.one_blas_thread():
-                results = Parallel(n_jobs=n_jobs, prefer="threads",
-                                   return_as=_parallel.return_as("threads"))(tasks)
+            with _parallel.one_blas_thread(), \
+                    contextlib.closing(_parallel.task_results(tasks, n_jobs)) as results:
                 for s, res in enumerate(results):
                     for line in res[3]:  # what the subject's worker loaded from the cache
                         prog.log(line)

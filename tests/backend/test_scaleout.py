@@ -3,6 +3,7 @@ of a local dask cluster (counted); the caller's joblib configuration is honoured
 backend and scheduler are checked first; adding a subject reuses the others' steps."""
 import functools
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -172,21 +173,76 @@ def test_adding_a_subject_recomputes_only_its_steps(resting_data, tmp_path, monk
     np.testing.assert_allclose(more.matrices_, uncached.matrices_, atol=1e-12)
 
 
-def test_connectivity_n_jobs_reaches_joblib(resting_data, monkeypatch):
-    import joblib
+def _meet_in_pairs(monkeypatch):
+    """Make each subject's task wait (up to 10 s) until a second one runs at the same time;
+    return the names of the threads they ran on (a task that waited in vain says so)."""
+    import threading
 
     seen = []
-    real = joblib.Parallel.__init__
+    barrier = threading.Barrier(2, timeout=10)
+    real = con._subject_task
 
-    def spy(self, *a, **k):
-        seen.append((k.get("n_jobs"), joblib.parallel.get_active_backend()[0].__class__.__name__))
-        real(self, *a, **k)
+    def spy(*a, **k):
+        try:
+            barrier.wait()
+            seen.append(threading.current_thread().name)
+        except threading.BrokenBarrierError:
+            seen.append("alone")
+        return real(*a, **k)
 
-    monkeypatch.setattr(joblib.Parallel, "__init__", spy)
+    monkeypatch.setattr(con, "_subject_task", spy)
+    return seen
+
+
+def test_connectivity_n_jobs_runs_that_many_tasks_at_once(resting_data, monkeypatch):
+    """n_jobs=2 on threads (the default, or backend="threading"): two subjects' tasks run at
+    the same time, on two threads of the job's own pool (not joblib's threaded Parallel,
+    which looks for finished tasks every 10 ms)."""
+    import threading
+
     r = resting_data
-    ConnectivityJob(n_jobs=2, backend="threading", memory=False).run(
-        r["imgs"], coords=[(0, 0, 0), (10, 10, 10)])
-    assert (2, "ThreadingBackend") in seen
+    coords = [(0, 0, 0), (10, 10, 10)]
+    imgs = r["imgs"][:2]
+    for backend in (None, "threading"):
+        seen = _meet_in_pairs(monkeypatch)
+        ConnectivityJob(n_jobs=2, backend=backend, memory=False).run(imgs, coords=coords)
+        assert "alone" not in seen
+        assert len(set(seen)) == 2 and all(n.startswith("brainviz-task") for n in seen)
+    # one at a time: in the caller's thread, and never two at once
+    seen = []
+    real = con._subject_task
+    monkeypatch.setattr(con, "_subject_task",
+                        lambda *a: seen.append(threading.current_thread()) or real(*a))
+    ConnectivityJob(n_jobs=1, memory=False).run(imgs, coords=coords)
+    assert seen == [threading.main_thread()] * 2
+
+
+def test_connectivity_thread_pool_cancels_what_has_not_started(resting_data, monkeypatch):
+    """An error in a subject's task reaches the caller as itself; the tasks not started
+    yet are not run."""
+    import threading
+
+    started = []
+    real = con._subject_task
+    first = threading.Event()
+
+    def task(*a):
+        started.append(threading.current_thread().name)
+        if len(started) == 1:
+            first.set()
+            raise RuntimeError("subject failed")
+        first.wait(10)
+        time.sleep(0.2)  # the error has come out meanwhile
+        return real(*a)
+
+    monkeypatch.setattr(con, "_subject_task", task)
+    r = resting_data
+    imgs = [*r["imgs"], *r["imgs"], *r["imgs"]]  # 9 subjects on 2 threads
+    with pytest.raises(RuntimeError, match="subject failed"):
+        ConnectivityJob(n_jobs=2, memory=False).run(imgs, coords=[(0, 0, 0), (10, 10, 10)])
+    n = len(started)
+    time.sleep(0.2)
+    assert len(started) == n < 9  # nothing started after the error came out
 
 
 def test_connectivity_runs_on_threads_unless_a_backend_is_chosen(resting_data, monkeypatch):
@@ -204,9 +260,6 @@ def test_connectivity_runs_on_threads_unless_a_backend_is_chosen(resting_data, m
     monkeypatch.setattr(joblib.Parallel, "__init__", spy)
     r = resting_data
     coords = [(0, 0, 0), (10, 10, 10)]
-    ConnectivityJob(n_jobs=2, memory=False).run(r["imgs"], coords=coords)
-    assert seen[0] == (2, "ThreadingBackend")  # the job's own
-    seen.clear()
     ConnectivityJob(n_jobs=2, backend="loky", memory=False).run(r["imgs"], coords=coords)
     assert seen[0] == (2, "LokyBackend")  # the job's own
     seen.clear()
@@ -214,9 +267,13 @@ def test_connectivity_runs_on_threads_unless_a_backend_is_chosen(resting_data, m
         ConnectivityJob(memory=False).run(r["imgs"], coords=coords)
     assert seen[0] == (2, "LokyBackend")  # the caller's
     seen.clear()
-    with joblib.parallel_config(n_jobs=2):  # n_jobs alone: threads, the caller's n_jobs
-        ConnectivityJob(memory=False).run(r["imgs"], coords=coords)
-    assert seen[0] == (2, "ThreadingBackend")  # the job's own
+    # no backend chosen: threads of the job's own pool, as many as n_jobs says, here the
+    # caller's n_jobs alone (joblib.Parallel is not involved)
+    pairs = _meet_in_pairs(monkeypatch)
+    with joblib.parallel_config(n_jobs=2):
+        ConnectivityJob(memory=False).run(r["imgs"][:2], coords=coords)
+    assert "alone" not in pairs and len(set(pairs)) == 2
+    assert all(n.startswith("brainviz-task") for n in pairs)
 
 
 def test_subjects_run_with_one_blas_thread_at_any_n_jobs(resting_data, monkeypatch):
