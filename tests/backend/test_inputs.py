@@ -53,3 +53,43 @@ def test_volume_and_path_inputs_decode_alike(decoding_data, tmp_path):
     b = job.run(str(path), decoding_data["labels"], runs=decoding_data["runs"])
     np.testing.assert_array_equal(a.scores_, b.scores_)
     assert a.mean_score_ >= 0.9
+
+
+def test_a_nifti1_file_loads_as_nib_load_loads_it(tmp_path):
+    """A job opens a NIfTI-1 .nii directly as a Nifti1Image (its header read once): the
+    same image nib.load gives, whatever the header's byte order; any other file (NIfTI-2,
+    compressed, Analyze named .nii) goes through nib.load's search of the formats."""
+    import nibabel as nib
+
+    from brainviz.backend import _inputs
+
+    data = np.arange(2 * 3 * 4 * 5, dtype=np.int16).reshape(2, 3, 4, 5)
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    little = tmp_path / "little.nii"
+    nib.save(nib.Nifti1Image(data, affine), little)
+    big = tmp_path / "big.nii"
+    header = nib.Nifti1Header(endianness=">")
+    header.set_data_dtype(">i2")
+    nib.save(nib.Nifti1Image(data.astype(">i2"), affine, header), big)
+    assert open(big, "rb").read(4) == b"\x00\x00\x01\x5c"
+    for path in (little, big):
+        assert _inputs._is_nifti1_file(path)
+        ours, theirs = _inputs.as_image(path), nib.load(path)
+        assert type(ours) is type(theirs) is nib.Nifti1Image
+        assert ours.header.binaryblock == theirs.header.binaryblock
+        np.testing.assert_array_equal(ours.affine, theirs.affine)
+        np.testing.assert_array_equal(np.asanyarray(ours.dataobj), data)
+        assert ours.get_filename() == str(path)
+    nifti2 = tmp_path / "two.nii"
+    nib.save(nib.Nifti2Image(data, affine), nifti2)
+    gz = tmp_path / "one.nii.gz"
+    nib.save(nib.Nifti1Image(data, affine), gz)
+    nib.save(nib.AnalyzeImage(data, affine), tmp_path / "an.img")
+    analyze = tmp_path / "an.nii"
+    analyze.write_bytes((tmp_path / "an.hdr").read_bytes())
+    short = tmp_path / "short.nii"
+    short.write_bytes(little.read_bytes()[:200])
+    for path in (nifti2, gz, analyze, short):
+        assert not _inputs._is_nifti1_file(path)
+    assert type(_inputs.as_image(nifti2)) is nib.Nifti2Image
+    assert type(_inputs.as_image(gz)) is nib.Nifti1Image
