@@ -463,6 +463,22 @@ def _subject_matrix(ts, kind, cov_estimator, sparse_cv):
     return np.asarray(measure.fit_transform([ts])[0]), None
 
 
+def _stack_matrix(stack, s, n_subjects, mat):
+    """Copy subject ``s``'s matrix into ``stack[0]``, an (n_subjects, n, n) array made for
+    the first, in its type (what ``np.asarray`` of them all gives); ``stack`` is emptied
+    when a matrix differs from the first in shape or type (they are stacked by
+    ``np.asarray`` afterwards) and stays empty without matrices (tangent)."""
+    if mat is None or (s > 0 and not stack):
+        return
+    mat = np.asarray(mat)
+    if s == 0:
+        stack.append(np.empty((n_subjects,) + mat.shape, mat.dtype))
+    elif mat.shape != stack[0].shape[1:] or mat.dtype != stack[0].dtype:
+        stack.clear()
+        return
+    stack[0][s] = mat
+
+
 def _cleaned(memory, clean_spec, log=None):
     return _clean_step(memory, *clean_spec, log=log)
 
@@ -699,14 +715,20 @@ class ConnectivityJob(BaseJob):
             # 1.0 s of CPU instead of 0.6 s, and BLAS threads still spinning after the job).
             # Where the tasks run in other processes (loky, dask) the limit is moot here.
             n_jobs = parallel.active_n_jobs()
+            stack.clear()
             with _parallel.one_blas_thread(), \
                     contextlib.closing(_parallel.task_results(tasks, n_jobs)) as results:
                 for s, res in enumerate(results):
                     for line in res[3]:  # what the subject's worker loaded from the cache
                         prog.log(line)
                     done.append(res)
+                    _stack_matrix(stack, s, n_subjects, res[1])
                     prog(0.02 + 0.9 * (s + 1) / n_subjects, f"subject {s + 1}/{n_subjects}")
             return done
+
+        # each subject's matrix is copied into one array as it comes: on threads, while the
+        # tasks after it run, not after the last (11 MB for 21 subjects of 260 regions)
+        stack = []
 
         with parallel.context() as runner:
             out = runner.call(all_subjects, on_retry=prog.log)
@@ -724,7 +746,7 @@ class ConnectivityJob(BaseJob):
             mats = np.asarray(measure.fit_transform([np.asarray(o[0]) for o in out]))
             group = np.asarray(cov_to_corr(measure.mean_))
         else:
-            mats = np.asarray([o[1] for o in out])
+            mats = stack[0] if stack else np.asarray([o[1] for o in out])
             group = mats.mean(axis=0)
             if self.kind == "sparse inverse covariance":
                 estimator = {"estimator": "GraphicalLassoCV",

@@ -398,3 +398,23 @@ def test_region_job_runs_on_threads_with_one_blas_thread_per_task(resting_data, 
             ref_two = CanICA(**ref).fit(r["imgs"]).components_img_.get_fdata()
     np.testing.assert_allclose(one.components_img_.get_fdata(), ref_one, rtol=0, atol=1e-10)
     np.testing.assert_allclose(two.components_img_.get_fdata(), ref_two, rtol=0, atol=1e-10)
+
+
+def test_matrices_are_stacked_as_they_come_in_their_type():
+    """The subjects' matrices go into one array as each arrives; one that differs from the
+    first in type or shape leaves the stacking to np.asarray (float32 and float64 subjects
+    give float64, as before)."""
+    a32, b32 = np.eye(3, dtype=np.float32), np.full((3, 3), 0.5, np.float32)
+    stack = []
+    for s, m in enumerate([a32, b32]):
+        con._stack_matrix(stack, s, 2, m)
+    assert stack[0].dtype == np.float32
+    np.testing.assert_array_equal(stack[0], np.asarray([a32, b32]))
+    stack = []
+    for s, m in enumerate([a32, b32.astype(np.float64), a32]):
+        con._stack_matrix(stack, s, 3, m)
+    assert stack == []  # np.asarray of the three: float64
+    stack = []
+    for s in range(2):
+        con._stack_matrix(stack, s, 2, None)  # tangent: the group fit gives the matrices
+    assert stack == []
