@@ -266,3 +266,28 @@ def test_entry_without_metadata_or_with_corrupt_pickle_is_recomputed(
     assert again == ref
     assert counters == {"mask": 1, "fit": 8}  # fit recomputed, masking entry intact
     np.testing.assert_array_equal(again.scores_, ref.scores_)
+
+
+def test_a_process_searches_a_cache_for_orphans_once_a_minute(tmp_path, monkeypatch):
+    """The search opens every entry's folder; a process running many jobs does it at the
+    first and then at most every UPKEEP_EVERY seconds, and still removes what a killed
+    write left."""
+    searched = []
+    real = cache._clean_orphans_in
+    monkeypatch.setattr(cache, "_clean_orphans_in",
+                        lambda root: searched.append(root) or real(root))
+    memory = cache.check_memory(tmp_path / "c")
+    root = cache._root_of(memory)
+    assert len(searched) == 1
+    orphan = root / "brainviz" / "f" / ("0" * 32)
+    orphan.mkdir(parents=True)
+    left = orphan / ".output.pkl.bvtmp_otherhost_999999_0123abcd"  # a gone process's write
+    left.write_bytes(b"half")
+    os.utime(left, (0, 0))  # stale by its age, whatever the host
+    cache.check_memory(tmp_path / "c")
+    assert len(searched) == 1 and left.exists()  # not searched again so soon
+    assert cache.check_memory(tmp_path / "other").location is not None
+    assert len(searched) == 2  # another cache folder: its own first search
+    cache._LAST_UPKEEP[os.fspath(root)] -= cache.UPKEEP_EVERY  # a minute later
+    cache.check_memory(tmp_path / "c")
+    assert len(searched) == 3 and not left.exists()
