@@ -526,6 +526,9 @@ class ConnectivityJob(BaseJob):
         ``tangent`` needs two or more subjects; ``sparse inverse covariance``
         fits scikit-learn's ``GraphicalLassoCV`` per subject (on z-scored
         series) and reports the partial correlations of its sparse precision.
+        The default is the kind most studies report; nilearn's
+        ``ConnectivityMeasure()`` defaults to ``"covariance"`` (give
+        ``kind="covariance"`` for its default result).
     cov_estimator : {"ledoit_wolf", "empirical"}, default="ledoit_wolf"
         Covariance estimator of the other kinds: Ledoit-Wolf shrinkage
         (nilearn's default; works with more regions than time points) or the
