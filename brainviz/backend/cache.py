@@ -173,8 +173,8 @@ def check_memory(memory=None, *, verbose=0):
     Notes
     -----
     Called at the start of every job: temporary files left by failed or killed
-    cache writes are removed here, at most once every :data:`UPKEEP_EVERY` seconds
-    for a folder in one process (:func:`_upkeep`).
+    cache writes are removed here, at most once every ``UPKEEP_EVERY`` (60)
+    seconds for a folder in one process.
     """
     from joblib import Memory
 
