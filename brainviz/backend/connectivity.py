@@ -463,20 +463,32 @@ def _subject_matrix(ts, kind, cov_estimator, sparse_cv):
     return np.asarray(measure.fit_transform([ts])[0]), None
 
 
-def _stack_matrix(stack, s, n_subjects, mat):
+def _stack_matrix(stack, s, n_subjects, mat, done):
     """Copy subject ``s``'s matrix into ``stack[0]``, an (n_subjects, n, n) array made for
-    the first, in its type (what ``np.asarray`` of them all gives); ``stack`` is emptied
-    when a matrix differs from the first in shape or type (they are stacked by
-    ``np.asarray`` afterwards) and stays empty without matrices (tangent)."""
+    the first, in the type ``np.asarray`` of them all gives; return whether the stack now
+    holds it (then the subject's own array can go: the next subject's, unpickled from the
+    cache or computed, reuses its memory instead of fresh pages).
+
+    A matrix of another shape than the first's gives the stacked ones back to ``done``
+    (the subjects' results so far) and empties ``stack``: they are stacked afterwards by
+    ``np.asarray``, as before. Without matrices (tangent) nothing is stacked.
+    """
     if mat is None or (s > 0 and not stack):
-        return
+        return False
     mat = np.asarray(mat)
     if s == 0:
         stack.append(np.empty((n_subjects,) + mat.shape, mat.dtype))
-    elif mat.shape != stack[0].shape[1:] or mat.dtype != stack[0].dtype:
+    elif mat.shape != stack[0].shape[1:]:
+        for i in range(s):
+            done[i] = (done[i][0], stack[0][i], *done[i][2:])
         stack.clear()
-        return
+        return False
+    elif np.result_type(mat, stack[0]) != stack[0].dtype:  # float64 after float32 ones
+        wider = np.empty(stack[0].shape, np.result_type(mat, stack[0]))
+        wider[:s] = stack[0][:s]
+        stack[0] = wider
     stack[0][s] = mat
+    return True
 
 
 def _cleaned(memory, clean_spec, log=None):
@@ -724,13 +736,15 @@ class ConnectivityJob(BaseJob):
                 for s, res in enumerate(results):
                     for line in res[3]:  # what the subject's worker loaded from the cache
                         prog.log(line)
+                    if _stack_matrix(stack, s, n_subjects, res[1], done):
+                        res = (res[0], None, *res[2:])
                     done.append(res)
-                    _stack_matrix(stack, s, n_subjects, res[1])
                     prog(0.02 + 0.9 * (s + 1) / n_subjects, f"subject {s + 1}/{n_subjects}")
             return done
 
-        # each subject's matrix is copied into one array as it comes: on threads, while the
-        # tasks after it run, not after the last (11 MB for 21 subjects of 260 regions)
+        # each subject's matrix is copied into one array as it comes (on threads, while the
+        # tasks after it run, not after the last: 11 MB for 21 subjects of 260 regions),
+        # and its own array let go: the next one reuses its memory
         stack = []
 
         with parallel.context() as runner:

@@ -401,20 +401,34 @@ def test_region_job_runs_on_threads_with_one_blas_thread_per_task(resting_data, 
 
 
 def test_matrices_are_stacked_as_they_come_in_their_type():
-    """The subjects' matrices go into one array as each arrives; one that differs from the
-    first in type or shape leaves the stacking to np.asarray (float32 and float64 subjects
-    give float64, as before)."""
+    """The subjects' matrices go into one array as each arrives, in the type np.asarray of
+    them all gives (float64 when one is float64); the stack holds them (the subjects' own
+    arrays can go). One of another shape gives the stacked ones back to the results."""
     a32, b32 = np.eye(3, dtype=np.float32), np.full((3, 3), 0.5, np.float32)
-    stack = []
+    stack, done = [], []
     for s, m in enumerate([a32, b32]):
-        con._stack_matrix(stack, s, 2, m)
+        assert con._stack_matrix(stack, s, 2, m, done)
+        done.append((s, None))
     assert stack[0].dtype == np.float32
     np.testing.assert_array_equal(stack[0], np.asarray([a32, b32]))
-    stack = []
-    for s, m in enumerate([a32, b32.astype(np.float64), a32]):
-        con._stack_matrix(stack, s, 3, m)
-    assert stack == []  # np.asarray of the three: float64
-    stack = []
-    for s in range(2):
-        con._stack_matrix(stack, s, 2, None)  # tangent: the group fit gives the matrices
+    mixed = [a32, b32.astype(np.float64) + 1e-12, a32]
+    stack, done = [], []
+    for s, m in enumerate(mixed):
+        assert con._stack_matrix(stack, s, 3, m, done)
+        done.append((s, None))
+    assert stack[0].dtype == np.float64
+    np.testing.assert_array_equal(stack[0], np.asarray(mixed))
+    stack, done = [], []
+    for s, m in enumerate([a32, b32, np.eye(4, dtype=np.float32)]):
+        if con._stack_matrix(stack, s, 3, m, done):
+            done.append((s, None, "alpha"))
+        else:
+            done.append((s, m, "alpha"))
+    assert stack == []
+    assert [d[0] for d in done] == [0, 1, 2] and [d[2] for d in done] == ["alpha"] * 3
+    for d, m in zip(done, [a32, b32, np.eye(4, dtype=np.float32)]):
+        np.testing.assert_array_equal(d[1], m)
+    stack, done = [], []
+    for s in range(2):  # tangent: the group fit gives the matrices
+        assert not con._stack_matrix(stack, s, 2, None, done)
     assert stack == []
