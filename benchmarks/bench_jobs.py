@@ -251,8 +251,8 @@ def make_subjects(folder, n_subjects=21, seed=1, resolution=3):
     for s in range(n_subjects):
         shared = rng.standard_normal((STUDY_VOLUMES, 5)).astype(np.float32)
         load = rng.standard_normal((5, n_regions)).astype(np.float32)
-        x = shared @ load[:, region.ravel()] + rng.standard_normal((STUDY_VOLUMES, n_vox),
-                                                                     dtype=np.float32)
+        noise = rng.standard_normal((STUDY_VOLUMES, n_vox), dtype=np.float32)
+        x = shared @ load[:, region.ravel()] + noise
         data = np.zeros(mask.shape + (STUDY_VOLUMES,), np.int16)
         data[mask] = (1000 + 30 * x).T.astype(np.int16)
         paths.append(folder / f"sub-{s + 1:02d}_bold.nii")

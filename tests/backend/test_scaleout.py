@@ -52,8 +52,8 @@ def _workers(cluster):
     return set(cluster.scheduler_info["workers"])
 
 
-def test_every_jobs_subjects_and_folds_run_on_dask_workers(decoding_data, resting_data, cluster,
-                                                         monkeypatch, tmp_path):
+def test_every_jobs_subjects_and_folds_run_on_dask_workers(decoding_data, resting_data,
+                                                           cluster, monkeypatch, tmp_path):
     import nilearn.decomposition._base as nl_base
 
     dask = dict(backend="dask", scheduler=cluster.scheduler_address, n_jobs=2, memory=False)
