@@ -432,3 +432,25 @@ def test_matrices_are_stacked_as_they_come_in_their_type():
     for s in range(2):  # tangent: the group fit gives the matrices
         assert not con._stack_matrix(stack, s, 2, None, done)
     assert stack == []
+
+
+def test_thread_pool_results_are_not_kept_once_given():
+    """A result the caller lets go is freed at once (the next subject reuses its memory),
+    not held by the pool's futures until the last task."""
+    import gc
+    import weakref
+
+    from joblib import delayed
+
+    from brainviz.backend import _parallel
+
+    class Result:
+        pass
+
+    tasks = [delayed(Result)() for _ in range(6)]
+    refs = []
+    for res in _parallel.task_results(tasks, 2):
+        refs.append(weakref.ref(res))
+        del res
+        gc.collect()
+        assert all(r() is None for r in refs)
