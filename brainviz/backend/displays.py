@@ -438,8 +438,7 @@ class MatrixDisplay(_Display):
             if show_labels:
                 names = [self.labels[k] for k in self.order_]
                 size = 8 if n <= 30 else 6
-                ax.set_xticks(range(n), names, rotation=90, fontsize=size)
-                ax.set_yticks(range(n), names, fontsize=size)
+                _fitted_node_labels(ax, names, size)
             elif self.blocks_:
                 centres = [(start + stop - 1) / 2 for _, start, stop in self.blocks_]
                 names = [name for name, _, _ in self.blocks_]
@@ -487,6 +486,39 @@ class MatrixDisplay(_Display):
             box = Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, ec="#00c000", lw=2)
         self.highlight_ = self.ax_.add_patch(box)
         return self
+
+
+def _fitted_node_labels(ax, names, size):
+    """Node names on both axes of a matrix, every one where the cells are at least a
+    line of text apart, else every k-th: recomputed at each draw, so a small view (the
+    window's result panel) shows fewer names instead of names over each other, and a
+    figure large enough shows them all."""
+    from matplotlib.ticker import FuncFormatter, Locator
+
+    n = len(names)
+
+    class FitLocator(Locator):
+        def __init__(self, along):
+            self.along = along
+
+        def __call__(self):
+            box = self.axis.axes.bbox
+            length = (box.width if self.along == "x" else box.height) * 72.0 / ax.figure.dpi
+            step = max(1, int(np.ceil(1.2 * size / max(length / n, 1e-6))))
+            return list(range(0, n, step))
+
+        def tick_values(self, vmin, vmax):
+            return self()
+
+    def name(value, _pos):
+        k = int(round(value))
+        return names[k] if 0 <= k < n and abs(value - k) < 1e-6 else ""
+
+    for axis, along in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+        axis.set_major_locator(FitLocator(along))
+        axis.set_major_formatter(FuncFormatter(name))
+    ax.tick_params(axis="x", labelrotation=90, labelsize=size)
+    ax.tick_params(axis="y", labelsize=size)
 
 
 class RegionsDisplay(_Display):

@@ -160,3 +160,28 @@ def test_pick_font_falls_back_and_names_what_is_installed():
     assert pick_font("DejaVu Sans") == "DejaVu Sans"
     with pytest.raises(ParameterError, match="not installed"):
         pick_font("No Such Font 123")
+
+
+def test_matrix_node_names_never_overlap_and_all_show_where_they_fit():
+    """23 named nodes: a figure large enough shows every name; a small view (the window's
+    result panel) shows every k-th, none over another."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rng = np.random.default_rng(0)
+    m = rng.uniform(-1, 1, (23, 23))
+    names = [f"region {i + 1}" for i in range(23)]
+    for size, all_shown in (((5.6, 4.8), True), ((2.2, 2.0), False)):
+        disp = MatrixDisplay(m + m.T, labels=names).plot()
+        disp.figure_.set_size_inches(*size)
+        disp.figure_.canvas.draw()
+        renderer = disp.figure_.canvas.get_renderer()
+        for labels, coord in ((disp.ax_.get_xticklabels(), 0), (disp.ax_.get_yticklabels(), 1)):
+            shown = [t for t in labels if t.get_text()]
+            step = names.index(shown[1].get_text()) if len(shown) > 1 else 23
+            assert [t.get_text() for t in shown] == names[::step]  # every step-th, from the first
+            assert (len(shown) == 23) is all_shown
+            boxes = sorted((t.get_window_extent(renderer) for t in shown),
+                           key=lambda b: (b.x0, b.y0)[coord])
+            for a, b in zip(boxes, boxes[1:]):  # next label starts after this one ends
+                assert ((b.x0 >= a.x1 - 0.5) if coord == 0 else (b.y0 >= a.y1 - 0.5))
