@@ -262,7 +262,6 @@ class ScoresDisplay(_Display):
                                               fontsize=8)
         return self
 
-
     def _legend_place(self, ax):
         """``loc`` and anchor of the legend: the middle of the tallest horizontal band that
         no line (chance, mean) and no fold's score crosses (a narrow view's legend, in the
@@ -381,7 +380,9 @@ class MatrixDisplay(_Display):
         self.networks = None if networks is None else [str(v) for v in networks]
         off = np.abs(self.matrix[~np.eye(n, dtype=bool)]) if n > 1 else np.zeros(1)
         off = off[np.isfinite(off)]
-        self.vmax = float(vmax) if vmax is not None else float(off.max() if off.size and off.max() > 0 else 1.0)
+        if vmax is None:
+            vmax = off.max() if off.size and off.max() > 0 else 1.0
+        self.vmax = float(vmax)
         self.cmap = cmap
         self.title = str(title)
         self.colorbar_label = colorbar_label
@@ -635,8 +636,9 @@ class RegionsDisplay(_Display):
                 canvas_w = ny + gap + top.shape[1]
                 cmap = matplotlib.colors.LinearSegmentedColormap.from_list(
                     "region", [(1, 1, 1, 0), (*color, 1.0)])
-                for pic, outline, x0, aspect in ((side, self._outline_side, 0, self._aspect_side),
-                                                 (top, self._outline_top, ny + gap, self._aspect_top)):
+                views = ((side, self._outline_side, 0, self._aspect_side),
+                         (top, self._outline_top, ny + gap, self._aspect_top))
+                for pic, outline, x0, aspect in views:
                     extent = (x0, x0 + pic.shape[1], 0, pic.shape[0] * aspect)
                     sub.imshow(outline > 0, cmap=outline_cmap, origin="lower", extent=extent,
                                interpolation="nearest", vmin=0, vmax=1)

@@ -1,4 +1,5 @@
-"""Result views (matplotlib, no VTK or Qt): what they print and paint is read back from the files."""
+"""Result views (matplotlib, no VTK or Qt): what they print and paint is read back from the
+files."""
 import re
 import xml.etree.ElementTree as ET
 
