@@ -76,7 +76,8 @@ def task_results(tasks, n_jobs):
     it is there (a generator: progress and cancel between tasks).
 
     Where joblib would run them on its threads (no backend chosen, the tasks preferring
-    threads, or ``"threading"`` chosen), they run on a thread pool of this call's own.
+    threads, ``"threading"`` chosen, or :func:`threads_unless_chosen`'s backend, whose BLAS
+    limit is kept), they run on a thread pool of this call's own.
     joblib's threaded ``Parallel`` looks for finished tasks every 10 ms (it sleeps between
     looks) and starts a pool of five threads: 11 ms for 20 tasks that do nothing, against
     0.4 ms here, on every step, however short. Anywhere else (loky, dask, a backend of the
@@ -89,7 +90,8 @@ def task_results(tasks, n_jobs):
 
     tasks = list(tasks)
     backend, _ = joblib.parallel.get_active_backend(prefer="threads")
-    if type(backend) is not joblib.parallel.ThreadingBackend:
+    limited = getattr(backend, "brainviz_limited", False)
+    if type(backend) is not joblib.parallel.ThreadingBackend and not limited:
         yield from joblib.Parallel(n_jobs=n_jobs, prefer="threads",
                                    return_as=return_as("threads"))(tasks)
         return
@@ -100,7 +102,10 @@ def task_results(tasks, n_jobs):
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="brainviz-task") as pool:
+    # under threads_unless_chosen, BLAS is held to one thread while several tasks run, as
+    # its backend holds it for joblib's own threaded calls
+    with (one_blas_thread() if limited else contextlib.nullcontext()), \
+            ThreadPoolExecutor(workers, thread_name_prefix="brainviz-task") as pool:
         futures = [pool.submit(func, *args, **kwargs) for func, args, kwargs in tasks]
         try:
             for i in range(len(futures)):
@@ -153,6 +158,8 @@ def _limited_threading_backend():
 
     class LimitedThreadingBackend(ThreadingBackend):
         _limits = None
+        #: task_results runs its tasks on a pool of its own, under the same limit
+        brainviz_limited = True
 
         def configure(self, n_jobs=1, parallel=None, **backend_kwargs):
             # one task at a time falls back to the sequential backend here (BLAS unlimited)

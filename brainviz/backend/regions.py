@@ -18,6 +18,8 @@ restarts, then the job's tasks) runs on threads with one BLAS thread per task
 (``_parallel.threads_unless_chosen``): the numbers are nilearn's with ``n_jobs``
 worker processes, without starting them.
 """
+import contextlib
+
 import numpy as np
 
 from ..exceptions import DataValueError, ParameterError
@@ -332,7 +334,7 @@ class RegionJob(BaseJob):
         -------
         RegionResult
         """
-        from joblib import Parallel, delayed
+        from joblib import delayed
 
         prog, parallel, img_list, names = self._begin(imgs, progress, cancel_event, log)
         owner = type(self).__name__
@@ -424,12 +426,14 @@ class RegionJob(BaseJob):
                                                            names)
                     )
                     done = []
-                    outs = Parallel(n_jobs=parallel.n_jobs, prefer="threads",
-                                    return_as=_parallel.return_as("threads"))(tasks)
-                    for s, out in enumerate(outs):
-                        done.append(out)
-                        prog(0.6 + 0.4 * (s + 1) / len(img_list),
-                             f"subject {s + 1}/{len(img_list)}")
+                    # on threads, a pool of the job's own (see _parallel.task_results): a
+                    # cancel or an error stops the subjects not started yet
+                    with contextlib.closing(_parallel.task_results(
+                            tasks, parallel.active_n_jobs())) as outs:
+                        for s, out in enumerate(outs):
+                            done.append(out)
+                            prog(0.6 + 0.4 * (s + 1) / len(img_list),
+                                 f"subject {s + 1}/{len(img_list)}")
                     return done
 
                 for s, (ts, dual) in enumerate(runner.call(all_subjects, on_retry=prog.log)):

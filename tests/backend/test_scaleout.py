@@ -349,7 +349,7 @@ def test_region_job_runs_on_threads_with_one_blas_thread_per_task(resting_data, 
     def blas_threads():
         return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
 
-    seen = []
+    seen, threads = [], {}
 
     def spy(module, name):
         real = getattr(module, name)
@@ -357,6 +357,7 @@ def test_region_job_runs_on_threads_with_one_blas_thread_per_task(resting_data, 
         def wrapper(*a, **k):
             seen.append((name, threading.current_thread() is threading.main_thread(),
                          blas_threads()))
+            threads.setdefault(name, set()).add(threading.current_thread().name)
             return real(*a, **k)
 
         monkeypatch.setattr(module, name, functools.wraps(real)(wrapper))
@@ -377,6 +378,9 @@ def test_region_job_runs_on_threads_with_one_blas_thread_per_task(resting_data, 
     assert by_step["_subject_task"] == {(False, 1)}
     assert by_step["randomized_svd"] == {(True, width)}  # serial: BLAS's own width
     assert blas_threads() == width  # given back after the job
+    # the job's own tasks on its own pool (joblib's threaded Parallel polls every 10 ms)
+    assert threads["_subject_task"] and all(
+        n.startswith("brainviz-task") for n in threads["_subject_task"])
     seen.clear()
     one = RegionJob(n_jobs=1, **params).run(r["imgs"], mask=r["mask"])
     assert {main for _, main, _ in seen} == {True}
