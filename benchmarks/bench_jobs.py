@@ -20,14 +20,15 @@ and on a study it generates at full resolution (2 mm MNI grid, 91x109x91, 4 runs
    wall time (goal: ratio <= 0.8) and peak memory (goal: ratio <= 0.6)
 7. ``ConnectivityJob`` over 20 generated subjects (3 mm grid, 150 volumes, a label
    atlas): n_jobs=2 vs n_jobs=1 (goal <= 0.6; each with the CPU time it used), against
-   what two threads gain on this machine now for matrix products and for reading the
-   images from the page cache (report), a 2-worker LocalCluster (report),
+   what two threads gain on this machine now for matrix products, for reading the
+   images from the page cache and for the job's extraction alone (report), a 2-worker
+   LocalCluster (report),
    adding a 21st subject vs the 20-subject run (goal <= 0.10)
 
 Usage::
 
     python benchmarks/bench_jobs.py [--scale 1.0] [--components 20] [--skip-dask]
-                                    [--skip-study | --study-only]
+                                    [--skip-study | --study-only] [--workdir DIR]
 """
 import argparse
 import shutil
@@ -344,6 +345,34 @@ def _read_reference(paths, repeat=3):
     return tuple(out)
 
 
+def _label_means_reference(paths, atlas, repeat=3):
+    """(1 thread, 2 threads) wall time of the job's own extraction alone (each image's label
+    means, :func:`brainviz.backend.connectivity._label_means`, nothing cached, cleaned or
+    estimated): what two threads gain on the part of the job that reads the images, the
+    bound of the whole job's n_jobs ratio here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import nibabel as nib
+
+    from brainviz.backend import connectivity
+
+    atlas_img = nib.load(atlas)
+
+    def extract(path):
+        connectivity._label_means(nib.load(path), atlas_img, plan_key="bench")
+
+    out = []
+    for n in (1, 2):
+        best = np.inf
+        for _ in range(repeat):
+            start = time.perf_counter()
+            with ThreadPoolExecutor(n) as pool:
+                list(pool.map(extract, paths))
+            best = min(best, time.perf_counter() - start)
+        out.append(best)
+    return tuple(out)
+
+
 def _bench_subjects(tmp, rows, skip_dask, repeat=1):
     import os
 
@@ -403,6 +432,11 @@ def _bench_subjects(tmp, rows, skip_dask, repeat=1):
           f"(memory-bound, as the label means' reads are) {f2:.3f} s vs {f1:.3f} s (ratio "
           f"{f2 / f1:.3f}); load average {os.getloadavg()[0]:.2f}", flush=True)
     rows.append(("reference: page-cache reads of the images, 2 threads vs 1", f2, f1, "report"))
+    e1, e2 = _label_means_reference(twenty, atlas)
+    print(f"  the job's extraction alone (label means, nothing cached, cleaned or estimated) "
+          f"on 2 threads vs 1: {e2:.3f} s vs {e1:.3f} s (ratio {e2 / e1:.3f}): the bound of "
+          f"the whole job's ratio; load average {os.getloadavg()[0]:.2f}", flush=True)
+    rows.append(("reference: the job's label means alone, 2 threads vs 1", e2, e1, "report"))
     print(f"  21st subject added: best {t21:.3f} s ({t21 / t1:.3f} of the best 20-subject run; "
           f"median of the runs' own ratios {np.median(adds):.3f}, worst {max(adds):.3f})",
           flush=True)
@@ -438,6 +472,9 @@ def main(argv=None):
                         help="only the full-resolution study and the 20-subject connectivity")
     parser.add_argument("--skip-study-decoding", action="store_true",
                         help="with --study-only: only the 20-subject connectivity")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="where the generated data and the caches go (default: the "
+                             "system's temporary folder)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="cold comparisons: best of N alternating runs (shared machines "
                              "are noisy)")
@@ -454,7 +491,9 @@ def main(argv=None):
     from brainviz.backend import decoding as dec
 
     warnings.filterwarnings("ignore")
-    tmp = Path(tempfile.mkdtemp(prefix="brainviz-bench-"))
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="brainviz-bench-", dir=args.workdir))
     rows = []
     if args.study_only:
         try:
