@@ -130,6 +130,35 @@ def test_new_frame_redraws_in_place(figure, img_4d, px):
         a.img = nib.Nifti1Image(np.zeros((3, 3, 3), np.float32), np.eye(4))
 
 
+def test_a_series_window_is_its_frames_without_reading_others(figure, tmp_path, monkeypatch):
+    """A 4D series without a dominating background (a native-space run: noise around the
+    head) gets the 2-98 percentile window of the frame drawn; the other frames are not read
+    (a compressed run's whole file was, before it was drawn) and the window stays when
+    another frame is shown."""
+    from brainviz.data import volumes
+    from brainviz.scene.volume import SeriesVisual
+
+    rng = np.random.default_rng(3)
+    data = 1000 + 50 * rng.standard_normal((9, 10, 11, 6)).astype(np.float32)
+    data[..., 1:] *= np.arange(2, 7, dtype=np.float32)  # later frames brighter
+    path = tmp_path / "run.nii.gz"
+    nib.save(nib.Nifti1Image(data, np.diag([3.0, 3.0, 3.0, 1.0])), path)
+    every_frame, frames = [], []
+    real = volumes.Volume.get_frame
+    monkeypatch.setattr(volumes, "compute_robust_range",
+                        lambda *a, **k: every_frame.append(1) or (_ for _ in ()).throw(
+                            AssertionError("every frame's range computed")))
+    monkeypatch.setattr(volumes.Volume, "get_frame",
+                        lambda self, t=0, *a, **k: frames.append(t) or real(self, t, *a, **k))
+    a = SeriesVisual(str(path), figure=figure, frame=2)
+    lo, hi = np.percentile(data[..., 2], (2, 98))
+    assert (a.vmin, a.vmax) == (pytest.approx(lo, rel=1e-6), pytest.approx(hi, rel=1e-6))
+    assert every_frame == [] and set(frames) == {2}
+    a.frame = 4
+    assert (a.vmin, a.vmax) == (pytest.approx(lo, rel=1e-6), pytest.approx(hi, rel=1e-6))
+    assert a.value_at((3.0, 6.0, 9.0)) == pytest.approx(data[1, 2, 3, 4])  # frame 4 drawn
+
+
 def test_4d_image_is_refused(figure, img_4d):
     with pytest.raises(DimensionError, match="'img' parameter expected a 3D image.*4D"):
         _anatomy(img_4d, figure)
@@ -165,7 +194,6 @@ def test_figure_helpers_batch_rendering_and_registry(figure, blob_img):
     assert get_figure(figure) is figure
     a.remove()
     assert figure_visuals(figure) == []
-
 
 
 def test_template_background_noise_is_cleared_for_display():
