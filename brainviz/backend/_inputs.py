@@ -6,6 +6,7 @@ disk, ``("array", content hash, affine hash, shape)`` for one held in memory.
 Cached steps take the fingerprint as their key and ignore the image itself,
 so an identical rerun never re-reads or re-hashes a gigabyte of data.
 """
+import contextlib
 import csv
 import os
 from pathlib import Path
@@ -48,13 +49,23 @@ def as_image(src, what="image"):
             # nibabel's own image (a plain file proxy): nilearn copies and
             # pickles it freely
             if _is_nifti1_file(path):
-                return nib.Nifti1Image.from_filename(str(path))  # what nib.load gives
-            return nib.load(str(path))
+                img = nib.Nifti1Image.from_filename(str(path))  # what nib.load gives
+            else:
+                img = _gzipped_nifti1_image(path)
+                if img is None:
+                    img = nib.load(str(path))
         except Exception as exc:  # noqa: BLE001 - re-raised with a clear message
             from ..data.volumes import load_volume
 
             load_volume(path)  # raises the brainviz error naming the file and problem
             raise UnsupportedFormatError(f"The {what} file {path} cannot be read: {exc}") from exc
+        from ..data import _volume_io
+
+        # a file shorter than its header says fails here, named, before any work: from its
+        # size, or a .nii.gz from its trailer (one that disagrees and is small enough is
+        # read through; a bigger one is named when its data are read: see reading())
+        _volume_io.check_data_size(img, str(path))
+        return img
     if hasattr(src, "to_image"):  # brainviz Volume
         path = getattr(src, "path", None)
         if path is not None and Path(path).is_file():
@@ -66,6 +77,23 @@ def as_image(src, what="image"):
         f"The {what} must be a file path, a nibabel image or a brainviz Volume; "
         f"got {type(src).__name__}."
     )
+
+
+@contextlib.contextmanager
+def reading(img, name=None):
+    """Around a read of ``img``'s data: a file found truncated or corrupt only then (a big
+    ``.nii.gz``, which :func:`as_image` does not read through) raises brainviz's error
+    naming it (``name``, default the image's file), not nibabel's or zlib's message without
+    its name."""
+    try:
+        yield
+    except Exception as exc:
+        from ..data import _volume_io
+
+        translated = _volume_io.read_error(name or image_name(img), exc)
+        if translated is not None:
+            raise translated from exc
+        raise
 
 
 def _is_nifti1_file(path):
@@ -80,8 +108,47 @@ def _is_nifti1_file(path):
             head = f.read(348)
     except OSError:
         return False
+    return _is_nifti1_header(head)
+
+
+def _is_nifti1_header(head):
+    """Whether ``head`` (a file's first bytes) is a single-file NIfTI-1 header."""
     return (len(head) == 348 and head[344:348] == b"n+1\0"
             and head[:4] in (b"\x5c\x01\x00\x00", b"\x00\x00\x01\x5c"))
+
+
+def _gzipped_nifti1_image(path):
+    """The ``Nifti1Image`` that ``nib.load`` gives for a gzipped single-file NIfTI-1 image
+    (``.nii.gz``), or None for any other file.
+
+    nibabel reads a header through indexed_gzip, which inflates its first 16 MiB to give
+    348 bytes, and ``nib.load`` reads it twice (sniffing the format first): 11 ms a file,
+    at the start of every job, where a rerun over 20 cached subjects then took 0.26 s of
+    which 0.22 s were these headers. Here the header is read through Python's gzip, which
+    inflates what it reads (0.2 ms), and the image is made as nibabel makes it: the same
+    header, affine (the header's best) and array proxy of the file, which reads the data
+    through indexed_gzip when they are needed.
+    """
+    import gzip
+
+    import nibabel as nib
+
+    if not str(path).lower().endswith(".nii.gz"):
+        return None
+    try:
+        with gzip.open(path, "rb") as f:
+            if not _is_nifti1_header(f.read(348)):
+                return None
+            f.seek(0)
+            header = nib.Nifti1Header.from_fileobj(f)
+    except (OSError, EOFError):  # not gzip, or cut short: nib.load says what it is
+        return None
+    name = str(path)
+    proxy = nib.Nifti1Image.ImageArrayProxy(name, header.copy(), mmap=True)
+    # the header's best affine: the header is kept as it is (nibabel rewrites it only
+    # for another affine)
+    return nib.Nifti1Image(proxy, header.get_best_affine(), header,
+                           file_map=nib.Nifti1Image.filespec_to_file_map(name))
 
 
 def check_job_memory(owner, imgs, names):

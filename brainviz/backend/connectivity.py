@@ -313,7 +313,8 @@ def _label_means(img, atlas_img, block=None, plan_key=None):
     import warnings
 
     voxels, by_address, starts, counts, n_labels = _label_plan(atlas_img, plan_key)
-    data = np.asanyarray(img.dataobj)  # a memory map of an uncompressed file
+    with _inputs.reading(img):
+        data = np.asanyarray(img.dataobj)  # a memory map of an uncompressed file
     n_t = data.shape[3]
     if block is None:
         block = int(min(32, max(1, round((2 << 20) / (8 * max(len(voxels), 1))))))
@@ -410,7 +411,8 @@ def _masker_signals(atlas_img, coords, radius, img, mask_img, smoothing_fwhm):
         masker = NiftiMapsMasker(atlas_img, mask_img=mask_img, **common)
     else:
         masker = NiftiLabelsMasker(atlas_img, mask_img=mask_img, **common)
-    return masker.fit_transform(img)  # in its type: float32 for float32 data, or float64
+    with _inputs.reading(img):
+        return masker.fit_transform(img)  # in its type: float32 for float32 data, or float64
 
 
 def _clean_step(memory, extract_key, extract_args, extract_ignore, clean_key, confounds_key,

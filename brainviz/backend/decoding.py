@@ -125,7 +125,8 @@ def _mask_step(img_keys, imgs, mask_key, mask_img):
 
 def _mask_image(img, mask):
     """One image's in-mask values as (n_frames, n_voxels), in the stored type when unscaled."""
-    data = np.asanyarray(img.dataobj)  # scaled to float by nibabel only when the header says so
+    with _inputs.reading(img):
+        data = np.asanyarray(img.dataobj)  # scaled to float by nibabel only when the header says so
     if data.dtype.kind not in "biuf":
         data = data.astype(np.float32)
     return data[mask][None, :] if data.ndim == 3 else data[mask].T

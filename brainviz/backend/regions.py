@@ -109,7 +109,9 @@ def _decompose_step(img_keys, imgs, mask_key, mask_img, confounds_keys, confound
         model = CanICA(**common)
     else:
         model = DictLearning(alpha=alpha, n_epochs=n_epochs, **common)
-    with warnings.catch_warnings():
+    # nilearn reads every image: a damaged one is named among them all
+    names = ", ".join(_inputs.image_name(i) for i in imgs)
+    with warnings.catch_warnings(), _inputs.reading(None, f"one of {names}"):
         warnings.filterwarnings("ignore", category=UserWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -152,7 +154,8 @@ def _timeseries_step(regions_key, regions_img, img_key, img, mask_img, smoothing
         detrend=detrend,
         high_pass=high_pass, low_pass=low_pass, t_r=t_r,
     )
-    return masker.fit_transform(img, confounds=confounds).astype(np.float32)
+    with _inputs.reading(img):
+        return masker.fit_transform(img, confounds=confounds).astype(np.float32)
 
 
 def dual_regression(maps, data):
@@ -195,7 +198,8 @@ def _dual_step(regions_key, regions_img, img_key, img, mask_img, clean_key, conf
     detrend, standardize, high_pass, low_pass, t_r = clean_key[:5]
     masker = NiftiMasker(mask_img=mask_img, standardize=_cleaning.no_standardize(),
                          detrend=False).fit()
-    raw = masker.transform(img)
+    with _inputs.reading(img):
+        raw = masker.transform(img)
     data = _cleaning.clean_signals(raw, confounds, None, detrend=detrend,
                                    standardize=standardize, high_pass=high_pass,
                                    low_pass=low_pass, t_r=t_r)
