@@ -69,7 +69,7 @@ def as_image(src, what="image"):
     if hasattr(src, "to_image"):  # brainviz Volume
         path = getattr(src, "path", None)
         if path is not None and Path(path).is_file():
-            return nib.load(str(path))  # a plain file proxy nilearn can copy
+            return as_image(path, what)  # a plain file proxy nilearn can copy
         return src.to_image()
     if isinstance(src, nib.spatialimages.SpatialImage):
         return src
