@@ -19,7 +19,8 @@ and on a study it generates at full resolution (2 mm MNI grid, 91x109x91, 4 runs
    written with nilearn (``clean_img`` per run, then ``Decoder``), each in a fresh process:
    wall time (goal: ratio <= 0.8) and peak memory (goal: ratio <= 0.6)
 7. ``ConnectivityJob`` over 20 generated subjects (3 mm grid, 150 volumes, a label
-   atlas): n_jobs=2 vs n_jobs=1 (goal <= 0.6; each with the CPU time it used), against
+   atlas), as .nii files and again as .nii.gz (as BIDS datasets and fMRIPrep store
+   them): n_jobs=2 vs n_jobs=1 (goal <= 0.6; each with the CPU time it used), against
    what two threads gain on this machine now for matrix products, for reading the
    images from the page cache and for the job's extraction alone (report), a 2-worker
    LocalCluster (report),
@@ -373,6 +374,65 @@ def _label_means_reference(paths, atlas, repeat=3):
     return tuple(out)
 
 
+def _compare_subjects(paths, atlas, tmp, repeat, tag):
+    """The 20-subject run at n_jobs=1 and 2 (cold, each on a new cache) and the 21st
+    subject added to the n_jobs=1 cache, alternating, ``repeat`` times; printed as they
+    come. Returns (best n_jobs=1, best n_jobs=2, best 21st, the runs' own ratios of both)."""
+    import os
+
+    from brainviz.backend import ConnectivityJob
+
+    twenty = paths[:20]
+
+    def run(n_jobs, cache, subjects=twenty):
+        return timed(lambda: ConnectivityJob(n_jobs=n_jobs, memory=cache).run(
+            subjects, atlas=atlas))[0]
+
+    def run_cpu(n_jobs, cache, subjects=twenty):
+        """(wall, CPU) seconds: the CPU time of the whole process (threads included)."""
+        before = os.times()
+        wall = run(n_jobs, cache, subjects)
+        after = os.times()
+        return wall, (after.user - before.user) + (after.system - before.system)
+
+    # neither side pays this process's first imports and first large allocations (a fresh
+    # process's first runs take page faults for every temporary): one uncached run first
+    run(1, False, subjects=paths[:4])
+    t1 = t2 = t21 = np.inf
+    pairs, adds = [], []
+    for rep in range(repeat):  # alternate, keep the best of each (cold: a new cache each)
+        a, a_cpu = run_cpu(1, tmp / f"c1-{tag}-{rep}")
+        b, b_cpu = run_cpu(2, tmp / f"c2-{tag}-{rep}")
+        # the 21st subject on this repetition's n_jobs=1 cache: the 20 others' steps cached
+        c = run(1, tmp / f"c1-{tag}-{rep}", subjects=paths)
+        t1, t2, t21 = min(t1, a), min(t2, b), min(t21, c)
+        pairs.append(b / a)
+        adds.append(c / a)
+        print(f"  n_jobs=1 {a:.2f} s ({a_cpu:.2f} s of CPU), n_jobs=2 {b:.2f} s ({b_cpu:.2f} s "
+              f"of CPU) (ratio {b / a:.3f}), 21st subject added {c:.3f} s ({c / a:.3f}); "
+              f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"  best of {repeat}: n_jobs=1 {t1:.2f} s, n_jobs=2 {t2:.2f} s (ratio {t2 / t1:.3f}; "
+          f"median of the runs' own ratios {np.median(pairs):.3f}, worst {max(pairs):.3f})",
+          flush=True)
+    print(f"  21st subject added: best {t21:.3f} s ({t21 / t1:.3f} of the best 20-subject run; "
+          f"median of the runs' own ratios {np.median(adds):.3f}, worst {max(adds):.3f})",
+          flush=True)
+    return t1, t2, t21, pairs, adds
+
+
+def _gzipped(paths, folder):
+    """The same images as ``.nii.gz`` (nibabel's compression level, as BIDS datasets and
+    fMRIPrep's outputs store runs)."""
+    import nibabel as nib
+
+    out = []
+    for path in paths:
+        img = nib.load(path)
+        out.append(str(Path(folder) / (Path(path).name + ".gz")))
+        nib.save(nib.Nifti1Image(np.asanyarray(img.dataobj), img.affine, img.header), out[-1])
+    return out
+
+
 def _bench_subjects(tmp, rows, skip_dask, repeat=1):
     import os
 
@@ -386,41 +446,11 @@ def _bench_subjects(tmp, rows, skip_dask, repeat=1):
     t_sync, _ = timed(os.sync)
     print(f"connectivity: 20 (+1) subjects, 3 mm MNI grid, {STUDY_VOLUMES} volumes, "
           f"{n_regions} atlas regions (generated in {t_gen:.0f} s, written to disk in "
-          f"{t_sync:.1f} s)")
+          f"{t_sync:.1f} s); uncompressed .nii files:")
     twenty = paths[:20]
-
-    def run(n_jobs, cache, subjects=twenty, **kw):
-        return timed(lambda: ConnectivityJob(n_jobs=n_jobs, memory=cache, **kw).run(
-            subjects, atlas=atlas))[0]
-
-    def run_cpu(n_jobs, cache, subjects=twenty):
-        """(wall, CPU) seconds: the CPU time of the whole process (threads included)."""
-        before = os.times()
-        wall = run(n_jobs, cache, subjects)
-        after = os.times()
-        return wall, (after.user - before.user) + (after.system - before.system)
-
-    # neither side pays this process's first imports and first large allocations (a fresh
-    # process's first runs take page faults for every temporary): one uncached run first
-    run(1, False, subjects=paths[:4])
-
-    t1 = t2 = t21 = np.inf
-    pairs, adds = [], []
-    for rep in range(repeat):  # alternate, keep the best of each (cold: a new cache each)
-        a, a_cpu = run_cpu(1, tmp / f"c1-{rep}")
-        b, b_cpu = run_cpu(2, tmp / f"c2-{rep}")
-        # the 21st subject on this repetition's n_jobs=1 cache: the 20 others' steps cached
-        c = run(1, tmp / f"c1-{rep}", subjects=paths)
-        t1, t2, t21 = min(t1, a), min(t2, b), min(t21, c)
-        pairs.append(b / a)
-        adds.append(c / a)
-        print(f"  n_jobs=1 {a:.2f} s ({a_cpu:.2f} s of CPU), n_jobs=2 {b:.2f} s ({b_cpu:.2f} s "
-              f"of CPU) (ratio {b / a:.3f}), 21st subject added {c:.3f} s ({c / a:.3f}); "
-              f"load average {os.getloadavg()[0]:.2f}", flush=True)
-    print(f"  best of {repeat}: n_jobs=1 {t1:.2f} s, n_jobs=2 {t2:.2f} s (ratio {t2 / t1:.3f}; "
-          f"median of the runs' own ratios {np.median(pairs):.3f}, worst {max(pairs):.3f})",
-          flush=True)
-    rows.append(("connectivity 20 subjects: n_jobs=2 vs n_jobs=1 (cold)", t2, t1, "<= 0.6"))
+    t1, t2, t21, _, _ = _compare_subjects(paths, atlas, tmp, repeat, "nii")
+    rows.append(("connectivity 20 subjects (.nii): n_jobs=2 vs n_jobs=1 (cold)", t2, t1,
+                 "<= 0.6"))
     r1, r2 = _two_thread_reference()
     print(f"  the machine now: matrix products on 2 threads vs 1 (GIL released, no I/O) "
           f"{r2:.2f} s vs {r1:.2f} s (ratio {r2 / r1:.3f}): the best n_jobs=2 can do; load "
@@ -437,11 +467,19 @@ def _bench_subjects(tmp, rows, skip_dask, repeat=1):
           f"on 2 threads vs 1: {e2:.3f} s vs {e1:.3f} s (ratio {e2 / e1:.3f}): the bound of "
           f"the whole job's ratio; load average {os.getloadavg()[0]:.2f}", flush=True)
     rows.append(("reference: the job's label means alone, 2 threads vs 1", e2, e1, "report"))
-    print(f"  21st subject added: best {t21:.3f} s ({t21 / t1:.3f} of the best 20-subject run; "
-          f"median of the runs' own ratios {np.median(adds):.3f}, worst {max(adds):.3f})",
-          flush=True)
-    rows.append(("connectivity: adding a 21st subject vs the 20-subject run", t21, t1,
+    rows.append(("connectivity (.nii): adding a 21st subject vs the 20-subject run", t21, t1,
                  "<= 0.10"))
+    gz_dir = tmp / "subjects-gz"
+    gz_dir.mkdir()
+    t_gz, gz = timed(lambda: _gzipped(paths, gz_dir))
+    os.sync()
+    print(f"connectivity: the same subjects as .nii.gz, as BIDS datasets and fMRIPrep store "
+          f"them (compressed in {t_gz:.0f} s):")
+    g1, g2, g21, _, _ = _compare_subjects(gz, atlas, tmp, repeat, "gz")
+    rows.append(("connectivity 20 subjects (.nii.gz): n_jobs=2 vs n_jobs=1 (cold)", g2, g1,
+                 "<= 0.6"))
+    rows.append(("connectivity (.nii.gz): adding a 21st subject vs the 20-subject run", g21,
+                 g1, "<= 0.10"))
     if not skip_dask:
         import logging
 
@@ -451,11 +489,15 @@ def _bench_subjects(tmp, rows, skip_dask, repeat=1):
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                       protocol="tcp", host="127.0.0.1",
                                       dashboard_address=None) as cluster:
-            td = run(2, tmp / "cd", backend="dask", scheduler=cluster.scheduler_address)
-        print(f"  2-worker LocalCluster: {td:.1f} s ({td / t1:.3f} of n_jobs=1)", flush=True)
-        rows.append(("connectivity 20 subjects: 2-worker dask cluster vs n_jobs=1", td, t1,
-                     "report"))
+            td = timed(lambda: ConnectivityJob(
+                n_jobs=2, memory=tmp / "cd", backend="dask",
+                scheduler=cluster.scheduler_address).run(twenty, atlas=atlas))[0]
+        print(f"  2-worker LocalCluster (.nii): {td:.1f} s ({td / t1:.3f} of n_jobs=1)",
+              flush=True)
+        rows.append(("connectivity 20 subjects (.nii): 2-worker dask cluster vs n_jobs=1", td,
+                     t1, "report"))
     shutil.rmtree(subj_dir, ignore_errors=True)
+    shutil.rmtree(gz_dir, ignore_errors=True)
 
 
 def main(argv=None):
