@@ -542,6 +542,19 @@ class Volume:
     #: course: from a compressed file, one voxel's series means reading the whole file.
     SERIES_CACHE_BYTES = 1_500_000_000
 
+    def series_ready(self):
+        """Whether :meth:`timecourse_at` answers without first reading the whole series
+        into memory (what its first call on a 4D image that fits the cache does)."""
+        if self.ndim < 4 or getattr(self, "_series_cache", None) is not None:
+            return True
+        return int(np.prod(self.shape)) * 4 > self.SERIES_CACHE_BYTES
+
+    def load_series(self):
+        """Read the whole series into memory now, as the first :meth:`timecourse_at` would
+        (the window does it on a thread of its own, then draws the time courses)."""
+        with self._lock:
+            self._series()
+
     def _series(self):
         cached = getattr(self, "_series_cache", None)
         if cached is not None:

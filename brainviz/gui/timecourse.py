@@ -20,6 +20,8 @@ class TimeCoursePanel:
         self.widget = None
         self.lines = {}
         self._timer = None
+        #: the thread reading series into memory, while one does
+        self._reading = None
 
     def make_widget(self, parent=None):
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
@@ -111,6 +113,13 @@ class TimeCoursePanel:
             # compressed 4D file and laying out a collapsed figure took most of a second
             self._stale = True
             return
+        unread = [lay for lay in layers if not lay.data.series_ready()]
+        if unread:
+            # a voxel's series of a compressed file means reading the whole file: read
+            # into memory on a thread (seconds for a long run), then drawn from memory
+            self._stale = True
+            self._read_later(unread)
+            return
         self._stale = False
         self._drawn_layers = layers
         self._drawn_empty = not layers
@@ -137,6 +146,41 @@ class TimeCoursePanel:
             self.label.setText(f"at ({x:.1f}, {y:.1f}, {z:.1f}) mm" +
                                ("" if self.lines else ": outside every 4D image"))
         self.canvas.draw_idle()
+
+    def _read_later(self, layers):
+        """Read ``layers``' series into memory on a thread, saying so, then draw."""
+        import threading
+
+        from pyface.api import GUI
+
+        names = ", ".join(lay.name for lay in layers)
+        frames = sum(lay.n_frames for lay in layers)
+        self.label.setText(f"Reading the {frames} frames of {names} for its time courses...")
+        if self._reading is not None and self._reading.is_alive():
+            return  # drawn when that read ends
+        volumes = [lay.data for lay in layers]
+
+        def read():
+            error = None
+            try:
+                for volume in volumes:
+                    volume.load_series()
+            except Exception as exc:  # noqa: BLE001 - reported in the window
+                error = exc
+            GUI.invoke_later(self._read_done, error)
+
+        self._reading = threading.Thread(target=read, name="brainviz-series", daemon=True)
+        self._reading.start()
+
+    def _read_done(self, error):
+        self._reading = None
+        if self.widget is None:  # closed meanwhile
+            return
+        if error is not None:
+            self.label.setText("The time course could not be read.")
+            self.window.report_error(error, "Could not read the 4D series")
+            return
+        self._update()
 
     def _update_frame(self, event):
         """A new frame: move its marker (the curves stay)."""
@@ -202,3 +246,4 @@ class TimeCoursePanel:
                     session.observe(handler, expression, remove=True)
                 except Exception:  # noqa: BLE001
                     pass
+        self.widget = None  # a series read still running draws nothing when it ends

@@ -306,3 +306,26 @@ def test_nii_gz_frames_out_of_order_through_indexed_gzip(tmp_path, rng):
         np.testing.assert_array_equal(vol.get_frame(i), data[..., i])
     opener = vol.img.dataobj._opener  # kept open by brainviz (keep_file_open=True)
     assert isinstance(opener.fobj, indexed_gzip.IndexedGzipFile), type(opener.fobj)
+
+
+def test_a_series_read_into_memory_once_then_its_time_courses_come_from_there(
+        tmp_path, img_4d, monkeypatch):
+    """series_ready says whether a time course needs the whole series read first;
+    load_series reads it (the window, on a thread); then time courses and frames are
+    answered from memory, and a series too big for the cache never needs the read."""
+    path = tmp_path / "run.nii.gz"
+    nib.save(img_4d, path)
+    vol = load_volume(path)
+    assert not vol.series_ready()
+    vol.load_series()
+    assert vol.series_ready()
+    monkeypatch.setattr(Volume, "_read", lambda *a: pytest.fail("read the file again"))
+    ijk = (3, 4, 5)
+    xyz = img_4d.affine[:3, :3] @ np.asarray(ijk, float) + img_4d.affine[:3, 3]
+    np.testing.assert_allclose(vol.timecourse_at(xyz), img_4d.get_fdata()[ijk], rtol=1e-6)
+    np.testing.assert_array_equal(vol.get_frame(2), img_4d.get_fdata()[..., 2])
+    monkeypatch.undo()
+    big = load_volume(path)
+    monkeypatch.setattr(Volume, "SERIES_CACHE_BYTES", 10)
+    assert big.series_ready()  # read one voxel's series at a time instead
+    assert load_volume(img_4d.slicer[..., 0]).series_ready()  # 3D

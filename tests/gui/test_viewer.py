@@ -346,8 +346,24 @@ def test_readout_on_an_oblique_image_gives_its_own_voxel_values(fresh, qtbot, tm
 
 
 # --------------------------------------------------------------------------- 4D
-def test_time_course_is_the_voxel_series_with_seconds(fresh, qtbot, tmp_path, img_4d):
+def test_time_course_is_the_voxel_series_with_seconds(fresh, qtbot, tmp_path, img_4d, monkeypatch):
+    """The series at the cursor in seconds; a compressed run is read whole into memory on
+    a thread of its own (the window goes on), said in the panel, then drawn."""
+    import threading
+
+    from brainviz.data import volumes
+
     window = fresh
+    readers, go = [], threading.Event()
+    real_series = volumes.Volume._series
+
+    def spy(self):
+        if getattr(self, "_series_cache", None) is None:
+            readers.append(threading.current_thread())
+            go.wait(10)  # the read takes its time: the window meanwhile
+        return real_series(self)
+
+    monkeypatch.setattr(volumes.Volume, "_series", spy)
     img_4d.header.set_xyzt_units("mm", "sec")
     img_4d.header["pixdim"][4] = 2.5
     path = _save(img_4d, tmp_path / "run.nii.gz")
@@ -367,7 +383,16 @@ def test_time_course_is_the_voxel_series_with_seconds(fresh, qtbot, tmp_path, im
     assert window.timecourse._stale and series not in window.timecourse.lines
     window.ui.control.resizeDocks([dock], [260], QtCore.Qt.Vertical)
     pump(qtbot, 40)
-    assert not window.timecourse._stale and series in window.timecourse.lines
+    # the read runs on its thread: the window answers, the panel says what it waits for
+    assert readers and threading.main_thread() not in readers
+    assert "Reading the 5 frames of run" in window.timecourse.label.text()
+    assert series not in window.timecourse.lines
+    window.session.move_cursor((2.0, 0.0, 0.0))
+    pump(qtbot, 20)
+    assert len(readers) == 1  # one read, however many moves meanwhile
+    go.set()
+    qtbot.waitUntil(lambda: series in window.timecourse.lines, timeout=5000)
+    assert not window.timecourse._stale
     ijk = (3, 4, 5)
     xyz = img_4d.affine[:3, :3] @ np.asarray(ijk, float) + img_4d.affine[:3, 3]
     window.session.move_cursor(xyz)
