@@ -322,7 +322,6 @@ def _read_reference(paths, repeat=3):
     2 MiB buffer (what the label means read, without their work): memory-bound work, whose
     two-thread ratio is what this machine gives the part of a job that reads its images."""
     import os
-    from concurrent.futures import ThreadPoolExecutor
 
     def read(path):
         buf = bytearray(2 << 20)
@@ -334,16 +333,7 @@ def _read_reference(paths, repeat=3):
                     return
                 offset += got
 
-    out = []
-    for n in (1, 2):
-        best = np.inf
-        for _ in range(repeat):
-            start = time.perf_counter()
-            with ThreadPoolExecutor(n) as pool:
-                list(pool.map(read, paths))
-            best = min(best, time.perf_counter() - start)
-        out.append(best)
-    return tuple(out)
+    return _one_and_two_threads(read, paths, repeat)
 
 
 def _label_means_reference(paths, atlas, repeat=3):
@@ -351,8 +341,6 @@ def _label_means_reference(paths, atlas, repeat=3):
     means, :func:`brainviz.backend.connectivity._label_means`, nothing cached, cleaned or
     estimated): what two threads gain on the part of the job that reads the images, the
     bound of the whole job's n_jobs ratio here."""
-    from concurrent.futures import ThreadPoolExecutor
-
     import nibabel as nib
 
     from brainviz.backend import connectivity
@@ -362,13 +350,20 @@ def _label_means_reference(paths, atlas, repeat=3):
     def extract(path):
         connectivity._label_means(nib.load(path), atlas_img, plan_key="bench")
 
+    return _one_and_two_threads(extract, paths, repeat)
+
+
+def _one_and_two_threads(func, paths, repeat):
+    """(1 thread, 2 threads) best wall time of ``func`` over ``paths`` on a thread pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
     out = []
     for n in (1, 2):
         best = np.inf
         for _ in range(repeat):
             start = time.perf_counter()
             with ThreadPoolExecutor(n) as pool:
-                list(pool.map(extract, paths))
+                list(pool.map(func, paths))
             best = min(best, time.perf_counter() - start)
         out.append(best)
     return tuple(out)
