@@ -323,6 +323,70 @@ def test_uncompressed_volumes_are_read_a_block_at_a_time(rng, tmp_path, monkeypa
         list(con._volume_blocks(data, 4, "short.nii"))
 
 
+def test_a_gzipped_series_is_inflated_a_block_at_a_time(rng, tmp_path, monkeypatch):
+    """An unscaled .nii.gz (int16 as fMRIPrep writes runs, big-endian float32, two gzip
+    members as bgzip writes, a header extension before the data) is inflated into one
+    buffer a block of volumes at a time, never read whole through nibabel; the signals are
+    NiftiLabelsMasker's, bit for bit. A scaled one is nibabel's to read."""
+    import gzip
+    import warnings
+
+    import nibabel as nib
+    from nibabel.arrayproxy import ArrayProxy
+    from nilearn.maskers import NiftiLabelsMasker
+
+    from brainviz.backend import _inputs
+    from brainviz.backend import connectivity as con
+    from brainviz.backend._cleaning import no_standardize
+
+    shape = (7, 8, 9)
+    affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    atlas = nib.Nifti1Image(rng.choice(np.array([0, 2, 5, 40], np.int16), size=shape), affine)
+    ints = nib.Nifti1Image(rng.integers(-3000, 3000, shape + (20,)).astype(np.int16), affine)
+    ints.header.set_slope_inter(1, 0)
+    big = nib.Nifti1Header(endianness=">")
+    big.set_data_dtype(">f4")
+    floats = nib.Nifti1Image((100 + rng.standard_normal(shape + (20,))).astype(">f4"), affine,
+                             big)
+    extended = nib.Nifti1Image(np.asanyarray(ints.dataobj), affine)
+    extended.header.extensions.append(nib.nifti1.Nifti1Extension("comment", b"x" * 500))
+    scaled = nib.Nifti1Image(np.asanyarray(ints.dataobj), affine)
+    scaled.header.set_slope_inter(0.5, 2.0)
+    paths = {}
+    for name, img in (("int16", ints), ("big", floats), ("extended", extended),
+                      ("scaled", scaled)):
+        paths[name] = tmp_path / f"{name}.nii.gz"
+        nib.save(img, paths[name])
+    raw = gzip.decompress(paths["int16"].read_bytes())
+    paths["members"] = tmp_path / "members.nii.gz"
+    paths["members"].write_bytes(gzip.compress(raw[:5000]) + gzip.compress(raw[5000:]))
+    refs = {}
+    for name, path in paths.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            refs[name] = NiftiLabelsMasker(atlas, standardize=no_standardize(),
+                                           detrend=False).fit_transform(nib.load(path))
+    real_array, real_item = ArrayProxy.__array__, ArrayProxy.__getitem__
+
+    def whole(*a, **k):
+        raise AssertionError("the series was read whole through nibabel")
+
+    monkeypatch.setattr(ArrayProxy, "__array__", whole)
+    monkeypatch.setattr(ArrayProxy, "__getitem__", whole)
+    for name in ("int16", "big", "extended", "members"):
+        img = _inputs.as_image(paths[name])
+        assert con._gzip_stream_spec(img) is not None
+        for block in (None, 3):
+            ours = con._label_means(img, atlas, block=block)
+            assert ours.dtype == refs[name].dtype
+            np.testing.assert_array_equal(ours, refs[name])
+    assert con._gzip_stream_spec(_inputs.as_image(paths["scaled"])) is None
+    monkeypatch.setattr(ArrayProxy, "__array__", real_array)
+    monkeypatch.setattr(ArrayProxy, "__getitem__", real_item)
+    np.testing.assert_array_equal(con._label_means(_inputs.as_image(paths["scaled"]), atlas),
+                                  refs["scaled"])
+
+
 def test_connectivity_from_a_label_atlas_is_nilearns(rng, tmp_path):
     """The job on images + label atlas = NiftiLabelsMasker (detrend, z-score) +
     ConnectivityMeasure, per subject."""
