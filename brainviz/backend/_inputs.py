@@ -96,6 +96,93 @@ def reading(img, name=None):
         raise
 
 
+def gzip_stream_spec(img):
+    """(path, data offset, shape, on-disk dtype) of a 4D image whose values are its gzipped
+    file's stored numbers (nibabel's proxy of a ``.gz`` file, unscaled, in Fortran order):
+    what :func:`gzip_volume_blocks` reads; None for any other image."""
+    from nibabel.arrayproxy import ArrayProxy
+
+    proxy = img.dataobj
+    path = getattr(proxy, "file_like", None)
+    if type(proxy) is not ArrayProxy or not isinstance(path, str):
+        return None
+    if not path.lower().endswith(".gz") or len(proxy.shape) != 4 or proxy.order != "F":
+        return None
+    if proxy.slope != 1.0 or proxy.inter != 0.0:  # nibabel scales: its arrays, its types
+        return None
+    dtype = np.dtype(proxy.dtype)
+    if dtype.kind not in "iuf" or dtype.hasobject:
+        return None
+    return path, int(proxy.offset), tuple(int(n) for n in proxy.shape), dtype
+
+
+class _GzipReader:
+    """A gzip file's inflated bytes read into a caller's buffer (every member of a
+    multi-member file, as bgzip writes them), 1 MiB of compressed data at a time: a few
+    calls a block, where Python's gzip module (3.11) loops in Python over 8 KiB chunks
+    and copies each into a new bytes object."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, path):
+        import zlib
+
+        self._zlib = zlib
+        self._file = open(path, "rb", buffering=0)
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._tail = b""
+
+    def close(self):
+        self._file.close()
+
+    def readinto(self, view):
+        """Fill ``view``; return how many bytes were filled (fewer only at the end)."""
+        pos, size = 0, len(view)
+        while pos < size:
+            if self._inflate.eof:  # a member ended: what follows it starts the next one
+                self._tail = self._inflate.unused_data
+                self._inflate = self._zlib.decompressobj(16 + self._zlib.MAX_WBITS)
+            if not self._tail:
+                self._tail = self._file.read(self.CHUNK)
+                if not self._tail:
+                    return pos
+            out = self._inflate.decompress(self._tail, size - pos)
+            self._tail = self._inflate.unconsumed_tail
+            view[pos:pos + len(out)] = out
+            pos += len(out)
+        return pos
+
+
+def gzip_volume_blocks(path, offset, shape, dtype, block, name, read_buffer):
+    """(t0, t1, volumes t0 to t1 as a (t1 - t0, n_voxels) array, voxels in the file's
+    Fortran order) of a gzipped 4D image (:func:`gzip_stream_spec`), ``block`` volumes at
+    a time (fewer where they would pass ``read_buffer`` bytes, one at least).
+
+    Each block is inflated into one buffer, reused for the next (each yielded array is
+    valid until the next one), so a subject's whole series is never in memory (a 2 mm
+    fMRIPrep run in float32: 1.3 GB). On the 3 mm bench grid the label means of 20
+    ``.nii.gz`` subjects took 2.4 s instead of 3.1 s with nibabel inflating each file
+    whole. A file that ends early raises EOFError (named by :func:`reading`)."""
+    n_t = shape[3]
+    n_voxels = int(np.prod(shape[:3]))
+    size = n_voxels * dtype.itemsize
+    block = max(1, min(block, n_t, read_buffer // max(size, 1)))
+    buf = np.empty(max(block * size, offset), np.uint8)
+    reader = _GzipReader(path)
+    try:
+        if reader.readinto(memoryview(buf)[:offset]) < offset:
+            raise EOFError(f"{name} ends before its image data")
+        for t0 in range(0, n_t, block):
+            t1 = min(t0 + block, n_t)
+            view = memoryview(buf)[:(t1 - t0) * size]
+            if reader.readinto(view) < len(view):
+                # named by _inputs.reading as a truncated file
+                raise EOFError(f"Compressed file ended before its volume {t1 - 1}")
+            yield t0, t1, buf[:len(view)].view(dtype).reshape(t1 - t0, n_voxels)
+    finally:
+        reader.close()
+
+
 def _is_nifti1_file(path):
     """Whether ``path`` is an uncompressed single-file NIfTI-1 image, from its first bytes:
     then ``nib.load`` would open it as a ``Nifti1Image``. Asked directly, nibabel reads its

@@ -306,8 +306,8 @@ def _label_means(img, atlas_img, block=None, plan_key=None):
 
     An uncompressed file's volumes are read a block at a time into one buffer
     (:func:`_volume_blocks`), where the gather finds them in the processor's cache; an
-    unscaled ``.nii.gz`` is inflated into that buffer a block at a time
-    (:func:`_gzip_volume_blocks`), never read whole.
+    unscaled ``.nii.gz`` is inflated into such a buffer a block at a time
+    (:func:`brainviz.backend._inputs.gzip_volume_blocks`), never read whole.
 
     ``plan_key``: the atlas' fingerprint, under which its voxel order is kept for the
     next subjects (:func:`_label_plan`).
@@ -316,10 +316,10 @@ def _label_means(img, atlas_img, block=None, plan_key=None):
     if block is None:
         block = int(min(32, max(1, round((2 << 20) / (8 * max(len(voxels), 1))))))
     name = _inputs.image_name(img)
-    stream = _gzip_stream_spec(img)
+    stream = _inputs.gzip_stream_spec(img)
     if stream is not None:  # a .nii.gz inflated a block at a time, never whole
         dtype, n_t = stream[3], stream[2][3]
-        blocks = _gzip_volume_blocks(*stream, block, name)
+        blocks = _inputs.gzip_volume_blocks(*stream, block, name, _READ_BUFFER)
     else:
         with _inputs.reading(img):
             data = np.asanyarray(img.dataobj)  # a memory map of an uncompressed file
@@ -410,89 +410,6 @@ def _volume_blocks(data, block, name):
                         f"{data.offset + n_t * size} bytes.")
                 done += got
             yield t0, t1, buf[:len(view)].view(data.dtype).reshape(t1 - t0, n_voxels)
-
-
-def _gzip_stream_spec(img):
-    """(path, data offset, shape, on-disk dtype) of a 4D image whose values are its gzipped
-    file's stored numbers (nibabel's proxy of a ``.gz`` file, unscaled, in Fortran order):
-    what :func:`_gzip_volume_blocks` reads; None for any other image."""
-    from nibabel.arrayproxy import ArrayProxy
-
-    proxy = img.dataobj
-    path = getattr(proxy, "file_like", None)
-    if type(proxy) is not ArrayProxy or not isinstance(path, str):
-        return None
-    if not path.lower().endswith(".gz") or len(proxy.shape) != 4 or proxy.order != "F":
-        return None
-    if proxy.slope != 1.0 or proxy.inter != 0.0:  # nibabel scales: its arrays, its types
-        return None
-    dtype = np.dtype(proxy.dtype)
-    if dtype.kind not in "iuf" or dtype.hasobject:
-        return None
-    return path, int(proxy.offset), tuple(int(n) for n in proxy.shape), dtype
-
-
-class _GzipReader:
-    """A gzip file's inflated bytes read into a caller's buffer (every member of a
-    multi-member file, as bgzip writes them), 1 MiB of compressed data at a time: a few
-    calls a block, where Python's gzip module (3.11) loops in Python over 8 KiB chunks
-    and copies each into a new bytes object."""
-
-    CHUNK = 1 << 20
-
-    def __init__(self, path):
-        import zlib
-
-        self._zlib = zlib
-        self._file = open(path, "rb", buffering=0)
-        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self._tail = b""
-
-    def close(self):
-        self._file.close()
-
-    def readinto(self, view):
-        """Fill ``view``; return how many bytes were filled (fewer only at the end)."""
-        pos, size = 0, len(view)
-        while pos < size:
-            if self._inflate.eof:  # a member ended: what follows it starts the next one
-                self._tail = self._inflate.unused_data
-                self._inflate = self._zlib.decompressobj(16 + self._zlib.MAX_WBITS)
-            if not self._tail:
-                self._tail = self._file.read(self.CHUNK)
-                if not self._tail:
-                    return pos
-            out = self._inflate.decompress(self._tail, size - pos)
-            self._tail = self._inflate.unconsumed_tail
-            view[pos:pos + len(out)] = out
-            pos += len(out)
-        return pos
-
-
-def _gzip_volume_blocks(path, offset, shape, dtype, block, name):
-    """:func:`_volume_blocks` for a gzipped file (:func:`_gzip_stream_spec`): each block
-    of volumes is inflated into one buffer of at most :data:`_READ_BUFFER` bytes, reused
-    for the next, so a subject's whole series is never in memory (a 2 mm fMRIPrep run in
-    float32: 1.3 GB). On the 3 mm bench grid the label means of 20 ``.nii.gz`` subjects
-    took 2.4 s instead of 3.1 s (nibabel inflating each file whole)."""
-    n_t = shape[3]
-    n_voxels = int(np.prod(shape[:3]))
-    size = n_voxels * dtype.itemsize
-    block = max(1, min(block, n_t, _READ_BUFFER // max(size, 1)))
-    buf = np.empty(max(block * size, offset), np.uint8)
-    reader = _GzipReader(path)
-    try:
-        if reader.readinto(memoryview(buf)[:offset]) < offset:
-            raise EOFError(f"{name} ends before its image data")
-        for t0 in range(0, n_t, block):
-            t1 = min(t0 + block, n_t)
-            view = memoryview(buf)[:(t1 - t0) * size]
-            if reader.readinto(view) < len(view):
-                # named by _inputs.reading as a truncated file
-                raise EOFError(f"Compressed file ended before its volume {t1 - 1}")
-            yield t0, t1, buf[:len(view)].view(dtype).reshape(t1 - t0, n_voxels)
-    finally:
-        reader.close()
 
 
 def _masker_signals(atlas_img, coords, radius, img, mask_img, smoothing_fwhm):

@@ -177,3 +177,39 @@ def test_screening_percentile_is_a_percent_of_the_mask_for_every_estimator(decod
     # each of the 4 folds keeps 10 % of the mask; their union is at most 4 x 10 %
     assert 0 < (w != 0).sum() <= 4 * int(np.ceil(0.1 * n_mask))
     assert res.mean_score_ >= 0.8
+
+
+def test_a_gzipped_run_is_masked_a_block_at_a_time(decoding_data, tmp_path, monkeypatch):
+    """A BIDS run as .nii.gz (int16, unscaled) is inflated a few volumes at a time into
+    the masked data, never read whole through nibabel; the masked data are nilearn's
+    apply_mask of the run, and a scaled run is still nibabel's to read."""
+    import nibabel as nib
+    from nibabel.arrayproxy import ArrayProxy
+    from nilearn.masking import apply_mask
+
+    from brainviz.backend import _inputs
+    from brainviz.backend import decoding as dec
+
+    d = decoding_data
+    data = np.round(np.asanyarray(d["img"].dataobj) * 10).astype(np.int16)
+    run = nib.Nifti1Image(data, d["img"].affine)
+    run.header.set_slope_inter(1, 0)
+    path = tmp_path / "sub-01_run-1_bold.nii.gz"
+    nib.save(run, path)
+    scaled_path = tmp_path / "scaled.nii.gz"
+    scaled = nib.Nifti1Image(data, d["img"].affine)
+    scaled.header.set_slope_inter(0.5, 1.0)
+    nib.save(scaled, scaled_path)
+    ref = apply_mask(nib.load(path), d["mask"])
+    ref_scaled = apply_mask(nib.load(scaled_path), d["mask"])
+
+    def whole(*a, **k):
+        raise AssertionError("the run was read whole through nibabel")
+
+    with monkeypatch.context() as m:
+        m.setattr(ArrayProxy, "__array__", whole)
+        m.setattr(ArrayProxy, "__getitem__", whole)
+        X, _ = dec._mask_step(None, [_inputs.as_image(path)], None, d["mask"])
+    np.testing.assert_array_equal(X, ref)
+    X, _ = dec._mask_step(None, [_inputs.as_image(scaled_path)], None, d["mask"])
+    np.testing.assert_array_equal(X, ref_scaled)

@@ -375,12 +375,12 @@ def test_a_gzipped_series_is_inflated_a_block_at_a_time(rng, tmp_path, monkeypat
     monkeypatch.setattr(ArrayProxy, "__getitem__", whole)
     for name in ("int16", "big", "extended", "members"):
         img = _inputs.as_image(paths[name])
-        assert con._gzip_stream_spec(img) is not None
+        assert _inputs.gzip_stream_spec(img) is not None
         for block in (None, 3):
             ours = con._label_means(img, atlas, block=block)
             assert ours.dtype == refs[name].dtype
             np.testing.assert_array_equal(ours, refs[name])
-    assert con._gzip_stream_spec(_inputs.as_image(paths["scaled"])) is None
+    assert _inputs.gzip_stream_spec(_inputs.as_image(paths["scaled"])) is None
     monkeypatch.setattr(ArrayProxy, "__array__", real_array)
     monkeypatch.setattr(ArrayProxy, "__getitem__", real_item)
     np.testing.assert_array_equal(con._label_means(_inputs.as_image(paths["scaled"]), atlas),
