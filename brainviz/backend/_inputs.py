@@ -116,44 +116,12 @@ def gzip_stream_spec(img):
     return path, int(proxy.offset), tuple(int(n) for n in proxy.shape), dtype
 
 
-class _GzipReader:
-    """A gzip file's inflated bytes read into a caller's buffer (every member of a
-    multi-member file, as bgzip writes them), 1 MiB of compressed data at a time: a few
-    calls a block, where Python's gzip module (3.11) loops in Python over 8 KiB chunks
-    and copies each into a new bytes object."""
-
-    CHUNK = 1 << 20
-
-    def __init__(self, path):
-        import zlib
-
-        self._zlib = zlib
-        self._file = open(path, "rb", buffering=0)
-        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self._tail = b""
-
-    def close(self):
-        self._file.close()
-
-    def readinto(self, view):
-        """Fill ``view``; return how many bytes were filled (fewer only at the end)."""
-        pos, size = 0, len(view)
-        while pos < size:
-            if self._inflate.eof:  # a member ended: what follows it starts the next one
-                self._tail = self._inflate.unused_data
-                self._inflate = self._zlib.decompressobj(16 + self._zlib.MAX_WBITS)
-            if not self._tail:
-                self._tail = self._file.read(self.CHUNK)
-                if not self._tail:
-                    return pos
-            out = self._inflate.decompress(self._tail, size - pos)
-            self._tail = self._inflate.unconsumed_tail
-            view[pos:pos + len(out)] = out
-            pos += len(out)
-        return pos
+#: the most bytes :func:`gzip_volume_blocks` (and a connectivity job's reads of an
+#: uncompressed file) hold at a time: fewer volumes a block if needed, one at least
+READ_BUFFER = 16 << 20
 
 
-def gzip_volume_blocks(path, offset, shape, dtype, block, name, read_buffer):
+def gzip_volume_blocks(path, offset, shape, dtype, block, name, read_buffer=READ_BUFFER):
     """(t0, t1, volumes t0 to t1 as a (t1 - t0, n_voxels) array, voxels in the file's
     Fortran order) of a gzipped 4D image (:func:`gzip_stream_spec`), ``block`` volumes at
     a time (fewer where they would pass ``read_buffer`` bytes, one at least).
@@ -167,8 +135,10 @@ def gzip_volume_blocks(path, offset, shape, dtype, block, name, read_buffer):
     n_voxels = int(np.prod(shape[:3]))
     size = n_voxels * dtype.itemsize
     block = max(1, min(block, n_t, read_buffer // max(size, 1)))
+    from ..data._volume_io import GzipStream
+
     buf = np.empty(max(block * size, offset), np.uint8)
-    reader = _GzipReader(path)
+    reader = GzipStream(path)
     try:
         if reader.readinto(memoryview(buf)[:offset]) < offset:
             raise EOFError(f"{name} ends before its image data")

@@ -1,8 +1,8 @@
 """Parallel execution: joblib backends, including a dask.distributed cluster.
 
 Every per-subject step and every fold of the jobs runs through
-``joblib.Parallel`` inside :func:`parallel_context` (a connectivity job's subjects, on
-threads, through :func:`task_results`'s own pool). What decides where it runs,
+``joblib.Parallel`` inside :func:`parallel_context` (the subjects of a connectivity or
+region job, on threads, through :func:`task_results`'s own pool). What decides where it runs,
 first match wins:
 
 1. the job's ``backend`` / ``n_jobs`` / ``scheduler`` parameters;

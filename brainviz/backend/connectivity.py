@@ -367,7 +367,7 @@ def _block_means(blocks, dtype, n_t, by_address, voxels, starts, counts, n_label
 
 
 #: the most bytes :func:`_volume_blocks` reads at a time (fewer volumes a block if needed)
-_READ_BUFFER = 16 << 20
+_READ_BUFFER = _inputs.READ_BUFFER
 
 
 def _volume_blocks(data, block, name):

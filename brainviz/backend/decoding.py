@@ -123,30 +123,26 @@ def _mask_step(img_keys, imgs, mask_key, mask_img):
     return X, mask_img
 
 
-def _mask_image(img, mask, out=None):
-    """One image's in-mask values as (n_frames, n_voxels), in the stored type when
-    unscaled, or written into ``out`` (float32) and returned.
+def _mask_image(img, mask, out):
+    """Write one image's in-mask values into ``out`` ((n_frames, n_voxels) float32).
 
     An unscaled 4D ``.nii.gz`` is inflated a few volumes at a time (never the whole run
     in memory: a 2 mm fMRIPrep run in float32 is 1.3 GB), its in-mask voxels taken from
     each block in the order ``data[mask]`` gives them (C order of the mask)."""
-    stream = _inputs.gzip_stream_spec(img) if out is not None else None
-    if stream is not None:
-        path, offset, shape, dtype = stream
-        inside = np.ravel_multi_index(np.nonzero(mask), shape[:3], order="F")
-        with _inputs.reading(img):
-            for t0, t1, volumes in _inputs.gzip_volume_blocks(
-                    path, offset, shape, dtype, 8, _inputs.image_name(img), 16 << 20):
-                out[t0:t1] = volumes.take(inside, axis=1)
-        return out
+    stream = _inputs.gzip_stream_spec(img)
     with _inputs.reading(img):
-        data = np.asanyarray(img.dataobj)  # scaled to float by nibabel only when the header says so
+        if stream is not None:
+            path, offset, shape, dtype = stream
+            inside = np.ravel_multi_index(np.nonzero(mask), shape[:3], order="F")
+            for t0, t1, volumes in _inputs.gzip_volume_blocks(
+                    path, offset, shape, dtype, 8, _inputs.image_name(img)):
+                out[t0:t1] = volumes.take(inside, axis=1)
+            return out
+        # nibabel scales to float only when the header says so; int16 stays int16 here
+        data = np.asanyarray(img.dataobj)
     if data.dtype.kind not in "biuf":
         data = data.astype(np.float32)
-    values = data[mask][None, :] if data.ndim == 3 else data[mask].T
-    if out is None:
-        return values
-    out[...] = values
+    out[...] = data[mask][None, :] if data.ndim == 3 else data[mask].T
     return out
 
 

@@ -157,6 +157,57 @@ def check_path(path):
         )
 
 
+class GzipStream:
+    """A gzip file's inflated bytes, read into a caller's buffer: every member of a
+    multi-member file (as bgzip writes them) in turn, 1 MiB of compressed data at a time
+    (Python's gzip module of 3.11 loops in Python over 8 KiB chunks and copies each into
+    a new bytes object). Corrupt data raise ``zlib.error``; a context manager."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, path):
+        self._file = open(path, "rb", buffering=0)
+        self._inflate = zlib.decompressobj(wbits=31)
+        self._began = False  # the current member has been fed
+        self._members = 0  # members read to their end
+        self._tail = b""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._file.close()
+
+    @property
+    def complete(self):
+        """Whether what was read so far ends with a whole member (at the end of the file:
+        it was not cut short)."""
+        return self._inflate.eof or (self._members > 0 and not self._began)
+
+    def readinto(self, view):
+        """Fill ``view``; return how many bytes were filled (fewer only at the end)."""
+        pos, size = 0, len(view)
+        while pos < size:
+            if self._inflate.eof:  # a member ended: what follows it starts the next one
+                self._members += 1
+                self._tail = self._inflate.unused_data
+                self._inflate = zlib.decompressobj(wbits=31)
+                self._began = False
+            if not self._tail:
+                self._tail = self._file.read(self.CHUNK)
+                if not self._tail:
+                    return pos
+            out = self._inflate.decompress(self._tail, size - pos)
+            self._began = True
+            self._tail = self._inflate.unconsumed_tail
+            view[pos:pos + len(out)] = out
+            pos += len(out)
+        return pos
+
+
 def _gzip_stream_size(path, stop_after=None):
     """Decompress ``path`` in pieces; return (bytes seen, True if it ended cleanly).
 
@@ -164,25 +215,15 @@ def _gzip_stream_size(path, stop_after=None):
     gzip files. Raises ``zlib.error`` on corrupt data.
     """
     total = 0
-    complete = False
-    with open(path, "rb") as f:
-        decomp = zlib.decompressobj(wbits=31)
+    buf = memoryview(bytearray(GzipStream.CHUNK))
+    with GzipStream(path) as stream:
         while True:
-            block = f.read(2**20)
-            if not block:
-                return total, complete
-            while block:
-                if complete:  # another gzip member follows
-                    decomp = zlib.decompressobj(wbits=31)
-                    complete = False
-                total += len(decomp.decompress(block))
-                if stop_after is not None and total >= stop_after:
-                    return total, True
-                if decomp.eof:
-                    complete = True
-                    block = decomp.unused_data
-                else:
-                    block = b""
+            got = stream.readinto(buf)
+            total += got
+            if stop_after is not None and total >= stop_after:
+                return total, True
+            if got < len(buf):
+                return total, stream.complete
 
 
 def open_image(path):
