@@ -132,7 +132,12 @@ class PlaneVisual(Visual):
         self._colors = tvtk.ImageMapToColors(lookup_table=self._lut, output_format="rgba")
         self._colors._vtk_obj.SetInputData(self._flat)
         self.actor = tvtk.ImageActor(interpolate=False)
-        self.actor.mapper._vtk_obj.SetInputData(self._rgba)
+        mapper = self.actor.mapper._vtk_obj
+        mapper.SetInputData(self._rgba)
+        # each voxel drawn whole, to its edges, as the 3D scene's slices draw it (by
+        # default the quad ends at the edge voxels' centres: half of each is cut off, and
+        # a one-voxel-thick image is not drawn at all across its thin axis)
+        mapper.BorderOn()
         self._update_table()
         self._update_plane()
         self.figure.scene.add_actor(self.actor)
@@ -198,8 +203,12 @@ class PlaneVisual(Visual):
         self._drawn = len(extent) == 6
         if not self._drawn:  # nothing coloured: keep a valid extent, the actor is hidden
             extent = [v for n in dims for v in (0, n - 1)]
-        # the collapsed axis tells the image actor which way the slice faces
         self.actor._vtk_obj.SetDisplayExtent(*extent)
+        # which way the slice faces: the image actor guesses it from the collapsed axis of
+        # the extent, z first, and a one-voxel-thick image also collapses along z
+        mapper = self.actor.mapper._vtk_obj
+        mapper.SetOrientation(self.axis)
+        mapper.SetSliceNumber(extent[2 * self.axis])
 
     @on_trait_change("cursor, depth, visible, show_slices")
     def _update_plane(self):
@@ -266,10 +275,12 @@ class PlaneVisual(Visual):
     @property
     def content_bounds(self):
         """Bounds of what is drawn (:meth:`_content_mask`): a map's brain, a label image's
-        regions, an anatomy's head."""
+        regions, an anatomy's head, to its voxels' outer edges (each voxel is drawn whole)."""
         lo, hi = self._crop()  # kept: the 2D views ask on every cursor move
         grid = self.grid
-        lo, hi = grid.origin + grid.spacing * lo, grid.origin + grid.spacing * (hi - 1)
+        half = np.abs(grid.spacing) / 2
+        lo = grid.origin + grid.spacing * lo - half
+        hi = grid.origin + grid.spacing * (hi - 1) + half
         return tuple(float(v) for pair in zip(lo, hi) for v in pair)
 
     def value_at(self, xyz_mm):

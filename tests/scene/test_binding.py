@@ -478,8 +478,9 @@ def test_a_2d_plane_hands_vtk_only_the_box_of_what_it_draws(offscreen):
     image = plane._image
     assert tuple(image.GetDimensions()) == (12, 15, 1)
     np.testing.assert_allclose(image.GetOrigin(), affine[:3, :3] @ (8, 10, 9) + affine[:3, 3])
+    # to the outer edges of the box's voxels (2 mm: a millimetre beyond their centres)
     np.testing.assert_allclose(plane.content_bounds,
-                               (-14.0, 8.0, -12.0, 16.0, -10.0, 22.0))
+                               (-15.0, 9.0, -13.0, 17.0, -11.0, 23.0))
     from vtkmodules.util.numpy_support import vtk_to_numpy
 
     shown = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(15, 12)  # (j, i): x fastest
@@ -521,6 +522,47 @@ def test_a_2d_plane_textures_only_its_coloured_pixels(offscreen):
     layer.threshold = 0.5  # now every voxel is coloured: the whole slice
     assert actor.GetVisibility() == 1
     assert tuple(actor.GetDisplayExtent()) == (0, 29, 0, 31, 0, 0)
+
+
+@pytest.mark.parametrize("view", ["sagittal", "coronal", "axial"])
+def test_2d_views_draw_each_voxel_whole_and_a_one_slice_image_across_its_slice(offscreen,
+                                                                              view):
+    """A 2D view draws every voxel to its edges, as the 3D slices do, and frames those edges:
+    a one-slice image (an axial slab) is a strip one voxel thick in the sagittal and coronal
+    views, where VTK's image actor drew nothing (its quad spans the voxels' centres, and it
+    took the image's thin z for the slice's own axis), and its edge voxels are whole."""
+    import nibabel as nib
+
+    from brainviz.data import load_volume
+    from brainviz.scene.slices2d import AXES, SLICE_VISUALS, setup_view
+
+    data = np.full((10, 8, 1), 5.0, dtype=np.float32)  # every voxel above the threshold
+    affine = np.diag([4.0, 4.0, 4.0, 1.0])
+    affine[:3, 3] = (-18.0, -14.0, 0.0)  # voxel centres x -18..18, y -14..14, z 0
+    layer = model.StatMapLayer(name="slab", threshold=1.0).set_volume(
+        load_volume(nib.Nifti1Image(data, affine)))
+    session = model.Session()
+    session.add_layer(layer)
+    session.move_cursor((2.0, 2.0, 0.0))
+    axis = AXES[view][0]
+    size = 200
+    figure = offscreen.figure(size=(size, size), bgcolor=(0, 0, 0))
+    binding = bind(session, figure, registry=SLICE_VISUALS, axis=axis)
+    plane = binding.visual_for(layer)
+    bounds = np.asarray(plane.content_bounds)
+    np.testing.assert_allclose(bounds, (-20, 20, -16, 16, -2, 2))  # the voxels' edges
+    setup_view(figure, view, tuple(bounds))
+    drawn = _shot(figure).max(axis=-1) > 40
+    rows, cols = np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
+    assert rows.size and cols.size, f"nothing drawn in the {view} view"
+    # the picture's size in mm from the camera's scale: the whole voxels' extent
+    mm_per_pixel = 2 * figure.scene.camera.parallel_scale / size
+    height = (rows[-1] - rows[0] + 1) * mm_per_pixel
+    width = (cols[-1] - cols[0] + 1) * mm_per_pixel
+    extent = bounds[1::2] - bounds[0::2]
+    across, up = {"sagittal": (1, 2), "coronal": (0, 2), "axial": (0, 1)}[view]
+    assert abs(width - extent[across]) <= 1.5 * mm_per_pixel, (view, width, extent)
+    assert abs(height - extent[up]) <= 1.5 * mm_per_pixel, (view, height, extent)
 
 
 def test_a_deferring_binding_draws_added_layers_when_its_call_runs(offscreen):
