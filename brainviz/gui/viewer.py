@@ -103,8 +103,9 @@ class SliceView(HasTraits):
         with disable_render(fig):
             # a layer added later is drawn in a turn of the window's own (each 2D view in
             # its own turn): adding a map does not freeze the window four views long
+            # its own camera, along its axis: the session's camera is the 3D scene's
             self.binding = bind(self.window.session, fig, on_error=self.window.report_error,
-                                registry=SLICE_VISUALS, axis=self.axis,
+                                registry=SLICE_VISUALS, axis=self.axis, follow_camera=False,
                                 defer=getattr(self.window, "later", None))
             self.cross = CursorCross(fig, self.view)
             self.frame()

@@ -81,20 +81,22 @@ def binding_for(figure):
     return _BINDINGS.get(figure)
 
 
-def bind(session, figure, on_error=None, registry=None, defer=None, **view):
+def bind(session, figure, on_error=None, registry=None, defer=None, follow_camera=True,
+         **view):
     """Draw ``session`` into ``figure`` and keep them in step; returns the :class:`SceneBinding`.
 
     ``registry`` and ``view`` (e.g. ``axis=2``) make other kinds of view, such as the 2D
-    views of :mod:`brainviz.scene.slices2d`. ``defer`` (a callable taking a callable)
-    draws the layers added later when it calls it, not at once: a window gives each view
-    its own event-loop turn. A binding the figure already had is closed first (its
-    visuals removed).
+    views of :mod:`brainviz.scene.slices2d`, which point cameras of their own
+    (``follow_camera=False``: ``session.camera`` is the 3D scene's). ``defer`` (a
+    callable taking a callable) draws the layers added later when it calls it, not at
+    once: a window gives each view its own event-loop turn. A binding the figure already
+    had is closed first (its visuals removed).
     """
     old = _BINDINGS.get(figure)
     if old is not None:
         old.close(remove_visuals=True)
     binding = SceneBinding(session, figure, on_error=on_error, registry=registry, defer=defer,
-                           **view)
+                           follow_camera=follow_camera, **view)
     _BINDINGS[figure] = binding
     return binding
 
@@ -136,9 +138,13 @@ class SceneBinding:
     on_error : callable(exc, context), default=None
         Where errors of a single layer go (the window's error handler); a layer
         that cannot be drawn never stops the others. None: raise.
+    follow_camera : bool, default=True
+        Whether the figure's camera is ``session.camera`` (the 3D scene's), pointed as
+        it changes; a 2D view, whose camera looks along its own axis, does not follow it.
     """
 
-    def __init__(self, session, figure, on_error=None, registry=None, defer=None, **view):
+    def __init__(self, session, figure, on_error=None, registry=None, defer=None,
+                 follow_camera=True, **view):
         self.session = session
         self.figure = figure
         self.on_error = on_error
@@ -154,7 +160,9 @@ class SceneBinding:
         session.observe(self._layers_changed, "layers.items")
         session.observe(self._data_changed, _LAYER_EVENTS)
         session.observe(self._cursor_changed, "cursor")
-        session.observe(self._camera_changed, "camera")
+        self.follow_camera = bool(follow_camera)
+        if self.follow_camera:
+            session.observe(self._camera_changed, "camera")
         session.observe(self._title_changed, "title")
         self._title_actor = None
         #: While paused (a view the window hides), display and cursor changes wait here
@@ -166,7 +174,7 @@ class SceneBinding:
                 self._add(layer)
             self._update_over_anatomy()
             self._title_changed(None)
-            if session.camera:
+            if session.camera and self.follow_camera:
                 self.apply_camera(session.camera)
 
     def close(self, remove_visuals=False):

@@ -263,6 +263,45 @@ def test_views_frame_the_head_not_the_images_field_of_view(window, qtbot, monkey
 
 
 # --------------------------------------------------------------------------- cursor tools
+def test_2d_views_keep_their_own_cameras_when_the_3d_view_turns(window, qtbot):
+    """The session's camera is the 3D scene's: a view button, a turn of the 3D camera and a
+    job's framed result change it, and the 2D views keep looking along their own axes with
+    parallel projection (each 2D view took the 3D camera: after "Left" the coronal and
+    axial views showed their slices edge-on, and after a job all three did)."""
+    from brainviz.gui._vtk_offscreen import render_and_grab
+    from brainviz.scene.slices2d import AXES
+
+    def check(when):
+        for view in ("sagittal", "coronal", "axial"):
+            figure = getattr(window.viewer, view).figure
+            cam = figure.scene.camera
+            direction = np.asarray(cam.position) - np.asarray(cam.focal_point)
+            direction /= np.linalg.norm(direction)
+            np.testing.assert_allclose(direction, AXES[view][1], atol=1e-9,
+                                       err_msg=f"{view} view after {when}")
+            np.testing.assert_allclose(cam.view_up, AXES[view][2], atol=1e-9)
+            assert cam.parallel_projection, f"{view} view after {when}"
+            # the slice is seen face on: the brain spans much of the view both ways
+            drawn = render_and_grab(figure).astype(int).max(axis=2) > 40
+            rows, cols = np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
+            assert rows.size and cols.size, f"{view} view after {when}: nothing drawn"
+            assert (rows[-1] - rows[0]) > 0.4 * drawn.shape[0], f"{view} view after {when}"
+            assert (cols[-1] - cols[0]) > 0.4 * drawn.shape[1], f"{view} view after {when}"
+
+    try:
+        for name in ("left", "anterior"):
+            window.set_view(name)  # what the view buttons do
+            pump(qtbot)
+            check(f"the {name} view")
+        window.figure.scene.camera.azimuth(30)  # a turn of the 3D camera, kept in the session
+        window.binding.store_camera()
+        pump(qtbot)
+        assert window.session.camera["view_up"] is not None
+        check("a turn of the 3D camera")
+    finally:
+        window.set_view(window.start_view)
+
+
 def test_typing_a_coordinate_moves_the_cursor(window, qtbot):
     for box, value in zip(window.viewer.mm_boxes, ("12", "-34.5", "20")):
         box.setText(value)
