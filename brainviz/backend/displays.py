@@ -262,6 +262,61 @@ class ScoresDisplay(_Display):
                                               fontsize=8)
         return self
 
+    def fit(self):
+        """Fit the labels to the axes as they are laid out now (``plot`` first; after the
+        figure's layout), as a side dock needs: every k-th fold numbered where each
+        number has less room than it takes, and the legend in a smaller font, then without
+        its "folds" entry, then hidden (the mean and chance are in the view's caption)
+        where it does not fit the band it sits in. Returns whether the legend is shown."""
+        ax = self.ax_
+        if ax is None:
+            return False
+        figure = ax.figure
+        renderer = figure.canvas.get_renderer() if hasattr(figure.canvas, "get_renderer") \
+            else figure._get_renderer()
+        box = ax.get_window_extent(renderer)
+        points = 72.0 / figure.dpi
+        ticks = np.asarray(ax.get_xticks())
+        ticks = ticks[(ticks >= 1) & (ticks <= len(self.scores))]
+        if ticks.size > 1:
+            size = ax.xaxis.get_ticklabels()[0].get_fontsize() if ax.xaxis.get_ticklabels() \
+                else 8.0
+            digits = len(str(int(ticks.max())))
+            need = 0.6 * size * digits + 0.5 * size  # a number and a gap, in points
+            room = box.width * points / ticks.size
+            if need > room:
+                step = int(np.ceil(need / room))
+                ax.set_xticks(np.arange(1, len(self.scores) + 1)[::step])
+        legend = self.legend_
+        handles = [self.mean_line_, self.chance_line_, self.folds_]
+        place = self._legend_place(ax)
+        band = box.height * self._band_height(ax)
+        for handles_now in (handles, handles[:2]):
+            for size in (None, 7.0, 6.0):
+                if legend is not self.legend_ or size is not None:
+                    legend.remove()
+                    legend = ax.legend(handles=handles_now, frameon=False,
+                                       fontsize=size, **place)
+                if legend.get_window_extent(renderer).height <= band:
+                    self._set_legend(legend)
+                    return True
+        legend.set_visible(False)
+        self._set_legend(legend)
+        return False
+
+    def _set_legend(self, legend):
+        self.legend_ = legend
+        texts = legend.get_texts()
+        self.mean_text_, self.chance_text_ = texts[0], texts[1]
+        self.mean_text_.set_fontweight("bold")
+
+    def _band_height(self, ax):
+        """The height (a fraction of the axes) of :meth:`_legend_place`'s band."""
+        y0, y1 = ax.get_ylim()
+        levels = np.r_[self.chance_level, self.mean_score, self.scores]
+        levels = np.sort(np.clip((levels[np.isfinite(levels)] - y0) / (y1 - y0), 0.0, 1.0))
+        return float(np.diff(np.r_[0.0, levels, 1.0]).max())
+
     def _legend_place(self, ax):
         """``loc`` and anchor of the legend: the middle of the tallest horizontal band that
         no line (chance, mean) and no fold's score crosses (a narrow view's legend, in the
@@ -328,6 +383,45 @@ class ConfusionDisplay(_Display):
             if self.title:
                 ax.set_title(self.title)
         return self
+
+    #: the smallest size (points) a cell's count is written in; smaller cells show colour only
+    MIN_COUNT_SIZE = 5.0
+
+    def fit_counts(self):
+        """Write the counts in a size that fits the cells as the axes are laid out now
+        (``plot`` first; after the figure's layout): a side dock's nine classes left the
+        numbers of neighbouring cells written over each other. Below
+        :data:`MIN_COUNT_SIZE` points the counts are hidden and the colours say it; a
+        wider view shows them again. Returns the size used (0 when hidden)."""
+        ax, n = self.ax_, len(self.classes)
+        if ax is None or not n:
+            return 0.0
+        ax.apply_aspect()  # the box the square cells take, not the axes' slot
+        box = ax.get_window_extent()
+        points = 72.0 / ax.figure.dpi
+        cell_w, cell_h = box.width * points / n, box.height * points / n
+        digits = max(len(f"{int(v)}") for v in self.confusion.ravel())
+        # a digit is about 0.6 of the font size wide; a margin of a tenth of the cell
+        size = min(8.0 if n > 6 else 9.0, 0.9 * cell_w / (0.6 * digits), 0.8 * cell_h)
+        shown = size >= self.MIN_COUNT_SIZE
+        for text in self.text_.ravel():
+            text.set_visible(shown)
+            if shown:
+                text.set_fontsize(size)
+        # class names slanted at 45 degrees run into each other over narrow cells: upright,
+        # and each name (a line of text across a row or column) no taller than its cell
+        labels = ax.get_xticklabels()
+        if n > 3 and labels and cell_w < 1.6 * labels[0].get_fontsize():
+            for label in labels:
+                label.set_rotation(90)
+                label.set_horizontalalignment("center")
+        for names, cell in ((labels, cell_w), (ax.get_yticklabels(), cell_h)):
+            if names and (names[0].get_rotation() % 180 == 90 or names is not labels):
+                fitted = max(6.0, 0.8 * cell)
+                for label in names:
+                    if label.get_fontsize() > fitted:
+                        label.set_fontsize(fitted)
+        return size if shown else 0.0
 
 
 def _network_order(networks):

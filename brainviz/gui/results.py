@@ -214,10 +214,40 @@ class ResultsPanel(HasTraits):
         if canvas.width() <= 1 or canvas.height() <= 1:
             return
         if getattr(self, "_resize_id", None) is None:
-            self._resize_id = canvas.mpl_connect("resize_event", lambda event: self._thaw_layout())
-        engine.execute(figure)
-        figure.set_layout_engine("none")
+            self._resize_id = canvas.mpl_connect("resize_event", self._resized)
+        self._execute_layout(engine)
+
+    def _execute_layout(self, engine):
+        """Lay the figure out with ``engine`` and keep that layout (see :meth:`_layout_now`);
+        a decoding result's labels then take the room they have."""
+        engine.execute(self.figure)
+        confusion, scores = self.displays.get("confusion"), self.displays.get("scores")
+        if confusion is not None or scores is not None:
+            # labels fitted to the room the layout gave them, then laid out again around
+            # them (upright class names are taller), then fitted to that
+            for again in (True, False):
+                if confusion is not None:
+                    confusion.fit_counts()
+                if scores is not None:
+                    scores.fit()
+                if again:
+                    engine.execute(self.figure)
+        self.figure.set_layout_engine("none")
         self._frozen_engine = engine
+
+    def _resized(self, event):
+        """The canvas changed size: lay the figure out again for it, now when a decoding
+        result's labels must fit their new room, else at the next drawing."""
+        from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+        self._thaw_layout()
+        engine = self.figure.get_layout_engine()
+        if self.displays.keys() & {"confusion", "scores"} \
+                and isinstance(engine, ConstrainedLayoutEngine):
+            try:
+                self._execute_layout(engine)
+            except Exception as exc:  # noqa: BLE001 - the view is drawn as it was laid out
+                self._error(exc, "Could not lay the result view out again")
 
     def _thaw_layout(self):
         """The figure lays itself out again at its next drawing (see :meth:`_layout_now`)."""

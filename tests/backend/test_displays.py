@@ -88,6 +88,91 @@ def test_scores_legend_lies_on_no_line_and_no_fold(scores, chance, size):
         plt.close(fig)
 
 
+def _overlapping(artists, renderer, pad=0.0):
+    """Pairs of the visible ``artists`` whose drawn boxes overlap (by more than ``pad`` px)."""
+    boxes = [(a, a.get_window_extent(renderer)) for a in artists
+             if a.get_visible() and a.get_text()]
+    out = []
+    for i, (a, b) in enumerate(boxes):
+        for c, d in boxes[i + 1:]:
+            if min(b.x1, d.x1) - max(b.x0, d.x0) > pad and min(b.y1, d.y1) - max(b.y0, d.y0) > pad:
+                out.append((a.get_text(), c.get_text()))
+    return out
+
+
+@pytest.mark.parametrize("size", [(2.7, 2.6), (7.0, 6.0)])
+def test_a_confusion_matrix_fits_its_counts_and_names_to_its_cells(size, rng):
+    """Nine classes in a side dock's width: the counts of neighbouring cells were written over
+    each other and the slanted names ran together. Fitted, the counts that are shown never
+    overlap (hidden in a narrow view, a size that fits in a wide one) and neither do the
+    class names."""
+    import matplotlib.pyplot as plt
+
+    from brainviz.backend.displays import ConfusionDisplay
+
+    classes = ["bottle", "cat", "chair", "face", "house", "rest", "scissors", "scrambledpix",
+               "shoe"]
+    confusion = rng.integers(0, 120, (9, 9))
+    confusion[5, 5] = 588
+    fig, ax = plt.subplots(figsize=size, dpi=100, layout="constrained")
+    try:
+        d = ConfusionDisplay(confusion, classes, title="confusion").plot(ax=ax)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        used = d.fit_counts()
+        fig.canvas.draw()
+        assert _overlapping(list(d.text_.ravel()), renderer, pad=0.5) == []
+        names = ax.get_xticklabels()
+        if names[0].get_rotation() == 90:  # upright: their boxes never overlap
+            assert _overlapping(names, renderer, pad=0.5) == []
+        else:  # slanted (45 degrees): the lines they stand on are a font's height apart
+            step = np.diff(ax.transData.transform(np.c_[np.arange(9), np.zeros(9)])[:, 0])
+            height = names[0].get_fontsize() * fig.dpi / 72
+            assert names[0].get_rotation() == 45 and np.all(step * np.sqrt(0.5) >= height)
+        shown = [t.get_visible() for t in d.text_.ravel()]
+        if size[0] > 5:  # a wide view writes every count
+            assert all(shown) and used >= d.MIN_COUNT_SIZE
+            assert [t.get_text() for t in d.text_.ravel()] == [str(v) for v in confusion.ravel()]
+        else:
+            assert not any(shown) and used == 0.0
+    finally:
+        plt.close(fig)
+
+
+def test_a_scores_plot_fits_its_fold_numbers_and_legend_to_a_narrow_view():
+    """Twelve folds in a side dock's width: the fold numbers ran together ("9101112") and the
+    legend hung below the axes over the tick labels. Fitted, the numbers shown never overlap,
+    and the legend is inside the axes, clear of the lines and folds, or hidden."""
+    import matplotlib.pyplot as plt
+
+    from brainviz.backend.displays import ScoresDisplay
+
+    scores = np.array([0.65, 0.75, 0.74, 0.69, 0.73, 0.78, 0.7, 0.74, 0.66, 0.75, 0.74, 0.75])
+    fig, ax = plt.subplots(figsize=(2.6, 1.9), dpi=100, layout="constrained")
+    try:
+        d = ScoresDisplay(scores, 0.405, title="9 classes, ridge").plot(ax=ax)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        shown = d.fit()
+        fig.canvas.draw()
+        labels = [t for t in ax.get_xticklabels()
+                  if 1 <= t.get_position()[0] <= len(scores)]
+        assert _overlapping(labels, renderer) == []
+        assert labels[0].get_text() == "1" and len(labels) < len(scores)
+        if shown:
+            box, frame = d.legend_.get_window_extent(renderer), ax.get_window_extent(renderer)
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1 + 1
+            assert frame.y0 <= box.y0 and box.y1 <= frame.y1
+            for level in (d.chance_level, d.mean_score):
+                y = ax.transData.transform((1.0, level))[1]
+                assert not box.y0 <= y <= box.y1, level
+            assert d.mean_text_.get_text() == f"mean {scores.mean():.3f}"
+        else:
+            assert not d.legend_.get_visible()
+    finally:
+        plt.close(fig)
+
+
 def test_matrix_image_pixel_has_the_cell_colour(tmp_path, rng):
     from PIL import Image
 

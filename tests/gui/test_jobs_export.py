@@ -541,3 +541,54 @@ def test_frame_slider_of_a_4d_series_changes_the_scene(decoding_window, qtbot):
     assert window.errors.errors == [] or "frame" not in window.errors.errors[-1][0]
     series.frame = 0
     series.visible = False
+
+
+def test_result_view_fits_nine_classes_to_its_dock_and_to_a_wider_view(window, qtbot):
+    """A nine-class result in the side dock: the confusion counts of neighbouring cells and
+    the fold numbers were written over each other. The view fits them to the room it has
+    (counts hidden where they cannot fit), and again when it is made wider (every count
+    written, in a size that fits its cell)."""
+    from brainviz.backend.decoding import DecodingResult
+    from brainviz.model import JobState
+
+    classes = ["bottle", "cat", "chair", "face", "house", "rest", "scissors", "scrambledpix",
+               "shoe"]
+    confusion = np.random.default_rng(0).integers(0, 120, (9, 9))
+    confusion[5, 5] = 588
+    scores = np.linspace(0.65, 0.78, 12)
+    result = DecodingResult(params={"estimator": "ridge"}, scores_=scores,
+                            mean_score_=float(scores.mean()), chance_level_=0.405,
+                            classes_=classes, confusion_=confusion)
+    state = JobState(kind="decoding", title="decoding: 9 classes, ridge", state="done",
+                     headline="accuracy 0.715 (chance 0.405)")
+    state.result = result
+    panel = window.results_panel
+    window.ui.docks["Result"].raise_()
+    panel.prepare(state)
+    panel.show_job(state)
+    pump(qtbot, 200)
+    canvas = panel.figure.canvas
+    canvas.draw()
+
+    def overlaps(texts):
+        renderer = canvas.get_renderer()
+        boxes = [t.get_window_extent(renderer) for t in texts if t.get_visible()]
+        return sum(min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5
+                   and min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5
+                   for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+    conf, sc = panel.displays["confusion"], panel.displays["scores"]
+    counts = list(conf.text_.ravel())
+    folds = [t for t in sc.ax_.get_xticklabels() if 1 <= t.get_position()[0] <= 12]
+    assert canvas.width() < 400  # the side dock
+    assert overlaps(counts) == 0 and overlaps(folds) == 0
+    try:
+        canvas.setMinimumWidth(900)
+        canvas.resize(900, 1400)  # a wide view: its resize lays the labels out again
+        pump(qtbot, 200)
+        canvas.draw()
+        assert all(t.get_visible() for t in counts)
+        assert overlaps(counts) == 0 and overlaps(folds) == 0
+        assert [t.get_text() for t in counts] == [str(v) for v in confusion.ravel()]
+    finally:
+        canvas.setMinimumWidth(200)
