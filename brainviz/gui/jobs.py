@@ -327,6 +327,8 @@ class JobForm(HasTraits):
     valid = Property(Bool, observe="problem")
 
     series_names = Property(List(Str), observe="session.layers.items")
+    #: whether a multi-subject form has chosen its first subjects (see _follow_series)
+    _looked = Bool(False)
     mask_names = Property(List(Str), observe="session.layers.items")
     atlas_names = Property(List(Str), observe="session.layers.items")
 
@@ -345,6 +347,25 @@ class JobForm(HasTraits):
 
     def job_class(self):
         raise NotImplementedError
+
+    def _follow_series(self, event):
+        """Keep a multi-subject form's ``subjects`` to the session's 4D series: every series
+        at first, each series added later (another subject: the resting-state demo adds
+        three, one per event-loop turn, and only the first was ticked), none removed from
+        the session; a series the user unticked stays unticked."""
+        names = self.series_names
+        if not self._looked:  # the form's first look: every series there is
+            self._looked = True
+            if not self.subjects and names:
+                self.subjects = list(names)
+                return
+        if not hasattr(event, "added"):  # the user's own choice, or another input
+            return
+        added = [lay.name for lay in event.added if lay.name in names]
+        kept = [n for n in self.subjects if n in names]
+        chosen = kept + [n for n in added if n not in kept]
+        if chosen != self.subjects:
+            self.subjects = chosen
 
     #: parameters shown first; the rest are under "More parameters"
     basic_params = ()
@@ -833,8 +854,7 @@ class RegionForm(JobForm):
 
     @observe("subjects, session.layers.items")
     def _inputs_changed(self, event):
-        if not self.subjects and self.series_names:
-            self.subjects = list(self.series_names)
+        self._follow_series(event)
         self.validate()
 
     def check_inputs(self):
@@ -881,8 +901,7 @@ class ConnectivityForm(JobForm):
 
     @observe("subjects, atlas, session.layers.items")
     def _inputs_changed(self, event):
-        if not self.subjects and self.series_names:
-            self.subjects = list(self.series_names)
+        self._follow_series(event)
         if not self.atlas and self.atlas_names:
             self.atlas = self.atlas_names[-1]
         self.validate()

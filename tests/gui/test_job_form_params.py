@@ -74,3 +74,39 @@ def test_the_confounds_panel_offers_what_the_installed_load_confounds_takes(monk
     form.cleaning.strategy = ["motion", "tedana"]
     form.cleaning.motion = "basic"  # observed: the form checks again
     assert form.params.values()["confounds_params"] == {"motion": "basic"}
+
+
+@pytest.mark.parametrize("kind", ["regions", "connectivity"])
+def test_a_multi_subject_form_ticks_each_series_added_and_drops_removed_ones(kind):
+    """The resting-state demo adds three subjects one after another: only the first was
+    ticked. Every series is ticked at first and each one added later; one the session no
+    longer has is dropped; one the user unticked stays unticked."""
+    import nibabel as nib
+    import numpy as np
+
+    from brainviz.data import load_volume
+    from brainviz.gui.jobs import JobsPanel
+    from brainviz.model import SeriesLayer, Session
+
+    def series(name):
+        data = np.random.default_rng(0).random((4, 4, 4, 10)).astype(np.float32)
+        return SeriesLayer(name=name).set_volume(load_volume(nib.Nifti1Image(data, np.eye(4)),
+                                                             name=name))
+
+    session = Session()
+    session.add_layer(series("sub 1"))
+    panel = JobsPanel(session=session)
+    panel.kind = kind
+    form = panel.form
+    assert form.subjects == ["sub 1"]
+    for name in ("sub 2", "sub 3"):  # one after another, as the demo adds them
+        session.add_layer(series(name))
+    assert form.subjects == ["sub 1", "sub 2", "sub 3"]
+    form.subjects = ["sub 1", "sub 3"]  # the user unticks subject 2
+    session.add_layer(series("sub 4"))
+    assert form.subjects == ["sub 1", "sub 3", "sub 4"]
+    session.remove_layer("sub 3")
+    assert form.subjects == ["sub 1", "sub 4"]
+    form.subjects = []  # unticked all: stays so (a regions job's series can be enough)
+    session.add_layer(series("sub 5"))
+    assert form.subjects == ["sub 5"]
