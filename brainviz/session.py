@@ -49,6 +49,7 @@ __all__ = [
     "DEMO_THRESHOLD",
     "peak_cursor",
     "place_result",
+    "behind_graph",
     "is_native_space",
     "layers_bounds",
     "job_title",
@@ -574,7 +575,10 @@ def place_result(session, layers, anatomy=None, add=True):
       input series) is shown; a map in the scanner's native space
       (:func:`is_native_space`) hides the MNI template, and without an anatomy of its
       own it is drawn on nothing, with a note saying so;
-    - the cursor goes to the first map's peak (:func:`peak_cursor`).
+    - the cursor goes to the first map's peak (:func:`peak_cursor`); for a graph without
+      maps (a connectivity result), behind its nodes as the camera sees them
+      (:func:`behind_graph`), so the anatomy's slices are a backdrop and not a wall
+      through the graph.
 
     With ``add=False`` the caller adds the layers itself (the window adds one per
     event-loop turn); everything else is done here.
@@ -608,9 +612,53 @@ def place_result(session, layers, anatomy=None, add=True):
         for layer in layers:
             session.add_layer(layer)
     maps = [lay for lay in layers if isinstance(lay, StatMapLayer)]
+    graphs = [lay for lay in layers if isinstance(lay, ConnectomeLayer)]
     if maps:
         session.move_cursor(peak_cursor(maps[0]))
+    elif graphs:
+        cursor = behind_graph(graphs[0], session.camera)
+        if cursor is not None:
+            session.move_cursor(cursor)
     return notes
+
+
+def behind_graph(layer, camera=None):
+    """A cursor (mm) whose three slices lie behind a graph's nodes as ``camera`` sees them:
+    along each axis, at the far side of the nodes from the camera, half a node further.
+
+    The anatomy's slices are then a floor and two walls behind the graph: at a map's peak or
+    the centre they cut through it and hide half its nodes and edges (a connectivity
+    result on its subjects' own series).
+
+    Parameters
+    ----------
+    layer : ConnectomeLayer
+    camera : dict, optional
+        ``Session.camera`` (``position`` and ``focal_point``); looking down from above (the
+        window's first view) when it has none.
+
+    Returns
+    -------
+    (x, y, z) or None
+        None when the layer has no finite node coordinates.
+    """
+    coords = np.asarray((layer.data or {}).get("coords", np.empty((0, 3))), dtype=float)
+    coords = coords.reshape(-1, 3) if coords.size % 3 == 0 else np.empty((0, 3))
+    coords = coords[np.all(np.isfinite(coords), axis=1)]
+    if not len(coords):
+        return None
+    camera = camera or {}
+    try:
+        direction = np.asarray(camera["position"], float) - np.asarray(camera["focal_point"],
+                                                                         float)
+    except (KeyError, TypeError, ValueError):
+        direction = np.array([0.0, 0.0, 1.0])
+    if direction.shape != (3,) or not np.all(np.isfinite(direction)):
+        direction = np.array([0.0, 0.0, 1.0])
+    pad = float(getattr(layer, "node_size", 0.0)) / 2
+    lo, hi = coords.min(axis=0) - pad, coords.max(axis=0) + pad
+    # the camera on the + side of an axis sees the low end last: the slice goes there
+    return tuple(float(v) for v in np.where(direction > 0, lo, hi))
 
 
 def describe_empty(session):
