@@ -1,6 +1,6 @@
 """Keep the docked forms narrow: drop-down lists do not widen to their longest entry."""
 
-__all__ = ["compact_combo_boxes", "fit_to_width", "wrap_labels"]
+__all__ = ["compact_combo_boxes", "fit_to_width", "keep_wrapped_height", "wrap_labels"]
 
 
 def compact_combo_boxes(widget, chars=10):
@@ -53,3 +53,41 @@ def wrap_labels(widget):
         if not label.text().rstrip().endswith(":"):
             label.setWordWrap(True)
             label.setMinimumWidth(0)
+            keep_wrapped_height(label)
+
+
+def keep_wrapped_height(label):
+    """Give a word-wrapped ``label`` the height its lines take at its width, whenever it is
+    resized or drawn with another text.
+
+    The forms' layouts do not ask a label its height for a width: a text that wraps onto
+    three lines in a narrow dock kept the height of two, its last line cut off ("TR 2 s,
+    from the series' header" lost "header").
+    """
+    if getattr(label, "_brainviz_wrap_height", None) is None:
+        label._brainviz_wrap_height = _wrap_height_filter()(label)
+        label.installEventFilter(label._brainviz_wrap_height)
+
+
+_FILTER_CLASS = []
+
+
+def _wrap_height_filter():
+    """The event filter class of :func:`keep_wrapped_height` (made once Qt is imported)."""
+    if not _FILTER_CLASS:
+        from pyface.qt import QtCore
+
+        class WrapHeight(QtCore.QObject):
+            def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+                if event.type() in (QtCore.QEvent.Resize, QtCore.QEvent.Paint):
+                    try:
+                        if obj.wordWrap() and obj.width() > 0:
+                            needed = obj.heightForWidth(obj.width())
+                            if needed > 0 and obj.minimumHeight() != needed:
+                                obj.setMinimumHeight(needed)  # the layout makes room
+                    except RuntimeError:  # the label was deleted meanwhile
+                        pass
+                return False
+
+        _FILTER_CLASS.append(WrapHeight)
+    return _FILTER_CLASS[0]

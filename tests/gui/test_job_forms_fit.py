@@ -84,3 +84,26 @@ def test_layer_controls_need_no_horizontal_scroll_bar_at_1280x800(window_1280, q
         assert sliders, layer.name
         for slider in sliders:
             assert " to " in slider.toolTip(), slider.toolTip()
+
+
+def test_wrapped_texts_of_the_forms_show_every_line(window_1280, qapp):
+    """A read-only text that wraps in the narrow dock gets the height of all its lines: the
+    forms' layouts gave "TR 2 s, from the series' header" (three lines there) the height of
+    two, and its last word was cut off, in every form."""
+    from pyface.qt import QtGui
+
+    window = window_1280
+    assert window.load_resting_state_demo()
+    dock = window.ui.docks["Jobs"]
+    dock.raise_()
+    panel = window.jobs_panel
+    seen = 0
+    for kind in ("decoding", "searchlight", "regions", "connectivity"):
+        panel.kind = kind
+        _pump(qapp, 40)
+        for label in dock.findChildren(QtGui.QLabel):
+            if label.isVisible() and label.wordWrap() and label.text().strip():
+                needed = label.heightForWidth(label.width())
+                assert label.height() >= needed, (kind, label.text(), label.height(), needed)
+                seen += label.text().startswith("TR 2 s")
+    assert seen == 4  # the header's TR under every form
