@@ -91,6 +91,33 @@ def text_color_for(background):
     return (0.0, 0.0, 0.0) if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else (1.0, 1.0, 1.0)
 
 
+def _luminance(rgb):
+    """WCAG relative luminance of an RGB in [0, 1]."""
+    c = np.asarray(rgb, dtype=float)[:3]
+    c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
+
+
+def contrast_ratio(a, b):
+    """WCAG contrast ratio (1 to 21) of two RGB colours in [0, 1]."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable_color(color, background=(1.0, 1.0, 1.0), ratio=3.0):
+    """``color`` (RGB in [0, 1]) as text on ``background``: itself when it reads (WCAG
+    contrast ``ratio``, 3 for large or bold text), else the nearest shade of it towards
+    black (on a light background) or white (on a dark one) that does: a pale region
+    colour keeps its hue and can be read."""
+    color = np.asarray(color, dtype=float)[:3]
+    target = np.zeros(3) if _luminance(background) > 0.18 else np.ones(3)
+    for t in np.linspace(0.0, 1.0, 21):
+        shade = (1 - t) * color + t * target
+        if contrast_ratio(shade, background) >= ratio:
+            return tuple(float(v) for v in shade)
+    return tuple(float(v) for v in target)
+
+
 def _rc(font=None, dark=False):
     """matplotlib settings of every brainviz figure: the font, text colour, SVG text as text."""
     ink = "white" if dark else "black"
@@ -742,7 +769,10 @@ class RegionsDisplay(_Display):
                 sub.set_xlim(0, canvas_w)
                 sub.set_ylim(0, h * max(self._aspect_side, self._aspect_top))
                 sub.set_aspect("equal")
-                self.titles_.append(sub.set_title(self.names[k], fontsize=8, color=tuple(color),
+                # the region's colour, in a shade that reads on the background (the pale
+                # ones of the table were near-white on white)
+                ink = readable_color(color, (0.0, 0.0, 0.0) if self.dark else (1.0, 1.0, 1.0))
+                self.titles_.append(sub.set_title(self.names[k], fontsize=8, color=ink,
                                                   fontweight="bold"))
                 self.axes_.append(sub)
             if self.title:

@@ -237,6 +237,41 @@ def test_regions_view_names_each_region(tmp_path):
     assert [t.get_text() for t in labels.titles_] == ["one", "two"]
 
 
+@pytest.mark.parametrize("dark", [False, True])
+def test_region_names_read_on_the_background_in_their_regions_hue(dark):
+    """Twenty regions: the table's pale colours (light blue, light green...) wrote names
+    near-white on white. Each name now has a WCAG contrast of 3 or more with the background,
+    in a shade of its region's colour (the same hue)."""
+    import colorsys
+
+    from brainviz.backend.displays import RegionsDisplay, contrast_ratio
+
+    maps = np.zeros((6, 6, 6, 20), dtype=np.float32)
+    for k in range(20):
+        maps[k % 6, (k // 6) % 6, k % 5, k] = 1.0
+    disp = RegionsDisplay(maps, np.eye(4), names=[f"component {k}" for k in range(20)],
+                          dark=dark).plot()
+    background = (0.0, 0.0, 0.0) if dark else (1.0, 1.0, 1.0)
+    colours = disp._colors()
+    pale = 0
+    for title, colour in zip(disp.titles_, colours):
+        ink = np.asarray(matplotlib_rgb(title.get_color()))
+        assert contrast_ratio(ink, background) >= 3.0, (title.get_text(), ink)
+        pale += contrast_ratio(colour, background) < 3.0
+        h0, l0, s0 = colorsys.rgb_to_hls(*colour)
+        h1, l1, s1 = colorsys.rgb_to_hls(*ink)
+        if s0 > 0.1 and s1 > 0.05:  # a coloured name keeps its hue
+            assert min(abs(h0 - h1), 1 - abs(h0 - h1)) < 0.05, (title.get_text(), colour, ink)
+    if not dark:
+        assert pale > 0  # some of the table's colours did not read on white as they are
+
+
+def matplotlib_rgb(color):
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(color)
+
+
 def test_pick_font_falls_back_and_names_what_is_installed():
     from brainviz.backend.displays import pick_font
     from brainviz.exceptions import ParameterError
