@@ -33,7 +33,7 @@ _SUBMOD_ATTRS = {
     ],
     "displays": [
         "ScoresDisplay", "ConfusionDisplay", "MatrixDisplay", "RegionsDisplay",
-        "save_result_figures", "result_headline",
+        "SearchlightDisplay", "save_result_figures", "result_headline",
     ],
     "_inputs": [
         "read_labels", "read_runs", "read_events", "events_to_labels",

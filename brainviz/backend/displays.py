@@ -31,6 +31,7 @@ __all__ = [
     "ConfusionDisplay",
     "MatrixDisplay",
     "RegionsDisplay",
+    "SearchlightDisplay",
     "save_result_figures",
     "result_headline",
     "pick_font",
@@ -43,6 +44,7 @@ FIGURE_FILES = {
     "decoding": {"scores": "fold scores, mean and chance", "confusion": "confusion matrix"},
     "connectivity": {"matrix": "connectivity matrix"},
     "regions": {"regions": "regions with thumbnails"},
+    "searchlight": {"searchlight": "spheres' scores, best and chance"},
 }
 
 # Fonts tried in order when none is asked for: Arial/Helvetica and their metric twins.
@@ -451,6 +453,85 @@ class ConfusionDisplay(_Display):
         return size if shown else 0.0
 
 
+#: the share of a searchlight histogram's height below its legend
+_LEGEND_BAND = 0.72
+
+
+class SearchlightDisplay(_Display):
+    """How a searchlight's spheres scored: the histogram of their scores, chance, and the
+    best sphere with where it is.
+
+    Parameters
+    ----------
+    scores : array-like
+        Every sphere's mean cross-validated score (one per voxel of the mask).
+    chance_level : float
+    best_score : float
+    best_coords : (x, y, z) mm
+    scoring : str, default="accuracy"
+    title, font, dark : see :class:`ScoresDisplay`
+
+    Attributes
+    ----------
+    figure_, ax_
+    bars_ : the histogram's BarContainer
+    chance_line_, best_line_ : Line2D
+    legend_ : Legend
+    """
+
+    def __init__(self, scores, chance_level, best_score, best_coords, scoring="accuracy",
+                 title="", font=None, dark=False):
+        scores = np.asarray(scores, dtype=float).ravel()
+        self.scores = scores[np.isfinite(scores)]
+        self.chance_level = float(chance_level)
+        self.best_score = float(best_score)
+        self.best_coords = tuple(float(v) for v in best_coords)
+        self.scoring = str(scoring)
+        self.title = str(title)
+        self.font, self.dark = font, bool(dark)
+
+    @classmethod
+    def from_result(cls, result, **kwargs):
+        """From a :class:`~brainviz.backend.SearchlightResult`: the scores of the mask's
+        voxels (each the centre of a sphere)."""
+        scores = np.asanyarray(result.scores_img_.dataobj, dtype=float)
+        mask = np.asanyarray(result.mask_img_.dataobj).astype(bool) \
+            if result.mask_img_ is not None else np.isfinite(scores)
+        kwargs.setdefault("title", f"{int(mask.sum())} spheres, "
+                                   f"{result.params.get('radius', '?')} mm")
+        return cls(scores[mask], result.chance_level_, result.best_score_,
+                   result.best_coords_, scoring=result.params.get("scoring", "accuracy"),
+                   **kwargs)
+
+    def plot(self, ax=None):
+        """Draw into ``ax`` (a new figure when None); return ``self``."""
+        with self._style():
+            self.figure_, self.ax_ = _new_axes(ax, (4.2, 3.0), self.font, self.dark)
+            ax = self.ax_
+            n = self.scores.size
+            bins = int(np.clip(np.sqrt(max(n, 1)), 10, 40))
+            _, _, self.bars_ = ax.hist(self.scores, bins=bins, color="0.65",
+                                       edgecolor="none")
+            # the lines stop below the top quarter, where the legend is: above the bars
+            # (the axes are a half taller than the tallest bar), crossed by nothing
+            top = _LEGEND_BAND
+            self.chance_line_ = ax.axvline(self.chance_level, ymax=top, color="0.35", lw=1.2,
+                                           ls="--", label=f"chance {_fmt(self.chance_level)}")
+            x, y, z = (f"{v:.0f}" for v in self.best_coords)
+            self.best_line_ = ax.axvline(self.best_score, ymax=top, color="#1f77b4", lw=2,
+                                         label=f"best {_fmt(self.best_score)} "
+                                               f"at ({x}, {y}, {z}) mm")
+            self.legend_ = ax.legend(handles=[self.best_line_, self.chance_line_],
+                                     frameon=False, loc="upper left", fontsize=8)
+            ax.set_xlabel(f"{self.scoring.replace('_', ' ')} of each sphere")
+            ax.set_ylabel("spheres")
+            tallest = max((b.get_height() for b in self.bars_), default=1.0) or 1.0
+            ax.set_ylim(0, tallest / (top - 0.05))
+            if self.title:
+                ax.set_title(self.title)
+        return self
+
+
 def _network_order(networks):
     """Node order grouping networks (in order of first appearance) and the block edges."""
     networks = [str(v) for v in networks]
@@ -816,8 +897,8 @@ def decoding_title(result):
 
 
 def result_headline(result):
-    """One line for the job list: the mean score and chance, the edges above threshold, or the
-    number of regions."""
+    """One line for the job list: the mean score and chance, the edges above threshold, the
+    number of regions, or a searchlight's best sphere."""
     kind = getattr(result, "_kind", "")
     if kind == "decoding":
         scoring = result.params.get("scoring", "accuracy").replace("_", " ")
@@ -839,6 +920,11 @@ def result_headline(result):
         img = result.regions_img_ if result.regions_img_ is not None else result.components_img_
         n = img.shape[3] if len(img.shape) == 4 else 1
         return f"{n} regions"
+    if kind == "searchlight":
+        scoring = result.params.get("scoring", "accuracy").replace("_", " ")
+        x, y, z = (float(v) for v in result.best_coords_)
+        return (f"best {scoring} {result.best_score_:.3f} at ({x:.0f}, {y:.0f}, {z:.0f}) mm "
+                f"(chance {result.chance_level_:.3f})")
     return ""
 
 
@@ -852,6 +938,8 @@ def _displays_for(result, font=None, dark=False):
         return {"matrix": MatrixDisplay.from_result(result, **style)}
     if kind == "regions":
         return {"regions": RegionsDisplay.from_result(result, **style)}
+    if kind == "searchlight":
+        return {"searchlight": SearchlightDisplay.from_result(result, **style)}
     return {}
 
 

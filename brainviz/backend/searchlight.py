@@ -39,6 +39,13 @@ class SearchlightResult(Result):
     """
 
     _kind = "searchlight"
+
+    def plot(self, ax=None, **kwargs):
+        """Draw the histogram of the spheres' scores with chance and the best sphere;
+        return the :class:`~brainviz.backend.displays.SearchlightDisplay`."""
+        from .displays import SearchlightDisplay
+
+        return SearchlightDisplay.from_result(self, **kwargs).plot(ax=ax)
     _fields = {
         "scores_img_": "image",
         "best_score_": "json",

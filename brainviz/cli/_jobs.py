@@ -357,8 +357,8 @@ def _save(result, args):
 
 
 def _write_figures(result, folder):
-    """The result's views (scores.png, confusion.png, matrix.png or regions.png, and SVG) beside
-    it; a figure that cannot be drawn is reported, the result stays saved."""
+    """The result's views (scores.png, confusion.png, matrix.png, regions.png or
+    searchlight.png, and SVG) beside it; a figure that cannot be drawn is reported, the result stays saved."""
     try:
         paths = result.save_figures(folder)
     except Exception as exc:  # noqa: BLE001 - the result itself is saved

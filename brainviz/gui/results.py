@@ -91,7 +91,7 @@ class ResultsPanel(HasTraits):
         150 ms and one of 70).
         """
         from ..backend.displays import (
-            ConfusionDisplay, MatrixDisplay, RegionsDisplay, ScoresDisplay,
+            ConfusionDisplay, MatrixDisplay, RegionsDisplay, ScoresDisplay, SearchlightDisplay,
         )
 
         result = getattr(state, "result", None)
@@ -123,6 +123,9 @@ class ResultsPanel(HasTraits):
             self.regions = self._job_layer(state, ComponentsLayer)
             display = RegionsDisplay.from_result(result, ncols=3, title="")
             self.displays["regions"] = display.plot(ax=self.figure.add_subplot())
+        elif kind == "searchlight":  # the map is in the scene; here how its spheres scored
+            display = SearchlightDisplay.from_result(result)
+            self.displays["searchlight"] = display.plot(ax=self.figure.add_subplot())
         self._connect()
         if draw:
             self._redraw()

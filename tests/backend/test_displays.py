@@ -306,3 +306,44 @@ def test_matrix_node_names_never_overlap_and_all_show_where_they_fit():
                            key=lambda b: (b.x0, b.y0)[coord])
             for a, b in zip(boxes, boxes[1:]):  # next label starts after this one ends
                 assert ((b.x0 >= a.x1 - 0.5) if coord == 0 else (b.y0 >= a.y1 - 0.5))
+
+
+def test_a_searchlight_view_counts_every_sphere_with_best_and_chance_clear_of_its_legend(
+        tmp_path):
+    """The searchlight's view (it had none: the window's result view was an empty figure,
+    and the CLI wrote no figure): every sphere's score in a histogram, chance and the best
+    sphere (with where it is) marked, the legend over nothing."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import nibabel as nib
+
+    from brainviz.backend.searchlight import SearchlightResult
+
+    rng = np.random.default_rng(0)
+    mask = np.zeros((20, 20, 10), bool)
+    mask[3:17, 3:17, 2:8] = True
+    scores = np.zeros(mask.shape, np.float32)
+    scores[mask] = np.clip(0.5 + 0.05 * rng.standard_normal(mask.sum()), 0, 1)
+    scores[8:11, 8:11, 4:6] = 0.9
+    affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    res = SearchlightResult(params={"radius": 6.0, "scoring": "accuracy"},
+                            scores_img_=nib.Nifti1Image(scores, affine), best_score_=0.9,
+                            best_coords_=[27.0, 27.0, 12.0], chance_level_=0.5,
+                            classes_=["face", "house"],
+                            mask_img_=nib.Nifti1Image(mask.astype(np.uint8), affine))
+    assert res.headline == "best accuracy 0.900 at (27, 27, 12) mm (chance 0.500)"
+    view = res.plot()
+    assert sum(b.get_height() for b in view.bars_) == mask.sum()
+    assert [t.get_text() for t in view.legend_.get_texts()] == [
+        "best 0.900 at (27, 27, 12) mm", "chance 0.500"]
+    assert view.ax_.get_title() == f"{mask.sum()} spheres, 6.0 mm"
+    view.figure_.canvas.draw()
+    renderer = view.figure_.canvas.get_renderer()
+    legend = view.legend_.get_window_extent(renderer)
+    for artist in (view.best_line_, view.chance_line_, *view.bars_):
+        box = artist.get_window_extent(renderer)
+        assert box.y1 <= legend.y0 + 0.5 or box.x1 <= legend.x0 or box.x0 >= legend.x1, artist
+    paths = res.save_figures(tmp_path)
+    assert sorted(p.name for p in paths) == ["searchlight.png", "searchlight.svg"]
+    assert "best 0.900 at (27, 27, 12) mm" in _svg_texts(tmp_path / "searchlight.svg")

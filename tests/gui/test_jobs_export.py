@@ -602,3 +602,59 @@ def test_result_view_fits_nine_classes_to_its_dock_and_to_a_wider_view(window, q
         assert [t.get_text() for t in counts] == [str(v) for v in confusion.ravel()]
     finally:
         canvas.setMinimumWidth(200)
+
+
+def test_searchlight_from_the_window_shows_its_map_and_how_its_spheres_scored(decoding_window,
+                                                                             qtbot):
+    """The searchlight form runs the job; its score map opens as a layer with the cursor at
+    the best sphere, the job list gives the best score, and the result view shows the
+    spheres' scores against chance (it was an empty white figure)."""
+    import nibabel as nib
+
+    from brainviz.data import load_volume
+    from brainviz.model import MaskLayer
+
+    window = decoding_window
+    # one plane of the demo's mask (a whole-brain searchlight takes minutes)
+    demo_mask = window.session.get_layer("decoding demo mask").data
+    slab = np.zeros(demo_mask.shape[:3], np.uint8)
+    slab[:, :, 19] = np.asarray(demo_mask.get_data())[:, :, 19] > 0
+    slab_layer = MaskLayer(name="slab").set_volume(
+        load_volume(nib.Nifti1Image(slab, demo_mask.affine), name="slab"))
+    window.session.add_layer(slab_layer)
+    panel = window.jobs_panel
+    panel.kind = "searchlight"
+    form = panel.form
+    form.images = "decoding demo"
+    form.mask = "slab"
+    form.params.reset()
+    form.params.radius = 4.0
+    form.params.estimator = "ridge"
+    form.params.cv = "kfold"
+    form.params.n_folds = 3
+    assert form.validate() == "", form.problem
+    n_layers = len(window.session.layers)
+    state = window.start_job(form)
+    qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=240_000)
+    assert state.state == "done", state.traceback
+    qtbot.waitUntil(lambda: state.shown, timeout=20_000)
+    try:
+        result = state.result
+        new = window.session.layers[n_layers:]
+        assert [type(lay).__name__ for lay in new] == ["StatMapLayer"]
+        np.testing.assert_allclose(window.session.cursor, result.best_coords_, atol=1e-6)
+        assert state.headline.startswith(f"best accuracy {result.best_score_:.3f} at (")
+        assert state.headline.endswith(f"(chance {result.chance_level_:.3f})")
+        results = window.results_panel
+        assert results.job is state and set(results.displays) == {"searchlight"}
+        view = results.displays["searchlight"]
+        mask = np.asanyarray(result.mask_img_.dataobj).astype(bool)
+        assert sum(b.get_height() for b in view.bars_) == mask.sum()  # every sphere counted
+        assert view.best_line_.get_xdata()[0] == pytest.approx(result.best_score_)
+        assert view.chance_line_.get_xdata()[0] == pytest.approx(result.chance_level_)
+    finally:
+        for layer in window.session.layers[n_layers - 1:]:
+            window.session.remove_layer(layer)
+        for layer in window.session.layers:
+            layer.visible = True
+        panel.kind = "decoding"
