@@ -18,7 +18,8 @@ import sys
 
 import numpy as np
 
-DEFAULT_SIZE = (800, 600)
+from ..scene._montage import DEFAULT_FIGURE_SIZE as DEFAULT_SIZE
+
 MONTAGE_VIEWS = ("left", "right", "superior", "posterior")
 
 

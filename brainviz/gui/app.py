@@ -639,7 +639,7 @@ class MainWindow(HasTraits):
         options = self.export_options
         size = options.size_kwargs().get("size") if options.mode == "figure" else None
         if not size:
-            size = tuple(int(v) for v in self.figure.scene.render_window.size)
+            size = options.figure_size(self.figure)
         words = render_command(self.session, output=options.path, size=size)
         if options.transparent:
             words.append("--transparent")
@@ -659,6 +659,10 @@ class MainWindow(HasTraits):
         return text
 
     def export_dialog(self):
+        try:
+            self.export_options.note_auto_size(self.figure)
+        except Exception:  # noqa: BLE001 - only a note; the dialog works without it
+            self.export_options.auto_size = ""
         ui = self.export_options.edit_traits(kind="livemodal",
                                              parent=self.ui.control if self.ui else None)
         if ui.result:

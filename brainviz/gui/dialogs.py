@@ -141,11 +141,14 @@ class ExportOptions(HasTraits):
 
     path = File("figure.png", dialog_style="save")
     mode = Enum("figure", "montage", "movie")
-    #: Size in pixels (used when ``use_mm`` is off). A figure of 0 x 0 has the scene's
-    #: own size, which gives exactly what ``brainviz render --size WxH`` writes for that
-    #: scene; a montage of height 0 takes its height from the layout (width 0: 1200 px).
+    #: Size in pixels (used when ``use_mm`` is off). A figure of 0 x 0 has the 3D view's
+    #: shape, at least ``brainviz render``'s default width (800 px: the view itself is a few
+    #: hundred pixels wide), and is what ``brainviz render --size WxH`` writes for that
+    #: size; a montage of height 0 takes its height from the layout (width 0: 1200 px).
     width = Int(0)
     height = Int(0)
+    #: What 0 x 0 gives now (the dialog says it)
+    auto_size = Str()
     use_mm = Bool(False)
     width_mm = Float(180.0)
     dpi = Int(300)
@@ -172,6 +175,9 @@ class ExportOptions(HasTraits):
                 Item("use_mm", label="Size by width in mm + DPI"),
                 HGroup(Item("width", enabled_when="not use_mm"),
                        Item("height", enabled_when="not use_mm")),
+                Item("auto_size", style="readonly", show_label=False,
+                     visible_when="auto_size and not use_mm and width == 0 and height == 0 "
+                                  "and mode != 'montage'"),
                 HGroup(Item("width_mm", label="Width (mm)", enabled_when="use_mm"), Item("dpi", label="DPI")),
                 HGroup(Item("transparent"), Item("dark", label="Dark background")),
                 label="Size",
@@ -251,6 +257,22 @@ class ExportOptions(HasTraits):
             kwargs["size"] = (self.width, self.height)
         return kwargs
 
+    def figure_size(self, figure):
+        """(width, height) in pixels of a figure or movie without a size in mm: the one
+        given, else the 3D view's shape at least ``brainviz render``'s default width."""
+        if self.width and self.height:
+            return (int(self.width), int(self.height))
+        from ..scene._montage import DEFAULT_FIGURE_SIZE
+
+        w, h = (max(int(v), 1) for v in figure.scene.render_window.size)
+        scale = max(1.0, DEFAULT_FIGURE_SIZE[0] / w)
+        return (int(round(w * scale)), int(round(h * scale)))
+
+    def note_auto_size(self, figure):
+        """Say in the dialog what a size of 0 x 0 gives for ``figure`` now."""
+        w, h = self.figure_size(figure) if not (self.width and self.height) else (0, 0)
+        self.auto_size = f"0 x 0: {w} x {h} px, the 3D view's shape" if w else ""
+
     def export(self, figure, colorbar=None):
         """Write the figure with the export code (what ``brainviz render`` uses); return the Path."""
         from ..exceptions import ParameterError
@@ -266,7 +288,7 @@ class ExportOptions(HasTraits):
         bar = "auto" if self.colorbar else None
         size = self.size_kwargs()
         if self.mode != "montage" and "size" not in size and "width_mm" not in size:
-            size["size"] = tuple(int(v) for v in figure.scene.render_window.size)
+            size["size"] = self.figure_size(figure)
         if self.mode == "figure":
             return Path(save_figure(path, figure, views=None, transparent=self.transparent,
                                     dark=self.dark, colorbar=bar, **size))

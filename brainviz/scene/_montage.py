@@ -10,11 +10,15 @@ import numpy as np
 from ..exceptions import ParameterError
 from ._writers import check_output_path
 
-__all__ = ["render_montage", "save_montage", "colorbar_spec", "DEFAULT_MONTAGE_WIDTH"]
+__all__ = ["render_montage", "save_montage", "colorbar_spec", "DEFAULT_MONTAGE_WIDTH",
+           "DEFAULT_FIGURE_SIZE"]
 
 #: A montage's width in pixels when neither a size nor a width in mm is given
 #: (``brainviz render`` and the window's export dialog).
 DEFAULT_MONTAGE_WIDTH = 1200
+#: A single view's size in pixels when none is given (``brainviz render``); the window's
+#: export dialog keeps the 3D view's shape at least this wide.
+DEFAULT_FIGURE_SIZE = (800, 600)
 
 # Room left around the scene bounds in each panel (1.0 = touching the edges).
 _MARGIN = 1.04

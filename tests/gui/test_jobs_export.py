@@ -658,3 +658,36 @@ def test_searchlight_from_the_window_shows_its_map_and_how_its_spheres_scored(de
         for layer in window.session.layers:
             layer.visible = True
         panel.kind = "decoding"
+
+
+def test_export_at_0_by_0_is_the_3d_views_shape_at_least_render_width(window, qtbot, tmp_path):
+    """Export..., OK: the figure was the 3D view's own few hundred pixels (371 x 220 in a
+    1400 x 900 window). At 0 x 0 it now keeps the view's shape at least 800 px wide (what
+    ``brainviz render`` writes by default), and the dialog says what 0 x 0 gives."""
+    from PIL import Image
+    from pyface.qt import QtCore, QtGui
+
+    from brainviz.scene._montage import DEFAULT_FIGURE_SIZE
+
+    out = tmp_path / "auto.png"
+    opts = window.export_options
+    opts.trait_set(mode="figure", width=0, height=0, use_mm=False, path=str(out))
+    w, h = (int(v) for v in window.figure.scene.render_window.size)
+    assert w < DEFAULT_FIGURE_SIZE[0]  # the view in the test window is small, as on screen
+    seen = {}
+
+    def steps(qtbot, dialog, ui):
+        seen["notes"] = [lab.text() for lab in dialog.findChildren(QtGui.QLabel)
+                         if lab.isVisible() and lab.text().startswith("0 x 0:")]
+        qtbot.mouseClick(button(dialog, "OK"), QtCore.Qt.LeftButton)
+
+    driver = _ExportDialogDriver(qtbot, steps)
+    click_export_button(window, qtbot)
+    qtbot.waitUntil(lambda: driver.done and out.exists(), timeout=60_000)
+    assert driver.error is None, driver.error
+    size = Image.open(out).size
+    assert size[0] == DEFAULT_FIGURE_SIZE[0] and abs(size[1] - h * size[0] / w) <= 1
+    assert seen["notes"] == [f"0 x 0: {size[0]} x {size[1]} px, the 3D view's shape"]
+    pixels = np.asarray(Image.open(out).convert("RGB"), dtype=float)
+    assert pixels.std() > 10, "the exported figure is blank"
+    opts.path = "figure.png"
