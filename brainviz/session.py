@@ -657,7 +657,7 @@ def behind_graph(layer, camera=None):
         direction = np.array([0.0, 0.0, 1.0])
     pad = float(getattr(layer, "node_size", 0.0)) / 2
     lo, hi = coords.min(axis=0) - pad, coords.max(axis=0) + pad
-    # the camera on the + side of an axis sees the low end last: the slice goes there
+    # seen from the + side of an axis, the low end is the far one: the slice goes there
     return tuple(float(v) for v in np.where(direction > 0, lo, hi))
 
 

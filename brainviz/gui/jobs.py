@@ -351,8 +351,8 @@ class JobForm(HasTraits):
     def _follow_series(self, event):
         """Keep a multi-subject form's ``subjects`` to the session's 4D series: every series
         at first, each series added later (another subject: the resting-state demo adds
-        three, one per event-loop turn, and only the first was ticked), none removed from
-        the session; a series the user unticked stays unticked."""
+        three, one after another, and only the first was ticked), none removed from the
+        session; a series the user unticked stays unticked."""
         names = self.series_names
         if not self._looked:  # the form's first look: every series there is
             self._looked = True
