@@ -715,7 +715,11 @@ class Volume:
         if isinstance(self.img, (nib.Nifti1Image, nib.Nifti2Image)):
             if dataobj is self.img.dataobj:
                 return self.img
-            return type(self.img)(dataobj, self.img.affine, self.img.header)
+            # the same file's image: a job keys it by the file (path, size, time), not by
+            # hashing every voxel at each start (a .nii.gz opened in the window), and says
+            # which file it read
+            return type(self.img)(dataobj, self.img.affine, self.img.header,
+                                  file_map=self.img.file_map)
         return nib.Nifti1Image(dataobj, self.affine, self._nifti_header())
 
     # --- text ---------------------------------------------------------------------
