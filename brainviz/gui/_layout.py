@@ -1,6 +1,7 @@
 """Keep the docked forms narrow: drop-down lists do not widen to their longest entry."""
 
-__all__ = ["compact_combo_boxes", "fit_to_width", "keep_wrapped_height", "wrap_labels"]
+__all__ = ["compact_combo_boxes", "fit_to_width", "keep_wrapped_height", "one_line_tables",
+           "wrap_labels"]
 
 
 def compact_combo_boxes(widget, chars=10):
@@ -91,3 +92,18 @@ def _wrap_height_filter():
 
         _FILTER_CLASS.append(WrapHeight)
     return _FILTER_CLASS[0]
+
+
+def one_line_tables(widget):
+    """Keep each row of the tables in ``widget`` (the cache browser) one line tall: a cell's
+    text is cut with an ellipsis in its middle, not wrapped (a summary of three subjects'
+    paths made one row a dozen lines tall in the narrow dock); its tooltip has it whole."""
+    from pyface.qt import QtCore, QtGui
+
+    for table in widget.findChildren(QtGui.QTableView):
+        table.setWordWrap(False)
+        table.setTextElideMode(QtCore.Qt.ElideMiddle)
+        # each column as wide as its texts (the table scrolls sideways in a narrow dock)
+        # rather than all squeezed into the dock's width, each text cut to a few letters
+        table.horizontalHeader().setSectionResizeMode(QtGui.QHeaderView.ResizeToContents)
+        table.resizeRowsToContents()

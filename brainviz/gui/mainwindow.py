@@ -107,9 +107,9 @@ class MainWindowUI:
                     self.docks[name]._filled = True
             return step
 
-        def panel(name, get, wrap=False):
+        def panel(name, get, wrap=False, one_line=False):
             def step():
-                from ._layout import compact_combo_boxes, wrap_labels
+                from ._layout import compact_combo_boxes, one_line_tables, wrap_labels
 
                 obj = get()
                 if obj is not None and not getattr(self.docks[name], "_filled", False):
@@ -117,6 +117,8 @@ class MainWindowUI:
                     compact_combo_boxes(ui.control)
                     if wrap:  # a long text takes more lines, never widens the dock
                         wrap_labels(ui.control)
+                    if one_line:  # a table's rows stay one line each
+                        one_line_tables(ui.control)
                     self.docks[name]._filled = True
             return step
 
@@ -124,7 +126,7 @@ class MainWindowUI:
         return [widget("Console", window.shell_panel.make_widget),
                 widget("Time course", window.timecourse.make_widget),
                 panel("Jobs", lambda: window.jobs_panel),
-                panel("Cache", cache_panel or (lambda: window.cache_panel)),
+                panel("Cache", cache_panel or (lambda: window.cache_panel), one_line=True),
                 # the caption (a job's title and headline) wraps: a long one widened the
                 # result view past the dock, which then scrolled sideways
                 panel("Result", lambda: window.results_panel, wrap=True),

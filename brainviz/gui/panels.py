@@ -261,9 +261,35 @@ class CacheEntryRow(HasTraits):
 
     entry = Any()
     kind = Str()
+    #: the entry's input summary, whole (the column's tooltip)
     inputs = Str()
+    #: the same, files by their names only and cut to one line (the column)
+    inputs_short = Str()
     size = Str()
     last_use = Str()
+
+
+#: the most characters of a cache entry's inputs the table shows
+_INPUTS_CHARS = 48
+
+
+def short_inputs(text, limit=_INPUTS_CHARS):
+    """A cache entry's input summary for one table cell: each path by its file name, and
+    at most ``limit`` characters (an ellipsis says the rest is in the tooltip)."""
+    import re
+
+    text = re.sub(r"(?:[A-Za-z]:)?(?:[^\s,;()\[\]'\"]*[/\\])+([^\s,;()\[\]'\"/\\]+)", r"\1",
+                  " ".join(str(text).split()))
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
+
+
+class _WholeTextColumn(ObjectColumn):
+    """A column whose tooltip is the row's whole ``tooltip_name`` text."""
+
+    tooltip_name = Str()
+
+    def get_tooltip(self, object):
+        return str(getattr(object, self.tooltip_name, "") or self.tooltip)
 
 
 class CachePanel(HasTraits):
@@ -299,7 +325,8 @@ class CachePanel(HasTraits):
             if cap and not self.max_mb:
                 self.max_mb = cap / 2 ** 20
             self.rows = [
-                CacheEntryRow(entry=e, kind=str(e.kind), inputs=str(e.inputs), size=format_bytes(e.size),
+                CacheEntryRow(entry=e, kind=str(e.kind), inputs=str(e.inputs),
+                              inputs_short=short_inputs(e.inputs), size=format_bytes(e.size),
                               last_use=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.last_use)))
                 for e in entries
             ]
@@ -344,7 +371,10 @@ class CachePanel(HasTraits):
         table = TableEditor(
             columns=[
                 ObjectColumn(name="kind", editable=False, width=0.3),
-                ObjectColumn(name="inputs", editable=False, width=0.3),
+                # one line per entry: the files' names, the whole summary in the tooltip (a
+                # job over three subjects' paths made one row a dozen lines tall)
+                _WholeTextColumn(name="inputs_short", label="Inputs", tooltip_name="inputs",
+                                 editable=False, width=0.3),
                 ObjectColumn(name="size", editable=False, width=0.15),
                 ObjectColumn(name="last_use", label="Last use", editable=False, width=0.25),
             ],

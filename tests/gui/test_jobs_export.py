@@ -691,3 +691,54 @@ def test_export_at_0_by_0_is_the_3d_views_shape_at_least_render_width(window, qt
     pixels = np.asarray(Image.open(out).convert("RGB"), dtype=float)
     assert pixels.std() > 10, "the exported figure is blank"
     opts.path = "figure.png"
+
+
+def _tripled(x):
+    return 3 * x
+
+
+def test_cache_browser_rows_are_one_line_naming_files_with_the_whole_text_in_tooltips(
+        window, qtbot):
+    """An entry over three subjects' long paths made its row a dozen lines tall in the narrow
+    dock. Each row is one line; the inputs column names the files, and its tooltip holds
+    the whole summary."""
+    from pyface.qt import QtGui
+
+    from brainviz.backend import cache
+
+    long = "3 subject(s): " + ", ".join(
+        f"/data/studies/some-long-study-name/derivatives/fmriprep/sub-{i:02d}/func/"
+        f"sub-{i:02d}_task-rest_bold.nii.gz" for i in range(1, 4))
+    memory = cache.check_memory()
+    cache.cached_call(memory, _tripled, np.arange(3), kind="test: long inputs", inputs=long)
+    panel = window.cache_panel
+    window.ui.docks["Cache"].raise_()
+    panel.update()
+    pump(qtbot, 200)
+    try:
+        row = next(r for r in panel.rows if r.kind == "test: long inputs")
+        assert row.inputs == long
+        assert row.inputs_short.startswith("3 subject(s): sub-01_task-rest_bold.nii.gz, ")
+        assert len(row.inputs_short) <= 48 and "/" not in row.inputs_short
+        tables = [t for t in window.ui.docks["Cache"].findChildren(QtGui.QTableView)]
+        assert len(tables) == 1
+        table = tables[0]
+        line = table.fontMetrics().height()
+        heights = [table.rowHeight(i) for i in range(table.model().rowCount())]
+        assert len(heights) == len(panel.rows) and max(heights) <= 1.6 * line + 8, heights
+        # the cell's text and tooltip, as the table shows them
+        from pyface.qt import QtCore
+
+        model = table.model()
+        names = [model.headerData(c, QtCore.Qt.Horizontal, QtCore.Qt.DisplayRole)
+                 for c in range(model.columnCount())]
+        kinds = [model.data(model.index(r, names.index("Kind")), QtCore.Qt.DisplayRole)
+                 for r in range(model.rowCount())]
+        cell = model.index(kinds.index("test: long inputs"), names.index("Inputs"))
+        assert model.data(cell, QtCore.Qt.DisplayRole) == row.inputs_short
+        assert model.data(cell, QtCore.Qt.ToolTipRole) == long
+    finally:
+        for entry in cache.list_cache_entries():
+            if entry.kind == "test: long inputs":
+                cache.remove_cache_entry(entry)
+        panel.update()
