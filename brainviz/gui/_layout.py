@@ -1,7 +1,7 @@
 """Keep the docked forms narrow: drop-down lists do not widen to their longest entry."""
 
 __all__ = ["compact_combo_boxes", "fit_to_width", "keep_wrapped_height", "one_line_tables",
-           "wrap_labels"]
+           "wrap_labels", "box_follows"]
 
 
 def compact_combo_boxes(widget, chars=10):
@@ -107,3 +107,44 @@ def one_line_tables(widget):
         # rather than all squeezed into the dock's width, each text cut to a few letters
         table.horizontalHeader().setSectionResizeMode(QtGui.QHeaderView.ResizeToContents)
         table.resizeRowsToContents()
+
+
+def box_follows(control):
+    """Show and hide the scroll area that TraitsUI puts around a read-only text with
+    ``control`` (the text), which ``visible_when`` hides alone: the jobs panel's problem
+    line left an empty framed box above "Run job" once the form was complete."""
+    from pyface.qt import QtGui
+
+    area = control.parent() if control is not None else None
+    while area is not None and not isinstance(area, QtGui.QScrollArea):
+        area = area.parent()
+    if area is None or getattr(control, "_brainviz_box", None) is not None:
+        return
+    control._brainviz_box = _box_filter()(area)
+    control.installEventFilter(control._brainviz_box)
+    area.setVisible(not control.isHidden())
+
+
+_BOX_CLASS = []
+
+
+def _box_filter():
+    """The event filter class of :func:`box_follows` (made once Qt is imported)."""
+    if not _BOX_CLASS:
+        from pyface.qt import QtCore
+
+        class BoxFollows(QtCore.QObject):
+            def __init__(self, area):
+                super().__init__(area)
+                self._area = area
+
+            def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+                if event.type() in (QtCore.QEvent.ShowToParent, QtCore.QEvent.HideToParent):
+                    try:
+                        self._area.setVisible(not obj.isHidden())
+                    except RuntimeError:  # deleted meanwhile
+                        pass
+                return False
+
+        _BOX_CLASS.append(BoxFollows)
+    return _BOX_CLASS[0]

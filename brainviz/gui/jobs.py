@@ -957,10 +957,12 @@ class _FitTheDock(Handler):
     a narrow dock (1280x800) without a horizontal scroll bar."""
 
     def init(self, info):
-        from ._layout import compact_combo_boxes, wrap_labels
+        from ._layout import box_follows, compact_combo_boxes, wrap_labels
 
         compact_combo_boxes(info.ui.control)
         wrap_labels(info.ui.control)
+        for editor in info.ui.get_editors("form_problem"):
+            box_follows(editor.control)  # no empty box once the form is complete
         return True
 
     def object_kind_changed(self, info):

@@ -107,3 +107,37 @@ def test_wrapped_texts_of_the_forms_show_every_line(window_1280, qapp):
                 assert label.height() >= needed, (kind, label.text(), label.height(), needed)
                 seen += label.text().startswith("TR 2 s")
     assert seen == 4  # the header's TR under every form
+
+
+def test_the_problem_box_shows_only_with_a_problem(window_1280, qapp):
+    """The jobs panel's problem line sits in a framed box; once the form was complete the
+    text was hidden and the empty box stayed above "Run job". The box now goes and comes
+    with its text."""
+    from pyface.qt import QtGui
+
+    window = window_1280
+    dock = window.ui.docks["Jobs"]
+    dock.raise_()
+    panel = window.jobs_panel
+    panel.kind = "decoding"
+    _pump(qapp, 40)
+
+    def box():
+        """The scroll area around the label that says the form's problem."""
+        found = [area for area in dock.findChildren(QtGui.QScrollArea)
+                 if area.widget() is not None
+                 and any(t.text() == panel.form_problem and t.parent() is area.widget()
+                         for t in area.widget().findChildren(QtGui.QLabel))]
+        assert len(found) == 1
+        return found[0]
+
+    assert panel.form_problem  # nothing loaded yet: the form says what is missing
+    area = box()
+    assert area.isVisible()
+    assert window.load_decoding_demo() is not None
+    _pump(qapp, 40)
+    assert panel.form_problem == ""
+    assert not area.isVisible()
+    panel.kind = "connectivity"  # no atlas: a problem again
+    _pump(qapp, 40)
+    assert panel.form_problem and area.isVisible() and box() is area
