@@ -500,10 +500,11 @@ def result_layer(result, key, folder="", title=""):
 
 
 def job_title(kind, params, labels=None, n_inputs=1, inputs=()):
-    """A readable job name: "decoding: face vs house, svc", "regions: canica, 20 components on
-    3 series", "connectivity: correlation on 2 series"."""
+    """A readable job name: "decoding: face vs house, svc", "searchlight: face vs house, svc,
+    6 mm", "regions: canica, 20 components on 3 series", "connectivity: correlation on 2
+    series"."""
     params = dict(params or {})
-    if kind == "decoding":
+    if kind in ("decoding", "searchlight"):
         classes = params.get("classes")
         if isinstance(classes, str):
             classes = [c.strip() for c in classes.split(",") if c.strip()]
@@ -513,7 +514,9 @@ def job_title(kind, params, labels=None, n_inputs=1, inputs=()):
         what = " vs ".join(classes) if 1 < len(classes) <= 4 else \
             (f"{len(classes)} classes" if classes else "")
         estimator = params.get("estimator", "")
-        return "decoding: " + ", ".join(v for v in (what, estimator) if v)
+        radius = params.get("radius") if kind == "searchlight" else None
+        sphere = f"{float(radius):g} mm" if isinstance(radius, (int, float)) else ""
+        return f"{kind}: " + ", ".join(v for v in (what, estimator, sphere) if v)
     series = f"{n_inputs} series" if n_inputs != 1 else "1 series"
     if kind == "regions":
         method = params.get("method", "")

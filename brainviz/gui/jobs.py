@@ -796,7 +796,7 @@ class DecodingForm(JobForm):
             labels = [v for v in labels if v is not None]
         except Exception:  # noqa: BLE001 - a title never fails a job
             pass
-        return job_title("decoding", self.params.values(), labels=labels)
+        return job_title(self.kind, self.params.values(), labels=labels)
 
     def traits_view(self):
         return View(VGroup(
@@ -835,9 +835,6 @@ class SearchlightForm(DecodingForm):
 
         return SearchlightJob
 
-    def title(self):
-        return (f"searchlight {self.images} ({self.params.values().get('estimator', '')}, "
-                f"{self.params.values().get('radius', '')} mm)")
 
 
 class RegionForm(JobForm):

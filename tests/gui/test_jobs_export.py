@@ -640,6 +640,8 @@ def test_searchlight_from_the_window_shows_its_map_and_how_its_spheres_scored(de
     qtbot.waitUntil(lambda: state.shown, timeout=20_000)
     try:
         result = state.result
+        # named as decoding jobs are (it was "searchlight decoding demo (ridge, 4.0 mm)")
+        assert state.title == "searchlight: face vs house vs shoe, ridge, 4 mm"
         new = window.session.layers[n_layers:]
         assert [type(lay).__name__ for lay in new] == ["StatMapLayer"]
         np.testing.assert_allclose(window.session.cursor, result.best_coords_, atol=1e-6)
