@@ -28,12 +28,15 @@ def decoding_window(window):
     return window
 
 
-def _run_decoding(window, qtbot, timeout=120_000, **params):
+def _run_decoding(window, qtbot, timeout=120_000, kind="decoding", mask="decoding demo mask",
+                  **params):
+    """Fill the decoding (or searchlight) form on the demo and click "Run job"; returns the
+    new job's state."""
     panel = window.jobs_panel
-    panel.kind = "decoding"
-    form = panel.decoding
+    panel.kind = kind
+    form = panel.form
     form.images = "decoding demo"
-    form.mask = "decoding demo mask"
+    form.mask = mask
     # every parameter from its default: a test's settings (500 permutations) never leak
     # into the next test's job
     form.params.reset()
@@ -623,18 +626,9 @@ def test_searchlight_from_the_window_shows_its_map_and_how_its_spheres_scored(de
         load_volume(nib.Nifti1Image(slab, demo_mask.affine), name="slab"))
     window.session.add_layer(slab_layer)
     panel = window.jobs_panel
-    panel.kind = "searchlight"
-    form = panel.form
-    form.images = "decoding demo"
-    form.mask = "slab"
-    form.params.reset()
-    form.params.radius = 4.0
-    form.params.estimator = "ridge"
-    form.params.cv = "kfold"
-    form.params.n_folds = 3
-    assert form.validate() == "", form.problem
     n_layers = len(window.session.layers)
-    state = window.start_job(form)
+    state = _run_decoding(window, qtbot, kind="searchlight", mask="slab", radius=4.0,
+                          estimator="ridge", cv="kfold", n_folds=3)
     qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=240_000)
     assert state.state == "done", state.traceback
     qtbot.waitUntil(lambda: state.shown, timeout=20_000)
