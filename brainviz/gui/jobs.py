@@ -883,8 +883,18 @@ class RegionForm(JobForm):
         ))
 
 
+#: The coordinate atlases shipped with brainviz (spheres of the job's ``radius``), as the
+#: connectivity form lists them, and their names for ``ConnectivityJob(coords=...)``
+SPHERE_ATLASES = {
+    "Power 2011 (264 spheres)": "power",
+    "Dosenbach 2010 (160 spheres)": "dosenbach",
+    "Seitzman 2018 (300 spheres)": "seitzman",
+}
+
+
 class ConnectivityForm(JobForm):
-    """Connectivity: time series from 4D series inside an atlas (label image or components)."""
+    """Connectivity: time series from 4D series inside an atlas (label image or components)
+    or in spheres at a shipped atlas' coordinates (Power, Dosenbach, Seitzman)."""
 
     kind = "connectivity"
     subjects = List(Str)
@@ -896,26 +906,42 @@ class ConnectivityForm(JobForm):
 
         return ConnectivityJob
 
+    def _get_atlas_names(self):
+        # the session's label images and components, then the shipped coordinate atlases:
+        # a first connectome needs no atlas file and no regions job
+        return super()._get_atlas_names() + list(SPHERE_ATLASES)
+
     @observe("subjects, atlas, session.layers.items")
     def _inputs_changed(self, event):
         self._follow_series(event)
-        if not self.atlas and self.atlas_names:
-            self.atlas = self.atlas_names[-1]
+        added = [lay.name for lay in getattr(event, "added", None) or []
+                 if isinstance(lay, LabelLayer)]
+        if added:  # a label image opened, a regions job's components: the atlas to use
+            self.atlas = added[-1]
+        elif self.atlas not in self.atlas_names:  # none yet, or its layer was removed
+            layers = [n for n in self.atlas_names if n not in SPHERE_ATLASES]
+            self.atlas = layers[-1] if layers else next(iter(SPHERE_ATLASES))
         self.validate()
 
     def check_inputs(self):
         if not self.atlas:
-            return "Choose an atlas: a label image or a components layer (run a regions job first)."
+            return "Choose an atlas: a label image, a components layer or a coordinate atlas."
         if not self.subjects and not self._atlas_has_timeseries():
             return "Choose at least one 4D series."
         return ""
 
     def _atlas_has_timeseries(self):
+        if self.atlas in SPHERE_ATLASES:
+            return False
         atlas = self._layer(self.atlas)
         return any(job.kind == "regions" and job.result is not None and atlas.result_folder
                    and job.result_folder == atlas.result_folder for job in self.session.jobs)
 
     def run_args(self):
+        if self.atlas in SPHERE_ATLASES:
+            imgs = [self._image(self._layer(n)) for n in self.subjects]
+            return (), {"imgs": imgs, "coords": SPHERE_ATLASES[self.atlas],
+                        **self.confounds_kwargs()}
         atlas = self._layer(self.atlas)
         # components from a regions job of this session: use the time series it extracted
         for job in self.session.jobs:

@@ -110,3 +110,38 @@ def test_a_multi_subject_form_ticks_each_series_added_and_drops_removed_ones(kin
     form.subjects = []  # unticked all: stays so (a regions job's series can be enough)
     session.add_layer(series("sub 5"))
     assert form.subjects == ["sub 5"]
+
+
+def test_connectivity_form_offers_the_shipped_coordinate_atlases_as_spheres():
+    """With only 4D series loaded the form had no atlas to offer: a first connectome needed an
+    atlas file or a regions job. It offers the shipped coordinate atlases (spheres of the
+    job's radius), Power 2011 by default; a label image added later becomes the atlas."""
+    import nibabel as nib
+    import numpy as np
+
+    from brainviz.data import load_volume
+    from brainviz.gui.jobs import SPHERE_ATLASES, JobsPanel
+    from brainviz.model import LabelLayer, SeriesLayer, Session
+
+    affine = np.diag([4.0, 4.0, 4.0, 1.0])
+    data = np.random.default_rng(0).random((6, 6, 6, 20)).astype(np.float32)
+    session = Session()
+    session.add_layer(SeriesLayer(name="sub 1").set_volume(
+        load_volume(nib.Nifti1Image(data, affine), name="sub 1")))
+    panel = JobsPanel(session=session)
+    panel.kind = "connectivity"
+    form = panel.form
+    assert form.atlas_names == list(SPHERE_ATLASES)
+    assert form.atlas == "Power 2011 (264 spheres)" and form.validate() == ""
+    args, kwargs = form.run_args()
+    assert kwargs["coords"] == "power" and "atlas" not in kwargs and len(kwargs["imgs"]) == 1
+    labels = np.zeros((6, 6, 6), np.int16)
+    labels[:3], labels[3:] = 1, 2
+    session.add_layer(LabelLayer(name="my atlas").set_volume(
+        load_volume(nib.Nifti1Image(labels, affine), name="my atlas")))
+    assert form.atlas == "my atlas" and form.atlas_names[0] == "my atlas"
+    assert "atlas" in form.run_args()[1] and "coords" not in form.run_args()[1]
+    form.atlas = "Dosenbach 2010 (160 spheres)"  # the user's choice stays
+    assert form.run_args()[1]["coords"] == "dosenbach"
+    session.remove_layer("my atlas")
+    assert form.atlas == "Dosenbach 2010 (160 spheres)"

@@ -138,6 +138,7 @@ def test_the_problem_box_shows_only_with_a_problem(window_1280, qapp):
     _pump(qapp, 40)
     assert panel.form_problem == ""
     assert not area.isVisible()
-    panel.kind = "connectivity"  # no atlas: a problem again
+    panel.kind = "connectivity"
+    panel.form.subjects = []  # no subject ticked: a problem again
     _pump(qapp, 40)
     assert panel.form_problem and area.isVisible() and box() is area

@@ -738,3 +738,42 @@ def test_cache_browser_rows_are_one_line_naming_files_with_the_whole_text_in_too
             if entry.kind == "test: long inputs":
                 cache.remove_cache_entry(entry)
         panel.update()
+
+
+def test_a_first_connectome_from_the_window_needs_no_atlas_file(window, qtbot):
+    """With the resting-state demo alone, Run job on the connectivity form makes a connectome
+    in the shipped Power 2011 spheres (it asked for an atlas file or a regions job first)."""
+    names = {lay.name for lay in window.session.layers}
+    series = [lay for lay in window.session.layers if lay.name.startswith("rest subject")]
+    if not series:
+        series = window.load_resting_state_demo()
+    panel = window.jobs_panel
+    panel.kind = "connectivity"
+    form = panel.form
+    form.atlas = "Power 2011 (264 spheres)"
+    form.subjects = [lay.name for lay in series]
+    assert form.validate() == "", form.problem
+    n_jobs, n_layers = len(window.session.jobs), len(window.session.layers)
+    panel.run = True  # the "Run job" button
+    qtbot.waitUntil(lambda: len(window.session.jobs) == n_jobs + 1, timeout=5000)
+    state = window.session.jobs[-1]
+    qtbot.waitUntil(lambda: state.state in ("done", "failed", "cancelled"), timeout=120_000)
+    assert state.state == "done", state.traceback
+    qtbot.waitUntil(lambda: state.shown, timeout=20_000)
+    try:
+        graph = window.session.layers[-1]
+        assert isinstance(graph, ConnectomeLayer)
+        assert graph.data["matrix"].shape == (264, 264)
+        from brainviz.data import load_coords
+
+        np.testing.assert_allclose(graph.data["coords"], load_coords("power")[0])
+        assert state.result.params["radius"] == 5.0
+        assert window.results_panel.job is state and "matrix" in window.results_panel.displays
+    finally:
+        for layer in window.session.layers[n_layers:]:
+            window.session.remove_layer(layer)
+        for layer in list(window.session.layers):
+            if layer.name not in names:
+                window.session.remove_layer(layer)
+        for layer in window.session.layers:
+            layer.visible = True
