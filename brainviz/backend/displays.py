@@ -339,23 +339,26 @@ class ScoresDisplay(_Display):
         self.mean_text_, self.chance_text_ = texts[0], texts[1]
         self.mean_text_.set_fontweight("bold")
 
-    def _band_height(self, ax):
-        """The height (a fraction of the axes) of :meth:`_legend_place`'s band."""
-        y0, y1 = ax.get_ylim()
-        levels = np.r_[self.chance_level, self.mean_score, self.scores]
-        levels = np.sort(np.clip((levels[np.isfinite(levels)] - y0) / (y1 - y0), 0.0, 1.0))
-        return float(np.diff(np.r_[0.0, levels, 1.0]).max())
-
-    def _legend_place(self, ax):
-        """``loc`` and anchor of the legend: the middle of the tallest horizontal band that
-        no line (chance, mean) and no fold's score crosses (a narrow view's legend, in the
-        lower left, sat on the chance line)."""
+    def _band(self, ax):
+        """(bottom, top), as fractions of the axes, of the tallest horizontal band that no
+        line (chance, mean) and no fold's score crosses."""
         y0, y1 = ax.get_ylim()
         levels = np.r_[self.chance_level, self.mean_score, self.scores]
         levels = np.sort(np.clip((levels[np.isfinite(levels)] - y0) / (y1 - y0), 0.0, 1.0))
         edges = np.r_[0.0, levels, 1.0]
         k = int(np.argmax(np.diff(edges)))
-        return {"loc": "center left", "bbox_to_anchor": (0.0, (edges[k] + edges[k + 1]) / 2)}
+        return float(edges[k]), float(edges[k + 1])
+
+    def _band_height(self, ax):
+        """The height (a fraction of the axes) of :meth:`_band`."""
+        bottom, top = self._band(ax)
+        return top - bottom
+
+    def _legend_place(self, ax):
+        """``loc`` and anchor of the legend: the middle of :meth:`_band` (a narrow view's
+        legend, in the lower left, sat on the chance line)."""
+        bottom, top = self._band(ax)
+        return {"loc": "center left", "bbox_to_anchor": (0.0, (bottom + top) / 2)}
 
 
 class ConfusionDisplay(_Display):

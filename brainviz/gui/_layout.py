@@ -65,33 +65,45 @@ def keep_wrapped_height(label):
     three lines in a narrow dock kept the height of two, its last line cut off ("TR 2 s,
     from the series' header" lost "header").
     """
+    from pyface.qt import QtCore
+
+    def fit(obj):
+        if obj.wordWrap() and obj.width() > 0:
+            needed = obj.heightForWidth(obj.width())
+            if needed > 0 and obj.minimumHeight() != needed:
+                obj.setMinimumHeight(needed)  # the layout makes room
+
     if getattr(label, "_brainviz_wrap_height", None) is None:
-        label._brainviz_wrap_height = _wrap_height_filter()(label)
-        label.installEventFilter(label._brainviz_wrap_height)
+        label._brainviz_wrap_height = _watch(
+            label, (QtCore.QEvent.Resize, QtCore.QEvent.Paint), fit)
 
 
-_FILTER_CLASS = []
-
-
-def _wrap_height_filter():
-    """The event filter class of :func:`keep_wrapped_height` (made once Qt is imported)."""
+def _watch(widget, events, react):
+    """Call ``react(widget)`` after each of ``events`` it gets (an event filter, owned by the
+    widget; a widget deleted meanwhile is left alone). Returns the filter."""
     if not _FILTER_CLASS:
         from pyface.qt import QtCore
 
-        class WrapHeight(QtCore.QObject):
+        class Watch(QtCore.QObject):
+            def __init__(self, parent, events, react):
+                super().__init__(parent)
+                self._events, self._react = tuple(events), react
+
             def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
-                if event.type() in (QtCore.QEvent.Resize, QtCore.QEvent.Paint):
+                if event.type() in self._events:
                     try:
-                        if obj.wordWrap() and obj.width() > 0:
-                            needed = obj.heightForWidth(obj.width())
-                            if needed > 0 and obj.minimumHeight() != needed:
-                                obj.setMinimumHeight(needed)  # the layout makes room
-                    except RuntimeError:  # the label was deleted meanwhile
+                        self._react(obj)
+                    except RuntimeError:  # the widget was deleted meanwhile
                         pass
                 return False
 
-        _FILTER_CLASS.append(WrapHeight)
-    return _FILTER_CLASS[0]
+        _FILTER_CLASS.append(Watch)
+    watcher = _FILTER_CLASS[0](widget, events, react)
+    widget.installEventFilter(watcher)
+    return watcher
+
+
+_FILTER_CLASS = []
 
 
 def one_line_tables(widget):
@@ -113,38 +125,14 @@ def box_follows(control):
     """Show and hide the scroll area that TraitsUI puts around a read-only text with
     ``control`` (the text), which ``visible_when`` hides alone: the jobs panel's problem
     line left an empty framed box above "Run job" once the form was complete."""
-    from pyface.qt import QtGui
+    from pyface.qt import QtCore, QtGui
 
     area = control.parent() if control is not None else None
     while area is not None and not isinstance(area, QtGui.QScrollArea):
         area = area.parent()
     if area is None or getattr(control, "_brainviz_box", None) is not None:
         return
-    control._brainviz_box = _box_filter()(area)
-    control.installEventFilter(control._brainviz_box)
+    control._brainviz_box = _watch(
+        control, (QtCore.QEvent.ShowToParent, QtCore.QEvent.HideToParent),
+        lambda obj: area.setVisible(not obj.isHidden()))
     area.setVisible(not control.isHidden())
-
-
-_BOX_CLASS = []
-
-
-def _box_filter():
-    """The event filter class of :func:`box_follows` (made once Qt is imported)."""
-    if not _BOX_CLASS:
-        from pyface.qt import QtCore
-
-        class BoxFollows(QtCore.QObject):
-            def __init__(self, area):
-                super().__init__(area)
-                self._area = area
-
-            def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
-                if event.type() in (QtCore.QEvent.ShowToParent, QtCore.QEvent.HideToParent):
-                    try:
-                        self._area.setVisible(not obj.isHidden())
-                    except RuntimeError:  # deleted meanwhile
-                        pass
-                return False
-
-        _BOX_CLASS.append(BoxFollows)
-    return _BOX_CLASS[0]
