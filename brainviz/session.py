@@ -16,6 +16,7 @@ import numpy as np
 from .exceptions import (
     BrainvizError, ImageFileError, ParameterError, ResultError, UnsupportedFormatError,
 )
+from .backend.displays import default_edge_threshold
 from .model import (
     AnatomyLayer, ComponentsLayer, ConnectomeLayer, GlassBrainLayer, JobState, LabelLayer,
     Session, StatMapLayer, SurfaceLayer, find_missing_files, layer_class, layer_from_volume,
@@ -206,7 +207,7 @@ def open_matrix(path, coords=None):
             f"{Path(path).name} is {n} x {n} but its coordinates ({Path(str(coords)).name}) "
             f"have {len(xyz)} nodes; they must match.")
     layer = ConnectomeLayer(name=Path(path).name.split(".")[0], path=str(path),
-                            coords_source=str(coords), threshold="95%")
+                            coords_source=str(coords), threshold=default_edge_threshold(n))
     return layer.set_graph(matrix, xyz, labels, networks=networks)
 
 
@@ -452,7 +453,7 @@ def layers_from_result(result, folder="", title=""):
             matrix = matrix.mean(axis=0)
         layer = ConnectomeLayer(name=f"{prefix}connectome", result_folder=folder, result_key="matrix")
         layer.set_graph(matrix, coords, getattr(result, "labels_", None))
-        layer.threshold = "95%"
+        layer.threshold = default_edge_threshold(len(matrix))
         layers.append(layer)
     for layer in layers:
         # a result is found again through its folder and key, never through the

@@ -187,6 +187,27 @@ def test_connectome_from_npy_and_named_atlas(tmp_path, capsys):
     assert pixels.shape == (120, 120, 3) and pixels.std() > 10
 
 
+def test_large_connectome_opens_with_as_many_edges_as_nodes(tmp_path):
+    """Without --edge-threshold, Power's 264 nodes show their ~264 strongest edges (as the
+    window opens them), not every edge; --edge-threshold still decides when given."""
+    from brainviz.backend.displays import default_edge_threshold
+    from brainviz.cli import _render, build_parser
+    from brainviz.model import ConnectomeLayer, graph_threshold
+
+    rng = np.random.default_rng(2)
+    m = rng.uniform(-1, 1, (264, 264))
+    m = (m + m.T) / 2
+    np.save(tmp_path / "m.npy", m)
+    upper = np.abs(m[np.triu_indices(264, k=1)])
+    for extra, expected in (([], default_edge_threshold(264)), (["--edge-threshold", "95%"], "95%")):
+        args = build_parser().parse_args(["render", "--connectome", str(tmp_path / "m.npy"),
+                                          "--coords", "power", *extra, "-o", str(tmp_path / "g.png")])
+        layer, = _render.build_session(args, _render.plan(args)).layers_of_type(ConnectomeLayer)
+        assert layer.threshold == expected
+        shown = int(np.sum(upper >= graph_threshold(layer.threshold, m)))
+        assert (264 <= shown <= 280) if not extra else shown == int(np.ceil(0.05 * len(upper)))
+
+
 # --------------------------------------------------------------------------- bad input
 @pytest.fixture
 def bad_cases(anat_path, stat_path, graph_paths, tmp_path):

@@ -899,6 +899,20 @@ def decoding_title(result):
     return f"{what}, {estimator}" if estimator else what
 
 
+def default_edge_threshold(n_nodes):
+    """The edge threshold a connectome opens with, as a percentile string: the top 5% of
+    the edges, or for more than 41 nodes (where 5% would be more edges than nodes: 1,736
+    for Power's 264 spheres, a hairball) about as many edges as nodes, the strongest
+    (``"99.23%"`` for 264 nodes), as nilearn's examples cut large atlases."""
+    n = int(n_nodes)
+    if n <= 41:
+        return "95%"
+    top = 200.0 / (n - 1)  # n of the n (n - 1) / 2 edges, in percent
+    step = 10.0 ** (np.floor(np.log10(top)) - 1)  # two significant digits, rounded up:
+    top = np.ceil(round(top / step, 9)) * step  # at least n edges
+    return f"{100.0 - top:.6g}%"
+
+
 def result_headline(result):
     """One line for the job list: the mean score and chance, the edges above threshold, the
     number of regions, or a searchlight's best sphere."""
@@ -910,15 +924,17 @@ def result_headline(result):
             text += f", p = {result.pvalue_:.3g}"
         return text
     if kind == "connectivity":
-        # the same cut as the connectome layer a result opens as (threshold "95%")
+        # the same cut as the connectome layer a result opens as
         matrix = np.asarray(result.matrix_)
         if matrix.ndim == 3:
             matrix = matrix.mean(axis=0)
         n = len(matrix)
         upper = np.abs(matrix[np.triu_indices(n, k=1)])
-        threshold = float(np.percentile(upper, 95)) if upper.size else 0.0
+        pct = float(default_edge_threshold(n).rstrip("%"))
+        threshold = float(np.percentile(upper, pct)) if upper.size else 0.0
         count = int(np.sum(upper >= threshold)) if upper.size else 0
-        return f"{count} edges with |weight| >= {threshold:.3g} (top 5%), {n} nodes"
+        return (f"{count} edges with |weight| >= {threshold:.3g} (top {100 - pct:.3g}%), "
+                f"{n} nodes")
     if kind == "regions":
         img = result.regions_img_ if result.regions_img_ is not None else result.components_img_
         n = img.shape[3] if len(img.shape) == 4 else 1

@@ -134,7 +134,9 @@ def add_parser(subparsers):
                             "(coloured by the map's values under them)")
     scene.add_argument("--no-slices", action="store_true", help="hide the orthogonal slices")
     scene.add_argument("--edge-threshold", metavar="X",
-                       help="show edges with |weight| >= X, or a percentile such as 95%%")
+                       help="show edges with |weight| >= X, or a percentile such as 95%% "
+                            "(default: the top 5%%, or for more than 41 nodes about as many "
+                            "edges as nodes, the strongest; as the window opens them)")
     scene.add_argument("--set", action="append", default=[], metavar="LAYER.SETTING=VALUE",
                        help="a display setting of a layer, named or numbered from 1, e.g. "
                             "--set 2.threshold=3.5 --set 'zmap.cmap=hot' (repeatable)")
@@ -380,6 +382,7 @@ def connectome_from_result(folder, coords=None):
     its node positions, which time series given without coordinates lack)."""
     from .. import model
     from ..backend import load_result
+    from ..backend.displays import default_edge_threshold
     from ..data import load_coords
     from ..exceptions import ParameterError, ShapeMismatchError
 
@@ -400,7 +403,8 @@ def connectome_from_result(folder, coords=None):
                              "given without coordinates): add --coords FILE|power|dosenbach|"
                              "seitzman")
     layer = model.ConnectomeLayer(name="connectome", result_folder=str(folder),
-                                  result_key="matrix")
+                                  result_key="matrix",
+                                  threshold=default_edge_threshold(len(matrix)))
     return layer.set_graph(matrix, xyz, labels, networks=networks)
 
 
@@ -455,6 +459,7 @@ def _stat_layer(source):
 
 def _make_layer(spec, args):
     from .. import model
+    from ..backend.displays import default_edge_threshold
     from ..data import load_coords, load_matrix
     from ..session import layer_from_spec, open_surface
 
@@ -482,7 +487,8 @@ def _make_layer(spec, args):
             raise ShapeMismatchError(
                 f"--connectome {value!r} is {len(matrix)} x {len(matrix)} but "
                 f"--coords {args.coords!r} has {len(coords)} nodes; they must match")
-        layer = model.ConnectomeLayer(path=str(value), coords_source=str(args.coords))
+        layer = model.ConnectomeLayer(path=str(value), coords_source=str(args.coords),
+                                      threshold=default_edge_threshold(len(matrix)))
         return layer.set_graph(matrix, coords, labels, networks=networks)
     if flag == "surface":
         surface = (args.surface or [None])[-1]

@@ -347,3 +347,50 @@ def test_a_searchlight_view_counts_every_sphere_with_best_and_chance_clear_of_it
     paths = res.save_figures(tmp_path)
     assert sorted(p.name for p in paths) == ["searchlight.png", "searchlight.svg"]
     assert "best 0.900 at (27, 27, 12) mm" in _svg_texts(tmp_path / "searchlight.svg")
+
+
+# --- the edge threshold a connectome opens with ------------------------------------------
+@pytest.mark.parametrize("n", [5, 31, 41, 42, 160, 264, 400])
+def test_default_edge_threshold_keeps_about_as_many_edges_as_nodes(n):
+    """Top 5% while that is at most n edges; beyond, the n strongest (never fewer), so that
+    Power's 264 spheres do not open as a 1,736-edge hairball."""
+    from brainviz.backend.displays import default_edge_threshold
+    from brainviz.model import graph_threshold
+
+    rng = np.random.default_rng(n)
+    m = rng.standard_normal((n, n))
+    m = (m + m.T) / 2
+    text = default_edge_threshold(n)
+    upper = np.abs(m[np.triu_indices(n, k=1)])
+    shown = int(np.sum(upper >= graph_threshold(text, m)))
+    five_percent = int(np.sum(upper >= np.percentile(upper, 95)))
+    if n <= 41:
+        assert text == "95%" and shown == five_percent
+    else:
+        assert five_percent > n  # 5% would be more edges than nodes
+        assert n <= shown <= 1.05 * n + 2, (text, shown)
+
+
+def test_connectivity_headline_and_layer_use_the_same_cut():
+    """The job list's headline counts the edges the result's connectome layer shows."""
+    from brainviz.backend.connectivity import ConnectivityResult
+    from brainviz.backend.displays import result_headline
+    from brainviz.model import ConnectomeLayer, graph_threshold
+    from brainviz.session import layers_from_result
+
+    n = 120
+    rng = np.random.default_rng(0)
+    m = rng.uniform(-1, 1, (n, n))
+    m = (m + m.T) / 2
+    np.fill_diagonal(m, 1)
+    result = ConnectivityResult(params={}, inputs=["a"], matrix_=m, matrices_=m[None],
+                                coords_=rng.uniform(-60, 60, (n, 3)),
+                                labels_=[f"r{i}" for i in range(n)], kind_="correlation",
+                                estimator_={})
+    result._kind = "connectivity"
+    layer, = [la for la in layers_from_result(result) if isinstance(la, ConnectomeLayer)]
+    assert layer.threshold == "98.3%"
+    upper = np.abs(m[np.triu_indices(n, k=1)])
+    shown = int(np.sum(upper >= graph_threshold(layer.threshold, m)))
+    assert result_headline(result).startswith(f"{shown} edges with |weight| >= ")
+    assert "(top 1.7%)" in result_headline(result) and shown >= n
