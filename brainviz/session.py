@@ -912,19 +912,48 @@ def format_readout(info):
 def place_new_layers(session, layers):
     """Add ``layers`` to ``session`` as the window and ``brainviz FILE`` open them: a
     statistical map opened with no anatomy gets the MNI152 template under it when it is
-    in MNI space, and the cursor goes to the peak of the first map opened alone."""
+    in MNI space, and the cursor goes to the peak of the first map opened alone; a graph
+    opened with no image at all gets the template too when its nodes are in the MNI box,
+    the cursor behind its nodes."""
     from .data import load_template
 
     had_anatomy = bool(session.layers_of_type(AnatomyLayer))
     added = [session.add_layer(layer) for layer in layers]
     maps = [lay for lay in added if isinstance(lay, StatMapLayer) and lay.data is not None]
-    if maps and not had_anatomy and not session.layers_of_type(AnatomyLayer):
+    graphs = [lay for lay in added if isinstance(lay, ConnectomeLayer) and lay.data is not None]
+    alone = not had_anatomy and not session.layers_of_type(AnatomyLayer)
+    if maps and alone:
         if maps[0].data.in_mni_space():
-            template = AnatomyLayer(name="MNI152 template", source="builtin:template")
-            template.set_volume(load_template())
-            session.add_layer(template, index=0)
+            _add_template(session, load_template())
         session.move_cursor(maps[0].data.peak("abs"))
+    elif graphs and alone and not _volume_layers(session) and _in_mni_box(graphs[0]):
+        # a graph opened on its own (nodes in MNI mm, as the named atlases' are): the
+        # template under it, as `brainviz render` draws one, the slices behind its nodes
+        _add_template(session, load_template())
+        cursor = behind_graph(graphs[0], session.camera)
+        if cursor is not None:
+            session.move_cursor(cursor)
     return added
+
+
+def _add_template(session, volume):
+    template = AnatomyLayer(name="MNI152 template", source="builtin:template")
+    template.set_volume(volume)
+    session.add_layer(template, index=0)
+
+
+def _volume_layers(session):
+    return [lay for lay in session.layers
+            if lay.data is not None and hasattr(lay.data, "affine")]
+
+
+def _in_mni_box(graph):
+    """Whether a graph's nodes lie in the MNI152 template's box (give or take 20 mm), as
+    the nodes of an atlas in MNI space do: not those of a scanner's native space."""
+    coords = np.asarray(graph.data["coords"], dtype=float)
+    coords = coords[np.isfinite(coords).all(axis=1)]
+    lo, hi = np.array([-90.0, -126.0, -72.0]) - 20, np.array([91.0, 91.0, 109.0]) + 20
+    return bool(len(coords)) and bool(np.all((coords >= lo) & (coords <= hi)))
 
 
 # --- the demo ------------------------------------------------------------------------

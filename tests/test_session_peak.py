@@ -60,3 +60,34 @@ def test_demo_session_starts_at_the_motor_peak_from_the_store_and_without():
     plain = make_demo_session(connectome=False, cache=False)
     for session in (first, again, plain):
         assert tuple(session.cursor) == pytest.approx(expected)
+
+
+def test_a_graph_opened_alone_gets_the_template_behind_its_nodes():
+    """`brainviz graph_result/` (or a matrix with its coordinates) with no image: the MNI
+    template under the graph, as `brainviz render` draws one, the slices behind the nodes;
+    a graph in a scanner's native space, or opened beside an image, gets none."""
+    from brainviz.data import load_power_2011
+    from brainviz.session import behind_graph, place_new_layers
+
+    coords = load_power_2011().coords
+    n = len(coords)
+    matrix = np.random.default_rng(0).uniform(-1, 1, (n, n))
+    graph = model.ConnectomeLayer(name="g").set_graph((matrix + matrix.T) / 2, coords)
+    session = model.Session()
+    place_new_layers(session, [graph])
+    anatomy, = session.layers_of_type(model.AnatomyLayer)
+    assert anatomy.source == "builtin:template" and session.layers[0] is anatomy
+    assert session.cursor == pytest.approx(behind_graph(graph, session.camera))
+
+    native = model.ConnectomeLayer(name="n").set_graph(matrix, coords + [0.0, 200.0, 150.0])
+    session = model.Session()
+    place_new_layers(session, [native])
+    assert not session.layers_of_type(model.AnatomyLayer)
+
+    session = model.Session()
+    data = np.zeros((6, 7, 8), np.float32)
+    data[3, 3, 3] = 1
+    place_new_layers(session, [model.LabelLayer(name="atlas").set_volume(
+        load_volume(nib.Nifti1Image(data.astype(np.int16), _affine())))])
+    place_new_layers(session, [model.ConnectomeLayer(name="g2").set_graph(matrix, coords)])
+    assert not session.layers_of_type(model.AnatomyLayer)
