@@ -438,7 +438,10 @@ def layers_from_result(result, folder="", title=""):
         layers.append(layer)
     scores = getattr(result, "scores_img_", None)
     if scores is not None:  # a searchlight's score map
-        layer = layer_from_volume(_volume(scores, f"{prefix}searchlight scores"),
+        # "searchlight: face vs house, svc, 6 mm: scores", not "...: searchlight scores"
+        name = (f"{prefix}scores" if title.lower().startswith("searchlight")
+                else f"{prefix}searchlight scores")
+        layer = layer_from_volume(_volume(scores, name),
                                   layer_type=StatMapLayer, result_folder=folder,
                                   result_key="scores_img")
         layer.threshold = layer.start_threshold()

@@ -91,3 +91,23 @@ def test_a_graph_opened_alone_gets_the_template_behind_its_nodes():
         load_volume(nib.Nifti1Image(data.astype(np.int16), _affine())))])
     place_new_layers(session, [model.ConnectomeLayer(name="g2").set_graph(matrix, coords)])
     assert not session.layers_of_type(model.AnatomyLayer)
+
+
+def test_a_searchlight_map_says_searchlight_once():
+    """Its layer is "<job title>: scores" (it was "searchlight: ...: searchlight scores"),
+    and "searchlight scores" where the result has no title."""
+    from brainviz.backend.searchlight import SearchlightResult
+    from brainviz.session import layers_from_result
+
+    scores = np.zeros((5, 5, 5), np.float32)
+    scores[2, 2, 2] = 0.9
+    res = SearchlightResult(params={"radius": 6.0, "scoring": "accuracy"},
+                            scores_img_=nib.Nifti1Image(scores, _affine()), best_score_=0.9,
+                            best_coords_=[0.0, 0.0, 0.0], chance_level_=0.5,
+                            classes_=["face", "house"],
+                            mask_img_=nib.Nifti1Image(np.ones((5, 5, 5), np.uint8), _affine()))
+    title = "searchlight: face vs house, svc, 6 mm"
+    layer, = layers_from_result(res, title=title)
+    assert layer.name == f"{title}: scores"
+    layer, = layers_from_result(res)
+    assert layer.name == "searchlight scores"
