@@ -140,10 +140,14 @@ class TimeCoursePanel:
             tr_known = any(layer.tr > 0 for layer, _, _ in data)
             ax.set_xlabel("time (s)" if tr_known else "frame")
             ax.set_ylabel("value")
-            if self.lines:
-                ax.legend(loc="upper right", fontsize="small", frameon=False)
+            if len(self.lines) > 1:  # right of the plot: not over the curves' ends, and
+                # the dock is wide but short
+                ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small",
+                          frameon=False, borderaxespad=0.3)
             x, y, z = self.window.session.cursor
-            self.label.setText(f"at ({x:.1f}, {y:.1f}, {z:.1f}) mm" +
+            # one series: its name in the line above the plot (no legend on the curve)
+            name = f"{next(iter(self.lines)).name} " if len(self.lines) == 1 else ""
+            self.label.setText(f"{name}at ({x:.1f}, {y:.1f}, {z:.1f}) mm" +
                                ("" if self.lines else ": outside every 4D image"))
         self.canvas.draw_idle()
 

@@ -448,6 +448,18 @@ def test_time_course_is_the_voxel_series_with_seconds(fresh, qtbot, tmp_path, im
     box = window.timecourse.axes.xaxis.label.get_window_extent()
     assert box.y0 >= 0 and box.y1 <= figure.bbox.height, (box, figure.bbox)
     assert series.frame_time == "frame 2 of 5, t = 5.0 s"
+    # one series: named in the line above the plot, no legend over the curve's end
+    assert window.timecourse.axes.get_legend() is None
+    assert window.timecourse.label.text().startswith("run at (")
+    # two: a legend right of the plot, clear of the curves
+    window.open_files([_save(img_4d, tmp_path / "run2.nii.gz")])
+    qtbot.waitUntil(lambda: len(window.timecourse.lines) == 2, timeout=5000)
+    window.timecourse.canvas.draw()
+    legend = window.timecourse.axes.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["run", "run2"]
+    assert legend.get_window_extent().x0 >= window.timecourse.axes.bbox.x1
+    assert window.timecourse.label.text().startswith("at (")
+    window.session.remove_layer(window.session.layers[-1])
     window.layers_panel.selected = series
     window.timecourse.play(True)
     qtbot.waitUntil(lambda: series.frame != 2, timeout=5000)  # playing steps the frames
