@@ -222,6 +222,9 @@ def build_main_window(window):
     # first frame, with the jobs panel: the brain is on screen first
     ui.docks["Console"].setWidget(QtGui.QLabel("  The IPython console starts once the scene is drawn."))
     ui.docks["Time course"].setWidget(QtGui.QLabel(""))
+    # its tab clicked in a dock too short for a plot: the dock grows
+    ui.docks["Time course"].visibilityChanged.connect(
+        lambda visible: visible and window.timecourse.make_room(ui.docks["Time course"], main))
 
     _menus(main, ui)
     status = QtGui.QLabel(window.status)

@@ -14,6 +14,8 @@ class TimeCoursePanel:
 
     #: Frames per second while playing.
     fps = 10
+    #: The dock's height (px) when the panel is brought to the front in a shorter one.
+    min_height = 260
 
     def __init__(self, window):
         self.window = window
@@ -91,6 +93,20 @@ class TimeCoursePanel:
             times = np.arange(layer.n_frames) * (layer.tr if layer.tr > 0 else 1.0)
             out.append((layer, times, values))
         return out
+
+    def make_room(self, dock, main):
+        """Its dock brought to the front shorter than a plot needs (the console's height
+        left the axes some 30 px): it grows to :attr:`min_height`, at most a third of the
+        window, as FSLeyes' time series panel opens at a readable height."""
+        from pyface.qt import QtCore
+
+        def grow():
+            height = min(self.min_height, main.height() // 3)
+            if dock.isVisible() and not dock.isFloating() and dock.height() < height:
+                main.resizeDocks([dock], [height], QtCore.Qt.Vertical)
+
+        # after the tab switch's own layout, which undoes a resize made while it runs
+        QtCore.QTimer.singleShot(0, grow)
 
     def _collapsed(self):
         """True when the canvas is too short to show a plot (a dock squeezed to its title)."""

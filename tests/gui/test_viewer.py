@@ -466,6 +466,30 @@ def test_time_course_is_the_voxel_series_with_seconds(fresh, qtbot, tmp_path, im
     window.timecourse.play(False)
 
 
+def test_time_course_tab_grows_its_dock_to_a_readable_plot(fresh, qtbot):
+    """Its tab clicked beside the console's 20% of the height left the axes some 30 px (a
+    1,452-volume run drawn as a flat band): the dock grows towards 260 px (a third of the
+    window at most); the user can still drag it smaller."""
+    from pyface.qt import QtCore
+
+    window = fresh
+    main = window.ui.control
+    console, dock = window.ui.docks["Console"], window.ui.docks["Time course"]
+    main.resize(1280, 860)  # the screen's size, as the window opens on a 1280 x 900 one
+    console.raise_()
+    main.resizeDocks([console], [120], QtCore.Qt.Vertical)
+    pump(qtbot, 20)
+    assert console.height() < 200  # the bottom area's height, the tab in front
+    dock.raise_()
+    # grown (Qt gives what the other docks' minimum heights leave: 227 px of 260 here)
+    qtbot.waitUntil(lambda: dock.height() >= 200, timeout=5000)
+    main.resizeDocks([dock], [150], QtCore.Qt.Vertical)  # dragged smaller: it stays so
+    pump(qtbot, 20)
+    assert dock.height() < 180
+    console.raise_()
+    pump(qtbot, 5)
+
+
 # --------------------------------------------------------------------------- files
 def test_a_matrix_csv_with_coordinates_and_a_label_image_with_names_open(fresh, qtbot, tmp_path,
                                                                         monkeypatch):
