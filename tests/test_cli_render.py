@@ -199,9 +199,11 @@ def test_large_connectome_opens_with_as_many_edges_as_nodes(tmp_path):
     m = (m + m.T) / 2
     np.save(tmp_path / "m.npy", m)
     upper = np.abs(m[np.triu_indices(264, k=1)])
-    for extra, expected in (([], default_edge_threshold(264)), (["--edge-threshold", "95%"], "95%")):
+    cases = (([], default_edge_threshold(264)), (["--edge-threshold", "95%"], "95%"))
+    for extra, expected in cases:
         args = build_parser().parse_args(["render", "--connectome", str(tmp_path / "m.npy"),
-                                          "--coords", "power", *extra, "-o", str(tmp_path / "g.png")])
+                                          "--coords", "power", *extra,
+                                          "-o", str(tmp_path / "g.png")])
         layer, = _render.build_session(args, _render.plan(args)).layers_of_type(ConnectomeLayer)
         assert layer.threshold == expected
         shown = int(np.sum(upper >= graph_threshold(layer.threshold, m)))
