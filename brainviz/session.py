@@ -596,7 +596,7 @@ def place_result(session, layers, anatomy=None, add=True):
         What the window's status line (or a script) should say.
     """
     notes = []
-    volumes = [lay for lay in layers if lay.data is not None and hasattr(lay.data, "affine")]
+    volumes = _volume_layers(layers)
     native = any(is_native_space(lay.data) for lay in volumes)
     for lay in session.layers:
         if isinstance(lay, _OVERLAYS) and lay not in layers and lay is not anatomy:
@@ -929,7 +929,7 @@ def place_new_layers(session, layers):
         if maps[0].data.in_mni_space():
             _add_template(session, load_template())
         session.move_cursor(maps[0].data.peak("abs"))
-    elif graphs and alone and not _volume_layers(session) and _in_mni_box(graphs[0]):
+    elif graphs and alone and not _volume_layers(session.layers) and _in_mni_box(graphs[0]):
         # a graph opened on its own (nodes in MNI mm, as the named atlases' are): the
         # template under it, as `brainviz render` draws one, the slices behind its nodes
         _add_template(session, load_template())
@@ -945,18 +945,18 @@ def _add_template(session, volume):
     session.add_layer(template, index=0)
 
 
-def _volume_layers(session):
-    return [lay for lay in session.layers
-            if lay.data is not None and hasattr(lay.data, "affine")]
+def _volume_layers(layers):
+    """The layers holding an image (a Volume), not a graph or a mesh."""
+    return [lay for lay in layers if lay.data is not None and hasattr(lay.data, "affine")]
 
 
 def _in_mni_box(graph):
-    """Whether a graph's nodes lie in the MNI152 template's box (give or take 20 mm), as
-    the nodes of an atlas in MNI space do: not those of a scanner's native space."""
+    """Whether a graph's (finite) nodes lie in the MNI152 template's box, as the nodes of
+    an atlas in MNI space do: not those of a scanner's native space."""
+    from .data.volumes import in_mni_box
+
     coords = np.asarray(graph.data["coords"], dtype=float)
-    coords = coords[np.isfinite(coords).all(axis=1)]
-    lo, hi = np.array([-90.0, -126.0, -72.0]) - 20, np.array([91.0, 91.0, 109.0]) + 20
-    return bool(len(coords)) and bool(np.all((coords >= lo) & (coords <= hi)))
+    return in_mni_box(coords[np.isfinite(coords).all(axis=1)])
 
 
 # --- the demo ------------------------------------------------------------------------

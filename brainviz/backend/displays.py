@@ -899,18 +899,23 @@ def decoding_title(result):
     return f"{what}, {estimator}" if estimator else what
 
 
-def default_edge_threshold(n_nodes):
-    """The edge threshold a connectome opens with, as a percentile string: the top 5% of
-    the edges, or for more than 41 nodes (where 5% would be more edges than nodes: 1,736
-    for Power's 264 spheres, a hairball) about as many edges as nodes, the strongest
-    (``"99.23%"`` for 264 nodes), as nilearn's examples cut large atlases."""
+def default_edge_percentile(n_nodes):
+    """The percentile of the absolute weights a connectome's edges open cut at: 95 (the top
+    5%), or for more than 41 nodes (where 5% would be more edges than nodes: 1,736 for
+    Power's 264 spheres, a hairball) about as many edges as nodes, the strongest (99.23
+    for 264 nodes), as nilearn's examples cut large atlases."""
     n = int(n_nodes)
     if n <= 41:
-        return "95%"
+        return 95.0
     top = 200.0 / (n - 1)  # n of the n (n - 1) / 2 edges, in percent
     step = 10.0 ** (np.floor(np.log10(top)) - 1)  # two significant digits, rounded up:
     top = np.ceil(round(top / step, 9)) * step  # at least n edges
-    return f"{100.0 - top:.6g}%"
+    return float(f"{100.0 - top:.6g}")
+
+
+def default_edge_threshold(n_nodes):
+    """:func:`default_edge_percentile` as the threshold a layer holds (``"99.23%"``)."""
+    return f"{default_edge_percentile(n_nodes):g}%"
 
 
 def result_headline(result):
@@ -930,7 +935,7 @@ def result_headline(result):
             matrix = matrix.mean(axis=0)
         n = len(matrix)
         upper = np.abs(matrix[np.triu_indices(n, k=1)])
-        pct = float(default_edge_threshold(n).rstrip("%"))
+        pct = default_edge_percentile(n)
         threshold = float(np.percentile(upper, pct)) if upper.size else 0.0
         count = int(np.sum(upper >= threshold)) if upper.size else 0
         return (f"{count} edges with |weight| >= {threshold:.3g} (top {100 - pct:.3g}%), "

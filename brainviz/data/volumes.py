@@ -151,6 +151,19 @@ def _picklable_proxy(dataobj):
     )
 
 
+
+#: The MNI152 template's field of view in mm, (lowest corner, highest corner).
+MNI152_BOX = (np.array([-90.0, -126.0, -72.0]), np.array([91.0, 91.0, 109.0]))
+
+
+def in_mni_box(xyz_mm, margin=20.0):
+    """Whether every point (n, 3) in mm lies in :data:`MNI152_BOX`, give or take ``margin``
+    mm (what a template-space image or atlas does, and a scanner's native space need not)."""
+    xyz = np.asarray(xyz_mm, dtype=float).reshape(-1, 3)
+    lo, hi = MNI152_BOX
+    return bool(len(xyz)) and bool(np.all((xyz >= lo - margin) & (xyz <= hi + margin)))
+
+
 class Volume:
     """A brain image opened lazily; use :func:`load_volume` to make one.
 
@@ -582,9 +595,8 @@ class Volume:
                             for j in (0, self.shape[1] - 1) for k in (0, self.shape[2] - 1)])
         xyz = nib_apply(self.affine, corners)
         lo, hi = xyz.min(axis=0), xyz.max(axis=0)
-        mni_lo, mni_hi = np.array([-90.0, -126.0, -72.0]), np.array([91.0, 91.0, 109.0])
-        return bool(np.all(lo >= mni_lo - 20) and np.all(hi <= mni_hi + 20)
-                    and np.all(hi - lo >= 0.5 * (mni_hi - mni_lo)))
+        mni_lo, mni_hi = MNI152_BOX
+        return bool(in_mni_box(xyz) and np.all(hi - lo >= 0.5 * (mni_hi - mni_lo)))
 
     def values_at(self, xyz_mm, frame=0, order=1):
         """Values at world positions (mm, RAS+), through the true affine.
