@@ -96,13 +96,15 @@ class TimeCoursePanel:
 
     def make_room(self, dock, main):
         """Its dock brought to the front shorter than a plot needs (the console's height
-        left the axes some 30 px): it grows to :attr:`min_height`, at most a third of the
-        window, as FSLeyes' time series panel opens at a readable height."""
+        left the axes some 30 px), with a 4D series open: it grows to :attr:`min_height`,
+        at most a third of the window, as FSLeyes' time series panel opens at a readable
+        height."""
         from pyface.qt import QtCore
 
-        def grow():
+        def grow():  # for a plot: with no 4D series open there is none to make room for
             height = min(self.min_height, main.height() // 3)
-            if dock.isVisible() and not dock.isFloating() and dock.height() < height:
+            if (dock.isVisible() and not dock.isFloating() and dock.height() < height
+                    and self.series_layers()):
                 main.resizeDocks([dock], [height], QtCore.Qt.Vertical)
 
         # after the tab switch's own layout, which undoes a resize made while it runs

@@ -466,7 +466,7 @@ def test_time_course_is_the_voxel_series_with_seconds(fresh, qtbot, tmp_path, im
     window.timecourse.play(False)
 
 
-def test_time_course_tab_grows_its_dock_to_a_readable_plot(fresh, qtbot):
+def test_time_course_tab_grows_its_dock_to_a_readable_plot(fresh, qtbot, img_4d, tmp_path):
     """Its tab clicked beside the console's 20% of the height left the axes some 30 px (a
     1,452-volume run drawn as a flat band): the dock grows towards 260 px (a third of the
     window at most); the user can still drag it smaller."""
@@ -478,8 +478,16 @@ def test_time_course_tab_grows_its_dock_to_a_readable_plot(fresh, qtbot):
     main.resize(1280, 860)  # the screen's size, as the window opens on a 1280 x 900 one
     console.raise_()
     main.resizeDocks([console], [120], QtCore.Qt.Vertical)
+    for layer in window.timecourse.series_layers():
+        window.session.remove_layer(layer)
     pump(qtbot, 20)
     assert console.height() < 200  # the bottom area's height, the tab in front
+    dock.raise_()  # no 4D series: no plot to make room for
+    pump(qtbot, 40)
+    assert dock.height() < 200
+    console.raise_()
+    window.open_files([_save(img_4d, tmp_path / "run.nii.gz")])
+    pump(qtbot, 20)
     dock.raise_()
     # grown (Qt gives what the other docks' minimum heights leave: 227 px of 260 here)
     qtbot.waitUntil(lambda: dock.height() >= 200, timeout=5000)
