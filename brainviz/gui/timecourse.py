@@ -16,6 +16,8 @@ class TimeCoursePanel:
     fps = 10
     #: The dock's height (px) when the panel is brought to the front in a shorter one.
     min_height = 260
+    #: What the panel says while no 4D series is open.
+    hint = "Open a 4D series: its time course at the cursor shows here."
 
     def __init__(self, window):
         self.window = window
@@ -37,7 +39,7 @@ class TimeCoursePanel:
         self.play_button = QtGui.QPushButton("Play")
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self.play)
-        self.label = QtGui.QLabel("Open a 4D series: its time course at the cursor shows here.")
+        self.label = QtGui.QLabel(self.hint)
         row.addWidget(self.play_button)
         row.addWidget(self.label, 1)
         layout.addLayout(row)
@@ -146,6 +148,11 @@ class TimeCoursePanel:
         ax.clear()
         self.lines, self.markers = {}, {}
         data = self.series()
+        # no 4D series: no empty 0-1 axes, no Play, and the hint (not the last series' name)
+        ax.set_axis_on() if data else ax.set_axis_off()
+        self.play_button.setEnabled(bool(data))
+        if not data:
+            self.label.setText(self.hint)
         for layer, times, values in data:
             if values is None:
                 continue

@@ -464,6 +464,12 @@ def test_time_course_is_the_voxel_series_with_seconds(fresh, qtbot, tmp_path, im
     window.timecourse.play(True)
     qtbot.waitUntil(lambda: series.frame != 2, timeout=5000)  # playing steps the frames
     window.timecourse.play(False)
+    # the last series removed: the hint again, not its name; no empty axes, no Play
+    window.session.remove_layer(series)
+    pump(qtbot, 20)
+    assert window.timecourse.label.text().startswith("Open a 4D series")
+    assert not window.timecourse.axes.axison and not window.timecourse.lines
+    assert not window.timecourse.play_button.isEnabled()
 
 
 def test_time_course_tab_grows_its_dock_to_a_readable_plot(fresh, qtbot, img_4d, tmp_path):
