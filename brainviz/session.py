@@ -982,7 +982,8 @@ def demo_connectome():
 def make_demo_session(connectome=True, cache=True):
     """The built-in demo: the MNI152 template, nilearn's motor activation map (slices and 3D
     blobs at z > :data:`DEMO_THRESHOLD`) and, with ``connectome``, a seeded graph on the
-    Dosenbach 2010 nodes coloured by network with its strongest 2 % of edges.
+    Dosenbach 2010 nodes coloured by network with its 160 strongest edges (as any graph of
+    160 nodes opens).
 
     The window opens on it, ``brainviz render --demo`` draws it and the no-display
     start renders it: this is its only description.
@@ -1007,8 +1008,9 @@ def make_demo_session(connectome=True, cache=True):
     # the slices cut through the activation (the stored peak spares the start a scipy import)
     session.move_cursor(peak if peak is not None else peak_cursor(stat))
     if connectome:
+        # cut as any graph of its size opens (160 nodes: their 160 strongest edges)
         layer = ConnectomeLayer(name="demo connectome", source="builtin:demo_connectome",
-                                threshold="98%")
+                                threshold=default_edge_threshold(len(graph[1])))
         layer.set_graph(*graph)
         session.add_layer(layer)
     return session

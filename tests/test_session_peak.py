@@ -62,6 +62,19 @@ def test_demo_session_starts_at_the_motor_peak_from_the_store_and_without():
         assert tuple(session.cursor) == pytest.approx(expected)
 
 
+def test_the_demo_graph_opens_cut_as_any_graph_of_its_size():
+    """The demo's 160 nodes keep their 160 strongest edges, as a 160-node matrix opened from
+    a file or a job does (it used to cut at 98%: 254 edges)."""
+    from brainviz.session import make_demo_session
+
+    graph = make_demo_session().layers[-1]
+    assert isinstance(graph, model.ConnectomeLayer) and len(graph.data["coords"]) == 160
+    assert graph.threshold == "98.7%"
+    upper = np.abs(graph.data["matrix"][np.triu_indices(160, k=1)])
+    shown = int(np.sum(upper >= np.percentile(upper, 98.7)))
+    assert 160 <= shown < 180
+
+
 def test_a_graph_opened_alone_gets_the_template_behind_its_nodes():
     """`brainviz graph_result/` (or a matrix with its coordinates) with no image: the MNI
     template under the graph, as `brainviz render` draws one, the slices behind the nodes;
