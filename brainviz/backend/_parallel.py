@@ -367,6 +367,33 @@ def _check_reachable(owner, address, timeout=5.0):
         ) from None
 
 
+#: joblib's name for :func:`_cluster_backend`'s backend
+CLUSTER = "brainviz-dask"
+
+
+def _cluster_backend():
+    """joblib's dask backend, which never runs the tasks in this process.
+
+    joblib runs a ``Parallel`` call's tasks one after another in the calling process when
+    its backend has one worker, and its dask backend counts the cluster's cores: on a
+    cluster of one single-threaded worker (a big-memory node, a first test) every fold and
+    subject ran here, not on the cluster the user chose. Here the cluster counts two at
+    least: the tasks go to the scheduler, which runs them as its workers can.
+    (Called inside a client's ``as_current``: joblib's backend needs a client to be made.)
+    """
+    import joblib
+    from joblib.parallel import get_active_backend
+
+    with joblib.parallel_config(backend="dask"):
+        dask_backend = type(get_active_backend()[0])
+
+    class ClusterBackend(dask_backend):
+        def effective_n_jobs(self, n_jobs):
+            return max(2, super().effective_n_jobs(n_jobs))
+
+    return ClusterBackend
+
+
 @contextlib.contextmanager
 def parallel_context(backend="loky", n_jobs=1, scheduler=None):
     """Context in which ``joblib.Parallel`` uses ``backend`` with ``n_jobs``.
@@ -430,7 +457,9 @@ def parallel_context(backend="loky", n_jobs=1, scheduler=None):
     address = getattr(getattr(client, "scheduler", None), "address", None) or scheduler
     try:
         with client.as_current():
-            with joblib.parallel_config(backend="dask",
+            if CLUSTER not in joblib.parallel.BACKENDS:
+                joblib.register_parallel_backend(CLUSTER, _cluster_backend())
+            with joblib.parallel_config(backend=CLUSTER,
                                         n_jobs=n_jobs if n_jobs not in (None, 1) else -1):
                 yield Parallel(client, address)
     finally:

@@ -49,3 +49,33 @@ def test_unknown_backend_lists_allowed(decoding_data):
                        r"got 'spark'"):
         DecodingJob(backend="spark").run(decoding_data["img"], decoding_data["labels"],
                                          runs=decoding_data["runs"])
+
+
+def test_a_cluster_of_one_single_threaded_worker_runs_every_fold(decoding_data, tmp_path,
+                                                                 monkeypatch):
+    """joblib runs the tasks in this process when the backend has one worker, and counts the
+    dask cluster's cores: every fold used to run here, none on the cluster chosen."""
+    record = tmp_path / "where.txt"
+    real = dec._fit_fold
+
+    def fold_recorded(*a, **k):
+        try:
+            where = distributed.get_worker().address
+        except ValueError:  # not on a worker: in this process
+            where = "driver"
+        with open(record, "a") as f:
+            f.write(where + "\n")
+        return real(*a, **k)
+
+    monkeypatch.setattr(dec, "_fit_fold", fold_recorded)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None) as one:
+        with distributed.Client(one) as client:
+            client.wait_for_workers(1, timeout=60)
+        worker = next(iter(one.scheduler_info["workers"]))
+        DecodingJob(classes=["face", "house"], memory=False, backend="dask",
+                    scheduler=one.scheduler_address).run(
+            decoding_data["img"], decoding_data["labels"], runs=decoding_data["runs"],
+            mask=decoding_data["mask"])
+    assert record.read_text().split() == [worker] * 4

@@ -19,9 +19,8 @@ def cluster():
         n_workers=3, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
         dashboard_address=None,
     )
-    # all three registered before the job asks how many cores the cluster has: with one,
-    # joblib runs the tasks one by one in this process, not on the workers (seen once in
-    # a loaded CI run: "No worker found" in the first subject)
+    # all three registered before the job starts: the tests lose one of them mid-job and
+    # expect others to take over (a loaded CI run once started with one registered)
     with distributed.Client(cluster) as client:
         client.wait_for_workers(3, timeout=60)
     yield cluster
