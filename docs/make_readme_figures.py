@@ -63,7 +63,7 @@ def _connectivity(out):
     from mayavi import mlab
 
     import brainviz.mlab as bv
-    from brainviz.backend.displays import MatrixDisplay, _rc
+    from brainviz.backend.displays import MatrixDisplay, _rc, default_edge_threshold
     from brainviz.scene.figures import compose_figure, figure_pixels
     from brainviz.session import demo_connectome
 
@@ -71,8 +71,9 @@ def _connectivity(out):
     matrix, coords, labels, networks = demo_connectome()
     fig3d = bv.figure(size=(560, 480))
     bv.glass_brain(figure=fig3d)
-    bv.connectome(matrix, coords, labels=labels, networks=networks, threshold="98%",
-                  figure=fig3d)
+    # cut as the window opens it: its 160 strongest edges
+    bv.connectome(matrix, coords, labels=labels, networks=networks,
+                  threshold=default_edge_threshold(len(coords)), figure=fig3d)
     bv.view("superior", figure=fig3d)
     composed, _ = compose_figure(fig3d, None, size=(560, 560), colorbar="auto")
     graph = figure_pixels(composed)
@@ -84,7 +85,7 @@ def _connectivity(out):
                       title="demo connectome: 160 Dosenbach nodes, by network").plot(ax=ax_matrix)
         ax_graph.imshow(graph)
         ax_graph.set_axis_off()
-        ax_graph.set_title("the same graph in 3D (strongest 2% of edges)")
+        ax_graph.set_title(f"the same graph in 3D (its {len(coords)} strongest edges)")
         # tight: the network names under the matrix and the titles stay inside the image
         fig.savefig(out / "connectivity.png", dpi=100, bbox_inches="tight", pad_inches=0.1)
     mlab.close(fig3d)

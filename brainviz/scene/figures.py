@@ -864,7 +864,22 @@ def _legend_layout(legends, width, fs, pad):
             else:
                 lo = mid
         rows, items = _legend_rows(legends, hi, fs, pad)
-    return rows, items
+    # each row centred, as the colour bar under it is: at 400 px a wrapped legend left
+    # aligned sat at the figure's left edge with a third of the width empty on its right
+    ends = {}
+    for row, x, text, rgb in items:
+        end = x + _legend_item_width(text, rgb, fs)
+        lo, hi_end = ends.get(row, (x, end))
+        ends[row] = (min(lo, x), max(hi_end, end))
+    shift = {row: (width - (end - start)) / 2 - start for row, (start, end) in ends.items()}
+    return rows, [(row, x + max(0.0, shift[row]), text, rgb) for row, x, text, rgb in items]
+
+
+def _legend_item_width(text, rgb, fs):
+    """The drawn width of a legend item: a heading's bold text, or a marker and its name."""
+    if rgb is None:
+        return 1.15 * _text_width(text, fs)  # bold is wider
+    return 1.1 * fs + 0.4 * fs + _text_width(text, fs)
 
 
 def _legend_rows(legends, width, fs, pad):

@@ -413,6 +413,13 @@ def test_a_wrapped_legend_fills_its_rows_evenly():
     assert min(len(row) for row in per_row) >= 3
     ends = [x + 1.1 * fs + 0.4 * fs + _text_width(t, fs) for _, x, t, rgb in items if rgb]
     assert max(ends) <= 1200 - pad
+    # each row centred in the width, as the colour bar is (the rows sat at the left edge)
+    for k in range(rows):
+        row = [(x, t, rgb) for r, x, t, rgb in items if r == k]
+        left = min(x for x, _, _ in row)
+        right = max(x + (1.15 * _text_width(t, fs) if rgb is None
+                         else 1.1 * fs + 0.4 * fs + _text_width(t, fs)) for x, t, rgb in row)
+        assert abs(left - (1200 - right)) <= 1.0, (k, left, right)
     assert _legend_layout(legends, 2000, fs, pad)[0] == 1
     assert _legend_layout(legends, 600, fs, pad)[0] == _legend_rows(legends, 600, fs, pad)[0]
     assert _legend_layout([], 1200, fs, pad) == (0, [])
