@@ -630,12 +630,19 @@ def place_result(session, layers, anatomy=None, add=True):
 
 
 def behind_graph(layer, camera=None):
-    """A cursor (mm) whose three slices lie behind a graph's nodes as ``camera`` sees them:
-    along each axis, at the far side of the nodes from the camera, half a node further.
+    """A cursor (mm) whose slices lie behind a graph's nodes as ``camera`` sees them, and
+    through their middle where the camera sees a slice edge-on.
 
-    The anatomy's slices are then a floor and two walls behind the graph: at a map's peak or
-    the centre they cut through it and hide half its nodes and edges (a connectivity
-    result on its subjects' own series).
+    Along each axis the camera looks along (more than :data:`EDGE_ON_DEGREES` from edge-on),
+    the slice goes to the far side of the nodes from the camera, half a node further: the
+    anatomy's slices are then a floor and walls behind the graph, where at a map's peak or
+    the centre they would cut through it and hide half its nodes and edges (a connectivity
+    result on its subjects' own series). A slice the camera sees edge-on hides nothing
+    wherever it lies, and at the far side it is seen askew (a grey sliver at the graph's
+    edge, in perspective) and its 2D view shows the brain's rim: it goes through the middle
+    of the nodes instead, where it is a line and its 2D view the middle of the brain (from
+    the window's first view, looking down: the mid-sagittal and mid-coronal slices, the
+    axial one under the nodes).
 
     Parameters
     ----------
@@ -660,12 +667,22 @@ def behind_graph(layer, camera=None):
                                                                          float)
     except (KeyError, TypeError, ValueError):
         direction = np.array([0.0, 0.0, 1.0])
-    if direction.shape != (3,) or not np.all(np.isfinite(direction)):
+    if (direction.shape != (3,) or not np.all(np.isfinite(direction))
+            or not np.any(direction)):
         direction = np.array([0.0, 0.0, 1.0])
     pad = float(getattr(layer, "node_size", 0.0)) / 2
     lo, hi = coords.min(axis=0) - pad, coords.max(axis=0) + pad
     # seen from the + side of an axis, the low end is the far one: the slice goes there
-    return tuple(float(v) for v in np.where(direction > 0, lo, hi))
+    behind = np.where(direction > 0, lo, hi)
+    # the slice across axis k is seen edge-on when the view direction lies (nearly) in it
+    edge_on = np.abs(direction) < np.sin(np.radians(EDGE_ON_DEGREES)) * np.linalg.norm(direction)
+    middle = (coords.min(axis=0) + coords.max(axis=0)) / 2
+    return tuple(float(v) for v in np.where(edge_on, middle, behind))
+
+
+#: How near edge-on (degrees between the view direction and a slice's plane) a slice must
+#: be seen for :func:`behind_graph` to put it through the nodes' middle.
+EDGE_ON_DEGREES = 10.0
 
 
 def describe_empty(session):

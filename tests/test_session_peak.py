@@ -106,6 +106,33 @@ def test_a_graph_opened_alone_gets_the_template_behind_its_nodes():
     assert not session.layers_of_type(model.AnatomyLayer)
 
 
+def test_a_lone_graph_slices_go_behind_it_or_through_its_middle_when_seen_edge_on():
+    """Seen from above (the window's first view), the axial slice is a floor under the
+    nodes and the sagittal and coronal ones, seen edge-on, go through the nodes' middle:
+    the 2D views show the middle of the brain, not its rim (they were at the nodes' far
+    edges: x = 69, y = 70 mm for the Power atlas, slivers of cortex in the 2D views). A
+    camera that sees every slice askew gets all three behind the nodes."""
+    from brainviz.data import load_power_2011
+    from brainviz.session import behind_graph
+
+    coords = load_power_2011().coords
+    matrix = np.eye(len(coords))
+    graph = model.ConnectomeLayer(name="g").set_graph(matrix, coords)
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    middle = (lo + hi) / 2
+    pad = graph.node_size / 2
+    for camera in ({}, {"position": (0.0, -18.0, 500.0), "focal_point": (0.0, -18.0, 18.0)}):
+        x, y, z = behind_graph(graph, camera)
+        assert (x, y) == pytest.approx(middle[:2]) and abs(x) < 5 and -40 < y < 0
+        assert z == pytest.approx(lo[2] - pad)
+    # from the left (camera at -x): the sagittal slice behind, on the right; the others through
+    x, y, z = behind_graph(graph, {"position": (-500.0, 3.0, -2.0), "focal_point": (0, 0, 0)})
+    assert x == pytest.approx(hi[0] + pad) and (y, z) == pytest.approx(middle[1:])
+    # askew (from the front, right and above): a floor and two walls behind the nodes
+    oblique = {"position": (300.0, 300.0, 300.0), "focal_point": (0.0, 0.0, 0.0)}
+    assert behind_graph(graph, oblique) == pytest.approx(tuple(lo - pad))
+
+
 def test_a_searchlight_map_says_searchlight_once():
     """Its layer is "<job title>: scores" (it was "searchlight: ...: searchlight scores"),
     and "searchlight scores" where the result has no title."""

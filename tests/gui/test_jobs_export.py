@@ -473,16 +473,23 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     assert isinstance(graph, ConnectomeLayer)
     assert graph.data["matrix"].shape == (5, 5) and graph.data["coords"].shape == (5, 3)
     assert graph in window.binding.visuals
-    # the anatomy's slices are a floor and two walls behind the graph as the camera sees it,
-    # not planes through it (at the last cursor they hid half the nodes and edges)
+    # the anatomy's slices are a floor and walls behind the graph as the camera sees it,
+    # not planes through it (at the last cursor they hid half the nodes and edges); a slice
+    # the camera sees edge-on goes through the nodes' middle (it hides nothing there)
+    from brainviz.session import EDGE_ON_DEGREES
+
     cam = window.figure.scene.camera
     direction = np.asarray(cam.position) - np.asarray(cam.focal_point)
     cursor, nodes = np.asarray(window.session.cursor), np.asarray(graph.data["coords"])
+    edge_on = np.sin(np.radians(EDGE_ON_DEGREES)) * np.linalg.norm(direction)
     for k in range(3):
-        if direction[k] > 1e-6 * np.linalg.norm(direction):
+        if direction[k] > edge_on:
             assert (nodes[:, k] > cursor[k]).all(), (k, cursor)
-        elif direction[k] < -1e-6 * np.linalg.norm(direction):
+        elif direction[k] < -edge_on:
             assert (nodes[:, k] < cursor[k]).all(), (k, cursor)
+        else:
+            middle = (nodes[:, k].min() + nodes[:, k].max()) / 2
+            assert cursor[k] == pytest.approx(middle), (k, cursor)
     # the matrix view: a click on a cell highlights that edge and its nodes in the scene
     from brainviz.gui._vtk_offscreen import render_and_grab
     from brainviz.scene import picking
