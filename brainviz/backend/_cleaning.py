@@ -397,10 +397,11 @@ def clean_signals(signals, confounds=None, sample_mask=None, *, detrend, standar
     return np.asarray(out, dtype=dtype)
 
 
-def check_t_r(job, t_r):
-    """Raise ParameterError when filtering needs a TR that nothing gave."""
+def check_t_r(job, t_r, source="the images' headers hold none"):
+    """Raise ParameterError when filtering needs a TR that nothing gave; ``source`` says
+    why none was found (time series given as arrays or files carry none)."""
     if needs_t_r(job) and t_r is None:
         raise ParameterError(
             f"high_pass/low_pass of {type(job).__name__} need the repetition time: give "
-            "t_r=... (seconds); the images' headers hold none."
+            f"t_r=... (seconds; --t-r on the command line); {source}."
         )

@@ -835,7 +835,7 @@ class ConnectivityJob(BaseJob):
                 applied=False)
             return series
         t_r = _cleaning.resolve_t_r(self)
-        _cleaning.check_t_r(self, t_r)
+        _cleaning.check_t_r(self, t_r, "time series carry none")
         conf, keys = _cleaning.resolve_confounds(self, confounds, None,
                                                  [ts.shape[0] for ts in series], "subject")
         self._cleaning_record = dict(_cleaning.record(self, t_r, keys), applied=True)

@@ -689,8 +689,8 @@ class DecodingJob(BaseJob):
             )
         if t_r is None:
             raise ParameterError(
-                f"events need the repetition time: give t_r=... (seconds) to {owner}; the "
-                "images' headers hold none."
+                f"events need the repetition time: give t_r=... (seconds) to {owner} "
+                "(--t-r on the command line); the images' headers hold none."
             )
         all_labels, all_runs = [], []
         for r, (ev, n) in enumerate(zip(events, frames)):

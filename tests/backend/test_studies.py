@@ -154,7 +154,11 @@ def test_confound_regression_removes_a_planted_signal(roi_series, tmp_path):
     np.testing.assert_allclose(filtered.matrix_, ref, atol=1e-12)
     doc = json.loads((save_result(filtered, tmp_path / "r") / "result.json").read_text())
     assert doc["parameters"]["high_pass"] == 0.01 and doc["parameters"]["t_r"] == 1.89
-    with pytest.raises(ParameterError, match=r"high_pass/low_pass .* need the repetition time"):
+    # the message says where a TR could come from: series carry none (not "the images'
+    # headers"), and the command line's flag
+    with pytest.raises(ParameterError, match=r"high_pass/low_pass .* need the repetition "
+                       r"time: give t_r=\.\.\. \(seconds; --t-r on the command line\); "
+                       r"time series carry none\.$"):
         ConnectivityJob(high_pass=0.01, memory=False).run(planted)
     with pytest.raises(ParameterError, match=r"'high_pass' .* must be below 'low_pass'"):
         ConnectivityJob(high_pass=0.2, low_pass=0.1, t_r=2).run(planted)
