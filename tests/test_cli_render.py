@@ -244,6 +244,9 @@ def bad_cases(anat_path, stat_path, graph_paths, tmp_path):
                                           "--neg-cmap", "Blues"], r"--neg-cmap does not apply"),
         "bad frame": ([*base, "--stat", stat_path, "--frame", "two"], r"--frame must be a frame"),
         "coords without matrix": ([*base, "--coords", "power"], r"go together"),
+        # a mistyped result folder is named as missing (it said "go together")
+        "missing result folder": ([*base, "--connectome", tmp_path / "no_result"],
+                                  r"--connectome .*no_result: no such file or folder"),
         "unknown colour map": ([*base, "--stat", stat_path, "--cmap", "nocmap"], r"nocmap"),
         "unknown atlas file": ([*base, "--connectome", matrix, "--coords", "nowhere.csv"], r"nowhere\.csv"),
     }
@@ -254,7 +257,7 @@ def bad_cases(anat_path, stat_path, graph_paths, tmp_path):
     "unknown extension", "unwritable output", "size zero", "size beyond the limit",
     "width beyond the limit", "bad size", "bad dpi", "transparent jpeg", "transparent movie",
     "movie extension", "option before its layer kind", "bad frame",
-    "coords without matrix", "unknown colour map", "unknown atlas file",
+    "coords without matrix", "missing result folder", "unknown colour map", "unknown atlas file",
 ])
 def test_bad_input_exits_nonzero_with_one_line_and_writes_nothing(bad_cases, case, capsys):
     import re

@@ -14,6 +14,7 @@ drawn by :func:`brainviz.scene.binding.draw_session` as the window and
 drawn; bad input exits with status 1 and a one-line reason, and writes nothing.
 """
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -329,6 +330,11 @@ def plan(args):
     if args.demo_connectome and not args.demo:
         raise ParameterError("--demo-connectome goes with --demo")
     connectomes = list(args.connectome or [])
+    missing = [c for c in connectomes if c is not None and not os.path.exists(c)]
+    if missing and args.coords is None:  # not "goes with --coords": the path is wrong
+        raise ParameterError(
+            f"--connectome {missing[0]}: no such file or folder; expected a result folder of "
+            "'brainviz connectivity', or a matrix file (CSV/TSV/.npy) with --coords")
     if (not connectomes) != (args.coords is None) and not (
             connectomes and all(_is_result_dir(c) for c in connectomes)):
         raise ParameterError("--connectome and --coords go together")
