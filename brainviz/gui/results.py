@@ -115,7 +115,10 @@ class ResultsPanel(HasTraits):
         elif kind == "connectivity":
             self.connectome = self._job_layer(state, ConnectomeLayer)
             if self.connectome is not None and self.connectome.data is not None:
-                display = MatrixDisplay.from_layer(self.connectome, title="")
+                # the colour bar names what the numbers are, as for a saved result
+                display = MatrixDisplay.from_layer(
+                    self.connectome, title="",
+                    colorbar_label=getattr(result, "kind_", None) or "weight")
             else:
                 display = MatrixDisplay.from_result(result, title="")
             self.displays["matrix"] = display.plot(ax=self.figure.add_subplot())

@@ -497,6 +497,8 @@ def test_regions_then_connectivity_from_the_window(window, qtbot):
     results = window.results_panel
     assert results.job is state and results.connectome is graph
     matrix_view = results.displays["matrix"]
+    # its colour bar says what the numbers are (it said "weight")
+    assert matrix_view.colorbar_.ax.get_ylabel() == "correlation"
     # the graph alone: the anatomy's axial slice would hide the nodes under it from above
     shown = [lay for lay in window.session.layers if lay.visible and lay is not graph]
     for layer in shown:
