@@ -633,7 +633,7 @@ def behind_graph(layer, camera=None):
     """A cursor (mm) whose slices lie behind a graph's nodes as ``camera`` sees them, and
     through their middle where the camera sees a slice edge-on.
 
-    Along each axis the camera looks along (more than :data:`EDGE_ON_DEGREES` from edge-on),
+    Along each axis the camera looks along (more than ``EDGE_ON_DEGREES`` (10) from edge-on),
     the slice goes to the far side of the nodes from the camera, half a node further: the
     anatomy's slices are then a floor and walls behind the graph, where at a map's peak or
     the centre they would cut through it and hide half its nodes and edges (a connectivity
