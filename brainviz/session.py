@@ -394,7 +394,8 @@ def layers_from_result(result, folder="", title=""):
 
     A binary decoding gives one weight map (positive weights favour the second class,
     negative ones the first: the other class's map would be its exact negative); a
-    multi-class decoding one map per class. A regions result gives its regions (the
+    multi-class decoding one map per class, the first class's shown and the others
+    hidden (one map over another is unreadable). A regions result gives its regions (the
     extracted ones when extraction was run) with their names. The layers share the
     ``group`` ``title``.
 
@@ -416,12 +417,16 @@ def layers_from_result(result, folder="", title=""):
             layer.threshold = layer.start_threshold()
             layers.append(layer)
         else:
-            for cls_name, img in items:
+            for k, (cls_name, img) in enumerate(items):
                 layer = layer_from_volume(_volume(img, f"{prefix}weights {cls_name}"),
                                           layer_type=StatMapLayer, result_folder=folder,
                                           result_key=f"weight_maps/{cls_name}")
                 layer.colorbar_title = f"weights: {cls_name}"
                 layer.threshold = layer.start_threshold()
+                # one class's map at a time: drawn over each other they were a speckle of
+                # the three maps' colours (tick another in the layer list, or click its
+                # row in the result view's confusion matrix)
+                layer.visible = k == 0
                 layers.append(layer)
     regions = getattr(result, "regions_img_", None)
     components = getattr(result, "components_img_", None)
@@ -485,6 +490,7 @@ def result_layer(result, key, folder="", title=""):
         key = f"weight_maps/{key}"
     for layer in layers_from_result(result, folder=folder, title=title):
         if layer.result_key == key:
+            layer.visible = True  # asked for by name: shown, whichever class it is
             return layer
     prefix = f"{title}: " if title else ""
     layer = None
@@ -615,10 +621,17 @@ def place_result(session, layers, anatomy=None, add=True):
         else:
             notes.append(f"The result is in the native space of its images: drawn over "
                          f"{anatomy.name!r}, not over the MNI template.")
+    hidden = [lay for lay in layers if isinstance(lay, StatMapLayer) and not lay.visible]
+    if hidden:
+        def short(layer):
+            return layer.name[len(layer.group) + 2:] if layer.group and \
+                layer.name.startswith(f"{layer.group}: ") else layer.name
+        notes.append("Also in the layer list, hidden: " + ", ".join(short(lay) for lay in hidden)
+                     + " (tick one, or click its row in the confusion matrix).")
     if add:
         for layer in layers:
             session.add_layer(layer)
-    maps = [lay for lay in layers if isinstance(lay, StatMapLayer)]
+    maps = [lay for lay in layers if isinstance(lay, StatMapLayer) and lay.visible]
     graphs = [lay for lay in layers if isinstance(lay, ConnectomeLayer)]
     if maps:
         session.move_cursor(peak_cursor(maps[0]))

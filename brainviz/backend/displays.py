@@ -376,6 +376,8 @@ class ConfusionDisplay(_Display):
     ----------
     im_ : AxesImage
     text_ : ndarray of Text, shape (n_classes, n_classes)
+    selected_ : int or None
+        The class whose row is outlined (:meth:`select`).
     """
 
     def __init__(self, confusion, classes, title="", cmap="Blues", font=None, dark=False):
@@ -384,6 +386,34 @@ class ConfusionDisplay(_Display):
         self.title = str(title)
         self.cmap = cmap
         self.font, self.dark = font, bool(dark)
+        self.ax_ = None
+        self.selected_ = None
+        self._outline = None
+
+    def class_at(self, x, y):
+        """The true class (its index) of the row under data coordinates ``(x, y)`` of the
+        axes (a click's ``xdata, ydata``), or None outside the matrix."""
+        n = len(self.classes)
+        if x is None or y is None:
+            return None
+        row, col = int(round(y)), int(round(x))
+        return row if 0 <= row < n and 0 <= col < n else None
+
+    def select(self, i):
+        """Outline the row of class ``i`` (the class whose map is shown); None clears it."""
+        from matplotlib.patches import Rectangle
+
+        if self.ax_ is None:
+            self.plot()
+        if self._outline is not None:
+            self._outline.remove()
+            self._outline = None
+        self.selected_ = None if i is None else int(i)
+        if i is not None:
+            n = len(self.classes)
+            self._outline = self.ax_.add_patch(Rectangle(
+                (-0.5, i - 0.5), n, 1, fill=False, ec="#00c000", lw=2, clip_on=False))
+        return self
 
     @classmethod
     def from_result(cls, result, **kwargs):
@@ -414,6 +444,9 @@ class ConfusionDisplay(_Display):
             ax.set_ylabel("true")
             if self.title:
                 ax.set_title(self.title)
+            self._outline = None
+            if self.selected_ is not None:
+                self.select(self.selected_)
         return self
 
     #: the smallest size (points) a cell's count is written in; smaller cells show colour only

@@ -221,8 +221,18 @@ class LayersPanel(HasTraits):
     @observe("session.layers.items")
     def _select_new(self, event):
         added = getattr(event, "added", None) or []
-        if added:
-            self.selected = added[-1]
+        shown = [lay for lay in added if getattr(lay, "visible", True)]
+        if shown:
+            self.selected = shown[-1]
+        elif added:
+            # a result's maps added hidden (a decoding's other classes'): its shown one
+            # stays selected, so the settings and the voxel boxes are the map on screen
+            current = self.selected
+            keep = (current is not None and current in self.session.layers
+                    and current.visible and bool(current.group)
+                    and all(lay.group == current.group for lay in added))
+            if not keep:
+                self.selected = added[-1]
         elif self.selected is not None and self.selected not in self.session.layers:
             self.selected = self.session.layers[-1] if self.session.layers else None
 

@@ -13,7 +13,10 @@ Linked views (the panel only edits layers; the scene draws them):
   scene); a click on a node in the scene sets ``highlight = (i, -1)`` and the matrix
   outlines that node's row;
 - regions: a click on a region's thumbnail shows that region alone (the layer's
-  ``region``), a click elsewhere shows them all again.
+  ``region``), a click elsewhere shows them all again;
+- decoding (three classes or more): a click on a row of the confusion matrix shows that
+  class's weight map alone (the others hidden) with the cursor at its peak, and outlines
+  the row.
 """
 import logging
 
@@ -72,6 +75,8 @@ class ResultsPanel(HasTraits):
     #: The layers the view is linked to (the job's connectome or regions).
     connectome = Instance(ConnectomeLayer)
     regions = Instance(ComponentsLayer)
+    #: A multi-class decoding's weight-map layers, by class name.
+    weight_maps = Any(factory=dict)
 
     def __init__(self, **traits):
         super().__init__(**traits)
@@ -100,6 +105,7 @@ class ResultsPanel(HasTraits):
         self.figure.clear()
         self.displays = {}
         self.connectome = self.regions = None
+        self.weight_maps = {}
         if result is None:
             self.caption = f"{state.title}: {state.state}" if state is not None else ""
             self._redraw()
@@ -109,7 +115,12 @@ class ResultsPanel(HasTraits):
         if kind == "decoding":
             left, right = self._decoding_axes()
             self.displays["scores"] = ScoresDisplay.from_result(result).plot(ax=left)
-            self.displays["confusion"] = ConfusionDisplay.from_result(result).plot(ax=right)
+            confusion = ConfusionDisplay.from_result(result)
+            self.weight_maps = self._class_maps(state, confusion.classes)
+            shown = [k for k, name in enumerate(confusion.classes)
+                     if name in self.weight_maps and self.weight_maps[name].visible]
+            confusion.selected_ = shown[0] if len(shown) == 1 else None
+            self.displays["confusion"] = confusion.plot(ax=right)
             for ax in (left, right):  # a long title takes two lines in a narrow view
                 ax.title.set_wrap(True)
         elif kind == "connectivity":
@@ -193,6 +204,50 @@ class ResultsPanel(HasTraits):
             found = [lay for lay in self.session.layers_of_type(cls)
                      if state.title and lay.group == state.title]
         return found[-1] if found else None
+
+    def _class_maps(self, state, classes):
+        """A multi-class decoding's weight-map layers in the session, by class name (empty
+        for a binary decoding: its one map is both classes')."""
+        from ..model import StatMapLayer
+
+        if self.session is None or len(classes) < 3:
+            return {}
+        maps = {}
+        for layer in self.session.layers_of_type(StatMapLayer):
+            if not layer.result_key.startswith("weight_maps/"):
+                continue
+            if (state.result_folder and layer.result_folder == state.result_folder) or (
+                    state.title and layer.group == state.title):
+                maps[layer.result_key[len("weight_maps/"):]] = layer
+        return {name: maps[name] for name in classes if name in maps}
+
+    def show_class(self, i):
+        """Show the weight map of class ``i`` (of the confusion matrix) alone, its row
+        outlined and the cursor at its peak."""
+        display = self.displays.get("confusion")
+        if display is None or i is None or not (0 <= i < len(display.classes)):
+            return
+        layer = self.weight_maps.get(display.classes[i])
+        if layer is None:
+            return
+        for other in self.weight_maps.values():
+            if other is not layer:
+                other.visible = False
+        layer.visible = True
+        window = self.window
+        panel = getattr(window, "layers_panel", None)
+        if panel is not None:  # its settings, and the voxel boxes, are the map shown
+            panel.selected = layer
+        if self.session is not None and layer.data is not None:
+            from ..session import peak_cursor
+
+            self.session.move_cursor(peak_cursor(layer))
+        if window is not None and hasattr(window, "status"):
+            title = getattr(self.job, "title", "") or "decoding"
+            window.status = (f"{title}: the weight map of {display.classes[i]!r} shown; click "
+                             "another row of the confusion matrix for another class's.")
+        display.select(i)
+        self._redraw()
 
     def _redraw(self):
         canvas = self.figure.canvas
@@ -286,6 +341,9 @@ class ResultsPanel(HasTraits):
                     self.connectome.highlight = cell
                 elif cell is not None and self.connectome is not None:
                     self.connectome.highlight = (cell[0], -1)
+            elif "confusion" in self.displays and \
+                    event.inaxes is self.displays["confusion"].ax_:
+                self.show_class(self.displays["confusion"].class_at(event.xdata, event.ydata))
             elif "regions" in self.displays:
                 k = self.displays["regions"].region_at(event.inaxes)
                 if self.regions is not None:

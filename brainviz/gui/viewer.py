@@ -362,6 +362,11 @@ class Viewer(HasTraits):
         self._arrange()
         self.window.session.observe(self._cursor_moved, "cursor")
         self.window.session.observe(self._cursor_moved, "layers.items")
+        # the voxel boxes and the readout are the selected layer's: they follow a new
+        # selection at once, not at the next move of the cursor
+        panel = getattr(self.window, "layers_panel", None)
+        if panel is not None:
+            panel.observe(self._cursor_moved, "selected")
         self.widget = widget
         # where the cursor is now (a demo or the files opened set it before these tools
         # existed): they were empty until the cursor first moved
@@ -408,6 +413,12 @@ class Viewer(HasTraits):
         for expression in ("cursor", "layers.items"):
             try:
                 self.window.session.observe(self._cursor_moved, expression, remove=True)
+            except NotifierNotFound:
+                pass
+        panel = getattr(self.window, "layers_panel", None)
+        if panel is not None:
+            try:
+                panel.observe(self._cursor_moved, "selected", remove=True)
             except NotifierNotFound:
                 pass
         for view in self.slice_views:

@@ -394,3 +394,31 @@ def test_connectivity_headline_and_layer_use_the_same_cut():
     shown = int(np.sum(upper >= graph_threshold(layer.threshold, m)))
     assert result_headline(result).startswith(f"{shown} edges with |weight| >= ")
     assert "(top 1.7%)" in result_headline(result) and shown >= n
+
+
+def test_confusion_rows_are_found_under_a_click_and_outlined():
+    """A click in the window's confusion matrix picks its row's true class (the weight map
+    to show); outside the cells it picks nothing. The row outlined stays outlined when the
+    matrix is drawn again (a resize)."""
+    import matplotlib.pyplot as plt
+
+    from brainviz.backend.displays import ConfusionDisplay
+
+    fig, ax = plt.subplots()
+    try:
+        d = ConfusionDisplay(np.array([[5, 1, 0], [0, 6, 0], [1, 0, 5]]),
+                             ["face", "house", "shoe"]).plot(ax=ax)
+        assert d.class_at(1.2, 1.1) == 1 and d.class_at(2.4, 0.0) == 0
+        assert d.class_at(-0.6, 1.0) is None and d.class_at(1.0, 2.6) is None
+        assert d.class_at(None, None) is None
+        d.select(2)
+        (box,) = [p for p in ax.patches if not p.get_fill()]
+        assert box.get_xy() == (-0.5, 1.5) and box.get_height() == 1 and box.get_width() == 3
+        ax.clear()
+        d.plot(ax=ax)
+        assert d.selected_ == 2 and [p.get_xy() for p in ax.patches
+                                     if not p.get_fill()] == [(-0.5, 1.5)]
+        d.select(None)
+        assert d.selected_ is None and not [p for p in ax.patches if not p.get_fill()]
+    finally:
+        plt.close(fig)

@@ -94,6 +94,30 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     side_by_side = confusion.get_position().x0 >= scores.get_position().x1
     assert side_by_side == (canvas.width() >= 1.4 * canvas.height())
     assert scores.get_position().width > 0.3 and confusion.get_position().height > 0.2
+    # one class's map at a time (three drawn over each other were a speckle of colours):
+    # the first shown, its row outlined; a click on another row shows that class's alone,
+    # with the cursor at its peak
+    from brainviz.session import peak_cursor
+
+    panel = window.results_panel
+    assert [lay.visible for lay in new] == [True, False, False]
+    assert "hidden: weights house, weights shoe" in window.status
+    view = panel.displays["confusion"]
+    assert view.classes == ["face", "house", "shoe"] and view.selected_ == 0
+    assert window.layers_panel.selected is new[0]  # the voxel boxes are the map shown
+    _click(canvas, confusion, (1.2, 1.1))  # the cell (true house, predicted house)
+    assert [lay.visible for lay in new] == [False, True, False]
+    assert window.layers_panel.selected is new[1] and "'house' shown" in window.status
+    # the voxel boxes follow the selected layer at once (they waited for the cursor to move)
+    assert window.viewer.voxel_label.toolTip() == f"voxel of {new[1].name}:"
+    window.layers_panel.selected = new[2]
+    assert window.viewer.voxel_label.toolTip() == f"voxel of {new[2].name}:"
+    assert view.selected_ == 1 and view._outline is not None
+    assert window.session.cursor == pytest.approx(peak_cursor(new[1]))
+    pump(qtbot, 100)
+    assert window.binding.visuals[new[1]].visible and not window.binding.visuals[new[0]].visible
+    _click(canvas, confusion, (0.0, 0.0))
+    assert [lay.visible for lay in new] == [True, False, False] and view.selected_ == 0
     from pathlib import Path
 
     # the figures are written by a child process while the window shows the result
