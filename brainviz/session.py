@@ -876,13 +876,14 @@ def readout(session, xyz_mm, selected=None):
     ([(layer name, value or None)] read from each volume's own voxels through its true
     affine, exact for oblique images; None outside it), ``regions`` ([(layer name, region
     name)] from label images with names) and ``node`` ((connectome name, index, label,
-    network, distance mm) of the nearest node of a shown connectome within 15 mm).
+    network, distance mm) of the nearest node of a shown connectome within 15 mm), and
+    ``scales`` ({layer name: largest absolute value}) for :func:`format_readout`.
     """
     from .model import VolumeLayer
 
     xyz = np.asarray(xyz_mm, dtype=float).reshape(3)
     out = {"mm": tuple(float(v) for v in xyz), "voxel": None, "values": [], "regions": [],
-           "node": None}
+           "node": None, "scales": {}}
     volumes = [lay for lay in session.layers if isinstance(lay, VolumeLayer) and lay.data is not None]
     target = selected if selected in volumes else (volumes[0] if volumes else None)
     if target is not None:
@@ -905,6 +906,7 @@ def readout(session, xyz_mm, selected=None):
         value = float(vol.values_at(xyz, frame=max(int(frame), 0), order=0)[0])
         value = None if not np.isfinite(value) else value
         out["values"].append((layer.name, value))
+        out["scales"][layer.name] = _value_scale(vol)
         if isinstance(layer, LabelLayer) and value is not None and value != 0:
             name = layer.names.get(int(round(value)))
             out["regions"].append((layer.name, name or f"label {int(round(value))}"))
@@ -931,8 +933,17 @@ def format_readout(info):
         name, ijk = info["voxel"]
         parts.append(f"voxel {ijk[0]}, {ijk[1]}, {ijk[2]} of {name}" if ijk is not None
                      else f"outside {name}")
+    scales = info.get("scales") or {}
     for name, value in info["values"]:
-        parts.append(f"{name}: {value:.4g}" if value is not None else f"{name}: outside")
+        if value is None:
+            parts.append(f"{name}: outside")
+            continue
+        # a resampled template's background holds float noise (1.4e-45, 7.2e-17 where the
+        # image is 0 to 1): below a millionth of the image's largest value it reads 0
+        scale = scales.get(name)
+        if scale and abs(value) < READOUT_ZERO * scale:
+            value = 0.0
+        parts.append(f"{name}: {value:.4g}")
     for name, region in info["regions"]:
         parts.append(f"{region} ({name})")
     if info["node"] is not None:
@@ -940,6 +951,20 @@ def format_readout(info):
         parts.append(f"node {k}: {label}" + (f" [{network}]" if network else "")
                      + f", {distance:.0f} mm away")
     return "   ".join(parts)
+
+
+#: A value read out is written 0 below this fraction of its image's largest absolute value.
+READOUT_ZERO = 1e-6
+
+
+def _value_scale(volume):
+    """The largest absolute finite value of ``volume`` (its cached range), or None."""
+    try:
+        lo, hi = volume.robust_range()[:2]
+    except Exception:  # noqa: BLE001 - all NaN: no scale, the values are written as read
+        return None
+    scale = max(abs(float(lo)), abs(float(hi)))
+    return scale if np.isfinite(scale) and scale > 0 else None
 
 
 def place_new_layers(session, layers):

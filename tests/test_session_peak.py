@@ -151,3 +151,26 @@ def test_a_searchlight_map_says_searchlight_once():
     assert layer.name == f"{title}: scores"
     layer, = layers_from_result(res)
     assert layer.name == "searchlight scores"
+
+
+def test_readout_writes_a_templates_float_noise_as_zero_and_small_values_as_read():
+    """A resampled template's background holds float noise (the MNI152 template's has
+    1.4e-45 and 7.2e-17 where it is 0): the readout wrote "7.188e-17". Below a millionth of
+    the image's largest value it says 0; a small value that is real is written as read."""
+    from brainviz.session import Session, format_readout, readout
+
+    data = np.zeros((5, 5, 5), dtype=np.float32)
+    data[1, 1, 1] = 7.188e-17
+    data[2, 2, 2] = 1e-3
+    data[3, 3, 3] = 0.988
+    data[4, 4, 4] = -2.5e-7   # a millionth of 0.988 is 9.9e-7: noise, whatever its sign
+    session = Session()
+    layer = model.AnatomyLayer(name="t1").set_volume(
+        load_volume(nib.Nifti1Image(data, np.eye(4))))
+    session.add_layer(layer)
+    texts = {ijk: format_readout(readout(session, ijk)) for ijk in
+             [(1, 1, 1), (2, 2, 2), (3, 3, 3), (4, 4, 4)]}
+    assert texts[(1, 1, 1)].endswith("t1: 0") and texts[(4, 4, 4)].endswith("t1: 0")
+    assert texts[(2, 2, 2)].endswith("t1: 0.001") and texts[(3, 3, 3)].endswith("t1: 0.988")
+    # the values themselves are the image's, unrounded
+    assert readout(session, (1, 1, 1))["values"] == [("t1", pytest.approx(7.188e-17))]
