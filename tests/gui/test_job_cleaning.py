@@ -233,6 +233,13 @@ def test_several_runs_with_their_events_decode_as_the_api_does(
             form.other_series_names
         form.more_runs = names[:0:-1]  # ticked in any order: the runs keep the layers' order
         assert form.run_names() == names
+        # the boxes say the layers' names as the layer list does (TraitsUI capitalised them)
+        from pyface.qt import QtGui
+
+        qtbot.wait(50)
+        boxes = [b.text() for b in window.ui.docks["Jobs"].findChildren(QtGui.QCheckBox)
+                 if b.isVisible()]
+        assert set(names[1:]) <= set(boxes), boxes
         assert form.problem == (f"0 events files for 3 runs ({', '.join(names)}): choose one "
                                 "events.tsv per run, in order.")
         _pick_events(monkeypatch, form, [str(e) for e in events[:2]])
