@@ -396,6 +396,9 @@ class MainWindow(HasTraits):
         and its coordinates, a label image and its table); per-vertex data and label tables
         opened alone go onto the surface or label image they fit. Errors become dialogs."""
         added, rest = [], []
+        # files opened into an empty window (the command line's, or after removing every
+        # layer) are framed as the demo is: the camera had framed nothing
+        was_empty = not self.session.layers
         for path in (str(p) for p in paths):
             if path.lower().endswith(".json") and Path(path).is_file():
                 self.open_session(path)
@@ -438,6 +441,9 @@ class MainWindow(HasTraits):
             self.status = f"Opened {', '.join(lay.name for lay in added)}"
             if self.layers_panel is not None:
                 self.layers_panel.refresh_recent()
+            if was_empty and self.figure is not None and self.binding is not None \
+                    and not any(p.lower().endswith(".json") for p in map(str, paths)):
+                self.set_view(self.start_view)
         return added
 
     def _label_layer_for_table(self):

@@ -537,6 +537,37 @@ def test_a_matrix_csv_with_coordinates_and_a_label_image_with_names_open(fresh, 
     window.errors.close_all()
 
 
+def test_a_graph_opened_into_an_empty_window_is_framed(fresh, qtbot, tmp_path):
+    """`brainviz result_folder/` opened its graph after the empty scene had been framed:
+    the Power atlas's 264 nodes took a third of the 3D view, which a click on Superior
+    filled. Files opened into an empty window are framed as the demo is."""
+    window = fresh
+    coords = np.array([[-40, 0, 30], [40, 0, 30], [0, 60, 10], [0, -90, 20], [-60, -30, 50],
+                       [60, -30, -20]], float)
+    m = np.full((6, 6), 0.5)
+    np.fill_diagonal(m, 0)
+    np.savetxt(tmp_path / "matrix.csv", m, delimiter=",")
+    np.savetxt(tmp_path / "nodes.csv", coords, delimiter=",", header="x,y,z", comments="")
+    camera = window.figure.scene.camera
+    camera.position = (0.0, 0.0, 3000.0)  # the camera of the empty scene, far away
+    camera.focal_point = (0.0, 0.0, 0.0)
+    window.open_files([str(tmp_path / "matrix.csv"), str(tmp_path / "nodes.csv")])
+    pump(qtbot, 20)
+    renderer = window.figure.scene.renderer
+    width, height = renderer.size
+    matrix = camera.get_composite_projection_transform_matrix(width / height, -1, 1)
+    ndc = np.c_[coords, np.ones(len(coords))] @ matrix.to_array().T
+    ndc = ndc[:, :2] / ndc[:, 3:]
+    span = ndc.max(axis=0) - ndc.min(axis=0)  # of the view's 2 x 2
+    assert np.all(np.abs(ndc) < 1) and span.max() > 1.45, span
+    # the view the Superior button gives: the one it opened at
+    before = window.binding.current_camera()
+    window.set_view("superior")
+    after = window.binding.current_camera()
+    for key in ("position", "focal_point", "view_up"):
+        np.testing.assert_allclose(before[key], after[key], atol=1e-6)
+
+
 def test_files_open_from_the_command_line_without_a_display(tmp_path):
     """`brainviz matrix.csv nodes.csv` (and a label image with its table) opens them the way
     the window does; with no display it renders them."""
