@@ -20,7 +20,8 @@ Linked views (the panel only edits layers; the scene draws them):
 """
 import logging
 
-from traits.api import Any, HasTraits, Instance, Str, observe
+from traits.api import Any, Bool, HasTraits, Instance, Str, observe
+from traits.observation.exceptions import NotifierNotFound
 from traitsui.api import Item, VGroup, View
 from traitsui.basic_editor_factory import BasicEditorFactory
 from traitsui.qt.editor import Editor
@@ -77,6 +78,7 @@ class ResultsPanel(HasTraits):
     regions = Instance(ComponentsLayer)
     #: A multi-class decoding's weight-map layers, by class name.
     weight_maps = Any(factory=dict)
+    _showing = Bool(False)  # show_class is switching the maps: one outline, at its end
 
     def __init__(self, **traits):
         super().__init__(**traits)
@@ -230,10 +232,14 @@ class ResultsPanel(HasTraits):
         layer = self.weight_maps.get(display.classes[i])
         if layer is None:
             return
-        for other in self.weight_maps.values():
-            if other is not layer:
-                other.visible = False
-        layer.visible = True
+        self._showing = True
+        try:
+            for other in self.weight_maps.values():
+                if other is not layer:
+                    other.visible = False
+            layer.visible = True
+        finally:
+            self._showing = False
         window = self.window
         panel = getattr(window, "layers_panel", None)
         if panel is not None:  # its settings, and the voxel boxes, are the map shown
@@ -365,6 +371,28 @@ class ResultsPanel(HasTraits):
         if index < len(coords) and np.allclose(coords[index], xyz):
             layer.highlight = (int(index), -1)
 
+    @observe("weight_maps")
+    def _follow_maps(self, event):
+        # a class's map ticked or unticked in the layer list: the outlined row follows
+        for layer in (event.old or {}).values():
+            try:
+                layer.observe(self._map_shown, "visible", remove=True)
+            except NotifierNotFound:
+                pass
+        for layer in (event.new or {}).values():
+            layer.observe(self._map_shown, "visible")
+
+    def _map_shown(self, event):
+        display = self.displays.get("confusion")
+        if display is None or self._showing:
+            return
+        shown = [k for k, name in enumerate(display.classes)
+                 if name in self.weight_maps and self.weight_maps[name].visible]
+        selected = shown[0] if len(shown) == 1 else None  # several shown: no one row
+        if selected != display.selected_:
+            display.select(selected)
+            self._redraw()
+
     @observe("connectome:highlight")
     def _highlight_changed(self, event):
         display = self.displays.get("matrix")
@@ -381,7 +409,8 @@ class ResultsPanel(HasTraits):
             raise exc
 
     def close(self):
-        """Stop following scene clicks."""
+        """Stop following scene clicks and the weight maps."""
+        self.weight_maps = {}
         if self._remove_pick is not None:
             self._remove_pick()
             self._remove_pick = None

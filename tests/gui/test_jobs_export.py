@@ -116,6 +116,11 @@ def test_decoding_job_progress_then_weight_maps_as_layers_then_cache(decoding_wi
     assert window.session.cursor == pytest.approx(peak_cursor(new[1]))
     pump(qtbot, 100)
     assert window.binding.visuals[new[1]].visible and not window.binding.visuals[new[0]].visible
+    # ticked in the layer list, the outline follows: two maps shown, no one row
+    new[2].visible = True
+    assert view.selected_ is None and view._outline is None
+    new[1].visible = False
+    assert view.selected_ == 2
     _click(canvas, confusion, (0.0, 0.0))
     assert [lay.visible for lay in new] == [True, False, False] and view.selected_ == 0
     from pathlib import Path
