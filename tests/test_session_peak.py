@@ -174,3 +174,20 @@ def test_readout_writes_a_templates_float_noise_as_zero_and_small_values_as_read
     assert texts[(2, 2, 2)].endswith("t1: 0.001") and texts[(3, 3, 3)].endswith("t1: 0.988")
     # the values themselves are the image's, unrounded
     assert readout(session, (1, 1, 1))["values"] == [("t1", pytest.approx(7.188e-17))]
+
+
+def test_readout_never_passes_over_all_frames_of_a_series():
+    """The readout's scale for a 4D series is its range only when already known: computing
+    it reads every frame (seconds for a long run), on the GUI thread at a cursor move."""
+    from brainviz.session import Session, format_readout, readout
+
+    data = np.random.default_rng(0).standard_normal((5, 5, 5, 30)).astype(np.float32)
+    session = Session()
+    layer = model.SeriesLayer(name="bold").set_volume(
+        load_volume(nib.Nifti1Image(data, np.eye(4))))
+    session.add_layer(layer)
+    text = format_readout(readout(session, (2, 2, 2)))
+    assert text.endswith(f"bold: {data[2, 2, 2, 0]:.4g}")
+    assert layer.data.cached_range() is None
+    layer.data.robust_range()
+    assert layer.data.cached_range() is not None

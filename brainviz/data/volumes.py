@@ -486,6 +486,12 @@ class Volume:
                 self._ranges[key] = ValueRange(vmin, vmax, vlow, vhigh)
             return self._ranges[key]
 
+    def cached_range(self, percentiles=(2, 98)):
+        """:meth:`robust_range` when it has been computed already, else None: never
+        reads the data (a readout on a long 4D run must not pass over all its frames)."""
+        with self._lock:
+            return self._ranges.get(tuple(float(p) for p in percentiles))
+
     @property
     def kind(self):
         """Guess of what the image holds (see :func:`brainviz.data._volume_stats.guess_kind`).
