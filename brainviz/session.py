@@ -623,11 +623,9 @@ def place_result(session, layers, anatomy=None, add=True):
                          f"{anatomy.name!r}, not over the MNI template.")
     hidden = [lay for lay in layers if isinstance(lay, StatMapLayer) and not lay.visible]
     if hidden:
-        def short(layer):
-            return layer.name[len(layer.group) + 2:] if layer.group and \
-                layer.name.startswith(f"{layer.group}: ") else layer.name
-        notes.append("Also in the layer list, hidden: " + ", ".join(short(lay) for lay in hidden)
-                     + " (tick one, or click its row in the confusion matrix).")
+        names = ", ".join(lay.name.removeprefix(f"{lay.group}: ") for lay in hidden)
+        notes.append(f"Also in the layer list, hidden: {names} (tick one, or click its row in "
+                     "the confusion matrix).")
     if add:
         for layer in layers:
             session.add_layer(layer)

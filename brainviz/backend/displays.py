@@ -386,7 +386,6 @@ class ConfusionDisplay(_Display):
         self.title = str(title)
         self.cmap = cmap
         self.font, self.dark = font, bool(dark)
-        self.ax_ = None
         self.selected_ = None
         self._outline = None
 

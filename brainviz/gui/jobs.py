@@ -294,6 +294,12 @@ class Cleaning(HasTraits):
         return View(VGroup(*self.view_items()))
 
 
+def _layer_names_editor(name):
+    """Check boxes for the layers named in the trait ``name``, labelled with the names as
+    the layer list writes them (TraitsUI capitalises plain strings)."""
+    return CheckListEditor(name=name, format_func=str)
+
+
 def _stat(path):
     import os
 
@@ -805,7 +811,7 @@ class DecodingForm(JobForm):
                  tooltip="labels=... (one per volume, with runs) or events=[...] (BIDS "
                          "events.tsv: onset, duration, trial_type)"),
             # own group: the layers' names take the whole width, not the value column
-            VGroup(Item("more_runs", editor=CheckListEditor(name="other_series_names", format_func=str),
+            VGroup(Item("more_runs", editor=_layer_names_editor("other_series_names"),
                         style="custom", tooltip="further runs of the task, one 4D series each, "
                                                 "with their events.tsv (Events...)"),
                    label="More runs", show_labels=False,
@@ -876,7 +882,7 @@ class RegionForm(JobForm):
     def traits_view(self):
         return View(VGroup(
             # own group: the layers' names take the whole width, not the value column
-            VGroup(Item("subjects", editor=CheckListEditor(name="series_names", format_func=str), style="custom",
+            VGroup(Item("subjects", editor=_layer_names_editor("series_names"), style="custom",
                         tooltip="one 4D series per subject"),
                    label="4D series", show_labels=False),
             *self.form_items(),
@@ -967,7 +973,7 @@ class ConnectivityForm(JobForm):
     def traits_view(self):
         return View(VGroup(
             # own group: the layers' names take the whole width, not the value column
-            VGroup(Item("subjects", editor=CheckListEditor(name="series_names", format_func=str), style="custom",
+            VGroup(Item("subjects", editor=_layer_names_editor("series_names"), style="custom",
                         tooltip="one 4D series per subject"),
                    label="4D series", show_labels=False),
             Item("atlas", editor=EnumEditor(name="atlas_names")),

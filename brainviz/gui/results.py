@@ -119,9 +119,7 @@ class ResultsPanel(HasTraits):
             self.displays["scores"] = ScoresDisplay.from_result(result).plot(ax=left)
             confusion = ConfusionDisplay.from_result(result)
             self.weight_maps = self._class_maps(state, confusion.classes)
-            shown = [k for k, name in enumerate(confusion.classes)
-                     if name in self.weight_maps and self.weight_maps[name].visible]
-            confusion.selected_ = shown[0] if len(shown) == 1 else None
+            confusion.selected_ = self._shown_class(confusion)
             self.displays["confusion"] = confusion.plot(ax=right)
             for ax in (left, right):  # a long title takes two lines in a narrow view
                 ax.title.set_wrap(True)
@@ -197,14 +195,20 @@ class ResultsPanel(HasTraits):
             return self.figure.subplots(2, 1, gridspec_kw={"height_ratios": (1.0, 1.1)})
         return self.figure.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1.0)})
 
-    def _job_layer(self, state, cls):
+    def _job_layers(self, state, cls):
+        """The session's layers of type ``cls`` from the job's result folder, else those of
+        its group."""
         if self.session is None:
-            return None
+            return []
         found = [lay for lay in self.session.layers_of_type(cls)
                  if state.result_folder and lay.result_folder == state.result_folder]
         if not found:
             found = [lay for lay in self.session.layers_of_type(cls)
                      if state.title and lay.group == state.title]
+        return found
+
+    def _job_layer(self, state, cls):
+        found = self._job_layers(state, cls)
         return found[-1] if found else None
 
     def _class_maps(self, state, classes):
@@ -212,16 +216,19 @@ class ResultsPanel(HasTraits):
         for a binary decoding: its one map is both classes')."""
         from ..model import StatMapLayer
 
-        if self.session is None or len(classes) < 3:
+        if len(classes) < 3:
             return {}
-        maps = {}
-        for layer in self.session.layers_of_type(StatMapLayer):
-            if not layer.result_key.startswith("weight_maps/"):
-                continue
-            if (state.result_folder and layer.result_folder == state.result_folder) or (
-                    state.title and layer.group == state.title):
-                maps[layer.result_key[len("weight_maps/"):]] = layer
+        maps = {lay.result_key[len("weight_maps/"):]: lay
+                for lay in self._job_layers(state, StatMapLayer)
+                if lay.result_key.startswith("weight_maps/")}
         return {name: maps[name] for name in classes if name in maps}
+
+    def _shown_class(self, display):
+        """The class whose map alone is shown (its row is outlined); None when none is, or
+        several are."""
+        shown = [k for k, name in enumerate(display.classes)
+                 if name in self.weight_maps and self.weight_maps[name].visible]
+        return shown[0] if len(shown) == 1 else None
 
     def show_class(self, i):
         """Show the weight map of class ``i`` (of the confusion matrix) alone, its row
@@ -386,9 +393,7 @@ class ResultsPanel(HasTraits):
         display = self.displays.get("confusion")
         if display is None or self._showing:
             return
-        shown = [k for k, name in enumerate(display.classes)
-                 if name in self.weight_maps and self.weight_maps[name].visible]
-        selected = shown[0] if len(shown) == 1 else None  # several shown: no one row
+        selected = self._shown_class(display)
         if selected != display.selected_:
             display.select(selected)
             self._redraw()
