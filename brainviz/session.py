@@ -623,7 +623,9 @@ def place_result(session, layers, anatomy=None, add=True):
                          f"{anatomy.name!r}, not over the MNI template.")
     hidden = [lay for lay in layers if isinstance(lay, StatMapLayer) and not lay.visible]
     if hidden:
-        names = ", ".join(lay.name.removeprefix(f"{lay.group}: ") for lay in hidden)
+        # named up to three: nine classes' names ran past the window's status line
+        names = (", ".join(lay.name.removeprefix(f"{lay.group}: ") for lay in hidden)
+                 if len(hidden) <= 3 else f"the maps of {len(hidden)} other classes")
         notes.append(f"Also in the layer list, hidden: {names} (tick one, or click its row in "
                      "the confusion matrix).")
     if add:

@@ -191,3 +191,25 @@ def test_readout_never_passes_over_all_frames_of_a_series():
     assert layer.data.cached_range() is None
     layer.data.robust_range()
     assert layer.data.cached_range() is not None
+
+
+@pytest.mark.parametrize("n_classes", [3, 9])
+def test_a_multi_class_results_hidden_maps_are_named_in_one_short_note(n_classes):
+    """The first class's map is shown, the others hidden and said so: named up to three,
+    counted beyond (the Haxby slice's nine classes' names ran past the status line)."""
+    from brainviz.session import Session, place_result
+
+    data = np.zeros((6, 7, 8), dtype=np.float32)
+    data[3, 3, 3] = 2.0
+    layers = []
+    for k in range(n_classes):
+        layer = model.StatMapLayer(name=f"dec: weights c{k}", group="dec")
+        layer.set_volume(load_volume(nib.Nifti1Image(data, _affine())))
+        layer.visible = k == 0
+        layers.append(layer)
+    notes = place_result(Session(), layers)
+    (note,) = [n for n in notes if "hidden" in n]
+    if n_classes == 3:
+        assert note.startswith("Also in the layer list, hidden: weights c1, weights c2 (")
+    else:
+        assert note.startswith("Also in the layer list, hidden: the maps of 8 other classes (")
