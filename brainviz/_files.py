@@ -35,6 +35,7 @@ __all__ = [
     "remove_stale",
     "remove_tree",
     "write_atomic",
+    "save_image",
     "check_output_folder",
     "human_bytes",
 ]
@@ -125,6 +126,23 @@ def remove_tree(path):
     # rmtree never follows links inside the tree (it unlinks them)
     shutil.rmtree(path, onerror=onerror)
     return errors
+
+
+def save_image(img, path):
+    """``nibabel.save(img, path)``, leaving ``img`` what it was.
+
+    nibabel's save points the image it writes at the file (its ``file_map``): an image
+    written under a temporary name, then renamed into place, named a file that is gone,
+    and every later use of its file name (a session saved again, a job keying its input
+    by its file, ``brainviz render`` of the session) failed on it.
+    """
+    import nibabel as nib
+
+    file_map = img.file_map
+    try:
+        nib.save(img, path)
+    finally:
+        img.file_map = file_map
 
 
 def write_atomic(path, write):

@@ -1132,8 +1132,7 @@ def save_session(session, path):
 
 def _write_layer_data(session, folder):
     """Give every layer whose data lives only in memory a file in ``folder``."""
-    import nibabel as nib
-
+    from ._files import save_image
     from .model import VolumeLayer
 
     for index, layer in enumerate(session.layers, start=1):
@@ -1154,7 +1153,7 @@ def _write_layer_data(session, folder):
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / f"{stem}.nii.gz"
             tmp = folder / f".{stem}.tmp.nii.gz"
-            nib.save(layer.data.to_image(), tmp)
+            save_image(layer.data.to_image(), tmp)  # the layer's image stays in memory
             os.replace(tmp, target)
             layer.path = str(target)
 

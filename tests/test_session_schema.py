@@ -112,3 +112,38 @@ def test_a_version_1_session_is_checked_with_its_own_names(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(SessionFileError, match=r"old\.json: layers\[0\]\.kind: expected one of"):
         read_session(path)
+
+
+def test_saving_a_session_leaves_its_in_memory_images_in_memory(tmp_path):
+    """A layer made in memory is written beside the session (``<name>_data/``) through a
+    temporary file renamed into place. nibabel's save pointed the layer's own image at
+    that temporary name: a later save, ``brainviz render`` of it or a new layer from the
+    same volume then named ``.01_template.tmp.nii.gz``, a file that is gone."""
+    import nibabel as nib
+
+    from brainviz.data import load_volume
+    from brainviz.model import StatMapLayer, find_missing_files
+
+    data = np.zeros((6, 6, 6), np.float32)
+    data[3, 3, 3] = 2.0
+    volume = load_volume(nib.Nifti1Image(data, np.eye(4)))
+    assert volume.img.get_filename() is None
+    layer = StatMapLayer(name="template")
+    layer.set_volume(volume)
+    session = Session()
+    session.add_layer(layer)
+    first = save_session(session, tmp_path / "one" / "s.json")
+    assert volume.img.get_filename() is None  # still the image in memory
+    assert not list(first.parent.rglob(".*tmp*"))
+    # the same volume in a second session, saved elsewhere: every file it names exists
+    other = StatMapLayer(name="template")
+    other.set_volume(volume)
+    again = Session()
+    again.add_layer(other)
+    second = save_session(again, tmp_path / "two" / "s.json")
+    doc = json.loads(second.read_text())
+    assert find_missing_files(doc) == []
+    assert doc["layers"][0]["path"] == str(tmp_path / "two" / "s_data" / "01_template.nii.gz")
+    reopened, missing = read_session(second)
+    assert missing == []
+    assert np.array_equal(np.asarray(reopened.layers[0].data.get_frame(0)), data)

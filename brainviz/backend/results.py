@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _schema
-from .._files import check_output_folder, remove_stale, remove_tree, temp_name
+from .._files import check_output_folder, remove_stale, remove_tree, save_image, temp_name
 from .._version import __version__
 from ..exceptions import BrainvizError, OutputExistsError, ResultError
 
@@ -394,8 +394,6 @@ def _move_into_place(tmp, folder, overwrite):
 
 
 def _write_result(result, tmp):
-    import nibabel as nib
-
     manifest = {}
     scalars = {}
     for name, kind in result._fields.items():
@@ -442,13 +440,13 @@ def _write_result(result, tmp):
             manifest[name] = {"kind": kind, "items": entries}
         elif kind == "image":
             fname = f"{base}.nii.gz"
-            nib.save(value, tmp / fname)
+            save_image(value, tmp / fname)  # the result's image is not the file
             manifest[name] = {"kind": kind, "file": fname}
         elif kind == "images":
             entries = []
             for i, (key, img) in enumerate(value.items()):
                 fname = f"{base}_{i:02d}_{_safe(key)}.nii.gz"
-                nib.save(img, tmp / fname)
+                save_image(img, tmp / fname)
                 entries.append({"key": _to_json(key), "file": fname})
             manifest[name] = {"kind": kind, "items": entries}
     inputs = []

@@ -79,3 +79,26 @@ def test_load_result_errors(tmp_path):
     (tmp_path / "result.json").write_text("{broken")
     with pytest.raises(ResultError, match="not valid JSON"):
         load_result(tmp_path)
+
+
+def test_a_saved_result_keeps_its_images_in_memory(tmp_path):
+    """save_result writes into a temporary folder renamed into place; nibabel's save
+    pointed the result's own images at the temporary folder's files, which are gone
+    after the rename (a job given such a map, keyed by its file, then failed)."""
+    import nibabel as nib
+
+    from brainviz.backend.decoding import DecodingResult
+
+    affine = np.eye(4)
+    maps = {c: nib.Nifti1Image(np.full((3, 3, 3), k + 1.0, np.float32), affine)
+            for k, c in enumerate(["a", "b", "c"])}
+    mask = nib.Nifti1Image(np.ones((3, 3, 3), np.uint8), affine)
+    result = DecodingResult(params={}, scores_=np.array([0.5]), mean_score_=0.5,
+                            chance_level_=1 / 3, classes_=list(maps),
+                            confusion_=np.eye(3, dtype=int), weight_maps_=maps,
+                            mask_img_=mask)
+    save_result(result, tmp_path / "res")
+    assert [img.get_filename() for img in maps.values()] == [None, None, None]
+    assert mask.get_filename() is None
+    back = load_result(tmp_path / "res")
+    assert np.array_equal(back.weight_maps_["c"].get_fdata(), maps["c"].get_fdata())
