@@ -11,7 +11,8 @@ also as SVG with its text kept as text, into a result folder.
 
 - :class:`ScoresDisplay`: per-fold scores, their mean, the chance level and,
   when a permutation test was run, the null distribution and p-value.
-- :class:`ConfusionDisplay`: the confusion matrix with class names and counts.
+- :class:`ConfusionDisplay`: the confusion matrix with class names and counts (or
+  each class's share, scikit-learn's ``normalize``).
 - :class:`MatrixDisplay`: a connectivity matrix as a heat map with node
   labels, ordered and delimited by network when networks are known, with a
   colour bar; :meth:`MatrixDisplay.cell_at` maps a click to a node pair.
@@ -362,26 +363,46 @@ class ScoresDisplay(_Display):
 
 
 class ConfusionDisplay(_Display):
-    """A confusion matrix with class names and the count in each cell.
+    """A confusion matrix with class names and the count (or share) in each cell.
 
     Parameters
     ----------
     confusion : array-like of shape (n_classes, n_classes)
-        Rows: true class; columns: predicted class.
+        Counts. Rows: true class; columns: predicted class.
     classes : sequence of str
     title, font, dark : see :class:`ScoresDisplay`
     cmap : str, default="Blues"
+    normalize : {None, "true", "pred", "all"}, default=None
+        scikit-learn's ``confusion_matrix(normalize=...)``: the counts (None), each
+        row's share of its true class ("true": the diagonal is each class's recall,
+        whatever its size; the Haxby study's 588 rest volumes no longer pale the
+        108 of each object), each column's share of its prediction ("pred") or of all
+        samples ("all"). A class never seen (or never predicted) has shares of 0.
 
     Attributes
     ----------
+    values_ : ndarray of shape (n_classes, n_classes)
+        What the cells show: the counts, or their shares.
     im_ : AxesImage
     text_ : ndarray of Text, shape (n_classes, n_classes)
     selected_ : int or None
         The class whose row is outlined (:meth:`select`).
     """
 
-    def __init__(self, confusion, classes, title="", cmap="Blues", font=None, dark=False):
+    #: ``normalize`` -> what the cells show (the window's names for them)
+    NORMALIZE = {None: "counts", "true": "share of true class", "pred": "share of prediction",
+                 "all": "share of all"}
+
+    def __init__(self, confusion, classes, title="", cmap="Blues", font=None, dark=False,
+                 normalize=None):
+        from ..exceptions import ParameterError
+
+        if normalize not in self.NORMALIZE:
+            raise ParameterError(f"normalize must be one of None, 'true', 'pred' or 'all'; "
+                                 f"got {normalize!r}")
         self.confusion = np.asarray(confusion)
+        self.normalize = normalize
+        self.values_ = _normalized(self.confusion, normalize)
         self.classes = [str(c) for c in classes]
         self.title = str(title)
         self.cmap = cmap
@@ -416,8 +437,17 @@ class ConfusionDisplay(_Display):
 
     @classmethod
     def from_result(cls, result, **kwargs):
-        kwargs.setdefault("title", "confusion (summed over folds)")
+        shown = cls.NORMALIZE.get(kwargs.get("normalize"), "counts")
+        kwargs.setdefault("title", "confusion (summed over folds)" if shown == "counts"
+                          else f"confusion: {shown}")
         return cls(result.confusion_, result.classes_, **kwargs)
+
+    def _cell_text(self, value):
+        """A cell's number: a count, or a share in two significant digits (scikit-learn's
+        ``values_format`` for them)."""
+        if self.normalize is None:
+            return f"{int(value)}"
+        return f"{value:.2g}"
 
     def plot(self, ax=None):
         with self._style():
@@ -425,17 +455,21 @@ class ConfusionDisplay(_Display):
             size = min(6.0, 2.2 + 0.45 * n)
             self.figure_, self.ax_ = _new_axes(ax, (size + 0.6, size), self.font, self.dark)
             ax = self.ax_
-            self.im_ = ax.imshow(self.confusion, cmap=self.cmap, interpolation="nearest",
-                                 vmin=0, vmax=max(int(self.confusion.max()), 1))
+            top = float(self.values_.max(initial=0))
+            if not top > 0:
+                top = 1.0 if self.normalize is None else 1e-12
+            self.im_ = ax.imshow(self.values_, cmap=self.cmap, interpolation="nearest",
+                                 vmin=0, vmax=top)
             cmap = self.im_.cmap
             norm = self.im_.norm
-            self.text_ = np.empty(self.confusion.shape, dtype=object)
+            self.text_ = np.empty(self.values_.shape, dtype=object)
             for i in range(n):
                 for j in range(n):
-                    value = self.confusion[i, j]
+                    value = self.values_[i, j]
                     color = text_color_for(cmap(norm(value))[:3])
-                    self.text_[i, j] = ax.text(j, i, f"{int(value)}", ha="center", va="center",
-                                               color=color, fontsize=8 if n > 6 else 9)
+                    self.text_[i, j] = ax.text(j, i, self._cell_text(value), ha="center",
+                                               va="center", color=color,
+                                               fontsize=8 if n > 6 else 9)
             ax.set_xticks(range(n), self.classes, rotation=45 if n > 3 else 0,
                           ha="right" if n > 3 else "center")
             ax.set_yticks(range(n), self.classes)
@@ -464,7 +498,7 @@ class ConfusionDisplay(_Display):
         box = ax.get_window_extent()
         points = 72.0 / ax.figure.dpi
         cell_w, cell_h = box.width * points / n, box.height * points / n
-        digits = max(len(f"{int(v)}") for v in self.confusion.ravel())
+        digits = max(len(text.get_text()) for text in self.text_.ravel())
         # a digit is about 0.6 of the font size wide; a margin of a tenth of the cell
         size = min(8.0 if n > 6 else 9.0, 0.9 * cell_w / (0.6 * digits), 0.8 * cell_h)
         shown = size >= self.MIN_COUNT_SIZE
@@ -486,6 +520,23 @@ class ConfusionDisplay(_Display):
                     if label.get_fontsize() > fitted:
                         label.set_fontsize(fitted)
         return size if shown else 0.0
+
+
+def _normalized(confusion, normalize):
+    """scikit-learn's ``confusion_matrix(normalize=...)`` of a matrix of counts: the same
+    divisions, with 0 where a row (or column) has no sample."""
+    counts = np.asarray(confusion)
+    if normalize is None:
+        return counts
+    counts = counts.astype(np.float64)
+    if normalize == "true":
+        total = counts.sum(axis=1, keepdims=True)
+    elif normalize == "pred":
+        total = counts.sum(axis=0, keepdims=True)
+    else:
+        total = counts.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.nan_to_num(counts / total)
 
 
 #: the share of a searchlight histogram's height below its legend

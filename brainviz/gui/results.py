@@ -17,15 +17,20 @@ Linked views (the panel only edits layers; the scene draws them):
 - decoding (three classes or more): a click on a row of the confusion matrix shows that
   class's weight map alone (the others hidden) with the cursor at its peak, and outlines
   the row.
+
+Above a decoding result, "Confusion shows" writes the counts (scikit-learn's default) or
+each class's share in the cells (its ``normalize``: of each true class, of each
+prediction, of all samples).
 """
 import logging
 
-from traits.api import Any, Bool, HasTraits, Instance, Str, observe
+from traits.api import Any, Bool, Enum, HasTraits, Instance, Str, observe
 from traits.observation.exceptions import NotifierNotFound
-from traitsui.api import Item, VGroup, View
+from traitsui.api import HGroup, Item, VGroup, View
 from traitsui.basic_editor_factory import BasicEditorFactory
 from traitsui.qt.editor import Editor
 
+from ..backend.displays import ConfusionDisplay
 from ..model import ComponentsLayer, ConnectomeLayer, JobState, Session
 
 __all__ = ["ResultsPanel", "FigureEditor"]
@@ -78,6 +83,11 @@ class ResultsPanel(HasTraits):
     regions = Instance(ComponentsLayer)
     #: A multi-class decoding's weight-map layers, by class name.
     weight_maps = Any(factory=dict)
+    #: What the confusion matrix's cells show: the counts, or each class's share
+    #: (:attr:`ConfusionDisplay.NORMALIZE`).
+    confusion_shows = Enum(*ConfusionDisplay.NORMALIZE.values())
+    #: Whether a decoding result is shown (the choice above is offered with it).
+    has_confusion = Bool(False)
     _showing = Bool(False)  # show_class is switching the maps: one outline, at its end
 
     def __init__(self, **traits):
@@ -98,7 +108,7 @@ class ResultsPanel(HasTraits):
         150 ms and one of 70).
         """
         from ..backend.displays import (
-            ConfusionDisplay, MatrixDisplay, RegionsDisplay, ScoresDisplay, SearchlightDisplay,
+            MatrixDisplay, RegionsDisplay, ScoresDisplay, SearchlightDisplay,
         )
 
         result = getattr(state, "result", None)
@@ -108,16 +118,17 @@ class ResultsPanel(HasTraits):
         self.displays = {}
         self.connectome = self.regions = None
         self.weight_maps = {}
+        kind = getattr(result, "_kind", "")
+        self.has_confusion = kind == "decoding"
         if result is None:
             self.caption = f"{state.title}: {state.state}" if state is not None else ""
             self._redraw()
             return self.displays
         self.caption = f"{state.title}: {state.headline}" if state.headline else state.title
-        kind = getattr(result, "_kind", "")
         if kind == "decoding":
             left, right = self._decoding_axes()
             self.displays["scores"] = ScoresDisplay.from_result(result).plot(ax=left)
-            confusion = ConfusionDisplay.from_result(result)
+            confusion = ConfusionDisplay.from_result(result, normalize=self._normalize())
             self.weight_maps = self._class_maps(state, confusion.classes)
             confusion.selected_ = self._shown_class(confusion)
             self.displays["confusion"] = confusion.plot(ax=right)
@@ -146,6 +157,20 @@ class ResultsPanel(HasTraits):
         elif layout:
             self.layout_now()
         return self.displays
+
+    def _normalize(self):
+        """ConfusionDisplay's ``normalize`` for what the cells are to show."""
+        return {shows: key for key, shows in ConfusionDisplay.NORMALIZE.items()}[
+            self.confusion_shows]
+
+    @observe("confusion_shows")
+    def _confusion_shows_changed(self, event):
+        # the result drawn again with the cells' new numbers (its class's row still outlined)
+        if self.job is not None and "confusion" in self.displays:
+            try:
+                self.show_job(self.job)
+            except Exception as exc:  # noqa: BLE001 - the view stays as it was
+                self._error(exc, "Could not draw the confusion matrix again")
 
     def layout_now(self):
         """Lay the figure out now (after ``show_job(..., draw=False, layout=False)``)."""
@@ -423,5 +448,10 @@ class ResultsPanel(HasTraits):
     def traits_view(self):
         return View(VGroup(
             Item("caption", style="readonly", show_label=False),
+            HGroup(Item("confusion_shows", label="Confusion shows", springy=True,
+                        tooltip="What the confusion matrix's cells show: the counts, or each "
+                                "class's share (of its true samples: each class's recall, "
+                                "whatever its size)"),
+                   visible_when="has_confusion"),
             Item("figure", editor=FigureEditor(), show_label=False, resizable=True),
         ), resizable=True)

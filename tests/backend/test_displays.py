@@ -422,3 +422,48 @@ def test_confusion_rows_are_found_under_a_click_and_outlined():
         assert d.selected_ is None and not [p for p in ax.patches if not p.get_fill()]
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("normalize", [None, "true", "pred", "all"])
+def test_confusion_shares_are_scikit_learns(normalize, rng):
+    """Each class's share (the Haxby study's 588 rest volumes made the counts of the
+    108-volume classes all pale): the cells show what scikit-learn's
+    ``confusion_matrix(normalize=...)`` gives for the same predictions, a class never
+    predicted (a column of zeros) included, written as its display writes them."""
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import confusion_matrix
+
+    from brainviz.backend.decoding import DecodingResult
+
+    classes = ["face", "house", "rest", "shoe"]
+    y = rng.choice(4, 300, p=[0.15, 0.15, 0.55, 0.15])
+    pred = np.where(rng.random(300) < 0.7, y, rng.choice([0, 1, 2], 300))  # never "shoe"
+    counts = confusion_matrix(y, pred, labels=range(4))
+    expected = confusion_matrix(y, pred, labels=range(4), normalize=normalize)
+    result = DecodingResult(params={}, scores_=np.array([0.7]), mean_score_=0.7,
+                            chance_level_=0.55, classes_=classes, confusion_=counts)
+    d = result.plot("confusion", normalize=normalize)
+    try:
+        np.testing.assert_allclose(d.values_, expected, rtol=0, atol=1e-15)
+        assert np.array_equal(d.im_.get_array(), expected)
+        texts = [t.get_text() for t in d.text_.ravel()]
+        if normalize is None:
+            assert texts == [str(v) for v in counts.ravel()]
+            assert d.ax_.get_title() == "confusion (summed over folds)"
+        else:
+            assert texts == [f"{v:.2g}" for v in expected.ravel()]
+            assert d.ax_.get_title() == f"confusion: {d.NORMALIZE[normalize]}"
+            assert d.im_.norm.vmax == pytest.approx(expected.max())
+        if normalize == "true":  # each row sums to one: the diagonal is each class's recall
+            np.testing.assert_allclose(d.values_.sum(axis=1), 1.0)
+    finally:
+        plt.close(d.figure_)
+
+
+def test_confusion_normalize_names_the_parameter_and_what_it_takes():
+    from brainviz.backend.displays import ConfusionDisplay
+    from brainviz.exceptions import ParameterError
+
+    with pytest.raises(ParameterError, match=r"normalize must be one of None, 'true', "
+                                             r"'pred' or 'all'; got 'rows'"):
+        ConfusionDisplay(np.eye(3, dtype=int), ["a", "b", "c"], normalize="rows")

@@ -645,6 +645,83 @@ def test_result_view_fits_nine_classes_to_its_dock_and_to_a_wider_view(window, q
         canvas.setMinimumWidth(200)
 
 
+def test_confusion_shows_each_class_share_picked_with_the_keyboard(window, qtbot):
+    """Nine classes, rest 588 volumes and the others about a hundred: in counts, rest's
+    cell made every other class's pale. Above the result, "Confusion shows" offers each
+    true class's share (scikit-learn's normalize="true"): picked from its list with the
+    keyboard, the cells show scikit-learn's numbers, the diagonal in the same colour scale
+    for every class; a result of another kind hides the choice."""
+    from pyface.qt import QtCore, QtGui
+    from sklearn.metrics import confusion_matrix
+
+    from brainviz.backend.decoding import DecodingResult
+    from brainviz.model import JobState
+
+    classes = ["bottle", "cat", "chair", "face", "house", "rest", "scissors", "scrambledpix",
+               "shoe"]
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(9), [108] * 5 + [588] + [108] * 3)
+    pred = np.where(rng.random(y.size) < 0.75, y, rng.integers(0, 9, y.size))
+    counts = confusion_matrix(y, pred)
+    result = DecodingResult(params={"estimator": "ridge"}, scores_=np.full(12, 0.75),
+                            mean_score_=0.75, chance_level_=588 / y.size, classes_=classes,
+                            confusion_=counts)
+    state = JobState(kind="decoding", title="decoding: 9 classes, ridge", state="done",
+                     headline="accuracy 0.750")
+    state.result = result
+    panel = window.results_panel
+    dock = window.ui.docks["Result"]
+    dock.raise_()
+    panel.prepare(state)
+    panel.show_job(state)
+    pump(qtbot, 200)
+
+    def combo():
+        found = [c for c in dock.findChildren(QtGui.QComboBox) if c.isVisible()]
+        assert len(found) == 1, "the 'Confusion shows' choice is not shown"
+        return found[0]
+
+    box = combo()
+    assert box.currentText() == "counts"
+    assert [box.itemText(i) for i in range(box.count())] == [
+        "counts", "share of true class", "share of prediction", "share of all"]
+    before = panel.displays["confusion"]
+    assert np.array_equal(before.values_, counts)
+    # in counts, the diagonal's places on the colour scale: rest's at the top, the others'
+    # at a fifth of it
+    spread = np.ptp(before.im_.norm(np.diag(before.values_)))
+    assert spread > 0.7
+    box.setFocus()
+    qtbot.keyClick(box, QtCore.Qt.Key_Down)  # the next choice, as a person picks it
+    pump(qtbot, 200)
+    assert box.currentText() == "share of true class"
+    assert panel.confusion_shows == "share of true class"
+    shown = panel.displays["confusion"]
+    np.testing.assert_allclose(shown.values_, confusion_matrix(y, pred, normalize="true"),
+                               atol=1e-15)
+    assert shown.ax_.get_title() == "confusion: share of true class"
+    # the diagonal is each class's recall, about 0.78 for all: in shares, every class's
+    # place on the colour scale is near the top (rest's 588 no longer the one dark cell)
+    places = shown.im_.norm(np.diag(shown.values_))
+    assert places.min() > 0.85 and np.ptp(places) < 0.15
+    canvas = panel.figure.canvas
+    canvas.draw()
+    # shares in two digits (written where the cells have room for them)
+    assert [t.get_text() for t in shown.text_.ravel()] == [
+        f"{v:.2g}" for v in shown.values_.ravel()]
+    # a connectivity result has no confusion matrix: no choice
+    from brainviz.backend.connectivity import ConnectivityResult
+
+    matrix = ConnectivityResult(params={}, matrix_=np.eye(3), labels_=["a", "b", "c"],
+                                coords_=np.zeros((3, 3)), kind_="correlation")
+    other = JobState(kind="connectivity", title="connectivity", state="done")
+    other.result = matrix
+    panel.show_job(other)
+    pump(qtbot, 100)
+    assert not any(c.isVisible() for c in dock.findChildren(QtGui.QComboBox))
+    panel.confusion_shows = "counts"
+
+
 def test_searchlight_from_the_window_shows_its_map_and_how_its_spheres_scored(decoding_window,
                                                                              qtbot):
     """The searchlight form runs the job; its score map opens as a layer with the cursor at
