@@ -16,7 +16,7 @@ import numpy as np
 from .exceptions import (
     BrainvizError, ImageFileError, ParameterError, ResultError, UnsupportedFormatError,
 )
-from .backend.displays import default_edge_threshold
+from .backend.displays import default_edge_threshold, result_headline
 from .model import (
     AnatomyLayer, ComponentsLayer, ConnectomeLayer, GlassBrainLayer, JobState, LabelLayer,
     Session, StatMapLayer, SurfaceLayer, find_missing_files, layer_class, layer_from_volume,
@@ -54,6 +54,8 @@ __all__ = [
     "is_native_space",
     "layers_bounds",
     "job_title",
+    "result_job",
+    "load_job_result",
     "result_keys",
     "result_layer",
     "describe_empty",
@@ -535,6 +537,33 @@ def job_title(kind, params, labels=None, n_inputs=1, inputs=()):
     if kind == "connectivity":
         return f"connectivity: {params.get('kind', '')} on {series}"
     return kind
+
+
+def result_job(result, folder):
+    """The finished job a saved result records, for the window's job list and result view
+    (a folder written by ``brainviz decode`` or ``connectivity``, opened in the window, shows
+    its scores and confusion, or its matrix, as a job run there does; the layers opened
+    from it are the job's, by folder)."""
+    params = dict(getattr(result, "params", None) or {})
+    kind = getattr(result, "_kind", "")
+    classes = getattr(result, "classes_", None)
+    inputs = [str(i) for i in getattr(result, "inputs", None) or []]
+    title = job_title(kind, params, labels=classes, n_inputs=len(inputs) or 1, inputs=inputs)
+    state = JobState(kind=kind, title=title, params=params, inputs=inputs, state="done",
+                     result_folder=str(folder), headline=result_headline(result))
+    state.result = result
+    return state
+
+
+def load_job_result(state):
+    """A finished job's result read back from its folder (a reopened session's jobs keep
+    only the folder), kept on the job; None when it has no folder. A folder that is gone
+    or damaged raises :class:`~brainviz.exceptions.ResultError` naming it."""
+    if state.result is None and state.state == "done" and state.result_folder:
+        from .backend import load_result
+
+        state.result = load_result(state.result_folder)
+    return state.result
 
 
 def is_native_space(volume):

@@ -196,7 +196,7 @@ class MainWindow(HasTraits):
 
         steps = [jobs, cache,
                  *self.ui.docking_steps(cache_panel=lambda: self.cache_panel or made.get("cache")),
-                 finish]
+                 finish, self._show_last_result]
 
         self._run_steps(steps, "Could not make the side panels")
 
@@ -437,6 +437,7 @@ class MainWindow(HasTraits):
             added += place_new_layers(self.session, layers)
             for path in group:
                 add_recent_file(path)
+            self._add_result_jobs(group)
         if added:
             self.status = f"Opened {', '.join(lay.name for lay in added)}"
             if self.layers_panel is not None:
@@ -445,6 +446,44 @@ class MainWindow(HasTraits):
                     and not any(p.lower().endswith(".json") for p in map(str, paths)):
                 self.set_view(self.start_view)
         return added
+
+    def _add_result_jobs(self, paths):
+        """Result folders opened (``brainviz decode`` or ``connectivity``'s): each is a job
+        in the job list, its result (scores and confusion, the matrix) in the result view
+        brought to the front, linked to the layers opened from it, as for a job run here."""
+        from ..backend import load_result
+        from ..session import result_job
+
+        for path in paths:
+            folder = Path(path).expanduser()
+            if not folder.is_dir():
+                continue
+            if any(job.result_folder == str(folder) for job in self.session.jobs):
+                continue  # opened before: its job is in the list already
+            try:
+                state = result_job(load_result(folder), folder)
+            except Exception as exc:  # noqa: BLE001 - its layers are open all the same
+                self.report_error(exc, f"Could not show the result of {folder.name}")
+                continue
+            self.session.jobs.append(state)  # the job list selects it: the view shows it
+            state.shown = True
+            self._result_opened = True
+        if self.jobs_panel is not None:  # else when the side panels are made
+            self._show_last_result()
+
+    def _show_last_result(self):
+        """The job list's last job selected when none is (its result in the result view:
+        files opened at start-up, or a reopened session's jobs, come before the side
+        panels); the result view brought to the front when result folders were opened."""
+        panel = self.jobs_panel
+        if panel is None or not self.session.jobs:
+            return
+        if panel.selected is None:
+            panel.selected = self.session.jobs[-1]
+        if self.__dict__.pop("_result_opened", False):
+            docks = getattr(self.ui, "docks", None) or {}
+            if "Result" in docks:
+                docks["Result"].raise_()
 
     def _label_layer_for_table(self):
         from ..model import ComponentsLayer, LabelLayer

@@ -1064,9 +1064,23 @@ class JobsPanel(HasTraits):
     @observe("selected")
     def _show_selected(self, event):  # issue 12: the result view follows the selection
         panel = getattr(self.window, "results_panel", None)
-        if panel is not None and event.new is not None and event.new.state == "done" \
-                and event.new.result is not None and panel.job is not event.new:
-            panel.show_job(event.new)
+        state = event.new
+        if panel is None or state is None or state.state != "done" or panel.job is state:
+            return
+        if state.result is None and state.result_folder:
+            # a reopened session's job: its result read back from its folder
+            from ..session import load_job_result
+
+            try:
+                load_job_result(state)
+            except Exception as exc:  # noqa: BLE001 - the list and the layers still work
+                report = getattr(self.window, "report_error", None)
+                if report is None:
+                    raise
+                report(exc, f"Could not show the result of '{state.title}'")
+                return
+        if state.result is not None:
+            panel.show_job(state)
 
     @observe("session.jobs.items")
     def _select_new(self, event):

@@ -227,10 +227,15 @@ class LayersPanel(HasTraits):
         elif added:
             # a result's maps added hidden (a decoding's other classes'): its shown one
             # stays selected, so the settings and the voxel boxes are the map on screen
+            # (a job's layers share its group; a result folder's opened, its folder)
             current = self.selected
+
+            def together(lay):
+                return any(getattr(current, key, "") and getattr(lay, key, "") ==
+                           getattr(current, key) for key in ("group", "result_folder"))
+
             keep = (current is not None and current in self.session.layers
-                    and current.visible and bool(current.group)
-                    and all(lay.group == current.group for lay in added))
+                    and current.visible and all(together(lay) for lay in added))
             if not keep:
                 self.selected = added[-1]
         elif self.selected is not None and self.selected not in self.session.layers:

@@ -722,6 +722,77 @@ def test_confusion_shows_each_class_share_picked_with_the_keyboard(window, qtbot
     panel.confusion_shows = "counts"
 
 
+def test_an_opened_result_folder_is_a_job_with_its_result_view_linked_to_its_maps(
+        window, qtbot, tmp_path):
+    """A folder written by ``brainviz decode``, opened in the window (File > Open, a drop,
+    the command line), opened its weight maps but not its result: the result view still
+    said "Results appear here when a job finishes". Now it is a job in the job list, its
+    scores and confusion in the result view brought to the front, a click on a row showing
+    that class's map; opened again, no second job; in a reopened session, its result is
+    read back from its folder when the job is selected."""
+    import nibabel as nib
+
+    from brainviz.backend import save_result
+    from brainviz.backend.decoding import DecodingResult
+
+    classes = ["face", "house", "shoe"]
+    affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    affine[:3, 3] = -15
+    maps = {}
+    for k, name in enumerate(classes):
+        data = np.zeros((10, 10, 10), np.float32)
+        data[2 + 3 * k, 5, 5] = 1.0 + k
+        maps[name] = nib.Nifti1Image(data, affine)
+    result = DecodingResult(params={"estimator": "ridge"}, inputs=["bold.nii.gz"],
+                            scores_=np.array([0.8, 0.9]), mean_score_=0.85,
+                            chance_level_=1 / 3, classes_=classes,
+                            confusion_=np.array([[9, 1, 0], [1, 8, 1], [0, 2, 8]]),
+                            weight_maps_=maps,
+                            mask_img_=nib.Nifti1Image(np.ones((10, 10, 10), np.uint8), affine))
+    folder = tmp_path / "decode-out"
+    save_result(result, folder)
+    before_layers, before_jobs = list(window.session.layers), len(window.session.jobs)
+    window.jobs_panel.selected = None
+    added = window.open_files([str(folder)])
+    pump(qtbot, 200)
+    assert [lay.name for lay in added] == [f"weights {c}" for c in classes]
+    assert len(window.session.jobs) == before_jobs + 1
+    state = window.session.jobs[-1]
+    assert state.result_folder == str(folder) and state.state == "done"
+    assert state.title == "decoding: face vs house vs shoe, ridge"
+    assert state.headline.startswith("accuracy 0.850")
+    panel = window.results_panel
+    assert window.jobs_panel.selected is state and panel.job is state
+    assert set(panel.displays) == {"scores", "confusion"}
+    assert window.ui.docks["Result"].isVisible()
+    confusion = panel.displays["confusion"]
+    assert confusion.selected_ == 0 and panel.weight_maps == dict(zip(classes, added))
+    # the map shown is the layer selected (its settings and voxel boxes), not the last
+    # one opened, hidden
+    assert window.layers_panel.selected is added[0]
+    _click(panel.figure.canvas, confusion.ax_, (2.0, 2.1))  # the row of "shoe"
+    assert [lay.visible for lay in added] == [False, False, True]
+    assert confusion.selected_ == 2
+    # opened again: its maps again, the same job
+    again = window.open_files([str(folder)])
+    assert len(window.session.jobs) == before_jobs + 1
+    for layer in again:
+        window.session.remove_layer(layer.name)
+    # a reopened session keeps the job's folder, not its result: read back when selected
+    saved = window.save_session(tmp_path / "with_result.json")
+    window.open_session(saved)
+    pump(qtbot, 200)
+    reopened = [job for job in window.session.jobs if job.result_folder == str(folder)]
+    assert len(reopened) == 1 and reopened[0] is not state
+    window.jobs_panel.selected = reopened[0]
+    pump(qtbot, 100)
+    assert panel.job is reopened[0] and reopened[0].result is not None
+    assert np.array_equal(panel.displays["confusion"].confusion, result.confusion_)
+    assert window.errors.errors == [] or "result" not in window.errors.errors[-1][0]
+    for layer in [lay for lay in window.session.layers if lay not in before_layers]:
+        window.session.remove_layer(layer.name)
+
+
 def test_searchlight_from_the_window_shows_its_map_and_how_its_spheres_scored(decoding_window,
                                                                              qtbot):
     """The searchlight form runs the job; its score map opens as a layer with the cursor at
