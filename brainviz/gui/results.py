@@ -18,7 +18,7 @@ Linked views (the panel only edits layers; the scene draws them):
   class's weight map alone (the others hidden) with the cursor at its peak, and outlines
   the row.
 
-Above a decoding result, "Confusion shows" writes the counts (scikit-learn's default) or
+Above a decoding result, "Confusion" writes the counts (scikit-learn's default) or
 each class's share in the cells (its ``normalize``: of each true class, of each
 prediction, of all samples).
 """
@@ -448,7 +448,7 @@ class ResultsPanel(HasTraits):
     def traits_view(self):
         return View(VGroup(
             Item("caption", style="readonly", show_label=False),
-            HGroup(Item("confusion_shows", label="Confusion shows", springy=True,
+            HGroup(Item("confusion_shows", label="Confusion", springy=True,
                         tooltip="What the confusion matrix's cells show: the counts, or each "
                                 "class's share (of its true samples: each class's recall, "
                                 "whatever its size)"),

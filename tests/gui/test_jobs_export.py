@@ -647,7 +647,7 @@ def test_result_view_fits_nine_classes_to_its_dock_and_to_a_wider_view(window, q
 
 def test_confusion_shows_each_class_share_picked_with_the_keyboard(window, qtbot):
     """Nine classes, rest 588 volumes and the others about a hundred: in counts, rest's
-    cell made every other class's pale. Above the result, "Confusion shows" offers each
+    cell made every other class's pale. Above the result, "Confusion" offers each
     true class's share (scikit-learn's normalize="true"): picked from its list with the
     keyboard, the cells show scikit-learn's numbers, the diagonal in the same colour scale
     for every class; a result of another kind hides the choice."""
@@ -678,7 +678,7 @@ def test_confusion_shows_each_class_share_picked_with_the_keyboard(window, qtbot
 
     def combo():
         found = [c for c in dock.findChildren(QtGui.QComboBox) if c.isVisible()]
-        assert len(found) == 1, "the 'Confusion shows' choice is not shown"
+        assert len(found) == 1, "the 'Confusion' choice is not shown"
         return found[0]
 
     box = combo()
