@@ -97,6 +97,59 @@ def test_a_nifti1_file_loads_as_nib_load_loads_it(tmp_path):
     assert type(_inputs.as_image(gz)) is nib.Nifti1Image
 
 
+def test_a_file_read_before_is_not_read_again_until_it_changes(tmp_path, monkeypatch):
+    """Each job's start read every input's header (and inflated a small multi-member
+    .nii.gz whole to check its length); the next job on the same files (a 21st subject
+    added) read all of them again. A file unchanged since (path, device, inode, size,
+    modification time) is now taken from the last read, as a new image of its own; a
+    file rewritten, or replaced, is read again."""
+    import gzip
+    import os
+
+    import nibabel as nib
+
+    from brainviz.backend import _inputs
+    from brainviz.data import _volume_io
+
+    reads = []
+    read = _inputs._read_image
+    monkeypatch.setattr(_inputs, "_read_image",
+                        lambda path, what: reads.append(os.path.basename(path)) or read(path, what))
+    inflated = []
+    check = _volume_io.check_data_size
+    monkeypatch.setattr(_volume_io, "check_data_size",
+                        lambda img, label: inflated.append(label) or check(img, label))
+    data = np.arange(2 * 3 * 4 * 5, dtype=np.int16).reshape(2, 3, 4, 5)
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    plain = tmp_path / "plain.nii"
+    nib.save(nib.Nifti1Image(data, affine), plain)
+    multi = tmp_path / "multi.nii.gz"  # two gzip members: its trailer disagrees
+    raw = plain.read_bytes()
+    multi.write_bytes(gzip.compress(raw[:1000]) + gzip.compress(raw[1000:]))
+    for path in (plain, multi):
+        first, second = _inputs.as_image(path), _inputs.as_image(str(path))
+        assert first is not second and first.dataobj is second.dataobj
+        assert first.header.binaryblock == second.header.binaryblock
+        np.testing.assert_array_equal(second.affine, affine)
+        np.testing.assert_array_equal(np.asanyarray(second.dataobj), data)
+        assert second.get_filename() == str(path)
+        second.get_fdata()  # data nibabel keeps in that image, not in the one kept
+        assert _inputs.as_image(path)._fdata_cache is None
+    assert reads == ["plain.nii", "multi.nii.gz"]
+    assert inflated == [str(plain), str(multi)]
+    # rewritten (new size and time), replaced by another file (new inode): read again
+    nib.save(nib.Nifti1Image(data[..., :3], affine), plain)
+    assert _inputs.as_image(plain).shape == (2, 3, 4, 3)
+    other = tmp_path / "other.nii"
+    nib.save(nib.Nifti1Image(data[..., :2], affine), other)
+    os.replace(other, plain)
+    assert _inputs.as_image(plain).shape == (2, 3, 4, 2)
+    assert reads == ["plain.nii", "multi.nii.gz", "plain.nii", "plain.nii"]
+    plain.unlink()
+    with pytest.raises(Exception, match="plain.nii does not exist"):
+        _inputs.as_image(plain)
+
+
 def test_a_gzipped_nifti1_loads_as_nib_load_loads_it(tmp_path, monkeypatch):
     """A .nii.gz: the image nib.load gives (header, affine, data, file name, pickling),
     its header read through Python's gzip (nib.load reads it twice through indexed_gzip,
