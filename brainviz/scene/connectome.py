@@ -373,7 +373,37 @@ class ConnectomeVisual(Visual):
             justification="left", vertical_justification="bottom")
         self._hl_text_actor = tvtk.Actor2D(mapper=self._hl_text_mapper)
         self.highlight_actors = [self._hl_edge_actor, self._hl_node_actor, self._hl_text_actor]
+        # before each frame the label turns towards the middle of the view (a weak reference:
+        # the renderer's observer never keeps a removed visual alive)
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def place(obj, event):
+            visual = ref()
+            if visual is not None:
+                visual._turn_highlight_text()
+
+        renderer = self.figure.scene.renderer
+        self._hl_observer = (renderer, renderer.add_observer("StartEvent", place))
         return self.highlight_actors
+
+    def _turn_highlight_text(self):
+        """The highlight's label runs towards the middle of the view from its point (left
+        of it in the view's right half), not off the view's edge: a node near the edge of
+        the view had its name cut off there."""
+        text_pd = self._hl_text_pd
+        if self.highlight[0] < 0 or not text_pd.number_of_points:
+            return
+        renderer = self.figure.scene.renderer
+        x, y, z = text_pd.points.to_array()[0]
+        renderer.world_point = (float(x), float(y), float(z), 1.0)
+        renderer.world_to_display()
+        width = renderer.size[0] or 1
+        side = "right" if renderer.display_point[0] > 0.5 * width else "left"
+        prop = self._hl_text_mapper.label_text_property
+        if prop.justification != side:
+            prop.justification = side
 
     def highlight_text(self):
         """What the highlight says: ``"a - b: 0.42"`` for an edge, the node's name for a node,
@@ -400,7 +430,7 @@ class ConnectomeVisual(Visual):
             segments = np.zeros((0, 3))
         elif j < 0:
             nodes = self.coords[[i]]
-            texts, where = [f"  {self.labels[i]}"], nodes
+            texts, where = [self.labels[i]], nodes
             # the node's drawn edges
             ei, ej, _ = self.shown_edges()
             mine = (ei == i) | (ej == i)
@@ -408,9 +438,10 @@ class ConnectomeVisual(Visual):
             segments[0::2], segments[1::2] = self.coords[ei[mine]], self.coords[ej[mine]]
         else:
             nodes = self.coords[[i, j]]
-            mid = nodes.mean(axis=0)
-            texts = [f"  {self.labels[i]}", f"  {self.labels[j]}", f"  {self.matrix[i, j]:.3g}"]
-            where = np.vstack([nodes, mid[None]])
+            # one label at the edge's middle: a label at each node and the weight at the
+            # middle were written over each other when the nodes were near (the strongest
+            # edges often join neighbours: "PowerPower 213")
+            texts, where = [self.highlight_text()], nodes.mean(axis=0)[None]
             segments = nodes
         self._hl_nodes_pd.points = nodes if len(nodes) else np.zeros((0, 3))
         self._hl_glyph.scaling = True
@@ -427,7 +458,8 @@ class ConnectomeVisual(Visual):
         text_pd.points = where if len(where) else np.zeros((0, 3))
         names = tvtk.StringArray(name="text")
         for t in texts:
-            names.insert_next_value(t)
+            # spaces keep the text off the sphere, on whichever side it runs
+            names.insert_next_value(f"  {t}  ")
         if text_pd.point_data.has_array("text"):
             text_pd.point_data.remove_array("text")
         text_pd.point_data.add_array(names)
@@ -686,3 +718,11 @@ class ConnectomeVisual(Visual):
     def _actors(self):
         return [a for a in (self.node_actor, self.edge_actor, self.arrow_actor, self.label_actor,
                             self.legend_actor, *self.highlight_actors) if a is not None]
+
+    def remove(self):
+        observer = getattr(self, "_hl_observer", None)
+        if observer is not None:
+            renderer, tag = observer
+            renderer.remove_observer(tag)
+            self._hl_observer = None
+        super().remove()

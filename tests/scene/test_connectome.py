@@ -441,3 +441,49 @@ def test_outside_brain_check_is_cached_on_disk_and_skips_nilearn(tmp_path, monke
     assert runs[0] == "[2] True"  # first use: computed from nilearn's mask
     assert runs[1] == "[2] False"  # then read back from the demo-data folder
     assert len(list((tmp_path / "demo_data" / "brain_masks_v2").glob("*.npz"))) == 1
+
+
+def _text_of(polydata):
+    names = polydata.point_data.get_abstract_array("text")
+    return names.get_value(0).strip()
+
+
+@pytest.mark.render
+def test_a_highlighted_edge_between_near_nodes_has_one_readable_label(fig):
+    """The strongest edges often join neighbours: a name at each node and the weight at
+    the middle were written over each other ("PowerPower 213"). The edge's label is one
+    line at its middle, both names and the weight, drawn in the highlight's green."""
+    from brainviz.scene.connectome import ConnectomeVisual
+    from brainviz.scene.views import set_view
+
+    coords = np.array([[-40.0, -10.0, 20.0], [40.0, -10.0, 20.0], [44.0, -6.0, 22.0]])
+    matrix = np.array([[0.0, 0.1, 0.2], [0.1, 0.0, 0.7], [0.2, 0.7, 0.0]])
+    vis = ConnectomeVisual(matrix, coords, labels=["left", "Power 208", "Power 213"],
+                           node_color="black", figure=fig)
+    set_view(fig, "superior")
+    vis.highlight = (1, 2)
+    text = vis._hl_text_pd
+    assert text.number_of_points == 1
+    np.testing.assert_allclose(text.points.to_array()[0], coords[[1, 2]].mean(axis=0))
+    assert _text_of(text) == "Power 208 - Power 213: 0.7" == vis.highlight_text()
+    img = _shot(fig)
+    green = _count(img, lambda r, g, b: (r < 40) & (g > 60) & (g < 130) & (b < 50))
+    # near the view's right edge the label runs leftwards from its point, into the view
+    # (it ran off the edge: "Power" and no more)
+    prop = vis._hl_text_mapper.label_text_property
+    assert prop.justification == "right"
+    assert green > 200
+    seen = img[..., 1] > 60
+    text_cols = np.flatnonzero(((img[..., 0] < 40) & seen & (img[..., 2] < 50)).any(axis=0))
+    assert text_cols.max() < img.shape[1] - 2  # nothing of it at the edge
+    set_view(fig, "inferior")  # seen from below the right hemisphere is on the left
+    _shot(fig)
+    assert prop.justification == "left"
+    vis.highlight = (2, -1)  # a node alone: its name at the node
+    assert text.number_of_points == 1
+    assert _text_of(text) == "Power 213"
+    np.testing.assert_allclose(text.points.to_array()[0], coords[2])
+    renderer = fig.scene.renderer
+    observers = renderer.has_observer("StartEvent")
+    vis.remove()  # its renderer observer goes with it
+    assert vis._hl_observer is None and observers
