@@ -458,8 +458,10 @@ class MainWindow(HasTraits):
             folder = Path(path).expanduser()
             if not folder.is_dir():
                 continue
-            if any(job.result_folder == str(folder) for job in self.session.jobs):
-                continue  # opened before: its job is in the list already
+            known = [job for job in self.session.jobs if job.result_folder == str(folder)]
+            if known:  # opened before: its job is in the list already, shown again
+                self._opened_job = known[-1]
+                continue
             try:
                 state = result_job(load_result(folder), folder)
             except Exception as exc:  # noqa: BLE001 - its layers are open all the same
@@ -467,23 +469,25 @@ class MainWindow(HasTraits):
                 continue
             self.session.jobs.append(state)  # the job list selects it: the view shows it
             state.shown = True
-            self._result_opened = True
+            self._opened_job = state
         if self.jobs_panel is not None:  # else when the side panels are made
             self._show_last_result()
 
     def _show_last_result(self):
-        """The job list's last job selected when none is (its result in the result view:
-        files opened at start-up, or a reopened session's jobs, come before the side
-        panels); the result view brought to the front when result folders were opened."""
+        """The job of a result folder just opened selected, its result in the result view
+        brought to the front; else the job list's last job selected when none is (files
+        opened at start-up, or a reopened session's jobs, come before the side panels)."""
         panel = self.jobs_panel
         if panel is None or not self.session.jobs:
             return
-        if panel.selected is None:
-            panel.selected = self.session.jobs[-1]
-        if self.__dict__.pop("_result_opened", False):
+        opened = self.__dict__.pop("_opened_job", None)
+        if opened is not None and opened in self.session.jobs:
+            panel.selected = opened
             docks = getattr(self.ui, "docks", None) or {}
             if "Result" in docks:
                 docks["Result"].raise_()
+        elif panel.selected is None:
+            panel.selected = self.session.jobs[-1]
 
     def _label_layer_for_table(self):
         from ..model import ComponentsLayer, LabelLayer

@@ -773,9 +773,14 @@ def test_an_opened_result_folder_is_a_job_with_its_result_view_linked_to_its_map
     _click(panel.figure.canvas, confusion.ax_, (2.0, 2.1))  # the row of "shoe"
     assert [lay.visible for lay in added] == [False, False, True]
     assert confusion.selected_ == 2
-    # opened again: its maps again, the same job
+    # opened again: its maps again, the same job, shown again
+    from brainviz.model import JobState
+
+    window.jobs_panel.selected = None
+    panel.show_job(JobState(kind="connectivity", title="another", state="failed"))
     again = window.open_files([str(folder)])
     assert len(window.session.jobs) == before_jobs + 1
+    assert window.jobs_panel.selected is state and panel.job is state
     for layer in again:
         window.session.remove_layer(layer.name)
     # a reopened session keeps the job's folder, not its result: read back when selected
