@@ -18,13 +18,16 @@ Linked views (the panel only edits layers; the scene draws them):
   class's weight map alone (the others hidden) with the cursor at its peak, and outlines
   the row.
 
+"Save figure..." writes the result shown (as shown, laid out at a paper's size) to a PNG,
+SVG or PDF file (:meth:`ResultsPanel.save_figure`).
+
 Above a decoding result, "Confusion" writes the counts (scikit-learn's default) or
 each class's share in the cells (its ``normalize``: of each true class, of each
 prediction, of all samples).
 """
 import logging
 
-from traits.api import Any, Bool, Enum, HasTraits, Instance, Str, observe
+from traits.api import Any, Bool, Button, Enum, HasTraits, Instance, Str, observe
 from traits.observation.exceptions import NotifierNotFound
 from traitsui.api import HGroup, Item, VGroup, View
 from traitsui.basic_editor_factory import BasicEditorFactory
@@ -88,6 +91,10 @@ class ResultsPanel(HasTraits):
     confusion_shows = Enum(*ConfusionDisplay.NORMALIZE.values())
     #: Whether a decoding result is shown (the choice above is offered with it).
     has_confusion = Bool(False)
+    #: Write the result shown to a PNG, SVG or PDF file at a paper's size (a file dialog).
+    save = Button("Save figure...")
+    #: Whether a result is shown (it can be saved).
+    has_result = Bool(False)
     _showing = Bool(False)  # show_class is switching the maps: one outline, at its end
 
     def __init__(self, **traits):
@@ -107,10 +114,6 @@ class ResultsPanel(HasTraits):
         each in a turn of its own (the window: three turns of 40-90 ms rather than one of
         150 ms and one of 70).
         """
-        from ..backend.displays import (
-            MatrixDisplay, RegionsDisplay, ScoresDisplay, SearchlightDisplay,
-        )
-
         result = getattr(state, "result", None)
         self.job = state
         self._thaw_layout()
@@ -120,43 +123,144 @@ class ResultsPanel(HasTraits):
         self.weight_maps = {}
         kind = getattr(result, "_kind", "")
         self.has_confusion = kind == "decoding"
+        self.has_result = result is not None
         if result is None:
             self.caption = f"{state.title}: {state.state}" if state is not None else ""
             self._redraw()
             return self.displays
         self.caption = f"{state.title}: {state.headline}" if state.headline else state.title
+        displays = self._new_displays(state)
         if kind == "decoding":
             left, right = self._decoding_axes()
-            self.displays["scores"] = ScoresDisplay.from_result(result).plot(ax=left)
-            confusion = ConfusionDisplay.from_result(result, normalize=self._normalize())
+            self.displays["scores"] = displays["scores"].plot(ax=left)
+            confusion = displays["confusion"]
             self.weight_maps = self._class_maps(state, confusion.classes)
             confusion.selected_ = self._shown_class(confusion)
             self.displays["confusion"] = confusion.plot(ax=right)
             for ax in (left, right):  # a long title takes two lines in a narrow view
                 ax.title.set_wrap(True)
-        elif kind == "connectivity":
-            self.connectome = self._job_layer(state, ConnectomeLayer)
-            if self.connectome is not None and self.connectome.data is not None:
-                # the colour bar names what the numbers are, as for a saved result
-                display = MatrixDisplay.from_layer(
-                    self.connectome, title="",
-                    colorbar_label=getattr(result, "kind_", None) or "weight")
-            else:
-                display = MatrixDisplay.from_result(result, title="")
-            self.displays["matrix"] = display.plot(ax=self.figure.add_subplot())
-        elif kind == "regions":
-            self.regions = self._job_layer(state, ComponentsLayer)
-            display = RegionsDisplay.from_result(result, ncols=3, title="")
-            self.displays["regions"] = display.plot(ax=self.figure.add_subplot())
-        elif kind == "searchlight":  # the map is in the scene; here how its spheres scored
-            display = SearchlightDisplay.from_result(result)
-            self.displays["searchlight"] = display.plot(ax=self.figure.add_subplot())
+        else:
+            if kind == "connectivity":
+                self.connectome = self._job_layer(state, ConnectomeLayer)
+            elif kind == "regions":
+                self.regions = self._job_layer(state, ComponentsLayer)
+            for name, display in displays.items():
+                self.displays[name] = display.plot(ax=self.figure.add_subplot())
         self._connect()
         if draw:
             self._redraw()
         elif layout:
             self.layout_now()
         return self.displays
+
+    def _new_displays(self, state):
+        """The views of ``state``'s result, not drawn yet (name -> display): what the panel
+        shows and what :meth:`save_figure` writes."""
+        from ..backend.displays import (
+            MatrixDisplay, RegionsDisplay, ScoresDisplay, SearchlightDisplay,
+        )
+
+        result = state.result
+        kind = getattr(result, "_kind", "")
+        if kind == "decoding":
+            return {"scores": ScoresDisplay.from_result(result),
+                    "confusion": ConfusionDisplay.from_result(result,
+                                                              normalize=self._normalize())}
+        if kind == "connectivity":
+            layer = self._job_layer(state, ConnectomeLayer)
+            if layer is not None and layer.data is not None:
+                # the layer's edges and names; the colour bar names what the numbers are,
+                # as for a saved result
+                return {"matrix": MatrixDisplay.from_layer(
+                    layer, title="", colorbar_label=getattr(result, "kind_", None) or "weight")}
+            return {"matrix": MatrixDisplay.from_result(result, title="")}
+        if kind == "regions":
+            return {"regions": RegionsDisplay.from_result(result, ncols=3, title="")}
+        if kind == "searchlight":  # the map is in the scene; here how its spheres scored
+            return {"searchlight": SearchlightDisplay.from_result(result)}
+        return {}
+
+    #: the saved result view's size (inches) by kind of result: a journal's column and a half
+    SAVE_SIZES = {"decoding": (9.0, 3.8), "connectivity": (6.5, 5.5), "regions": (7.0, 6.0),
+                  "searchlight": (6.0, 4.0)}
+
+    def save_figure(self, path, dpi=300):
+        """Write the result shown as the view shows it (a decoding's scores beside its
+        confusion, in the numbers "Confusion" picks), laid out at a paper's size
+        (:data:`SAVE_SIZES`, the dock's shape aside): PNG at ``dpi``, SVG or PDF (text kept
+        as text) by ``path``'s suffix, written whole or not at all. Returns the Path."""
+        from pathlib import Path
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        from .._files import write_atomic
+        from ..exceptions import ParameterError
+
+        state = self.job
+        result = getattr(state, "result", None)
+        if result is None:
+            raise ParameterError("No result is shown: run a job or open a result folder "
+                                 "first, then save its figure.")
+        path = Path(path).expanduser()
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt not in ("png", "svg", "pdf"):
+            raise ParameterError(f"Cannot save the result figure as {path.name}: expected a "
+                                 ".png, .svg or .pdf file name.")
+        kind = result._kind
+        displays = self._new_displays(state)
+        if not displays:
+            raise ParameterError(f"A {kind} result has no figure to save.")
+        style = next(iter(displays.values()))._style
+        with style():
+            figure = Figure(figsize=self.SAVE_SIZES.get(kind, (6.0, 4.5)), layout="constrained")
+            FigureCanvasAgg(figure)
+            if kind == "decoding":
+                axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1.0)})
+            else:
+                axes = [figure.add_subplot()]
+            for display, ax in zip(displays.values(), axes):
+                display.plot(ax=ax)
+            engine = figure.get_layout_engine()
+            for again in (True, False):  # labels fitted to their room, as in the view
+                engine.execute(figure)
+                for display in displays.values():
+                    if hasattr(display, "fit_counts"):
+                        display.fit_counts()
+                    elif hasattr(display, "fit"):
+                        display.fit()
+
+            def write(tmp):
+                figure.savefig(tmp, format=fmt, dpi=dpi)
+
+            return write_atomic(path, write)
+
+    def _save_fired(self):
+        import re
+        from pathlib import Path
+
+        from .dialogs import ask_save_file
+
+        if self.job is None or getattr(self.job, "result", None) is None:
+            return
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", self.job.title or "result").strip("_")
+        folder = Path(self.job.result_folder) if self.job.result_folder else Path.cwd()
+        parent = getattr(getattr(self.window, "ui", None), "control", None)
+        path = ask_save_file(parent, "Save the result figure",
+                             filter="PNG image (*.png);;SVG drawing (*.svg);;PDF (*.pdf)",
+                             default=str(folder / f"{stem or 'result'}.png"))
+        if not path:
+            return
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".png")
+        try:
+            written = self.save_figure(path)
+        except Exception as exc:  # noqa: BLE001 - the view keeps working
+            self._error(exc, "Could not save the result figure")
+            return
+        if self.window is not None and hasattr(self.window, "status"):
+            self.window.status = f"Saved the result figure to {written}"
 
     def _normalize(self):
         """ConfusionDisplay's ``normalize`` for what the cells are to show."""
@@ -448,6 +552,10 @@ class ResultsPanel(HasTraits):
     def traits_view(self):
         return View(VGroup(
             Item("caption", style="readonly", show_label=False),
+            HGroup(Item("save", show_label=False,
+                        tooltip="Write this result's figure (as shown, at a paper's size) to "
+                                "a PNG (300 dpi), SVG or PDF file"),
+                   visible_when="has_result"),
             HGroup(Item("confusion_shows", label="Confusion", springy=True,
                         tooltip="What the confusion matrix's cells show: the counts, or each "
                                 "class's share (of its true samples: each class's recall, "

@@ -645,7 +645,8 @@ def test_result_view_fits_nine_classes_to_its_dock_and_to_a_wider_view(window, q
         canvas.setMinimumWidth(200)
 
 
-def test_confusion_shows_each_class_share_picked_with_the_keyboard(window, qtbot):
+def test_confusion_shows_each_class_share_picked_with_the_keyboard(window, qtbot, tmp_path,
+                                                                  monkeypatch):
     """Nine classes, rest 588 volumes and the others about a hundred: in counts, rest's
     cell made every other class's pale. Above the result, "Confusion" offers each
     true class's share (scikit-learn's normalize="true"): picked from its list with the
@@ -709,6 +710,31 @@ def test_confusion_shows_each_class_share_picked_with_the_keyboard(window, qtbot
     # shares in two digits (written where the cells have room for them)
     assert [t.get_text() for t in shown.text_.ravel()] == [
         f"{v:.2g}" for v in shown.values_.ravel()]
+    # "Save figure..." writes the view as shown, at a paper's size (9 x 3.8 inches, 300 dpi)
+    import matplotlib.image
+
+    from brainviz.gui import dialogs
+
+    target = tmp_path / "nine classes.png"
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_save_file",
+                        lambda *a, **k: asked.append(k.get("default")) or str(target))
+    buttons = [b for b in dock.findChildren(QtGui.QPushButton)
+               if b.isVisible() and b.text().replace("&", "") == "Save figure..."]
+    assert len(buttons) == 1
+    qtbot.mouseClick(buttons[0], QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: target.exists(), timeout=20_000)  # in the next event-loop turn
+    assert asked[0].endswith("decoding_9_classes_ridge.png"), window.errors.errors
+    pixels = matplotlib.image.imread(str(target))
+    assert pixels.shape[:2] == (1140, 2700)
+    assert pixels[..., :3].std() > 0.05  # drawn, not blank
+    assert f"Saved the result figure to {target}" in window.status
+    svg = panel.save_figure(tmp_path / "nine.svg")
+    text = svg.read_text()
+    assert "confusion: share of true class" in text and "scrambledpix" in text
+    with pytest.raises(Exception, match=r"nine\.txt: expected a \.png, \.svg or \.pdf"):
+        panel.save_figure(tmp_path / "nine.txt")
+    assert not (tmp_path / "nine.txt").exists()
     # a connectivity result has no confusion matrix: no choice
     from brainviz.backend.connectivity import ConnectivityResult
 
