@@ -645,8 +645,8 @@ def test_result_view_fits_nine_classes_to_its_dock_and_to_a_wider_view(window, q
         canvas.setMinimumWidth(200)
 
 
-def test_confusion_shows_each_class_share_picked_with_the_keyboard(window, qtbot, tmp_path,
-                                                                  monkeypatch):
+def test_confusion_shows_each_class_share_picked_with_the_keyboard(
+        window, qtbot, tmp_path, monkeypatch):
     """Nine classes, rest 588 volumes and the others about a hundred: in counts, rest's
     cell made every other class's pale. Above the result, "Confusion" offers each
     true class's share (scikit-learn's normalize="true"): picked from its list with the
