@@ -1035,12 +1035,13 @@ def result_headline(result):
     return ""
 
 
-def _displays_for(result, font=None, dark=False):
+def _displays_for(result, font=None, dark=False, normalize=None):
     kind = getattr(result, "_kind", "")
     style = dict(font=font, dark=dark)
     if kind == "decoding":
         return {"scores": ScoresDisplay.from_result(result, **style),
-                "confusion": ConfusionDisplay.from_result(result, **style)}
+                "confusion": ConfusionDisplay.from_result(result, normalize=normalize,
+                                                          **style)}
     if kind == "connectivity":
         return {"matrix": MatrixDisplay.from_result(result, **style)}
     if kind == "regions":
@@ -1050,9 +1051,11 @@ def _displays_for(result, font=None, dark=False):
     return {}
 
 
-def save_result_figures(result, folder, formats=("png", "svg"), dpi=150, font=None, dark=False):
+def save_result_figures(result, folder, formats=("png", "svg"), dpi=150, font=None, dark=False,
+                        normalize=None):
     """Write the result's views into ``folder``: ``scores`` and ``confusion`` (decoding),
-    ``matrix`` (connectivity) or ``regions`` (regions), once per format.
+    ``matrix`` (connectivity) or ``regions`` (regions), once per format. ``normalize``: what
+    the confusion's cells show (:class:`ConfusionDisplay`; None: the counts).
 
     Returns
     -------
@@ -1061,7 +1064,8 @@ def save_result_figures(result, folder, formats=("png", "svg"), dpi=150, font=No
     """
     folder = Path(folder)
     written = []
-    for stem, display in _displays_for(result, font=font, dark=dark).items():
+    for stem, display in _displays_for(result, font=font, dark=dark,
+                                       normalize=normalize).items():
         display.plot()
         for fmt in formats:
             written.append(display.savefig(folder / f"{stem}.{fmt}", dpi=dpi))

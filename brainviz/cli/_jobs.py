@@ -151,6 +151,10 @@ def _add_decode(subparsers):
     p.add_argument("--permutations", type=number_type("--permutations", integer=True, low=0,
                                                        high=1_000_000),
                    default=0, help="permutation test size")
+    p.add_argument("--confusion", default="counts", choices=("counts", "true", "pred", "all"),
+                   help="what confusion.png's cells show: the counts, or each class's share "
+                        "of its true class, of its prediction or of all samples "
+                        "(scikit-learn's normalize; default: %(default)s)")
     _cleaning(p, "run")
     _common(p)
     p.set_defaults(func=run_decode)
@@ -356,11 +360,12 @@ def _save(result, args):
         raise OutputExistsError(_overwrite_words(exc), path=exc.path) from None
 
 
-def _write_figures(result, folder):
+def _write_figures(result, folder, **kwargs):
     """The result's views (scores.png, confusion.png, matrix.png, regions.png or
-    searchlight.png, and SVG) beside it; a figure that cannot be drawn is reported, the result stays saved."""
+    searchlight.png, and SVG) beside it; a figure that cannot be drawn is reported, the result
+    stays saved. ``kwargs``: :func:`~brainviz.backend.displays.save_result_figures`'s."""
     try:
-        paths = result.save_figures(folder)
+        paths = result.save_figures(folder, **kwargs)
     except Exception as exc:  # noqa: BLE001 - the result itself is saved
         print(f"warning: the result's figures could not be written: {exc}", file=sys.stderr)
         return []
@@ -422,7 +427,8 @@ def run_decode(args):
     result = _run_job("decode", job, args, imgs, labels, runs=runs, mask=args.mask,
                       events=events, confounds=args.confounds)
     _save(result, args)
-    _write_figures(result, args.output)
+    _write_figures(result, args.output,
+                   normalize=None if args.confusion == "counts" else args.confusion)
     extra = f", p={result.pvalue_:.4f}" if result.pvalue_ is not None else ""
     print(f"decode: {len(result.scores_)} folds, mean {job.scoring} {result.mean_score_:.3f} "
           f"(chance {result.chance_level_:.3f}{extra}) -> {args.output}")

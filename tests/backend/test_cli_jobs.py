@@ -59,6 +59,31 @@ def test_decode_tsv_labels_exclude_and_cache_commands(files, capsys):
     assert "is empty" in capsys.readouterr().out
 
 
+def test_decode_writes_the_confusion_in_shares_when_asked(files, capsys):
+    """``--confusion true`` (scikit-learn's normalize) writes confusion.png/.svg in each
+    true class's share, as the window's "Confusion" choice and result.plot() do; by
+    default the counts. A choice it does not know is one line naming it."""
+    base = ["decode", str(files["bold"]), "--labels", str(files["tsv"]), "--mask",
+            str(files["mask"]), "--no-cache", "-q"]
+    assert main(base + ["-o", str(files["dir"] / "counts")]) == 0
+    assert main(base + ["--confusion", "true", "-o", str(files["dir"] / "shares")]) == 0
+    counts = (files["dir"] / "counts" / "confusion.svg").read_text()
+    shares = (files["dir"] / "shares" / "confusion.svg").read_text()
+    assert "confusion (summed over folds)" in counts and "share of" not in counts
+    assert "confusion: share of true class" in shares
+    result = load_result(files["dir"] / "shares")
+    rows = result.confusion_ / result.confusion_.sum(axis=1, keepdims=True)
+    for value in np.diag(rows):  # each class's recall, written in two digits
+        assert f">{value:.2g}<" in shares
+    assert (files["dir"] / "shares" / "confusion.png").stat().st_size > 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(base + ["--confusion", "rows", "-o", str(files["dir"] / "bad")])
+    err = capsys.readouterr().err
+    assert "--confusion" in err and "'rows'" in err and "counts" in err
+    assert not (files["dir"] / "bad").exists()
+
+
 def test_decode_bad_input_one_line_reason(files, capsys):
     short = files["dir"] / "short.txt"
     short.write_text("face 0\nhouse 1\n")
