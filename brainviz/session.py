@@ -55,6 +55,7 @@ __all__ = [
     "layers_bounds",
     "job_title",
     "result_job",
+    "open_result_folder",
     "load_job_result",
     "result_keys",
     "result_layer",
@@ -277,13 +278,7 @@ def open_path(path, layer_type=None):
 
     path = Path(path).expanduser()
     if path.is_dir():
-        from .backend import load_result
-
-        result = load_result(path)
-        try:
-            return layers_from_result(result, folder=str(path))
-        except BrainvizError as exc:  # a result whose parts do not fit together
-            raise ResultError(f"{path}: {exc}") from None
+        return open_result_folder(path)[0]
     kind = surface_file_kind(path) if path.exists() else None
     if kind == "mesh":
         return [open_surface(mesh=path)]
@@ -553,6 +548,20 @@ def result_job(result, folder):
                      result_folder=str(folder), headline=result_headline(result))
     state.result = result
     return state
+
+
+def open_result_folder(path):
+    """(layers, job) of a job's result folder, read once: its maps as layers
+    (:func:`layers_from_result`) and the finished job it records (:func:`result_job`)."""
+    from .backend import load_result
+
+    path = Path(path).expanduser()
+    result = load_result(path)
+    try:
+        layers = layers_from_result(result, folder=str(path))
+    except BrainvizError as exc:  # a result whose parts do not fit together
+        raise ResultError(f"{path}: {exc}") from None
+    return layers, result_job(result, path)
 
 
 def load_job_result(state):

@@ -78,7 +78,7 @@ def as_image(src, what="image"):
     if _is_path(src):
         path = Path(src)
         identity = _file_identity(path)
-        if identity is None or not path.exists():
+        if identity is None:
             raise ImageNotFoundError(f"The {what} file {path} does not exist.")
         with _READ_IMAGES_LOCK:
             known = _READ_IMAGES.get(identity)
@@ -87,7 +87,7 @@ def as_image(src, what="image"):
         if known is not None:
             return _copy_of(known)
         img = _read_image(path, what)
-        if path.is_file() and type(img) in (nib.Nifti1Image, nib.Nifti2Image):
+        if type(img) in (nib.Nifti1Image, nib.Nifti2Image):
             with _READ_IMAGES_LOCK:
                 _READ_IMAGES[identity] = img
                 while len(_READ_IMAGES) > _READ_IMAGES_MAX:

@@ -22,7 +22,8 @@ from ..model import JobState, SeriesLayer, Session
 from ..exceptions import ParameterError
 from ..session import (
     SessionFileError, add_recent_file, attach_surface_values, layers_from_result,
-    attach_label_table, make_demo_session, open_path, open_paths, place_new_layers,
+    attach_label_table, make_demo_session, open_path, open_paths, open_result_folder,
+    place_new_layers,
     read_session, save_session, surface_file_kind, table_kind,
 )
 from .dialogs import ErrorReporter, ExportOptions
@@ -420,6 +421,17 @@ class MainWindow(HasTraits):
                 self.report_error(exc, f"Could not open {Path(path).name}")
                 continue
             rest.append(path)
+        if layer_type is None:  # result folders: their maps, and their job, from one read
+            for path in [p for p in rest if Path(p).is_dir()]:
+                rest.remove(path)
+                try:
+                    layers, job = open_result_folder(path)
+                except Exception as exc:
+                    self.report_error(exc, f"Could not open {Path(path).name}")
+                    continue
+                added += place_new_layers(self.session, layers)
+                add_recent_file(path)
+                self._add_result_job(job)
         for group in ([rest] if layer_type is None else [[p] for p in rest]):
             if not group:
                 continue
@@ -437,7 +449,8 @@ class MainWindow(HasTraits):
             added += place_new_layers(self.session, layers)
             for path in group:
                 add_recent_file(path)
-            self._add_result_jobs(group)
+        if self.jobs_panel is not None and "_opened_job" in self.__dict__:
+            self._show_last_result()  # else when the side panels are made
         if added:
             self.status = f"Opened {', '.join(lay.name for lay in added)}"
             if self.layers_panel is not None:
@@ -447,31 +460,18 @@ class MainWindow(HasTraits):
                 self.set_view(self.start_view)
         return added
 
-    def _add_result_jobs(self, paths):
-        """Result folders opened (``brainviz decode`` or ``connectivity``'s): each is a job
-        in the job list, its result (scores and confusion, the matrix) in the result view
-        brought to the front, linked to the layers opened from it, as for a job run here."""
-        from ..backend import load_result
-        from ..session import result_job
-
-        for path in paths:
-            folder = Path(path).expanduser()
-            if not folder.is_dir():
-                continue
-            known = [job for job in self.session.jobs if job.result_folder == str(folder)]
-            if known:  # opened before: its job is in the list already, shown again
-                self._opened_job = known[-1]
-                continue
-            try:
-                state = result_job(load_result(folder), folder)
-            except Exception as exc:  # noqa: BLE001 - its layers are open all the same
-                self.report_error(exc, f"Could not show the result of {folder.name}")
-                continue
-            self.session.jobs.append(state)  # the job list selects it: the view shows it
-            state.shown = True
-            self._opened_job = state
-        if self.jobs_panel is not None:  # else when the side panels are made
-            self._show_last_result()
+    def _add_result_job(self, state):
+        """A result folder's job (``brainviz decode`` or ``connectivity``'s, opened): in the
+        job list, its result (scores and confusion, the matrix) in the result view brought
+        to the front, linked to the layers opened from it, as for a job run here. A folder
+        opened before shows its job again."""
+        known = [job for job in self.session.jobs if job.result_folder == state.result_folder]
+        if known:
+            self._opened_job = known[-1]
+            return
+        self.session.jobs.append(state)  # the job list selects it: the view shows it
+        state.shown = True
+        self._opened_job = state
 
     def _show_last_result(self):
         """The job of a result folder just opened selected, its result in the result view
