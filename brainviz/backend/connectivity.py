@@ -318,21 +318,32 @@ def _label_means(img, atlas_img, block=None, plan_key=None):
     name = _inputs.image_name(img)
     stream = _inputs.gzip_stream_spec(img)
     if stream is not None:  # a .nii.gz inflated a block at a time, never whole
-        dtype, n_t = stream[3], stream[2][3]
-        blocks = _inputs.gzip_volume_blocks(*stream, block, name, _READ_BUFFER)
+        dtype, n_t, scaling = stream[3], stream[2][3], stream[4]
+        blocks = _inputs.gzip_volume_blocks(*stream[:4], block, name, _READ_BUFFER)
     else:
         with _inputs.reading(img):
-            data = np.asanyarray(img.dataobj)  # a memory map of an uncompressed file
+            # a memory map of an uncompressed file (of its stored numbers where they are
+            # scaled: never the whole series scaled at once)
+            data, scaling = _inputs.stored_data(img)
         dtype, n_t = data.dtype, data.shape[3]
         blocks = _volume_blocks(data, block, name)
     with _inputs.reading(img):
-        return _block_means(blocks, dtype, n_t, by_address, voxels, starts, counts, n_labels)
+        return _block_means(blocks, dtype, n_t, by_address, voxels, starts, counts, n_labels,
+                            scaling)
 
 
-def _block_means(blocks, dtype, n_t, by_address, voxels, starts, counts, n_labels):
-    """:func:`_label_means`' sums over ``blocks`` of volumes, divided by the counts."""
+def _block_means(blocks, dtype, n_t, by_address, voxels, starts, counts, n_labels,
+                 scaling=None):
+    """:func:`_label_means`' sums over ``blocks`` of volumes, divided by the counts.
+
+    ``scaling``: the image's proxy where nibabel scales the stored numbers ``blocks``
+    holds (:func:`brainviz.backend._inputs.stored_data`): the atlas' voxels are scaled as
+    they are gathered, to nibabel's numbers in nibabel's type.
+    """
     import warnings
 
+    if scaling is not None:  # the type nibabel scales to (float64 for an int16 file)
+        dtype = _inputs.scaled_values(scaling, np.zeros(1, dtype)).dtype
     exact_ints = np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2
     floats = not np.issubdtype(dtype, np.integer)
     # Few numpy calls a block: the sums go straight into one array, divided once at the
@@ -350,7 +361,10 @@ def _block_means(blocks, dtype, n_t, by_address, voxels, starts, counts, n_label
             np.add.reduceat(volumes.take(by_address, axis=1).astype(sum_type), starts, axis=1,
                             out=sums[t0:t1])
             continue
-        values = np.asarray(volumes.take(voxels, axis=1), dtype=np.float64)
+        values = volumes.take(voxels, axis=1)
+        if scaling is not None:
+            values = _inputs.scaled_values(scaling, values)
+        values = np.asarray(values, dtype=np.float64)
         np.add.reduceat(values, starts, axis=1, dtype=sum_type, out=sums[t0:t1])
         # a non-finite value makes its label's sum non-finite: only then are the values
         # looked at (a sum can also overflow to inf; then it is nilearn's inf, no warning)

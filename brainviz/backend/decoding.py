@@ -126,20 +126,33 @@ def _mask_step(img_keys, imgs, mask_key, mask_img):
 def _mask_image(img, mask, out):
     """Write one image's in-mask values into ``out`` ((n_frames, n_voxels) float32).
 
-    An unscaled 4D ``.nii.gz`` is inflated a few volumes at a time (never the whole run
-    in memory: a 2 mm fMRIPrep run in float32 is 1.3 GB), its in-mask voxels taken from
-    each block in the order ``data[mask]`` gives them (C order of the mask)."""
+    A 4D ``.nii.gz`` is inflated a few volumes at a time (never the whole run in memory: a
+    2 mm fMRIPrep run in float32 is 1.3 GB), its in-mask voxels taken from each block in
+    the order ``data[mask]`` gives them (C order of the mask). Stored numbers that nibabel
+    scales (``scl_slope``) are scaled a few volumes at a time too, only the mask's voxels:
+    nibabel's whole series scaled at once is float64, four times an int16 file."""
     stream = _inputs.gzip_stream_spec(img)
+    name = _inputs.image_name(img)
     with _inputs.reading(img):
         if stream is not None:
-            path, offset, shape, dtype = stream
+            path, offset, shape, dtype, scaling = stream
             inside = np.ravel_multi_index(np.nonzero(mask), shape[:3], order="F")
             for t0, t1, volumes in _inputs.gzip_volume_blocks(
-                    path, offset, shape, dtype, 8, _inputs.image_name(img)):
-                out[t0:t1] = volumes.take(inside, axis=1)
+                    path, offset, shape, dtype, 8, name):
+                values = volumes.take(inside, axis=1)
+                out[t0:t1] = values if scaling is None else _inputs.scaled_values(
+                    scaling, values)
             return out
         # nibabel scales to float only when the header says so; int16 stays int16 here
-        data = np.asanyarray(img.dataobj)
+        data, scaling = _inputs.stored_data(img)
+        if scaling is not None:
+            if data.ndim == 3:
+                out[...] = _inputs.scaled_values(scaling, data[mask])[None, :]
+                return out
+            for t0 in range(0, data.shape[3], 8):
+                part = data[..., t0:t0 + 8][mask].T  # (volumes, voxels), stored numbers
+                out[t0:t0 + part.shape[0]] = _inputs.scaled_values(scaling, part)
+            return out
     if data.dtype.kind not in "biuf":
         data = data.astype(np.float32)
     out[...] = data[mask][None, :] if data.ndim == 3 else data[mask].T

@@ -179,10 +179,11 @@ def test_screening_percentile_is_a_percent_of_the_mask_for_every_estimator(decod
     assert res.mean_score_ >= 0.8
 
 
-def test_a_gzipped_run_is_masked_a_block_at_a_time(decoding_data, tmp_path, monkeypatch):
-    """A BIDS run as .nii.gz (int16, unscaled) is inflated a few volumes at a time into
-    the masked data, never read whole through nibabel; the masked data are nilearn's
-    apply_mask of the run, and a scaled run is still nibabel's to read."""
+def test_a_run_is_masked_a_block_at_a_time(decoding_data, tmp_path, monkeypatch):
+    """A BIDS run as .nii.gz (int16, scaled or not) or a scaled .nii is read a few volumes
+    at a time into the masked data, never whole through nibabel (whose whole series scaled
+    at once is float64: four times an int16 file); the masked data are nilearn's
+    apply_mask of the run, bit for bit."""
     import nibabel as nib
     from nibabel.arrayproxy import ArrayProxy
     from nilearn.masking import apply_mask
@@ -192,24 +193,74 @@ def test_a_gzipped_run_is_masked_a_block_at_a_time(decoding_data, tmp_path, monk
 
     d = decoding_data
     data = np.round(np.asanyarray(d["img"].dataobj) * 10).astype(np.int16)
-    run = nib.Nifti1Image(data, d["img"].affine)
-    run.header.set_slope_inter(1, 0)
-    path = tmp_path / "sub-01_run-1_bold.nii.gz"
-    nib.save(run, path)
-    scaled_path = tmp_path / "scaled.nii.gz"
-    scaled = nib.Nifti1Image(data, d["img"].affine)
-    scaled.header.set_slope_inter(0.5, 1.0)
-    nib.save(scaled, scaled_path)
-    ref = apply_mask(nib.load(path), d["mask"])
-    ref_scaled = apply_mask(nib.load(scaled_path), d["mask"])
+    paths = {}
+    for name, slope, inter in (("sub-01_run-1_bold.nii.gz", 1, 0),
+                               ("scaled.nii.gz", 0.5, 1.0), ("scaled.nii", 0.03, -2.5)):
+        run = nib.Nifti1Image(data, d["img"].affine)
+        run.header.set_slope_inter(slope, inter)
+        paths[name] = tmp_path / name
+        nib.save(run, paths[name])
+    refs = {name: apply_mask(nib.load(path), d["mask"]) for name, path in paths.items()}
+    assert refs["scaled.nii"].dtype == np.float64  # what nibabel gives: float64 numbers
+    real_array, real_item = ArrayProxy.__array__, ArrayProxy.__getitem__
 
-    def whole(*a, **k):
-        raise AssertionError("the run was read whole through nibabel")
+    def whole(self, *a, **k):  # a proxy of the file itself, not of a part in memory
+        if isinstance(self.file_like, str):
+            raise AssertionError(f"{self.file_like} was read whole through nibabel")
+        return real_array(self, *a, **k)
+
+    def sliced(self, *a, **k):
+        if isinstance(self.file_like, str):
+            raise AssertionError(f"{self.file_like} was read through nibabel")
+        return real_item(self, *a, **k)
 
     with monkeypatch.context() as m:
         m.setattr(ArrayProxy, "__array__", whole)
-        m.setattr(ArrayProxy, "__getitem__", whole)
-        X, _ = dec._mask_step(None, [_inputs.as_image(path)], None, d["mask"])
-    np.testing.assert_array_equal(X, ref)
-    X, _ = dec._mask_step(None, [_inputs.as_image(scaled_path)], None, d["mask"])
-    np.testing.assert_array_equal(X, ref_scaled)
+        m.setattr(ArrayProxy, "__getitem__", sliced)
+        for name, path in paths.items():
+            X, _ = dec._mask_step(None, [_inputs.as_image(path)], None, d["mask"])
+            np.testing.assert_array_equal(X, refs[name].astype(np.float32))
+        # a scaled 3D image (one volume): the same, in one piece
+        one = nib.Nifti1Image(data[..., 0], d["img"].affine)
+        one.header.set_slope_inter(0.03, -2.5)
+        nib.save(one, tmp_path / "one.nii")
+        X, _ = dec._mask_step(None, [_inputs.as_image(tmp_path / "one.nii")], None, d["mask"])
+    np.testing.assert_array_equal(
+        X, apply_mask(nib.load(tmp_path / "one.nii"), d["mask"])[None].astype(np.float32))
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_a_scaled_run_never_takes_its_whole_float64_series_in_memory(tmp_path, suffix):
+    """Memory stays bounded by the work, not by the file: masking a scaled int16 run (SPM
+    and many scanners store them so) holds a few volumes scaled at a time, not nibabel's
+    float64 series (four times the file); and what it gives is apply_mask's."""
+    import tracemalloc
+
+    import nibabel as nib
+    from nilearn.masking import apply_mask
+
+    from brainviz.backend import _inputs
+    from brainviz.backend import decoding as dec
+
+    rng = np.random.default_rng(0)
+    shape, n_t = (30, 30, 30), 120
+    run = nib.Nifti1Image(rng.integers(-2000, 2000, shape + (n_t,)).astype(np.int16),
+                          np.diag([3.0, 3.0, 3.0, 1.0]))
+    run.header.set_slope_inter(0.1, 7.0)
+    path = tmp_path / f"run{suffix}"
+    nib.save(run, path)
+    del run
+    mask = np.zeros(shape, bool)
+    mask[5:25, 5:25, 5:25] = True
+    mask_img = nib.Nifti1Image(mask.astype(np.uint8), np.diag([3.0, 3.0, 3.0, 1.0]))
+    whole_float64 = np.prod(shape) * n_t * 8  # 26 MB
+    masked = int(mask.sum()) * n_t * 4  # the float32 output itself: 3.8 MB
+    img = _inputs.as_image(path)
+    tracemalloc.start()
+    try:
+        X, _ = dec._mask_step(None, [img], None, mask_img)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < masked + whole_float64 / 4, (peak, masked, whole_float64)
+    np.testing.assert_array_equal(X, apply_mask(nib.load(path), mask_img).astype(np.float32))

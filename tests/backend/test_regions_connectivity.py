@@ -324,10 +324,11 @@ def test_uncompressed_volumes_are_read_a_block_at_a_time(rng, tmp_path, monkeypa
 
 
 def test_a_gzipped_series_is_inflated_a_block_at_a_time(rng, tmp_path, monkeypatch):
-    """An unscaled .nii.gz (int16 as fMRIPrep writes runs, big-endian float32, two gzip
-    members as bgzip writes, a header extension before the data) is inflated into one
-    buffer a block of volumes at a time, never read whole through nibabel; the signals are
-    NiftiLabelsMasker's, bit for bit. A scaled one is nibabel's to read."""
+    """A .nii.gz (int16 as fMRIPrep writes runs, big-endian float32, two gzip members as
+    bgzip writes, a header extension before the data, int16 with a scale factor) is
+    inflated into one buffer a block of volumes at a time, never read whole through
+    nibabel; the signals are NiftiLabelsMasker's, bit for bit (scaled numbers: nibabel's
+    scaling of each block's atlas voxels)."""
     import gzip
     import warnings
 
@@ -368,23 +369,65 @@ def test_a_gzipped_series_is_inflated_a_block_at_a_time(rng, tmp_path, monkeypat
                                            detrend=False).fit_transform(nib.load(path))
     real_array, real_item = ArrayProxy.__array__, ArrayProxy.__getitem__
 
-    def whole(*a, **k):
-        raise AssertionError("the series was read whole through nibabel")
+    def whole(self, *a, **k):  # a proxy of the file itself, not of a part in memory
+        if isinstance(self.file_like, str):
+            raise AssertionError("the series was read whole through nibabel")
+        return real_array(self, *a, **k)
+
+    def sliced(self, *a, **k):
+        if isinstance(self.file_like, str):
+            raise AssertionError("the series was read through nibabel")
+        return real_item(self, *a, **k)
 
     monkeypatch.setattr(ArrayProxy, "__array__", whole)
-    monkeypatch.setattr(ArrayProxy, "__getitem__", whole)
-    for name in ("int16", "big", "extended", "members"):
+    monkeypatch.setattr(ArrayProxy, "__getitem__", sliced)
+    for name in ("int16", "big", "extended", "members", "scaled"):
         img = _inputs.as_image(paths[name])
-        assert _inputs.gzip_stream_spec(img) is not None
+        spec = _inputs.gzip_stream_spec(img)
+        assert spec is not None and (spec[4] is not None) == (name == "scaled")
         for block in (None, 3):
             ours = con._label_means(img, atlas, block=block)
             assert ours.dtype == refs[name].dtype
             np.testing.assert_array_equal(ours, refs[name])
-    assert _inputs.gzip_stream_spec(_inputs.as_image(paths["scaled"])) is None
-    monkeypatch.setattr(ArrayProxy, "__array__", real_array)
-    monkeypatch.setattr(ArrayProxy, "__getitem__", real_item)
-    np.testing.assert_array_equal(con._label_means(_inputs.as_image(paths["scaled"]), atlas),
-                                  refs["scaled"])
+    assert refs["scaled"].dtype == np.float64  # nibabel's scaled int16: float64 numbers
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_a_scaled_series_is_averaged_without_its_whole_float64_copy(tmp_path, suffix):
+    """Memory stays bounded by the work, not by the file: a scaled int16 run's label means
+    hold a few volumes at a time, never nibabel's float64 series (four times the file);
+    they are NiftiLabelsMasker's, bit for bit."""
+    import tracemalloc
+
+    import nibabel as nib
+    from nilearn.maskers import NiftiLabelsMasker
+
+    from brainviz.backend import _inputs
+    from brainviz.backend import connectivity as con
+    from brainviz.backend._cleaning import no_standardize
+
+    rng = np.random.default_rng(0)
+    shape, n_t = (30, 30, 30), 240
+    affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    run = nib.Nifti1Image(rng.integers(-2000, 2000, shape + (n_t,)).astype(np.int16), affine)
+    run.header.set_slope_inter(0.1, 7.0)
+    path = tmp_path / f"run{suffix}"
+    nib.save(run, path)
+    del run
+    atlas = nib.Nifti1Image(rng.integers(0, 6, shape).astype(np.int16), affine)
+    whole_float64 = np.prod(shape) * n_t * 8  # 52 MB
+    img = _inputs.as_image(path)
+    tracemalloc.start()
+    try:
+        ours = con._label_means(img, atlas)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < whole_float64 / 4, (peak, whole_float64)
+    ref = NiftiLabelsMasker(atlas, standardize=no_standardize(),
+                            detrend=False).fit_transform(nib.load(path))
+    assert ours.dtype == ref.dtype == np.float64
+    np.testing.assert_array_equal(ours, ref)
 
 
 def test_connectivity_from_a_label_atlas_is_nilearns(rng, tmp_path):
