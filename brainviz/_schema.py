@@ -359,13 +359,15 @@ _LAYER = Dict(
 
 _JOB = Dict(
     fields={
-        "kind": Enum("decoding", "regions", "connectivity"),
+        # every kind of brainviz.model.JobState (a test holds them equal)
+        "kind": Enum("decoding", "searchlight", "regions", "connectivity"),
         "title": Str(1000),
         "params": Dict(max_len=1000),
         "inputs": List(Str(4096), max_len=100_000),
         "state": Str(32),
         "result_folder": _PATH,
         "from_cache": Bool(),
+        "headline": Str(1000),
     },
     max_len=200,
 )

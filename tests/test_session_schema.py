@@ -147,3 +147,27 @@ def test_saving_a_session_leaves_its_in_memory_images_in_memory(tmp_path):
     reopened, missing = read_session(second)
     assert missing == []
     assert np.array_equal(np.asarray(reopened.layers[0].data.get_frame(0)), data)
+
+
+def test_a_session_with_a_job_of_every_kind_opens_again(tmp_path):
+    """Every kind of job the window runs is saved with the session and read back, its
+    title, state, headline and result folder kept. A session that had run a searchlight
+    could be saved but not opened again: the schema knew three kinds of job of four."""
+    from brainviz.model import JobState
+
+    from brainviz._schema import SESSION_SCHEMA
+
+    kinds = JobState.class_traits()["kind"].handler.values
+    assert "searchlight" in kinds
+    assert set(SESSION_SCHEMA.fields["jobs"].item.fields["kind"].values) == set(kinds)
+    session = Session()
+    for i, kind in enumerate(kinds):
+        folder = tmp_path / f"result-{i}"
+        folder.mkdir()
+        session.jobs.append(JobState(kind=kind, title=f"{kind} job", state="done",
+                                     headline=f"headline {i}", result_folder=str(folder)))
+    path = save_session(session, tmp_path / "s.json")
+    again, missing = read_session(path)
+    assert missing == []
+    assert [(j.kind, j.title, j.state, j.headline, j.result_folder) for j in again.jobs] == [
+        (j.kind, j.title, j.state, j.headline, j.result_folder) for j in session.jobs]

@@ -500,6 +500,38 @@ def test_searchlight_peaks_in_the_true_regions_and_equals_nilearn(decoding_data,
     assert not out.exists()
 
 
+def test_a_session_that_ran_a_searchlight_opens_again(decoding_data, tmp_path):
+    """A searchlight's result folder opened in a session (its map a layer, the job in the
+    job list), the session saved and read back: the job is there, and its result reads
+    back from its folder (the session file was refused: "jobs[0].kind: expected one of
+    {'decoding', 'regions', 'connectivity'}")."""
+    import nibabel as nib
+
+    from brainviz.model import Session
+    from brainviz.session import (
+        load_job_result, open_result_folder, read_session, save_session,
+    )
+
+    d = decoding_data
+    slab = np.zeros((7, 8, 9), np.uint8)
+    slab[:, :, 3] = 1
+    res = SearchlightJob(radius=4.0, estimator="ridge", classes=["face", "house"],
+                         memory=False).run(d["img"], d["labels"], runs=d["runs"],
+                                           mask=nib.Nifti1Image(slab, d["img"].affine))
+    folder = save_result(res, tmp_path / "searchlight")
+    layers, job = open_result_folder(folder)
+    assert job.kind == "searchlight"
+    session = Session()
+    for layer in layers:
+        session.add_layer(layer)
+    session.jobs.append(job)
+    again, missing = read_session(save_session(session, tmp_path / "s.json"))
+    assert missing == [] and [j.kind for j in again.jobs] == ["searchlight"]
+    assert [lay.name for lay in again.layers] == [lay.name for lay in session.layers]
+    reread = load_job_result(again.jobs[0])
+    np.testing.assert_array_equal(reread.scores_img_.get_fdata(), res.scores_img_.get_fdata())
+
+
 def test_time_series_as_afni_1d_and_npy_one_per_subject(roi_series, tmp_path, capsys):
     from nilearn.connectome import ConnectivityMeasure
 
