@@ -64,11 +64,22 @@ def keep_wrapped_height(label):
     The forms' layouts do not ask a label its height for a width: a text that wraps onto
     three lines in a narrow dock kept the height of two, its last line cut off ("TR 2 s,
     from the series' header" lost "header").
+
+    Measured once for each text, width and font: measuring a selectable label (its
+    text laid out again at that width) while it is drawn asks for another drawing, and a
+    label that measured itself at every drawing was drawn again and again, 3,000 times a
+    second, a core kept busy while the window sat idle.
     """
     from pyface.qt import QtCore
 
+    measured = [None]  # (text, width, font) of the last measure
+
     def fit(obj):
         if obj.wordWrap() and obj.width() > 0:
+            key = (obj.text(), obj.width(), obj.font().key())
+            if key == measured[0]:
+                return
+            measured[0] = key
             needed = obj.heightForWidth(obj.width())
             if needed > 0 and obj.minimumHeight() != needed:
                 obj.setMinimumHeight(needed)  # the layout makes room

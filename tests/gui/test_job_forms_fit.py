@@ -1,6 +1,7 @@
 """At 1280x800 the job forms fit their dock: no horizontal scroll bar, whatever is shown."""
 import time
 
+import numpy as np
 import pytest
 
 pytestmark = [pytest.mark.gui]
@@ -142,3 +143,59 @@ def test_the_problem_box_shows_only_with_a_problem(window_1280, qapp):
     panel.form.subjects = []  # no subject ticked: a problem again
     _pump(qapp, 40)
     assert panel.form_problem and area.isVisible() and box() is area
+
+
+def test_a_long_result_caption_is_drawn_once_not_again_and_again(window_1280, qapp):
+    """The result view's caption (a searchlight's title and best sphere, on four lines in
+    the dock) measured its height each time it was drawn; measuring it asked for another
+    drawing, so an idle window drew it 3,000 times a second and kept a core busy. Now it
+    is drawn when something changes, with all its lines."""
+    import nibabel as nib
+    from pyface.qt import QtCore, QtGui
+
+    from brainviz.backend.searchlight import SearchlightResult
+    from brainviz.model import JobState
+
+    window = window_1280
+    rng = np.random.default_rng(0)
+    mask = np.zeros((12, 12, 8), bool)
+    mask[2:10, 2:10, 2:6] = True
+    scores = np.where(mask, np.clip(0.33 + 0.05 * rng.standard_normal(mask.shape), 0, 1), 0)
+    affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    result = SearchlightResult(
+        params={"radius": 6.0, "scoring": "accuracy"},
+        scores_img_=nib.Nifti1Image(scores.astype(np.float32), affine), best_score_=0.806,
+        best_coords_=[34.0, -50.0, -16.0], chance_level_=1 / 3,
+        classes_=["face", "house", "shoe"],
+        mask_img_=nib.Nifti1Image(mask.astype(np.uint8), affine))
+    state = JobState(kind="searchlight", title="searchlight: face vs house vs shoe, svc, 6 mm",
+                     state="done", headline=result.headline)
+    state.result = result
+    dock = window.ui.docks["Result"]
+    dock.raise_()
+    panel = window.results_panel
+    panel.prepare(state)
+    panel.show_job(state)
+    _pump(qapp, 60)
+    caption = [label for label in dock.findChildren(QtGui.QLabel)
+               if label.isVisible() and label.text() == panel.caption]
+    assert len(caption) == 1, panel.caption
+    caption = caption[0]
+    assert caption.wordWrap() and caption.height() >= caption.heightForWidth(caption.width())
+    assert caption.heightForWidth(caption.width()) > 2 * caption.fontMetrics().height()
+
+    class Count(QtCore.QObject):
+        paints = 0
+
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+            if event.type() == QtCore.QEvent.Paint:
+                Count.paints += 1
+            return False
+
+    counter = Count()
+    caption.installEventFilter(counter)
+    try:
+        _pump(qapp, 120)  # 0.6 s with nothing to do
+    finally:
+        caption.removeEventFilter(counter)
+    assert Count.paints <= 3, f"drawn {Count.paints} times in 0.6 s of idle"
