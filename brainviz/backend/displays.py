@@ -603,12 +603,13 @@ class SearchlightDisplay(_Display):
             top = _LEGEND_BAND
             self.chance_line_ = ax.axvline(self.chance_level, ymax=top, color="0.35", lw=1.2,
                                            ls="--", label=f"chance {_fmt(self.chance_level)}")
-            x, y, z = (f"{v:.0f}" for v in self.best_coords)
             self.best_line_ = ax.axvline(self.best_score, ymax=top, color="#1f77b4", lw=2,
-                                         label=f"best {_fmt(self.best_score)} "
-                                               f"at ({x}, {y}, {z}) mm")
+                                         label=self._best_label(" "))
             self.legend_ = ax.legend(handles=[self.best_line_, self.chance_line_],
                                      frameon=False, loc="upper left", fontsize=8)
+            # inside the axes (fit makes it fit them): a legend wider than a narrow view's
+            # axes otherwise made the layout squeeze them to make room for it
+            self.legend_.set_in_layout(False)
             ax.set_xlabel(f"{self.scoring.replace('_', ' ')} of each sphere")
             ax.set_ylabel("spheres")
             tallest = max((b.get_height() for b in self.bars_), default=1.0) or 1.0
@@ -616,6 +617,29 @@ class SearchlightDisplay(_Display):
             if self.title:
                 ax.set_title(self.title)
         return self
+
+    def _best_label(self, sep):
+        x, y, z = (f"{v:.0f}" for v in self.best_coords)
+        return f"best {_fmt(self.best_score)}{sep}at ({x}, {y}, {z}) mm"
+
+    def fit(self):
+        """Fit the legend to the room the axes have (a side dock's width, once laid out):
+        where it runs past their right edge or down into the lines, the best sphere's
+        place goes on a line of its own, then the font shrinks (to 6 points at least).
+        Returns whether it fits; call it after the figure is laid out, before drawing."""
+        ax, legend = self.ax_, self.legend_
+        renderer = self.figure_.canvas.get_renderer()
+        frame = ax.get_window_extent(renderer)
+        floor = frame.y0 + _LEGEND_BAND * frame.height  # where the lines stop
+        best = legend.get_texts()[0]
+        for sep, size in ((" ", 8), ("\n", 8), ("\n", 7), ("\n", 6)):
+            best.set_text(self._best_label(sep))
+            for text in legend.get_texts():
+                text.set_fontsize(size)
+            box = legend.get_window_extent(renderer)
+            if box.x1 <= frame.x1 + 0.5 and box.y0 >= floor - 0.5:
+                return True
+        return False
 
 
 def _network_order(networks):

@@ -424,15 +424,16 @@ class ResultsPanel(HasTraits):
         """Lay the figure out with ``engine`` and keep that layout (see :meth:`_layout_now`);
         a decoding result's labels then take the room they have."""
         engine.execute(self.figure)
-        confusion, scores = self.displays.get("confusion"), self.displays.get("scores")
-        if confusion is not None or scores is not None:
+        confusion = self.displays.get("confusion")
+        fitted = [d for d in self.displays.values() if hasattr(d, "fit")]
+        if confusion is not None or fitted:
             # labels fitted to the room the layout gave them, then laid out again around
             # them (upright class names are taller), then fitted to that
             for again in (True, False):
                 if confusion is not None:
                     confusion.fit_counts()
-                if scores is not None:
-                    scores.fit()
+                for display in fitted:
+                    display.fit()
                 if again:
                     engine.execute(self.figure)
         self.figure.set_layout_engine("none")
@@ -445,7 +446,7 @@ class ResultsPanel(HasTraits):
 
         self._thaw_layout()
         engine = self.figure.get_layout_engine()
-        if self.displays.keys() & {"confusion", "scores"} \
+        if self.displays.keys() & {"confusion", "scores", "searchlight"} \
                 and isinstance(engine, ConstrainedLayoutEngine):
             try:
                 self._execute_layout(engine)

@@ -349,6 +349,40 @@ def test_a_searchlight_view_counts_every_sphere_with_best_and_chance_clear_of_it
     assert "best 0.900 at (27, 27, 12) mm" in _svg_texts(tmp_path / "searchlight.svg")
 
 
+@pytest.mark.parametrize("width", [2.2, 2.65, 4.2])
+def test_a_searchlight_legend_fits_a_side_docks_width(width):
+    """In the window's result dock (2.65 in wide) the legend ran past the axes' right edge
+    and was cut: "best 0.806 at (34, -50, -16) m". Fitted, it lies inside the axes, clear
+    of the lines and bars, the place on a line of its own where the width needs it; at a
+    figure's own size it stays on one line."""
+    import matplotlib.pyplot as plt
+
+    from brainviz.backend.displays import SearchlightDisplay
+
+    rng = np.random.default_rng(0)
+    scores = np.r_[np.clip(0.33 + 0.06 * rng.standard_normal(29000), 0, 1), [0.806] * 400]
+    fig, ax = plt.subplots(figsize=(width, 3.2), dpi=100, layout="constrained")
+    try:
+        d = SearchlightDisplay(scores, 1 / 3, 0.806, (34.0, -50.0, -16.0),
+                               title="29398 spheres, 6.0 mm").plot(ax=ax)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        assert d.fit()
+        fig.canvas.draw()
+        box, frame = d.legend_.get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 + 0.5
+        assert frame.y0 <= box.y0 and box.y1 <= frame.y1 + 0.5
+        for artist in (d.best_line_, d.chance_line_, *d.bars_):
+            line = artist.get_window_extent(renderer)
+            assert line.y1 <= box.y0 + 0.5 or line.x1 <= box.x0 or line.x0 >= box.x1
+        text = d.legend_.get_texts()[0].get_text()
+        assert text.replace("\n", " ") == "best 0.806 at (34, -50, -16) mm"
+        assert ("\n" in text) == (width < 4)
+        assert min(t.get_fontsize() for t in d.legend_.get_texts()) >= 6
+    finally:
+        plt.close(fig)
+
+
 # --- the edge threshold a connectome opens with ------------------------------------------
 @pytest.mark.parametrize("n", [5, 31, 41, 42, 160, 264, 400])
 def test_default_edge_threshold_keeps_about_as_many_edges_as_nodes(n):
