@@ -395,6 +395,9 @@ SESSION_SCHEMA = Dict(
         "cursor": _VEC3,
         "camera": AnyOf(Null(), _CAMERA),
         "title": Str(1000),
+        # how the result view shows results (brainviz.model.Session.confusion)
+        "views": Dict(fields={"confusion": Enum("counts", "true", "pred", "all")},
+                      max_len=100),
     },
     required=("format", "layers"),
     max_len=100,

@@ -748,6 +748,10 @@ class Session(HasTraits):
     camera = Dict()
     #: A title drawn at the top of the scene ("" for none).
     title = Str()
+    #: What a decoding result's confusion matrix shows in the result view: the counts, or
+    #: each class's share of its true class, of its predictions or of all (scikit-learn's
+    #: ``normalize``: "true", "pred", "all"; ``brainviz decode --confusion`` says the same).
+    confusion = Enum("counts", "true", "pred", "all")
     #: The session file this was last saved to or read from.
     path = Str()
 
@@ -796,6 +800,7 @@ class Session(HasTraits):
             "cursor": list(self.cursor),
             "camera": dict(self.camera),
             "title": self.title,
+            "views": {"confusion": self.confusion},
         }
 
 

@@ -1287,6 +1287,7 @@ def session_from_dict(doc, label="the session"):
         session.move_cursor(cursor)
     session.camera = dict(doc.get("camera") or {})
     session.title = str(doc.get("title") or "")
+    session.confusion = (doc.get("views") or {}).get("confusion", "counts")
     return session, missing
 
 

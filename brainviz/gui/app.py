@@ -619,7 +619,7 @@ class MainWindow(HasTraits):
         # all or nothing: what the window showed comes back if replacing it fails
         camera = self.get_camera() if self.figure is not None else dict(self.session.camera)
         before = (list(self.session.layers), list(self.session.jobs), self.session.cursor,
-                  camera, self.session.path, self.session.title)
+                  camera, self.session.path, self.session.title, self.session.confusion)
         try:
             self._replace_session(session, path)
         except Exception as exc:
@@ -641,15 +641,17 @@ class MainWindow(HasTraits):
         self.session.jobs[:] = list(session.jobs)
         self.session.cursor = session.cursor
         self.session.title = session.title
+        self.session.confusion = session.confusion
         self.session.camera = session.camera  # the binding points the scene's camera
         self.session.path = str(path)
 
-    def _replace_session_state(self, layers, jobs, cursor, camera, path, title):
+    def _replace_session_state(self, layers, jobs, cursor, camera, path, title, confusion):
         del self.session.layers[:]
         self.session.layers.extend(layers)  # the same layers, names kept
         self.session.jobs[:] = jobs
         self.session.cursor = cursor
         self.session.title = title
+        self.session.confusion = confusion
         self.session.path = path
         try:
             self.session.camera = camera  # the binding points the scene's camera back

@@ -103,6 +103,7 @@ class ResultsPanel(HasTraits):
             self.figure = _new_figure()
         self._click_id = None
         self._remove_pick = None
+        self._session_confusion_changed(None)  # as the session last showed them
 
     # --- showing a job ----------------------------------------------------
     def show_job(self, state, draw=True, layout=True):
@@ -267,8 +268,17 @@ class ResultsPanel(HasTraits):
         return {shows: key for key, shows in ConfusionDisplay.NORMALIZE.items()}[
             self.confusion_shows]
 
+    @observe("session:confusion")
+    def _session_confusion_changed(self, event):
+        # a session opened (or set from the shell) says how its confusion matrices show
+        if self.session is not None:
+            key = None if self.session.confusion == "counts" else self.session.confusion
+            self.confusion_shows = ConfusionDisplay.NORMALIZE[key]
+
     @observe("confusion_shows")
     def _confusion_shows_changed(self, event):
+        if self.session is not None:  # kept with the session, saved with it
+            self.session.confusion = self._normalize() or "counts"
         # the result drawn again with the cells' new numbers (its class's row still outlined)
         if self.job is not None and "confusion" in self.displays:
             try:

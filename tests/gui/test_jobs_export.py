@@ -1,4 +1,5 @@
 """Jobs from the window (progress, results as layers, cache, cancel) and figure export."""
+import json
 import subprocess
 import sys
 import time
@@ -735,6 +736,19 @@ def test_confusion_shows_each_class_share_picked_with_the_keyboard(
     with pytest.raises(Exception, match=r"nine\.txt: expected a \.png, \.svg or \.pdf"):
         panel.save_figure(tmp_path / "nine.txt")
     assert not (tmp_path / "nine.txt").exists()
+    # the choice is the session's: saved with it, and shown again when it is opened
+    assert window.session.confusion == "true"
+    saved = window.save_session(tmp_path / "shares.json")
+    assert json.loads(saved.read_text())["views"] == {"confusion": "true"}
+    box.setFocus()
+    qtbot.keyClick(box, QtCore.Qt.Key_Up)  # back to counts
+    pump(qtbot, 200)
+    assert window.session.confusion == "counts" and box.currentText() == "counts"
+    errors = len(window.errors.errors)
+    window.open_session(saved)
+    pump(qtbot, 200)
+    assert window.errors.errors[errors:] == []
+    assert box.currentText() == "share of true class" and panel.confusion_shows == box.currentText()
     # a connectivity result has no confusion matrix: no choice
     from brainviz.backend.connectivity import ConnectivityResult
 
