@@ -622,10 +622,12 @@ def place_result(session, layers, anatomy=None, add=True):
 
     - the other overlays (maps, graphs, regions, surfaces) are hidden (not removed),
       so the new maps are not drawn over the demo's;
-    - the anatomy is the one the job's images were in: ``anatomy`` (e.g. the job's
-      input series) is shown; a map in the scanner's native space
-      (:func:`is_native_space`) hides the MNI template, and without an anatomy of its
-      own it is drawn on nothing, with a note saying so;
+    - the anatomy is the one the job's images were in: a map in the MNI template's space
+      is drawn over the template where it is shown, as nilearn draws it (its input
+      series, ``anatomy``, stays as it was: frame 0 of a 3 mm BOLD series covered the
+      template with a noisy, blocky backdrop); elsewhere ``anatomy`` is shown. A map in
+      the scanner's native space (:func:`is_native_space`) hides the MNI template, and
+      without an anatomy of its own it is drawn on nothing, with a note saying so;
     - the cursor goes to the first map's peak (:func:`peak_cursor`); for a graph without
       maps (a connectivity result), behind its nodes as the camera sees them
       (:func:`behind_graph`), so the anatomy's slices are a backdrop and not a wall
@@ -647,7 +649,7 @@ def place_result(session, layers, anatomy=None, add=True):
             lay.visible = False
     templates = [lay for lay in session.layers_of_type(AnatomyLayer)
                  if lay is not anatomy and lay.source == "builtin:template"]
-    if anatomy is not None:
+    if anatomy is not None and (native or not any(lay.visible for lay in templates)):
         anatomy.visible = True
     if native:
         for lay in templates:

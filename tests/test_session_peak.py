@@ -213,3 +213,40 @@ def test_a_multi_class_results_hidden_maps_are_named_in_one_short_note(n_classes
         assert note.startswith("Also in the layer list, hidden: weights c1, weights c2 (")
     else:
         assert note.startswith("Also in the layer list, hidden: the maps of 8 other classes (")
+
+
+@pytest.mark.parametrize("case", ["mni", "native", "no template"])
+def test_a_result_in_mni_space_is_drawn_over_the_template_not_its_input_series(case):
+    """A decoding or searchlight job run from the window on MNI-space series (the decoding
+    demo) drew its map over the series' first frame, 3 mm and noisy, which covered the
+    template. In the template's space the template is the backdrop and the series stays
+    hidden; in the scanner's space (or with no template shown) the series is the
+    backdrop, as before."""
+    from brainviz.session import Session, place_result
+
+    native = case == "native"
+    affine = _affine()
+
+    def image(data):
+        img = nib.Nifti1Image(data, affine)
+        img.set_sform(affine, code=1 if native else 4)
+        img.set_qform(affine, code=1 if native else 4)
+        return img
+
+    session = Session()
+    template = model.AnatomyLayer(name="MNI152 template", source="builtin:template")
+    template.set_volume(load_volume(image(np.ones((6, 7, 8), np.float32))))
+    template.visible = case != "no template"
+    series = model.SeriesLayer(name="bold")
+    series.set_volume(load_volume(image(np.ones((6, 7, 8, 3), np.float32))))
+    series.visible = False
+    session.add_layer(template)
+    session.add_layer(series)
+    data = np.zeros((6, 7, 8), np.float32)
+    data[3, 3, 3] = 2.0
+    result = model.StatMapLayer(name="searchlight: scores", group="searchlight")
+    result.set_volume(load_volume(image(data)))
+    place_result(session, [result], anatomy=series)
+    assert result.visible
+    assert series.visible == (case != "mni")
+    assert template.visible == (case == "mni")
