@@ -107,7 +107,11 @@ def _control(layer_cls, name):
         return [
             Item("threshold", label="Threshold", tooltip=_THRESHOLD_TIP,
                  editor=TextEditor(auto_set=False, enter_set=True,
-                                   evaluate=lambda t: _auto_or_float(t) if "%" not in t else t)),
+                                   evaluate=lambda t: _auto_or_float(t) if "%" not in t else t,
+                                   # six digits, as Min and Max: a float32 map's threshold
+                                   # showed as "0.40972220897674561", cut by the box
+                                   format_func=lambda v: v if isinstance(v, str)
+                                   else f"{v:.6g}")),
             Item("threshold_number", show_label=False, tooltip="Drag to set the threshold",
                  editor=CompactRangeEditor(low=0.0, high_name="threshold_high", mode="slider",
                                     format_str="%.4g")),

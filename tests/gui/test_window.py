@@ -117,6 +117,13 @@ def test_threshold_slider_and_text_box_change_the_scene(window, qtbot):
     text.editingFinished.emit()
     qtbot.waitUntil(lambda: motor.threshold == pytest.approx(value, rel=1e-3), timeout=5000)
     assert slider.value() != slider_before
+    # a float32 map's threshold reads in six digits, as Min and Max (its seventeen digits
+    # were cut by the box: "0.40972220")
+    motor.threshold = float(np.float32(0.4097222))
+    pump(qtbot, 50)
+    shown = [e.text() for e in window.ui.control.findChildren(QtGui.QLineEdit)
+             if e.isVisible() and e.text().startswith("0.409")]
+    assert "0.409722" in shown and not any(len(t) > 8 for t in shown), shown
     motor.threshold = old
     pump(qtbot)
 
