@@ -40,6 +40,7 @@ __all__ = [
     "GlassBrainLayer",
     "LAYER_TYPES",
     "JobState",
+    "time_left",
     "Session",
     "layer_class",
     "layer_from_volume",
@@ -686,6 +687,12 @@ class JobState(HasTraits):
     finished = Float(0.0)
     #: Seconds since start (or total when finished); refreshed by the window's timer.
     elapsed = Property(Float, observe="started, finished, _tick")
+    #: Seconds a running job has left, estimated from its progress so far at its pace so
+    #: far (None until it has run 10 s and done 5 %, and once it is not running: before,
+    #: a first step's slow start says little of the rest).
+    remaining = Property(observe="progress, state, started, cancelling, _tick")
+    #: True once a cancel was asked (the job stops at its next step: nothing is left)
+    cancelling = Bool(False)
     _tick = Event()
     #: True once every layer made from the result is in the session.
     shown = Bool(False)
@@ -709,6 +716,14 @@ class JobState(HasTraits):
         end = self.finished or time.time()
         return max(0.0, end - self.started)
 
+    def _get_remaining(self):
+        if self.state != "running" or not self.started or self.cancelling:
+            return None
+        done, spent = self.progress, self.elapsed
+        if done < 0.05 or done >= 1.0 or spent < 10.0:
+            return None
+        return spent * (1.0 - done) / done
+
     def tick(self):
         """Refresh ``elapsed`` (called periodically by the window)."""
         self._tick = True
@@ -725,6 +740,17 @@ class JobState(HasTraits):
                 "inputs": list(self.inputs), "state": self.state,
                 "result_folder": self.result_folder, "from_cache": self.from_cache,
                 "headline": self.headline}
+
+
+def time_left(seconds):
+    """``seconds`` left as a person says it: "less than a minute left", "about 9 min
+    left", "about 2.5 h left" (whole minutes up to 90: the estimate moves less than the
+    seconds would)."""
+    if seconds < 60:
+        return "less than a minute left"
+    if seconds < 90 * 60:
+        return f"about {max(1, round(seconds / 60))} min left"
+    return f"about {seconds / 3600:.1f} h left"
 
 
 def _finite_point(value):

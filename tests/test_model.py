@@ -153,3 +153,35 @@ def test_layer_summary_says_where_the_data_comes_from(tmp_path):
     assert "built-in demo" in AnatomyLayer(name="t", source="builtin:template").summary()
     assert "job result in /r" in AnatomyLayer(name="w", result_folder="/r").summary()
     assert "made in this session" in AnatomyLayer(name="x").summary()
+
+
+@pytest.mark.gui
+def test_a_running_job_says_how_long_it_has_left():
+    """A searchlight on the decoding demo takes a quarter of an hour on one core; its
+    status said "5514/29398 spheres" and nothing of when it would end. From its progress
+    at its pace so far: "about N min left", once it has run 10 s and done 5 % (a searchlight's
+    masking took 45 s for its first 1 %: "about 74 min left" for a quarter of an hour)."""
+    import time
+
+    from brainviz.gui.jobs import JobsPanel
+    from brainviz.model import JobState, Session, time_left
+
+    state = JobState(kind="searchlight", title="searchlight", state="running",
+                     started=time.time() - 60.0, message="5514/29398 spheres")
+    panel = JobsPanel(session=Session(), selected=state)
+    assert state.remaining is None and panel.selected_message == "5514/29398 spheres"
+    state.progress = 0.04  # too little done to say
+    assert state.remaining is None
+    state.progress = 0.2  # a fifth in a minute: four minutes more
+    assert state.remaining == pytest.approx(240.0, rel=0.02)
+    assert panel.selected_message == "5514/29398 spheres (about 4 min left)"
+    state.started = time.time() - 8.0  # too early to say
+    assert state.remaining is None
+    state.started, state.cancelling = time.time() - 60.0, True  # stopping: nothing left
+    assert state.remaining is None
+    state.cancelling = False
+    state.started, state.state = time.time() - 60.0, "done"
+    assert state.remaining is None and panel.selected_message == "5514/29398 spheres"
+    assert [time_left(s) for s in (20, 59, 61, 150, 89 * 60, 2.5 * 3600)] == [
+        "less than a minute left", "less than a minute left", "about 1 min left",
+        "about 2 min left", "about 89 min left", "about 2.5 h left"]

@@ -16,7 +16,7 @@ from traitsui.api import (
 )
 from traitsui.table_column import ObjectColumn
 
-from ..model import JobState, LabelLayer, MaskLayer, SeriesLayer, Session
+from ..model import JobState, LabelLayer, MaskLayer, SeriesLayer, Session, time_left
 
 __all__ = ["JobForm", "DecodingForm", "SearchlightForm", "RegionForm", "ConnectivityForm",
            "JobsPanel", "jsonable",
@@ -1020,7 +1020,8 @@ class JobsPanel(HasTraits):
     form_problem = Property(Str, observe="kind, decoding.problem, searchlight.problem, "
                                          "regions.problem, connectivity.problem")
     form_valid = Property(Bool, observe="form_problem")
-    selected_message = Property(Str, observe="selected.message")
+    #: The selected job's status line, with the time a running job has left
+    selected_message = Property(Str, observe="selected.message, selected.remaining")
     selected_log = Property(Str, observe="selected.log")
     selected_active = Property(Bool, observe="selected.state")
 
@@ -1031,7 +1032,12 @@ class JobsPanel(HasTraits):
         return not self.form.problem
 
     def _get_selected_message(self):
-        return self.selected.message if self.selected is not None else ""
+        if self.selected is None:
+            return ""
+        message, left = self.selected.message, self.selected.remaining
+        if left is None:
+            return message
+        return f"{message} ({time_left(left)})" if message else time_left(left)
 
     def _get_selected_log(self):
         return self.selected.log if self.selected is not None else ""

@@ -228,6 +228,7 @@ class JobBridge:
     def cancel(self, state):
         """Ask the job of ``state`` to stop."""
         if state.handle is not None and state.active:
+            state.cancelling = True  # no time left to tell
             state.message = "cancelling..."
             state.handle.cancel()
 

@@ -192,6 +192,9 @@ def test_cancel_a_running_job(decoding_window, qtbot):
     qtbot.waitUntil(lambda: state.state in ("cancelled", "done", "failed"), timeout=30_000)
     assert state.state == "cancelled", state.message
     assert time.time() - t0 < 15
+    # once cancelled (and while cancelling) the status tells no time left
+    assert state.cancelling and state.remaining is None
+    assert "left" not in window.jobs_panel.selected_message
     n_errors = len(window.errors.errors)
     pump(qtbot, 200)
     assert len(window.errors.errors) == n_errors  # cancelling is not an error
