@@ -22,8 +22,9 @@ __all__ = ["JobForm", "DecodingForm", "SearchlightForm", "RegionForm", "Connecti
            "JobsPanel", "jsonable",
            "input_names"]
 
-# parameters the window sets itself (cache, parallelism) rather than the form
-_HIDDEN_PARAMS = {"memory", "n_jobs", "backend", "scheduler", "verbose"}
+# parameters the window sets itself (the cache, where the work runs) rather than the form;
+# how many cores ("Cores", n_jobs) is the form's, under Advanced: empty is BRAINVIZ_N_JOBS or 1
+_HIDDEN_PARAMS = {"memory", "backend", "scheduler", "verbose"}
 # set by the form's confounds panel (choices, not text): see Cleaning
 _CONFOUNDS_PARAMS = {"confounds_strategy", "confounds_params"}
 _NONE = "(none)"
@@ -34,7 +35,7 @@ _LABELS = {"screening_percentile": "Screening %", "spacenet_max_iter": "Max. ite
            "extract_regions": "Regions", "min_region_size": "Min. region",
            "cov_estimator": "Covariance", "high_pass": "High-pass", "low_pass": "Low-pass",
            "n_permutations": "Permutations", "random_state": "Random seed", "cv": "CV",
-           "n_folds": "Folds", "n_components": "Components", "n_jobs": "Jobs",
+           "n_folds": "Folds", "n_components": "Components", "n_jobs": "Cores",
            "tr": "TR (s)", "t_r": "TR (s)", "fwhm": "FWHM (mm)", "smoothing_fwhm": "FWHM (mm)",
            "dpi": "DPI", "alpha": "Alpha", "l1_ratio": "L1 ratio"}
 
@@ -433,10 +434,13 @@ class JobForm(HasTraits):
 
     def make_job(self):
         """Return the job built from the parameters (checked)."""
+        from .._config import get_n_jobs
+
         job = self.job_class()(**self.params.values())
         check = getattr(job, "_check_params", None)
         if check is not None:
             check()
+        get_n_jobs(job.n_jobs)  # "Cores" 0 said in the form's line, not when the job starts
         return job
 
     def validate(self):

@@ -145,3 +145,27 @@ def test_connectivity_form_offers_the_shipped_coordinate_atlases_as_spheres():
     assert form.run_args()[1]["coords"] == "dosenbach"
     session.remove_layer("my atlas")
     assert form.atlas == "Dosenbach 2010 (160 spheres)"
+
+
+@pytest.mark.parametrize("kind", ["decoding", "searchlight", "regions", "connectivity"])
+def test_every_form_offers_how_many_cores_its_job_uses(kind):
+    """A searchlight on the decoding demo took a quarter of an hour on one core of two: the
+    window ran every job with n_jobs=1 (or BRAINVIZ_N_JOBS) and no form offered more. Under
+    Advanced, "Cores" is the job's n_jobs: empty for the default, 2, -1 for every core;
+    0 is refused in the form's own line."""
+    from brainviz.gui.jobs import JobsPanel
+    from brainviz.model import Session
+
+    panel = JobsPanel(session=Session())
+    panel.kind = kind
+    form = panel.form
+    assert "n_jobs" in form.advanced_names()
+    (item,) = [i for i in form.param_items(["n_jobs"])]
+    assert item.label == "Cores" and item.tooltip.endswith("(n_jobs=...)")
+    assert form.params.n_jobs == "" and form.params.values()["n_jobs"] is None
+    for text, n_jobs in (("2", 2), ("-1", -1)):
+        form.params.n_jobs = text
+        assert form.make_job().n_jobs == n_jobs
+    form.params.n_jobs = "0"
+    with pytest.raises(Exception, match="n_jobs must be a non-zero integer"):
+        form.make_job()
