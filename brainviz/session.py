@@ -628,7 +628,8 @@ def place_result(session, layers, anatomy=None, add=True):
       template with a noisy, blocky backdrop); elsewhere ``anatomy`` is shown. A map in
       the scanner's native space (:func:`is_native_space`) hides the MNI template, and
       without an anatomy of its own it is drawn on nothing, with a note saying so;
-    - the cursor goes to the first map's peak (:func:`peak_cursor`); for a graph without
+    - the cursor goes to the first map's peak (:func:`peak_cursor`), to a regions
+      result's strongest component's (:func:`components_peak`); for a graph without
       maps (a connectivity result), behind its nodes as the camera sees them
       (:func:`behind_graph`), so the anatomy's slices are a backdrop and not a wall
       through the graph.
@@ -673,8 +674,12 @@ def place_result(session, layers, anatomy=None, add=True):
             session.add_layer(layer)
     maps = [lay for lay in layers if isinstance(lay, StatMapLayer) and lay.visible]
     graphs = [lay for lay in layers if isinstance(lay, ConnectomeLayer)]
+    components = [lay for lay in layers if isinstance(lay, ComponentsLayer) and lay.visible
+                  and lay.data is not None]
     if maps:
         session.move_cursor(peak_cursor(maps[0]))
+    elif components:
+        session.move_cursor(components_peak(components[0]))
     elif graphs:
         cursor = behind_graph(graphs[0], session.camera)
         if cursor is not None:
@@ -829,6 +834,28 @@ def peak_cursor(layer, frame=None):
         frame = getattr(layer, "frame", 0) if isinstance(layer, Layer) else 0
     values = np.abs(np.nan_to_num(np.asarray(data.get_frame(frame), dtype=np.float32), nan=0.0))
     ijk = _peak_voxel(values)
+    if ijk is None:
+        return (0.0, 0.0, 0.0)
+    xyz = np.asarray(data.affine, dtype=float) @ np.array([*ijk, 1.0])
+    return tuple(float(v) for v in xyz[:3])
+
+
+def components_peak(layer):
+    """Where the cursor goes for a regions result (a :class:`ComponentsLayer`): the peak of
+    its strongest component, the largest ``|value|`` over all its components in its
+    strongest cluster (see :func:`peak_cursor`), so that the slices cut through a network.
+    Without it the cursor stayed where the last result had put it (a graph's: slices
+    through the cerebellum, under the regions).
+
+    Returns (x, y, z) mm; ``(0, 0, 0)`` when no component holds a finite non-zero value.
+    """
+    data = layer.data
+    top = None
+    for k in range(max(1, int(getattr(data, "n_frames", 1) or 1))):
+        frame = np.abs(np.nan_to_num(np.asarray(data.get_frame(k), dtype=np.float32),
+                                     nan=0.0, posinf=0.0, neginf=0.0))
+        top = frame if top is None else np.maximum(top, frame, out=top)
+    ijk = _peak_voxel(top)
     if ijk is None:
         return (0.0, 0.0, 0.0)
     xyz = np.asarray(data.affine, dtype=float) @ np.array([*ijk, 1.0])

@@ -250,3 +250,25 @@ def test_a_result_in_mni_space_is_drawn_over_the_template_not_its_input_series(c
     assert result.visible
     assert series.visible == (case != "mni")
     assert template.visible == (case == "mni")
+
+
+def test_a_regions_result_puts_the_cursor_on_its_strongest_component():
+    """A regions job run after a connectivity job left the cursor where the graph had put
+    it (slices through the cerebellum, under none of the regions). The cursor goes to the
+    peak of the strongest component, in its strongest cluster (one stray voxel elsewhere
+    does not win)."""
+    from brainviz.session import Session, components_peak, place_result
+
+    data = np.zeros((10, 11, 12, 3), np.float32)
+    data[2:4, 2:4, 2:4, 0] = 1.0  # a weak network
+    data[6:9, 7:10, 8:11, 2] = 2.0  # the strongest one, peaking at (7, 8, 9)
+    data[7, 8, 9, 2] = -3.0
+    data[0, 10, 0, 1] = 2.5  # a stray voxel, stronger than the network but alone
+    layer = model.ComponentsLayer(name="regions", group="regions")
+    layer.set_volume(load_volume(nib.Nifti1Image(data, _affine())))
+    expected = tuple(float(v) for v in (_affine() @ [7, 8, 9, 1])[:3])
+    assert components_peak(layer) == expected
+    session = Session()
+    session.move_cursor((-1.0, -15.5, -42.0))  # where a graph had put it
+    place_result(session, [layer])
+    assert tuple(session.cursor) == expected
