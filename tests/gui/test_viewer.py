@@ -356,6 +356,44 @@ def test_readout_names_the_region_of_a_label_image_with_its_table(fresh, qtbot, 
     assert "Left motor cortex" in window.readout and "Right motor cortex" not in window.readout
 
 
+def test_the_region_menu_lists_every_region_whole_and_in_order(fresh, qtbot, tmp_path):
+    """A label image with named regions (a regions result's components, an atlas with its
+    table): the layer's "Region" menu showed "l regions" for "all regions", " Left..."
+    and ": x" for the names, region 10 before region 2 (TraitsUI sorts a dict's labels as
+    text and cuts a "prefix:" from all of them). Every entry is whole, in region order, and
+    picking one with the keyboard shows that region alone."""
+    import nibabel as nib
+    from pyface.qt import QtCore, QtGui
+
+    window = fresh
+    labels = np.zeros((24, 24, 20), np.int16)
+    for k in range(1, 13):
+        labels[2 * k - 1:2 * k + 1, 3:12, 4:12] = k
+    affine = np.diag([4.0, 4.0, 4.0, 1.0])
+    affine[:3, 3] = (-46.0, -46.0, -38.0)
+    image = _save(nib.Nifti1Image(labels, affine), tmp_path / "twelve.nii.gz")
+    table = tmp_path / "twelve_names.tsv"
+    table.write_text("index\tname\n" + "".join(f"{k}\tregion {k}\n" for k in range(1, 13)))
+    window.open_files([image, str(table)])
+    layer = window.session.layers[-1]
+    assert isinstance(layer, LabelLayer) and layer.names[10] == "region 10"
+    window.layers_panel.selected = layer
+    pump(qtbot, 100)
+    combos = [c for c in window.ui.control.findChildren(QtGui.QComboBox)
+              if c.isVisible() and c.findText("all regions") >= 0]
+    assert len(combos) == 1, "no region menu with 'all regions'"
+    box = combos[0]
+    assert [box.itemText(i) for i in range(box.count())] == ["all regions"] + [
+        f"{k}: region {k}" for k in range(1, 13)]
+    assert box.currentText() == "all regions"
+    box.setFocus()
+    qtbot.keyClick(box, QtCore.Qt.Key_Down)  # the next entry, as a person picks it
+    pump(qtbot, 100)
+    assert layer.region == 1 and box.currentText() == "1: region 1"
+    layer.region = -1
+    pump(qtbot)
+
+
 def test_readout_on_an_oblique_image_gives_its_own_voxel_values(fresh, qtbot, tmp_path):
     """A 15-degree oblique copy of the template: the readout reads the image's voxels through
     its affine (the display grid is resampled; the readout is not)."""
