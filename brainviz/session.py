@@ -49,6 +49,7 @@ __all__ = [
     "add_recent_file",
     "DEMO_THRESHOLD",
     "peak_cursor",
+    "components_peak",
     "place_result",
     "behind_graph",
     "is_native_space",
