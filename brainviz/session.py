@@ -834,10 +834,15 @@ def peak_cursor(layer, frame=None):
     if frame is None:
         frame = getattr(layer, "frame", 0) if isinstance(layer, Layer) else 0
     values = np.abs(np.nan_to_num(np.asarray(data.get_frame(frame), dtype=np.float32), nan=0.0))
+    return _peak_mm(values, data.affine)
+
+
+def _peak_mm(values, affine):
+    """The voxel centre (mm) of :func:`_peak_voxel` of ``values``; (0, 0, 0) for none."""
     ijk = _peak_voxel(values)
     if ijk is None:
         return (0.0, 0.0, 0.0)
-    xyz = np.asarray(data.affine, dtype=float) @ np.array([*ijk, 1.0])
+    xyz = np.asarray(affine, dtype=float) @ np.array([*ijk, 1.0])
     return tuple(float(v) for v in xyz[:3])
 
 
@@ -856,11 +861,7 @@ def components_peak(layer):
         frame = np.abs(np.nan_to_num(np.asarray(data.get_frame(k), dtype=np.float32),
                                      nan=0.0, posinf=0.0, neginf=0.0))
         top = frame if top is None else np.maximum(top, frame, out=top)
-    ijk = _peak_voxel(top)
-    if ijk is None:
-        return (0.0, 0.0, 0.0)
-    xyz = np.asarray(data.affine, dtype=float) @ np.array([*ijk, 1.0])
-    return tuple(float(v) for v in xyz[:3])
+    return _peak_mm(top, data.affine)
 
 
 def _peak_voxel(values):
