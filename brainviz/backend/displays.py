@@ -1078,8 +1078,9 @@ def _displays_for(result, font=None, dark=False, normalize=None):
 def save_result_figures(result, folder, formats=("png", "svg"), dpi=150, font=None, dark=False,
                         normalize=None):
     """Write the result's views into ``folder``: ``scores`` and ``confusion`` (decoding),
-    ``matrix`` (connectivity) or ``regions`` (regions), once per format. ``normalize``: what
-    the confusion's cells show (:class:`ConfusionDisplay`; None: the counts).
+    ``matrix`` (connectivity), ``regions`` (regions) or ``searchlight``, once per format.
+    ``normalize``: what the confusion's cells show (:class:`ConfusionDisplay`; None: the
+    counts). A folder that is not there yet is made.
 
     Returns
     -------
@@ -1087,6 +1088,9 @@ def save_result_figures(result, folder, formats=("png", "svg"), dpi=150, font=No
         The files written.
     """
     folder = Path(folder)
+    # res.save_figures("figures") into a folder not made yet failed with matplotlib's
+    # "No such file or directory: 'figures/.scores.bvtmp_....png'"
+    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for stem, display in _displays_for(result, font=font, dark=dark,
                                        normalize=normalize).items():

@@ -346,6 +346,10 @@ def test_a_searchlight_view_counts_every_sphere_with_best_and_chance_clear_of_it
         assert box.y1 <= legend.y0 + 0.5 or box.x1 <= legend.x0 or box.x0 >= legend.x1, artist
     paths = res.save_figures(tmp_path)
     assert sorted(p.name for p in paths) == ["searchlight.png", "searchlight.svg"]
+    # into a folder not made yet (it was matplotlib's "No such file or directory" about a
+    # temporary name): made, and the figures written there
+    later = res.save_figures(tmp_path / "new" / "figures", formats=("png",))
+    assert [p.name for p in later] == ["searchlight.png"] and later[0].stat().st_size > 0
     assert "best 0.900 at (27, 27, 12) mm" in _svg_texts(tmp_path / "searchlight.svg")
 
 
