@@ -475,6 +475,9 @@ class ConnectomeLayer(Layer):
     show_nodes = Bool(True, display=True)
     show_labels = Bool(False, display=True)
     show_legend = Bool(False, display=True)
+    #: Whether the window's 2D views draw the graph projected onto them (as nilearn's
+    #: ``plot_connectome``), at its place in the layers' stack; the 3D scene always does.
+    show_in_2d = Bool(True, display=True)
     #: A highlighted edge ``(i, j)`` or node ``(i, -1)`` (drawn thick and bright with the
     #: nodes' names and the weight, whatever the threshold); ``(-1, -1)``: none. The matrix
     #: view and clicks in the scene set it.

@@ -41,7 +41,8 @@ _CONTROL_LABELS = {
     "show_colorbar": "Colour bar", "colorbar_title": "Colour bar title", "two_sided": "Two-sided",
     "symmetric": "Symmetric range", "node_size": "Node size (mm)", "edge_width": "Edge width (mm)",
     "edge_mode": "Edges as", "show_nodes": "Nodes", "show_labels": "Node labels",
-    "show_legend": "Legend", "surface_opacity": "Surface opacity", "mesh": "Mesh",
+    "show_legend": "Legend", "show_in_2d": "In 2D views", "surface_opacity": "Surface opacity",
+    "mesh": "Mesh",
     "region": "Region", "frame": "Frame", "shell": "Outline", "color": "Outline colour",
 }
 

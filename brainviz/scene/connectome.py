@@ -158,8 +158,10 @@ class ConnectomeVisual(Visual):
         "visible": "visible", "opacity": "opacity", "cmap": "cmap", "threshold": "threshold",
         "vmax": "vmax", "node_size": "node_size", "edge_width": "edge_width",
         "edge_mode": "edge_mode", "show_nodes": "show_nodes", "show_labels": "show_labels",
-        "show_legend": "show_legend", "highlight": "highlight",
+        "show_legend": "show_legend", "highlight": "highlight", "show_in_2d": "ignore",
     }
+    #: Layer settings only the 2D views draw (:class:`brainviz.scene.slices2d.GraphProjection`).
+    two_d_only = ("show_in_2d",)
 
     threshold = _Checked(_check_threshold)
     node_size = _Checked(_check_node_size, 6.0)
@@ -198,6 +200,10 @@ class ConnectomeVisual(Visual):
     label_actor = Any()
     legend_actor = Any()
     highlight_actors = List()
+
+    #: (theta, phi) resolution of the node spheres, and the sides of the edge tubes
+    _SPHERE_RESOLUTION = (20, 14)
+    _TUBE_SIDES = 10
 
     @classmethod
     def layer_data(cls, layer):
@@ -249,7 +255,8 @@ class ConnectomeVisual(Visual):
         self._node_color = tvtk.UnsignedCharArray(name="color")
         self._node_pd.point_data.add_array(self._node_size)
         self._node_pd.point_data.add_array(self._node_color)
-        sphere = tvtk.SphereSource(radius=0.5, theta_resolution=20, phi_resolution=14)
+        theta, phi = self._SPHERE_RESOLUTION
+        sphere = tvtk.SphereSource(radius=0.5, theta_resolution=theta, phi_resolution=phi)
         self._node_mapper = tvtk.Glyph3DMapper(scaling=True, scale_mode="scale_by_magnitude", scale_factor=1.0,
                                                scalar_mode="use_point_field_data", color_mode="default")
         self._node_mapper.set_input_data(self._node_pd)
@@ -270,7 +277,7 @@ class ConnectomeVisual(Visual):
         self._edge_radius = tvtk.FloatArray(name="radius")
         self._edge_pd.point_data.add_array(weight)
         self._edge_pd.point_data.add_array(self._edge_radius)
-        self._tube = tvtk.TubeFilter(number_of_sides=10, capping=False,
+        self._tube = tvtk.TubeFilter(number_of_sides=self._TUBE_SIDES, capping=False,
                                      vary_radius="vary_radius_by_absolute_scalar")
         self._tube.set_input_data(self._edge_pd)
         self.edge_lut = tvtk.LookupTable()
@@ -326,6 +333,9 @@ class ConnectomeVisual(Visual):
         self._update_highlight()
         self._update_visibility()
         self.figure.scene.add_actors(actors)
+
+    def ignore(self, value):
+        """A setting only the 2D views draw (:attr:`two_d_only`)."""
 
     # -------------------------------------------------------------- highlight
     #: Colour of a highlighted edge and its nodes (bright green: in no edge or network map).

@@ -1,4 +1,5 @@
-"""Orthogonal 2D views (sagittal, coronal, axial): each volume layer as one plane through the cursor.
+"""Orthogonal 2D views (sagittal, coronal, axial): each volume layer as one plane through the
+cursor, a graph projected onto the view.
 
 The window's 2D views draw the same session as its 3D scene, through the same
 binding (:mod:`brainviz.scene.binding`) with :data:`SLICE_VISUALS` as registry:
@@ -9,7 +10,9 @@ slice is a range of voxel indices: moving the cursor changes an extent, nothing
 is resampled). Layers later in the list are drawn on top. Settings that only
 concern the 3D scene (3D blobs, colour bars) are named in
 :data:`PlaneVisual.three_d_only` (a test checks every display trait is either
-handled or listed there). Meshes and graphs are not drawn in 2D views.
+handled or listed there). A graph layer is drawn projected onto each view, as
+nilearn's ``plot_connectome`` draws it (:class:`GraphProjection`); meshes and glass
+brains are not drawn in 2D views.
 
 :func:`setup_view` points a parallel camera along the view's axis (neurological:
 the subject's left on the image left in coronal and axial views; anterior on the
@@ -25,9 +28,11 @@ from ._base import (
     threshold_table, two_map_lut,
 )
 from ._figure import disable_render
+from .connectome import ConnectomeVisual
 
 __all__ = ["SLICE_VISUALS", "AXES", "PlaneVisual", "GreyPlane", "MapPlane", "LabelPlane",
-           "setup_view", "stack_planes", "display_to_world", "view_frame", "CursorCross"]
+           "GraphProjection", "setup_view", "stack_planes", "display_to_world", "view_frame",
+           "CursorCross"]
 
 #: name -> (axis, direction from the focal point to the camera, view up)
 AXES = {
@@ -516,6 +521,140 @@ class LabelPlane(PlaneVisual):
                 self._update_table()
 
 
+# A graph is drawn in the layers' stack where its layer's plane would be (later layers on
+# top): its edges a little under that place, its nodes a little over it (over its edges),
+# both over the plane of the layer under it and under the next one's (_DEPTH_STEP apart)
+_GRAPH_LIFT = -0.3 * _DEPTH_STEP
+_NODE_LIFT = 0.3 * _DEPTH_STEP
+# A graph's depth along the view's axis is squeezed to this fraction (within a thousandth
+# of a millimetre for a whole head): its nodes and edges lie flat at their place in it.
+_GRAPH_SQUEEZE = 1e-5
+# Text on a 2D view's black background: node names, and the highlight's names and weight
+_GRAPH_TEXT_COLOR = (0.92, 0.92, 0.92)
+_GRAPH_HIGHLIGHT_TEXT_COLOR = (0.45, 1.0, 0.5)
+
+
+class GraphProjection(ConnectomeVisual):
+    """A graph layer in a 2D view: every node and drawn edge projected onto the view's
+    plane, as nilearn's ``plot_connectome`` draws a graph in its sagittal, coronal and axial
+    views, over the slices of the layers listed before it (a map listed after it is drawn
+    over it, as planes are stacked).
+
+    The 3D visual's actors, with their depth along the view's axis squeezed flat and moved
+    to the graph's place in the stack of planes at the cursor (they move with it): the same
+    threshold, colours, sizes, names and highlight as the 3D scene, drawn unlit (flat discs
+    and bands, as 2D markers). The legend box stays in the 3D scene (:attr:`three_d_only`).
+    """
+
+    follows_cursor = True
+    three_d_only = ("show_legend",)
+    #: No texture plane (:func:`stack_planes` orders planes' actors only): its actors are
+    #: opaque, placed in depth at their layer's place in the stack.
+    actor = None
+    layer_handlers = dict(ConnectomeVisual.layer_handlers, show_legend="ignore",
+                          show_in_2d="show_in_2d")
+    two_d_only = ()
+    # flat discs and bands: fewer facets draw the same picture, faster
+    _SPHERE_RESOLUTION = (12, 8)
+    _TUBE_SIDES = 6
+
+    axis = Int(2)
+    cursor = Array(dtype=float, shape=(3,), value=np.zeros(3))
+    #: Stacking order, as a plane's: a layer listed after the graph is drawn over it.
+    depth = Int(0)
+    #: The layer's "In 2D views": False hides the projection (the 3D scene keeps the graph).
+    show_in_2d = Bool(True)
+
+    def __init__(self, matrix, coords, axis=2, **traits):
+        import warnings
+
+        from ..exceptions import BrainvizWarning
+
+        self._axis = int(axis)
+        show_in_2d = bool(traits.pop("show_in_2d", True))
+        with warnings.catch_warnings():  # the 3D scene's visual of the layer warns once
+            warnings.simplefilter("ignore", BrainvizWarning)
+            super().__init__(matrix, coords, **traits)
+        self.trait_setq(axis=self._axis, show_in_2d=show_in_2d)
+        # names in light grey: the 3D scene's dark text is lost on a 2D view's black
+        self._label_mapper.label_text_property.color = _GRAPH_TEXT_COLOR
+        self._place()
+        self._update_visibility()
+        self.on_trait_change(self._place, "cursor, depth")
+        self.on_trait_change(self._show_in_2d_changed, "show_in_2d")
+
+    def ignore(self, value):
+        """A setting only the 3D scene draws (:attr:`three_d_only`)."""
+
+    def _update_edges(self, warn_stacklevel=4):
+        import warnings
+
+        from ..exceptions import EmptyOverlayWarning
+
+        with warnings.catch_warnings():  # said once, by the 3D scene's visual
+            warnings.simplefilter("ignore", EmptyOverlayWarning)
+            super()._update_edges(warn_stacklevel)
+
+    def _build_highlight(self):
+        """The 3D scene's highlight actors, flat, and a caption in the view's top-left
+        corner instead of the label at the edge's middle: in a view a few hundred pixels
+        wide, that label (two names and the weight) ran off the view's edge."""
+        from tvtk.api import tvtk
+
+        actors = super()._build_highlight()
+        caption = tvtk.TextActor(input="")
+        caption.position_coordinate.coordinate_system = "normalized_viewport"
+        caption.position_coordinate.value = (0.02, 0.98, 0.0)
+        caption.text_property.trait_set(font_size=13, bold=True, italic=False, shadow=False,
+                                        color=_GRAPH_HIGHLIGHT_TEXT_COLOR,
+                                        justification="left", vertical_justification="top")
+        self._hl_caption = caption
+        self.highlight_actors.append(caption)
+        self._place()
+        return [*actors, caption]
+
+    def _turn_highlight_text(self):
+        """The highlight's text is the caption here, in its corner."""
+
+    def _update_highlight(self):
+        super()._update_highlight()
+        caption = getattr(self, "_hl_caption", None)
+        if caption is not None:
+            caption.input = self.highlight_text()
+
+    def _update_visibility(self):
+        super()._update_visibility()
+        if getattr(self, "_hl_caption", None) is not None:
+            self._hl_text_actor.visibility = False  # the caption says it
+        if not self.show_in_2d:
+            for actor in self._actors():
+                actor.visibility = False
+
+    def _show_in_2d_changed(self):
+        self._update_visibility()
+        self.render()
+
+    def _flat_actors(self):
+        return [a for a in (self.node_actor, self.edge_actor, self.arrow_actor,
+                            getattr(self, "_hl_edge_actor", None),
+                            getattr(self, "_hl_node_actor", None)) if a is not None]
+
+    def _place(self):
+        axis = self._axis
+        toward = AXES[("sagittal", "coronal", "axial")[axis]][1][axis]
+        scale = [1.0, 1.0, 1.0]
+        scale[axis] = _GRAPH_SQUEEZE
+        nodes = {self.node_actor, getattr(self, "_hl_node_actor", None)}
+        for actor in self._flat_actors():
+            # the nodes over the edges (flat, an edge's band ran over the discs it joins)
+            lift = (self.depth + 1) * _DEPTH_STEP + (_NODE_LIFT if actor in nodes else _GRAPH_LIFT)
+            position = [0.0, 0.0, 0.0]
+            position[axis] = float(self.cursor[axis]) + toward * lift
+            actor.trait_set(scale=scale, position=position)
+            actor.property.lighting = False
+        self.render()
+
+
 #: Layer class -> the visual that draws it in a 2D view; None: not drawn in 2D views.
 SLICE_VISUALS = {
     model.AnatomyLayer: GreyPlane,
@@ -523,7 +662,7 @@ SLICE_VISUALS = {
     model.StatMapLayer: MapPlane,
     model.MaskLayer: MaskPlane,
     model.LabelLayer: LabelPlane,
-    model.ConnectomeLayer: None,
+    model.ConnectomeLayer: GraphProjection,
     model.SurfaceLayer: None,
     model.GlassBrainLayer: None,
 }

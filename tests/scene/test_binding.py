@@ -125,6 +125,7 @@ CHANGES = {
         "threshold": ("90%", {}), "vmax": (0.35, {}), "node_size": (14.0, {}),
         "edge_width": (3.0, {}), "edge_mode": ("line", {}), "show_nodes": (False, {}),
         "show_labels": (True, {}), "show_legend": (True, {}), "highlight": ((0, 3), {}),
+        "show_in_2d": (False, {}),  # the 2D views' alone (test_2d_views_project_a_graph...)
     },
     model.SurfaceLayer: {
         "visible": (False, {}), "opacity": (0.3, {}), "cmap": ("viridis", {}),
@@ -216,7 +217,10 @@ def test_every_display_trait_changes_the_pixels(offscreen, cls):
             setattr(layer, name, value)
         after = _shot(figure)
         changed = (np.abs(after - before).max(axis=-1) > 30).sum()
-        assert changed > 15, f"{cls.__name__}.{name} = {value!r} changed {changed} pixels"
+        if name in getattr(type(visual), "two_d_only", ()):  # the 2D views' setting
+            assert changed == 0, f"{cls.__name__}.{name} changed the 3D scene"
+        else:
+            assert changed > 15, f"{cls.__name__}.{name} = {value!r} changed {changed} pixels"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", EmptyOverlayWarning)
             layer.trait_set(**saved)
@@ -370,19 +374,19 @@ def test_a_figure_has_one_binding(offscreen):
 def test_every_layer_trait_has_a_handler_in_its_2d_visual():
     """The 2D views bind the same layers through the same binding (another registry): each
     display trait is drawn, or is one the 3D scene alone draws, by name."""
-    from brainviz.scene.slices2d import SLICE_VISUALS, PlaneVisual
+    from brainviz.scene.slices2d import SLICE_VISUALS
 
     # every class is drawn, or said not to be (ComponentsLayer: its parent LabelLayer's visual)
     assert set(SLICE_VISUALS) | {model.ComponentsLayer} == set(model.LAYER_TYPES.values())
     for cls in model.LAYER_TYPES.values():
         visual_cls = visual_class_for(cls, SLICE_VISUALS)
         if visual_cls is None:
-            assert cls in (model.ConnectomeLayer, model.SurfaceLayer, model.GlassBrainLayer)
+            assert cls in (model.SurfaceLayer, model.GlassBrainLayer)
             continue
         for name in cls.display_trait_names():
             handler = visual_cls.layer_handlers[name]
             if handler == "ignore":
-                assert name in PlaneVisual.three_d_only, f"{cls.__name__}.{name} ignored in 2D"
+                assert name in visual_cls.three_d_only, f"{cls.__name__}.{name} ignored in 2D"
             else:
                 assert visual_cls.class_traits().get(handler) is not None or callable(
                     getattr(visual_cls, handler, None)), (cls.__name__, name)
@@ -417,6 +421,93 @@ def test_2d_views_draw_each_volume_layer_and_follow_the_cursor(offscreen, cls):
     session.move_cursor((16.0, 0.0, -30.0))  # another axial slice
     np.testing.assert_allclose(plane.cursor, (16, 0, -30))
     assert plane.actor.bounds[4] == pytest.approx(-30, abs=0.5)  # the plane is at the cursor
+
+
+@pytest.mark.parametrize("view", ["sagittal", "coronal", "axial"])
+def test_2d_views_project_a_graph_over_the_slices_on_the_subjects_side(offscreen, view):
+    """A graph layer is drawn in each 2D view projected onto it (as nilearn's
+    plot_connectome): every node, in front of the opaque slice at the cursor even where it
+    lies behind it, with the 3D scene's threshold and highlight, and on the subject's own
+    side: nodes all left (x < 0) and anterior (y > 0) are drawn in the image's left half in
+    the coronal and axial views (neurological), and in its left half in the sagittal view
+    (anterior on the left)."""
+    from brainviz.scene.slices2d import AXES, SLICE_VISUALS, GraphProjection, setup_view
+
+    coords = np.array([[-30.0, 25.0, 20.0], [-20.0, 10.0, -20.0], [-10.0, 30.0, 0.0]])
+    m = np.array([[0, 0.8, 0.1], [0.8, 0, -0.6], [0.1, -0.6, 0]])
+    graph = model.ConnectomeLayer(name="graph", node_size=8.0).set_graph(
+        m, coords, ["a", "b", "c"], networks=["n1", "n1", "n2"])
+    session = model.Session()
+    session.add_layer(make_layer(model.AnatomyLayer))  # opaque slices
+    session.add_layer(graph)
+    session.move_cursor((0.0, 0.0, 0.0))
+    axis = AXES[view][0]
+    size = 200
+    figure = offscreen.figure(size=(size, size), bgcolor=(0, 0, 0))
+    binding = bind(session, figure, registry=SLICE_VISUALS, axis=axis)
+    projection = binding.visual_for(graph)
+    assert isinstance(projection, GraphProjection)
+    setup_view(figure, view, binding.content_bounds())
+
+    def coloured():  # the anatomy is grey: colour is the graph's
+        shot = _shot(figure)
+        return (shot.max(axis=-1) - shot.min(axis=-1)) > 60
+
+    def pixel(xyz):
+        renderer = figure.scene.renderer
+        renderer.world_point = (*map(float, xyz), 1.0)
+        renderer.world_to_display()
+        x, y = renderer.display_point[:2]
+        return size - 1 - int(round(y)), int(round(x))  # (row, column) of the screenshot
+
+    drawn = coloured()
+    cols = np.flatnonzero(drawn.any(axis=0))
+    assert cols.size, f"no graph drawn in the {view} view"
+    assert cols.max() < size / 2, f"the left/anterior graph is drawn on the right ({view})"
+    # every node, even the one behind the slice (b at z=-20 seen from above in the axial
+    # view, a at x=-30 seen from the left... in the sagittal view, camera at -x)
+    for node in coords:
+        r, c = pixel(node)
+        assert drawn[r - 1:r + 2, c - 1:c + 2].all(), (view, node)
+    # the projection moves with the cursor, in front of the slice it faces
+    session.move_cursor((-35.0, 40.0, -30.0))
+    toward = AXES[view][1][axis]
+    anatomy = binding.visual_for(session.layers[0]).actor.bounds[2 * axis]  # a flat plane
+    edges, nodes = (a.position[axis] for a in (projection.edge_actor, projection.node_actor))
+    # over the anatomy's plane, the nodes over the edges, both a few steps from the cursor
+    assert 0 < (edges - anatomy) * toward < (nodes - anatomy) * toward
+    assert abs(nodes - session.cursor[axis]) < 0.5
+    drawn = coloured()
+    for node in coords:
+        r, c = pixel(node)
+        assert drawn[r - 1:r + 2, c - 1:c + 2].all(), (view, node, "after the cursor moved")
+    # the 3D scene's settings
+    graph.threshold = 0.5
+    assert projection.n_edges_shown == 2
+    graph.highlight = (0, 1)
+    assert projection._hl_caption.input == "a - b: 0.8"
+    assert projection._hl_caption.visibility and not projection._hl_text_actor.visibility
+    graph.highlight = (-1, -1)
+    # a layer listed after the graph is drawn over it, one listed before it under it
+    from brainviz.data import load_volume
+
+    r, c = pixel(coords[0])
+    node_rgb = _shot(figure)[r, c]
+    cover = model.MaskLayer(name="cover", cmap="Reds", opacity=1.0).set_volume(
+        load_volume(nib.Nifti1Image(np.ones(_SHAPE, np.float32), _AFFINE), name="cover"))
+    session.add_layer(cover)
+    over = _shot(figure)[r, c]
+    assert over[0] > over[2] + 60, (view, node_rgb, over)  # red, not the blue node
+    session.remove_layer(cover)
+    session.layers.insert(1, cover)  # under the graph
+    np.testing.assert_allclose(_shot(figure)[r, c], node_rgb, atol=3)
+    graph.visible = False
+    assert np.abs(_shot(figure)[r, c] - node_rgb).max() > 60
+    graph.visible = True
+    graph.show_in_2d = False  # the layer's "In 2D views"
+    assert np.abs(_shot(figure)[r, c] - node_rgb).max() > 60
+    graph.show_in_2d = True
+    np.testing.assert_allclose(_shot(figure)[r, c], node_rgb, atol=3)
 
 
 def test_2d_views_draw_the_later_layer_on_top_after_any_reordering(offscreen):
