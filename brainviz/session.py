@@ -1132,18 +1132,20 @@ def make_demo_session(connectome=True, cache=True):
     anatomy.set_volume(template)
     anatomy.path = ""  # rebuilt from its source, never from the cache file
     session.add_layer(anatomy)
+    if connectome:
+        # cut as any graph of its size opens (160 nodes: their 160 strongest edges); under
+        # the map, so that the 2D views, where the graph is projected, show the activation
+        # over it
+        layer = ConnectomeLayer(name="demo connectome", source="builtin:demo_connectome",
+                                threshold=default_edge_threshold(len(graph[1])))
+        layer.set_graph(*graph)
+        session.add_layer(layer)
     stat = StatMapLayer(name="motor activation", source="builtin:motor_activation",
                         threshold=DEMO_THRESHOLD, show_isosurface=True)
     stat.set_volume(motor)
     session.add_layer(stat)
     # the slices cut through the activation (the stored peak spares the start a scipy import)
     session.move_cursor(peak if peak is not None else peak_cursor(stat))
-    if connectome:
-        # cut as any graph of its size opens (160 nodes: their 160 strongest edges)
-        layer = ConnectomeLayer(name="demo connectome", source="builtin:demo_connectome",
-                                threshold=default_edge_threshold(len(graph[1])))
-        layer.set_graph(*graph)
-        session.add_layer(layer)
     return session
 
 

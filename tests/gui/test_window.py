@@ -28,7 +28,7 @@ def _layer(window, cls):
 
 def test_demo_window_has_the_three_demo_layers_drawn(window):
     kinds = [type(lay) for lay in window.session.layers]
-    assert kinds[:3] == [AnatomyLayer, StatMapLayer, ConnectomeLayer]
+    assert kinds[:3] == [AnatomyLayer, ConnectomeLayer, StatMapLayer]  # the map over the graph
     assert set(window.binding.visuals) >= set(window.session.layers[:3])
     pixels = grab(window)
     # not black, not empty: the template is grey, the overlay is coloured
