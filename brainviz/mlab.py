@@ -435,7 +435,8 @@ def connectome(matrix, coords, labels=None, networks=None, threshold=None, figur
         ``node_size`` (sphere diameter in mm, 6; nilearn's ``node_size`` is an area
         in points, so its 50 would hide the brain and warns), ``cmap``, ``vmax``,
         ``edge_width`` (mm), ``edge_mode``, ``show_nodes``, ``show_labels``,
-        ``show_legend``, ``opacity``.
+        ``show_legend``, ``opacity``, ``show_in_2d`` (the window's 2D views draw the
+        graph projected onto them; False: in the 3D scene only).
 
     Returns
     -------
