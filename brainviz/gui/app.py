@@ -85,6 +85,10 @@ class MainWindow(HasTraits):
 
         self.jobs_bridge = JobBridge(self._job_done, self._job_failed, prepare=_result_layers)
         self._timer = None
+        from ._gc import MainThreadCollector
+
+        # VTK objects in garbage cycles are freed on this thread, never on a job's
+        self._collector = MainThreadCollector()
         from .console import ConsolePanel
         from .timecourse import TimeCoursePanel
         from .undo import UndoStack
@@ -849,6 +853,7 @@ class MainWindow(HasTraits):
         self.shell_panel.shutdown()
         self.undo_stack.close()
         self.viewer.dispose()
+        self._collector.stop()
         still = self.__dict__.get("_still")
         if still is not None:
             self.session.observe(still.moving, "cursor", remove=True)

@@ -439,3 +439,59 @@ def test_a_long_recent_path_does_not_widen_the_layers_panel(window, qtbot):
     assert box.fontMetrics().horizontalAdvance(long_path) > dock.width()
     assert box.minimumWidth() < dock.width() / 2
     assert box.sizeAdjustPolicy() == QtGui.QComboBox.AdjustToMinimumContentsLengthWithIcon
+
+
+def test_garbage_cycles_are_freed_on_the_gui_thread_while_a_job_thread_allocates(window,
+                                                                                  qtbot):
+    """A cycle (as a removed visual's VTK objects) is freed on the GUI thread, not on a job's
+    thread that happens to allocate when the collector runs: freed there, VTK's collector
+    waited for the interpreter held by the GUI thread, itself waiting for VTK's lock (the
+    window froze in a searchlight run). The window's timer collects instead; closing the
+    last window turns automatic collection back on."""
+    import gc
+    import threading
+
+    freed_on = []
+
+    class Node:
+        def __del__(self):
+            freed_on.append(threading.current_thread())
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle: only the cyclic collector frees it
+    del a, b
+
+    junk = []
+
+    def allocate():  # a job's work: many container objects, well past the thresholds
+        for _ in range(200_000):
+            junk.append([{}])
+
+    worker = threading.Thread(target=allocate, name="job")
+    worker.start()
+    worker.join()
+    assert freed_on == [] or freed_on[0] is threading.main_thread(), freed_on
+    qtbot.waitUntil(lambda: len(freed_on) == 2, timeout=5000)
+    assert all(t is threading.main_thread() for t in freed_on)
+    assert not gc.isenabled()
+    del junk
+
+
+def test_closing_the_last_window_turns_automatic_collection_back_on(qapp, monkeypatch):
+    import gc
+
+    from brainviz.gui import _gc
+    from brainviz.gui._gc import MainThreadCollector
+
+    monkeypatch.setattr(_gc, "_OPEN", [])  # as if no other window were open
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        first, second = MainThreadCollector(), MainThreadCollector()
+        assert not gc.isenabled()
+        first.stop()
+        assert not gc.isenabled()  # another window is open
+        second.stop()
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
