@@ -160,7 +160,8 @@ class ConnectomeVisual(Visual):
         "edge_mode": "edge_mode", "show_nodes": "show_nodes", "show_labels": "show_labels",
         "show_legend": "show_legend", "highlight": "highlight", "show_in_2d": "ignore",
     }
-    #: Layer settings only the 2D views draw (:class:`brainviz.scene.slices2d.GraphProjection`).
+    #: Layer settings only the 2D views draw (their ``GraphProjection``, in
+    #: ``brainviz.scene.slices2d``).
     two_d_only = ("show_in_2d",)
 
     threshold = _Checked(_check_threshold)
