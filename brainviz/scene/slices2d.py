@@ -640,18 +640,30 @@ class GraphProjection(ConnectomeVisual):
                             getattr(self, "_hl_node_actor", None)) if a is not None]
 
     def _place(self):
+        """Squeeze new actors flat (once each) and put every one at the graph's place in the
+        stack at the cursor: on a cursor move, one position per actor, and only when the
+        cursor moved along the view's axis."""
+        from tvtk.tvtk_base import global_disable_update
+
         axis = self._axis
         toward = AXES[("sagittal", "coronal", "axial")[axis]][1][axis]
-        scale = [1.0, 1.0, 1.0]
-        scale[axis] = _GRAPH_SQUEEZE
+        flat = self.__dict__.setdefault("_flattened", set())
         nodes = {self.node_actor, getattr(self, "_hl_node_actor", None)}
         for actor in self._flat_actors():
+            if actor not in flat:
+                scale = [1.0, 1.0, 1.0]
+                scale[axis] = _GRAPH_SQUEEZE
+                actor.scale = scale
+                actor.property.lighting = False
+                flat.add(actor)
             # the nodes over the edges (flat, an edge's band ran over the discs it joins)
             lift = (self.depth + 1) * _DEPTH_STEP + (_NODE_LIFT if actor in nodes else _GRAPH_LIFT)
             position = [0.0, 0.0, 0.0]
             position[axis] = float(self.cursor[axis]) + toward * lift
-            actor.trait_set(scale=scale, position=position)
-            actor.property.lighting = False
+            vtk_actor = actor._vtk_obj
+            if tuple(vtk_actor.GetPosition()) != tuple(position):
+                with global_disable_update():  # straight VTK: no TVTK trait re-reading
+                    vtk_actor.SetPosition(*position)
         self.render()
 
 

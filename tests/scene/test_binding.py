@@ -423,6 +423,15 @@ def test_2d_views_draw_each_volume_layer_and_follow_the_cursor(offscreen, cls):
     assert plane.actor.bounds[4] == pytest.approx(-30, abs=0.5)  # the plane is at the cursor
 
 
+def _view_2d(offscreen, session, view, size):
+    """(figure, binding, axis) of a black ``size`` x ``size`` 2D ``view`` of ``session``."""
+    from brainviz.scene.slices2d import AXES, SLICE_VISUALS
+
+    axis = AXES[view][0]
+    figure = offscreen.figure(size=(size, size), bgcolor=(0, 0, 0))
+    return figure, bind(session, figure, registry=SLICE_VISUALS, axis=axis), axis
+
+
 @pytest.mark.parametrize("view", ["sagittal", "coronal", "axial"])
 def test_2d_views_project_a_graph_over_the_slices_on_the_subjects_side(offscreen, view):
     """A graph layer is drawn in each 2D view projected onto it (as nilearn's
@@ -431,7 +440,7 @@ def test_2d_views_project_a_graph_over_the_slices_on_the_subjects_side(offscreen
     side: nodes all left (x < 0) and anterior (y > 0) are drawn in the image's left half in
     the coronal and axial views (neurological), and in its left half in the sagittal view
     (anterior on the left)."""
-    from brainviz.scene.slices2d import AXES, SLICE_VISUALS, GraphProjection, setup_view
+    from brainviz.scene.slices2d import AXES, GraphProjection, setup_view
 
     coords = np.array([[-30.0, 25.0, 20.0], [-20.0, 10.0, -20.0], [-10.0, 30.0, 0.0]])
     m = np.array([[0, 0.8, 0.1], [0.8, 0, -0.6], [0.1, -0.6, 0]])
@@ -441,10 +450,8 @@ def test_2d_views_project_a_graph_over_the_slices_on_the_subjects_side(offscreen
     session.add_layer(make_layer(model.AnatomyLayer))  # opaque slices
     session.add_layer(graph)
     session.move_cursor((0.0, 0.0, 0.0))
-    axis = AXES[view][0]
     size = 200
-    figure = offscreen.figure(size=(size, size), bgcolor=(0, 0, 0))
-    binding = bind(session, figure, registry=SLICE_VISUALS, axis=axis)
+    figure, binding, axis = _view_2d(offscreen, session, view, size)
     projection = binding.visual_for(graph)
     assert isinstance(projection, GraphProjection)
     setup_view(figure, view, binding.content_bounds())
@@ -473,7 +480,8 @@ def test_2d_views_project_a_graph_over_the_slices_on_the_subjects_side(offscreen
     session.move_cursor((-35.0, 40.0, -30.0))
     toward = AXES[view][1][axis]
     anatomy = binding.visual_for(session.layers[0]).actor.bounds[2 * axis]  # a flat plane
-    edges, nodes = (a.position[axis] for a in (projection.edge_actor, projection.node_actor))
+    edges, nodes = (a._vtk_obj.GetPosition()[axis]
+                    for a in (projection.edge_actor, projection.node_actor))
     # over the anatomy's plane, the nodes over the edges, both a few steps from the cursor
     assert 0 < (edges - anatomy) * toward < (nodes - anatomy) * toward
     assert abs(nodes - session.cursor[axis]) < 0.5
@@ -625,7 +633,7 @@ def test_2d_views_draw_each_voxel_whole_and_a_one_slice_image_across_its_slice(o
     import nibabel as nib
 
     from brainviz.data import load_volume
-    from brainviz.scene.slices2d import AXES, SLICE_VISUALS, setup_view
+    from brainviz.scene.slices2d import setup_view
 
     data = np.full((10, 8, 1), 5.0, dtype=np.float32)  # every voxel above the threshold
     affine = np.diag([4.0, 4.0, 4.0, 1.0])
@@ -635,10 +643,8 @@ def test_2d_views_draw_each_voxel_whole_and_a_one_slice_image_across_its_slice(o
     session = model.Session()
     session.add_layer(layer)
     session.move_cursor((2.0, 2.0, 0.0))
-    axis = AXES[view][0]
     size = 200
-    figure = offscreen.figure(size=(size, size), bgcolor=(0, 0, 0))
-    binding = bind(session, figure, registry=SLICE_VISUALS, axis=axis)
+    figure, binding, axis = _view_2d(offscreen, session, view, size)
     plane = binding.visual_for(layer)
     bounds = np.asarray(plane.content_bounds)
     np.testing.assert_allclose(bounds, (-20, 20, -16, 16, -2, 2))  # the voxels' edges
