@@ -532,6 +532,9 @@ _GRAPH_SQUEEZE = 1e-5
 # Text on a 2D view's black background: node names, and the highlight's names and weight
 _GRAPH_TEXT_COLOR = (0.92, 0.92, 0.92)
 _GRAPH_HIGHLIGHT_TEXT_COLOR = (0.45, 1.0, 0.5)
+# Nodes without a colour of their own ("auto", no networks): the 3D scene's dark grey was
+# lost on a grey slice; a colour no anatomy slice or cold_hot edge has
+_GRAPH_NODE_COLOR = (0.8, 0.4, 0.9)
 
 
 class GraphProjection(ConnectomeVisual):
@@ -585,6 +588,12 @@ class GraphProjection(ConnectomeVisual):
 
     def ignore(self, value):
         """A setting only the 3D scene draws (:attr:`three_d_only`)."""
+
+    def _node_colors_for(self, node_color):
+        from . import _graph_input as gi
+
+        return gi.resolve_node_colors(node_color, self.n_nodes, networks=self.networks,
+                                      node_cmap=self.node_cmap, default=_GRAPH_NODE_COLOR)
 
     def _update_edges(self, warn_stacklevel=4):
         import warnings

@@ -518,6 +518,28 @@ def test_2d_views_project_a_graph_over_the_slices_on_the_subjects_side(offscreen
     np.testing.assert_allclose(_shot(figure)[r, c], node_rgb, atol=3)
 
 
+def test_a_graph_without_networks_is_seen_over_a_grey_slice_in_2d_views(offscreen):
+    """A connectivity result's graph has no networks: its nodes, dark grey in the 3D scene,
+    were lost on the grey slices of the 2D views; there they have a colour of their own."""
+    from brainviz.scene.slices2d import setup_view
+
+    coords = np.array([[-20.0, 10.0, 0.0], [20.0, -10.0, 0.0]])
+    graph = model.ConnectomeLayer(name="graph", node_size=10.0).set_graph(
+        np.array([[0, 0.5], [0.5, 0]]), coords, ["a", "b"])
+    session = model.Session()
+    session.add_layer(make_layer(model.AnatomyLayer))
+    session.add_layer(graph)
+    session.move_cursor((0.0, 0.0, 0.0))
+    figure, binding, _ = _view_2d(offscreen, session, "axial", 200)
+    setup_view(figure, "axial", binding.content_bounds())
+    renderer = figure.scene.renderer
+    renderer.world_point = (*coords[0], 1.0)
+    renderer.world_to_display()
+    x, y = renderer.display_point[:2]
+    rgb = _shot(figure)[199 - int(round(y)), int(round(x))]
+    assert rgb.max() - rgb.min() > 60, rgb  # coloured, not grey like the slice
+
+
 def test_2d_views_draw_the_later_layer_on_top_after_any_reordering(offscreen):
     """The planes are blended in the renderer's order (no order-independent transparency
     pass): a layer put back under another (an undone removal) is drawn under it, and a
